@@ -1,0 +1,173 @@
+// Package postgres owns procfin's access to PostgreSQL: opening the pool,
+// the one Transact helper, translating PostgreSQL errors into errs codes,
+// the embedded migrations, and the private cluster procfin runs when no
+// DATABASE_URL is given. Business packages keep their own SQL; they use this
+// package only for connections and transactions.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/platform/errs"
+)
+
+// PoolConfig sizes the connection pool.
+type PoolConfig struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+}
+
+// Open connects to the database at dsn and checks it answers.
+func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if pool.MaxOpenConns > 0 {
+		db.SetMaxOpenConns(pool.MaxOpenConns)
+	}
+	if pool.MaxIdleConns > 0 {
+		db.SetMaxIdleConns(pool.MaxIdleConns)
+	}
+	if pool.ConnMaxLifetime > 0 {
+		db.SetConnMaxLifetime(pool.ConnMaxLifetime)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database %s: %w", Redact(dsn), err)
+	}
+	return db, nil
+}
+
+// Transact runs fn in a transaction. It commits when fn returns nil and
+// rolls back when fn returns an error or panics (the panic goes on). A
+// failed commit is returned as an error.
+func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Translate(fmt.Errorf("begin transaction: %w", err))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return Translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// PostgreSQL error codes procfin reacts to.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeCheckViolation       = "23514"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+)
+
+// Translate turns a database error into an *errs.Error: unique violations
+// become Conflict, serialization failures Conflict (the client may retry),
+// lost connections Unavailable, and anything else Internal (with the cause
+// kept for the log, never shown). An *errs.Error passes through unchanged.
+func Translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		switch string(pqErr.Code) {
+		case codeUniqueViolation:
+			return errs.Wrap(errs.Conflict, err, "the resource already exists")
+		case codeForeignKeyViolation, codeCheckViolation:
+			return errs.Wrap(errs.Invalid, err, "the request breaks a data rule")
+		case codeSerializationFailure, codeDeadlockDetected:
+			return errs.Wrap(errs.Conflict, err, "a concurrent change got there first; retry")
+		}
+		switch pqErr.Code.Class() {
+		case "08", "57", "53": // connection, operator intervention, resources
+			return errs.Wrap(errs.Unavailable, err, "the database is unavailable")
+		}
+		return errs.Wrap(errs.Internal, err, "database error")
+	}
+	if IsUnavailable(err) {
+		return errs.Wrap(errs.Unavailable, err, "the database is unavailable")
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errs.Wrap(errs.Unavailable, err, "the request was cancelled or timed out")
+	}
+	return errs.Wrap(errs.Internal, err, "database error")
+}
+
+// IsUnavailable reports whether err means the database could not be reached.
+func IsUnavailable(err error) bool {
+	var netErr net.Error
+	var opErr *net.OpError
+	return errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ENOENT) && strings.Contains(err.Error(), ".s.PGSQL") ||
+		errors.Is(err, sql.ErrConnDone) ||
+		errors.As(err, &opErr) ||
+		errors.As(err, &netErr)
+}
+
+// Redact returns dsn with any password replaced, for logs and messages.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		q := u.Query()
+		if q.Has("password") {
+			q.Set("password", "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	// key=value form
+	fields := strings.Fields(dsn)
+	for i, f := range fields {
+		if strings.HasPrefix(f, "password=") {
+			fields[i] = "password=xxxxx"
+		}
+	}
+	return strings.Join(fields, " ")
+}
+
+// WithDatabase returns dsn (URL form) pointing at database name.
+func WithDatabase(dsn, name string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme == "" {
+		return "", fmt.Errorf("database URL must be a postgres:// URL")
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}

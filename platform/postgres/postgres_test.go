@@ -1,0 +1,105 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+	"procfin/platform/postgres/pgtest"
+)
+
+func TestTransact(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	if _, err := db.Exec(`CREATE TABLE t (id int PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		var n int
+		if err := db.Get(&n, `SELECT count(*) FROM t`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	t.Run("Commit", func(t *testing.T) {
+		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			_, err := tx.Exec(`INSERT INTO t VALUES (1)`)
+			return err
+		})
+		if err != nil || count() != 1 {
+			t.Fatalf("err=%v count=%d, want nil, 1", err, count())
+		}
+	})
+	t.Run("RollbackOnError", func(t *testing.T) {
+		boom := errors.New("boom")
+		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			if _, err := tx.Exec(`INSERT INTO t VALUES (2)`); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || count() != 1 {
+			t.Fatalf("err=%v count=%d, want boom, 1", err, count())
+		}
+	})
+	t.Run("RollbackOnPanic", func(t *testing.T) {
+		func() {
+			defer func() { _ = recover() }()
+			_ = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+				if _, err := tx.Exec(`INSERT INTO t VALUES (3)`); err != nil {
+					return err
+				}
+				panic("boom")
+			})
+		}()
+		if count() != 1 {
+			t.Fatalf("count=%d after panic, want 1", count())
+		}
+	})
+	t.Run("UniqueViolationIsConflict", func(t *testing.T) {
+		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			_, err := tx.Exec(`INSERT INTO t VALUES (1)`)
+			return postgres.Translate(err)
+		})
+		if errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("code %q, want conflict (err %v)", errs.CodeOf(err), err)
+		}
+	})
+}
+
+func TestSchemaIsCurrent(t *testing.T) {
+	db := pgtest.NewDB(t)
+	if err := postgres.CheckSchema(context.Background(), db.DB); err != nil {
+		t.Fatalf("fresh test database: %v", err)
+	}
+}
+
+func TestCheckSchemaRefusesOldSchema(t *testing.T) {
+	db := pgtest.NewDB(t)
+	// Pretend the newest migration was never applied.
+	if _, err := db.Exec(`DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`); err != nil {
+		t.Fatal(err)
+	}
+	err := postgres.CheckSchema(context.Background(), db.DB)
+	if err == nil || !strings.Contains(err.Error(), "procfin migrate") {
+		t.Fatalf("CheckSchema = %v, want a message naming procfin migrate", err)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h/db":          "postgres://u:xxxxx@h/db",
+		"host=h password=secret dbname=d":   "host=h password=xxxxx dbname=d",
+		"postgres://u@h/db?password=secret": "postgres://u@h/db?password=xxxxx",
+	} {
+		if got := postgres.Redact(in); got != want || strings.Contains(got, "secret") {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
