@@ -1,0 +1,168 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/audit"
+	"procfin/platform/postgres"
+	"procfin/platform/postgres/pgtest"
+)
+
+func mustRecord(t *testing.T, db *sqlx.DB, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+			return audit.Record(context.Background(), tx, audit.Entry{
+				Actor: "user:alice", Action: "thing.changed", EntityType: "thing",
+				EntityID: fmt.Sprint(i % 2), Before: map[string]int{"v": i}, After: map[string]int{"v": i + 1},
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tamper runs sql with the append-only triggers off, as an attacker with
+// table-owner rights could.
+func tamper(t *testing.T, db *sqlx.DB, sql string) {
+	t.Helper()
+	for _, s := range []string{
+		`ALTER TABLE audit_log DISABLE TRIGGER USER`, sql, `ALTER TABLE audit_log ENABLE TRIGGER USER`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	cases := []struct {
+		name   string
+		tamper string
+		want   string // substring of the error; "" means valid
+	}{
+		{"OK", "", ""},
+		{"EditedActor", `UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 3`, "row 3 was edited"},
+		{"EditedState", `UPDATE audit_log SET after_state = '{"v":99}' WHERE seq = 2`, "row 2 was edited"},
+		{"DeletedMiddle", `DELETE FROM audit_log WHERE seq = 3`, "rows 3 to 3 were deleted"},
+		{"DeletedTail", `DELETE FROM audit_log WHERE seq = 5`, "newest rows were deleted"},
+		{"DeletedAll", `DELETE FROM audit_log`, "newest rows were deleted"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			db := pgtest.NewDB(t)
+			mustRecord(t, db, 5)
+			if tc.tamper != "" {
+				tamper(t, db, tc.tamper)
+			}
+			rep, err := audit.Verify(context.Background(), db)
+			if tc.want == "" {
+				if err != nil || rep.Rows != 5 || rep.HeadSeq != 5 {
+					t.Fatalf("Verify = %+v, %v; want 5 rows, no error", rep, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Verify error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestVerifyRehashedEdit(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 3)
+	var r audit.Row
+	if err := db.Get(&r, `SELECT seq, at, actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, prev_hash, hash FROM audit_log WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	r.Actor = "user:mallory"
+	tamper(t, db, fmt.Sprintf(`UPDATE audit_log SET actor = 'user:mallory', hash = '%s' WHERE seq = 2`, audit.ChainHash(r)))
+	if _, err := audit.Verify(context.Background(), db); err == nil || !strings.Contains(err.Error(), "row 3 does not link to row 2") {
+		t.Fatalf("Verify = %v, want row 3 not linking", err)
+	}
+}
+
+func TestAppendOnly(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 1)
+	for _, sql := range []string{`UPDATE audit_log SET actor = 'x'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`} {
+		if _, err := db.Exec(sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want append-only refusal", sql, err)
+		}
+	}
+}
+
+func TestRolledBackChangeLeavesNoTrace(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 2)
+	_ = postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+		if err := audit.Record(context.Background(), tx, audit.Entry{Actor: "a", Action: "b", EntityType: "c", EntityID: "d"}); err != nil {
+			return err
+		}
+		return fmt.Errorf("the change failed")
+	})
+	mustRecord(t, db, 1)
+	rep, err := audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != 3 {
+		t.Fatalf("Verify = %+v, %v; want 3 rows and an intact chain", rep, err)
+	}
+}
+
+func TestConcurrentWritersKeepChain(t *testing.T) {
+	db := pgtest.NewDB(t)
+	var wg sync.WaitGroup
+	const writers, each = 8, 10
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+					return audit.Record(context.Background(), tx, audit.Entry{Actor: "a", Action: "b", EntityType: "c", EntityID: "d"})
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	rep, err := audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != writers*each {
+		t.Fatalf("Verify = %+v, %v; want %d rows", rep, err, writers*each)
+	}
+}
+
+func TestList(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 4) // entity ids alternate 0,1,0,1
+	rows, err := audit.List(context.Background(), db, "thing", "1", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 4 || string(rows[0].After) != `{"v":2}` {
+		t.Fatalf("List = %+v", rows)
+	}
+	rows, _ = audit.List(context.Background(), db, "thing", "1", 2, 10)
+	if len(rows) != 1 || rows[0].Seq != 4 {
+		t.Fatalf("List after 2 = %+v", rows)
+	}
+}
+
+func TestRecordRequiresFields(t *testing.T) {
+	db := pgtest.NewDB(t)
+	err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+		return audit.Record(context.Background(), tx, audit.Entry{Action: "x", EntityType: "y", EntityID: "z"})
+	})
+	if err == nil {
+		t.Fatal("entry without actor accepted")
+	}
+}
