@@ -147,6 +147,18 @@ func ensureTemplate(ctx context.Context) (string, error) {
 // when the test ends.
 func URL(tb testing.TB) string {
 	tb.Helper()
+	return newDatabase(tb, false)
+}
+
+// EmptyURL returns the URL of a new database with no schema at all, dropped
+// when the test ends: for testing migrations themselves.
+func EmptyURL(tb testing.TB) string {
+	tb.Helper()
+	return newDatabase(tb, true)
+}
+
+func newDatabase(tb testing.TB, empty bool) string {
+	tb.Helper()
 	once.Do(setup)
 	if onceErr != nil {
 		tb.Fatalf("pgtest: no test database server: %v", onceErr)
@@ -159,7 +171,11 @@ func URL(tb testing.TB) string {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "procfin_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+templateDB+` STRATEGY FILE_COPY`); err != nil {
+	template := templateDB
+	if empty {
+		template = "template0"
+	}
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+template+` STRATEGY FILE_COPY`); err != nil {
 		admin.Close()
 		tb.Fatalf("pgtest: create database: %v", err)
 	}

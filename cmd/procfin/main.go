@@ -1,0 +1,400 @@
+// Command procfin runs the procfin service and its tools: serve, migrate,
+// demo, users, audit and keys. See README.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/configs"
+	"procfin/handlers"
+	"procfin/platform/audit"
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/idempotency"
+	"procfin/platform/postgres"
+)
+
+// stdin is where `users add` reads the password; tests replace it.
+var stdin io.Reader = os.Stdin
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "procfin:", oneLine(err))
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ error }
+
+const usage = `usage: procfin [--config FILE] COMMAND [flags]
+
+commands:
+  serve [--migrate]      run the service (--migrate applies pending migrations first)
+  migrate                apply pending migrations and exit
+  demo                   run the service with demo users on the private database
+  users add --username U --role supplier|officer|admin [--supplier USCC]
+                         create a user; the password is read from standard input
+  audit verify           check the audit trail's hash chain end to end
+  keys rotate            publish a new signing key; it signs after the rotation lead
+
+configuration: configs/defaults.yaml, then --config FILE, then the environment
+(DATABASE_URL, PROCFIN_ADDR, PROCFIN_DATA_DIR, PROCFIN_MASTER_KEY, …).`
+
+// run is the whole program; main only wires the process to it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	global := flag.NewFlagSet("procfin", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	configFile := global.String("config", "", "configuration file")
+	if err := global.Parse(args[1:]); err != nil {
+		return usageError{fmt.Errorf("%v\n%s", err, usage)}
+	}
+	rest := global.Args()
+	if len(rest) == 0 {
+		return usageError{errors.New("no command\n" + usage)}
+	}
+	cmd, rest := rest[0], rest[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fs := flag.NewFlagSet("procfin "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(configFile, "config", *configFile, "configuration file")
+	parse := func() error {
+		if err := fs.Parse(rest); err != nil {
+			return usageError{fmt.Errorf("%s: %v", cmd, err)}
+		}
+		if fs.NArg() > 0 {
+			return usageError{fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))}
+		}
+		return nil
+	}
+	load := func() (configs.Config, error) {
+		cfg, err := configs.Load(*configFile, getenv)
+		if err != nil {
+			return cfg, fmt.Errorf("configuration:\n%w", err)
+		}
+		return cfg, nil
+	}
+
+	switch cmd {
+	case "serve":
+		migrate := fs.Bool("migrate", false, "apply pending migrations first")
+		if err := parse(); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, *migrate, nil)
+	case "demo":
+		if err := parse(); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return serve(ctx, cfg, stdout, true, seedDemo)
+	case "migrate":
+		if err := parse(); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
+			n, err := postgres.Migrate(ctx, db.DB, nil)
+			if err != nil {
+				return err
+			}
+			current, _, _ := postgres.SchemaVersions(ctx, db.DB)
+			fmt.Fprintf(stdout, "applied %d migration(s); schema at version %d\n", n, current)
+			return nil
+		})
+	case "users":
+		if len(rest) == 0 || rest[0] != "add" {
+			return usageError{errors.New("users: the subcommand is add\n" + usage)}
+		}
+		rest = rest[1:]
+		username := fs.String("username", "", "user name")
+		role := fs.String("role", "", "supplier, officer or admin")
+		supplier := fs.String("supplier", "", "the supplier's USCC (role supplier)")
+		if err := parse(); err != nil {
+			return err
+		}
+		if *username == "" || *role == "" {
+			return usageError{errors.New("users add: --username and --role are required")}
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		password, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		return withAuth(ctx, cfg, stdout, func(db *sqlx.DB, a *auth.Service) error {
+			u, err := a.CreateUser(ctx, auth.NewUser{Username: *username, Password: password, Role: *role, SupplierUSCC: *supplier}, "cli")
+			if err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "created user %s (%s) with id %s\n", u.Username, u.Role, u.ID)
+			return nil
+		})
+	case "audit":
+		if len(rest) == 0 || rest[0] != "verify" {
+			return usageError{errors.New("audit: the subcommand is verify\n" + usage)}
+		}
+		rest = rest[1:]
+		if err := parse(); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
+			if err := postgres.CheckSchema(ctx, db.DB); err != nil {
+				return err
+			}
+			rep, err := audit.Verify(ctx, db)
+			if err != nil {
+				return fmt.Errorf("audit trail broken: %w", err)
+			}
+			fmt.Fprintf(stdout, "audit trail intact: %d rows; head %d %s\n", rep.Rows, rep.HeadSeq, rep.HeadHash)
+			return nil
+		})
+	case "keys":
+		if len(rest) == 0 || rest[0] != "rotate" {
+			return usageError{errors.New("keys: the subcommand is rotate\n" + usage)}
+		}
+		rest = rest[1:]
+		if err := parse(); err != nil {
+			return err
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return withAuth(ctx, cfg, stdout, func(db *sqlx.DB, a *auth.Service) error {
+			kid, err := a.RotateSigningKey(ctx, "cli")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "new signing key %s is published now and signs from %s on\n", kid,
+				time.Now().Add(cfg.Auth.KeyRotationLead).UTC().Format(time.RFC3339))
+			return nil
+		})
+	}
+	return usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+}
+
+// describe makes a business error readable on a terminal.
+func describe(err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code != errs.Internal {
+		msg := e.Message
+		for _, f := range e.Fields {
+			msg += fmt.Sprintf("; %s: %s", f.Field, f.Message)
+		}
+		if len(e.Fields) == 1 {
+			msg = e.Message
+		}
+		return errors.New(msg)
+	}
+	return err
+}
+
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usageError{errors.New("users add: give the password on standard input, e.g. `printf '%s\\n' \"$PASSWORD\" | procfin users add …`")}
+	}
+	return line, nil
+}
+
+// withDB opens the configured database (starting the private cluster when
+// no DATABASE_URL is set), runs fn, and closes everything it opened.
+func withDB(ctx context.Context, cfg configs.Config, stdout io.Writer, fn func(db *sqlx.DB) error) (err error) {
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		cluster := &postgres.Cluster{Dir: filepath.Join(cfg.DataDir, "pg")}
+		if err := cluster.Start(ctx); err != nil {
+			return fmt.Errorf("private PostgreSQL: %w", err)
+		}
+		defer func() {
+			if stopErr := cluster.Stop(context.WithoutCancel(ctx)); stopErr != nil && err == nil {
+				err = fmt.Errorf("stop private PostgreSQL: %w", stopErr)
+			}
+		}()
+		dsn = cluster.URL()
+	}
+	db, err := postgres.Open(ctx, dsn, postgres.PoolConfig{
+		MaxOpenConns: cfg.Database.MaxOpenConns, MaxIdleConns: cfg.Database.MaxIdleConns,
+		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
+// withAuth is withDB on a current schema, with the auth service ready.
+func withAuth(ctx context.Context, cfg configs.Config, stdout io.Writer, fn func(db *sqlx.DB, a *auth.Service) error) error {
+	return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
+		if err := postgres.CheckSchema(ctx, db.DB); err != nil {
+			return err
+		}
+		a, err := newAuth(ctx, cfg, db)
+		if err != nil {
+			return err
+		}
+		return fn(db, a)
+	})
+}
+
+func newAuth(ctx context.Context, cfg configs.Config, db *sqlx.DB) (*auth.Service, error) {
+	masterKey, err := auth.LoadOrCreateMasterKey(cfg.MasterKey, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	a, err := auth.NewService(db, auth.Config{
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, TokenTTL: cfg.Auth.TokenTTL,
+		RotationLead: cfg.Auth.KeyRotationLead, MasterKey: masterKey,
+		Password:       auth.PasswordParams{Memory: cfg.Auth.Password.MemoryKiB, Time: cfg.Auth.Password.Time, Threads: cfg.Auth.Password.Threads},
+		LoginPerMinute: cfg.Auth.LoginPerMinute, LoginPerMinutePerAddr: cfg.Auth.LoginPerMinutePerAddress,
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.EnsureSigningKey(ctx); err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	return a, nil
+}
+
+// serve runs the HTTP service until ctx ends, then shuts down gracefully.
+// seed, when set, runs after migrations and before listening (the demo).
+func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bool,
+	seed func(context.Context, *sqlx.DB, *auth.Service, io.Writer) error) error {
+	logger := newLogger(cfg, stdout)
+	logger.Info("starting", "config", cfg.String())
+	return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
+		if migrate {
+			n, err := postgres.Migrate(ctx, db.DB, nil)
+			if err != nil {
+				return err
+			}
+			logger.Info("migrations applied", "count", n)
+		}
+		if err := postgres.CheckSchema(ctx, db.DB); err != nil {
+			return err
+		}
+		a, err := newAuth(ctx, cfg, db)
+		if err != nil {
+			return err
+		}
+		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Logger: logger})
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+			ReadTimeout:       cfg.HTTP.ReadTimeout,
+			WriteTimeout:      cfg.HTTP.WriteTimeout,
+			IdleTimeout:       cfg.HTTP.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		}
+		if seed != nil {
+			if err := seed(ctx, db, a, stdout); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+		go purgeIdempotency(ctx, db, cfg, logger)
+
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		logger.Info("listening", "addr", "http://"+ln.Addr().String())
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		logger.Info("shutting down")
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
+		logger.Info("stopped")
+		return nil
+	})
+}
+
+func purgeIdempotency(ctx context.Context, db *sqlx.DB, cfg configs.Config, logger *slog.Logger) {
+	store := idempotency.NewStore(db, cfg.Idempotency.TTL)
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := store.Purge(ctx); err != nil {
+				logger.Warn("purge idempotency keys", "error", err)
+			} else if n > 0 {
+				logger.Info("purged idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	l := slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(l)
+	return l
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"procfin/platform/postgres"
+	"procfin/platform/postgres/pgtest"
+)
+
+// syncBuffer is an io.Writer safe for the server goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testEnv is a getenv for run: a database, a data dir, a random port.
+func testEnv(t *testing.T, dbURL string) func(string) string {
+	dir := t.TempDir()
+	vars := map[string]string{
+		"DATABASE_URL": dbURL, "PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0",
+		"PROCFIN_MASTER_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+	}
+	return func(k string) string { return vars[k] }
+}
+
+func runCmd(t *testing.T, getenv func(string) string, input string, args ...string) (string, error) {
+	t.Helper()
+	stdin = strings.NewReader(input)
+	var out syncBuffer
+	err := run(context.Background(), append([]string{"procfin"}, args...), getenv, &out)
+	return out.String(), err
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"}} {
+		_, err := runCmd(t, func(string) string { return "" }, "", args...)
+		var u usageError
+		if !errors.As(err, &u) {
+			t.Errorf("procfin %v: err %v, want a usage error", args, err)
+		}
+	}
+	if out, err := runCmd(t, func(string) string { return "" }, "", "help"); err != nil || !strings.Contains(out, "serve") {
+		t.Fatalf("help: %v %q", err, out)
+	}
+}
+
+func TestBadConfigurationIsReported(t *testing.T) {
+	getenv := func(k string) string {
+		return map[string]string{"PROCFIN_ADDR": "nowhere", "DATABASE_URL": "postgres://u:hunter2@h/db", "PROCFIN_LOG_LEVEL": "loud"}[k]
+	}
+	_, err := runCmd(t, getenv, "", "serve")
+	if err == nil || !strings.Contains(err.Error(), "addr") || !strings.Contains(err.Error(), "log.level") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMigrateThenServeThenShutdown(t *testing.T) {
+	getenv := testEnv(t, pgtest.EmptyURL(t))
+
+	// serve refuses a schema behind the code.
+	_, err := runCmd(t, getenv, "", "serve")
+	if err == nil || !strings.Contains(err.Error(), "procfin migrate") {
+		t.Fatalf("serve on an empty database: %v, want a refusal naming procfin migrate", err)
+	}
+	out, err := runCmd(t, getenv, "", "migrate")
+	if err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("migrate: %v %q", err, out)
+	}
+	if out, err := runCmd(t, getenv, "", "migrate"); err != nil || !strings.Contains(out, "applied 0") {
+		t.Fatalf("second migrate: %v %q", err, out)
+	}
+	if out, err := runCmd(t, getenv, "a long enough password\n", "users", "add", "--username", "root", "--role", "admin"); err != nil || !strings.Contains(out, "created user root") {
+		t.Fatalf("users add: %v %q", err, out)
+	}
+	if _, err := runCmd(t, getenv, "a long enough password\n", "users", "add", "--username", "root", "--role", "admin"); err == nil || !strings.Contains(err.Error(), "taken") {
+		t.Fatalf("users add again: %v", err)
+	}
+	if _, err := runCmd(t, getenv, "", "users", "add", "--username", "x1y2z3", "--role", "admin"); err == nil {
+		t.Fatal("users add with no password on stdin succeeded")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "serve"}, getenv, &logs) }()
+	base := waitListening(t, &logs, done)
+
+	res, err := http.Post(base+"/v1/auth/token", "application/json", strings.NewReader(`{"username":"root","password":"a long enough password"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("token over the network: %v %v", err, res)
+	}
+	res.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), `"msg":"stopped"`) {
+		t.Fatalf("no graceful stop in logs:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "a long enough password") || strings.Contains(logs.String(), "AAECAwQF") {
+		t.Fatal("a secret reached the logs")
+	}
+
+	// Two rows: the first signing key, and the user root.
+	if out, err := runCmd(t, getenv, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact: 2 rows") {
+		t.Fatalf("audit verify: %v %q", err, out)
+	}
+	if out, err := runCmd(t, getenv, "", "keys", "rotate"); err != nil || !strings.Contains(out, "new signing key") {
+		t.Fatalf("keys rotate: %v %q", err, out)
+	}
+	if out, err := runCmd(t, getenv, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact: 3 rows") {
+		t.Fatalf("audit verify after rotation: %v %q", err, out)
+	}
+}
+
+// waitListening waits for the "listening" log line and returns the base URL.
+func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		sc := bufio.NewScanner(strings.NewReader(logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Addr string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+				return line.Addr
+			}
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended early: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("serve did not start:\n%s", logs.String())
+	return ""
+}
+
+// TestDemoOnPrivateCluster runs the README's first command as a new user
+// would: no DATABASE_URL, so procfin initialises, starts and stops its own
+// PostgreSQL under the data directory.
+func TestDemoOnPrivateCluster(t *testing.T) {
+	if _, err := postgres.FindBinDir(); err != nil {
+		t.Skip(err) // .ci/run installs PostgreSQL, so CI never skips
+	}
+	dir := t.TempDir()
+	// The postgres user (when we are root) must be able to reach the directory.
+	for d := dir; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	getenv := func(k string) string {
+		return map[string]string{"PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0"}[k]
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, &logs) }()
+	base := waitListening(t, &logs, done)
+	if !strings.Contains(logs.String(), "procfin-demo-admin") {
+		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
+	}
+	res, err := http.Post(base+"/v1/auth/token", "application/json", strings.NewReader(`{"username":"officer","password":"procfin-demo-officer"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("demo officer cannot log in: %v %v", err, res)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo returned %v", err)
+	}
+	// The private cluster was stopped with the demo.
+	if _, err := os.Stat(filepath.Join(dir, "pg", "data", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("private PostgreSQL still running after the demo stopped (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
+		t.Fatalf("no master key kept in the data dir: %v", err)
+	}
+}

@@ -1,0 +1,235 @@
+// Package configs owns procfin's configuration: the defaults embedded in
+// the binary (defaults.yaml), an optional file that overrides them, and the
+// environment, which overrides both. Load validates the result and reports
+// every problem, one line each. Secrets (the database password, the master
+// key) never appear in String or in errors.
+package configs
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed defaults.yaml
+var defaults []byte
+
+// Config is procfin's whole configuration.
+type Config struct {
+	Addr        string `yaml:"addr"`
+	PublicURL   string `yaml:"public_url"`
+	DataDir     string `yaml:"data_dir"`
+	DatabaseURL string `yaml:"database_url"`
+	// MasterKey encrypts the private parts of the platform's signing keys.
+	// Only from the environment (PROCFIN_MASTER_KEY); when empty, procfin
+	// keeps one in DataDir.
+	MasterKey string `yaml:"-"`
+
+	Log struct {
+		Level string `yaml:"level"`
+	} `yaml:"log"`
+
+	HTTP struct {
+		ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+		ReadTimeout       time.Duration `yaml:"read_timeout"`
+		WriteTimeout      time.Duration `yaml:"write_timeout"`
+		IdleTimeout       time.Duration `yaml:"idle_timeout"`
+		ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+		MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+		TrustedProxies    []string      `yaml:"trusted_proxies"`
+	} `yaml:"http"`
+
+	Database struct {
+		MaxOpenConns    int           `yaml:"max_open_conns"`
+		MaxIdleConns    int           `yaml:"max_idle_conns"`
+		ConnMaxLifetime time.Duration `yaml:"conn_max_lifetime"`
+	} `yaml:"database"`
+
+	Auth struct {
+		Issuer                   string        `yaml:"issuer"`
+		Audience                 string        `yaml:"audience"`
+		TokenTTL                 time.Duration `yaml:"token_ttl"`
+		KeyRotationLead          time.Duration `yaml:"key_rotation_lead"`
+		LoginPerMinute           int           `yaml:"login_per_minute"`
+		LoginPerMinutePerAddress int           `yaml:"login_per_minute_per_address"`
+		Password                 struct {
+			MemoryKiB uint32 `yaml:"memory_kib"`
+			Time      uint32 `yaml:"time"`
+			Threads   uint8  `yaml:"threads"`
+		} `yaml:"password"`
+	} `yaml:"auth"`
+
+	Idempotency struct {
+		TTL time.Duration `yaml:"ttl"`
+	} `yaml:"idempotency"`
+}
+
+// Load builds the configuration: embedded defaults, then file (if not
+// empty), then the environment read through getenv. The error lists every
+// problem found, one per line.
+func Load(file string, getenv func(string) string) (Config, error) {
+	var c Config
+	if err := decode(defaults, &c); err != nil {
+		return c, fmt.Errorf("embedded defaults: %w", err)
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("config file: %w", err)
+		}
+		if err := decode(b, &c); err != nil {
+			return c, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	var problems []error
+	env := func(name string, apply func(string) error) {
+		if v := getenv(name); v != "" {
+			if err := apply(v); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	}
+	setString := func(dst *string) func(string) error { return func(v string) error { *dst = v; return nil } }
+	env("DATABASE_URL", setString(&c.DatabaseURL))
+	env("PROCFIN_ADDR", setString(&c.Addr))
+	env("PROCFIN_PUBLIC_URL", setString(&c.PublicURL))
+	env("PROCFIN_DATA_DIR", setString(&c.DataDir))
+	env("PROCFIN_LOG_LEVEL", setString(&c.Log.Level))
+	env("PROCFIN_MASTER_KEY", setString(&c.MasterKey))
+	env("PROCFIN_TRUSTED_PROXIES", func(v string) error {
+		c.HTTP.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.HTTP.TrustedProxies = append(c.HTTP.TrustedProxies, p)
+			}
+		}
+		return nil
+	})
+	env("PROCFIN_TOKEN_TTL", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 15m): %q", v)
+		}
+		c.Auth.TokenTTL = d
+		return nil
+	})
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	problems = append(problems, c.validate()...)
+	return c, errors.Join(problems...)
+}
+
+func decode(b []byte, c *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) validate() []error {
+	var p []error
+	bad := func(field, format string, args ...any) {
+		p = append(p, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "want host:port, got %q", c.Addr)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("public_url", "want an http(s) URL, got %q", c.PublicURL)
+	}
+	if c.DataDir == "" {
+		bad("data_dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database_url", "want a postgres:// URL")
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	positive := func(field string, d time.Duration) {
+		if d <= 0 {
+			bad(field, "must be a positive duration, got %s", d)
+		}
+	}
+	positive("http.read_header_timeout", c.HTTP.ReadHeaderTimeout)
+	positive("http.read_timeout", c.HTTP.ReadTimeout)
+	positive("http.write_timeout", c.HTTP.WriteTimeout)
+	positive("http.idle_timeout", c.HTTP.IdleTimeout)
+	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
+	positive("auth.token_ttl", c.Auth.TokenTTL)
+	positive("idempotency.ttl", c.Idempotency.TTL)
+	if c.Auth.TokenTTL > time.Hour {
+		bad("auth.token_ttl", "access tokens are short-lived: at most 1h, got %s", c.Auth.TokenTTL)
+	}
+	if c.Auth.KeyRotationLead < 0 {
+		bad("auth.key_rotation_lead", "must not be negative")
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes", "must be at least 1024, got %d", c.HTTP.MaxBodyBytes)
+	}
+	for _, tp := range c.HTTP.TrustedProxies {
+		if net.ParseIP(tp) == nil {
+			if _, _, err := net.ParseCIDR(tp); err != nil {
+				bad("http.trusted_proxies", "%q is neither an address nor a CIDR", tp)
+			}
+		}
+	}
+	if c.Database.MaxOpenConns < 1 {
+		bad("database.max_open_conns", "must be at least 1")
+	}
+	if c.Auth.Issuer == "" || c.Auth.Audience == "" {
+		bad("auth", "issuer and audience must be set")
+	}
+	if c.Auth.LoginPerMinute < 1 || c.Auth.LoginPerMinutePerAddress < 1 {
+		bad("auth", "login_per_minute and login_per_minute_per_address must be at least 1")
+	}
+	if c.Auth.Password.MemoryKiB < 1024 || c.Auth.Password.Time < 1 || c.Auth.Password.Threads < 1 {
+		bad("auth.password", "memory_kib >= 1024, time >= 1 and threads >= 1 are required")
+	}
+	return p
+}
+
+// String shows the configuration with secrets hidden, for start-up logs.
+func (c Config) String() string {
+	db := "(private cluster in data_dir)"
+	if c.DatabaseURL != "" {
+		db = redactURL(c.DatabaseURL)
+	}
+	key := "(from data_dir)"
+	if c.MasterKey != "" {
+		key = "(set, hidden)"
+	}
+	return fmt.Sprintf("addr=%s public_url=%s data_dir=%s database=%s master_key=%s log.level=%s",
+		c.Addr, c.PublicURL, c.DataDir, db, key, c.Log.Level)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable, hidden)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

@@ -1,0 +1,90 @@
+package configs_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"procfin/configs"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := configs.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != ".procfin" || c.HTTP.MaxBodyBytes != 1<<20 || c.Auth.TokenTTL != 15*time.Minute {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.PublicURL != "http://127.0.0.1:8080" {
+		t.Fatalf("public_url default %q", c.PublicURL)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("addr: 127.0.0.1:9000\ndata_dir: /var/lib/procfin\nauth:\n  token_ttl: 5m\n"), 0o600)
+	c, err := configs.Load(file, env(map[string]string{"PROCFIN_ADDR": "127.0.0.1:9100"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9100" { // env beats file
+		t.Errorf("addr = %s, want env's", c.Addr)
+	}
+	if c.DataDir != "/var/lib/procfin" || c.Auth.TokenTTL != 5*time.Minute { // file beats defaults
+		t.Errorf("file values not applied: %s %s", c.DataDir, c.Auth.TokenTTL)
+	}
+	if c.Auth.Audience != "procfin-api" { // defaults survive a partial file
+		t.Errorf("audience = %q", c.Auth.Audience)
+	}
+}
+
+func TestProblemsOneLineEach(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("http:\n  max_body_bytes: 10\nlog:\n  level: loud\n"), 0o600)
+	_, err := configs.Load(file, env(map[string]string{
+		"PROCFIN_ADDR": "nonsense", "PROCFIN_TOKEN_TTL": "forever",
+		"DATABASE_URL": "mysql://u:hunter2@h/db", "PROCFIN_TRUSTED_PROXIES": "10.0.0.0/8, bogus",
+	}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, want := range []string{"PROCFIN_TOKEN_TTL", "addr:", "log.level", "http.max_body_bytes", "database_url", "bogus"} {
+		found := false
+		for _, l := range lines {
+			found = found || strings.Contains(l, want)
+		}
+		if !found {
+			t.Errorf("no line about %s in:\n%s", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("secret in error: %s", err)
+	}
+}
+
+func TestUnknownFieldInFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("adr: 127.0.0.1:1\n"), 0o600)
+	if _, err := configs.Load(file, env(nil)); err == nil || !strings.Contains(err.Error(), "adr") {
+		t.Fatalf("err = %v, want the unknown field named", err)
+	}
+}
+
+func TestStringHidesSecrets(t *testing.T) {
+	c, err := configs.Load("", env(map[string]string{
+		"DATABASE_URL": "postgres://u:hunter2@db/procfin", "PROCFIN_MASTER_KEY": "c2VjcmV0c2VjcmV0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.String()
+	if strings.Contains(s, "hunter2") || strings.Contains(s, "c2VjcmV0c2VjcmV0") || !strings.Contains(s, "db/procfin") {
+		t.Fatalf("String() = %s", s)
+	}
+}

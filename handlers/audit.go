@@ -1,0 +1,70 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+)
+
+// page reads ?limit= (default 50, at most 500) and the opaque ?cursor=,
+// which for append-only lists is the last sequence number seen.
+func page(c *gin.Context) (after int64, limit int, err error) {
+	limit = 50
+	if v := c.Query("limit"); v != "" {
+		n, convErr := strconv.Atoi(v)
+		if convErr != nil || n < 1 || n > 500 {
+			return 0, 0, errs.InvalidFields(errs.FieldError{Field: "limit", Code: "out_of_range", Message: "must be a whole number from 1 to 500"})
+		}
+		limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		b, decErr := base64.RawURLEncoding.DecodeString(v)
+		n, convErr := strconv.ParseInt(string(b), 10, 64)
+		if decErr != nil || convErr != nil || n < 0 {
+			return 0, 0, errs.InvalidFields(errs.FieldError{Field: "cursor", Code: "invalid", Message: "is not a cursor this API gave"})
+		}
+		after = n
+	}
+	return after, limit, nil
+}
+
+func cursorAfter(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+}
+
+type auditPage struct {
+	Items      []audit.Row `json:"items"`
+	NextCursor *string     `json:"next_cursor"`
+}
+
+// auditTrail lists the audit trail of one entity, ?entity=TYPE:ID.
+func (s *server) auditTrail(c *gin.Context) {
+	entityType, entityID, ok := strings.Cut(c.Query("entity"), ":")
+	if !ok || entityType == "" || entityID == "" {
+		fail(c, errs.InvalidFields(errs.FieldError{Field: "entity", Code: "invalid", Message: "must be TYPE:ID, for example user:3f0c…"}))
+		return
+	}
+	after, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	rows, err := audit.List(c.Request.Context(), s.db, entityType, entityID, after, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := auditPage{Items: rows}
+	if len(rows) > limit {
+		res.Items = rows[:limit]
+		next := cursorAfter(rows[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}

@@ -1,0 +1,96 @@
+// Package handlers owns procfin's HTTP surface: the Gin router (every route
+// in routes.go), middleware, request and response shapes, and the one
+// error writer (problem.go) that maps errs codes to RFC 9457 problems.
+// Handlers are thin: bind, validate, one call into a business package,
+// answer. Business packages never import this package or Gin.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"procfin/configs"
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/idempotency"
+)
+
+// Deps are what the handlers need.
+type Deps struct {
+	Config configs.Config
+	DB     *sqlx.DB
+	Auth   *auth.Service
+	Logger *slog.Logger
+}
+
+// server holds the dependencies the handler methods use.
+type server struct {
+	cfg     configs.Config
+	db      *sqlx.DB
+	auth    *auth.Service
+	idem    *idempotency.Store
+	logger  *slog.Logger
+	metrics http.Handler
+}
+
+// New builds the router with its middleware and every route.
+func New(d Deps) (http.Handler, error) {
+	gin.SetMode(gin.ReleaseMode)
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewDBStatsCollector(d.DB.DB, "procfin"),
+	)
+	s := &server{
+		cfg: d.Config, db: d.DB, auth: d.Auth, logger: d.Logger,
+		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
+		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+	}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(d.Config.HTTP.TrustedProxies); err != nil {
+		return nil, err
+	}
+	r.Use(requestIDs(), accessLog(d.Logger), newHTTPMetrics(reg).middleware(), recovery(),
+		bodyLimit(d.Config.HTTP.MaxBodyBytes))
+	r.NoRoute(func(c *gin.Context) {
+		fail(c, errs.E(errs.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, errs.E(errs.MethodNotAllowed, "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	s.routes(r)
+	return r, nil
+}
+
+// healthz answers while the process runs.
+func (s *server) healthz(c *gin.Context) {
+	reply(c, http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when the database answers.
+func (s *server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.PingContext(ctx); err != nil {
+		fail(c, errs.Wrap(errs.Unavailable, err, "the database is not reachable"))
+		return
+	}
+	reply(c, http.StatusOK, gin.H{"status": "ready"})
+}
+
+func (s *server) metricsHandler(c *gin.Context) { s.metrics.ServeHTTP(c.Writer, c.Request) }

@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/configs"
+	"procfin/platform/auth"
+	"procfin/platform/postgres/pgtest"
+)
+
+// env is one test's whole service: a fresh database, the real router.
+type env struct {
+	t    *testing.T
+	db   *sqlx.DB
+	auth *auth.Service
+	h    http.Handler
+	now  time.Time
+	mu   sync.Mutex
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	cfg, err := configs.Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: pgtest.NewDB(t), now: time.Now()}
+	key := bytes.Repeat([]byte{7}, 32)
+	e.auth, err = auth.NewService(e.db, auth.Config{
+		Issuer: cfg.Auth.Issuer, Audience: cfg.Auth.Audience, TokenTTL: cfg.Auth.TokenTTL, MasterKey: key,
+		Password:       auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		LoginPerMinute: 5, LoginPerMinutePerAddr: 100,
+	}, e.clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.auth.EnsureSigningKey(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Logger: slog.Default()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func (e *env) clock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.now
+}
+
+func (e *env) advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.now = e.now.Add(d)
+}
+
+// user creates a user and returns it with a fresh access token.
+func (e *env) user(name, role, uscc string) (auth.User, string) {
+	e.t.Helper()
+	u, err := e.auth.CreateUser(context.Background(), auth.NewUser{Username: name, Password: "correct horse battery", Role: role, SupplierUSCC: uscc}, "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tok, _, err := e.auth.IssueToken(context.Background(), u)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u, tok
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q is not JSON: %v", r.body, err)
+	}
+	return m
+}
+
+// do sends a request through the real router. headers alternate name, value.
+func (e *env) do(method, path, token string, body any, headers ...string) resp {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = b
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req := httptest.NewRequest(method, path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, req)
+	return resp{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
+}
+
+// wantProblem checks an RFC 9457 answer with the status and type.
+func wantProblem(t *testing.T, r resp, status int, typ string) map[string]any {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d; body %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	p := r.json(t)
+	if p["type"] != typ || int(p["status"].(float64)) != status || p["title"] == "" {
+		t.Fatalf("problem %v, want type %q status %d", p, typ, status)
+	}
+	return p
+}
+
+func (e *env) count(table string) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.Get(&n, `SELECT count(*) FROM `+table); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// recorder is a minimal http.ResponseWriter for middleware tests.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = 200
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(s int) { r.status = s }
+
+func TestMain(m *testing.M) {
+	// Tests check answers, not logs: keep the output readable.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	os.Exit(m.Run())
+}

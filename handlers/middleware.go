@@ -1,0 +1,310 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/idempotency"
+)
+
+const (
+	ctxRequestID = "procfin.request_id"
+	ctxPrincipal = "procfin.principal"
+)
+
+// recovery turns a panic into a logged internal error; the client sees a
+// problem without the stack.
+func recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				slog.ErrorContext(c.Request.Context(), "panic", "request_id", requestID(c),
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if !c.Writer.Written() {
+					fail(c, errs.E(errs.Internal, "panic"))
+				}
+				c.Abort()
+			}
+		}()
+		c.Next()
+	}
+}
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// requestIDs takes the caller's X-Request-Id when it is sane, or makes one,
+// and echoes it on the answer.
+func requestIDs() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if !validRequestID.MatchString(id) {
+			id = uuid.NewString()
+		}
+		c.Set(ctxRequestID, id)
+		c.Header("X-Request-Id", id)
+		c.Next()
+	}
+}
+
+func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
+
+// accessLog writes one structured line per request. It logs the path but
+// never headers, bodies or query strings, which may carry secrets.
+func accessLog(logger *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		attrs := []slog.Attr{
+			slog.String("request_id", requestID(c)),
+			slog.String("method", c.Request.Method),
+			slog.String("route", routeOf(c)),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", c.Writer.Status()),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.String("client_ip", c.ClientIP()),
+		}
+		if p, ok := principal(c); ok {
+			attrs = append(attrs, slog.String("user_id", p.UserID))
+		}
+		logger.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", attrs...)
+	}
+}
+
+func routeOf(c *gin.Context) string {
+	if r := c.FullPath(); r != "" {
+		return r
+	}
+	return "unmatched"
+}
+
+// httpMetrics counts requests and their latencies by route and status.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "procfin_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "procfin_http_request_duration_seconds", Help: "HTTP request latency by route, method and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method", "status"}),
+	}
+	reg.MustRegister(m.requests, m.latency)
+	return m
+}
+
+func (m *httpMetrics) middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		labels := prometheus.Labels{"route": routeOf(c), "method": c.Request.Method, "status": strconv.Itoa(c.Writer.Status())}
+		m.requests.With(labels).Inc()
+		m.latency.With(labels).Observe(time.Since(start).Seconds())
+	}
+}
+
+// bodyLimit refuses bodies over max bytes: at once when Content-Length says
+// so, else when the handler reads past the limit.
+func bodyLimit(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			c.Header("Connection", "close")
+			fail(c, errs.E(errs.BodyTooLarge, "the request body is over %d bytes", max))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		c.Next()
+	}
+}
+
+// authenticate requires a valid bearer access token and puts its principal
+// in the context.
+func authenticate(a *auth.Service) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if h == "" {
+			c.Header("WWW-Authenticate", `Bearer realm="procfin"`)
+			fail(c, errs.E(errs.Unauthorized, "an access token is required (Authorization: Bearer …)"))
+			return
+		}
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			fail(c, errs.E(errs.InvalidToken, "the Authorization header must be: Bearer <token>"))
+			return
+		}
+		p, err := a.VerifyToken(c.Request.Context(), strings.TrimSpace(token))
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(ctxPrincipal, p)
+		c.Next()
+	}
+}
+
+func principal(c *gin.Context) (auth.Principal, bool) {
+	v, ok := c.Get(ctxPrincipal)
+	if !ok {
+		return auth.Principal{}, false
+	}
+	p, ok := v.(auth.Principal)
+	return p, ok
+}
+
+// actor names the caller in the audit trail.
+func actor(c *gin.Context) string {
+	if p, ok := principal(c); ok {
+		return "user:" + p.UserID
+	}
+	return "anonymous"
+}
+
+// requireRole lets through only callers with one of the roles.
+func requireRole(roles ...auth.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p, ok := principal(c)
+		if !ok {
+			fail(c, errs.E(errs.Unauthorized, "an access token is required"))
+			return
+		}
+		for _, r := range roles {
+			if p.Role == r {
+				c.Next()
+				return
+			}
+		}
+		fail(c, errs.E(errs.Forbidden, "your role (%s) may not do this", p.Role))
+	}
+}
+
+var validIdempotencyKey = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+// idempotent makes a state-changing route idempotent by its caller's
+// Idempotency-Key: the first answer (unless a 5xx) is stored and replayed
+// for the same key and request; another request under the key is a 409;
+// a concurrent one waits briefly for the first, then gets a 409 to retry.
+// With required, a request without the header is refused.
+func idempotent(store *idempotency.Store, required bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		key := c.GetHeader("Idempotency-Key")
+		if key == "" {
+			if required {
+				fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "required", Message: "this request needs an Idempotency-Key header"}))
+				return
+			}
+			c.Next()
+			return
+		}
+		if !validIdempotencyKey.MatchString(key) {
+			fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 255 visible ASCII characters"}))
+			return
+		}
+		body, err := io.ReadAll(c.Request.Body)
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				fail(c, errs.E(errs.BodyTooLarge, "the request body is over %d bytes", tooLarge.Limit))
+				return
+			}
+			fail(c, errs.Wrap(errs.MalformedRequest, err, "the request body could not be read"))
+			return
+		}
+		c.Request.Body = io.NopCloser(bytes.NewReader(body))
+		scope := actor(c)
+		hash := idempotency.RequestHash(c.Request.Method, c.Request.URL.Path, body)
+		ctx := c.Request.Context()
+
+		stored, err := beginWaiting(ctx, store, scope, key, hash)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if stored != nil {
+			if stored.Location != "" {
+				c.Header("Location", stored.Location)
+			}
+			c.Header("Idempotent-Replayed", "true")
+			c.Data(stored.Status, stored.ContentType, stored.Body)
+			c.Abort()
+			return
+		}
+
+		rec := &recordingWriter{ResponseWriter: c.Writer}
+		c.Writer = rec
+		completed := false
+		defer func() {
+			if !completed { // a panic or a 5xx: let a retry run afresh
+				_ = store.Release(context.WithoutCancel(ctx), scope, key)
+			}
+		}()
+		c.Next()
+		if status := rec.Status(); status < 500 {
+			err := store.Complete(context.WithoutCancel(ctx), scope, key, idempotency.Response{
+				Status: status, ContentType: rec.Header().Get("Content-Type"),
+				Location: rec.Header().Get("Location"), Body: rec.buf.Bytes(),
+			})
+			if err != nil {
+				slog.ErrorContext(ctx, "store idempotent answer", "request_id", requestID(c), "error", err)
+				return
+			}
+			completed = true
+		}
+	}
+}
+
+// beginWaiting claims the key; while another request holds it, it waits a
+// little for that answer before giving up with idempotency_in_progress.
+func beginWaiting(ctx context.Context, store *idempotency.Store, scope, key, hash string) (*idempotency.Response, error) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stored, err := store.Begin(ctx, scope, key, hash)
+		if !errs.Is(err, errs.IdempotencyPending) || time.Now().After(deadline) {
+			return stored, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, errs.E(errs.IdempotencyPending, "a request with this Idempotency-Key is still running; retry shortly")
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// recordingWriter keeps a copy of what the handler writes.
+type recordingWriter struct {
+	gin.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.buf.Write(b)
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recordingWriter) WriteString(s string) (int, error) {
+	w.buf.WriteString(s)
+	return w.ResponseWriter.WriteString(s)
+}

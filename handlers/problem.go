@@ -1,0 +1,145 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"procfin/platform/errs"
+)
+
+// statusOf is the one mapping from error codes to HTTP statuses.
+var statusOf = map[errs.Code]int{
+	errs.Invalid:            http.StatusUnprocessableEntity,
+	errs.VerificationFailed: http.StatusUnprocessableEntity,
+	errs.MalformedRequest:   http.StatusBadRequest,
+	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
+	errs.BodyTooLarge:       http.StatusRequestEntityTooLarge,
+	errs.NotFound:           http.StatusNotFound,
+	errs.MethodNotAllowed:   http.StatusMethodNotAllowed,
+	errs.Conflict:           http.StatusConflict,
+	errs.IdempotencyReused:  http.StatusConflict,
+	errs.IdempotencyPending: http.StatusConflict,
+	errs.InvalidTransition:  http.StatusConflict,
+	errs.EventConflict:      http.StatusConflict,
+	errs.Unauthorized:       http.StatusUnauthorized,
+	errs.InvalidToken:       http.StatusUnauthorized,
+	errs.SignatureInvalid:   http.StatusUnauthorized,
+	errs.Forbidden:          http.StatusForbidden,
+	errs.RateLimited:        http.StatusTooManyRequests,
+	errs.Unavailable:        http.StatusServiceUnavailable,
+	errs.Internal:           http.StatusInternalServerError,
+}
+
+// titles are the short, fixed summaries of each problem type.
+var titles = map[errs.Code]string{
+	errs.Invalid:            "Invalid input",
+	errs.VerificationFailed: "Verification failed",
+	errs.MalformedRequest:   "Malformed request",
+	errs.UnsupportedMedia:   "Unsupported media type",
+	errs.BodyTooLarge:       "Request body too large",
+	errs.NotFound:           "Not found",
+	errs.MethodNotAllowed:   "Method not allowed",
+	errs.Conflict:           "Conflict",
+	errs.IdempotencyReused:  "Idempotency key reused",
+	errs.IdempotencyPending: "Request in progress",
+	errs.InvalidTransition:  "Invalid transition",
+	errs.EventConflict:      "Event conflict",
+	errs.Unauthorized:       "Unauthorized",
+	errs.InvalidToken:       "Invalid token",
+	errs.SignatureInvalid:   "Invalid signature",
+	errs.Forbidden:          "Forbidden",
+	errs.RateLimited:        "Too many requests",
+	errs.Unavailable:        "Service unavailable",
+	errs.Internal:           "Internal error",
+}
+
+// Problem is an RFC 9457 problem details body. Type is the stable error
+// code (a relative URI reference) that clients switch on.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Instance  string            `json:"instance,omitempty"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    []errs.FieldError `json:"errors,omitempty"`
+	Extra     map[string]any    `json:"-"`
+}
+
+// problemOf turns any error into the problem to send. Errors that are not
+// *errs.Error are internal: their text is never shown.
+func problemOf(err error) Problem {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		e = &errs.Error{Code: errs.Internal}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := Problem{Type: string(e.Code), Title: titles[e.Code], Status: status, Detail: e.Message, Errors: e.Fields, Extra: e.Extra}
+	if p.Title == "" {
+		p.Title = http.StatusText(status)
+	}
+	if status == http.StatusInternalServerError {
+		p.Type, p.Title, p.Detail, p.Errors, p.Extra = string(errs.Internal), titles[errs.Internal], "an unexpected error occurred; it has been logged", nil, nil
+	}
+	return p
+}
+
+// fail is the one place that answers a request with an error. Internal
+// errors are logged here, once, with the request id; their text stays in
+// the log.
+func fail(c *gin.Context, err error) {
+	p := problemOf(err)
+	p.Instance = c.Request.URL.Path
+	p.RequestID = requestID(c)
+	if p.Status >= 500 {
+		slog.ErrorContext(c.Request.Context(), "request failed",
+			"request_id", p.RequestID, "route", c.FullPath(), "code", p.Type, "error", err.Error())
+	}
+	switch p.Type {
+	case string(errs.RateLimited), string(errs.IdempotencyPending), string(errs.Unavailable):
+		retry := "1"
+		if secs, ok := p.Extra["retry_after"].(int); ok && secs > 0 {
+			retry = strconv.Itoa(secs)
+		}
+		c.Header("Retry-After", retry)
+	case string(errs.InvalidToken), string(errs.Unauthorized):
+		if c.Writer.Header().Get("WWW-Authenticate") == "" && c.GetHeader("Authorization") != "" {
+			c.Header("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+	}
+	body := map[string]any{"type": p.Type, "title": p.Title, "status": p.Status}
+	for k, v := range p.Extra {
+		body[k] = v
+	}
+	if p.Detail != "" {
+		body["detail"] = p.Detail
+	}
+	if len(p.Errors) > 0 {
+		body["errors"] = p.Errors
+	}
+	body["instance"] = p.Instance
+	if p.RequestID != "" {
+		body["request_id"] = p.RequestID
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Abort()
+	c.Render(p.Status, problemRender{body})
+}
+
+type problemRender struct{ body map[string]any }
+
+func (r problemRender) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	return encodeJSON(w, r.body)
+}
+
+func (r problemRender) WriteContentType(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/problem+json")
+}

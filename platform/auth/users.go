@@ -1,0 +1,234 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+)
+
+// Role is what a user may do.
+type Role string
+
+// The roles.
+const (
+	RoleSupplier Role = "supplier" // a supplier's staff: applies for financing for that supplier
+	RoleOfficer  Role = "officer"  // a government officer: reviews and approves
+	RoleAdmin    Role = "admin"    // a platform administrator
+)
+
+// Valid reports whether r is one of the roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleSupplier, RoleOfficer, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// User is an account, without its password hash.
+type User struct {
+	ID           string    `json:"id" db:"id"`
+	Username     string    `json:"username" db:"username"`
+	Role         Role      `json:"role" db:"role"`
+	SupplierUSCC string    `json:"supplier_uscc,omitempty" db:"supplier_uscc"` // set exactly when Role is RoleSupplier
+	CreatedAt    time.Time `json:"created_at" db:"created_at"`
+}
+
+// NewUser is the input to CreateUser.
+type NewUser struct {
+	Username     string `json:"username"`
+	Password     string `json:"password"`
+	Role         string `json:"role"`
+	SupplierUSCC string `json:"supplier_uscc"`
+}
+
+var (
+	usernamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{2,63}$`)
+	// The USCC (统一社会信用代码) alphabet: digits and capitals without I, O,
+	// S, V, Z. The checksum is checked by package contracts.
+	usccPattern = regexp.MustCompile(`^[0-9A-HJ-NPQRTUWXY]{18}$`)
+)
+
+// normalizeUsername lower-cases a username: usernames are case-insensitive.
+func normalizeUsername(username string) string { return strings.ToLower(username) }
+
+// validate normalizes n and returns its field problems.
+func (n *NewUser) validate() []errs.FieldError {
+	var fields []errs.FieldError
+	n.Username = normalizeUsername(n.Username)
+	switch {
+	case n.Username == "":
+		fields = append(fields, errs.FieldError{Field: "username", Code: "required", Message: "is required"})
+	case !usernamePattern.MatchString(n.Username):
+		fields = append(fields, errs.FieldError{Field: "username", Code: "invalid_format",
+			Message: "must be 3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
+	if fe := checkPasswordLength(n.Password); fe != nil {
+		fields = append(fields, *fe)
+	}
+	n.SupplierUSCC = strings.ToUpper(n.SupplierUSCC)
+	role := Role(n.Role)
+	switch {
+	case n.Role == "":
+		fields = append(fields, errs.FieldError{Field: "role", Code: "required", Message: "is required"})
+	case !role.Valid():
+		fields = append(fields, errs.FieldError{Field: "role", Code: "unknown_role",
+			Message: "must be one of supplier, officer, admin"})
+	case role == RoleSupplier && n.SupplierUSCC == "":
+		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "required",
+			Message: "is required for a supplier user"})
+	case role == RoleSupplier && !usccPattern.MatchString(n.SupplierUSCC):
+		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "invalid_format",
+			Message: "must be 18 characters of the USCC alphabet"})
+	case role != RoleSupplier && n.SupplierUSCC != "":
+		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "not_allowed",
+			Message: "only a supplier user belongs to a supplier"})
+	}
+	return fields
+}
+
+const insertUserSQL = `
+INSERT INTO users (username, password_hash, role, supplier_uscc, created_at)
+VALUES ($1, $2, $3, NULLIF($4, ''), $5)
+RETURNING id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at`
+
+// CreateUser creates a user and records it in the audit log, in one
+// transaction; actor is who creates it. The username is stored lower-cased.
+// Returns invalid with field errors (username, password, role,
+// supplier_uscc) for unacceptable input, conflict "username already taken".
+func (s *Service) CreateUser(ctx context.Context, n NewUser, actor string) (User, error) {
+	if fields := n.validate(); len(fields) > 0 {
+		return User{}, errs.InvalidFields(fields...)
+	}
+	hash, err := hashPassword(n.Password, s.cfg.Password)
+	if err != nil {
+		return User{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var u User
+	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &u, insertUserSQL, n.Username, hash, n.Role, n.SupplierUSCC, now); err != nil {
+			var pqErr *pq.Error
+			if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "users_username_key" {
+				return errs.Wrap(errs.Conflict, err, "username already taken")
+			}
+			return postgres.Translate(err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			Actor:      actor,
+			Action:     "user.created",
+			EntityType: "user",
+			EntityID:   u.ID,
+			Before:     nil,
+			After:      u,
+		})
+	})
+	if err != nil {
+		return User{}, postgres.Translate(err)
+	}
+	return u, nil
+}
+
+const getUserSQL = `
+SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at
+FROM users WHERE id = $1`
+
+// GetUser returns the user with the id, disabled or not. Returns not_found
+// if there is none (or id is not a UUID).
+func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return User{}, errs.E(errs.NotFound, "user not found")
+	}
+	var u User
+	if err := s.db.GetContext(ctx, &u, getUserSQL, uid.String()); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, errs.E(errs.NotFound, "user not found")
+		}
+		return User{}, postgres.Translate(err)
+	}
+	return u, nil
+}
+
+const loginUserSQL = `
+SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at,
+       password_hash, disabled_at
+FROM users WHERE username = $1`
+
+type loginRow struct {
+	User
+	PasswordHash string       `db:"password_hash"`
+	DisabledAt   sql.NullTime `db:"disabled_at"`
+}
+
+// errBadLogin is the one answer to every failed login, so a caller cannot
+// tell an unknown user from a wrong password or a disabled account.
+func errBadLogin() error {
+	return errs.E(errs.Unauthorized, "invalid username or password")
+}
+
+// Authenticate checks a username and password and returns the user. The
+// username is case-insensitive. remoteAddr is the client's address, for the
+// per-address rate limit.
+//
+// Returns rate_limited (Extra["retry_after"] in seconds) when the username
+// or the address made too many attempts in the last minute, checked before
+// any password work; unauthorized "invalid username or password" for an
+// unknown user, a wrong password or a disabled user alike (an unknown user
+// still costs one password hash, so timing does not tell them apart).
+func (s *Service) Authenticate(ctx context.Context, username, password, remoteAddr string) (User, error) {
+	username = normalizeUsername(username)
+	now := s.now()
+	if ok, retry := s.addrLimits.allow(remoteAddr, now); !ok {
+		return User{}, rateLimited(retry)
+	}
+	if ok, retry := s.userLimits.allow(username, now); !ok {
+		return User{}, rateLimited(retry)
+	}
+	if len(password) > MaxPasswordLen || len(username) > 64 {
+		// No stored hash or username can match; refuse without hashing
+		// huge input.
+		return User{}, errBadLogin()
+	}
+	var row loginRow
+	err := s.db.GetContext(ctx, &row, loginUserSQL, username)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = VerifyPassword(password, s.dummy())
+		return User{}, errBadLogin()
+	}
+	if err != nil {
+		return User{}, postgres.Translate(err)
+	}
+	ok, err := VerifyPassword(password, row.PasswordHash)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || row.DisabledAt.Valid {
+		return User{}, errBadLogin()
+	}
+	return row.User, nil
+}
+
+// dummy returns a hash with the configured cost, to verify against when the
+// user does not exist.
+func (s *Service) dummy() string {
+	s.dummyOnce.Do(func() {
+		h, err := hashPassword("procfin-dummy-password", s.cfg.Password)
+		if err != nil {
+			panic("auth: dummy hash: " + err.Error()) // parameters were validated in NewService
+		}
+		s.dummyHash = h
+	})
+	return s.dummyHash
+}
