@@ -19,7 +19,11 @@ func TestUnknownRouteIsProblem(t *testing.T) {
 
 func TestWrongMethodIsProblem(t *testing.T) {
 	e := newEnv(t)
-	wantProblem(t, e.do("DELETE", "/v1/me", "", nil), http.StatusMethodNotAllowed, "method_not_allowed")
+	r := e.do("DELETE", "/v1/me", "", nil)
+	wantProblem(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
+	if r.header.Get("Allow") != "GET" {
+		t.Fatalf("Allow = %q, want GET", r.header.Get("Allow"))
+	}
 }
 
 func TestRequestIDEchoed(t *testing.T) {

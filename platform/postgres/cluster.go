@@ -36,6 +36,9 @@ type Cluster struct {
 	started bool // this Cluster started the server, so Stop stops it
 }
 
+// binGlob is where Debian and Ubuntu install PostgreSQL's server binaries.
+var binGlob = "/usr/lib/postgresql/*/bin"
+
 // FindBinDir returns the directory holding initdb and pg_ctl: from PATH,
 // else the newest /usr/lib/postgresql/*/bin.
 func FindBinDir() (string, error) {
@@ -48,7 +51,7 @@ func FindBinDir() (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(binGlob)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {

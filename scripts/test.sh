@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test of procfin: formatting, go vet, the whole suite with the
+# race detector against a real PostgreSQL, then each fuzz target for a short
+# bounded time (PROCFIN_FUZZTIME, default 5s; 0 skips; longer runs:
+# PROCFIN_FUZZTIME=10m scripts/test.sh).
+#
+# Without TEST_DATABASE_URL the tests share one private PostgreSQL cluster,
+# started by the first test that needs it and stopped here at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PROCFIN_TEST_PGDIR="${PROCFIN_TEST_PGDIR:-${TMPDIR:-/tmp}/procfin-test-$(id -u)}"
+fuzztime="${PROCFIN_FUZZTIME:-5s}"
+
+stop_cluster() {
+	[ -n "${TEST_DATABASE_URL:-}" ] && return 0
+	[ -f "$PROCFIN_TEST_PGDIR/data/postmaster.pid" ] || return 0
+	local pg_ctl
+	pg_ctl="$(command -v pg_ctl || ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1)"
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$pg_ctl" stop -D "$PROCFIN_TEST_PGDIR/data" -m fast -w >/dev/null || true
+	else
+		"$pg_ctl" stop -D "$PROCFIN_TEST_PGDIR/data" -m fast -w >/dev/null || true
+	fi
+}
+trap stop_cluster EXIT
+
+unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -race -count=1 ./...
+
+if [ "$fuzztime" != "0" ]; then
+	# Each fuzz target, one at a time (go test -fuzz takes one target).
+	grep -rl --include='*_test.go' '^func Fuzz' . | while read -r file; do
+		pkg="./$(dirname "${file#./}")"
+		for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
+			echo "fuzz $pkg $target for $fuzztime"
+			go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" >/dev/null
+		done
+	done
+fi
+echo "all tests passed"
