@@ -357,6 +357,9 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
 		logger.Info("listening", "addr", "http://"+ln.Addr().String())
+		if seed != nil {
+			fmt.Fprintf(stdout, "procfin demo is running at http://%s (Ctrl-C stops it)\n", ln.Addr())
+		}
 		select {
 		case err := <-errc:
 			return err
