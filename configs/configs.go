@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"procfin/platform/money"
 )
 
 //go:embed defaults.yaml
@@ -71,6 +73,14 @@ type Config struct {
 	Idempotency struct {
 		TTL time.Duration `yaml:"ttl"`
 	} `yaml:"idempotency"`
+
+	Financing struct {
+		Ratio                string   `yaml:"ratio"`
+		MaxApplicationAmount string   `yaml:"max_application_amount"`
+		MaxTermDays          int      `yaml:"max_term_days"`
+		Currency             string   `yaml:"currency"`
+		EligibleSizeClasses  []string `yaml:"eligible_size_classes"`
+	} `yaml:"financing"`
 }
 
 // Load builds the configuration: embedded defaults, then file (if not
@@ -201,6 +211,25 @@ func (c *Config) validate() []error {
 	}
 	if c.Auth.Password.MemoryKiB < 1024 || c.Auth.Password.Time < 1 || c.Auth.Password.Threads < 1 {
 		bad("auth.password", "memory_kib >= 1024, time >= 1 and threads >= 1 are required")
+	}
+	if r, err := money.ParseRate(c.Financing.Ratio); err != nil || !r.Decimal().IsPositive() {
+		bad("financing.ratio", "want a decimal fraction above 0 and at most 1, got %q", c.Financing.Ratio)
+	}
+	if a, err := money.ParseAmount(c.Financing.MaxApplicationAmount); err != nil || !a.IsPositive() {
+		bad("financing.max_application_amount", "want a positive decimal amount, got %q", c.Financing.MaxApplicationAmount)
+	}
+	if c.Financing.MaxTermDays < 1 {
+		bad("financing.max_term_days", "must be at least 1")
+	}
+	if len(c.Financing.Currency) != 3 {
+		bad("financing.currency", "want an ISO 4217 code such as CNY, got %q", c.Financing.Currency)
+	}
+	for _, sc := range c.Financing.EligibleSizeClasses {
+		switch sc {
+		case "micro", "small", "medium", "large":
+		default:
+			bad("financing.eligible_size_classes", "unknown size class %q", sc)
+		}
 	}
 	return p
 }

@@ -20,7 +20,15 @@ import (
 // the field or offset. Oversize bodies (http.MaxBytesReader) give
 // body_too_large. It never panics, whatever the bytes.
 func decodeJSON(body io.Reader, dst any) error {
-	dec := json.NewDecoder(body)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return decodeError(err)
+	}
+	// PostgreSQL text cannot hold NUL, and no field of ours needs one.
+	if bytes.Contains(b, []byte(`\u0000`)) {
+		return errs.E(errs.MalformedRequest, "the body holds a NUL character (\\u0000), which no field accepts")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {

@@ -18,27 +18,35 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"procfin/configs"
+	"procfin/contracts"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
+	"procfin/platform/signature"
 )
 
 // Deps are what the handlers need.
 type Deps struct {
-	Config configs.Config
-	DB     *sqlx.DB
-	Auth   *auth.Service
-	Logger *slog.Logger
+	Config    configs.Config
+	DB        *sqlx.DB
+	Auth      *auth.Service
+	Contracts *contracts.Service
+	// IssuerMessages verifies issuers' signed submissions.
+	IssuerMessages *signature.Verifier
+	Logger         *slog.Logger
 }
 
 // server holds the dependencies the handler methods use.
 type server struct {
-	cfg     configs.Config
-	db      *sqlx.DB
-	auth    *auth.Service
-	idem    *idempotency.Store
-	logger  *slog.Logger
-	metrics http.Handler
+	cfg            configs.Config
+	db             *sqlx.DB
+	auth           *auth.Service
+	contracts      *contracts.Service
+	issuerMessages *signature.Verifier
+	idem           *idempotency.Store
+	logger         *slog.Logger
+	metrics        http.Handler
+	rejections     *prometheus.CounterVec
 }
 
 // New builds the router with its middleware and every route.
@@ -54,10 +62,14 @@ func New(d Deps) (http.Handler, error) {
 		collectors.NewDBStatsCollector(d.DB.DB, "procfin"),
 	)
 	s := &server{
-		cfg: d.Config, db: d.DB, auth: d.Auth, logger: d.Logger,
+		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, issuerMessages: d.IssuerMessages, logger: d.Logger,
 		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
 		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "procfin_signed_message_rejections_total", Help: "Signed messages refused, by route and reason.",
+		}, []string{"route", "reason"}),
 	}
+	reg.MustRegister(s.rejections)
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

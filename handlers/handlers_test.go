@@ -16,19 +16,24 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/shopspring/decimal"
+
 	"procfin/configs"
+	"procfin/contracts"
 	"procfin/platform/auth"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/signature"
 )
 
 // env is one test's whole service: a fresh database, the real router.
 type env struct {
-	t    *testing.T
-	db   *sqlx.DB
-	auth *auth.Service
-	h    http.Handler
-	now  time.Time
-	mu   sync.Mutex
+	t         *testing.T
+	db        *sqlx.DB
+	auth      *auth.Service
+	contracts *contracts.Service
+	h         http.Handler
+	now       time.Time
+	mu        sync.Mutex
 }
 
 func newEnv(t *testing.T) *env {
@@ -50,7 +55,11 @@ func newEnv(t *testing.T) *env {
 	if err := e.auth.EnsureSigningKey(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Logger: slog.Default()})
+	ratio, _ := decimal.NewFromString(cfg.Financing.Ratio)
+	e.contracts = contracts.NewService(e.db, contracts.Policy{FinancingRatio: ratio, Currency: "CNY",
+		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
+	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts,
+		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender), Logger: slog.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}

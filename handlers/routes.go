@@ -12,7 +12,10 @@ func (s *server) routes(r *gin.Engine) {
 	authed := authenticate(s.auth)
 	admin := requireRole(auth.RoleAdmin)
 	reviewers := requireRole(auth.RoleOfficer, auth.RoleAdmin)
+	readers := requireRole(auth.RoleSupplier, auth.RoleOfficer, auth.RoleAdmin)
+	verifiers := requireRole(auth.RoleSupplier, auth.RoleOfficer)
 	idem := idempotent(s.idem, false)
+	issuer := s.signed(s.issuerMessages)
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
@@ -24,4 +27,14 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/me", authed, s.me)
 	r.GET("/v1/audit", authed, reviewers, s.auditTrail)
 	r.POST("/v1/admin/users", authed, admin, idem, s.createUser)
+	r.POST("/v1/admin/issuers", authed, admin, idem, s.registerIssuer)
+	r.POST("/v1/admin/suppliers", authed, admin, idem, s.registerSupplier)
+
+	r.POST("/v1/award-notices", issuer, s.submitAwardNotice)
+	r.GET("/v1/award-notices", authed, readers, s.listAwardNotices)
+	r.GET("/v1/award-notices/:id", authed, readers, s.getAwardNotice)
+	r.POST("/v1/contracts", issuer, s.submitContract)
+	r.GET("/v1/contracts", authed, readers, s.listContracts)
+	r.GET("/v1/contracts/:id", authed, readers, s.getContract)
+	r.POST("/v1/contracts/:id/verify", authed, verifiers, s.verifyContract)
 }

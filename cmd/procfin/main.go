@@ -20,14 +20,17 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
 
 	"procfin/configs"
+	"procfin/contracts"
 	"procfin/handlers"
 	"procfin/platform/audit"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
 	"procfin/platform/postgres"
+	"procfin/platform/signature"
 )
 
 // stdin is where `users add` reads the password; tests replace it.
@@ -328,7 +331,12 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		if err != nil {
 			return err
 		}
-		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Logger: logger})
+		cs, err := newContracts(cfg, db)
+		if err != nil {
+			return err
+		}
+		issuerMessages := signature.NewVerifier(db, "procfin", cs.Sender)
+		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, IssuerMessages: issuerMessages, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -353,6 +361,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			}
 		}
 		go purgeIdempotency(ctx, db, cfg, logger)
+		go purgeSeenMessages(ctx, issuerMessages, logger)
 
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
@@ -389,6 +398,36 @@ func purgeIdempotency(ctx context.Context, db *sqlx.DB, cfg configs.Config, logg
 				logger.Warn("purge idempotency keys", "error", err)
 			} else if n > 0 {
 				logger.Info("purged idempotency keys", "count", n)
+			}
+		}
+	}
+}
+
+// newContracts builds the contracts service with the configured policy.
+func newContracts(cfg configs.Config, db *sqlx.DB) (*contracts.Service, error) {
+	ratio, err := decimal.NewFromString(cfg.Financing.Ratio)
+	if err != nil {
+		return nil, fmt.Errorf("financing.ratio: %w", err)
+	}
+	var classes []contracts.SizeClass
+	for _, c := range cfg.Financing.EligibleSizeClasses {
+		classes = append(classes, contracts.SizeClass(c))
+	}
+	return contracts.NewService(db, contracts.Policy{FinancingRatio: ratio, Currency: cfg.Financing.Currency, EligibleClasses: classes}, nil), nil
+}
+
+// purgeSeenMessages forgets message ids old enough that their messages
+// have expired (a replay of them fails on expiry instead).
+func purgeSeenMessages(ctx context.Context, v *signature.Verifier, logger *slog.Logger) {
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := v.PurgeSeen(ctx); err != nil {
+				logger.Warn("purge seen messages", "error", err)
 			}
 		}
 	}

@@ -95,3 +95,13 @@ func CodeOf(err error) Code {
 func Is(err error, code Code) bool {
 	return err != nil && CodeOf(err) == code
 }
+
+// MessageOf returns the message of err that is safe to show: the Message of
+// an *Error, else a generic text (the cause stays in logs).
+func MessageOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "an unexpected error occurred"
+}

@@ -112,6 +112,8 @@ func Translate(err error) error {
 			return errs.Wrap(errs.Conflict, err, "a concurrent change got there first; retry")
 		}
 		switch pqErr.Code.Class() {
+		case "22": // data exception: a value the column cannot hold (NUL, overflow)
+			return errs.Wrap(errs.Invalid, err, "the request holds a value that cannot be stored")
 		case "08", "57", "53": // connection, operator intervention, resources
 			return errs.Wrap(errs.Unavailable, err, "the database is unavailable")
 		}

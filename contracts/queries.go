@@ -1,0 +1,203 @@
+package contracts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// AwardNotice is a stored award notice (its current version).
+type AwardNotice struct {
+	ID                string       `db:"id" json:"id"`
+	Seq               int64        `db:"seq" json:"-"`
+	IssuerID          string       `db:"issuer_id" json:"issuer_id"`
+	NoticeNo          string       `db:"notice_no" json:"notice_no"`
+	ProjectNo         string       `db:"project_no" json:"project_no"`
+	ProjectName       string       `db:"project_name" json:"project_name"`
+	Purchaser         Party        `db:"-" json:"purchaser"`
+	PurchaserID       string       `db:"purchaser_id" json:"-"`
+	PurchaserName     string       `db:"purchaser_name" json:"-"`
+	Supplier          SupplierRef  `db:"-" json:"supplier"`
+	SupplierUSCC      string       `db:"supplier_uscc" json:"-"`
+	SupplierName      string       `db:"supplier_name" json:"-"`
+	Amount            money.Amount `db:"amount" json:"amount"`
+	Currency          string       `db:"currency" json:"currency"`
+	AwardedOn         money.Date   `db:"awarded_on" json:"awarded_on"`
+	ProcurementMethod string       `db:"procurement_method" json:"procurement_method"`
+	Status            string       `db:"status" json:"status"`
+	Version           int          `db:"version" json:"version"`
+	Digest            string       `db:"digest" json:"-"`
+	Source            string       `db:"source" json:"source"`
+	CreatedAt         time.Time    `db:"created_at" json:"created_at"`
+	UpdatedAt         time.Time    `db:"updated_at" json:"updated_at"`
+}
+
+func (n *AwardNotice) fill() {
+	n.Purchaser = Party{ID: n.PurchaserID, Name: n.PurchaserName}
+	n.Supplier = SupplierRef{USCC: n.SupplierUSCC, Name: n.SupplierName}
+}
+
+const selectAwardNotice = `
+	SELECT n.*, p.name AS purchaser_name, s.name AS supplier_name
+	FROM award_notices n
+	JOIN purchasers p ON p.issuer_id = n.issuer_id AND p.id = n.purchaser_id
+	JOIN suppliers s ON s.uscc = n.supplier_uscc`
+
+func getAwardNotice(ctx context.Context, q sqlx.QueryerContext, id string) (AwardNotice, error) {
+	var n AwardNotice
+	err := sqlx.GetContext(ctx, q, &n, selectAwardNotice+` WHERE n.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return n, errs.E(errs.NotFound, "no award notice %s", id)
+	}
+	n.fill()
+	return n, postgres.Translate(err)
+}
+
+// AwardNotice returns the notice, or not_found (also when outside scope).
+func (s *Service) AwardNotice(ctx context.Context, scope Scope, id string) (AwardNotice, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return AwardNotice{}, errs.E(errs.NotFound, "no award notice %s", id)
+	}
+	n, err := getAwardNotice(ctx, s.db, id)
+	if err == nil && !scope.allows(n.SupplierUSCC) {
+		return AwardNotice{}, errs.E(errs.NotFound, "no award notice %s", id)
+	}
+	return n, err
+}
+
+// AwardNotices lists notices in scope, newest first, after the cursor seq
+// (0: from the newest), at most limit.
+func (s *Service) AwardNotices(ctx context.Context, scope Scope, before int64, limit int) ([]AwardNotice, error) {
+	list := []AwardNotice{}
+	err := s.db.SelectContext(ctx, &list, selectAwardNotice+`
+		WHERE ($1 = '' OR n.supplier_uscc = $1) AND ($2 = 0 OR n.seq < $2)
+		ORDER BY n.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
+	for i := range list {
+		list[i].fill()
+	}
+	return list, postgres.Translate(err)
+}
+
+// Contract is a stored contract (its current version) with its financing.
+type Contract struct {
+	ID            string          `db:"id" json:"id"`
+	Seq           int64           `db:"seq" json:"-"`
+	IssuerID      string          `db:"issuer_id" json:"issuer_id"`
+	ContractNo    string          `db:"contract_no" json:"contract_no"`
+	NoticeID      string          `db:"notice_id" json:"notice_id"`
+	NoticeNo      string          `db:"notice_no" json:"notice_no"`
+	Purchaser     Party           `db:"-" json:"purchaser"`
+	PurchaserID   string          `db:"purchaser_id" json:"-"`
+	PurchaserName string          `db:"purchaser_name" json:"-"`
+	Supplier      SupplierRef     `db:"-" json:"supplier"`
+	SupplierUSCC  string          `db:"supplier_uscc" json:"-"`
+	SupplierName  string          `db:"supplier_name" json:"-"`
+	Amount        money.Amount    `db:"amount" json:"amount"`
+	Currency      string          `db:"currency" json:"currency"`
+	Retention     money.Amount    `db:"retention" json:"retention"`
+	SignedOn      money.Date      `db:"signed_on" json:"signed_on"`
+	PeriodStart   money.Date      `db:"period_start" json:"-"`
+	PeriodEnd     money.Date      `db:"period_end" json:"-"`
+	Period        Period          `db:"-" json:"period"`
+	PaymentTerms  json.RawMessage `db:"payment_terms" json:"payment_terms"`
+	Status        string          `db:"status" json:"status"`
+	Version       int             `db:"version" json:"version"`
+	Digest        string          `db:"digest" json:"-"`
+	Source        string          `db:"source" json:"source"`
+	Financed      money.Amount    `db:"financed" json:"financed"`
+	Financing     Financing       `db:"-" json:"financing"`
+	CreatedAt     time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt     time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+// Financing is how much of a contract may still be financed.
+type Financing struct {
+	Ratio       string       `json:"ratio"`
+	Limit       money.Amount `json:"limit"`     // ratio × (amount − retention), to the 分
+	Financed    money.Amount `json:"financed"`  // live applications' amounts
+	Available   money.Amount `json:"available"` // limit − financed, never below zero
+	Financeable bool         `json:"financeable"`
+	Reason      string       `json:"reason,omitempty"` // why not, when not
+}
+
+const selectContract = `
+	SELECT c.*, n.notice_no, p.name AS purchaser_name, s.name AS supplier_name
+	FROM contracts c
+	JOIN award_notices n ON n.id = c.notice_id
+	JOIN purchasers p ON p.issuer_id = c.issuer_id AND p.id = c.purchaser_id
+	JOIN suppliers s ON s.uscc = c.supplier_uscc`
+
+func getContract(ctx context.Context, q sqlx.QueryerContext, id string) (Contract, error) {
+	var c Contract
+	err := sqlx.GetContext(ctx, q, &c, selectContract+` WHERE c.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, errs.E(errs.NotFound, "no contract %s", id)
+	}
+	c.fillParties()
+	return c, postgres.Translate(err)
+}
+
+func (c *Contract) fillParties() {
+	c.Purchaser = Party{ID: c.PurchaserID, Name: c.PurchaserName}
+	c.Supplier = SupplierRef{USCC: c.SupplierUSCC, Name: c.SupplierName}
+	c.Period = Period{Start: c.PeriodStart, End: c.PeriodEnd}
+}
+
+// FinancingOf computes a contract's financing limit and what is left.
+func (p Policy) FinancingOf(c Contract) Financing {
+	limit := money.AmountFromDecimal(c.Amount.Sub(c.Retention).Decimal().Mul(p.FinancingRatio).RoundFloor(2))
+	f := Financing{Ratio: p.FinancingRatio.String(), Limit: limit, Financed: c.Financed, Available: limit.Sub(c.Financed), Financeable: true}
+	if f.Available.IsNegative() {
+		f.Available = money.Zero
+	}
+	switch {
+	case c.Currency != p.Currency:
+		f.Financeable, f.Reason = false, "contracts in "+c.Currency+" cannot be financed; only "+p.Currency
+		f.Available = money.Zero
+	case c.Status != StatusActive:
+		f.Financeable, f.Reason = false, "the contract is "+c.Status
+		f.Available = money.Zero
+	case !f.Available.IsPositive():
+		f.Financeable, f.Reason = false, "the contract is financed up to its limit"
+	}
+	return f
+}
+
+// Contract returns the contract with its financing, or not_found (also
+// when outside scope).
+func (s *Service) Contract(ctx context.Context, scope Scope, id string) (Contract, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
+	}
+	c, err := getContract(ctx, s.db, id)
+	if err != nil {
+		return c, err
+	}
+	if !scope.allows(c.SupplierUSCC) {
+		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
+	}
+	c.Financing = s.policy.FinancingOf(c)
+	return c, nil
+}
+
+// Contracts lists contracts in scope, newest first, as AwardNotices does.
+func (s *Service) Contracts(ctx context.Context, scope Scope, before int64, limit int) ([]Contract, error) {
+	list := []Contract{}
+	err := s.db.SelectContext(ctx, &list, selectContract+`
+		WHERE ($1 = '' OR c.supplier_uscc = $1) AND ($2 = 0 OR c.seq < $2)
+		ORDER BY c.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
+	for i := range list {
+		list[i].fillParties()
+		list[i].Financing = s.policy.FinancingOf(list[i])
+	}
+	return list, postgres.Translate(err)
+}

@@ -1,0 +1,303 @@
+package contracts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+	"procfin/platform/signature"
+)
+
+// Issuer is a procurement centre (政府采购中心) whose signed records procfin
+// trusts.
+type Issuer struct {
+	ID         string          `db:"id" json:"id"`
+	Name       string          `db:"name" json:"name"`
+	JWKS       json.RawMessage `db:"jwks" json:"jwks,omitempty"`
+	JWKSURL    *string         `db:"jwks_url" json:"jwks_url,omitempty"`
+	Algorithms pq.StringArray  `db:"algorithms" json:"algorithms"`
+	Version    string          `db:"version" json:"-"`
+	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+// IssuerRegistration is what an administrator registers.
+type IssuerRegistration struct {
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	JWKS       json.RawMessage `json:"jwks"`
+	JWKSURL    string          `json:"jwks_url"`
+	Algorithms []string        `json:"algorithms"`
+}
+
+var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
+
+// protocolAlgorithms are the only algorithms signed messages may use.
+var protocolAlgorithms = []string{"EdDSA", "ES256", "PS256", "RS256"}
+
+// RegisterIssuer creates or updates (keys rotate this way) an issuer.
+// Returns invalid for a bad id, name, key set or algorithm.
+func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, actor string) (Issuer, bool, error) {
+	var fe []errs.FieldError
+	if !validID.MatchString(r.ID) {
+		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
+	}
+	if strings.TrimSpace(r.Name) == "" {
+		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+	}
+	hasJWKS := len(r.JWKS) > 0 && string(r.JWKS) != "null"
+	var inferred []string
+	switch {
+	case hasJWKS == (r.JWKSURL != ""):
+		fe = append(fe, errs.FieldError{Field: "jwks", Code: "required", Message: "give exactly one of jwks and jwks_url"})
+	case hasJWKS:
+		set, err := signature.ParseJWKS(r.JWKS)
+		if err != nil {
+			fe = append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: errs.MessageOf(err)})
+		} else {
+			inferred = set.Algorithms()
+		}
+	default:
+		if err := signature.CheckJWKSURL(r.JWKSURL); err != nil {
+			fe = append(fe, errs.FieldError{Field: "jwks_url", Code: "invalid", Message: errs.MessageOf(err)})
+		}
+		inferred = protocolAlgorithms
+	}
+	algs := r.Algorithms
+	if len(algs) == 0 {
+		algs = inferred
+	}
+	for _, a := range algs {
+		if !slices.Contains(protocolAlgorithms, a) {
+			fe = append(fe, errs.FieldError{Field: "algorithms", Code: "unsupported", Message: fmt.Sprintf("%q is not one of EdDSA, ES256, PS256, RS256", a)})
+		}
+	}
+	if len(fe) > 0 {
+		return Issuer{}, false, errs.InvalidFields(fe...)
+	}
+	var jwks any
+	var jwksURL *string
+	if hasJWKS {
+		jwks = []byte(r.JWKS)
+	} else {
+		jwksURL = &r.JWKSURL
+	}
+	version, _, err := digestOf([]any{r.Name, string(r.JWKS), r.JWKSURL, algs})
+	if err != nil {
+		return Issuer{}, false, err
+	}
+	var out Issuer
+	var created bool
+	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		var before *Issuer
+		var old Issuer
+		err := tx.GetContext(ctx, &old, `SELECT * FROM issuers WHERE id = $1 FOR UPDATE`, r.ID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			created = true
+		case err != nil:
+			return postgres.Translate(err)
+		default:
+			before = &old
+		}
+		err = tx.GetContext(ctx, &out, `
+			INSERT INTO issuers (id, name, jwks, jwks_url, algorithms, version)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (id) DO UPDATE SET name = $2, jwks = $3, jwks_url = $4, algorithms = $5,
+				version = $6, updated_at = now()
+			RETURNING *`, r.ID, r.Name, jwks, jwksURL, pq.StringArray(algs), version)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		action := "issuer.updated"
+		if created {
+			action = "issuer.registered"
+		}
+		if before != nil && before.Version == out.Version {
+			return nil // the same registration again: nothing changed
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: "issuer", EntityID: out.ID, Before: before, After: out})
+	})
+	return out, created, err
+}
+
+// Issuer returns the issuer with the id, or not_found.
+func (s *Service) Issuer(ctx context.Context, id string) (Issuer, error) {
+	var is Issuer
+	err := s.db.GetContext(ctx, &is, `SELECT * FROM issuers WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return is, errs.E(errs.NotFound, "no issuer %q", id)
+	}
+	return is, postgres.Translate(err)
+}
+
+// Sender returns the issuer as a signed-message sender, for the verifier.
+func (s *Service) Sender(ctx context.Context, id string) (signature.Sender, error) {
+	is, err := s.Issuer(ctx, id)
+	if err != nil {
+		return signature.Sender{}, err
+	}
+	snd := signature.Sender{ID: is.ID, Algorithms: is.Algorithms, Version: is.Version}
+	if is.JWKSURL != nil {
+		snd.JWKSURL = *is.JWKSURL
+	} else {
+		set, err := signature.ParseJWKS(is.JWKS)
+		if err != nil {
+			return snd, errs.Wrap(errs.Internal, err, "stored key set of issuer %s is unreadable", id)
+		}
+		snd.JWKS = set
+	}
+	return snd, nil
+}
+
+// Supplier is a supplier (供应商) with its size class. Registered is false
+// for a supplier known only from a document: it cannot borrow until an
+// administrator completes its registration.
+type Supplier struct {
+	USCC               string        `db:"uscc" json:"uscc"`
+	Name               string        `db:"name" json:"name"`
+	Industry           *string       `db:"industry" json:"industry"`
+	Employees          *int          `db:"employees" json:"employees"`
+	AnnualRevenue      *money.Amount `db:"annual_revenue" json:"annual_revenue"`
+	TotalAssets        *money.Amount `db:"total_assets" json:"total_assets"`
+	SizeClass          SizeClass     `db:"size_class" json:"size_class"`
+	SizeAssessedOn     *money.Date   `db:"size_assessed_on" json:"size_assessed_on"`
+	USCCOverrideReason string        `db:"uscc_override_reason" json:"uscc_override_reason,omitempty"`
+	Registered         bool          `db:"registered" json:"registered"`
+	CreatedAt          time.Time     `db:"created_at" json:"created_at"`
+	UpdatedAt          time.Time     `db:"updated_at" json:"updated_at"`
+}
+
+// SupplierRegistration is what an administrator registers.
+type SupplierRegistration struct {
+	USCC          string        `json:"uscc"`
+	Name          string        `json:"name"`
+	Industry      string        `json:"industry"`
+	Employees     *int          `json:"employees"`
+	AnnualRevenue *money.Amount `json:"annual_revenue"`
+	TotalAssets   *money.Amount `json:"total_assets"`
+	// USCCOverrideReason accepts a code that fails its checksum (it
+	// happens to real firms); it is kept and audited.
+	USCCOverrideReason string `json:"uscc_override_reason"`
+}
+
+// RegisterSupplier creates, completes or updates a supplier and computes
+// its size class. Returns invalid for bad fields (a USCC failing its
+// checksum without an override reason: code uscc_checksum).
+func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, actor string) (Supplier, bool, error) {
+	var fe []errs.FieldError
+	override := strings.TrimSpace(r.USCCOverrideReason)
+	uscc, err := ParseUSCC(r.USCC)
+	if err != nil {
+		if override == "" || !USCCChecksumOnly(err) {
+			return Supplier{}, false, err
+		}
+		if uscc, err = ParseUSCCAllowChecksum(r.USCC); err != nil {
+			return Supplier{}, false, err
+		}
+	} else {
+		override = "" // a valid code needs no override
+	}
+	if strings.TrimSpace(r.Name) == "" {
+		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+	}
+	industry, err := ParseIndustry(r.Industry)
+	var ie *errs.Error
+	if errors.As(err, &ie) {
+		fe = append(fe, ie.Fields...)
+	}
+	for _, m := range []struct {
+		field string
+		set   bool
+	}{{"employees", r.Employees != nil}, {"annual_revenue", r.AnnualRevenue != nil}, {"total_assets", r.TotalAssets != nil}} {
+		if !m.set {
+			fe = append(fe, errs.FieldError{Field: m.field, Code: "required", Message: "is required to compute the size class"})
+		}
+	}
+	if len(fe) > 0 {
+		return Supplier{}, false, errs.InvalidFields(fe...)
+	}
+	firm := Firm{Industry: industry, Employees: *r.Employees, Revenue: *r.AnnualRevenue, Assets: *r.TotalAssets}
+	if fe := firm.Validate(); len(fe) > 0 {
+		return Supplier{}, false, errs.InvalidFields(fe...)
+	}
+	class := Classify(firm)
+	var out Supplier
+	var created bool
+	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		var before *Supplier
+		var old Supplier
+		err := tx.GetContext(ctx, &old, `SELECT * FROM suppliers WHERE uscc = $1 FOR UPDATE`, string(uscc))
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			created = true
+		case err != nil:
+			return postgres.Translate(err)
+		default:
+			before = &old
+		}
+		err = tx.GetContext(ctx, &out, `
+			INSERT INTO suppliers (uscc, name, industry, employees, annual_revenue, total_assets,
+				size_class, size_assessed_on, uscc_override_reason, registered)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
+			ON CONFLICT (uscc) DO UPDATE SET name = $2, industry = $3, employees = $4,
+				annual_revenue = $5, total_assets = $6, size_class = $7,
+				size_assessed_on = CASE WHEN suppliers.size_class = $7 AND suppliers.industry = $3
+					AND suppliers.employees = $4 AND suppliers.annual_revenue = $5
+					AND suppliers.total_assets = $6 THEN suppliers.size_assessed_on ELSE $8 END,
+				uscc_override_reason = CASE WHEN $9 = '' THEN suppliers.uscc_override_reason ELSE $9 END,
+				registered = true, updated_at = now()
+			RETURNING *`,
+			string(uscc), strings.TrimSpace(r.Name), string(industry), *r.Employees, *r.AnnualRevenue,
+			*r.TotalAssets, string(class), today(s.now()), override)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if before != nil && supplierUnchanged(*before, out) {
+			return nil
+		}
+		action := "supplier.updated"
+		switch {
+		case created:
+			action = "supplier.registered"
+		case !before.Registered:
+			action = "supplier.completed"
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: "supplier",
+			EntityID: out.USCC, Before: before, After: out, Reason: override})
+	})
+	return out, created, err
+}
+
+func supplierUnchanged(a, b Supplier) bool {
+	a.UpdatedAt, b.UpdatedAt = time.Time{}, time.Time{}
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// GetSupplier returns the supplier, or not_found (also outside scope).
+func (s *Service) GetSupplier(ctx context.Context, scope Scope, uscc string) (Supplier, error) {
+	var sp Supplier
+	if !scope.allows(uscc) {
+		return sp, errs.E(errs.NotFound, "no supplier %s", uscc)
+	}
+	err := s.db.GetContext(ctx, &sp, `SELECT * FROM suppliers WHERE uscc = $1`, uscc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sp, errs.E(errs.NotFound, "no supplier %s", uscc)
+	}
+	return sp, postgres.Translate(err)
+}

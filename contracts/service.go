@@ -1,0 +1,61 @@
+package contracts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
+
+	"procfin/platform/money"
+)
+
+// Policy holds the financing rules the contracts package applies: the
+// share of a contract that may be financed and who is eligible.
+type Policy struct {
+	FinancingRatio  decimal.Decimal // of the amount less retention
+	Currency        string          // only contracts in it can be financed
+	EligibleClasses []SizeClass
+}
+
+// Service keeps issuers, suppliers, award notices and contracts.
+type Service struct {
+	db     *sqlx.DB
+	policy Policy
+	now    func() time.Time
+}
+
+// NewService returns a Service over db. A nil now means time.Now.
+func NewService(db *sqlx.DB, policy Policy, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{db: db, policy: policy, now: now}
+}
+
+// Scope limits what a caller sees: a supplier user sees only documents
+// naming its supplier; officers and administrators see all (empty USCC).
+type Scope struct {
+	SupplierUSCC string
+}
+
+// All is the scope of officers and administrators.
+var All = Scope{}
+
+func (s Scope) allows(uscc string) bool { return s.SupplierUSCC == "" || s.SupplierUSCC == uscc }
+
+// digestOf is the SHA-256 of v's JSON: documents are compared by it. The
+// JSON of the parsed document is canonical (fixed field order, normalised
+// amounts and dates), so formatting differences do not make a new version.
+func digestOf(v any) (string, []byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), b, nil
+}
+
+func today(now time.Time) money.Date { return money.DateOf(now) }

@@ -1,0 +1,187 @@
+package contracts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// The named checks of award verification (中标核实), in report order.
+const (
+	CheckIssuerSignature     = "issuer.signature"
+	CheckAwardActive         = "award.active"
+	CheckSupplierUSCCValid   = "supplier.uscc_valid"
+	CheckSupplierIsApplicant = "supplier.is_applicant"
+	CheckSupplierSMEEligible = "supplier.sme_eligible"
+	CheckReferencesAward     = "contract.references_award"
+	CheckPartiesMatchAward   = "contract.parties_match_award"
+	CheckAmountWithinAward   = "contract.amount_within_award"
+	CheckContractActive      = "contract.active"
+	CheckContractInPeriod    = "contract.in_period"
+	CheckFinancingHeadroom   = "financing.headroom"
+	CheckCreditLineAvailable = "credit_line.available"
+)
+
+// Check is one verification check's result.
+type Check struct {
+	Name   string `json:"name"`
+	Result string `json:"result"` // "pass" or "fail"
+	Reason string `json:"reason"`
+}
+
+// Report is the result of verifying a contract for financing.
+type Report struct {
+	ContractID string    `json:"contract_id"`
+	VerifiedAt time.Time `json:"verified_at"`
+	Passed     bool      `json:"passed"`
+	Checks     []Check   `json:"checks"`
+}
+
+// Add appends a check (the lending package adds credit_line.available).
+func (r *Report) Add(name string, ok bool, reason string, args ...any) {
+	res := "pass"
+	if !ok {
+		res = "fail"
+	}
+	r.Checks = append(r.Checks, Check{Name: name, Result: res, Reason: fmt.Sprintf(reason, args...)})
+	r.Passed = r.Passed && ok
+}
+
+// VerifyRequest says what to verify the contract for.
+type VerifyRequest struct {
+	ApplicantUSCC string        // the supplier applying; "" checks the contract's own supplier
+	Amount        *money.Amount // the amount asked for, if any
+}
+
+// Verify runs every check over the stored records and reports each. It
+// returns not_found when the contract does not exist or is outside scope;
+// failed checks are in the report, not an error.
+func (s *Service) Verify(ctx context.Context, scope Scope, contractID string, req VerifyRequest) (Report, error) {
+	c, err := s.Contract(ctx, scope, contractID)
+	if err != nil {
+		return Report{}, err
+	}
+	return s.VerifyContract(ctx, s.db, c, req)
+}
+
+// VerifyContract runs the checks on c with q, which may be the caller's
+// transaction (lending verifies under its row locks).
+func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, error) {
+	now := s.now()
+	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
+	n, err := getAwardNotice(ctx, q, c.NoticeID)
+	if err != nil {
+		return r, err
+	}
+	var sup Supplier
+	if err := sqlx.GetContext(ctx, q, &sup, `SELECT * FROM suppliers WHERE uscc = $1`, c.SupplierUSCC); err != nil {
+		return r, postgres.Translate(err)
+	}
+	type provenance struct {
+		Kind      string `db:"kind"`
+		Source    string `db:"source"`
+		SignedKID string `db:"signed_kid"`
+	}
+	var prov []provenance
+	err = sqlx.SelectContext(ctx, q, &prov, `
+		SELECT kind, source, signed_kid FROM document_versions
+		WHERE (kind = 'award_notice' AND document_id = $1 AND version = $2)
+		   OR (kind = 'contract' AND document_id = $3 AND version = $4)`, n.ID, n.Version, c.ID, c.Version)
+	if err != nil {
+		return r, postgres.Translate(err)
+	}
+	signed, imported := 0, 0
+	for _, p := range prov {
+		switch p.Source {
+		case "signed":
+			signed++
+		case "ocds_import":
+			imported++
+		}
+	}
+	switch {
+	case len(prov) != 2:
+		r.Add(CheckIssuerSignature, false, "the provenance of the documents' current versions is missing")
+	case signed == 2:
+		r.Add(CheckIssuerSignature, true, "both documents were signed by %s, and the signatures were checked on receipt", c.IssuerID)
+	default:
+		r.Add(CheckIssuerSignature, true, "imported by an administrator from %s's published OCDS records (%d of 2 documents)", c.IssuerID, imported)
+	}
+
+	r.Add(CheckAwardActive, n.Status == StatusActive, "award notice %s is %s", n.NoticeNo, n.Status)
+
+	if _, err := ParseUSCC(sup.USCC); err == nil {
+		r.Add(CheckSupplierUSCCValid, true, "%s is a valid unified social credit code", sup.USCC)
+	} else if sup.USCCOverrideReason != "" {
+		r.Add(CheckSupplierUSCCValid, true, "%s fails its checksum but an administrator accepted it: %s", sup.USCC, sup.USCCOverrideReason)
+	} else {
+		r.Add(CheckSupplierUSCCValid, false, "%s is not a valid unified social credit code", sup.USCC)
+	}
+
+	switch {
+	case req.ApplicantUSCC == "":
+		r.Add(CheckSupplierIsApplicant, true, "checked for the contract's own supplier %s", c.SupplierUSCC)
+	case req.ApplicantUSCC == c.SupplierUSCC:
+		r.Add(CheckSupplierIsApplicant, true, "the applicant %s is the contract's supplier", req.ApplicantUSCC)
+	default:
+		r.Add(CheckSupplierIsApplicant, false, "the applicant %s is not the contract's supplier", req.ApplicantUSCC)
+	}
+
+	switch {
+	case !sup.Registered || sup.SizeClass == SizeUnknown:
+		r.Add(CheckSupplierSMEEligible, false, "the supplier's size is not known yet: an administrator must complete its registration (industry, employees, revenue, assets)")
+	case slices.Contains(s.policy.EligibleClasses, sup.SizeClass):
+		r.Add(CheckSupplierSMEEligible, true, "a %s enterprise, which the programme serves", sup.SizeClass)
+	default:
+		r.Add(CheckSupplierSMEEligible, false, "a %s enterprise: the programme serves only %v enterprises", sup.SizeClass, s.policy.EligibleClasses)
+	}
+
+	r.Add(CheckReferencesAward, n.IssuerID == c.IssuerID, "the contract references award notice %s of %s", n.NoticeNo, n.IssuerID)
+
+	switch {
+	case n.PurchaserID != c.PurchaserID:
+		r.Add(CheckPartiesMatchAward, false, "the contract's purchaser %s is not the award's purchaser %s", c.PurchaserID, n.PurchaserID)
+	case n.SupplierUSCC != c.SupplierUSCC:
+		r.Add(CheckPartiesMatchAward, false, "the contract's supplier %s is not the award's supplier %s", c.SupplierUSCC, n.SupplierUSCC)
+	default:
+		r.Add(CheckPartiesMatchAward, true, "purchaser and supplier are those of the award")
+	}
+
+	switch {
+	case n.Currency != c.Currency:
+		r.Add(CheckAmountWithinAward, false, "the contract is in %s but the award in %s", c.Currency, n.Currency)
+	case c.Amount.GreaterThan(n.Amount):
+		r.Add(CheckAmountWithinAward, false, "the contract amount %s is above the award amount %s", c.Amount, n.Amount)
+	default:
+		r.Add(CheckAmountWithinAward, true, "the contract amount %s is within the award amount %s", c.Amount, n.Amount)
+	}
+
+	r.Add(CheckContractActive, c.Status == StatusActive, "the contract is %s", c.Status)
+
+	day := today(now)
+	switch {
+	case day.Before(c.SignedOn):
+		r.Add(CheckContractInPeriod, false, "the contract is dated %s, after today %s", c.SignedOn, day)
+	case day.After(c.PeriodEnd):
+		r.Add(CheckContractInPeriod, false, "the contract period ended on %s", c.PeriodEnd)
+	default:
+		r.Add(CheckContractInPeriod, true, "today %s is within the contract (signed %s, period ends %s)", day, c.SignedOn, c.PeriodEnd)
+	}
+
+	f := s.policy.FinancingOf(c)
+	switch {
+	case !f.Financeable:
+		r.Add(CheckFinancingHeadroom, false, "%s", f.Reason)
+	case req.Amount != nil && req.Amount.GreaterThan(f.Available):
+		r.Add(CheckFinancingHeadroom, false, "%s asked for, but only %s of the contract's %s limit is left", req.Amount, f.Available, f.Limit)
+	default:
+		r.Add(CheckFinancingHeadroom, true, "%s of the contract's %s limit is available", f.Available, f.Limit)
+	}
+	return r, nil
+}

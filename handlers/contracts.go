@@ -1,0 +1,195 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"procfin/contracts"
+	"procfin/platform/auth"
+)
+
+// scope is what the caller may see: a supplier user its own supplier's
+// documents, officers and administrators everything.
+func scope(c *gin.Context) contracts.Scope {
+	p, _ := principal(c)
+	if p.Role == auth.RoleSupplier {
+		return contracts.Scope{SupplierUSCC: p.SupplierUSCC}
+	}
+	return contracts.All
+}
+
+func (s *server) registerIssuer(c *gin.Context) {
+	var req contracts.IssuerRegistration
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	is, created, err := s.contracts.RegisterIssuer(c.Request.Context(), req, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	reply(c, status, is)
+}
+
+func (s *server) registerSupplier(c *gin.Context) {
+	var req contracts.SupplierRegistration
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	sp, created, err := s.contracts.RegisterSupplier(c.Request.Context(), req, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	reply(c, status, sp)
+}
+
+type awardNoticeSubmission struct {
+	Outcome     contracts.Outcome     `json:"outcome"`
+	AwardNotice contracts.AwardNotice `json:"award_notice"`
+}
+
+type contractSubmission struct {
+	Outcome  contracts.Outcome  `json:"outcome"`
+	Contract contracts.Contract `json:"contract"`
+}
+
+func submissionStatus(o contracts.Outcome) int {
+	if o == contracts.Created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// submitAwardNotice takes an award notice signed by a registered issuer.
+func (s *server) submitAwardNotice(c *gin.Context) {
+	var doc contracts.AwardNoticeDoc
+	if err := decodeJSON(bodyReader(c), &doc); err != nil {
+		fail(c, err)
+		return
+	}
+	m := signedMessage(c)
+	n, outcome, err := s.contracts.SubmitAwardNotice(c.Request.Context(), m.Issuer, doc, contracts.Source{
+		Kind: "signed", KeyID: m.KeyID, MessageID: m.JTI, Actor: "issuer:" + m.Issuer,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if outcome == contracts.Created {
+		c.Header("Location", "/v1/award-notices/"+n.ID)
+	}
+	reply(c, submissionStatus(outcome), awardNoticeSubmission{Outcome: outcome, AwardNotice: n})
+}
+
+// submitContract takes a contract signed by a registered issuer.
+func (s *server) submitContract(c *gin.Context) {
+	var doc contracts.ContractDoc
+	if err := decodeJSON(bodyReader(c), &doc); err != nil {
+		fail(c, err)
+		return
+	}
+	m := signedMessage(c)
+	ct, outcome, err := s.contracts.SubmitContract(c.Request.Context(), m.Issuer, doc, contracts.Source{
+		Kind: "signed", KeyID: m.KeyID, MessageID: m.JTI, Actor: "issuer:" + m.Issuer,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if outcome == contracts.Created {
+		c.Header("Location", "/v1/contracts/"+ct.ID)
+	}
+	reply(c, submissionStatus(outcome), contractSubmission{Outcome: outcome, Contract: ct})
+}
+
+type awardNoticePage struct {
+	Items      []contracts.AwardNotice `json:"items"`
+	NextCursor *string                 `json:"next_cursor"`
+}
+
+func (s *server) listAwardNotices(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	list, err := s.contracts.AwardNotices(c.Request.Context(), scope(c), before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := awardNoticePage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+func (s *server) getAwardNotice(c *gin.Context) {
+	n, err := s.contracts.AwardNotice(c.Request.Context(), scope(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, n)
+}
+
+type contractPage struct {
+	Items      []contracts.Contract `json:"items"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+func (s *server) listContracts(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	list, err := s.contracts.Contracts(c.Request.Context(), scope(c), before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := contractPage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+func (s *server) getContract(c *gin.Context) {
+	ct, err := s.contracts.Contract(c.Request.Context(), scope(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, ct)
+}
+
+// verifyContract answers the verification report of a contract. A supplier
+// verifies as the applicant.
+func (s *server) verifyContract(c *gin.Context) {
+	sc := scope(c)
+	rep, err := s.contracts.Verify(c.Request.Context(), sc, c.Param("id"), contracts.VerifyRequest{ApplicantUSCC: sc.SupplierUSCC})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, rep)
+}

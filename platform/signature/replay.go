@@ -1,0 +1,114 @@
+package signature
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/postgres"
+)
+
+// replayWindow is how long a verified message's jti is remembered (the
+// protocol: "jti was not seen in the last 10 minutes"). It outlasts any
+// message the Verifier accepts: exp - iat ≤ 300 s, iat ≤ now + 60 s, and exp
+// is honoured for 60 s more.
+const replayWindow = 10 * time.Minute
+
+// ReplayStore remembers the messages already accepted.
+type ReplayStore interface {
+	// Remember records (sender, jti) as seen until expiresAt. It returns
+	// false when the pair is already recorded and not yet expired at now: a
+	// replay. It must be atomic: of two concurrent calls with the same pair,
+	// one returns false.
+	Remember(ctx context.Context, sender, jti string, expiresAt, now time.Time) (fresh bool, err error)
+	// Purge forgets the pairs that expired before before, and returns how
+	// many.
+	Purge(ctx context.Context, before time.Time) (int64, error)
+}
+
+// DBReplayStore keeps seen messages in the table seen_messages.
+type DBReplayStore struct {
+	db *sqlx.DB
+}
+
+// NewDBReplayStore returns the store over db's seen_messages table.
+func NewDBReplayStore(db *sqlx.DB) *DBReplayStore { return &DBReplayStore{db: db} }
+
+// An expired row is taken over in place; a live one makes the statement
+// return no row (a replay). ON CONFLICT serializes concurrent inserts of
+// the same pair.
+const rememberSQL = `
+INSERT INTO seen_messages (sender, jti, expires_at)
+VALUES ($1, $2, $3)
+ON CONFLICT (sender, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+    WHERE seen_messages.expires_at <= $4
+RETURNING true`
+
+// Remember records (sender, jti) in its own statement, outside any caller
+// transaction: a verified message is consumed even if its processing then
+// fails. Returns unavailable or internal on a database failure.
+func (s *DBReplayStore) Remember(ctx context.Context, sender, jti string, expiresAt, now time.Time) (bool, error) {
+	var fresh bool
+	err := s.db.GetContext(ctx, &fresh, rememberSQL, sender, jti, expiresAt, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, postgres.Translate(err)
+	}
+	return fresh, nil
+}
+
+const purgeSQL = `DELETE FROM seen_messages WHERE expires_at < $1`
+
+// Purge deletes the rows that expired before before. Returns unavailable
+// or internal on a database failure.
+func (s *DBReplayStore) Purge(ctx context.Context, before time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, purgeSQL, before)
+	if err != nil {
+		return 0, postgres.Translate(err)
+	}
+	return res.RowsAffected()
+}
+
+// MemoryReplayStore keeps seen messages in memory, for one process only:
+// for tests and fuzzing, never for a replicated service.
+type MemoryReplayStore struct {
+	mu   sync.Mutex
+	seen map[[2]string]time.Time
+}
+
+// NewMemoryReplayStore returns an empty in-memory store.
+func NewMemoryReplayStore() *MemoryReplayStore {
+	return &MemoryReplayStore{seen: map[[2]string]time.Time{}}
+}
+
+// Remember records (sender, jti); it never fails.
+func (s *MemoryReplayStore) Remember(_ context.Context, sender, jti string, expiresAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := [2]string{sender, jti}
+	if exp, ok := s.seen[key]; ok && exp.After(now) {
+		return false, nil
+	}
+	s.seen[key] = expiresAt
+	return true, nil
+}
+
+// Purge forgets the pairs that expired before before.
+func (s *MemoryReplayStore) Purge(_ context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for k, exp := range s.seen {
+		if exp.Before(before) {
+			delete(s.seen, k)
+			n++
+		}
+	}
+	return n, nil
+}
