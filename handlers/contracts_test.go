@@ -106,14 +106,19 @@ func TestIssuerSubmissionAttacks(t *testing.T) {
 	}
 	before := e.count("award_notices") + e.count("document_versions") + e.count("audit_log")
 	cases := map[string][2]string{ // header, body
-		"Unsigned":      {"", noticeBody},
-		"Forged":        {forged, noticeBody},
-		"Expired":       {stale, noticeBody},
-		"OtherRoute":    {wrongPath, noticeBody},
-		"TamperedBody":  {is.sign("/v1/award-notices", noticeBody), strings.Replace(noticeBody, "1200000.00", "9200000.00", 1)},
-		"Replayed":      {replayed, noticeBody},
-		"Garbage":       {"eyJ.hello.world", noticeBody},
-		"UnknownIssuer": {func() string { s := is.signer; s.ID = "nobody"; h, _ := s.Sign("POST", base+"/v1/award-notices", "procfin", []byte(noticeBody), time.Now()); return h }(), noticeBody},
+		"Unsigned":     {"", noticeBody},
+		"Forged":       {forged, noticeBody},
+		"Expired":      {stale, noticeBody},
+		"OtherRoute":   {wrongPath, noticeBody},
+		"TamperedBody": {is.sign("/v1/award-notices", noticeBody), strings.Replace(noticeBody, "1200000.00", "9200000.00", 1)},
+		"Replayed":     {replayed, noticeBody},
+		"Garbage":      {"eyJ.hello.world", noticeBody},
+		"UnknownIssuer": {func() string {
+			s := is.signer
+			s.ID = "nobody"
+			h, _ := s.Sign("POST", base+"/v1/award-notices", "procfin", []byte(noticeBody), time.Now())
+			return h
+		}(), noticeBody},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
