@@ -221,3 +221,33 @@ func checkResult(rep map[string]any, name string) string {
 	}
 	return "missing"
 }
+
+// TestIssuerKeyRotation: an issuer registers its new key beside the old,
+// both sign meanwhile, and once the old key is dropped it no longer does.
+func TestIssuerKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	old := e.issuer("jinan-pprc")
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	next := &issuerSystem{e: e, signer: signature.Signer{ID: "jinan-pprc", KeyID: "jinan-pprc-k2", Key: priv, Algorithm: "EdDSA"}}
+	both := signature.JWKS{Keys: append(old.signer.PublicJWKS().Keys, next.signer.PublicJWKS().Keys...)}
+	register := func(set signature.JWKS) {
+		jwks, _ := json.Marshal(set)
+		_, admin := e.user(fmt.Sprintf("rotator-%d", len(set.Keys)), "admin", "")
+		r := e.do("POST", "/v1/admin/issuers", admin, fmt.Sprintf(`{"id": "jinan-pprc", "name": "Jinan Public Procurement Centre", "jwks": %s}`, jwks))
+		if r.status != 200 {
+			t.Fatalf("re-register: %d %s", r.status, r.body)
+		}
+	}
+	register(both)
+	if r := old.post("/v1/award-notices", noticeBody); r.status != 201 {
+		t.Fatalf("old key during rotation: %d %s", r.status, r.body)
+	}
+	if r := next.post("/v1/award-notices", noticeBody); r.status != 200 {
+		t.Fatalf("new key during rotation: %d %s", r.status, r.body)
+	}
+	register(next.signer.PublicJWKS())
+	wantProblem(t, old.post("/v1/award-notices", noticeBody), 401, "signature_invalid")
+	if r := next.post("/v1/award-notices", noticeBody); r.status != 200 {
+		t.Fatalf("new key after rotation: %d %s", r.status, r.body)
+	}
+}

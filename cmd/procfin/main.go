@@ -63,6 +63,8 @@ commands:
   demo                   run the service with demo users on the private database
   users add --username U --role supplier|officer|admin [--supplier USCC]
                          create a user; the password is read from standard input
+  import ocds [--issuer ID] [--charset C] FILE…
+                         import award notices and contracts from OCDS release or record packages
   audit verify           check the audit trail's hash chain end to end
   keys rotate            publish a new signing key; it signs after the rotation lead
 
@@ -196,6 +198,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			fmt.Fprintf(stdout, "audit trail intact: %d rows; head %d %s\n", rep.Rows, rep.HeadSeq, rep.HeadHash)
 			return nil
 		})
+	case "import":
+		return runImport(ctx, fs, rest, load, stdout)
 	case "keys":
 		if len(rest) == 0 || rest[0] != "rotate" {
 			return usageError{errors.New("keys: the subcommand is rotate\n" + usage)}
