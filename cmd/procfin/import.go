@@ -108,6 +108,13 @@ func importFile(ctx context.Context, cs *contracts.Service, file, issuer, charse
 	}
 	fmt.Fprintf(stdout, "%s: %d releases, %d ocids: %d award notices and %d contracts to store, %d refused while reading\n",
 		name, batch.Releases, batch.OCIDs, len(batch.Notices), len(batch.Contracts), len(batch.Refused))
+	for i, n := range batch.Notes {
+		if i == 5 {
+			fmt.Fprintf(stdout, "  … and %d more notes\n", len(batch.Notes)-5)
+			break
+		}
+		fmt.Fprintf(stdout, "  note %s %s %s: %s\n", n.OCID, n.Kind, n.Ref, n.Detail)
+	}
 	for _, r := range batch.Refused {
 		sum.refuse(r.Reason, fmt.Sprintf("%s %s %s: %s", r.OCID, r.Kind, r.Ref, r.Detail))
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/jmoiron/sqlx"
 	"io"
 	"net/http"
 	"os"
@@ -205,4 +206,16 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "master.key")); err != nil {
 		t.Fatalf("no master key kept in the data dir: %v", err)
 	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+func openDB(t *testing.T, url string) *sqlx.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), url, postgres.PoolConfig{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

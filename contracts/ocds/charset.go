@@ -46,6 +46,7 @@ type charsetReader struct {
 	eof     bool
 	srcErr  error // a read error of the source, returned once out is drained
 	err     error // a decoding error, returned once out is drained
+	empty   int   // successive reads of the source that gave nothing
 }
 
 func newCharsetReader(r io.Reader, mode charsetMode) *charsetReader {
@@ -75,13 +76,20 @@ func (c *charsetReader) fill() {
 	if c.eof || c.srcErr != nil {
 		return
 	}
-	if cap(c.in)-len(c.in) < chunkSize {
+	if cap(c.in)-len(c.in) < 1024 {
 		nb := make([]byte, len(c.in), len(c.in)+chunkSize)
 		copy(nb, c.in)
 		c.in = nb
 	}
 	n, err := c.src.Read(c.in[len(c.in):cap(c.in)])
 	c.in = c.in[:len(c.in)+n]
+	if n == 0 && err == nil {
+		if c.empty++; c.empty >= 100 {
+			err = io.ErrNoProgress
+		}
+	} else {
+		c.empty = 0
+	}
 	switch {
 	case err == io.EOF:
 		c.eof = true

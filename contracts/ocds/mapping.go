@@ -529,6 +529,14 @@ func parseAmount(v any) (a money.Amount, rounded bool, err error) {
 // date. A bare date YYYY-MM-DD is that date; a date-time without an offset
 // is taken as Asia/Shanghai time.
 func parseDay(v any) (money.Date, error) {
+	d, err := parseDayAny(v)
+	if err == nil && (d.Year() < 1900 || d.Year() > 9999) {
+		return money.Date{}, fmt.Errorf("%s is out of range (years 1900 to 9999)", show(v))
+	}
+	return d, err
+}
+
+func parseDayAny(v any) (money.Date, error) {
 	s, ok := v.(string)
 	if !ok {
 		return money.Date{}, fmt.Errorf("%s is not a date string", show(v))

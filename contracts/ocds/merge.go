@@ -3,7 +3,9 @@ package ocds
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 )
 
 // shape names the fields of an object that are kept; a nil sub-shape keeps
@@ -94,7 +96,9 @@ var kindOfKey = map[string]string{"awards": KindAward, "contracts": KindContract
 
 // mergeRelease applies release src over the merged release dst.
 func (rd *reader) mergeRelease(ocid string, dst, src map[string]any) {
-	for k, v := range src {
+	// Sorted keys: refusals come in the same order on every run.
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		v := src[k]
 		if kind, ok := kindOfKey[k]; ok {
 			rd.mergeByID(ocid, kind, k, dst, v)
 			continue

@@ -57,9 +57,9 @@
 // # Character sets
 //
 // Options.Charset "" (the default) detects the encoding while streaming: up
-// to the first non-ASCII byte UTF-8 and ISO-8859-1 read the same; the 4 KiB
-// from the first non-ASCII byte on (or the rest of the file, when shorter)
-// decide: valid UTF-8 means the
+// to the first non-ASCII byte UTF-8 and ISO-8859-1 read the same; from the
+// first non-ASCII byte on, what has been read (at least 4 KiB, or the rest of
+// the file when shorter) decides: valid UTF-8 means the
 // file is read as UTF-8 (and an invalid UTF-8 sequence later on is a fatal
 // error naming its byte offset), otherwise the whole file is read as
 // ISO-8859-1 (each byte is the rune of the same value). "UTF-8" is strict
@@ -82,11 +82,11 @@ const (
 	ReasonContractSupplierAmbiguous = "contract_supplier_ambiguous" // the award has several suppliers and the contract does not say which
 	ReasonContractValueExceeds      = "contract_value_exceeds_award"
 	ReasonCurrencyMismatch          = "currency_mismatch"
-	ReasonIDTypeMismatch            = "id_type_mismatch" // an id that is an object, array, boolean or non-integer number
-	ReasonInvalidAmount             = "invalid_amount"   // negative, not a number, too large, or missing on a contract
-	ReasonInvalidDate               = "invalid_date"     // unparseable, missing where required, or a period ending before it starts
-	ReasonInvalidStatus             = "invalid_status"   // a status outside the OCDS codelist
-	ReasonMalformedRelease          = "malformed_release"
+	ReasonIDTypeMismatch            = "id_type_mismatch"  // an id that is an object, array, boolean or non-integer number
+	ReasonInvalidAmount             = "invalid_amount"    // negative, not a number, too large, or missing on a contract
+	ReasonInvalidDate               = "invalid_date"      // unparseable, missing where required, or a period ending before it starts
+	ReasonInvalidStatus             = "invalid_status"    // a status outside the OCDS codelist
+	ReasonMalformedRelease          = "malformed_release" // a release, record, award, contract or party of the wrong shape: not an object, no ocid, no id
 )
 
 // Reasons lists every reason code Read can give.

@@ -1,9 +1,11 @@
 package ocds
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"strings"
 	"testing"
@@ -321,6 +323,8 @@ func TestDates(t *testing.T) {
 		"2026-01-05T10:00:00.123Z":  "2026-01-05",
 		"05/01/2026":                "",
 		"2026-13-01":                "",
+		"0001-01-01":                "",
+		"1899-12-31T10:00:00Z":      "",
 	}
 	for in, want := range cases {
 		b := read(t, pkg(rel("ocds-d", "r1", "2026-01-01T00:00:00Z", `"awards": [{"id": "a1", "date": "`+in+`",
@@ -466,6 +470,60 @@ func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on f
 func TestReaderErrorPassesThrough(t *testing.T) {
 	_, err := Read(failingReader{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// TestStreamingLargeFile feeds a generated package through a pipe: Read
+// consumes it as it comes and reports progress per release.
+func TestStreamingLargeFile(t *testing.T) {
+	const ocids, perOCID = 2000, 3
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriter(pw)
+		fmt.Fprint(w, `{"uri": "gen", "releases": [`)
+		for k := 0; k < perOCID; k++ {
+			for i := 0; i < ocids; i++ {
+				if k > 0 || i > 0 {
+					w.WriteString(",")
+				}
+				// Each release raises the award; the last one (k = perOCID-1) wins.
+				fmt.Fprintf(w, `{"ocid": "ocds-gen-%d", "id": "r%d", "date": "2026-01-0%dT00:00:00Z", "planning": {"documents": [{"id": "d", "title": "%s"}]}, %s,
+				  "awards": [{"id": "a", "date": "2026-01-05", "value": {"amount": %d.5, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]}],
+				  "contracts": [{"id": "c", "awardID": "a", "dateSigned": "2026-01-06", "value": {"amount": 100}}]}`,
+					i, k, k+1, strings.Repeat("x", 200), common, 1000+k)
+			}
+		}
+		fmt.Fprint(w, `]}`)
+		w.Flush()
+		pw.Close()
+	}()
+	calls, last := 0, 0
+	b, err := Read(pr, Options{ValidUSCC: realUSCC, Progress: func(n int) {
+		calls++
+		if n != last+1 {
+			t.Errorf("progress %d after %d", n, last)
+		}
+		last = n
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertSummary(t, b, nil)
+	if b.Releases != ocids*perOCID || b.OCIDs != ocids || len(b.Notices) != ocids || len(b.Contracts) != ocids || calls != ocids*perOCID {
+		t.Fatalf("releases %d ocids %d notices %d contracts %d progress calls %d", b.Releases, b.OCIDs, len(b.Notices), len(b.Contracts), calls)
+	}
+	if b.Notices[0].Doc.NoticeNo != "ocds-gen-0/a" || b.Notices[0].Doc.Amount.String() != "1002.50" || b.Notices[ocids-1].Doc.NoticeNo != fmt.Sprintf("ocds-gen-%d/a", ocids-1) {
+		t.Errorf("first %+v", b.Notices[0].Doc)
+	}
+}
+
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestStuckReader(t *testing.T) {
+	if _, err := Read(stuckReader{}, Options{}); !errors.Is(err, io.ErrNoProgress) {
 		t.Errorf("err %v", err)
 	}
 }

@@ -1,0 +1,92 @@
+package money
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestParseAmount(t *testing.T) {
+	for in, want := range map[string]string{
+		"0": "0.00", "1": "1.00", "1.5": "1.50", "1200000.00": "1200000.00", "-3.20": "-3.20",
+		"1.000": "1.00", "999999999999999.99": "999999999999999.99", "0.01": "0.01",
+	} {
+		a, err := ParseAmount(in)
+		if err != nil || a.String() != want {
+			t.Errorf("ParseAmount(%q) = %s, %v; want %s", in, a, err, want)
+		}
+	}
+	for _, in := range []string{"", "1.001", "1e3", "1E3", "+1", " 1", "1,000.00", ".5", "5.", "abc", "0x10",
+		"1000000000000000.00", "NaN", "Infinity", "1_000"} {
+		if a, err := ParseAmount(in); err == nil {
+			t.Errorf("ParseAmount(%q) = %s, want an error", in, a)
+		}
+	}
+}
+
+func TestAmountJSONIsAString(t *testing.T) {
+	var v struct{ A Amount }
+	if err := json.Unmarshal([]byte(`{"A": "800000.00"}`), &v); err != nil || v.A.String() != "800000.00" {
+		t.Fatalf("string: %v %v", v.A, err)
+	}
+	if err := json.Unmarshal([]byte(`{"A": 800000.00}`), &v); err == nil {
+		t.Fatal("a JSON number was accepted as an amount")
+	}
+	b, _ := json.Marshal(struct{ A Amount }{MustAmount("5")})
+	if string(b) != `{"A":"5.00"}` {
+		t.Fatalf("marshal: %s", b)
+	}
+}
+
+func TestAmountRoundsHalfUpOnce(t *testing.T) {
+	// 分 rounding is half-up, away from zero, at the end only.
+	a := AmountFromDecimal(MustAmount("0.01").Decimal().Div(MustAmount("2.00").Decimal())) // 0.005
+	if a.String() != "0.01" {
+		t.Fatalf("0.005 rounds to %s, want 0.01", a)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for _, ok := range []string{"0", "0.0345", "1", "0.000001"} {
+		if _, err := ParseRate(ok); err != nil {
+			t.Errorf("ParseRate(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "1.01", "-0.01", "0.0000001", "3.45%", "1e-2"} {
+		if _, err := ParseRate(bad); err == nil {
+			t.Errorf("ParseRate(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDate(t *testing.T) {
+	d := MustDate("2024-02-28")
+	if d.AddDays(1).String() != "2024-02-29" || d.DaysUntil(MustDate("2024-03-01")) != 2 {
+		t.Fatal("leap-year arithmetic")
+	}
+	// 16:30 UTC on 31 Dec is already 1 Jan in Shanghai.
+	if got := DateOf(time.Date(2026, 12, 31, 16, 30, 0, 0, time.UTC)).String(); got != "2027-01-01" {
+		t.Fatalf("DateOf = %s, want 2027-01-01", got)
+	}
+	for _, bad := range []string{"2026-02-30", "2026/01/01", "20260101", ""} {
+		if _, err := ParseDate(bad); err == nil {
+			t.Errorf("ParseDate(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzParseAmount(f *testing.F) {
+	for _, s := range []string{"1.00", "-0.5", "1e5", "999999999999999.99", "0.001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAmount(s)
+		if err != nil {
+			return
+		}
+		b, err := ParseAmount(a.String())
+		if err != nil || !b.Equal(a) {
+			t.Fatalf("%q → %s does not round-trip (%v)", s, a, err)
+		}
+	})
+}
