@@ -201,3 +201,50 @@ func (s *Service) Contracts(ctx context.Context, scope Scope, before int64, limi
 	}
 	return list, postgres.Translate(err)
 }
+
+// ContractForUpdate returns the contract locked for the rest of tx, so that
+// its financing can be changed safely; not_found when it does not exist or
+// is outside scope.
+func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scope, id string) (Contract, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
+	}
+	var c Contract
+	err := tx.GetContext(ctx, &c, selectContract+` WHERE c.id = $1 FOR UPDATE OF c`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.allows(c.SupplierUSCC)) {
+		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
+	}
+	if err != nil {
+		return Contract{}, postgres.Translate(err)
+	}
+	c.fillParties()
+	c.Financing = s.policy.FinancingOf(c)
+	return c, nil
+}
+
+// HoldFinancing adds delta (negative to release) to what live applications
+// hold of the contract's financing. Taking more than the limit allows is a
+// conflict; call it on a contract locked with ContractForUpdate.
+func (s *Service) HoldFinancing(ctx context.Context, tx *sqlx.Tx, c Contract, delta money.Amount) error {
+	limit := s.policy.FinancingOf(c).Limit
+	res, err := tx.ExecContext(ctx, `
+		UPDATE contracts SET financed = financed + $2, updated_at = now()
+		WHERE id = $1 AND ($2 <= 0 OR financed + $2 <= $3)`, c.ID, delta, limit)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, "the contract's financing limit %s would be exceeded", limit)
+	}
+	return nil
+}
+
+// ReleaseFinancing gives back amount of a contract's financing; the
+// contract row is locked by the update itself.
+func (s *Service) ReleaseFinancing(ctx context.Context, tx *sqlx.Tx, contractID string, amount money.Amount) error {
+	if !amount.IsPositive() {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE contracts SET financed = financed - $2, updated_at = now() WHERE id = $1`, contractID, amount)
+	return postgres.Translate(err)
+}

@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -45,9 +43,6 @@ type IssuerRegistration struct {
 
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
-// protocolAlgorithms are the only algorithms signed messages may use.
-var protocolAlgorithms = []string{"EdDSA", "ES256", "PS256", "RS256"}
-
 // RegisterIssuer creates or updates (keys rotate this way) an issuer.
 // Returns invalid for a bad id, name, key set or algorithm.
 func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, actor string) (Issuer, bool, error) {
@@ -58,44 +53,20 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	if strings.TrimSpace(r.Name) == "" {
 		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
 	}
-	hasJWKS := len(r.JWKS) > 0 && string(r.JWKS) != "null"
-	var inferred []string
-	switch {
-	case hasJWKS == (r.JWKSURL != ""):
-		fe = append(fe, errs.FieldError{Field: "jwks", Code: "required", Message: "give exactly one of jwks and jwks_url"})
-	case hasJWKS:
-		set, err := signature.ParseJWKS(r.JWKS)
-		if err != nil {
-			fe = append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: errs.MessageOf(err)})
-		} else {
-			inferred = set.Algorithms()
-		}
-	default:
-		if err := signature.CheckJWKSURL(r.JWKSURL); err != nil {
-			fe = append(fe, errs.FieldError{Field: "jwks_url", Code: "invalid", Message: errs.MessageOf(err)})
-		}
-		inferred = protocolAlgorithms
-	}
-	algs := r.Algorithms
-	if len(algs) == 0 {
-		algs = inferred
-	}
-	for _, a := range algs {
-		if !slices.Contains(protocolAlgorithms, a) {
-			fe = append(fe, errs.FieldError{Field: "algorithms", Code: "unsupported", Message: fmt.Sprintf("%q is not one of EdDSA, ES256, PS256, RS256", a)})
-		}
-	}
+	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
+	fe = append(fe, keys.Check()...)
 	if len(fe) > 0 {
 		return Issuer{}, false, errs.InvalidFields(fe...)
 	}
 	var jwks any
 	var jwksURL *string
-	if hasJWKS {
-		jwks = []byte(r.JWKS)
+	if keys.JWKS != nil {
+		jwks = []byte(keys.JWKS)
 	} else {
-		jwksURL = &r.JWKSURL
+		jwksURL = &keys.JWKSURL
 	}
-	version, _, err := digestOf([]any{r.Name, string(r.JWKS), r.JWKSURL, algs})
+	algs := keys.Algorithms
+	version, _, err := digestOf([]any{r.Name, string(keys.JWKS), keys.JWKSURL, algs})
 	if err != nil {
 		return Issuer{}, false, err
 	}
@@ -150,17 +121,7 @@ func (s *Service) Sender(ctx context.Context, id string) (signature.Sender, erro
 	if err != nil {
 		return signature.Sender{}, err
 	}
-	snd := signature.Sender{ID: is.ID, Algorithms: is.Algorithms, Version: is.Version}
-	if is.JWKSURL != nil {
-		snd.JWKSURL = *is.JWKSURL
-	} else {
-		set, err := signature.ParseJWKS(is.JWKS)
-		if err != nil {
-			return snd, errs.Wrap(errs.Internal, err, "stored key set of issuer %s is unreadable", id)
-		}
-		snd.JWKS = set
-	}
-	return snd, nil
+	return signature.StoredSender(is.ID, is.JWKS, is.JWKSURL, is.Algorithms, is.Version)
 }
 
 // Supplier is a supplier (供应商) with its size class. Registered is false

@@ -17,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"procfin/banking"
 	"procfin/configs"
 	"procfin/contracts"
+	"procfin/lending"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
@@ -31,6 +33,8 @@ type Deps struct {
 	DB        *sqlx.DB
 	Auth      *auth.Service
 	Contracts *contracts.Service
+	Banks     *banking.Registry
+	Lending   *lending.Service
 	// IssuerMessages verifies issuers' signed submissions.
 	IssuerMessages *signature.Verifier
 	Logger         *slog.Logger
@@ -42,6 +46,8 @@ type server struct {
 	db             *sqlx.DB
 	auth           *auth.Service
 	contracts      *contracts.Service
+	banks          *banking.Registry
+	lending        *lending.Service
 	issuerMessages *signature.Verifier
 	idem           *idempotency.Store
 	logger         *slog.Logger
@@ -62,7 +68,7 @@ func New(d Deps) (http.Handler, error) {
 		collectors.NewDBStatsCollector(d.DB.DB, "procfin"),
 	)
 	s := &server{
-		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, issuerMessages: d.IssuerMessages, logger: d.Logger,
+		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending, issuerMessages: d.IssuerMessages, logger: d.Logger,
 		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
 		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -18,9 +18,12 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"procfin/banking"
 	"procfin/configs"
 	"procfin/contracts"
+	"procfin/lending"
 	"procfin/platform/auth"
+	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/signature"
 )
@@ -31,6 +34,7 @@ type env struct {
 	db        *sqlx.DB
 	auth      *auth.Service
 	contracts *contracts.Service
+	lending   *lending.Service
 	h         http.Handler
 	now       time.Time
 	mu        sync.Mutex
@@ -58,7 +62,9 @@ func newEnv(t *testing.T) *env {
 	ratio, _ := decimal.NewFromString(cfg.Financing.Ratio)
 	e.contracts = contracts.NewService(e.db, contracts.Policy{FinancingRatio: ratio, Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
-	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts,
+	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
+		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banking.NewRegistry(e.db), Lending: e.lending,
 		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender), Logger: slog.Default()})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ func (s *server) routes(r *gin.Engine) {
 	reviewers := requireRole(auth.RoleOfficer, auth.RoleAdmin)
 	readers := requireRole(auth.RoleSupplier, auth.RoleOfficer, auth.RoleAdmin)
 	verifiers := requireRole(auth.RoleSupplier, auth.RoleOfficer)
+	suppliers := requireRole(auth.RoleSupplier)
 	idem := idempotent(s.idem, false)
 	issuer := s.signed(s.issuerMessages)
 
@@ -29,6 +30,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/admin/users", authed, admin, idem, s.createUser)
 	r.POST("/v1/admin/issuers", authed, admin, idem, s.registerIssuer)
 	r.POST("/v1/admin/suppliers", authed, admin, idem, s.registerSupplier)
+	r.POST("/v1/admin/banks", authed, admin, idem, s.registerBank)
 
 	r.POST("/v1/award-notices", issuer, s.submitAwardNotice)
 	r.GET("/v1/award-notices", authed, readers, s.listAwardNotices)
@@ -37,4 +39,12 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/contracts", authed, readers, s.listContracts)
 	r.GET("/v1/contracts/:id", authed, readers, s.getContract)
 	r.POST("/v1/contracts/:id/verify", authed, verifiers, s.verifyContract)
+
+	r.GET("/v1/credit-lines", authed, readers, s.listCreditLines)
+	r.POST("/v1/credit-applications", authed, suppliers, idempotent(s.idem, true), s.apply)
+	r.GET("/v1/credit-applications", authed, readers, s.listApplications)
+	r.GET("/v1/credit-applications/:id", authed, readers, s.getApplication)
+	r.POST("/v1/credit-applications/:id/cancel", authed, suppliers, idem, s.cancelApplication)
+	r.GET("/v1/loans", authed, readers, s.listLoans)
+	r.GET("/v1/loans/:id", authed, readers, s.getLoan)
 }

@@ -22,13 +22,16 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
+	"procfin/banking"
 	"procfin/configs"
 	"procfin/contracts"
 	"procfin/handlers"
+	"procfin/lending"
 	"procfin/platform/audit"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
+	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
 )
@@ -340,7 +343,12 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			return err
 		}
 		issuerMessages := signature.NewVerifier(db, "procfin", cs.Sender)
-		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, IssuerMessages: issuerMessages, Logger: logger})
+		ls, err := newLending(cfg, db, cs)
+		if err != nil {
+			return err
+		}
+		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banking.NewRegistry(db),
+			Lending: ls, IssuerMessages: issuerMessages, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -418,6 +426,15 @@ func newContracts(cfg configs.Config, db *sqlx.DB) (*contracts.Service, error) {
 		classes = append(classes, contracts.SizeClass(c))
 	}
 	return contracts.NewService(db, contracts.Policy{FinancingRatio: ratio, Currency: cfg.Financing.Currency, EligibleClasses: classes}, nil), nil
+}
+
+// newLending builds the lending service with the configured limits.
+func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lending.Service, error) {
+	maxAmount, err := money.ParseAmount(cfg.Financing.MaxApplicationAmount)
+	if err != nil {
+		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
+	}
+	return lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays}, nil), nil
 }
 
 // purgeSeenMessages forgets message ids old enough that their messages

@@ -1,0 +1,149 @@
+package banking
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+	"procfin/platform/signature"
+)
+
+// Bank is a partner bank (合作银行): where procfin sends applications and
+// whose signed events it accepts.
+type Bank struct {
+	ID         string          `db:"id" json:"id"`
+	Name       string          `db:"name" json:"name"`
+	BaseURL    string          `db:"base_url" json:"base_url"`
+	JWKS       json.RawMessage `db:"jwks" json:"jwks,omitempty"`
+	JWKSURL    *string         `db:"jwks_url" json:"jwks_url,omitempty"`
+	Algorithms pq.StringArray  `db:"algorithms" json:"algorithms"`
+	Version    string          `db:"version" json:"-"`
+	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+// BankRegistration is what an administrator (or the configuration file)
+// registers.
+type BankRegistration struct {
+	ID         string          `json:"id" yaml:"id"`
+	Name       string          `json:"name" yaml:"name"`
+	BaseURL    string          `json:"base_url" yaml:"base_url"`
+	JWKS       json.RawMessage `json:"jwks" yaml:"-"`
+	JWKSURL    string          `json:"jwks_url" yaml:"jwks_url"`
+	Algorithms []string        `json:"algorithms" yaml:"algorithms"`
+}
+
+var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
+
+// Registry keeps the partner banks.
+type Registry struct{ db *sqlx.DB }
+
+// NewRegistry returns the bank registry over db.
+func NewRegistry(db *sqlx.DB) *Registry { return &Registry{db: db} }
+
+// Register creates or updates a bank (keys rotate this way). Returns
+// invalid for a bad id, name, base URL, key set or algorithm.
+func (g *Registry) Register(ctx context.Context, r BankRegistration, actor string) (Bank, bool, error) {
+	var fe []errs.FieldError
+	if !validID.MatchString(r.ID) {
+		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
+	}
+	if strings.TrimSpace(r.Name) == "" {
+		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+	}
+	if u, err := url.Parse(r.BaseURL); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" || u.RawQuery != "" {
+		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: "must be an https URL (http only on loopback, for sandboxes), without a query"})
+	}
+	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
+	fe = append(fe, keys.Check()...)
+	if len(fe) > 0 {
+		return Bank{}, false, errs.InvalidFields(fe...)
+	}
+	var jwks any
+	var jwksURL *string
+	if keys.JWKS != nil {
+		jwks = []byte(keys.JWKS)
+	} else {
+		jwksURL = &keys.JWKSURL
+	}
+	base := strings.TrimRight(r.BaseURL, "/")
+	version := digest(r.Name, base, string(keys.JWKS), keys.JWKSURL, strings.Join(keys.Algorithms, ","))
+	var out Bank
+	var created bool
+	err := postgres.Transact(ctx, g.db, func(tx *sqlx.Tx) error {
+		var old Bank
+		err := tx.GetContext(ctx, &old, `SELECT * FROM banks WHERE id = $1 FOR UPDATE`, r.ID)
+		var before *Bank
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			created = true
+		case err != nil:
+			return postgres.Translate(err)
+		default:
+			before = &old
+		}
+		err = tx.GetContext(ctx, &out, `
+			INSERT INTO banks (id, name, base_url, jwks, jwks_url, algorithms, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (id) DO UPDATE SET name = $2, base_url = $3, jwks = $4, jwks_url = $5,
+				algorithms = $6, version = $7, updated_at = now()
+			RETURNING *`, r.ID, r.Name, base, jwks, jwksURL, pq.StringArray(keys.Algorithms), version)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if before != nil && before.Version == out.Version {
+			return nil
+		}
+		action := "bank.updated"
+		if created {
+			action = "bank.registered"
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: "bank", EntityID: out.ID, Before: before, After: out})
+	})
+	return out, created, err
+}
+
+// Bank returns the bank, or not_found.
+func (g *Registry) Bank(ctx context.Context, id string) (Bank, error) {
+	var b Bank
+	err := g.db.GetContext(ctx, &b, `SELECT * FROM banks WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, errs.E(errs.NotFound, "no bank %q", id)
+	}
+	return b, postgres.Translate(err)
+}
+
+// Sender returns the bank as a signed-message sender, for the verifier.
+func (g *Registry) Sender(ctx context.Context, id string) (signature.Sender, error) {
+	b, err := g.Bank(ctx, id)
+	if err != nil {
+		return signature.Sender{}, err
+	}
+	return signature.StoredSender(b.ID, b.JWKS, b.JWKSURL, b.Algorithms, b.Version)
+}
+
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
+}

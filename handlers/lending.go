@@ -1,0 +1,176 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"procfin/banking"
+	"procfin/lending"
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+)
+
+// lendingScope is what the caller may see of lending: a supplier user its
+// own supplier's, officers and administrators everything.
+func lendingScope(c *gin.Context) lending.Scope {
+	p, _ := principal(c)
+	if p.Role == auth.RoleSupplier {
+		return lending.Scope{SupplierUSCC: p.SupplierUSCC}
+	}
+	return lending.Scope{}
+}
+
+func (s *server) registerBank(c *gin.Context) {
+	var req banking.BankRegistration
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	b, created, err := s.banks.Register(c.Request.Context(), req, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	reply(c, status, b)
+}
+
+type creditLinePage struct {
+	Items      []lending.CreditLine `json:"items"`
+	NextCursor *string              `json:"next_cursor"`
+}
+
+func (s *server) listCreditLines(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	list, err := s.lending.Lines(c.Request.Context(), lendingScope(c), before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := creditLinePage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+// apply takes a supplier's credit application.
+func (s *server) apply(c *gin.Context) {
+	var req lending.ApplyInput
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	p, _ := principal(c)
+	a, err := s.lending.Apply(c.Request.Context(), lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC}, req)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/credit-applications/"+a.ID)
+	reply(c, http.StatusCreated, a)
+}
+
+type applicationPage struct {
+	Items      []lending.Application `json:"items"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
+func (s *server) listApplications(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f := lending.Filter{Status: lending.Status(c.Query("status")), BankID: c.Query("bank_id")}
+	var fe []errs.FieldError
+	if f.Status != "" && !lending.KnownStatus(f.Status) {
+		fe = append(fe, errs.FieldError{Field: "status", Code: "unknown_status", Message: "is not a status of applications"})
+	}
+	for _, q := range []struct {
+		name string
+		dst  **money.Date
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := c.Query(q.name); v != "" {
+			d, err := money.ParseDate(v)
+			if err != nil {
+				fe = append(fe, errs.FieldError{Field: q.name, Code: "invalid_date", Message: "must be a date YYYY-MM-DD"})
+				continue
+			}
+			*q.dst = &d
+		}
+	}
+	if len(fe) > 0 {
+		fail(c, errs.InvalidFields(fe...))
+		return
+	}
+	list, err := s.lending.Applications(c.Request.Context(), lendingScope(c), f, before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := applicationPage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+func (s *server) getApplication(c *gin.Context) {
+	a, err := s.lending.Application(c.Request.Context(), lendingScope(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, a)
+}
+
+func (s *server) cancelApplication(c *gin.Context) {
+	a, err := s.lending.Cancel(c.Request.Context(), lendingScope(c), c.Param("id"), actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, a)
+}
+
+type loanList struct {
+	Items      []lending.Loan `json:"items"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+func (s *server) listLoans(c *gin.Context) {
+	_, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	list, err := s.lending.Loans(c.Request.Context(), lendingScope(c), limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, loanList{Items: list})
+}
+
+func (s *server) getLoan(c *gin.Context) {
+	l, err := s.lending.Loan(c.Request.Context(), lendingScope(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, l)
+}

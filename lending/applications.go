@@ -1,0 +1,454 @@
+package lending
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/contracts"
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// Application is a credit application (融资申请) with its history.
+type Application struct {
+	ID               string          `db:"id" json:"id"`
+	Seq              int64           `db:"seq" json:"-"`
+	SupplierUSCC     string          `db:"supplier_uscc" json:"supplier_uscc"`
+	ContractID       string          `db:"contract_id" json:"contract_id"`
+	BankID           string          `db:"bank_id" json:"bank_id"`
+	CreditLineID     *string         `db:"credit_line_id" json:"credit_line_id"`
+	Amount           money.Amount    `db:"amount" json:"amount"`
+	Currency         string          `db:"-" json:"currency"`
+	TermDays         int             `db:"term_days" json:"term_days"`
+	Purpose          string          `db:"purpose" json:"purpose"`
+	Status           Status          `db:"status" json:"status"`
+	FinancingHeld    money.Amount    `db:"financing_held" json:"-"`
+	LineHeld         money.Amount    `db:"line_held" json:"-"`
+	BankReference    string          `db:"bank_reference" json:"bank_reference,omitempty"`
+	ApprovedAmount   *money.Amount   `db:"approved_amount" json:"approved_amount"`
+	AnnualRate       *money.Rate     `db:"annual_rate" json:"annual_rate"`
+	ApprovedTermDays *int            `db:"approved_term_days" json:"approved_term_days"`
+	RejectionReason  string          `db:"rejection_reason" json:"rejection_reason,omitempty"`
+	Disbursed        money.Amount    `db:"disbursed" json:"disbursed"`
+	RepaidPrincipal  money.Amount    `db:"repaid_principal" json:"repaid_principal"`
+	InterestPaid     money.Amount    `db:"interest_paid" json:"interest_paid"`
+	Outstanding      money.Amount    `db:"-" json:"outstanding"`
+	OverdueSince     *money.Date     `db:"overdue_since" json:"overdue_since"`
+	Verification     json.RawMessage `db:"verification" json:"verification"`
+	SubmittedBy      string          `db:"submitted_by" json:"-"`
+	CreatedAt        time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time       `db:"updated_at" json:"updated_at"`
+
+	History          []Transition      `db:"-" json:"history,omitempty"`
+	Consent          *Consent          `db:"-" json:"consent,omitempty"`
+	RepaymentAccount *RepaymentAccount `db:"-" json:"repayment_account,omitempty"`
+}
+
+func (a *Application) derive() {
+	a.Currency = "CNY"
+	a.Outstanding = a.Disbursed.Sub(a.RepaidPrincipal)
+}
+
+// Transition is one recorded state change.
+type Transition struct {
+	N     int       `db:"n" json:"n"`
+	At    time.Time `db:"at" json:"at"`
+	From  Status    `db:"from_status" json:"from"`
+	To    Status    `db:"to_status" json:"to"`
+	Actor string    `db:"actor" json:"actor"`
+	Cause string    `db:"cause" json:"cause"`
+}
+
+// Consent is the supplier's consent to send named data to one bank.
+type Consent struct {
+	BankID    string     `db:"bank_id" json:"bank_id"`
+	DataItems []string   `db:"-" json:"data_items"`
+	Statement string     `db:"statement" json:"statement"`
+	GivenBy   string     `db:"given_by" json:"given_by"`
+	GivenAt   time.Time  `db:"given_at" json:"given_at"`
+	ExpiresAt time.Time  `db:"expires_at" json:"expires_at"`
+	RevokedAt *time.Time `db:"revoked_at" json:"revoked_at"`
+}
+
+// consentItems are the data an application sends to the bank.
+var consentItems = []string{"supplier identity and size class", "award notice", "contract and its payment terms",
+	"purchaser", "requested amount, term and purpose", "verification report"}
+
+// ApplyInput is a supplier's application.
+type ApplyInput struct {
+	ContractID   string        `json:"contract_id"`
+	BankID       string        `json:"bank_id"`
+	Amount       *money.Amount `json:"amount"`
+	TermDays     *int          `json:"term_days"`
+	CreditLineID *string       `json:"credit_line_id"`
+	Purpose      string        `json:"purpose"`
+}
+
+// Applicant is who applies: a supplier user.
+type Applicant struct {
+	UserID       string
+	SupplierUSCC string
+}
+
+func (s *Service) validate(in ApplyInput) []errs.FieldError {
+	var fe []errs.FieldError
+	if _, err := uuid.Parse(in.ContractID); err != nil {
+		fe = append(fe, errs.FieldError{Field: "contract_id", Code: "invalid", Message: "must be the id of one of your contracts"})
+	}
+	if strings.TrimSpace(in.BankID) == "" {
+		fe = append(fe, errs.FieldError{Field: "bank_id", Code: "required", Message: "is required"})
+	}
+	switch {
+	case in.Amount == nil:
+		fe = append(fe, errs.FieldError{Field: "amount", Code: "required", Message: "is required"})
+	case !in.Amount.IsPositive():
+		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
+	case in.Amount.GreaterThan(s.limits.MaxAmount):
+		fe = append(fe, errs.FieldError{Field: "amount", Code: "too_large", Message: "is above the programme's maximum of " + s.limits.MaxAmount.String()})
+	}
+	switch {
+	case in.TermDays == nil:
+		fe = append(fe, errs.FieldError{Field: "term_days", Code: "required", Message: "is required"})
+	case *in.TermDays < 1 || *in.TermDays > s.limits.MaxTermDays:
+		fe = append(fe, errs.FieldError{Field: "term_days", Code: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d days", s.limits.MaxTermDays)})
+	}
+	if in.CreditLineID != nil {
+		if _, err := uuid.Parse(*in.CreditLineID); err != nil {
+			fe = append(fe, errs.FieldError{Field: "credit_line_id", Code: "invalid", Message: "must be the id of one of your credit lines"})
+		}
+	}
+	switch {
+	case strings.TrimSpace(in.Purpose) == "":
+		fe = append(fe, errs.FieldError{Field: "purpose", Code: "required", Message: "say what the money is for"})
+	case len(in.Purpose) > 500:
+		fe = append(fe, errs.FieldError{Field: "purpose", Code: "too_long", Message: "is longer than 500 bytes"})
+	}
+	return fe
+}
+
+// Apply verifies the contract for the applicant and, in one transaction,
+// creates the application, takes its share of the contract's financing,
+// reserves the amount on the credit line if one is named, records the
+// supplier's consent to send the data to the bank, queues the message for
+// the bank and writes the audit trail. Returns invalid (fields),
+// verification_failed (with the report in Extra["verification"]) or
+// unavailable.
+func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
+	if fe := s.validate(in); len(fe) > 0 {
+		return Application{}, errs.InvalidFields(fe...)
+	}
+	now := s.now()
+	var id string
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		c, err := s.contracts.ContractForUpdate(ctx, tx, contracts.Scope{SupplierUSCC: who.SupplierUSCC}, in.ContractID)
+		if errs.Is(err, errs.NotFound) {
+			return errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
+		}
+		if err != nil {
+			return err
+		}
+		var bankOK bool
+		if err := tx.GetContext(ctx, &bankOK, `SELECT EXISTS (SELECT 1 FROM banks WHERE id = $1)`, in.BankID); err != nil {
+			return postgres.Translate(err)
+		}
+		if !bankOK {
+			return errs.InvalidFields(errs.FieldError{Field: "bank_id", Code: "unknown", Message: fmt.Sprintf("no partner bank %q", in.BankID)})
+		}
+		report, err := s.contracts.VerifyContract(ctx, tx, c, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
+		if err != nil {
+			return err
+		}
+		var line *CreditLine
+		if in.CreditLineID != nil {
+			l, err := lineForUpdate(ctx, tx, *in.CreditLineID)
+			if errs.Is(err, errs.NotFound) || (err == nil && l.SupplierUSCC != who.SupplierUSCC) {
+				return errs.InvalidFields(errs.FieldError{Field: "credit_line_id", Code: "unknown", Message: "no such credit line of yours"})
+			}
+			if err != nil {
+				return err
+			}
+			line = &l
+			ok, reason := l.canDraw(in.BankID, *in.Amount, money.DateOf(now))
+			report.Add(contracts.CheckCreditLineAvailable, ok, "%s", reason)
+		}
+		if !report.Passed {
+			return verificationFailed(report)
+		}
+		sup, err := s.contracts.GetSupplier(ctx, contracts.All, who.SupplierUSCC)
+		if err != nil {
+			return err
+		}
+		n, err := s.contracts.AwardNotice(ctx, contracts.All, c.NoticeID)
+		if err != nil {
+			return err
+		}
+		verification, _ := json.Marshal(report)
+		lineHeld := money.Zero
+		if line != nil {
+			lineHeld = *in.Amount
+		}
+		err = tx.GetContext(ctx, &id, `
+			INSERT INTO applications (supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
+				purpose, status, financing_held, line_held, verification, submitted_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $5, $8, $9, $10)
+			RETURNING id`,
+			who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
+			strings.TrimSpace(in.Purpose), lineHeld, verification, "user:"+who.UserID)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if err := s.contracts.HoldFinancing(ctx, tx, c, *in.Amount); err != nil {
+			return err
+		}
+		if line != nil {
+			if err := line.hold(ctx, tx, *in.Amount); err != nil {
+				return err
+			}
+		}
+		statement := fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)
+		_, err = tx.ExecContext(ctx, `
+			INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			id, who.SupplierUSCC, in.BankID, pq.StringArray(consentItems), statement, "user:"+who.UserID, now.Add(s.limits.ConsentTTL))
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if err := recordTransition(ctx, tx, id, "", Submitted, "user:"+who.UserID, "application submitted and verified"); err != nil {
+			return err
+		}
+		var lineRef *string
+		if line != nil {
+			lineRef = &line.BankLineID
+		}
+		checks := make([]MessageCheck, 0, len(report.Checks))
+		for _, ch := range report.Checks {
+			checks = append(checks, MessageCheck{Name: ch.Name, Result: ch.Result})
+		}
+		msg := Message{
+			ApplicationID: id, BankID: in.BankID, SubmittedAt: now.UTC().Truncate(time.Second),
+			Supplier:  MessageSupplier{USCC: sup.USCC, Name: sup.Name, SizeClass: string(sup.SizeClass)},
+			Purchaser: c.Purchaser,
+			Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
+			Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
+				PaymentTerms: paymentTerms(c.PaymentTerms)},
+			Request:      MessageRequest{Amount: *in.Amount, Currency: c.Currency, TermDays: *in.TermDays, CreditLineID: lineRef, Purpose: strings.TrimSpace(in.Purpose)},
+			Verification: MessageVerified{VerifiedAt: report.VerifiedAt, Checks: checks},
+		}
+		if err := s.outbox.Enqueue(ctx, tx, msg); err != nil {
+			return err
+		}
+		app, err := getApplication(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: "user:" + who.UserID, Action: "application.submitted",
+			EntityType: "application", EntityID: id, After: app})
+	})
+	if err != nil {
+		return Application{}, err
+	}
+	return s.Application(ctx, Scope{}, id)
+}
+
+func verificationFailed(r contracts.Report) error {
+	var failed []string
+	for _, c := range r.Checks {
+		if c.Result == "fail" {
+			failed = append(failed, c.Name+": "+c.Reason)
+		}
+	}
+	e := errs.E(errs.VerificationFailed, "the application failed verification: %s", strings.Join(failed, "; "))
+	e.Extra = map[string]any{"verification": r}
+	return e
+}
+
+// Scope limits what a caller sees: a supplier its own applications, a bank
+// those sent to it, officers all (both empty).
+type Scope struct {
+	SupplierUSCC string
+	BankID       string
+}
+
+func (sc Scope) allows(a Application) bool {
+	return (sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
+}
+
+func getApplication(ctx context.Context, q sqlx.QueryerContext, id string) (Application, error) {
+	var a Application
+	err := sqlx.GetContext(ctx, q, &a, `SELECT * FROM applications WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errs.E(errs.NotFound, "no application %s", id)
+	}
+	a.derive()
+	return a, postgres.Translate(err)
+}
+
+// applicationForUpdate locks the application for the rest of tx; not_found
+// outside scope.
+func applicationForUpdate(ctx context.Context, tx *sqlx.Tx, sc Scope, id string) (Application, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Application{}, errs.E(errs.NotFound, "no application %s", id)
+	}
+	var a Application
+	err := tx.GetContext(ctx, &a, `SELECT * FROM applications WHERE id = $1 FOR UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(a)) {
+		return Application{}, errs.E(errs.NotFound, "no application %s", id)
+	}
+	a.derive()
+	return a, postgres.Translate(err)
+}
+
+// Application returns the application with its history, consent and
+// repayment account; not_found when absent or outside scope.
+func (s *Service) Application(ctx context.Context, sc Scope, id string) (Application, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Application{}, errs.E(errs.NotFound, "no application %s", id)
+	}
+	a, err := getApplication(ctx, s.db, id)
+	if err != nil {
+		return a, err
+	}
+	if !sc.allows(a) {
+		return Application{}, errs.E(errs.NotFound, "no application %s", id)
+	}
+	a.History = []Transition{}
+	if err := s.db.SelectContext(ctx, &a.History, `
+		SELECT n, at, from_status, to_status, actor, cause FROM application_transitions
+		WHERE application_id = $1 ORDER BY n`, id); err != nil {
+		return a, postgres.Translate(err)
+	}
+	var c struct {
+		Consent
+		Items pq.StringArray `db:"data_items"`
+	}
+	err = s.db.GetContext(ctx, &c, `SELECT bank_id, data_items, statement, given_by, given_at, expires_at, revoked_at FROM consents WHERE application_id = $1`, id)
+	if err == nil {
+		c.Consent.DataItems = c.Items
+		a.Consent = &c.Consent
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return a, postgres.Translate(err)
+	}
+	var acct RepaymentAccount
+	err = s.db.GetContext(ctx, &acct, `SELECT bank_name, account_no, account_name, status, updated_at FROM repayment_accounts WHERE application_id = $1`, id)
+	if err == nil {
+		a.RepaymentAccount = &acct
+	} else if !errors.Is(err, sql.ErrNoRows) {
+		return a, postgres.Translate(err)
+	}
+	return a, nil
+}
+
+// Filter narrows a list of applications.
+type Filter struct {
+	Status Status
+	BankID string
+	From   *money.Date // created on or after (Shanghai calendar)
+	To     *money.Date // created on or before
+}
+
+// Applications lists applications in scope matching f, newest first, with
+// seq below before (0: from the newest), at most limit.
+func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before int64, limit int) ([]Application, error) {
+	list := []Application{}
+	var from, to any
+	if f.From != nil {
+		from = f.From.String()
+	}
+	if f.To != nil {
+		to = f.To.AddDays(1).String()
+	}
+	bank := f.BankID
+	if sc.BankID != "" {
+		bank = sc.BankID
+	}
+	err := s.db.SelectContext(ctx, &list, `
+		SELECT * FROM applications
+		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR bank_id = $2) AND ($3 = '' OR status = $3)
+		  AND ($4::date IS NULL OR created_at >= ($4::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
+		  AND ($5::date IS NULL OR created_at < ($5::date)::timestamp AT TIME ZONE 'Asia/Shanghai')
+		  AND ($6 = 0 OR seq < $6)
+		ORDER BY seq DESC LIMIT $7`, sc.SupplierUSCC, bank, string(f.Status), from, to, before, limit)
+	for i := range list {
+		list[i].derive()
+	}
+	return list, postgres.Translate(err)
+}
+
+// Cancel withdraws an application before the bank decides, releasing what
+// it holds. Returns not_found (absent or another's) or invalid_transition.
+func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		a, err := applicationForUpdate(ctx, tx, sc, id)
+		if err != nil {
+			return err
+		}
+		if err := s.transition(ctx, tx, &a, Cancelled, actor, "cancelled by the supplier"); err != nil {
+			return err
+		}
+		return s.outbox.Withdraw(ctx, tx, a.ID)
+	})
+	if err != nil {
+		return Application{}, err
+	}
+	return s.Application(ctx, sc, id)
+}
+
+// transition moves a (locked) application to a new state: checked against
+// the table, recorded with time, actor and cause, audited, and releasing
+// what the application holds when it reaches a final state.
+func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, to Status, actor, cause string) error {
+	if err := checkTransition(a.Status, to); err != nil {
+		return err
+	}
+	before := *a
+	if releasesHolds(to) {
+		if err := s.release(ctx, tx, a, a.FinancingHeld, a.LineHeld); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE applications SET status = $2, updated_at = now() WHERE id = $1`, a.ID, to); err != nil {
+		return postgres.Translate(err)
+	}
+	if err := recordTransition(ctx, tx, a.ID, a.Status, to, actor, cause); err != nil {
+		return err
+	}
+	a.Status = to
+	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "application." + string(to), EntityType: "application",
+		EntityID: a.ID, Before: before, After: *a, Reason: cause})
+}
+
+// release gives back part of what an application holds of its contract's
+// financing and of its credit line.
+func (s *Service) release(ctx context.Context, tx *sqlx.Tx, a *Application, financing, line money.Amount) error {
+	if err := s.contracts.ReleaseFinancing(ctx, tx, a.ContractID, financing); err != nil {
+		return err
+	}
+	if line.IsPositive() && a.CreditLineID != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $2, updated_at = now() WHERE id = $1`, *a.CreditLineID, line); err != nil {
+			return postgres.Translate(err)
+		}
+	}
+	a.FinancingHeld = a.FinancingHeld.Sub(financing)
+	a.LineHeld = a.LineHeld.Sub(line)
+	_, err := tx.ExecContext(ctx, `UPDATE applications SET financing_held = $2, line_held = $3 WHERE id = $1`, a.ID, a.FinancingHeld, a.LineHeld)
+	return postgres.Translate(err)
+}
+
+func recordTransition(ctx context.Context, tx *sqlx.Tx, id string, from, to Status, actor, cause string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
+		id, string(from), string(to), actor, cause)
+	return postgres.Translate(err)
+}

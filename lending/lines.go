@@ -1,0 +1,219 @@
+package lending
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// CreditLine is a bank's pre-approved, possibly revolving credit line for
+// one supplier (提前授信, 循环使用).
+type CreditLine struct {
+	ID            string       `db:"id" json:"id"`
+	Seq           int64        `db:"seq" json:"-"`
+	BankID        string       `db:"bank_id" json:"bank_id"`
+	BankLineID    string       `db:"bank_line_id" json:"bank_line_id"`
+	SupplierUSCC  string       `db:"supplier_uscc" json:"supplier_uscc"`
+	Limit         money.Amount `db:"limit_amount" json:"limit"`
+	Used          money.Amount `db:"used" json:"used"`
+	Available     money.Amount `db:"-" json:"available"`
+	ValidFrom     money.Date   `db:"valid_from" json:"valid_from"`
+	ValidUntil    money.Date   `db:"valid_until" json:"valid_until"`
+	Revolving     bool         `db:"revolving" json:"revolving"`
+	RateCeiling   *money.Rate  `db:"rate_ceiling" json:"annual_rate_ceiling"`
+	Status        string       `db:"status" json:"status"`
+	RevokedReason string       `db:"revoked_reason" json:"revoked_reason,omitempty"`
+	CreatedAt     time.Time    `db:"created_at" json:"created_at"`
+	UpdatedAt     time.Time    `db:"updated_at" json:"updated_at"`
+}
+
+func (l *CreditLine) derive() {
+	l.Available = l.Limit.Sub(l.Used)
+	if l.Available.IsNegative() || l.Status != "active" {
+		l.Available = money.Zero
+	}
+}
+
+// canDraw says whether amount may be drawn on the line for bankID today.
+func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Date) (bool, string) {
+	switch {
+	case l.BankID != bankID:
+		return false, fmt.Sprintf("the credit line is with %s, not %s", l.BankID, bankID)
+	case l.Status != "active":
+		return false, "the credit line was revoked: " + l.RevokedReason
+	case today.Before(l.ValidFrom) || today.After(l.ValidUntil):
+		return false, fmt.Sprintf("the credit line is valid from %s to %s", l.ValidFrom, l.ValidUntil)
+	case amount.GreaterThan(l.Available):
+		return false, fmt.Sprintf("%s asked for, but only %s of the line's %s is available", amount, l.Available, l.Limit)
+	}
+	return true, fmt.Sprintf("%s of the line's %s is available", l.Available, l.Limit)
+}
+
+// hold reserves amount on the (locked) line; the CHECK used <= limit is the
+// last guard behind the lock.
+func (l *CreditLine) hold(ctx context.Context, tx *sqlx.Tx, amount money.Amount) error {
+	res, err := tx.ExecContext(ctx, `
+		UPDATE credit_lines SET used = used + $2, updated_at = now()
+		WHERE id = $1 AND used + $2 <= limit_amount`, l.ID, amount)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, "the credit line's limit would be exceeded")
+	}
+	l.Used = l.Used.Add(amount)
+	l.derive()
+	return nil
+}
+
+func lineForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (CreditLine, error) {
+	var l CreditLine
+	err := tx.GetContext(ctx, &l, `SELECT * FROM credit_lines WHERE id = $1 FOR UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, errs.E(errs.NotFound, "no credit line %s", id)
+	}
+	l.derive()
+	return l, postgres.Translate(err)
+}
+
+// Lines lists the credit lines in scope, newest first.
+func (s *Service) Lines(ctx context.Context, sc Scope, before int64, limit int) ([]CreditLine, error) {
+	list := []CreditLine{}
+	err := s.db.SelectContext(ctx, &list, `
+		SELECT * FROM credit_lines
+		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR bank_id = $2) AND ($3 = 0 OR seq < $3)
+		ORDER BY seq DESC LIMIT $4`, sc.SupplierUSCC, sc.BankID, before, limit)
+	for i := range list {
+		list[i].derive()
+	}
+	return list, postgres.Translate(err)
+}
+
+// Line returns one credit line in scope, or not_found.
+func (s *Service) Line(ctx context.Context, sc Scope, id string) (CreditLine, error) {
+	var l CreditLine
+	if _, err := uuid.Parse(id); err != nil {
+		return l, errs.E(errs.NotFound, "no credit line %s", id)
+	}
+	err := s.db.GetContext(ctx, &l, `SELECT * FROM credit_lines WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && ((sc.SupplierUSCC != "" && l.SupplierUSCC != sc.SupplierUSCC) || (sc.BankID != "" && l.BankID != sc.BankID))) {
+		return CreditLine{}, errs.E(errs.NotFound, "no credit line %s", id)
+	}
+	l.derive()
+	return l, postgres.Translate(err)
+}
+
+// LineTerms are what a bank grants or changes (credit_line.granted and
+// credit_line.changed events).
+type LineTerms struct {
+	BankLineID   string       `json:"credit_line_id"`
+	SupplierUSCC string       `json:"supplier_uscc"`
+	Limit        money.Amount `json:"limit"`
+	ValidFrom    money.Date   `json:"valid_from"`
+	ValidUntil   money.Date   `json:"valid_until"`
+	Revolving    bool         `json:"revolving"`
+	RateCeiling  *money.Rate  `json:"annual_rate_ceiling"`
+}
+
+func (t LineTerms) validate() []errs.FieldError {
+	var fe []errs.FieldError
+	if t.BankLineID == "" || len(t.BankLineID) > 200 {
+		fe = append(fe, errs.FieldError{Field: "data.credit_line_id", Code: "required", Message: "is required (at most 200 bytes)"})
+	}
+	if t.SupplierUSCC == "" {
+		fe = append(fe, errs.FieldError{Field: "data.supplier_uscc", Code: "required", Message: "is required"})
+	}
+	if t.Limit.IsNegative() {
+		fe = append(fe, errs.FieldError{Field: "data.limit", Code: "negative", Message: "must not be negative"})
+	}
+	if t.ValidFrom.IsZero() || t.ValidUntil.IsZero() || t.ValidUntil.Before(t.ValidFrom) {
+		fe = append(fe, errs.FieldError{Field: "data.valid_until", Code: "invalid", Message: "valid_from and valid_until are required, in order"})
+	}
+	return fe
+}
+
+// SetLine grants (granted=true) or changes a bank's credit line, in the
+// caller's transaction. A change that would put the line's use above its
+// new limit is an invalid_transition; so is changing a line that does not
+// exist, granting one that does to another supplier, or touching a revoked
+// line.
+func (s *Service) SetLine(ctx context.Context, tx *sqlx.Tx, bankID string, t LineTerms, granted bool, actor string) (CreditLine, error) {
+	if fe := t.validate(); len(fe) > 0 {
+		return CreditLine{}, errs.InvalidFields(fe...)
+	}
+	var old CreditLine
+	err := tx.GetContext(ctx, &old, `SELECT * FROM credit_lines WHERE bank_id = $1 AND bank_line_id = $2 FOR UPDATE`, bankID, t.BankLineID)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return CreditLine{}, postgres.Translate(err)
+	}
+	switch {
+	case !exists && !granted:
+		return CreditLine{}, errs.E(errs.NotFound, "no credit line %q of this bank", t.BankLineID)
+	case exists && old.SupplierUSCC != t.SupplierUSCC:
+		return CreditLine{}, errs.E(errs.InvalidTransition, "credit line %q belongs to another supplier", t.BankLineID)
+	case exists && old.Status != "active":
+		return CreditLine{}, errs.E(errs.InvalidTransition, "credit line %q was revoked", t.BankLineID)
+	case exists && t.Limit.LessThan(old.Used):
+		return CreditLine{}, errs.E(errs.InvalidTransition, "the new limit %s is below what is in use (%s)", t.Limit, old.Used)
+	}
+	var known bool
+	if err := tx.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM suppliers WHERE uscc = $1)`, t.SupplierUSCC); err != nil {
+		return CreditLine{}, postgres.Translate(err)
+	}
+	if !known {
+		return CreditLine{}, errs.E(errs.NotFound, "no supplier %s", t.SupplierUSCC)
+	}
+	var l CreditLine
+	err = tx.GetContext(ctx, &l, `
+		INSERT INTO credit_lines (bank_id, bank_line_id, supplier_uscc, limit_amount, valid_from, valid_until, revolving, rate_ceiling)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (bank_id, bank_line_id) DO UPDATE SET limit_amount = $4, valid_from = $5, valid_until = $6,
+			revolving = $7, rate_ceiling = $8, updated_at = now()
+		RETURNING *`, bankID, t.BankLineID, t.SupplierUSCC, t.Limit, t.ValidFrom, t.ValidUntil, t.Revolving, t.RateCeiling)
+	if err != nil {
+		return CreditLine{}, postgres.Translate(err)
+	}
+	l.derive()
+	action := "credit_line.changed"
+	var before any
+	if exists {
+		before = old
+	} else {
+		action = "credit_line.granted"
+	}
+	return l, audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: "credit_line", EntityID: l.ID, Before: before, After: l})
+}
+
+// RevokeLine revokes a bank's credit line in the caller's transaction: no
+// new draws; what is drawn stays drawn.
+func (s *Service) RevokeLine(ctx context.Context, tx *sqlx.Tx, bankID, bankLineID, reason, actor string) (CreditLine, error) {
+	var old CreditLine
+	err := tx.GetContext(ctx, &old, `SELECT * FROM credit_lines WHERE bank_id = $1 AND bank_line_id = $2 FOR UPDATE`, bankID, bankLineID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return old, errs.E(errs.NotFound, "no credit line %q of this bank", bankLineID)
+	}
+	if err != nil {
+		return old, postgres.Translate(err)
+	}
+	if old.Status == "revoked" {
+		return old, errs.E(errs.InvalidTransition, "credit line %q was already revoked", bankLineID)
+	}
+	var l CreditLine
+	err = tx.GetContext(ctx, &l, `UPDATE credit_lines SET status = 'revoked', revoked_reason = $2, updated_at = now() WHERE id = $1 RETURNING *`, old.ID, reason)
+	if err != nil {
+		return l, postgres.Translate(err)
+	}
+	l.derive()
+	return l, audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "credit_line.revoked", EntityType: "credit_line", EntityID: l.ID, Before: old, After: l, Reason: reason})
+}

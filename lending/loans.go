@@ -1,0 +1,502 @@
+package lending
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// RepaymentAccount is the repayment (collection) account (回款账户) the
+// purchaser pays the contract into, and its lock.
+type RepaymentAccount struct {
+	BankName    string    `db:"bank_name" json:"bank_name"`
+	AccountNo   string    `db:"account_no" json:"account_no"`
+	AccountName string    `db:"account_name" json:"account_name"`
+	Status      string    `db:"status" json:"status"` // proposed → confirmed → locked → released
+	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
+}
+
+// accountSteps is the lock's state machine.
+var accountSteps = map[string][]string{
+	"proposed":  {"confirmed", "locked"},
+	"confirmed": {"locked"},
+	"locked":    {"released"},
+	"released":  {},
+}
+
+func (s *Service) moveAccount(ctx context.Context, tx *sqlx.Tx, appID, to, actor, cause string) error {
+	var acct RepaymentAccount
+	err := tx.GetContext(ctx, &acct, `SELECT bank_name, account_no, account_name, status, updated_at FROM repayment_accounts WHERE application_id = $1 FOR UPDATE`, appID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // no account to move (an approval without one is refused earlier)
+	}
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	if acct.Status == to {
+		return nil
+	}
+	ok := false
+	for _, s := range accountSteps[acct.Status] {
+		ok = ok || s == to
+	}
+	if !ok {
+		return errs.E(errs.InvalidTransition, "the repayment account is %s and cannot become %s", acct.Status, to)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE repayment_accounts SET status = $2, updated_at = now() WHERE application_id = $1`, appID, to); err != nil {
+		return postgres.Translate(err)
+	}
+	after := acct
+	after.Status = to
+	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "repayment_account." + to, EntityType: "application",
+		EntityID: appID, Before: acct, After: after, Reason: cause})
+}
+
+// ConfirmAccount records that the purchaser signed the change of the
+// contract's payment account to the bank's repayment account.
+func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
+	return postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := applicationForUpdate(ctx, tx, sc, appID); err != nil {
+			return err
+		}
+		return s.moveAccount(ctx, tx, appID, "confirmed", actor, "the purchaser signed the account change")
+	})
+}
+
+// BankApplication locks the application for a bank's event: not_found when
+// it does not exist or is another bank's.
+func (s *Service) BankApplication(ctx context.Context, tx *sqlx.Tx, bankID, appID string) (Application, error) {
+	return applicationForUpdate(ctx, tx, Scope{BankID: bankID}, appID)
+}
+
+// MarkDelivered records that the bank accepted the application's message.
+func (s *Service) MarkDelivered(ctx context.Context, tx *sqlx.Tx, appID, bankReference string) error {
+	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
+	if err != nil {
+		return err
+	}
+	if a.Status != Submitted {
+		return nil // cancelled meanwhile, or an answer to a retry: nothing to do
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE applications SET bank_reference = $2 WHERE id = $1`, appID, bankReference); err != nil {
+		return postgres.Translate(err)
+	}
+	a.BankReference = bankReference
+	return s.transition(ctx, tx, &a, Delivered, "system:relay", "the bank accepted the application (reference "+bankReference+")")
+}
+
+// MarkDeliveryFailed records that the message could not be delivered.
+func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *sqlx.Tx, appID, detail string) error {
+	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
+	if err != nil {
+		return err
+	}
+	if a.Status != Submitted {
+		return nil
+	}
+	return s.transition(ctx, tx, &a, DeliveryFailed, "system:relay", detail)
+}
+
+// Requeued records an administrator's re-queue of a failed delivery.
+func (s *Service) Requeued(ctx context.Context, tx *sqlx.Tx, appID, actor string) error {
+	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
+	if err != nil {
+		return err
+	}
+	if a.Status != DeliveryFailed {
+		return nil
+	}
+	return s.transition(ctx, tx, &a, Submitted, actor, "delivery re-queued by an administrator")
+}
+
+// Received records application.received.
+func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref, actor string) error {
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return err
+	}
+	if a.Status == Submitted { // the event overtook the delivery answer
+		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank reported the application received"); err != nil {
+			return err
+		}
+	}
+	if ref != "" && a.BankReference == "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE applications SET bank_reference = $2 WHERE id = $1`, appID, ref); err != nil {
+			return postgres.Translate(err)
+		}
+	}
+	return s.transition(ctx, tx, &a, Received, actor, "the bank registered the application")
+}
+
+// Approval is application.approved's data.
+type Approval struct {
+	ApprovedAmount   money.Amount     `json:"approved_amount"`
+	AnnualRate       money.Rate       `json:"annual_rate"`
+	TermDays         int              `json:"term_days"`
+	RepaymentAccount RepaymentAccount `json:"repayment_account"`
+}
+
+// Approve records the bank's approval: the amount (at most what was asked;
+// any difference is released), rate and term, and proposes the repayment
+// account lock. Returns invalid_transition when the state or figures do not
+// follow.
+func (s *Service) Approve(ctx context.Context, tx *sqlx.Tx, bankID, appID string, ap Approval, actor string) error {
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return err
+	}
+	if err := checkTransition(a.Status, Approved); err != nil && a.Status != Submitted {
+		return err
+	}
+	switch {
+	case !ap.ApprovedAmount.IsPositive():
+		return errs.InvalidFields(errs.FieldError{Field: "data.approved_amount", Code: "not_positive", Message: "must be above zero"})
+	case ap.ApprovedAmount.GreaterThan(a.Amount):
+		return errs.E(errs.InvalidTransition, "approved %s, more than the %s applied for", ap.ApprovedAmount, a.Amount)
+	case ap.TermDays < 1:
+		return errs.InvalidFields(errs.FieldError{Field: "data.term_days", Code: "out_of_range", Message: "must be at least 1"})
+	case ap.RepaymentAccount.AccountNo == "" || ap.RepaymentAccount.BankName == "" || ap.RepaymentAccount.AccountName == "":
+		return errs.InvalidFields(errs.FieldError{Field: "data.repayment_account", Code: "required", Message: "bank_name, account_no and account_name are required"})
+	}
+	if a.CreditLineID != nil {
+		var ceiling *money.Rate
+		if err := tx.GetContext(ctx, &ceiling, `SELECT rate_ceiling FROM credit_lines WHERE id = $1`, *a.CreditLineID); err != nil {
+			return postgres.Translate(err)
+		}
+		if ceiling != nil && ap.AnnualRate.Decimal().GreaterThan(ceiling.Decimal()) {
+			return errs.E(errs.InvalidTransition, "the rate %s is above the credit line's ceiling %s", ap.AnnualRate, ceiling)
+		}
+	}
+	if a.Status == Submitted { // the approval overtook the delivery answer
+		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank answered before the delivery was recorded"); err != nil {
+			return err
+		}
+	}
+	diff := a.Amount.Sub(ap.ApprovedAmount)
+	lineDiff := money.Zero
+	if a.LineHeld.IsPositive() {
+		lineDiff = diff
+	}
+	if err := s.release(ctx, tx, &a, diff, lineDiff); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE applications SET approved_amount = $2, annual_rate = $3, approved_term_days = $4 WHERE id = $1`,
+		appID, ap.ApprovedAmount, ap.AnnualRate, ap.TermDays)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	a.ApprovedAmount, a.AnnualRate, a.ApprovedTermDays = &ap.ApprovedAmount, &ap.AnnualRate, &ap.TermDays
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO repayment_accounts (application_id, bank_name, account_no, account_name, status)
+		VALUES ($1, $2, $3, $4, 'proposed')`, appID, ap.RepaymentAccount.BankName, ap.RepaymentAccount.AccountNo, ap.RepaymentAccount.AccountName)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	return s.transition(ctx, tx, &a, Approved, actor, fmt.Sprintf("approved %s at %s for %d days", ap.ApprovedAmount, ap.AnnualRate, ap.TermDays))
+}
+
+// Reject records the bank's rejection and releases what the application
+// held.
+func (s *Service) Reject(ctx context.Context, tx *sqlx.Tx, bankID, appID, code, reason, actor string) error {
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return err
+	}
+	if a.Status == Submitted {
+		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank answered before the delivery was recorded"); err != nil {
+			return err
+		}
+	}
+	if err := checkTransition(a.Status, Rejected); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE applications SET rejection_reason = $2 WHERE id = $1`, appID, code+": "+reason); err != nil {
+		return postgres.Translate(err)
+	}
+	return s.transition(ctx, tx, &a, Rejected, actor, "rejected: "+code+": "+reason)
+}
+
+// Loan is a bank loan made on an approved application.
+type Loan struct {
+	ID               string       `db:"id" json:"id"`
+	ApplicationID    string       `db:"application_id" json:"application_id"`
+	BankID           string       `db:"bank_id" json:"bank_id"`
+	BankLoanID       string       `db:"bank_loan_id" json:"bank_loan_id"`
+	AnnualRate       money.Rate   `db:"annual_rate" json:"annual_rate"`
+	MaturityDate     money.Date   `db:"maturity_date" json:"maturity_date"`
+	Disbursed        money.Amount `db:"disbursed" json:"disbursed"`
+	RepaidPrincipal  money.Amount `db:"repaid_principal" json:"repaid_principal"`
+	InterestPaid     money.Amount `db:"interest_paid" json:"interest_paid"`
+	Outstanding      money.Amount `db:"-" json:"outstanding"`
+	OverduePrincipal money.Amount `db:"overdue_principal" json:"overdue_principal"`
+	OverdueSince     *money.Date  `db:"overdue_since" json:"overdue_since"`
+	SupplierUSCC     string       `db:"supplier_uscc" json:"supplier_uscc"`
+	CreatedAt        time.Time    `db:"created_at" json:"created_at"`
+	UpdatedAt        time.Time    `db:"updated_at" json:"updated_at"`
+
+	Disbursements []Disbursement `db:"-" json:"disbursements,omitempty"`
+	Repayments    []Repayment    `db:"-" json:"repayments,omitempty"`
+}
+
+// Disbursement is one tranche paid out (loan.disbursed).
+type Disbursement struct {
+	BankDisbursementID string       `db:"bank_disbursement_id" json:"disbursement_id"`
+	Amount             money.Amount `db:"amount" json:"amount"`
+	ValueDate          money.Date   `db:"value_date" json:"value_date"`
+	MaturityDate       money.Date   `db:"maturity_date" json:"maturity_date"`
+	AnnualRate         money.Rate   `db:"annual_rate" json:"annual_rate"`
+	LoanID             string       `db:"-" json:"loan_id"`
+}
+
+// Repayment is one repayment (loan.repaid).
+type Repayment struct {
+	ID                string       `db:"id" json:"-"`
+	BankRepaymentID   string       `db:"bank_repayment_id" json:"repayment_id"`
+	Principal         money.Amount `db:"principal" json:"principal"`
+	Interest          money.Amount `db:"interest" json:"interest"`
+	PaidOn            money.Date   `db:"paid_on" json:"paid_on"`
+	PeriodStart       money.Date   `db:"period_start" json:"-"`
+	PeriodEnd         money.Date   `db:"period_end" json:"-"`
+	OutstandingBefore money.Amount `db:"outstanding_before" json:"outstanding_before"`
+	LoanID            string       `db:"-" json:"loan_id"`
+}
+
+func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, bankLoanID string, create *Disbursement) (Loan, error) {
+	var l Loan
+	err := tx.GetContext(ctx, &l, `
+		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
+		WHERE l.bank_id = $1 AND l.bank_loan_id = $2 FOR UPDATE OF l`, a.BankID, bankLoanID)
+	switch {
+	case err == nil && l.ApplicationID != a.ID:
+		return l, errs.E(errs.InvalidTransition, "loan %q belongs to another application", bankLoanID)
+	case err == nil:
+		return l, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return l, postgres.Translate(err)
+	case create == nil:
+		return l, errs.E(errs.InvalidTransition, "no loan %q on this application", bankLoanID)
+	}
+	err = tx.GetContext(ctx, &l, `
+		INSERT INTO loans (application_id, bank_id, bank_loan_id, annual_rate, maturity_date)
+		VALUES ($1, $2, $3, $4, $5) RETURNING *, $6::text AS supplier_uscc`,
+		a.ID, a.BankID, bankLoanID, create.AnnualRate, create.MaturityDate, a.SupplierUSCC)
+	return l, postgres.Translate(err)
+}
+
+// Disburse records a tranche (loan.disbursed): never more in all than was
+// approved. The repayment account is locked from the first tranche on.
+func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return err
+	}
+	if !d.Amount.IsPositive() {
+		return errs.InvalidFields(errs.FieldError{Field: "data.amount", Code: "not_positive", Message: "must be above zero"})
+	}
+	if err := checkTransition(a.Status, Disbursed); err != nil {
+		return err
+	}
+	if a.ApprovedAmount == nil || a.Disbursed.Add(d.Amount).GreaterThan(*a.ApprovedAmount) {
+		return errs.E(errs.InvalidTransition, "disbursing %s would take the loan past the approved %s (already disbursed %s)", d.Amount, a.ApprovedAmount, a.Disbursed)
+	}
+	if d.MaturityDate.Before(d.ValueDate) {
+		return errs.InvalidFields(errs.FieldError{Field: "data.maturity_date", Code: "before_value_date", Message: "is before the value date"})
+	}
+	l, err := s.loanOf(ctx, tx, a, bankLoanID, &d)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, value_date, maturity_date, annual_rate)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
+	if err != nil {
+		if errs.Is(postgres.Translate(err), errs.Conflict) {
+			return errs.E(errs.InvalidTransition, "disbursement %q was recorded before", d.BankDisbursementID)
+		}
+		return postgres.Translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE loans SET disbursed = disbursed + $2, maturity_date = greatest(maturity_date, $3), annual_rate = $4, updated_at = now()
+		WHERE id = $1`, l.ID, d.Amount, d.MaturityDate, d.AnnualRate); err != nil {
+		return postgres.Translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE applications SET disbursed = disbursed + $2 WHERE id = $1`, a.ID, d.Amount); err != nil {
+		return postgres.Translate(err)
+	}
+	a.Disbursed = a.Disbursed.Add(d.Amount)
+	if err := s.moveAccount(ctx, tx, a.ID, "locked", actor, "funds disbursed: the repayment account is locked"); err != nil {
+		return err
+	}
+	return s.transition(ctx, tx, &a, Disbursed, actor, fmt.Sprintf("tranche %s of %s disbursed on %s", d.BankDisbursementID, d.Amount, d.ValueDate))
+}
+
+// RepaymentResult is what a recorded repayment tells its caller (the
+// subsidy computation needs the loan's state before it).
+type RepaymentResult struct {
+	Repayment   Repayment
+	Application Application
+	Loan        Loan
+}
+
+// Repay records a repayment (loan.repaid): never more principal than is
+// outstanding. Repaid principal restores a revolving credit line; when
+// nothing is outstanding the application is repaid, and closed (releasing
+// the contract's share and the account) when all that was approved was
+// disbursed.
+func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
+	var out RepaymentResult
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return out, err
+	}
+	switch {
+	case r.Principal.IsNegative() || r.Interest.IsNegative():
+		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "negative", Message: "principal and interest must not be negative"})
+	case r.Principal.IsZero() && r.Interest.IsZero():
+		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "zero", Message: "a repayment repays something"})
+	case r.PeriodEnd.Before(r.PeriodStart):
+		return out, errs.InvalidFields(errs.FieldError{Field: "data.interest_period", Code: "invalid", Message: "ends before it starts"})
+	}
+	if a.Status != Disbursed && a.Status != Repaid {
+		return out, errs.E(errs.InvalidTransition, "an application that is %s has nothing to repay", a.Status)
+	}
+	l, err := s.loanOf(ctx, tx, a, bankLoanID, nil)
+	if err != nil {
+		return out, err
+	}
+	l.Outstanding = l.Disbursed.Sub(l.RepaidPrincipal)
+	if r.Principal.GreaterThan(l.Outstanding) {
+		return out, errs.E(errs.InvalidTransition, "repaying %s of principal, but only %s is outstanding", r.Principal, l.Outstanding)
+	}
+	r.OutstandingBefore = l.Outstanding
+	err = tx.GetContext(ctx, &r.ID, `
+		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore)
+	if err != nil {
+		if errs.Is(postgres.Translate(err), errs.Conflict) {
+			return out, errs.E(errs.InvalidTransition, "repayment %q was recorded before", r.BankRepaymentID)
+		}
+		return out, postgres.Translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE loans SET repaid_principal = repaid_principal + $2, interest_paid = interest_paid + $3, updated_at = now()
+		WHERE id = $1`, l.ID, r.Principal, r.Interest); err != nil {
+		return out, postgres.Translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE applications SET repaid_principal = repaid_principal + $2, interest_paid = interest_paid + $3 WHERE id = $1`,
+		a.ID, r.Principal, r.Interest); err != nil {
+		return out, postgres.Translate(err)
+	}
+	a.RepaidPrincipal = a.RepaidPrincipal.Add(r.Principal)
+	a.InterestPaid = a.InterestPaid.Add(r.Interest)
+	a.derive()
+	// Revolving use (循环使用): repaid principal is available again.
+	if a.CreditLineID != nil && a.LineHeld.IsPositive() && r.Principal.IsPositive() {
+		var revolving bool
+		if err := tx.GetContext(ctx, &revolving, `SELECT revolving FROM credit_lines WHERE id = $1`, *a.CreditLineID); err != nil {
+			return out, postgres.Translate(err)
+		}
+		if revolving {
+			restore := r.Principal
+			if restore.GreaterThan(a.LineHeld) {
+				restore = a.LineHeld
+			}
+			if err := s.release(ctx, tx, &a, money.Zero, restore); err != nil {
+				return out, err
+			}
+		}
+	}
+	cause := fmt.Sprintf("repayment %s: principal %s, interest %s, paid on %s", r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn)
+	if a.Outstanding.IsZero() && a.Status == Disbursed {
+		if err := s.transition(ctx, tx, &a, Repaid, actor, cause); err != nil {
+			return out, err
+		}
+		if a.ApprovedAmount != nil && a.Disbursed.Equal(*a.ApprovedAmount) {
+			if err := s.moveAccount(ctx, tx, a.ID, "released", actor, "the loan is repaid"); err != nil {
+				return out, err
+			}
+			if err := s.transition(ctx, tx, &a, Closed, actor, "repaid in full"); err != nil {
+				return out, err
+			}
+		}
+	} else if err := audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.repaid", EntityType: "application",
+		EntityID: a.ID, After: r, Reason: cause}); err != nil {
+		return out, err
+	}
+	r.LoanID = l.BankLoanID
+	out.Repayment, out.Application, out.Loan = r, a, l
+	return out, nil
+}
+
+// Overdue records loan.overdue.
+func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
+	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	if err != nil {
+		return err
+	}
+	l, err := s.loanOf(ctx, tx, a, bankLoanID, nil)
+	if err != nil {
+		return err
+	}
+	if principal.IsNegative() || principal.GreaterThan(l.Disbursed.Sub(l.RepaidPrincipal)) {
+		return errs.E(errs.InvalidTransition, "overdue principal %s is more than is outstanding", principal)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE loans SET overdue_principal = $2, overdue_since = $3, updated_at = now() WHERE id = $1`, l.ID, principal, since); err != nil {
+		return postgres.Translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE applications SET overdue_since = coalesce(overdue_since, $2) WHERE id = $1`, a.ID, since); err != nil {
+		return postgres.Translate(err)
+	}
+	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.overdue", EntityType: "application", EntityID: a.ID,
+		Reason: fmt.Sprintf("%s overdue since %s on loan %s", principal, since, bankLoanID)})
+}
+
+// Loans lists loans in scope, newest first.
+func (s *Service) Loans(ctx context.Context, sc Scope, limit int) ([]Loan, error) {
+	list := []Loan{}
+	err := s.db.SelectContext(ctx, &list, `
+		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
+		WHERE ($1 = '' OR a.supplier_uscc = $1) AND ($2 = '' OR l.bank_id = $2)
+		ORDER BY l.created_at DESC LIMIT $3`, sc.SupplierUSCC, sc.BankID, limit)
+	for i := range list {
+		list[i].Outstanding = list[i].Disbursed.Sub(list[i].RepaidPrincipal)
+	}
+	return list, postgres.Translate(err)
+}
+
+// Loan returns one loan with its disbursements and repayments.
+func (s *Service) Loan(ctx context.Context, sc Scope, id string) (Loan, error) {
+	var l Loan
+	if _, err := uuid.Parse(id); err != nil {
+		return l, errs.E(errs.NotFound, "no loan %s", id)
+	}
+	err := s.db.GetContext(ctx, &l, `SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id WHERE l.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && ((sc.SupplierUSCC != "" && sc.SupplierUSCC != l.SupplierUSCC) || (sc.BankID != "" && sc.BankID != l.BankID))) {
+		return Loan{}, errs.E(errs.NotFound, "no loan %s", id)
+	}
+	if err != nil {
+		return l, postgres.Translate(err)
+	}
+	l.Outstanding = l.Disbursed.Sub(l.RepaidPrincipal)
+	l.Disbursements, l.Repayments = []Disbursement{}, []Repayment{}
+	if err := s.db.SelectContext(ctx, &l.Disbursements, `SELECT bank_disbursement_id, amount, value_date, maturity_date, annual_rate FROM disbursements WHERE loan_id = $1 ORDER BY created_at`, id); err != nil {
+		return l, postgres.Translate(err)
+	}
+	if err := s.db.SelectContext(ctx, &l.Repayments, `SELECT id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before FROM repayments WHERE loan_id = $1 ORDER BY created_at`, id); err != nil {
+		return l, postgres.Translate(err)
+	}
+	return l, nil
+}

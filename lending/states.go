@@ -1,0 +1,63 @@
+package lending
+
+import "procfin/platform/errs"
+
+// Status is the state of a credit application.
+type Status string
+
+const (
+	Submitted      Status = "submitted"       // verified, holds reserved, queued for the bank
+	Delivered      Status = "delivered"       // the bank accepted the message
+	Received       Status = "received"        // the bank's system registered it
+	Approved       Status = "approved"        // the bank approved (amount, rate, account)
+	Rejected       Status = "rejected"        // the bank declined
+	Disbursed      Status = "disbursed"       // at least one tranche paid out
+	Repaid         Status = "repaid"          // nothing outstanding
+	Closed         Status = "closed"          // repaid in full, account released
+	Cancelled      Status = "cancelled"       // the supplier withdrew before the bank decided
+	DeliveryFailed Status = "delivery_failed" // the bank refused the message or it could not be delivered
+)
+
+// transitions is the one table of allowed state changes. A change not in
+// it is an error, never a silent overwrite.
+var transitions = map[Status][]Status{
+	Submitted:      {Delivered, DeliveryFailed, Cancelled},
+	Delivered:      {Received, Approved, Rejected, Cancelled},
+	Received:       {Approved, Rejected, Cancelled},
+	DeliveryFailed: {Submitted, Cancelled},
+	Approved:       {Disbursed},
+	Disbursed:      {Disbursed, Repaid},
+	Repaid:         {Disbursed, Closed},
+	Rejected:       {},
+	Cancelled:      {},
+	Closed:         {},
+}
+
+// CanBecome reports whether an application in from may move to to.
+func CanBecome(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+func checkTransition(from, to Status) error {
+	if !CanBecome(from, to) {
+		return errs.E(errs.InvalidTransition, "an application that is %s cannot become %s", from, to)
+	}
+	return nil
+}
+
+// releasesHolds says which states no longer hold contract financing or
+// credit line: the application will never draw (more) money.
+func releasesHolds(s Status) bool {
+	return s == Rejected || s == Cancelled || s == Closed
+}
+
+// KnownStatus reports whether s is a status of applications.
+func KnownStatus(s Status) bool {
+	_, ok := transitions[s]
+	return ok
+}

@@ -1,0 +1,70 @@
+package signature
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"procfin/platform/errs"
+)
+
+// Keys is how a sender registers its public keys: an inline JWK Set or the
+// URL where it publishes one, and the algorithms it may sign with.
+type Keys struct {
+	JWKS       json.RawMessage `json:"jwks,omitempty"`
+	JWKSURL    string          `json:"jwks_url,omitempty"`
+	Algorithms []string        `json:"algorithms"`
+}
+
+// Check validates a registration and fills in the algorithms when none are
+// given: what the inline keys can do, or all four for a URL. It returns the
+// problems as field errors (jwks, jwks_url, algorithms).
+func (k *Keys) Check() []errs.FieldError {
+	var fe []errs.FieldError
+	hasJWKS := len(k.JWKS) > 0 && string(k.JWKS) != "null"
+	var inferred []string
+	switch {
+	case hasJWKS == (k.JWKSURL != ""):
+		return append(fe, errs.FieldError{Field: "jwks", Code: "required", Message: "give exactly one of jwks and jwks_url"})
+	case hasJWKS:
+		set, err := ParseJWKS(k.JWKS)
+		if err != nil {
+			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: errs.MessageOf(err)})
+		}
+		inferred = set.Algorithms()
+	default:
+		if err := CheckJWKSURL(k.JWKSURL); err != nil {
+			return append(fe, errs.FieldError{Field: "jwks_url", Code: "invalid", Message: errs.MessageOf(err)})
+		}
+		inferred = Algorithms
+	}
+	if len(k.Algorithms) == 0 {
+		k.Algorithms = inferred
+	}
+	for _, a := range k.Algorithms {
+		if !slices.Contains(Algorithms, a) {
+			fe = append(fe, errs.FieldError{Field: "algorithms", Code: "unsupported", Message: fmt.Sprintf("%q is not one of EdDSA, ES256, PS256, RS256", a)})
+		}
+	}
+	if !hasJWKS {
+		k.JWKS = nil
+	}
+	return fe
+}
+
+// StoredSender rebuilds a Sender from a registration kept in the database
+// (jwks may be empty when jwksURL is set). Returns internal when the stored
+// key set no longer parses.
+func StoredSender(id string, jwks []byte, jwksURL *string, algorithms []string, version string) (Sender, error) {
+	s := Sender{ID: id, Algorithms: algorithms, Version: version}
+	if jwksURL != nil {
+		s.JWKSURL = *jwksURL
+		return s, nil
+	}
+	set, err := ParseJWKS(jwks)
+	if err != nil {
+		return s, errs.Wrap(errs.Internal, err, "the stored key set of %s is unreadable", id)
+	}
+	s.JWKS = set
+	return s, nil
+}
