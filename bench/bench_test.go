@@ -63,21 +63,22 @@ func TestThroughputAndReport(t *testing.T) {
 	if got := throughput(10, 0); got != 0 {
 		t.Fatalf("throughput over no time = %v", got)
 	}
-	l := &errorLog{count: map[string]int64{}}
+	l := newErrorLog()
 	for _, k := range []string{"a", "b", "a", "c", "d", "e", "f", "a"} {
-		l.add(k)
+		l.add(errors.New(k))
 	}
 	r := (&loadResult{elapsed: 4 * time.Second, samples: []time.Duration{ms(2), ms(1)},
 		requests: 10, errors: 8, successes: 2, errorLog: l}).report("read", "GET /x", "http://h", 3)
 	if r.ThroughputPerS != 0.5 || r.DurationS != 4 || r.Requests != 10 || r.Errors != 8 {
 		t.Fatalf("report %+v", r)
 	}
-	want := []ErrorCount{{"a", 3}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}}
+	want := []ErrorCount{{"transport: a", 3, "a"}, {"transport: b", 1, "b"}, {"transport: c", 1, "c"},
+		{"transport: d", 1, "d"}, {"transport: e", 1, "e"}}
 	if fmt.Sprint(r.FirstErrors) != fmt.Sprint(want) {
 		t.Fatalf("first errors %v, want %v", r.FirstErrors, want)
 	}
 	text := r.Text()
-	for _, s := range []string{"0.5 successful requests/s", "p50 1.000", "3 × a", "10 (8 errors)"} {
+	for _, s := range []string{"0.5 successful requests/s", "p50 1.000", "3 × transport: a", "10 (8 errors)"} {
 		if !strings.Contains(text, s) {
 			t.Fatalf("text report lacks %q:\n%s", s, text)
 		}
@@ -212,7 +213,7 @@ func TestRoutesMissing(t *testing.T) {
 func TestErrorsAreCounted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(503)
-		w.Write([]byte(`{"type":"unavailable","status":503}`))
+		w.Write([]byte(`{"type":"unavailable","status":503,"detail":"down","errors":[{"field":"f","code":"c","message":"m"}]}`))
 	}))
 	defer srv.Close()
 	env := newEnv(Config{Target: srv.URL, Clients: 2}, nil)
@@ -220,7 +221,7 @@ func TestErrorsAreCounted(t *testing.T) {
 	res := load(context.Background(), sc, loadSpec{clients: 2, duration: time.Second, count: 20})
 	rep := res.report("x", "GET /ok", srv.URL, 2)
 	if rep.Requests != 20 || rep.Errors != 20 || rep.ThroughputPerS != 0 ||
-		len(rep.FirstErrors) != 1 || rep.FirstErrors[0] != (ErrorCount{"503 unavailable", 20}) {
+		len(rep.FirstErrors) != 1 || rep.FirstErrors[0] != (ErrorCount{"503 unavailable", 20, "GET /ok: 503 unavailable: down; f: m (c)"}) {
 		t.Fatalf("%+v", rep)
 	}
 }

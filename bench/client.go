@@ -24,6 +24,14 @@ type HTTPError struct {
 	Status       int
 	Type         string // the problem type; "" when the body was not a problem
 	Detail       string
+	Fields       []FieldProblem // the problem's errors, if any
+}
+
+// FieldProblem is one entry of a problem's errors.
+type FieldProblem struct {
+	Field   string `json:"field"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 func (e *HTTPError) Error() string {
@@ -33,6 +41,9 @@ func (e *HTTPError) Error() string {
 	}
 	if e.Detail != "" {
 		s += ": " + e.Detail
+	}
+	for _, f := range e.Fields {
+		s += fmt.Sprintf("; %s: %s (%s)", f.Field, f.Message, f.Code)
 	}
 	return s
 }
@@ -115,9 +126,12 @@ func do(ctx context.Context, c *http.Client, base string, r request) (status int
 	}
 	if !ok {
 		he := &HTTPError{Method: r.method, Path: r.path, Status: res.StatusCode}
-		var p struct{ Type, Detail string }
+		var p struct {
+			Type, Detail string
+			Errors       []FieldProblem
+		}
 		if b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10)); json.Unmarshal(b, &p) == nil {
-			he.Type, he.Detail = p.Type, p.Detail
+			he.Type, he.Detail, he.Fields = p.Type, p.Detail, p.Errors
 		}
 		io.Copy(io.Discard, res.Body)
 		var secs int

@@ -31,16 +31,23 @@ type loadResult struct {
 
 // errorLog counts errors by kind, remembering the order kinds first came.
 type errorLog struct {
-	mu    sync.Mutex
-	order []string
-	count map[string]int64
+	mu      sync.Mutex
+	order   []string
+	count   map[string]int64
+	example map[string]string
 }
 
-func (l *errorLog) add(kind string) {
+func newErrorLog() *errorLog {
+	return &errorLog{count: map[string]int64{}, example: map[string]string{}}
+}
+
+func (l *errorLog) add(err error) {
+	kind := errorKind(err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, seen := l.count[kind]; !seen {
 		l.order = append(l.order, kind)
+		l.example[kind] = err.Error()
 	}
 	l.count[kind]++
 }
@@ -53,7 +60,7 @@ func (l *errorLog) first(n int) []ErrorCount {
 		if len(out) == n {
 			break
 		}
-		out = append(out, ErrorCount{Error: k, Count: l.count[k]})
+		out = append(out, ErrorCount{Error: k, Count: l.count[k], Example: l.example[k]})
 	}
 	return out
 }
@@ -63,7 +70,7 @@ func load(ctx context.Context, sc Scenario, spec loadSpec) *loadResult {
 	var (
 		issued, done, failed atomic.Int64
 		wg                   sync.WaitGroup
-		log                  = &errorLog{count: map[string]int64{}}
+		log                  = newErrorLog()
 		perWorker            = make([][]time.Duration, spec.clients)
 	)
 	start := time.Now()
@@ -85,7 +92,7 @@ func load(ctx context.Context, sc Scenario, spec loadSpec) *loadResult {
 				done.Add(1)
 				if err != nil {
 					failed.Add(1)
-					log.add(errorKind(err))
+					log.add(err)
 				}
 			}
 			perWorker[w] = samples

@@ -45,16 +45,16 @@ func scenarioChoices() []string {
 	return names
 }
 
-// read: a supplier user reads its own contract, GET /v1/contracts/{id};
-// GET /v1/me when the contract could not be made. All clients share the
-// one user (one log-in: logins are rate-limited).
-//
-// TODO(lending): once GET /v1/credit-applications/{id} exists, read an
-// application the setup submitted instead.
+// read: a supplier user reads, as all clients share the one user (one
+// log-in: logins are rate-limited): GET /v1/credit-applications/{id} of an
+// application the setup submitted; when that cannot be made (no lending
+// routes yet, or they refuse), GET /v1/contracts/{id} of its contract; when
+// that cannot be made either, GET /v1/me. Setup says which and why.
 type read struct {
 	env   *Env
 	token string
 	path  string
+	route string
 }
 
 func (s *read) Setup(ctx context.Context, env *Env) error {
@@ -66,24 +66,58 @@ func (s *read) Setup(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	var contractErr error
-	if contractErr = env.RegisterIssuer(ctx); contractErr == nil {
+	contractErr := env.RegisterIssuer(ctx)
+	if contractErr == nil {
 		contractErr = env.AddContract(ctx, t, 0)
 	}
 	if err := env.Login(ctx, t); err != nil {
 		return err
 	}
 	s.token = t.Token
-	s.path = "/v1/me"
+	get := func(path string) error {
+		return env.do(ctx, request{method: "GET", path: path, token: s.token, want: []int{200}})
+	}
 	if contractErr == nil {
-		path := "/v1/contracts/" + t.ContractID
-		if contractErr = env.do(ctx, request{method: "GET", path: path, token: s.token, want: []int{200}}); contractErr == nil {
-			s.path = path
+		appErr := s.apply(ctx, t)
+		if appErr == nil {
+			return nil
+		}
+		fmt.Fprintf(env.Log, "setup: no application to read (%v): reading the contract instead\n", appErr)
+		s.path, s.route = "/v1/contracts/"+t.ContractID, "GET /v1/contracts/{id}"
+		if contractErr = get(s.path); contractErr == nil {
+			return nil
 		}
 	}
-	if contractErr != nil {
-		fmt.Fprintf(env.Log, "setup: no contract to read (%v): reading GET /v1/me instead\n", contractErr)
+	fmt.Fprintf(env.Log, "setup: no contract to read (%v): reading GET /v1/me instead\n", contractErr)
+	s.path, s.route = "/v1/me", "GET /v1/me"
+	return get(s.path)
+}
+
+// apply submits one application for t and reads it back.
+func (s *read) apply(ctx context.Context, t *Tenant) error {
+	env := s.env
+	if err := env.requireRoute(ctx, "read", "POST", "/v1/credit-applications", "lending"); err != nil {
+		return err
 	}
+	if err := env.RegisterBank(ctx, "read"); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]any{
+		"contract_id": t.ContractID, "bank_id": env.Bank.ID, "amount": ApplicationAmount,
+		"term_days": 90, "purpose": "bench",
+	})
+	var app struct {
+		ID string `json:"id"`
+	}
+	err := env.do(ctx, request{method: "POST", path: "/v1/credit-applications", token: s.token, body: body,
+		header: http.Header{"Idempotency-Key": {"bench-" + env.RunID + "-read"}}, want: []int{201}, out: &app})
+	if err != nil {
+		return err
+	}
+	if app.ID == "" {
+		return errors.New("the answer has no application id")
+	}
+	s.path, s.route = "/v1/credit-applications/"+app.ID, "GET /v1/credit-applications/{id}"
 	return env.do(ctx, request{method: "GET", path: s.path, token: s.token, want: []int{200}})
 }
 
@@ -91,14 +125,8 @@ func (s *read) Do(ctx context.Context, _ int) error {
 	return s.env.do(ctx, request{method: "GET", path: s.path, token: s.token, want: []int{200}})
 }
 
-func (s *read) Route() string {
-	if s.path == "/v1/me" {
-		return "GET /v1/me"
-	}
-	return "GET /v1/contracts/{id}"
-}
-
-func (s *read) Close() {}
+func (s *read) Route() string { return s.route }
+func (s *read) Close()        {}
 
 // ApplicationAmount is what each intake request asks for.
 const ApplicationAmount = "1000.00"

@@ -17,10 +17,12 @@ type Latency struct {
 }
 
 // ErrorCount is one kind of error ("422 verification_failed", "transport:
-// connection refused") and how often it happened.
+// connection refused"), how often it happened, and the first one of the
+// kind in full (its detail and field errors).
 type ErrorCount struct {
-	Error string `json:"error"`
-	Count int64  `json:"count"`
+	Error   string `json:"error"`
+	Count   int64  `json:"count"`
+	Example string `json:"example"`
 }
 
 // Report is the outcome of a run. Requests counts every completed request,
@@ -92,6 +94,9 @@ func (r *Report) Text() string {
 		fmt.Fprintf(&b, "errors      (first %d kinds)\n", len(r.FirstErrors))
 		for _, e := range r.FirstErrors {
 			fmt.Fprintf(&b, "  %8d × %s\n", e.Count, e.Error)
+			if e.Example != "" {
+				fmt.Fprintf(&b, "             e.g. %s\n", e.Example)
+			}
 		}
 	}
 	return b.String()

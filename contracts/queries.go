@@ -228,8 +228,8 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scop
 func (s *Service) HoldFinancing(ctx context.Context, tx *sqlx.Tx, c Contract, delta money.Amount) error {
 	limit := s.policy.FinancingOf(c).Limit
 	res, err := tx.ExecContext(ctx, `
-		UPDATE contracts SET financed = financed + $2, updated_at = now()
-		WHERE id = $1 AND ($2 <= 0 OR financed + $2 <= $3)`, c.ID, delta, limit)
+		UPDATE contracts SET financed = financed + $2::numeric, updated_at = now()
+		WHERE id = $1 AND ($2::numeric <= 0 OR financed + $2::numeric <= $3::numeric)`, c.ID, delta, limit)
 	if err != nil {
 		return postgres.Translate(err)
 	}
@@ -247,4 +247,19 @@ func (s *Service) ReleaseFinancing(ctx context.Context, tx *sqlx.Tx, contractID 
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE contracts SET financed = financed - $2, updated_at = now() WHERE id = $1`, contractID, amount)
 	return postgres.Translate(err)
+}
+
+// AwardNoticeIn returns the notice read with q (the caller's transaction).
+func (s *Service) AwardNoticeIn(ctx context.Context, q sqlx.QueryerContext, id string) (AwardNotice, error) {
+	return getAwardNotice(ctx, q, id)
+}
+
+// SupplierIn returns the supplier read with q (the caller's transaction).
+func (s *Service) SupplierIn(ctx context.Context, q sqlx.QueryerContext, uscc string) (Supplier, error) {
+	var sp Supplier
+	err := sqlx.GetContext(ctx, q, &sp, `SELECT * FROM suppliers WHERE uscc = $1`, uscc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sp, errs.E(errs.NotFound, "no supplier %s", uscc)
+	}
+	return sp, postgres.Translate(err)
 }

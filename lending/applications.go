@@ -185,11 +185,11 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		if !report.Passed {
 			return verificationFailed(report)
 		}
-		sup, err := s.contracts.GetSupplier(ctx, contracts.All, who.SupplierUSCC)
+		sup, err := s.contracts.SupplierIn(ctx, tx, who.SupplierUSCC)
 		if err != nil {
 			return err
 		}
-		n, err := s.contracts.AwardNotice(ctx, contracts.All, c.NoticeID)
+		n, err := s.contracts.AwardNoticeIn(ctx, tx, c.NoticeID)
 		if err != nil {
 			return err
 		}

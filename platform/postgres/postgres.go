@@ -111,9 +111,11 @@ func Translate(err error) error {
 		case codeSerializationFailure, codeDeadlockDetected:
 			return errs.Wrap(errs.Conflict, err, "a concurrent change got there first; retry")
 		}
-		switch pqErr.Code.Class() {
-		case "22": // data exception: a value the column cannot hold (NUL, overflow)
+		switch pqErr.Code {
+		case "22021", "22P05", "22001", "22003": // NUL or unencodable text, too long, numeric overflow
 			return errs.Wrap(errs.Invalid, err, "the request holds a value that cannot be stored")
+		}
+		switch pqErr.Code.Class() {
 		case "08", "57", "53": // connection, operator intervention, resources
 			return errs.Wrap(errs.Unavailable, err, "the database is unavailable")
 		}

@@ -1,0 +1,255 @@
+package lending_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/lending"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+)
+
+var account = lending.RepaymentAccount{BankName: "Qilu Bank Jinan Branch", AccountNo: "6222020000001234", AccountName: "Quancheng Software"}
+
+func TestApplyHoldsAndQueues(t *testing.T) {
+	w := newWorld(t)
+	a, err := w.apply("300000.00", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != lending.Submitted || len(a.History) != 1 || a.Consent == nil || !strings.Contains(a.Consent.Statement, "qilu-bank") {
+		t.Fatalf("application %+v", a)
+	}
+	if w.financed() != "300000.00" || w.lineUsed() != "300000.00" {
+		t.Fatalf("financed %s, line used %s; want 300000.00 each", w.financed(), w.lineUsed())
+	}
+	var queued int
+	w.db.Get(&queued, `SELECT count(*) FROM deliveries WHERE application_id = $1 AND status = 'pending'`, a.ID)
+	if queued != 1 {
+		t.Fatalf("%d deliveries queued, want 1", queued)
+	}
+}
+
+func TestApplyBadInputReservesNothing(t *testing.T) {
+	w := newWorld(t)
+	amt := func(s string) *money.Amount { a := money.MustAmount(s); return &a }
+	days := func(n int) *int { return &n }
+	other := w.newContract("C2", otherUSCC)
+	bogusLine := "00000000-0000-0000-0000-000000000000"
+	cases := []struct {
+		name  string
+		in    lending.ApplyInput
+		code  errs.Code
+		field string
+	}{
+		{"Zero", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("0"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "amount"},
+		{"Negative", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("-5.00"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "amount"},
+		{"OverMaximum", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("10000000.01"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "amount"},
+		{"TermTooLong", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("100.00"), TermDays: days(366), Purpose: "x"}, errs.Invalid, "term_days"},
+		{"NoPurpose", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("100.00"), TermDays: days(90)}, errs.Invalid, "purpose"},
+		{"UnknownBank", lending.ApplyInput{ContractID: w.contractID, BankID: "no-bank", Amount: amt("100.00"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "bank_id"},
+		{"UnknownContract", lending.ApplyInput{ContractID: bogusLine, BankID: "qilu-bank", Amount: amt("100.00"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "contract_id"},
+		{"AnothersContract", lending.ApplyInput{ContractID: other, BankID: "qilu-bank", Amount: amt("100.00"), TermDays: days(90), Purpose: "x"}, errs.Invalid, "contract_id"},
+		{"UnknownLine", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("100.00"), TermDays: days(90), Purpose: "x", CreditLineID: &bogusLine}, errs.Invalid, "credit_line_id"},
+		{"OverHeadroom", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("1003000.01"), TermDays: days(90), Purpose: "x"}, errs.VerificationFailed, ""},
+		{"OverLine", lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: amt("500000.01"), TermDays: days(90), Purpose: "x", CreditLineID: &w.lineID}, errs.VerificationFailed, ""},
+		{"LineOfOtherBank", lending.ApplyInput{ContractID: w.contractID, BankID: "other-bank", Amount: amt("100.00"), TermDays: days(90), Purpose: "x", CreditLineID: &w.lineID}, errs.VerificationFailed, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := w.lending.Apply(ctx, w.who, tc.in)
+			var e *errs.Error
+			if !errorsAs(err, &e) || e.Code != tc.code {
+				t.Fatalf("err %v, want %s", err, tc.code)
+			}
+			if tc.field != "" && (len(e.Fields) == 0 || e.Fields[0].Field != tc.field) {
+				t.Fatalf("fields %+v, want %s", e.Fields, tc.field)
+			}
+			if tc.code == errs.VerificationFailed && e.Extra["verification"] == nil {
+				t.Fatal("no verification report in the problem")
+			}
+			if w.financed() != "0.00" || w.lineUsed() != "0.00" {
+				t.Fatalf("a refused application reserved something: financed %s, line %s", w.financed(), w.lineUsed())
+			}
+		})
+	}
+	t.Run("CancelledContract", func(t *testing.T) {
+		w.db.MustExec(`UPDATE contracts SET status = 'cancelled' WHERE id = $1`, w.contractID)
+		defer w.db.MustExec(`UPDATE contracts SET status = 'active' WHERE id = $1`, w.contractID)
+		_, err := w.apply("100.00", false)
+		if !errs.Is(err, errs.VerificationFailed) || w.financed() != "0.00" {
+			t.Fatalf("cancelled contract: %v", err)
+		}
+	})
+}
+
+// TestLifecycle: apply → delivered → received → approved (less than asked)
+// → two tranches → repaid → closed, with every hold and the account lock.
+func TestLifecycle(t *testing.T) {
+	w := newWorld(t)
+	a, err := w.apply("400000.00", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(name string, f func(tx *sqlx.Tx) error) {
+		t.Helper()
+		if err := w.tx(f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	step("delivered", func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") })
+	step("received", func(tx *sqlx.Tx) error {
+		return w.lending.Received(ctx, tx, "qilu-bank", a.ID, "QL-1", "bank:qilu-bank")
+	})
+	step("approved", func(tx *sqlx.Tx) error {
+		return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("350000.00"),
+			AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
+	})
+	if w.financed() != "350000.00" || w.lineUsed() != "350000.00" {
+		t.Fatalf("after approving less: financed %s line %s, want 350000.00", w.financed(), w.lineUsed())
+	}
+	tranche := func(id, amount string) func(tx *sqlx.Tx) error {
+		return func(tx *sqlx.Tx) error {
+			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount(amount),
+				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
+		}
+	}
+	step("tranche 1", tranche("D1", "200000.00"))
+	if err := w.tx(tranche("D9", "150000.01")); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("over-disbursement: %v, want invalid_transition", err)
+	}
+	step("tranche 2", tranche("D2", "150000.00"))
+	repay := func(id, principal, interest string) error {
+		return w.tx(func(tx *sqlx.Tx) error {
+			_, err := w.lending.Repay(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id,
+				Principal: money.MustAmount(principal), Interest: money.MustAmount(interest), PaidOn: money.MustDate("2027-02-20"),
+				PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2027-02-20")}, "bank:qilu-bank")
+			return err
+		})
+	}
+	if err := repay("R1", "100000.00", "2958.33"); err != nil {
+		t.Fatal(err)
+	}
+	if w.lineUsed() != "250000.00" { // revolving: repaid principal restores the line
+		t.Fatalf("line used %s after repaying 100000.00, want 250000.00", w.lineUsed())
+	}
+	if err := repay("R2", "250000.01", "0.00"); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("repaying more than outstanding: %v", err)
+	}
+	if err := repay("R2", "250000.00", "1000.00"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := w.lending.Application(ctx, lending.Scope{}, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for _, h := range got.History {
+		path = append(path, string(h.To))
+	}
+	want := "submitted delivered received approved disbursed disbursed repaid closed"
+	if strings.Join(path, " ") != want || got.RepaymentAccount.Status != "released" {
+		t.Fatalf("history %v (account %s), want %s", path, got.RepaymentAccount.Status, want)
+	}
+	if w.financed() != "0.00" || w.lineUsed() != "0.00" || !got.Outstanding.IsZero() {
+		t.Fatalf("after closing: financed %s, line %s, outstanding %s", w.financed(), w.lineUsed(), got.Outstanding)
+	}
+	// A closed application goes nowhere.
+	if err := w.tx(tranche("D3", "1.00")); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("disbursing a closed loan: %v", err)
+	}
+}
+
+func TestRejectAndCancelRelease(t *testing.T) {
+	w := newWorld(t)
+	a, _ := w.apply("100000.00", true)
+	b, _ := w.apply("200000.00", true)
+	if err := w.tx(func(tx *sqlx.Tx) error {
+		return w.lending.Reject(ctx, tx, "qilu-bank", a.ID, "risk", "not this time", "bank:qilu-bank")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: uscc}, b.ID, "user:u1"); err != nil {
+		t.Fatal(err)
+	}
+	if w.financed() != "0.00" || w.lineUsed() != "0.00" {
+		t.Fatalf("financed %s line %s after reject and cancel, want 0", w.financed(), w.lineUsed())
+	}
+	if _, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: uscc}, b.ID, "user:u1"); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("cancelling twice: %v", err)
+	}
+	if _, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: otherUSCC}, a.ID, "user:u2"); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("another supplier cancelling: %v", err)
+	}
+	var pending int
+	w.db.Get(&pending, `SELECT count(*) FROM deliveries WHERE application_id = $1 AND status = 'pending'`, b.ID)
+	if pending != 0 {
+		t.Fatal("a cancelled application is still queued for the bank")
+	}
+}
+
+func TestBankSeesOnlyItsOwn(t *testing.T) {
+	w := newWorld(t)
+	a, _ := w.apply("100.00", false)
+	err := w.tx(func(tx *sqlx.Tx) error {
+		return w.lending.Approve(ctx, tx, "other-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("100.00"),
+			AnnualRate: money.MustRate("0.03"), TermDays: 90, RepaymentAccount: account}, "bank:other-bank")
+	})
+	if !errs.Is(err, errs.NotFound) {
+		t.Fatalf("another bank approving: %v, want not_found", err)
+	}
+}
+
+// TestConcurrentApplicationsHoldTheLimits: 50 suppliers' goroutines race
+// for one contract's headroom and one line; neither is ever exceeded and
+// every success is accounted for.
+func TestConcurrentApplicationsHoldTheLimits(t *testing.T) {
+	w := newWorld(t)
+	const n = 50
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	okContract, okLine := 0, 0
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// Even goroutines draw 30,000 on the line (limit 500,000: at most 16);
+			// odd ones 40,000 on the contract alone.
+			amount, line := "40000.00", false
+			if i%2 == 0 {
+				amount, line = "30000.00", true
+			}
+			_, err := w.apply(amount, line)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil && line:
+				okLine++
+			case err == nil:
+				okContract++
+			case errs.Is(err, errs.VerificationFailed) || errs.Is(err, errs.Conflict):
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	financed := money.MustAmount(w.financed())
+	if financed.GreaterThan(money.MustAmount("1003000.00")) {
+		t.Fatalf("contract financed %s, over its 1003000.00 limit", financed)
+	}
+	want := money.MustAmount("30000.00").Decimal().Mul(decimalOf(okLine)).Add(money.MustAmount("40000.00").Decimal().Mul(decimalOf(okContract)))
+	if !financed.Decimal().Equal(want) || money.MustAmount(w.lineUsed()).Decimal().Cmp(money.MustAmount("30000.00").Decimal().Mul(decimalOf(okLine))) != 0 {
+		t.Fatalf("financed %s, line %s for %d line and %d contract successes", financed, w.lineUsed(), okLine, okContract)
+	}
+	if money.MustAmount(w.lineUsed()).GreaterThan(money.MustAmount("500000.00")) {
+		t.Fatalf("line used %s over its limit", w.lineUsed())
+	}
+	// The headroom was the binding limit: it must be nearly used up.
+	if money.MustAmount("1003000.00").Sub(financed).GreaterThan(money.MustAmount("40000.00")) {
+		t.Fatalf("only %s financed: applications were refused that fit", financed)
+	}
+}
