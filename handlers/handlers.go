@@ -35,9 +35,16 @@ type Deps struct {
 	Contracts *contracts.Service
 	Banks     *banking.Registry
 	Lending   *lending.Service
+	// Events applies banks' signed events; BankMessages verifies them.
+	Events       *banking.Events
+	BankMessages *signature.Verifier
+	Deliveries   *banking.Deliveries
 	// IssuerMessages verifies issuers' signed submissions.
 	IssuerMessages *signature.Verifier
 	Logger         *slog.Logger
+	// Metrics, when set, receives the banking metrics registered on the
+	// router's registry, for the relay to report into.
+	Metrics **banking.Metrics
 }
 
 // server holds the dependencies the handler methods use.
@@ -48,6 +55,10 @@ type server struct {
 	contracts      *contracts.Service
 	banks          *banking.Registry
 	lending        *lending.Service
+	events         *banking.Events
+	bankMessages   *signature.Verifier
+	deliveries     *banking.Deliveries
+	bankMetrics    *banking.Metrics
 	issuerMessages *signature.Verifier
 	idem           *idempotency.Store
 	logger         *slog.Logger
@@ -68,7 +79,8 @@ func New(d Deps) (http.Handler, error) {
 		collectors.NewDBStatsCollector(d.DB.DB, "procfin"),
 	)
 	s := &server{
-		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending, issuerMessages: d.IssuerMessages, logger: d.Logger,
+		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending,
+		events: d.Events, bankMessages: d.BankMessages, deliveries: d.Deliveries, issuerMessages: d.IssuerMessages, logger: d.Logger,
 		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
 		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -76,6 +88,10 @@ func New(d Deps) (http.Handler, error) {
 		}, []string{"route", "reason"}),
 	}
 	reg.MustRegister(s.rejections)
+	s.bankMetrics = banking.NewMetrics(reg, d.DB)
+	if d.Metrics != nil {
+		*d.Metrics = s.bankMetrics
+	}
 
 	r := gin.New()
 	r.HandleMethodNotAllowed = true

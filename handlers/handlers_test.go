@@ -64,7 +64,10 @@ func newEnv(t *testing.T) *env {
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
 	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
 		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
-	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banking.NewRegistry(e.db), Lending: e.lending,
+	banks := banking.NewRegistry(e.db)
+	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
+		Events: banking.NewEvents(e.db, e.lending), BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender),
+		Deliveries:     banking.NewDeliveries(e.db, e.lending),
 		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender), Logger: slog.Default()})
 	if err != nil {
 		t.Fatal(err)

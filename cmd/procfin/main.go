@@ -68,6 +68,8 @@ commands:
                          create a user; the password is read from standard input
   import ocds [--issuer ID] [--charset C] FILE…
                          import award notices and contracts from OCDS release or record packages
+  bench --target URL --scenario intake|events|read|roundtrip --clients N --duration D [--json]
+                         load a running procfin and report throughput and latency percentiles
   audit verify           check the audit trail's hash chain end to end
   keys rotate            publish a new signing key; it signs after the rotation lead
 
@@ -201,6 +203,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			fmt.Fprintf(stdout, "audit trail intact: %d rows; head %d %s\n", rep.Rows, rep.HeadSeq, rep.HeadHash)
 			return nil
 		})
+	case "bench":
+		return runBench(ctx, rest, stdout)
 	case "import":
 		return runImport(ctx, fs, rest, load, stdout)
 	case "keys":
@@ -347,8 +351,13 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		if err != nil {
 			return err
 		}
-		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banking.NewRegistry(db),
-			Lending: ls, IssuerMessages: issuerMessages, Logger: logger})
+		banks := banking.NewRegistry(db)
+		bankMessages := signature.NewVerifier(db, "procfin", banks.Sender)
+		var bankMetrics *banking.Metrics
+		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
+			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
+			Events: banking.NewEvents(db, ls), Deliveries: banking.NewDeliveries(db, ls),
+			Metrics: &bankMetrics, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -374,6 +383,11 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		go purgeIdempotency(ctx, db, cfg, logger)
 		go purgeSeenMessages(ctx, issuerMessages, logger)
+		go purgeSeenMessages(ctx, bankMessages, logger)
+		relay := banking.NewRelay(db, banks, ls, a, bankMetrics, logger, banking.RelayConfig{})
+		relayDone := make(chan struct{})
+		go func() { relay.Run(ctx); close(relayDone) }()
+		defer func() { <-relayDone }() // before the database closes
 
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()

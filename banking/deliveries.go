@@ -1,0 +1,99 @@
+package banking
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/lending"
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+)
+
+// Delivery is one queued message to a bank, as administrators see it.
+type Delivery struct {
+	ID            int64      `db:"id" json:"id"`
+	ApplicationID string     `db:"application_id" json:"application_id"`
+	BankID        string     `db:"bank_id" json:"bank_id"`
+	Status        string     `db:"status" json:"status"`
+	Attempts      int        `db:"attempts" json:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at" json:"next_attempt_at"`
+	LastStatus    *int       `db:"last_status" json:"last_status"`
+	LastError     string     `db:"last_error" json:"last_error,omitempty"`
+	BankReference string     `db:"bank_reference" json:"bank_reference,omitempty"`
+	CreatedAt     time.Time  `db:"created_at" json:"created_at"`
+	DeliveredAt   *time.Time `db:"delivered_at" json:"delivered_at"`
+}
+
+// Deliveries is the administrators' view of the outbox.
+type Deliveries struct {
+	db      *sqlx.DB
+	lending *lending.Service
+}
+
+// NewDeliveries returns the view.
+func NewDeliveries(db *sqlx.DB, ls *lending.Service) *Deliveries {
+	return &Deliveries{db: db, lending: ls}
+}
+
+// List returns deliveries with the status ("" for all), newest first, with
+// id below before (0: from the newest).
+func (d *Deliveries) List(ctx context.Context, status string, before int64, limit int) ([]Delivery, error) {
+	switch status {
+	case "", "pending", "delivered", "failed", "dead":
+	default:
+		return nil, errs.InvalidFields(errs.FieldError{Field: "status", Code: "unknown_status", Message: "must be pending, delivered, failed or dead"})
+	}
+	list := []Delivery{}
+	err := d.db.SelectContext(ctx, &list, `
+		SELECT id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+		FROM deliveries WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, status, before, limit)
+	return list, postgres.Translate(err)
+}
+
+// Requeue sends a dead or failed delivery again, from a fresh 24 hours.
+// Returns not_found, or invalid_transition when it is not dead or failed
+// or its application was cancelled.
+func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Delivery, error) {
+	var out Delivery
+	err := postgres.Transact(ctx, d.db, func(tx *sqlx.Tx) error {
+		var cur Delivery
+		err := tx.GetContext(ctx, &cur, `
+			SELECT id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+			FROM deliveries WHERE id = $1 FOR UPDATE`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no delivery %d", id)
+		}
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if cur.Status != "dead" && cur.Status != "failed" {
+			return errs.E(errs.InvalidTransition, "the delivery is %s: only dead or failed deliveries are re-queued", cur.Status)
+		}
+		a, err := d.lending.Application(ctx, lending.Scope{}, cur.ApplicationID)
+		if err != nil {
+			return err
+		}
+		if a.Status != lending.DeliveryFailed && a.Status != lending.Submitted {
+			return errs.E(errs.InvalidTransition, "the application is %s", a.Status)
+		}
+		err = tx.GetContext(ctx, &out, `
+			UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
+				locked_until = NULL, last_error = ''
+			WHERE id = $1
+			RETURNING id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at`, id)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		if err := d.lending.Requeued(ctx, tx, cur.ApplicationID, actor); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "delivery.requeued", EntityType: "application",
+			EntityID: cur.ApplicationID, Before: cur, After: out})
+	})
+	return out, err
+}

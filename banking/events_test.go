@@ -1,0 +1,93 @@
+package banking
+
+import (
+	"strings"
+	"testing"
+
+	"procfin/platform/errs"
+)
+
+func TestParseEvent(t *testing.T) {
+	const app = `"application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e"`
+	env := func(typ, data string) string {
+		return `{"event_id": "e1", "type": "` + typ + `", "occurred_at": "2026-11-21T02:00:00Z", ` + app + `, "bank_reference": "R", "data": ` + data + `}`
+	}
+	ok := map[string]string{
+		"Received":  env("application.received", `{}`),
+		"Approved":  env("application.approved", `{"approved_amount": "800000.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}`),
+		"Rejected":  env("application.rejected", `{"reason_code": "risk", "reason": "no"}`),
+		"Disbursed": env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`),
+		"Repaid":    env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "0.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`),
+		"Overdue":   env("loan.overdue", `{"loan_id": "L", "overdue_principal": "5.00", "since": "2027-01-01"}`),
+		"Granted":   `{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "supplier_uscc": "91350100M000100Y43", "limit": "5.00", "valid_from": "2026-01-01", "valid_until": "2027-01-01", "revolving": true, "annual_rate_ceiling": "0.05"}}`,
+		"Revoked":   `{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r"}}`,
+	}
+	for name, body := range ok {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := ParseEvent([]byte(body)); err != nil {
+				t.Fatalf("refused a good event: %v", err)
+			}
+		})
+	}
+	bad := map[string]struct{ body, field string }{
+		"UnknownType":     {env("loan.forgiven", `{}`), "type"},
+		"NoEventID":       {strings.Replace(env("application.received", `{}`), `"event_id": "e1", `, "", 1), "event_id"},
+		"NoApplication":   {strings.Replace(env("application.received", `{}`), app+`, `, "", 1), "application_id"},
+		"NegativeAmount":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "-1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"MissingAmount":   {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"AmountAsNumber":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": 1.5, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data."},
+		"BadDate":         {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-02-30", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data."},
+		"NoPeriod":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
+		"UnknownEnvelope": {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
+		"NoTime":          {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
+	}
+	for name, tc := range bad {
+		t.Run(name, func(t *testing.T) {
+			_, _, err := ParseEvent([]byte(tc.body))
+			var e *errs.Error
+			if err == nil || !asErr(err, &e) || e.Code != errs.Invalid {
+				t.Fatalf("err %v, want invalid", err)
+			}
+			found := false
+			for _, f := range e.Fields {
+				found = found || strings.HasPrefix(f.Field, tc.field)
+			}
+			if !found {
+				t.Fatalf("fields %+v do not name %s", e.Fields, tc.field)
+			}
+		})
+	}
+	for _, junk := range []string{``, `[]`, `{"event_id": 5}`, `{} {}`, `nul`} {
+		if _, _, err := ParseEvent([]byte(junk)); err == nil || errs.CodeOf(err) == errs.Internal {
+			t.Errorf("ParseEvent(%q) = %v, want a client error", junk, err)
+		}
+	}
+}
+
+func asErr(err error, e **errs.Error) bool {
+	x, ok := err.(*errs.Error)
+	*e = x
+	return ok
+}
+
+// FuzzParseEvent: no input panics; every refusal is a client error.
+func FuzzParseEvent(f *testing.F) {
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"limit": "5.00"}}`))
+	f.Add([]byte(`{"type": "application.approved", "data": {"approved_amount": "x"}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		env, data, err := ParseEvent(body)
+		if err != nil {
+			if c := errs.CodeOf(err); c != errs.Invalid && c != errs.MalformedRequest {
+				t.Fatalf("code %s for %q", c, body)
+			}
+			return
+		}
+		if !eventTypes[env.Type] || env.EventID == "" {
+			t.Fatalf("accepted %q as %+v", body, env)
+		}
+		if env.Type != EventApplicationReceived && data == nil {
+			t.Fatalf("no data for %s", env.Type)
+		}
+	})
+}

@@ -1,0 +1,361 @@
+package banking
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jmoiron/sqlx"
+	"github.com/sony/gobreaker/v2"
+
+	"procfin/lending"
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+	"procfin/platform/signature"
+)
+
+// Signer signs procfin's messages with the platform's current key (the
+// auth service does, with the keys it publishes at /.well-known/jwks.json).
+type Signer interface {
+	Sign(ctx context.Context, claims jwt.Claims, typ string) (string, error)
+}
+
+// RelayConfig tunes the relay; zero values take the protocol's defaults.
+type RelayConfig struct {
+	WorkerID     string        // names this process in locks
+	Poll         time.Duration // how often to look for due deliveries (default 200 ms)
+	Batch        int           // deliveries claimed at once (default 16)
+	Lease        time.Duration // how long a claim lasts (default 1 min)
+	Timeout      time.Duration // per HTTP attempt (default 10 s)
+	BaseBackoff  time.Duration // first retry delay (default 1 s)
+	MaxBackoff   time.Duration // longest retry delay (default 5 min)
+	DeadAfter    time.Duration // give up into the dead letters (default 24 h)
+	BreakerAfter uint32        // consecutive failures that open a bank's breaker (default 5)
+	BreakerOpen  time.Duration // how long it stays open (default 30 s)
+}
+
+// Relay delivers queued credit applications to their banks: signed, at
+// least once, with exponential back-off and full jitter, honouring
+// Retry-After, one circuit breaker per bank, dead letters after 24 h.
+// Several relays (processes) may run against one database: each delivery
+// is claimed with SKIP LOCKED and a lease, so none runs twice at once.
+type Relay struct {
+	cfg      RelayConfig
+	db       *sqlx.DB
+	banks    *Registry
+	lending  *lending.Service
+	signer   Signer
+	client   *http.Client
+	metrics  *Metrics
+	logger   *slog.Logger
+	mu       sync.Mutex
+	breakers map[string]*gobreaker.CircuitBreaker[*http.Response]
+}
+
+// NewRelay returns a relay; call Run to start it.
+func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, m *Metrics, logger *slog.Logger, cfg RelayConfig) *Relay {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.Poll, 200*time.Millisecond)
+	def(&cfg.Lease, time.Minute)
+	def(&cfg.Timeout, 10*time.Second)
+	def(&cfg.BaseBackoff, time.Second)
+	def(&cfg.MaxBackoff, 5*time.Minute)
+	def(&cfg.DeadAfter, 24*time.Hour)
+	def(&cfg.BreakerOpen, 30*time.Second)
+	if cfg.Batch == 0 {
+		cfg.Batch = 16
+	}
+	if cfg.BreakerAfter == 0 {
+		cfg.BreakerAfter = 5
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = randomID()
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
+		client:   &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		breakers: map[string]*gobreaker.CircuitBreaker[*http.Response]{}}
+}
+
+// Run delivers until ctx ends.
+func (r *Relay) Run(ctx context.Context) {
+	t := time.NewTicker(r.cfg.Poll)
+	defer t.Stop()
+	for {
+		n, err := r.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			r.logger.Warn("relay", "error", err)
+		}
+		if n == r.cfg.Batch {
+			continue // more may be due: do not wait
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type claimed struct {
+	ID            int64     `db:"id"`
+	ApplicationID string    `db:"application_id"`
+	BankID        string    `db:"bank_id"`
+	Payload       []byte    `db:"payload"`
+	Attempts      int       `db:"attempts"`
+	CreatedAt     time.Time `db:"created_at"`
+}
+
+// RunOnce claims the due deliveries and delivers them, concurrently (a
+// slow bank does not hold up the others). It returns how many it claimed.
+func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	var due []claimed
+	err := r.db.SelectContext(ctx, &due, `
+		UPDATE deliveries SET locked_until = now() + $2 * interval '1 millisecond', locked_by = $3, attempts = attempts + 1
+		WHERE id IN (
+			SELECT id FROM deliveries
+			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+		RETURNING id, application_id, bank_id, payload, attempts, created_at`,
+		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID)
+	if err != nil {
+		return 0, postgres.Translate(err)
+	}
+	var wg sync.WaitGroup
+	for _, d := range due {
+		wg.Add(1)
+		go func(d claimed) {
+			defer wg.Done()
+			r.deliver(ctx, d)
+		}(d)
+	}
+	wg.Wait()
+	return len(due), nil
+}
+
+// result is what one attempt came to.
+type result struct {
+	outcome    string // delivered, refused, conflict, retry
+	status     int
+	reference  string
+	detail     string
+	retryAfter time.Duration
+}
+
+func (r *Relay) deliver(ctx context.Context, d claimed) {
+	start := time.Now()
+	res := r.attempt(ctx, d)
+	r.metrics.delivery(d.BankID, res.outcome, time.Since(start))
+	if err := r.record(context.WithoutCancel(ctx), d, res); err != nil {
+		r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+	}
+}
+
+func (r *Relay) breaker(bankID string) *gobreaker.CircuitBreaker[*http.Response] {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.breakers[bankID]
+	if !ok {
+		b = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+			Name:        bankID,
+			MaxRequests: 1,
+			Timeout:     r.cfg.BreakerOpen,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= r.cfg.BreakerAfter },
+			OnStateChange: func(name string, from, to gobreaker.State) {
+				r.metrics.breaker(name, to)
+				r.logger.Info("bank circuit breaker", "bank", name, "from", from.String(), "to", to.String())
+			},
+		})
+		r.breakers[bankID] = b
+	}
+	return b
+}
+
+func (r *Relay) attempt(ctx context.Context, d claimed) result {
+	bank, err := r.banks.Bank(ctx, d.BankID)
+	if err != nil {
+		return result{outcome: "retry", detail: "bank registry: " + errs.MessageOf(err)}
+	}
+	url := bank.BaseURL + "/v1/credit-applications"
+	now := time.Now()
+	var jti [16]byte
+	_, _ = rand.Read(jti[:])
+	token, err := r.signer.Sign(ctx, jwt.MapClaims{
+		"iss": "procfin", "aud": d.BankID, "iat": now.Unix(), "exp": now.Add(signature.MessageLifetime).Unix(),
+		"jti": base64.RawURLEncoding.EncodeToString(jti[:]), "htm": http.MethodPost, "htu": url,
+		"bsh": signature.BodyHash(d.Payload),
+	}, signature.TokenType)
+	if err != nil {
+		return result{outcome: "retry", detail: "sign: " + err.Error()}
+	}
+	resp, err := r.breaker(d.BankID).Execute(func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Payload))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(signature.HeaderName, token)
+		req.Header.Set("Idempotency-Key", d.ApplicationID)
+		resp, err := r.client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
+			// The bank is in trouble: count it against the breaker, keep the answer.
+			return resp, fmt.Errorf("bank answered %d", resp.StatusCode)
+		}
+		return resp, nil
+	})
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	var body []byte
+	if resp != nil {
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	}
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+		return result{outcome: "retry", detail: "circuit breaker open for " + d.BankID, retryAfter: r.cfg.BreakerOpen}
+	case resp == nil:
+		return result{outcome: "retry", detail: "no answer: " + err.Error()}
+	}
+	res := result{status: resp.StatusCode, retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	switch {
+	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted:
+		var ok struct {
+			BankReference string `json:"bank_reference"`
+		}
+		_ = json.Unmarshal(body, &ok)
+		res.outcome, res.reference = "delivered", ok.BankReference
+	case resp.StatusCode == http.StatusConflict:
+		res.outcome, res.detail = "conflict", "the bank holds a different body under this Idempotency-Key: flagged for an administrator"
+	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
+		res.outcome, res.detail = "refused", fmt.Sprintf("the bank refused the application (%d): %s", resp.StatusCode, problemDetail(body))
+	default:
+		res.outcome, res.detail = "retry", fmt.Sprintf("the bank answered %d", resp.StatusCode)
+	}
+	return res
+}
+
+// record stores an attempt's outcome, guarded by this worker's claim.
+func (r *Relay) record(ctx context.Context, d claimed, res result) error {
+	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
+		var mine bool
+		if err := tx.GetContext(ctx, &mine, `SELECT locked_by = $2 FROM deliveries WHERE id = $1 FOR UPDATE`, d.ID, r.cfg.WorkerID); err != nil {
+			return postgres.Translate(err)
+		}
+		if !mine {
+			return nil // the lease ran out and another worker took over
+		}
+		var status any
+		if res.status != 0 {
+			status = res.status
+		}
+		switch res.outcome {
+		case "delivered":
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'delivered', delivered_at = now(), bank_reference = $2, last_status = $3,
+					last_error = '', locked_until = NULL WHERE id = $1`, d.ID, res.reference, status); err != nil {
+				return postgres.Translate(err)
+			}
+			return r.lending.MarkDelivered(ctx, tx, d.ApplicationID, res.reference)
+		case "conflict", "refused":
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
+				d.ID, status, truncate(res.detail, 1000)); err != nil {
+				return postgres.Translate(err)
+			}
+			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, res.detail)
+		}
+		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
+				d.ID, status, truncate(res.detail, 1000)); err != nil {
+				return postgres.Translate(err)
+			}
+			r.metrics.delivery(d.BankID, "dead", 0)
+			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, "undeliverable for 24 hours: "+res.detail)
+		}
+		wait := backoff(d.Attempts, r.cfg.BaseBackoff, r.cfg.MaxBackoff)
+		if res.retryAfter > wait {
+			wait = min(res.retryAfter, r.cfg.MaxBackoff)
+		}
+		_, err := tx.ExecContext(ctx, `
+			UPDATE deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', last_status = $3, last_error = $4,
+				locked_until = NULL WHERE id = $1`, d.ID, wait.Milliseconds(), status, truncate(res.detail, 1000))
+		return postgres.Translate(err)
+	})
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(max,
+// base·2^(attempt−1))], at least 50 ms.
+func backoff(attempt int, base, max time.Duration) time.Duration {
+	ceiling := max
+	if attempt < 30 {
+		if d := base << (attempt - 1); d > 0 && d < max {
+			ceiling = d
+		}
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(ceiling)+1))
+	if err != nil {
+		return ceiling
+	}
+	return time.Duration(n.Int64()) + 50*time.Millisecond
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date).
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+func problemDetail(body []byte) string {
+	var p struct {
+		Type   string `json:"type"`
+		Detail string `json:"detail"`
+		Title  string `json:"title"`
+	}
+	if json.Unmarshal(body, &p) == nil && (p.Detail != "" || p.Title != "") {
+		return truncate(fmt.Sprintf("%s %s %s", p.Type, p.Title, p.Detail), 500)
+	}
+	return truncate(string(bytes.ToValidUTF8(body, nil)), 500)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,736 @@
+package lending_test
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"pgregory.net/rapid"
+
+	"procfin/contracts"
+	"procfin/lending"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+)
+
+// TestStateTable checks the transition table against the lifecycle written
+// out by hand from the specification, for every pair of statuses.
+func TestStateTable(t *testing.T) {
+	all := []lending.Status{lending.Submitted, lending.Delivered, lending.Received, lending.Approved, lending.Rejected,
+		lending.Disbursed, lending.Repaid, lending.Closed, lending.Cancelled, lending.DeliveryFailed}
+	// The wire names are part of the API (api.md, bank-protocol.md).
+	names := []string{"submitted", "delivered", "received", "approved", "rejected", "disbursed", "repaid", "closed", "cancelled", "delivery_failed"}
+	for i, s := range all {
+		if string(s) != names[i] {
+			t.Errorf("status %q, want %q", s, names[i])
+		}
+		if !lending.KnownStatus(s) {
+			t.Errorf("KnownStatus(%q) = false", s)
+		}
+	}
+	allowed := map[[2]string]bool{
+		{"submitted", "delivered"}: true, {"submitted", "delivery_failed"}: true, {"submitted", "cancelled"}: true,
+		{"delivered", "received"}: true, {"delivered", "approved"}: true, {"delivered", "rejected"}: true, {"delivered", "cancelled"}: true,
+		{"received", "approved"}: true, {"received", "rejected"}: true, {"received", "cancelled"}: true,
+		{"delivery_failed", "submitted"}: true, {"delivery_failed", "cancelled"}: true,
+		{"approved", "disbursed"}: true,
+		{"disbursed", "disbursed"}: true, {"disbursed", "repaid"}: true,
+		{"repaid", "disbursed"}: true, {"repaid", "closed"}: true,
+		// rejected, cancelled and closed go nowhere.
+	}
+	for _, from := range all {
+		for _, to := range all {
+			want := allowed[[2]string{string(from), string(to)}]
+			if got := lending.CanBecome(from, to); got != want {
+				t.Errorf("CanBecome(%s, %s) = %v, want %v", from, to, got, want)
+			}
+		}
+	}
+	for _, bogus := range []lending.Status{"", "bogus", "SUBMITTED", "Submitted", " submitted"} {
+		if lending.KnownStatus(bogus) {
+			t.Errorf("KnownStatus(%q) = true", bogus)
+		}
+		for _, s := range all {
+			if lending.CanBecome(bogus, s) || lending.CanBecome(s, bogus) {
+				t.Errorf("an unknown status %q takes part in a transition with %s", bogus, s)
+			}
+		}
+	}
+}
+
+// rapidChecks is how many random sequences TestLendingStateMachine runs
+// when neither -rapid.checks nor RAPID_CHECKS says otherwise (rapid's own
+// default of 100 takes too long against a real database).
+const rapidChecks = 30
+
+var rapidChecksSetByUser = sync.OnceValue(func() bool {
+	if _, ok := os.LookupEnv("RAPID_CHECKS"); ok {
+		return true
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	return set
+})
+
+// limitRapidChecks lowers rapid's number of checks for this test, unless
+// the caller chose one.
+func limitRapidChecks(t *testing.T, n int) {
+	if rapidChecksSetByUser() || flag.Lookup("rapid.checks") == nil {
+		return
+	}
+	old := flag.Lookup("rapid.checks").Value.String()
+	if err := flag.Set("rapid.checks", strconv.Itoa(n)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = flag.Set("rapid.checks", old) })
+}
+
+// propSeq makes every contract, line, loan and event id of the property
+// test unique across rapid's iterations (which share one database).
+var propSeq atomic.Int64
+
+// cents is an amount in 分, the model's unit.
+type cents = int64
+
+func toCents(rt *gen, s string) cents {
+	rt.Helper()
+	a, err := money.ParseAmount(s)
+	if err != nil {
+		rt.Fatalf("amount %q from the database: %v", s, err)
+	}
+	return a.Decimal().Shift(2).IntPart()
+}
+
+func amountOf(c cents) money.Amount {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return money.MustAmount(fmt.Sprintf("%s%d.%02d", sign, c/100, c%100))
+}
+
+func fmtCents(c cents) string { return amountOf(c).String() }
+
+// mApp is the model of one application: what it should be.
+type mApp struct {
+	id                              string
+	status                          lending.Status
+	amount                          cents
+	approved                        cents // 0 until approved
+	financingHeld, lineHeld         cents
+	disbursed, repaid, interestPaid cents
+	onLine                          bool
+	everApproved                    bool
+	hasLoan                         bool
+}
+
+func (a *mApp) loanID() string { return "PLN-" + a.id }
+
+// model is one iteration's contract, line and applications.
+type model struct {
+	limit, financed         cents // the contract's financing limit and what is held of it
+	lineLimit, lineUsed     cents
+	lineRevoked, revolving  bool
+	apps                    []*mApp
+	byID                    map[string]*mApp
+	contractID, lineID      string
+	bankLineID              string
+	contractAmount, retains cents
+}
+
+func (m *model) release(a *mApp, financing, line cents) {
+	a.financingHeld -= financing
+	m.financed -= financing
+	a.lineHeld -= line
+	m.lineUsed -= line
+}
+
+func (m *model) final(a *mApp, to lending.Status) {
+	m.release(a, a.financingHeld, a.lineHeld)
+	a.status = to
+}
+
+func oneOf(s lending.Status, set ...lending.Status) bool { return slices.Contains(set, s) }
+
+// prop runs one iteration's operations against the service and the model.
+type prop struct {
+	rt *gen
+	w  *world
+	m  *model
+}
+
+const bank = "qilu-bank"
+
+var ceiling = money.MustRate("0.05")
+
+func (p *prop) newContract(no string, retention cents) string {
+	p.rt.Helper()
+	src := contracts.Source{Kind: "signed", KeyID: "k1", MessageID: no, Actor: "issuer:jinan-pprc"}
+	_, _, err := p.w.contracts.SubmitAwardNotice(ctx, "jinan-pprc", contracts.AwardNoticeDoc{
+		NoticeNo: "N-" + no, ProjectNo: "P-" + no, ProjectName: "Network", Purchaser: contracts.Party{ID: "sdu", Name: "SDU"},
+		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("1200000.00"), Currency: "CNY",
+		AwardedOn: money.MustDate("2026-10-08"), ProcurementMethod: "open_tender", Status: "active"}, src)
+	if err != nil {
+		p.rt.Fatal(err)
+	}
+	var ret *money.Amount
+	if retention > 0 {
+		r := amountOf(retention)
+		ret = &r
+	}
+	c, _, err := p.w.contracts.SubmitContract(ctx, "jinan-pprc", contracts.ContractDoc{
+		ContractNo: no, NoticeNo: "N-" + no, Purchaser: contracts.Party{ID: "sdu"}, Supplier: contracts.SupplierRef{USCC: uscc},
+		Amount: money.MustAmount("1180000.00"), Retention: ret, SignedOn: money.MustDate("2026-10-20"),
+		Period: contracts.Period{Start: money.MustDate("2026-11-01"), End: money.MustDate("2027-04-30")}, Status: "active"}, src)
+	if err != nil {
+		p.rt.Fatal(err)
+	}
+	return c.ID
+}
+
+func (p *prop) setLine(limit cents, granted bool) (lending.CreditLine, error) {
+	var l lending.CreditLine
+	err := p.w.tx(func(tx *sqlx.Tx) error {
+		c := ceiling
+		var err error
+		l, err = p.w.lending.SetLine(ctx, tx, bank, lending.LineTerms{BankLineID: p.m.bankLineID, SupplierUSCC: uscc,
+			Limit: amountOf(limit), ValidFrom: money.MustDate("2026-01-01"), ValidUntil: money.MustDate("2027-12-31"),
+			Revolving: p.m.revolving, RateCeiling: &c}, granted, "bank:"+bank)
+		return err
+	})
+	return l, err
+}
+
+// snapshot is everything an operation on this iteration's applications
+// may touch, as text: a refused operation must leave it as it was.
+func (p *prop) snapshot() string {
+	p.rt.Helper()
+	var s string
+	err := p.w.db.Get(&s, `
+		SELECT concat_ws(E'\n',
+			(SELECT row_to_json(c)::text FROM contracts c WHERE c.id = $1),
+			(SELECT row_to_json(l)::text FROM credit_lines l WHERE l.id = $2),
+			(SELECT json_agg(a ORDER BY a.seq)::text FROM applications a WHERE a.contract_id = $1),
+			(SELECT json_agg(t ORDER BY t.application_id, t.n)::text FROM application_transitions t
+				JOIN applications a ON a.id = t.application_id WHERE a.contract_id = $1),
+			(SELECT json_agg(l ORDER BY l.id)::text FROM loans l JOIN applications a ON a.id = l.application_id WHERE a.contract_id = $1),
+			(SELECT json_agg(d ORDER BY d.id)::text FROM disbursements d JOIN loans l ON l.id = d.loan_id
+				JOIN applications a ON a.id = l.application_id WHERE a.contract_id = $1),
+			(SELECT json_agg(r ORDER BY r.id)::text FROM repayments r JOIN loans l ON l.id = r.loan_id
+				JOIN applications a ON a.id = l.application_id WHERE a.contract_id = $1),
+			(SELECT json_agg(ra ORDER BY ra.application_id)::text FROM repayment_accounts ra
+				JOIN applications a ON a.id = ra.application_id WHERE a.contract_id = $1),
+			(SELECT json_agg(d ORDER BY d.id)::text FROM deliveries d JOIN applications a ON a.id = d.application_id WHERE a.contract_id = $1),
+			(SELECT count(*)::text FROM consents),
+			(SELECT count(*)::text FROM audit_log))`, p.m.contractID, p.m.lineID)
+	if err != nil {
+		p.rt.Fatalf("snapshot: %v", err)
+	}
+	return s
+}
+
+// outcome is what the model says an operation should do.
+type outcome struct {
+	ok     bool      // succeeds (or is a harmless no-op when noop)
+	noop   bool      // succeeds without changing anything
+	code   errs.Code // the error code when refused
+	commit func()    // applies the operation to the model on success
+}
+
+func refused(code errs.Code) outcome { return outcome{code: code} }
+
+func (p *prop) pick() *mApp {
+	if len(p.m.apps) == 0 {
+		return nil
+	}
+	return p.m.apps[p.rt.IntRange(0, len(p.m.apps)-1, "app")]
+}
+
+var ops = []string{"apply", "apply", "apply", "cancel", "deliver", "delivery_failed", "requeue", "received",
+	"approve", "approve", "reject", "disburse", "disburse", "disburse", "repay", "repay", "repay", "change_line", "revoke_line"}
+
+// step draws and runs one operation, then checks the model and invariants.
+func (p *prop) step(i int) {
+	rt, m, w := p.rt, p.m, p.w
+	rt.Helper()
+	op := ops[rt.IntRange(0, len(ops)-1, "op")]
+	a := p.pick()
+	if a == nil && op != "change_line" && op != "revoke_line" {
+		op = "apply"
+	}
+	var (
+		desc string
+		want outcome
+		run  func() error
+	)
+	switch op {
+	case "apply":
+		amount := rt.Int64Range(1, 60000000, "amount")
+		line := rt.Bool("with_line")
+		desc = fmt.Sprintf("apply %s line=%v", fmtCents(amount), line)
+		switch {
+		case amount > m.limit-m.financed:
+			want = refused(errs.VerificationFailed)
+		case line && (m.lineRevoked || amount > m.lineLimit-m.lineUsed):
+			want = refused(errs.VerificationFailed)
+		default:
+			want = outcome{ok: true}
+		}
+		var got lending.Application
+		run = func() error {
+			amt, days := amountOf(amount), 90
+			in := lending.ApplyInput{ContractID: m.contractID, BankID: bank, Amount: &amt, TermDays: &days, Purpose: "materials"}
+			if line {
+				in.CreditLineID = &m.lineID
+			}
+			var err error
+			got, err = w.lending.Apply(ctx, w.who, in)
+			return err
+		}
+		want.commit = func() {
+			na := &mApp{id: got.ID, status: lending.Submitted, amount: amount, financingHeld: amount, onLine: line}
+			if line {
+				na.lineHeld = amount
+				m.lineUsed += amount
+			}
+			m.financed += amount
+			m.apps = append(m.apps, na)
+			m.byID[na.id] = na
+			if got.Status != lending.Submitted || !got.Amount.Equal(amountOf(amount)) || len(got.History) != 1 || got.Consent == nil {
+				rt.Fatalf("applied: %+v", got)
+			}
+		}
+	case "cancel":
+		desc = "cancel " + a.id
+		if oneOf(a.status, lending.Submitted, lending.Delivered, lending.Received, lending.DeliveryFailed) {
+			want = outcome{ok: true, commit: func() { m.final(a, lending.Cancelled) }}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error {
+			_, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: uscc}, a.id, "user:u1")
+			return err
+		}
+	case "deliver":
+		desc = "deliver " + a.id
+		want = outcome{ok: true, noop: a.status != lending.Submitted, commit: func() { a.status = lending.Delivered }}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.id, "REF-"+a.id[:8]) })
+		}
+	case "delivery_failed":
+		desc = "delivery failed " + a.id
+		want = outcome{ok: true, noop: a.status != lending.Submitted, commit: func() { a.status = lending.DeliveryFailed }}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDeliveryFailed(ctx, tx, a.id, "HTTP 503") })
+		}
+	case "requeue":
+		desc = "requeue " + a.id
+		want = outcome{ok: true, noop: a.status != lending.DeliveryFailed, commit: func() { a.status = lending.Submitted }}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error { return w.lending.Requeued(ctx, tx, a.id, "user:admin") })
+		}
+	case "received":
+		desc = "received " + a.id
+		if oneOf(a.status, lending.Submitted, lending.Delivered) {
+			want = outcome{ok: true, commit: func() { a.status = lending.Received }}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error { return w.lending.Received(ctx, tx, bank, a.id, "", "bank:"+bank) })
+		}
+	case "approve":
+		var approved cents
+		switch rt.IntRange(0, 9, "approve_kind") {
+		case 0:
+			approved = a.amount + rt.Int64Range(1, 10000000, "over")
+		case 1:
+			approved = a.amount
+		default:
+			approved = rt.Int64Range(1, a.amount, "approved")
+		}
+		rate := []string{"0.0345", "0.0345", "0.0345", "0.0600"}[rt.IntRange(0, 3, "rate")]
+		desc = fmt.Sprintf("approve %s of %s at %s", a.id, fmtCents(approved), rate)
+		switch {
+		case !oneOf(a.status, lending.Submitted, lending.Delivered, lending.Received):
+			want = refused(errs.InvalidTransition)
+		case approved > a.amount:
+			want = refused(errs.InvalidTransition)
+		case a.onLine && rate == "0.0600":
+			want = refused(errs.InvalidTransition)
+		default:
+			want = outcome{ok: true, commit: func() {
+				diff := a.amount - approved
+				lineDiff := cents(0)
+				if a.lineHeld > 0 {
+					lineDiff = diff
+				}
+				m.release(a, diff, lineDiff)
+				a.approved, a.everApproved, a.status = approved, true, lending.Approved
+			}}
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				return w.lending.Approve(ctx, tx, bank, a.id, lending.Approval{ApprovedAmount: amountOf(approved),
+					AnnualRate: money.MustRate(rate), TermDays: 90, RepaymentAccount: account}, "bank:"+bank)
+			})
+		}
+	case "reject":
+		desc = "reject " + a.id
+		if oneOf(a.status, lending.Submitted, lending.Delivered, lending.Received) {
+			want = outcome{ok: true, commit: func() { m.final(a, lending.Rejected) }}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				return w.lending.Reject(ctx, tx, bank, a.id, "risk", "not this time", "bank:"+bank)
+			})
+		}
+	case "disburse":
+		remaining := a.approved - a.disbursed
+		var amount cents
+		switch k := rt.IntRange(0, 5, "disburse_kind"); {
+		case k == 0 || remaining <= 0:
+			amount = max(remaining, 0) + rt.Int64Range(1, 10000000, "over")
+		case k == 1:
+			amount = remaining
+		default:
+			amount = rt.Int64Range(1, remaining, "tranche")
+		}
+		seq := propSeq.Add(1)
+		desc = fmt.Sprintf("disburse %s on %s", fmtCents(amount), a.id)
+		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved {
+			want = outcome{ok: true, commit: func() {
+				a.disbursed += amount
+				a.status, a.hasLoan = lending.Disbursed, true
+			}}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				return w.lending.Disburse(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
+					Amount: amountOf(amount), ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"),
+					AnnualRate: money.MustRate("0.0345")}, "bank:"+bank)
+			})
+		}
+	case "repay":
+		outstanding := a.disbursed - a.repaid
+		var principal, interest cents
+		switch k := rt.IntRange(0, 5, "repay_kind"); {
+		case k == 0:
+			principal = outstanding + rt.Int64Range(1, 10000000, "over")
+		case k == 1:
+			principal = outstanding
+		case k == 2 || outstanding == 0:
+			principal = 0
+		default:
+			principal = rt.Int64Range(1, outstanding, "principal")
+		}
+		if rt.Bool("with_interest") {
+			interest = rt.Int64Range(1, 500000, "interest")
+		}
+		seq := propSeq.Add(1)
+		desc = fmt.Sprintf("repay %s + %s interest on %s", fmtCents(principal), fmtCents(interest), a.id)
+		switch {
+		case principal == 0 && interest == 0:
+			want = refused(errs.Invalid)
+		case !oneOf(a.status, lending.Disbursed, lending.Repaid) || !a.hasLoan || principal > outstanding:
+			want = refused(errs.InvalidTransition)
+		default:
+			want = outcome{ok: true, commit: func() {
+				a.repaid += principal
+				a.interestPaid += interest
+				if a.onLine && m.revolving && principal > 0 {
+					m.release(a, 0, min(principal, a.lineHeld))
+				}
+				if a.status == lending.Disbursed && a.disbursed == a.repaid {
+					a.status = lending.Repaid
+					if a.disbursed == a.approved {
+						m.final(a, lending.Closed)
+					}
+				}
+			}}
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				_, err := w.lending.Repay(ctx, tx, bank, a.id, a.loanID(), lending.Repayment{BankRepaymentID: fmt.Sprintf("PR-%d", seq),
+					Principal: amountOf(principal), Interest: amountOf(interest), PaidOn: money.MustDate("2027-02-20"),
+					PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2027-02-20")}, "bank:"+bank)
+				return err
+			})
+		}
+	case "change_line":
+		var limit cents
+		if m.lineUsed > 0 && rt.IntRange(0, 3, "below_used") == 0 {
+			limit = rt.Int64Range(0, m.lineUsed-1, "limit")
+		} else {
+			limit = m.lineUsed + rt.Int64Range(0, 60000000, "headroom")
+		}
+		desc = "change line limit to " + fmtCents(limit)
+		if !m.lineRevoked && limit >= m.lineUsed {
+			want = outcome{ok: true, commit: func() { m.lineLimit = limit }}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error { _, err := p.setLine(limit, false); return err }
+	case "revoke_line":
+		desc = "revoke line"
+		if m.lineRevoked {
+			want = refused(errs.InvalidTransition)
+		} else {
+			want = outcome{ok: true, commit: func() { m.lineRevoked = true }}
+		}
+		run = func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				_, err := w.lending.RevokeLine(ctx, tx, bank, m.bankLineID, "risk review", "bank:"+bank)
+				return err
+			})
+		}
+	default:
+		rt.Fatalf("unknown operation %q", op)
+	}
+
+	before := p.snapshot()
+	err := run()
+	rt.Logf("#%d %s → %v", i, desc, err)
+	switch {
+	case err != nil && want.ok:
+		rt.Fatalf("#%d %s: %v; the model expected success", i, desc, err)
+	case err == nil && !want.ok:
+		rt.Fatalf("#%d %s succeeded; the model expected %s", i, desc, want.code)
+	case err != nil:
+		if !errs.Is(err, want.code) {
+			rt.Fatalf("#%d %s: refused with %v (code %s), want code %s", i, desc, err, errs.CodeOf(err), want.code)
+		}
+		if after := p.snapshot(); after != before {
+			rt.Fatalf("#%d %s was refused (%v) but changed the database:\nbefore %s\nafter  %s", i, desc, err, before, after)
+		}
+	case want.noop:
+		if after := p.snapshot(); after != before {
+			rt.Fatalf("#%d %s should change nothing, but changed the database:\nbefore %s\nafter  %s", i, desc, before, after)
+		}
+	default:
+		want.commit()
+	}
+	p.check(fmt.Sprintf("#%d %s", i, desc))
+}
+
+// check compares the database with the model and asserts the invariants
+// that hold whatever happened.
+func (p *prop) check(after string) {
+	rt, m, db := p.rt, p.m, p.w.db
+	rt.Helper()
+	fail := func(format string, args ...any) {
+		rt.Helper()
+		rt.Fatalf("after %s: %s", after, fmt.Sprintf(format, args...))
+	}
+
+	// The contract: financed ≤ 0.85 × (amount − retention), and it is the
+	// sum of what its applications hold.
+	var c struct {
+		Financed, Amount, Retention string
+		Held                        string
+	}
+	if err := db.Get(&c, `
+		SELECT financed::text AS financed, amount::text AS amount, retention::text AS retention,
+			(SELECT coalesce(sum(financing_held), 0)::text FROM applications a WHERE a.contract_id = c.id) AS held
+		FROM contracts c WHERE id = $1`, m.contractID); err != nil {
+		fail("contract: %v", err)
+	}
+	financed := toCents(rt, c.Financed)
+	limit := 85 * (toCents(rt, c.Amount) - toCents(rt, c.Retention)) / 100
+	if financed > limit {
+		fail("contract financed %s, over 0.85 × (%s − %s) = %s", c.Financed, c.Amount, c.Retention, fmtCents(limit))
+	}
+	if financed != toCents(rt, c.Held) {
+		fail("contract financed %s, but its applications hold %s", c.Financed, c.Held)
+	}
+	if financed != m.financed || limit != m.limit {
+		fail("contract financed %s of %s; the model says %s of %s", c.Financed, fmtCents(limit), fmtCents(m.financed), fmtCents(m.limit))
+	}
+
+	// The line: used ≤ limit, and it is the sum of what its applications hold.
+	var l struct {
+		Used, Limit, Status, Held string
+	}
+	if err := db.Get(&l, `
+		SELECT used::text AS used, limit_amount::text AS limit, status,
+			(SELECT coalesce(sum(line_held), 0)::text FROM applications a WHERE a.credit_line_id = l.id) AS held
+		FROM credit_lines l WHERE id = $1`, m.lineID); err != nil {
+		fail("line: %v", err)
+	}
+	used := toCents(rt, l.Used)
+	if used > toCents(rt, l.Limit) || used < 0 {
+		fail("line used %s of its limit %s", l.Used, l.Limit)
+	}
+	if used != toCents(rt, l.Held) {
+		fail("line used %s, but its applications hold %s", l.Used, l.Held)
+	}
+	if used != m.lineUsed || toCents(rt, l.Limit) != m.lineLimit || (l.Status == "revoked") != m.lineRevoked {
+		fail("line used %s of %s (%s); the model says %s of %s (revoked %v)", l.Used, l.Limit, l.Status,
+			fmtCents(m.lineUsed), fmtCents(m.lineLimit), m.lineRevoked)
+	}
+
+	// Each application: against the model, and the limits of its figures.
+	var apps []struct {
+		ID, Status, Amount, Approved, FinancingHeld, LineHeld string
+		Disbursed, Repaid, Interest                           string
+		OnLine                                                bool
+		Account                                               string
+		Pending                                               int
+	}
+	if err := db.Select(&apps, `
+		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
+			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
+			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
+			coalesce(ra.status, '') AS account,
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending') AS pending
+		FROM applications a LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
+		WHERE a.contract_id = $1 ORDER BY a.seq`, m.contractID); err != nil {
+		fail("applications: %v", err)
+	}
+	if len(apps) != len(m.apps) {
+		fail("%d applications, the model has %d", len(apps), len(m.apps))
+	}
+	for _, r := range apps {
+		ma := m.byID[r.ID]
+		if ma == nil {
+			fail("application %s is not in the model", r.ID)
+		}
+		approved := cents(0)
+		if r.Approved != "" {
+			approved = toCents(rt, r.Approved)
+		}
+		got := fmt.Sprintf("%s amount %s approved %s held %s/%s disbursed %s repaid %s interest %s line %v",
+			r.Status, r.Amount, fmtCents(approved), r.FinancingHeld, r.LineHeld, r.Disbursed, r.Repaid, r.Interest, r.OnLine)
+		want := fmt.Sprintf("%s amount %s approved %s held %s/%s disbursed %s repaid %s interest %s line %v",
+			ma.status, fmtCents(ma.amount), fmtCents(ma.approved), fmtCents(ma.financingHeld), fmtCents(ma.lineHeld),
+			fmtCents(ma.disbursed), fmtCents(ma.repaid), fmtCents(ma.interestPaid), ma.onLine)
+		if got != want {
+			fail("application %s is\n\t%s\nthe model says\n\t%s", r.ID, got, want)
+		}
+		disbursed, repaid := toCents(rt, r.Disbursed), toCents(rt, r.Repaid)
+		fin, line := toCents(rt, r.FinancingHeld), toCents(rt, r.LineHeld)
+		switch {
+		case disbursed > approved:
+			fail("application %s disbursed %s of %s approved", r.ID, r.Disbursed, r.Approved)
+		case repaid > disbursed:
+			fail("application %s repaid %s of %s disbursed", r.ID, r.Repaid, r.Disbursed)
+		case line > fin:
+			fail("application %s holds %s of the line but only %s of the contract", r.ID, r.LineHeld, r.FinancingHeld)
+		case !r.OnLine && line != 0:
+			fail("application %s holds %s of a line it does not draw on", r.ID, r.LineHeld)
+		case oneOf(lending.Status(r.Status), lending.Rejected, lending.Cancelled, lending.Closed) && (fin != 0 || line != 0):
+			fail("application %s is %s but still holds %s/%s", r.ID, r.Status, r.FinancingHeld, r.LineHeld)
+		case r.Status == "cancelled" && r.Pending != 0:
+			fail("application %s is cancelled but still queued for the bank", r.ID)
+		}
+		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
+		if r.Account != wantAccount {
+			fail("application %s is %s with repayment account %q, want %q", r.ID, r.Status, r.Account, wantAccount)
+		}
+	}
+
+	// Loans: their totals are the sums of their disbursements and
+	// repayments, and an application's totals the sums of its loans'.
+	var bad []string
+	if err := db.Select(&bad, `
+		SELECT format('loan %s: disbursed %s, repaid %s, interest %s; tranches %s, repayments %s + %s',
+				l.bank_loan_id, l.disbursed, l.repaid_principal, l.interest_paid, d.total, r.principal, r.interest)
+		FROM loans l JOIN applications a ON a.id = l.application_id,
+			LATERAL (SELECT coalesce(sum(amount), 0) AS total FROM disbursements WHERE loan_id = l.id) d,
+			LATERAL (SELECT coalesce(sum(principal), 0) AS principal, coalesce(sum(interest), 0) AS interest
+				FROM repayments WHERE loan_id = l.id) r
+		WHERE a.contract_id = $1
+		  AND (l.disbursed <> d.total OR l.repaid_principal <> r.principal OR l.interest_paid <> r.interest
+		       OR l.repaid_principal > l.disbursed OR l.application_id <> a.id)
+		UNION ALL
+		SELECT format('application %s: disbursed %s, repaid %s, interest %s; its loans %s, %s, %s',
+				a.id, a.disbursed, a.repaid_principal, a.interest_paid, s.disbursed, s.repaid, s.interest)
+		FROM applications a,
+			LATERAL (SELECT coalesce(sum(disbursed), 0) AS disbursed, coalesce(sum(repaid_principal), 0) AS repaid,
+				coalesce(sum(interest_paid), 0) AS interest FROM loans WHERE application_id = a.id) s
+		WHERE a.contract_id = $1
+		  AND (a.disbursed <> s.disbursed OR a.repaid_principal <> s.repaid OR a.interest_paid <> s.interest)`, m.contractID); err != nil {
+		fail("loans: %v", err)
+	}
+	if len(bad) > 0 {
+		fail("%s", strings.Join(bad, "\n"))
+	}
+
+	// History: every recorded change follows the table, in order, and ends
+	// in the application's status.
+	var hist []struct {
+		ID     string `db:"application_id"`
+		N      int    `db:"n"`
+		From   string `db:"from_status"`
+		To     string `db:"to_status"`
+		Status string `db:"status"`
+	}
+	if err := db.Select(&hist, `
+		SELECT t.application_id, t.n, t.from_status, t.to_status, a.status FROM application_transitions t
+		JOIN applications a ON a.id = t.application_id WHERE a.contract_id = $1 ORDER BY a.seq, t.n`, m.contractID); err != nil {
+		fail("history: %v", err)
+	}
+	last := map[string]string{}
+	for _, h := range hist {
+		prev, seen := last[h.ID]
+		switch {
+		case !seen && (h.N != 1 || h.From != "" || h.To != "submitted"):
+			fail("application %s's history starts with #%d %q → %s", h.ID, h.N, h.From, h.To)
+		case seen && h.From != prev:
+			fail("application %s's history #%d goes from %s, but it was %s", h.ID, h.N, h.From, prev)
+		case seen && !lending.CanBecome(lending.Status(h.From), lending.Status(h.To)):
+			fail("application %s's history #%d records %s → %s, which the table forbids", h.ID, h.N, h.From, h.To)
+		}
+		last[h.ID] = h.To
+	}
+	for _, r := range apps {
+		if last[r.ID] != r.Status {
+			fail("application %s is %s but its history ends in %q", r.ID, r.Status, last[r.ID])
+		}
+	}
+}
+
+// TestLendingStateMachine runs random sequences of applications, bank
+// events, cancellations and line changes against the real database and a
+// model of what they should do; after every operation the database must
+// match the model and the programme's invariants must hold, and a refused
+// operation must have changed nothing. Each iteration has its own contract
+// (with a random retention) and its own credit line, in one shared world.
+func TestLendingStateMachine(t *testing.T) {
+	limitRapidChecks(t, rapidChecks)
+	w := newWorld(t)
+	rapid.Check(t, func(rt *gen) {
+		n := propSeq.Add(1)
+		retention := cents(0)
+		if rt.Bool("has_retention") {
+			retention = rt.Int64Range(1, 30000000, "retention")
+		}
+		m := &model{byID: map[string]*mApp{}, contractAmount: 118000000, retains: retention,
+			revolving: rt.Bool("revolving"), bankLineID: fmt.Sprintf("PL-%d", n)}
+		m.limit = 85 * (m.contractAmount - retention) / 100
+		p := &prop{rt: rt, w: w, m: m}
+		m.contractID = p.newContract(fmt.Sprintf("PROP-%d", n), retention)
+		m.lineLimit = rt.Int64Range(0, 80000000, "line_limit")
+		l, err := p.setLine(m.lineLimit, true)
+		if err != nil {
+			rt.Fatalf("grant line: %v", err)
+		}
+		m.lineID = l.ID
+		p.check("setup")
+		steps := rt.IntRange(20, 40, "steps")
+		for i := 0; i < steps; i++ {
+			p.step(i)
+		}
+	})
+}
