@@ -1,0 +1,203 @@
+package handlers
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"procfin/platform/signature"
+)
+
+// bankSystem is a partner bank's system that signs its events.
+type bankSystem struct {
+	e      *env
+	id     string
+	signer signature.Signer
+}
+
+func (e *env) bank(id string) *bankSystem {
+	e.t.Helper()
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	b := &bankSystem{e: e, id: id, signer: signature.Signer{ID: id, KeyID: id + "-k1", Key: priv, Algorithm: "EdDSA"}}
+	jwks, _ := json.Marshal(b.signer.PublicJWKS())
+	_, admin := e.user("admin-"+id, "admin", "")
+	r := e.do("POST", "/v1/admin/banks", admin, fmt.Sprintf(`{"id": %q, "name": "Bank %s", "base_url": "http://127.0.0.1:9", "jwks": %s, "algorithms": ["EdDSA"]}`, id, id, jwks))
+	if r.status != 201 {
+		e.t.Fatalf("register bank: %d %s", r.status, r.body)
+	}
+	return b
+}
+
+func (b *bankSystem) send(eventID, typ, appID, data string) resp {
+	b.e.t.Helper()
+	body := fmt.Sprintf(`{"event_id": %q, "type": %q, "occurred_at": "2026-11-21T02:00:00Z", "application_id": %q, "bank_reference": "REF", "data": %s}`, eventID, typ, appID, data)
+	h, err := b.signer.Sign("POST", base+"/v1/bank-events", "procfin", []byte(body), time.Now())
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return b.e.do("POST", "/v1/bank-events", "", body, "Procfin-Signature", h)
+}
+
+// applied sets up a supplier with a verified contract and one application
+// to bank b, and returns the application id.
+func (e *env) applied(b *bankSystem) (appID, supplierToken string) {
+	e.t.Helper()
+	is := e.issuer("jinan-pprc")
+	is.post("/v1/award-notices", noticeBody)
+	c := is.post("/v1/contracts", contractBody).json(e.t)["contract"].(map[string]any)
+	_, admin := e.user("root", "admin", "")
+	e.do("POST", "/v1/admin/suppliers", admin, `{"uscc": "91350100M000100Y43", "name": "Quancheng Software Co.", "industry": "software_it", "employees": 42, "annual_revenue": "8000000.00", "total_assets": "5000000.00"}`)
+	_, tok := e.user("quancheng", "supplier", usccA)
+	r := e.do("POST", "/v1/credit-applications", tok, fmt.Sprintf(`{"contract_id": %q, "bank_id": %q, "amount": "800000.00", "term_days": 180, "purpose": "materials"}`, c["id"], b.id), "Idempotency-Key", "a1")
+	if r.status != 201 {
+		e.t.Fatalf("apply: %d %s", r.status, r.body)
+	}
+	return r.json(e.t)["id"].(string), tok
+}
+
+const approvedData = `{"approved_amount": "800000.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "Qilu Bank", "account_no": "6222", "account_name": "Quancheng"}}`
+
+func disbursed(id, amount string) string {
+	return fmt.Sprintf(`{"loan_id": "LN-1", "disbursement_id": %q, "amount": %q, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`, id, amount)
+}
+
+func TestBankEventsFlow(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, tok := e.applied(qilu)
+
+	steps := []struct{ id, typ, data, status string }{
+		{"e1", "application.received", `{}`, "processed"},
+		{"e2", "application.approved", approvedData, "processed"},
+		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "processed"},
+		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "duplicate"},
+		{"e4", "loan.disbursed", disbursed("D2", "300000.00"), "processed"},
+		{"e5", "loan.repaid", `{"loan_id": "LN-1", "repayment_id": "R1", "principal": "800000.00", "interest": "6900.00", "paid_on": "2027-02-20", "interest_period": {"start": "2026-11-22", "end": "2027-02-20"}}`, "processed"},
+	}
+	for _, s := range steps {
+		r := qilu.send(s.id, s.typ, appID, s.data)
+		if r.status != 200 || r.json(t)["status"] != s.status {
+			t.Fatalf("%s %s: %d %s, want %s", s.id, s.typ, r.status, r.body, s.status)
+		}
+	}
+	a := e.do("GET", "/v1/credit-applications/"+appID, tok, nil).json(t)
+	if a["status"] != "closed" || a["outstanding"] != "0.00" || a["repayment_account"].(map[string]any)["status"] != "released" {
+		t.Fatalf("application after the flow: %v", a)
+	}
+	var loans struct{ Items []map[string]any }
+	json.Unmarshal(e.do("GET", "/v1/loans", tok, nil).body, &loans)
+	if len(loans.Items) != 1 || loans.Items[0]["disbursed"] != "800000.00" || loans.Items[0]["interest_paid"] != "6900.00" {
+		t.Fatalf("loans %v", loans.Items)
+	}
+	detail := e.do("GET", "/v1/loans/"+loans.Items[0]["id"].(string), tok, nil).json(t)
+	if len(detail["disbursements"].([]any)) != 2 || len(detail["repayments"].([]any)) != 1 {
+		t.Fatalf("loan detail %v", detail)
+	}
+}
+
+func TestBankEventRefusals(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	other := e.bank("other-bank")
+	appID, _ := e.applied(qilu)
+	count := func() int { return e.count("bank_events") + e.count("loans") + e.count("application_transitions") }
+	before := count()
+
+	// Another bank's application is as if it did not exist.
+	wantProblem(t, other.send("x1", "application.approved", appID, approvedData), 404, "not_found")
+	// A disbursement before approval does not follow.
+	wantProblem(t, qilu.send("x2", "loan.disbursed", appID, disbursed("D1", "1.00")), 409, "invalid_transition")
+	// Malformed.
+	wantProblem(t, qilu.send("x3", "loan.forgiven", appID, `{}`), 422, "invalid")
+	wantProblem(t, qilu.send("x4", "loan.disbursed", appID, disbursed("D1", "-1.00")), 422, "invalid")
+	if count() != before {
+		t.Fatal("a refused event changed something")
+	}
+	// The same event id with another body.
+	if r := qilu.send("e1", "application.received", appID, `{}`); r.status != 200 {
+		t.Fatalf("received: %d %s", r.status, r.body)
+	}
+	wantProblem(t, qilu.send("e1", "application.rejected", appID, `{"reason_code": "risk", "reason": "no"}`), 409, "event_conflict")
+	// Past the approved amount.
+	qilu.send("e2", "application.approved", appID, approvedData)
+	wantProblem(t, qilu.send("e3", "loan.disbursed", appID, disbursed("D1", "800000.01")), 409, "invalid_transition")
+	// The refused event can be sent again later, when it follows.
+	if r := qilu.send("x2", "loan.disbursed", appID, disbursed("D1", "1.00")); r.status != 200 {
+		t.Fatalf("resent event: %d %s", r.status, r.body)
+	}
+}
+
+func TestBankEventSignatureAttacks(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, _ := e.applied(qilu)
+	body := fmt.Sprintf(`{"event_id": "s1", "type": "application.received", "occurred_at": "2026-11-21T02:00:00Z", "application_id": %q, "data": {}}`, appID)
+	url := base + "/v1/bank-events"
+	now := time.Now()
+	claims := func(mod func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "qilu-bank", "aud": "procfin", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+			"jti": fmt.Sprint(now.UnixNano()), "htm": "POST", "htu": url, "bsh": signature.BodyHash([]byte(body))}
+		if mod != nil {
+			mod(c)
+		}
+		return c
+	}
+	signWith := func(c jwt.MapClaims, key any, method jwt.SigningMethod, kid string) string {
+		tok := jwt.NewWithClaims(method, c)
+		tok.Header["kid"], tok.Header["typ"] = kid, "pfin+jwt"
+		s, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := func(mod func(jwt.MapClaims)) string {
+		return signWith(claims(mod), qilu.signer.Key, jwt.SigningMethodEdDSA, "qilu-bank-k1")
+	}
+	pubJWK, _ := qilu.signer.PublicJWK()
+	replayed := good(nil)
+	if r := e.do("POST", "/v1/bank-events", "", body, "Procfin-Signature", replayed); r.status != 200 {
+		t.Fatalf("control: %d %s", r.status, r.body)
+	}
+	noneTok := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil))
+		tok.Header["kid"], tok.Header["typ"] = "qilu-bank-k1", "pfin+jwt"
+		s, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		return s
+	}()
+	cases := map[string]string{
+		"AlgNone":       noneTok,
+		"HMACPublicKey": signWith(claims(nil), []byte(pubJWK.X), jwt.SigningMethodHS256, "qilu-bank-k1"),
+		"UnknownKid":    signWith(claims(nil), qilu.signer.Key, jwt.SigningMethodEdDSA, "nope"),
+		"Expired":       good(func(c jwt.MapClaims) { c["iat"], c["exp"] = now.Add(-10*time.Minute).Unix(), now.Add(-5*time.Minute).Unix() }),
+		"FromTheFuture": good(func(c jwt.MapClaims) { c["iat"], c["exp"] = now.Add(5*time.Minute).Unix(), now.Add(8*time.Minute).Unix() }),
+		"TooLong":       good(func(c jwt.MapClaims) { c["exp"] = now.Add(301 * time.Second).Unix() }),
+		"WrongAudience": good(func(c jwt.MapClaims) { c["aud"] = "someone-else" }),
+		"WrongHTU":      good(func(c jwt.MapClaims) { c["htu"] = base + "/v1/award-notices" }),
+		"TamperedBody":  good(func(c jwt.MapClaims) { c["bsh"] = signature.BodyHash([]byte(body + " ")) }),
+		"Replayed":      replayed,
+	}
+	before := e.count("bank_events")
+	for name, h := range cases {
+		t.Run(name, func(t *testing.T) {
+			b := body
+			if name == "Replayed" {
+				b = body // same message again
+			}
+			wantProblem(t, e.do("POST", "/v1/bank-events", "", b, "Procfin-Signature", h), http.StatusUnauthorized, "signature_invalid")
+		})
+	}
+	if e.count("bank_events") != before {
+		t.Fatal("a forged event was recorded")
+	}
+	if !strings.Contains(string(e.do("GET", "/metrics", "", nil).body), `procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} 1`) {
+		t.Fatal("rejections not counted")
+	}
+}
