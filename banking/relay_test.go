@@ -87,9 +87,9 @@ func newFakeBank(t *testing.T, script ...int) *fakeBank {
 func (b *fakeBank) count() int { b.mu.Lock(); defer b.mu.Unlock(); return b.hits }
 
 type world struct {
-	db      *sqlx.DB
-	lending *lending.Service
-	banks   *banking.Registry
+	db       *sqlx.DB
+	lending  *lending.Service
+	banks    *banking.Registry
 	contract string
 }
 
@@ -156,7 +156,9 @@ func (w *world) state(t *testing.T, appID string) (delivery, app string) {
 }
 
 // due makes every pending delivery due now (skipping the back-off wait).
-func (w *world) due() { w.db.MustExec(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending'`) }
+func (w *world) due() {
+	w.db.MustExec(`UPDATE deliveries SET next_attempt_at = now() WHERE status = 'pending'`)
+}
 
 func TestRelayDelivers(t *testing.T) {
 	bank := newFakeBank(t, 202)

@@ -176,8 +176,12 @@ func TestBankEventSignatureAttacks(t *testing.T) {
 		"AlgNone":       noneTok,
 		"HMACPublicKey": signWith(claims(nil), []byte(pubJWK.X), jwt.SigningMethodHS256, "qilu-bank-k1"),
 		"UnknownKid":    signWith(claims(nil), qilu.signer.Key, jwt.SigningMethodEdDSA, "nope"),
-		"Expired":       good(func(c jwt.MapClaims) { c["iat"], c["exp"] = now.Add(-10*time.Minute).Unix(), now.Add(-5*time.Minute).Unix() }),
-		"FromTheFuture": good(func(c jwt.MapClaims) { c["iat"], c["exp"] = now.Add(5*time.Minute).Unix(), now.Add(8*time.Minute).Unix() }),
+		"Expired": good(func(c jwt.MapClaims) {
+			c["iat"], c["exp"] = now.Add(-10*time.Minute).Unix(), now.Add(-5*time.Minute).Unix()
+		}),
+		"FromTheFuture": good(func(c jwt.MapClaims) {
+			c["iat"], c["exp"] = now.Add(5*time.Minute).Unix(), now.Add(8*time.Minute).Unix()
+		}),
 		"TooLong":       good(func(c jwt.MapClaims) { c["exp"] = now.Add(301 * time.Second).Unix() }),
 		"WrongAudience": good(func(c jwt.MapClaims) { c["aud"] = "someone-else" }),
 		"WrongHTU":      good(func(c jwt.MapClaims) { c["htu"] = base + "/v1/award-notices" }),
