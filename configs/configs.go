@@ -74,6 +74,10 @@ type Config struct {
 		TTL time.Duration `yaml:"ttl"`
 	} `yaml:"idempotency"`
 
+	// Banks are partner banks of a fixed deployment, registered (or
+	// updated) at start-up; administrators can register more through the API.
+	Banks []BankConfig `yaml:"banks"`
+
 	Financing struct {
 		Ratio                string   `yaml:"ratio"`
 		MaxApplicationAmount string   `yaml:"max_application_amount"`
@@ -81,6 +85,17 @@ type Config struct {
 		Currency             string   `yaml:"currency"`
 		EligibleSizeClasses  []string `yaml:"eligible_size_classes"`
 	} `yaml:"financing"`
+}
+
+// BankConfig is a partner bank listed in the configuration. JWKS is the
+// key set as JSON text; give it or JWKSURL.
+type BankConfig struct {
+	ID         string   `yaml:"id"`
+	Name       string   `yaml:"name"`
+	BaseURL    string   `yaml:"base_url"`
+	JWKS       string   `yaml:"jwks"`
+	JWKSURL    string   `yaml:"jwks_url"`
+	Algorithms []string `yaml:"algorithms"`
 }
 
 // Load builds the configuration: embedded defaults, then file (if not
@@ -223,6 +238,11 @@ func (c *Config) validate() []error {
 	}
 	if len(c.Financing.Currency) != 3 {
 		bad("financing.currency", "want an ISO 4217 code such as CNY, got %q", c.Financing.Currency)
+	}
+	for i, b := range c.Banks {
+		if b.ID == "" || b.BaseURL == "" || (b.JWKS == "") == (b.JWKSURL == "") {
+			bad(fmt.Sprintf("banks[%d]", i), "id, base_url and exactly one of jwks and jwks_url are required")
+		}
 	}
 	for _, sc := range c.Financing.EligibleSizeClasses {
 		switch sc {

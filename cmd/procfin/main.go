@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -352,6 +353,13 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			return err
 		}
 		banks := banking.NewRegistry(db)
+		for _, b := range cfg.Banks {
+			_, _, err := banks.Register(ctx, banking.BankRegistration{ID: b.ID, Name: b.Name, BaseURL: b.BaseURL,
+				JWKS: json.RawMessage(b.JWKS), JWKSURL: b.JWKSURL, Algorithms: b.Algorithms}, "config")
+			if err != nil {
+				return fmt.Errorf("configuration: bank %s: %s", b.ID, describe(err))
+			}
+		}
 		bankMessages := signature.NewVerifier(db, "procfin", banks.Sender)
 		var bankMetrics *banking.Metrics
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,

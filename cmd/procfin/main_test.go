@@ -219,3 +219,35 @@ func openDB(t *testing.T, url string) *sqlx.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestBanksFromConfiguration: a fixed deployment lists its banks in the
+// configuration file; serve registers them at start.
+func TestBanksFromConfiguration(t *testing.T) {
+	url := pgtest.URL(t)
+	getenv := testEnv(t, url)
+	file := filepath.Join(t.TempDir(), "procfin.yaml")
+	os.WriteFile(file, []byte(`banks:
+  - id: qilu-bank
+    name: Qilu Bank
+    base_url: https://bank.example/procfin
+    jwks: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"q1"}]}'
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "--config", file, "serve"}, getenv, &logs) }()
+	waitListening(t, &logs, done)
+	var algs string
+	openDB(t, url).Get(&algs, `SELECT array_to_string(algorithms, ',') FROM banks WHERE id = 'qilu-bank'`)
+	if algs != "EdDSA" {
+		t.Fatalf("bank from configuration: algorithms %q, want EdDSA", algs)
+	}
+	cancel()
+	<-done
+
+	os.WriteFile(file, []byte("banks:\n  - id: x\n    base_url: https://b.example\n"), 0o644)
+	if _, err := runCmd(t, getenv, "", "--config", file, "serve"); err == nil || !strings.Contains(err.Error(), "banks[0]") {
+		t.Fatalf("a bank without keys: %v", err)
+	}
+}
