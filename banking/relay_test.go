@@ -305,3 +305,53 @@ func TestThreeRelaysDeliverEachOnce(t *testing.T) {
 		t.Fatal("one message was being delivered twice at the same time")
 	}
 }
+
+// TestCrashedRelayIsTakenOver: a relay claims a delivery and dies before
+// recording the answer (kill -9); when its lease ends another relay
+// delivers the message, which is never lost. The bank may see it twice
+// (at least once), under the same Idempotency-Key, and deduplicates.
+func TestCrashedRelayIsTakenOver(t *testing.T) {
+	bank := newFakeBank(t, 202)
+	w := newWorld(t, bank.srv.URL)
+	id := w.apply(t)
+	// The dead relay's claim: attempts counted, lease held, no answer.
+	w.db.MustExec(`UPDATE deliveries SET locked_until = now() + interval '1 hour', locked_by = 'dead-relay', attempts = 1`)
+	r := w.relay(banking.RelayConfig{WorkerID: "survivor"})
+	if n, _ := r.RunOnce(ctx); n != 0 {
+		t.Fatalf("took over a live lease (%d claimed)", n)
+	}
+	w.db.MustExec(`UPDATE deliveries SET locked_until = now() - interval '1 second'`) // the lease ran out
+	if n, _ := r.RunOnce(ctx); n != 1 {
+		t.Fatalf("claimed %d after the lease ended, want 1", n)
+	}
+	if d, a := w.state(t, id); d != "delivered" || a != "delivered" || bank.byKey[id] != 1 {
+		t.Fatalf("delivery %s, application %s, bank saw %d", d, a, bank.byKey[id])
+	}
+}
+
+// TestBankDownThenBack: every delivery waits while the bank is down and
+// goes out once it is back, with no hot loop meanwhile.
+func TestBankDownThenBack(t *testing.T) {
+	bank := newFakeBank(t, 503, 503, 503, 202)
+	w := newWorld(t, bank.srv.URL)
+	ids := []string{w.apply(t), w.apply(t)}
+	r := w.relay(banking.RelayConfig{Batch: 1, BreakerAfter: 3, BreakerOpen: 50 * time.Millisecond})
+	for i := 0; i < 10; i++ {
+		r.RunOnce(ctx)
+		w.due()
+	}
+	hitsWhileOpen := bank.count()
+	time.Sleep(60 * time.Millisecond) // the breaker lets one through again
+	for i := 0; i < 5; i++ {
+		r.RunOnce(ctx)
+		w.due()
+	}
+	for _, id := range ids {
+		if d, _ := w.state(t, id); d != "delivered" {
+			t.Fatalf("application %s: delivery %s after the bank came back", id, d)
+		}
+	}
+	if hitsWhileOpen > 3 {
+		t.Fatalf("the down bank was called %d times in the first 10 rounds, want 3 (then the breaker holds)", hitsWhileOpen)
+	}
+}
