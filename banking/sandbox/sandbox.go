@@ -98,6 +98,10 @@ type Config struct {
 	// RepayAfter is how long after the disbursements the loan is repaid in
 	// full, one loan.repaid per tranche; 0 never repays.
 	RepayAfter time.Duration
+	// LoanDays, when above zero, dates each repayment that many days after
+	// the value date (interest accrues over them): a demo can show a
+	// 90-day loan repaid, with its interest, a minute after disbursement.
+	LoanDays int
 	// Faults is the initial misbehaviour; see SetFaults.
 	Faults Faults
 	// HTTPClient sends events and fetches procfin's JWKS (default: a

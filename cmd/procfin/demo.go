@@ -1,33 +1,216 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"procfin/banking"
+	"procfin/banking/sandbox"
+	"procfin/contracts"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/signature"
 )
+
+// services are what the demo seeds through.
+type services struct {
+	db        *sqlx.DB
+	auth      *auth.Service
+	contracts *contracts.Service
+	banks     *banking.Registry
+}
 
 // demoUsers are the demo's log-ins. Their passwords are public: the demo
 // runs on its own private database and listens on loopback by default.
 var demoUsers = []auth.NewUser{
 	{Username: "admin", Password: "procfin-demo-admin", Role: "admin"},
 	{Username: "officer", Password: "procfin-demo-officer", Role: "officer"},
+	{Username: "quancheng", Password: "procfin-demo-supplier", Role: "supplier", SupplierUSCC: "91350100M000100Y43"},
+	{Username: "lixia", Password: "procfin-demo-supplier", Role: "supplier", SupplierUSCC: "91110000600037341L"},
 }
 
-// seedDemo creates the demo users (once) and prints how to log in.
-func seedDemo(ctx context.Context, db *sqlx.DB, a *auth.Service, stdout io.Writer) error {
+// demoSuppliers are firms of different sizes (software, retail, construction).
+var demoSuppliers = []struct {
+	USCC, Name, Industry string
+	Employees            int
+	Revenue, Assets      string
+}{
+	{"91350100M000100Y43", "泉城软件有限公司 Quancheng Software", "software_it", 42, "8000000.00", "5000000.00"},      // small
+	{"91110000600037341L", "历下商贸有限公司 Lixia Trading", "retail", 6, "900000.00", "300000.00"},                   // micro
+	{"91110108MA01K3P20A", "齐鲁建设工程有限公司 Qilu Construction", "construction", 260, "90000000.00", "70000000.00"}, // medium
+}
+
+// demo seeds a believable programme: a procurement centre with signed
+// awards and contracts, two sandbox banks (run in this process) with
+// credit lines, suppliers of different sizes, an officer and an
+// administrator.
+type demo struct {
+	issuer  signature.Signer
+	banks   []*sandbox.Bank
+	servers []*http.Server
+	cancel  context.CancelFunc
+}
+
+// prepare runs before procfin listens: users, the issuer, suppliers and
+// the sandbox banks (started, and registered as partner banks).
+func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logger *slog.Logger) error {
 	for _, u := range demoUsers {
-		if _, err := a.CreateUser(ctx, u, "demo"); err != nil && !errs.Is(err, errs.Conflict) {
-			return fmt.Errorf("demo user %s: %w", u.Username, err)
+		if _, err := s.auth.CreateUser(ctx, u, "demo"); err != nil && !errs.Is(err, errs.Conflict) {
+			return fmt.Errorf("demo user %s: %s", u.Username, describe(err))
 		}
 	}
-	fmt.Fprintln(stdout, "procfin demo: log in with")
-	for _, u := range demoUsers {
-		fmt.Fprintf(stdout, "  %-8s %-8s password %s\n", u.Role, u.Username, u.Password)
+	for _, sp := range demoSuppliers {
+		emp := sp.Employees
+		rev, assets := money.MustAmount(sp.Revenue), money.MustAmount(sp.Assets)
+		if _, _, err := s.contracts.RegisterSupplier(ctx, contracts.SupplierRegistration{USCC: sp.USCC, Name: sp.Name,
+			Industry: sp.Industry, Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets}, "demo"); err != nil {
+			return fmt.Errorf("demo supplier %s: %s", sp.USCC, describe(err))
+		}
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	d.issuer = signature.Signer{ID: "jinan-pprc", KeyID: "jinan-pprc-demo", Key: key, Algorithm: "EdDSA"}
+	jwks, _ := json.Marshal(d.issuer.PublicJWKS())
+	if _, _, err := s.contracts.RegisterIssuer(ctx, contracts.IssuerRegistration{ID: "jinan-pprc",
+		Name: "济南市公共资源交易中心 Jinan Public Resources Trading Centre", JWKS: jwks}, "demo"); err != nil {
+		return fmt.Errorf("demo issuer: %s", describe(err))
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.cancel = cancel
+	for _, b := range []struct {
+		id, name string
+		delay    time.Duration
+	}{{"qilu-sandbox", "齐鲁银行 Qilu Bank (sandbox)", 2 * time.Second}, {"jinan-rural-sandbox", "济南农商银行 Jinan Rural Bank (sandbox)", 4 * time.Second}} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
+		bank, err := sandbox.New(sandbox.Config{BankID: b.id, BankName: b.name, ProcfinURL: procfinURL,
+			PublicURL: "http://" + ln.Addr().String(), Key: bankKey, KeyID: b.id + "-demo",
+			DecisionDelay: b.delay, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
+			Tranches: 2, RepayAfter: 30 * time.Second, LoanDays: 90, Logger: logger})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv := &http.Server{Handler: bank.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		go bank.Run(runCtx)
+		d.banks, d.servers = append(d.banks, bank), append(d.servers, srv)
+		bankJWKS, _ := json.Marshal(bank.JWKS())
+		if _, _, err := s.banks.Register(ctx, banking.BankRegistration{ID: b.id, Name: b.name,
+			BaseURL: "http://" + ln.Addr().String(), JWKS: bankJWKS, Algorithms: []string{"EdDSA"}}, "demo"); err != nil {
+			return fmt.Errorf("demo bank %s: %s", b.id, describe(err))
+		}
 	}
 	return nil
+}
+
+// populate runs once procfin listens: the procurement centre posts its
+// signed award notices and contracts, and the sandbox banks grant credit
+// lines, all through procfin's real API.
+func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer) error {
+	for i, sp := range demoSuppliers {
+		no := fmt.Sprintf("JNCG-2026-%04d", 815+i)
+		amount := []string{"1200000.00", "360000.00", "8800000.00"}[i]
+		notice := fmt.Sprintf(`{"notice_no": %q, "project_no": "JN-P-%d", "project_name": %q,
+			"purchaser": {"id": "jn-edu-bureau", "name": "济南市教育局 Jinan Education Bureau"},
+			"supplier": {"uscc": %q, "name": %q}, "amount": %q, "currency": "CNY", "awarded_on": "2026-10-08",
+			"procurement_method": "open_tender", "status": "active"}`,
+			no, 88+i, []string{"校园网络升级 Campus network upgrade", "办公用品采购 Office supplies", "教学楼改造 School building renovation"}[i],
+			sp.USCC, sp.Name, amount)
+		if err := d.post(ctx, procfinURL, "/v1/award-notices", notice); err != nil {
+			return err
+		}
+		contract := fmt.Sprintf(`{"contract_no": "HT-%s", "notice_no": %q, "purchaser": {"id": "jn-edu-bureau"},
+			"supplier": {"uscc": %q}, "amount": %q, "signed_on": "2026-10-20",
+			"period": {"start": "2026-11-01", "end": "2027-10-31"},
+			"payment_terms": [{"due_on": "2027-11-30", "amount": %q, "condition": "acceptance"}], "status": "active"}`,
+			no, no, sp.USCC, amount, amount)
+		if err := d.post(ctx, procfinURL, "/v1/contracts", contract); err != nil {
+			return err
+		}
+	}
+	for i, bank := range d.banks {
+		for _, sp := range demoSuppliers[:2] {
+			limit := []string{"800000.00", "500000.00"}[i]
+			if _, err := bank.GrantLine(ctx, sp.USCC, limit, true); err != nil {
+				return fmt.Errorf("demo credit line: %w", err)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, `
+procfin demo is running at %s (Ctrl-C stops it)
+
+Log in (POST %s/v1/auth/token) as:
+  supplier  quancheng / procfin-demo-supplier   (泉城软件, small)
+  supplier  lixia     / procfin-demo-supplier   (历下商贸, micro)
+  officer   officer   / procfin-demo-officer
+  admin     admin     / procfin-demo-admin
+
+The sandbox banks qilu-sandbox and jinan-rural-sandbox approve applications
+up to 5,000,000.00 within seconds, disburse in two tranches, and repay 30 s
+later as if 90 days had passed. Try, as quancheng:
+  TOKEN=$(curl -s %s/v1/auth/token -H 'Content-Type: application/json' \
+    -d '{"username":"quancheng","password":"procfin-demo-supplier"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  curl -s %s/v1/contracts -H "Authorization: Bearer $TOKEN"
+  curl -s %s/v1/credit-applications -H "Authorization: Bearer $TOKEN" -H 'Idempotency-Key: demo-1' \
+    -H 'Content-Type: application/json' \
+    -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
+`, procfinURL, procfinURL, procfinURL, procfinURL, procfinURL)
+	return nil
+}
+
+// post sends a document signed by the demo's procurement centre.
+func (d *demo) post(ctx context.Context, base, path, body string) error {
+	compact := new(bytes.Buffer)
+	if err := json.Compact(compact, []byte(body)); err != nil {
+		return err
+	}
+	sig, err := d.issuer.Sign(http.MethodPost, base+path, "procfin", compact.Bytes(), time.Now())
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(compact.Bytes()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(signature.HeaderName, sig)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(res.Body)
+		return errors.New("demo: " + path + ": " + string(b))
+	}
+	return nil
+}
+
+// close stops the sandbox banks.
+func (d *demo) close() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	for _, s := range d.servers {
+		s.Close()
+	}
+	for _, b := range d.banks {
+		b.Close()
+	}
 }

@@ -71,6 +71,8 @@ commands:
                          import award notices and contracts from OCDS release or record packages
   bench --target URL --scenario intake|events|read|roundtrip --clients N --duration D [--json]
                          load a running procfin and report throughput and latency percentiles
+  sandbox-bank [--addr A] [--bank-id ID] [--procfin-url URL] …
+                         the sandbox partner bank, as its own server
   audit verify           check the audit trail's hash chain end to end
   keys rotate            publish a new signing key; it signs after the rotation lead
 
@@ -133,7 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return err
 		}
-		return serve(ctx, cfg, stdout, true, seedDemo)
+		return serve(ctx, cfg, stdout, true, &demo{})
 	case "migrate":
 		if err := parse(); err != nil {
 			return err
@@ -204,6 +206,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			fmt.Fprintf(stdout, "audit trail intact: %d rows; head %d %s\n", rep.Rows, rep.HeadSeq, rep.HeadHash)
 			return nil
 		})
+	case "sandbox-bank":
+		return runSandboxBank(ctx, rest, getenv, stdout)
 	case "bench":
 		return runBench(ctx, rest, stdout)
 	case "import":
@@ -324,8 +328,7 @@ func newAuth(ctx context.Context, cfg configs.Config, db *sqlx.DB) (*auth.Servic
 
 // serve runs the HTTP service until ctx ends, then shuts down gracefully.
 // seed, when set, runs after migrations and before listening (the demo).
-func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bool,
-	seed func(context.Context, *sqlx.DB, *auth.Service, io.Writer) error) error {
+func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bool, seed *demo) error {
 	logger := newLogger(cfg, stdout)
 	logger.Info("starting", "config", cfg.String())
 	return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
@@ -361,6 +364,15 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			}
 		}
 		bankMessages := signature.NewVerifier(db, "procfin", banks.Sender)
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+		defer ln.Close()
+		base := "http://" + ln.Addr().String()
+		if cfg.PublicURL == "http://"+cfg.Addr { // the default: name the port really bound (":0" in tests)
+			cfg.PublicURL = base
+		}
 		var bankMetrics *banking.Metrics
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
 			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
@@ -368,10 +380,6 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			Metrics: &bankMetrics, Logger: logger})
 		if err != nil {
 			return err
-		}
-		ln, err := net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 		srv := &http.Server{
 			Handler:           h,
@@ -384,10 +392,10 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
 		if seed != nil {
-			if err := seed(ctx, db, a, stdout); err != nil {
-				ln.Close()
+			if err := seed.prepare(ctx, services{db: db, auth: a, contracts: cs, banks: banks}, cfg.PublicURL, logger); err != nil {
 				return err
 			}
+			defer seed.close()
 		}
 		go purgeIdempotency(ctx, db, cfg, logger)
 		go purgeSeenMessages(ctx, issuerMessages, logger)
@@ -399,9 +407,11 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()
-		logger.Info("listening", "addr", "http://"+ln.Addr().String())
+		logger.Info("listening", "addr", base)
 		if seed != nil {
-			fmt.Fprintf(stdout, "procfin demo is running at http://%s (Ctrl-C stops it)\n", ln.Addr())
+			if err := seed.populate(ctx, cfg.PublicURL, stdout); err != nil {
+				return err
+			}
 		}
 		select {
 		case err := <-errc:

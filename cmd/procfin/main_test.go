@@ -186,15 +186,43 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, &logs) }()
 	base := waitListening(t, &logs, done)
-	if !strings.Contains(logs.String(), "procfin-demo-admin") {
-		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "procfin-demo-admin"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	res, err := http.Post(base+"/v1/auth/token", "application/json", strings.NewReader(`{"username":"officer","password":"procfin-demo-officer"}`))
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("demo officer cannot log in: %v %v", err, res)
+	// The story: a supplier applies; the sandbox bank receives the signed
+	// application, approves and disburses through signed events.
+	tok := login(t, base, "quancheng", "procfin-demo-supplier")
+	var contracts struct{ Items []struct{ ID string } }
+	getJSON(t, base+"/v1/contracts", tok, &contracts)
+	if len(contracts.Items) != 1 {
+		t.Fatalf("quancheng sees %d contracts, want its 1", len(contracts.Items))
 	}
-	io.Copy(io.Discard, res.Body)
+	req, _ := http.NewRequest("POST", base+"/v1/credit-applications", strings.NewReader(
+		`{"contract_id": "`+contracts.Items[0].ID+`", "bank_id": "qilu-sandbox", "amount": "500000.00", "term_days": 180, "purpose": "materials"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Idempotency-Key", "demo-test-1")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 201 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("apply: %v %s", err, b)
+	}
+	var app struct{ ID, Status string }
+	json.NewDecoder(res.Body).Decode(&app)
 	res.Body.Close()
+	for deadline := time.Now().Add(40 * time.Second); ; {
+		getJSON(t, base+"/v1/credit-applications/"+app.ID, tok, &app)
+		if app.Status == "disbursed" || app.Status == "repaid" || app.Status == "closed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the application stayed %s: it did not travel to the sandbox bank and back", app.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo returned %v", err)
@@ -250,4 +278,30 @@ func TestBanksFromConfiguration(t *testing.T) {
 	if _, err := runCmd(t, getenv, "", "--config", file, "serve"); err == nil || !strings.Contains(err.Error(), "banks[0]") {
 		t.Fatalf("a bank without keys: %v", err)
 	}
+}
+
+func login(t *testing.T, base, user, password string) string {
+	t.Helper()
+	res, err := http.Post(base+"/v1/auth/token", "application/json", strings.NewReader(`{"username":"`+user+`","password":"`+password+`"}`))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("login %s: %v %v", user, err, res)
+	}
+	defer res.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(res.Body).Decode(&tok)
+	return tok.AccessToken
+}
+
+func getJSON(t *testing.T, url, token string, dst any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("GET %s: %v %v", url, err, res)
+	}
+	defer res.Body.Close()
+	json.NewDecoder(res.Body).Decode(dst)
 }

@@ -1,0 +1,524 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/signature"
+)
+
+// The event types of the protocol.
+const (
+	TypeReceived       = "application.received"
+	TypeApproved       = "application.approved"
+	TypeRejected       = "application.rejected"
+	TypeDisbursed      = "loan.disbursed"
+	TypeRepaid         = "loan.repaid"
+	TypeOverdue        = "loan.overdue"
+	TypeLineGranted    = "credit_line.granted"
+	TypeLineChanged    = "credit_line.changed"
+	TypeLineRevoked    = "credit_line.revoked"
+	ReasonOverLimit    = "over_limit"
+	ReasonLineMismatch = "credit_line_mismatch"
+)
+
+// Event is the envelope of a bank event. Its JSON has occurred_at in RFC
+// 3339 UTC to the second, and data {} when Data is nil; application_id and
+// bank_reference are left out when empty (credit line events).
+type Event struct {
+	EventID       string    `json:"event_id"`
+	Type          string    `json:"type"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	ApplicationID string    `json:"application_id,omitempty"`
+	BankReference string    `json:"bank_reference,omitempty"`
+	Data          any       `json:"data"`
+}
+
+// MarshalJSON writes the protocol's envelope.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type envelope struct {
+		EventID       string `json:"event_id"`
+		Type          string `json:"type"`
+		OccurredAt    string `json:"occurred_at"`
+		ApplicationID string `json:"application_id,omitempty"`
+		BankReference string `json:"bank_reference,omitempty"`
+		Data          any    `json:"data"`
+	}
+	data := e.Data
+	if data == nil {
+		data = struct{}{}
+	}
+	return json.Marshal(envelope{e.EventID, e.Type, e.OccurredAt.UTC().Format(time.RFC3339), e.ApplicationID, e.BankReference, data})
+}
+
+// RepaymentAccount is where the purchaser pays the contract.
+type RepaymentAccount struct {
+	BankName    string `json:"bank_name"`
+	AccountNo   string `json:"account_no"`
+	AccountName string `json:"account_name"`
+}
+
+// Approved is application.approved's data.
+type Approved struct {
+	ApprovedAmount   money.Amount     `json:"approved_amount"`
+	AnnualRate       money.Rate       `json:"annual_rate"`
+	TermDays         int              `json:"term_days"`
+	RepaymentAccount RepaymentAccount `json:"repayment_account"`
+}
+
+// Rejected is application.rejected's data.
+type Rejected struct {
+	ReasonCode string `json:"reason_code"`
+	Reason     string `json:"reason"`
+}
+
+// Disbursed is loan.disbursed's data.
+type Disbursed struct {
+	LoanID         string       `json:"loan_id"`
+	DisbursementID string       `json:"disbursement_id"`
+	Amount         money.Amount `json:"amount"`
+	ValueDate      money.Date   `json:"value_date"`
+	MaturityDate   money.Date   `json:"maturity_date"`
+	AnnualRate     money.Rate   `json:"annual_rate"`
+}
+
+// Period is an interest period.
+type Period struct {
+	Start money.Date `json:"start"`
+	End   money.Date `json:"end"`
+}
+
+// Repaid is loan.repaid's data.
+type Repaid struct {
+	LoanID         string       `json:"loan_id"`
+	RepaymentID    string       `json:"repayment_id"`
+	Principal      money.Amount `json:"principal"`
+	Interest       money.Amount `json:"interest"`
+	PaidOn         money.Date   `json:"paid_on"`
+	InterestPeriod Period       `json:"interest_period"`
+}
+
+// LineGranted is credit_line.granted's (and credit_line.changed's) data.
+type LineGranted struct {
+	CreditLineID      string       `json:"credit_line_id"`
+	SupplierUSCC      string       `json:"supplier_uscc"`
+	Limit             money.Amount `json:"limit"`
+	ValidFrom         money.Date   `json:"valid_from"`
+	ValidUntil        money.Date   `json:"valid_until"`
+	Revolving         bool         `json:"revolving"`
+	AnnualRateCeiling money.Rate   `json:"annual_rate_ceiling"`
+}
+
+// Interest is ACT/360 simple interest: principal × rate × days / 360,
+// rounded half-up to the 分, in decimal arithmetic. Negative days count as
+// none.
+func Interest(principal money.Amount, rate money.Rate, days int) money.Amount {
+	if days <= 0 {
+		return money.Zero
+	}
+	// In 分 × 360, exactly; then divide by 360 with the remainder.
+	num := principal.Decimal().Mul(rate.Decimal()).Mul(decimal.NewFromInt(int64(days))).Shift(2)
+	q, r := num.QuoRem(decimal.NewFromInt(360), 0) // num = 360 q + r, 0 ≤ r < 360
+	if r.Mul(decimal.NewFromInt(2)).GreaterThanOrEqual(decimal.NewFromInt(360)) {
+		q = q.Add(decimal.NewFromInt(1)) // half-up
+	}
+	return money.AmountFromDecimal(q.Shift(-2))
+}
+
+// Split divides amount into n tranches of whole 分, equal but for the
+// remainder, which goes to the last. It returns fewer tranches when amount
+// has fewer than n 分.
+func Split(amount money.Amount, n int) []money.Amount {
+	cents := amount.Decimal().Shift(2).IntPart()
+	if n < 1 {
+		n = 1
+	}
+	if cents < int64(n) {
+		n = max(int(cents), 1)
+	}
+	each := cents / int64(n)
+	out := make([]money.Amount, n)
+	for i := range out {
+		c := each
+		if i == n-1 {
+			c = cents - each*int64(n-1)
+		}
+		out[i] = money.AmountFromDecimal(decimal.New(c, -2))
+	}
+	return out
+}
+
+// outEvent is an event with its body, fixed once so that every resend is
+// the same message (a duplicate, not a conflict).
+type outEvent struct {
+	Event
+	body []byte
+}
+
+func newOutEvent(e Event) (outEvent, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return outEvent{}, err
+	}
+	return outEvent{e, b}, nil
+}
+
+// process decides one application after the delay and sends its events,
+// then its repayments.
+func (b *Bank) process(ctx context.Context, a *application) {
+	if !sleep(ctx, b.cfg.DecisionDelay) {
+		return
+	}
+	events, err := b.decide(a)
+	if err != nil {
+		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+		return
+	}
+	if !b.sendBatch(ctx, events) || !a.approved || b.cfg.RepayAfter <= 0 {
+		return
+	}
+	if !sleep(ctx, b.cfg.RepayAfter) {
+		return
+	}
+	events, err = b.repay(a)
+	if err != nil {
+		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+		return
+	}
+	b.sendBatch(ctx, events)
+}
+
+// decide approves or rejects the application and returns its events:
+// received, approved or rejected, and the disbursements.
+func (b *Bank) decide(a *application) ([]outEvent, error) {
+	now := b.now()
+	req := a.msg.Request
+	amount := *req.Amount
+
+	b.mu.Lock()
+	limit, what := b.cfg.ApproveUpTo, "the bank's limit"
+	var line *creditLine
+	var reject *Rejected
+	if req.CreditLineID != nil {
+		if l, ok := b.lines[*req.CreditLineID]; ok {
+			if l.uscc != a.msg.Supplier.USCC {
+				reject = &Rejected{ReasonCode: ReasonLineMismatch, Reason: fmt.Sprintf("credit line %s is not the supplier's", l.id)}
+			}
+			line, limit, what = l, l.limit.Sub(l.used), "what is left of credit line "+l.id
+		}
+	}
+	if reject == nil && amount.GreaterThan(limit) {
+		reject = &Rejected{ReasonCode: ReasonOverLimit, Reason: fmt.Sprintf("%s requested is above %s (%s)", amount, what, limit)}
+	}
+	if reject == nil {
+		a.approved, a.amount, a.line = true, amount, line
+		if line != nil {
+			line.used = line.used.Add(amount)
+		}
+		a.loanID = "SBX-L-" + a.rec.BankReference[len("SBX-"):]
+		a.valueDate = money.DateOf(now)
+		a.tranches = Split(amount, b.cfg.Tranches)
+	}
+	b.mu.Unlock()
+
+	ref := a.rec.BankReference
+	mk := func(suffix, typ string, data any) Event {
+		return Event{EventID: ref + "." + suffix, Type: typ, OccurredAt: now, ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: data}
+	}
+	list := []Event{mk("received", TypeReceived, nil)}
+	if reject != nil {
+		b.log.Info("application rejected", "application_id", a.rec.ApplicationID, "reason_code", reject.ReasonCode)
+		list = append(list, mk("rejected", TypeRejected, *reject))
+	} else {
+		b.log.Info("application approved", "application_id", a.rec.ApplicationID, "amount", amount)
+		list = append(list, mk("approved", TypeApproved, Approved{
+			ApprovedAmount: amount, AnnualRate: b.cfg.Rate, TermDays: req.TermDays,
+			RepaymentAccount: RepaymentAccount{
+				BankName:    b.cfg.BankName,
+				AccountNo:   accountNo(a.rec.ApplicationID),
+				AccountName: a.msg.Supplier.Name,
+			},
+		}))
+		maturity := a.valueDate.AddDays(req.TermDays)
+		for i, t := range a.tranches {
+			n := strconv.Itoa(i + 1)
+			list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
+				LoanID: a.loanID, DisbursementID: a.loanID + "-D" + n, Amount: t,
+				ValueDate: a.valueDate, MaturityDate: maturity, AnnualRate: b.cfg.Rate,
+			}))
+		}
+	}
+	return outEvents(list)
+}
+
+// repay returns the repayment of every tranche, with interest from its
+// value date to today.
+func (b *Bank) repay(a *application) ([]outEvent, error) {
+	now := b.now()
+	paidOn := money.DateOf(now)
+	if paidOn.Before(a.valueDate) {
+		paidOn = a.valueDate
+	}
+	if b.cfg.LoanDays > 0 {
+		paidOn = a.valueDate.AddDays(b.cfg.LoanDays)
+	}
+	days := a.valueDate.DaysUntil(paidOn)
+	ref := a.rec.BankReference
+	var list []Event
+	for i, t := range a.tranches {
+		n := strconv.Itoa(i + 1)
+		list = append(list, Event{
+			EventID: ref + ".repaid." + n, Type: TypeRepaid, OccurredAt: now,
+			ApplicationID: a.rec.ApplicationID, BankReference: ref,
+			Data: Repaid{
+				LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, Principal: t,
+				Interest: Interest(t, b.cfg.Rate, days), PaidOn: paidOn,
+				InterestPeriod: Period{Start: a.valueDate, End: paidOn},
+			},
+		})
+	}
+	b.mu.Lock()
+	if a.line != nil && a.line.revolving {
+		a.line.used = a.line.used.Sub(a.amount)
+		if a.line.used.IsNegative() {
+			a.line.used = money.Zero
+		}
+	}
+	b.mu.Unlock()
+	b.log.Info("loan repaid", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "paid_on", paidOn)
+	return outEvents(list)
+}
+
+func outEvents(list []Event) ([]outEvent, error) {
+	out := make([]outEvent, 0, len(list))
+	for _, e := range list {
+		o, err := newOutEvent(e)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// accountNo is a repayment account number derived from the application.
+func accountNo(applicationID string) string {
+	h := signature.BodyHash([]byte(applicationID))
+	n := uint64(0)
+	for _, c := range []byte(h[:10]) {
+		n = n*131 + uint64(c)
+	}
+	return fmt.Sprintf("6222%012d", n%1_000_000_000_000)
+}
+
+// sendBatch sends the events of a batch in order, each with retries, and
+// reports whether all were delivered. With ReorderEvents it first sends
+// them once each in a shuffled order; with DuplicateEvents each goes twice.
+func (b *Bank) sendBatch(ctx context.Context, events []outEvent) bool {
+	f := b.Faults()
+	if f.ReorderEvents && len(events) > 1 {
+		for _, e := range shuffled(events) {
+			status, _, err := b.post(ctx, e.body)
+			b.log.Info("event sent out of order (fault)", "event_id", e.EventID, "type", e.Type, "status", status, "error", err)
+			if ctx.Err() != nil {
+				return false
+			}
+		}
+	}
+	for _, e := range events {
+		if err := b.deliver(ctx, e); err != nil {
+			b.log.Warn("event not delivered; the rest of its batch is dropped", "event_id", e.EventID, "type", e.Type, "error", err)
+			return false
+		}
+		if f.DuplicateEvents {
+			if err := b.deliver(ctx, e); err != nil {
+				b.log.Warn("duplicate event not delivered", "event_id", e.EventID, "type", e.Type, "error", err)
+			}
+		}
+	}
+	return true
+}
+
+// shuffled returns the events in a random order that is not theirs.
+func shuffled(events []outEvent) []outEvent {
+	s := append([]outEvent(nil), events...)
+	rand.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	same := true
+	for i := range s {
+		if s[i].EventID != events[i].EventID {
+			same = false
+			break
+		}
+	}
+	if same {
+		s[0], s[len(s)-1] = s[len(s)-1], s[0]
+	}
+	return s
+}
+
+// errDropped: procfin refused an event for good.
+var errDropped = errors.New("refused by procfin")
+
+// deliver sends an event until procfin answers 200: it resends on a
+// connection error, time-out, 408, 429, 5xx and 409 invalid_transition
+// (the event may have come before what it follows), with a doubling
+// back-off, at most 10 times. Any other answer drops it.
+func (b *Bank) deliver(ctx context.Context, e outEvent) error {
+	backoff := b.cfg.RetryBackoff
+	for try := 1; ; try++ {
+		status, body, err := b.post(ctx, e.body)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		retry := false
+		switch {
+		case err != nil:
+			retry = true
+		case status == http.StatusOK:
+			b.log.Debug("event delivered", "event_id", e.EventID, "type", e.Type, "answer", statusOf(body))
+			return nil
+		case status == http.StatusConflict && problemType(body) == string(errs.InvalidTransition):
+			retry = true
+		case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
+			retry = true
+		}
+		if !retry {
+			b.log.Warn("event refused", "event_id", e.EventID, "type", e.Type, "status", status, "problem", string(truncate(body, 500)))
+			return fmt.Errorf("%w: status %d: %s", errDropped, status, truncate(body, 200))
+		}
+		if try >= maxTries {
+			return fmt.Errorf("gave up after %d tries: status %d, error %v", try, status, err)
+		}
+		b.log.Info("event not taken; resending", "event_id", e.EventID, "type", e.Type, "try", try, "status", status, "error", err)
+		// Full jitter in [backoff/2, backoff].
+		pause := backoff/2 + rand.N(backoff/2+1)
+		if !sleep(ctx, pause) {
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, maxRetryBackoff)
+	}
+}
+
+// post signs body and posts it to procfin's event endpoint once.
+func (b *Bank) post(ctx context.Context, body []byte) (int, []byte, error) {
+	sig, err := b.signer.Sign(http.MethodPost, b.eventsURL, PlatformID, body, b.now())
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.eventsURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set(signature.HeaderName, sig)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+	return resp.StatusCode, rb, err
+}
+
+// Send signs and posts one event to procfin now, once, without retries,
+// and returns procfin's answer. An empty EventID gets a random one, a zero
+// OccurredAt the current time.
+func (b *Bank) Send(ctx context.Context, e Event) (status int, body []byte, err error) {
+	if e.EventID == "" {
+		e.EventID = "SBX-EV-" + randomID(8)
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = b.now()
+	}
+	o, err := newOutEvent(e)
+	if err != nil {
+		return 0, nil, err
+	}
+	return b.post(ctx, o.body)
+}
+
+// GrantLine grants the supplier a credit line of limit (a decimal string),
+// valid from today for a year, at the bank's rate as its ceiling: it sends
+// credit_line.granted (with retries) and, once procfin took it, measures
+// the supplier's applications naming the line against it.
+func (b *Bank) GrantLine(ctx context.Context, supplierUSCC, limit string, revolving bool) (lineID string, err error) {
+	amount, err := money.ParseAmount(limit)
+	if err != nil {
+		return "", fmt.Errorf("sandbox: limit: %w", err)
+	}
+	if !amount.IsPositive() || supplierUSCC == "" {
+		return "", errors.New("sandbox: a credit line needs a supplier and a limit above zero")
+	}
+	now := b.now()
+	from := money.DateOf(now)
+	until := money.DateOf(from.Time().AddDate(1, 0, 0))
+	id := "SBX-CL-" + randomID(5)
+	o, err := newOutEvent(Event{
+		EventID: id + ".granted", Type: TypeLineGranted, OccurredAt: now,
+		Data: LineGranted{
+			CreditLineID: id, SupplierUSCC: supplierUSCC, Limit: amount,
+			ValidFrom: from, ValidUntil: until, Revolving: revolving, AnnualRateCeiling: b.cfg.Rate,
+		},
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := b.deliver(ctx, o); err != nil {
+		return "", fmt.Errorf("sandbox: credit_line.granted: %w", err)
+	}
+	b.mu.Lock()
+	b.lines[id] = &creditLine{id: id, uscc: supplierUSCC, limit: amount, revolving: revolving}
+	b.mu.Unlock()
+	return id, nil
+}
+
+// sleep waits d or until ctx ends, and reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func problemType(body []byte) string {
+	var p struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Type
+}
+
+func statusOf(body []byte) string {
+	var s struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(body, &s)
+	return s.Status
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
