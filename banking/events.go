@@ -167,12 +167,16 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 			raw = json.RawMessage("{}")
 		}
 		if err := json.Unmarshal(raw, dst); err != nil {
-			var e *errs.Error
-			msg := "does not match the event type"
-			if errors.As(err, &e) {
-				msg = e.Message
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				msg := te.Value
+				if te.Type != nil && te.Type.PkgPath() != "procfin/platform/money" {
+					msg = "has the wrong type (" + te.Value + ")"
+				}
+				bad(te.Field, "invalid", msg)
+				return false
 			}
-			bad("", "invalid", msg)
+			bad("", "invalid", "does not match the event type")
 			return false
 		}
 		return true

@@ -153,17 +153,23 @@ type loanList struct {
 }
 
 func (s *server) listLoans(c *gin.Context) {
-	_, limit, err := page(c)
+	before, limit, err := page(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	list, err := s.lending.Loans(c.Request.Context(), lendingScope(c), limit)
+	list, err := s.lending.Loans(c.Request.Context(), lendingScope(c), before, limit+1)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	reply(c, http.StatusOK, loanList{Items: list})
+	res := loanList{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
 }
 
 func (s *server) getLoan(c *gin.Context) {

@@ -230,6 +230,7 @@ func (s *Service) Reject(ctx context.Context, tx *sqlx.Tx, bankID, appID, code, 
 // Loan is a bank loan made on an approved application.
 type Loan struct {
 	ID               string       `db:"id" json:"id"`
+	Seq              int64        `db:"seq" json:"-"`
 	ApplicationID    string       `db:"application_id" json:"application_id"`
 	BankID           string       `db:"bank_id" json:"bank_id"`
 	BankLoanID       string       `db:"bank_loan_id" json:"bank_loan_id"`
@@ -464,13 +465,14 @@ func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankL
 		Reason: fmt.Sprintf("%s overdue since %s on loan %s", principal, since, bankLoanID)})
 }
 
-// Loans lists loans in scope, newest first.
-func (s *Service) Loans(ctx context.Context, sc Scope, limit int) ([]Loan, error) {
+// Loans lists loans in scope, newest first, with seq below before (0:
+// from the newest), at most limit.
+func (s *Service) Loans(ctx context.Context, sc Scope, before int64, limit int) ([]Loan, error) {
 	list := []Loan{}
 	err := s.db.SelectContext(ctx, &list, `
 		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
-		WHERE ($1 = '' OR a.supplier_uscc = $1) AND ($2 = '' OR l.bank_id = $2)
-		ORDER BY l.created_at DESC LIMIT $3`, sc.SupplierUSCC, sc.BankID, limit)
+		WHERE ($1 = '' OR a.supplier_uscc = $1) AND ($2 = '' OR l.bank_id = $2) AND ($3 = 0 OR l.seq < $3)
+		ORDER BY l.seq DESC LIMIT $4`, sc.SupplierUSCC, sc.BankID, before, limit)
 	for i := range list {
 		list[i].Outstanding = list[i].Disbursed.Sub(list[i].RepaidPrincipal)
 	}

@@ -62,6 +62,13 @@ func decodeError(err error) error {
 		return errs.E(errs.MalformedRequest, "the JSON body ends too early")
 	case errors.As(err, &syntax):
 		return errs.E(errs.MalformedRequest, "the body is not valid JSON (at byte %d)", syntax.Offset)
+	case errors.As(err, &typeErr) && typeErr.Type != nil && typeErr.Type.PkgPath() == "procfin/platform/money":
+		// A money value refused by its own parser: Value holds the reason.
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return errs.InvalidFields(errs.FieldError{Field: field, Code: "invalid_" + strings.ToLower(typeErr.Type.Name()), Message: typeErr.Value})
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {

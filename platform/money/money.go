@@ -9,12 +9,11 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
-
-	"procfin/platform/errs"
 )
 
 // Amount is a sum of money with at most two decimal places.
@@ -73,14 +72,21 @@ func (a Amount) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) 
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errs.E(errs.Invalid, "amounts are decimal strings such as \"1200.00\"")
+		return valueError[Amount]("amounts are decimal strings such as \"1200.00\"")
 	}
 	v, err := ParseAmount(s)
 	if err != nil {
-		return errs.E(errs.Invalid, "%v", err)
+		return valueError[Amount](err.Error())
 	}
 	*a = v
 	return nil
+}
+
+// valueError reports a bad JSON value as a *json.UnmarshalTypeError, which
+// encoding/json fills in with the field's name; Value carries the reason.
+// Package jsonbody turns it into a field problem.
+func valueError[T any](reason string) error {
+	return &json.UnmarshalTypeError{Value: reason, Type: reflect.TypeFor[T]()}
 }
 
 // Value stores the amount as NUMERIC text.
@@ -129,11 +135,11 @@ func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errs.E(errs.Invalid, "rates are decimal strings such as \"0.0345\"")
+		return valueError[Rate]("rates are decimal strings such as \"0.0345\"")
 	}
 	v, err := ParseRate(s)
 	if err != nil {
-		return errs.E(errs.Invalid, "%v", err)
+		return valueError[Rate](err.Error())
 	}
 	*r = v
 	return nil
@@ -195,11 +201,11 @@ func (d Date) MarshalJSON() ([]byte, error) {
 func (d *Date) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errs.E(errs.Invalid, "dates are strings YYYY-MM-DD")
+		return valueError[Date]("dates are strings YYYY-MM-DD")
 	}
 	v, err := ParseDate(s)
 	if err != nil {
-		return errs.E(errs.Invalid, "%v", err)
+		return valueError[Date](err.Error())
 	}
 	*d = v
 	return nil

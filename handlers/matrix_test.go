@@ -1,0 +1,148 @@
+package handlers
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Who may call a route.
+type access int
+
+const (
+	public     access = iota // anyone
+	signedOnly               // a signed issuer or bank message, no user
+	anyUser                  // any logged-in user
+	adminOnly
+	reviewersOnly // officers and administrators
+	officerOnly
+	readersAll    // suppliers (their own), officers, administrators
+	suppliersOnly // suppliers (their own)
+	supplierOrOfficer
+)
+
+// routeAccess classifies every route; an unclassified route fails the
+// matrix, so a new route cannot escape it.
+var routeAccess = map[string]access{
+	"GET /healthz": public, "GET /readyz": public, "GET /metrics": public, "GET /openapi.json": public,
+	"GET /.well-known/jwks.json": public, "POST /v1/auth/token": public,
+	"POST /v1/award-notices": signedOnly, "POST /v1/contracts": signedOnly, "POST /v1/bank-events": signedOnly,
+	"GET /v1/me": anyUser,
+	"POST /v1/admin/users": adminOnly, "POST /v1/admin/issuers": adminOnly, "POST /v1/admin/suppliers": adminOnly,
+	"POST /v1/admin/banks": adminOnly, "GET /v1/admin/deliveries": adminOnly, "POST /v1/admin/deliveries/:id/requeue": adminOnly,
+	"POST /v1/admin/subsidy-policies": adminOnly,
+	"GET /v1/audit": reviewersOnly, "GET /v1/admin/subsidy-policies": reviewersOnly,
+	"GET /v1/award-notices": readersAll, "GET /v1/award-notices/:id": readersAll,
+	"GET /v1/contracts": readersAll, "GET /v1/contracts/:id": readersAll,
+	"GET /v1/credit-lines": readersAll, "GET /v1/credit-applications": readersAll, "GET /v1/credit-applications/:id": readersAll,
+	"GET /v1/loans": readersAll, "GET /v1/loans/:id": readersAll,
+	"POST /v1/contracts/:id/verify": supplierOrOfficer,
+	"GET /v1/subsidy-claims": supplierOrOfficer, "GET /v1/subsidy-claims/:id": supplierOrOfficer,
+	"POST /v1/credit-applications": suppliersOnly, "POST /v1/credit-applications/:id/cancel": suppliersOnly,
+	"POST /v1/subsidy-claims/:id/approve": officerOnly, "POST /v1/subsidy-claims/:id/reject": officerOnly,
+	"GET /v1/subsidy-batches": officerOnly, "POST /v1/subsidy-batches": officerOnly,
+	"POST /v1/subsidy-batches/:id/close": officerOnly, "GET /v1/subsidy-batches/:file": officerOnly,
+	"GET /v1/stats": officerOnly, "GET /v1/stats/bank-report.csv": officerOnly,
+}
+
+var pathParam = regexp.MustCompile(`:[a-z]+`)
+
+// TestAccessMatrix: every route × every role × another tenant's resources.
+// Anonymous callers are refused every user route; a supplier is refused
+// every route of another role and never sees another supplier's data: its
+// ids answer 404 and its lists hold none of them.
+func TestAccessMatrix(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appA, tokA := e.applied(qilu) // supplier A's contract, application…
+	qilu.send("m1", "application.approved", appA, approvedData)
+	qilu.send("m2", "loan.disbursed", appA, disbursed("D1", "1000.00"))
+	_, tokB := e.user("other-firm", "supplier", usccB)
+	_, officer := e.user("olga", "officer", "")
+	_, admin := e.user("root2", "admin", "")
+
+	var ids struct{ contract, notice, loan string }
+	var a map[string]any
+	json.Unmarshal(e.do("GET", "/v1/credit-applications/"+appA, tokA, nil).body, &a)
+	ids.contract = a["contract_id"].(string)
+	var c map[string]any
+	json.Unmarshal(e.do("GET", "/v1/contracts/"+ids.contract, tokA, nil).body, &c)
+	ids.notice = c["notice_id"].(string)
+	var loans struct{ Items []map[string]any }
+	json.Unmarshal(e.do("GET", "/v1/loans", tokA, nil).body, &loans)
+	if len(loans.Items) != 1 {
+		t.Fatalf("setup: %d loans", len(loans.Items))
+	}
+	ids.loan = loans.Items[0]["id"].(string)
+	secrets := []string{usccA, appA, ids.contract, ids.notice, ids.loan}
+	idFor := func(path string) string {
+		switch {
+		case strings.HasPrefix(path, "/v1/credit-applications"):
+			return appA
+		case strings.HasPrefix(path, "/v1/contracts"):
+			return ids.contract
+		case strings.HasPrefix(path, "/v1/award-notices"):
+			return ids.notice
+		case strings.HasPrefix(path, "/v1/loans"):
+			return ids.loan
+		case strings.HasPrefix(path, "/v1/subsidy-batches/:file"):
+			return "00000000-0000-0000-0000-000000000000.csv"
+		}
+		return "1"
+	}
+
+	for _, r := range e.h.(*gin.Engine).Routes() {
+		key := r.Method + " " + r.Path
+		acc, ok := routeAccess[key]
+		if !ok {
+			t.Errorf("route %s is not in the access matrix: classify it", key)
+			continue
+		}
+		path := pathParam.ReplaceAllStringFunc(r.Path, func(string) string { return idFor(r.Path) })
+		t.Run(strings.ReplaceAll(key, "/", "_"), func(t *testing.T) {
+			switch acc {
+			case public:
+				return
+			case signedOnly:
+				wantProblem(t, e.do(r.Method, path, "", `{}`), http.StatusUnauthorized, "signature_invalid")
+				wantProblem(t, e.do(r.Method, path, tokA, `{}`), http.StatusUnauthorized, "signature_invalid") // a user token is no signature
+				return
+			}
+			wantProblem(t, e.do(r.Method, path, "", `{}`, "Idempotency-Key", "m"), http.StatusUnauthorized, "unauthorized")
+			res := e.do(r.Method, path, tokB, `{}`, "Idempotency-Key", "m-"+strings.ReplaceAll(key, " ", "_"))
+			switch acc {
+			case adminOnly, reviewersOnly, officerOnly:
+				wantProblem(t, res, http.StatusForbidden, "forbidden")
+			default:
+				if strings.Contains(r.Path, ":") {
+					if res.status != http.StatusNotFound && res.status != http.StatusForbidden {
+						t.Fatalf("supplier B on A's %s: %d %s, want 404", path, res.status, res.body)
+					}
+				} else if r.Method == "GET" && res.status != 200 {
+					t.Fatalf("supplier B listing %s: %d %s", path, res.status, res.body)
+				}
+			}
+			for _, s := range secrets {
+				if strings.Contains(string(res.body), s) && !strings.Contains(path, s) {
+					t.Fatalf("supplier B's answer from %s holds supplier A's %s: %s", path, s, res.body)
+				}
+			}
+			if acc == adminOnly || acc == officerOnly || acc == reviewersOnly {
+				for who, tok := range map[string]string{"officer": officer, "admin": admin} {
+					allowed := acc == reviewersOnly || (acc == adminOnly) == (who == "admin")
+					res := e.do(r.Method, path, tok, `{}`, "Idempotency-Key", "m2-"+who+strings.ReplaceAll(key, " ", "_"))
+					if !allowed && res.status != http.StatusForbidden {
+						t.Fatalf("%s on %s: %d, want 403", who, key, res.status)
+					}
+					if allowed && (res.status == http.StatusForbidden || res.status == http.StatusUnauthorized) {
+						t.Fatalf("%s refused on %s: %d %s", who, key, res.status, res.body)
+					}
+				}
+			}
+		})
+	}
+}
