@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 	"sync/atomic"
 )
 
@@ -184,35 +185,132 @@ func (s *intake) Do(ctx context.Context, worker int) error {
 func (s *intake) Route() string { return "POST /v1/credit-applications" }
 func (s *intake) Close()        {}
 
-// bankRoutes stands for the scenarios that need the banking routes:
+// bankRoutes are the scenarios where the bench plays the bank:
 //
-//   - events: a bank posts signed events (POST /v1/bank-events, signed by
-//     env.Bank for env.Target+"/v1/bank-events", audience "procfin"), for
-//     instance credit_line.granted with a fresh credit_line_id each;
+//   - events: each client's supplier has a disbursed loan of 500,000.00;
+//     the bank posts signed loan.repaid events (0.01 of principal, 0.01 of
+//     interest, a fresh event and repayment id each) to POST /v1/bank-events
+//     and expects 200 processed. This is bank-event ingestion: signature,
+//     inbox, state machine, audit and subsidy claim in one transaction.
 //   - roundtrip: intake's application, then the bank's received, approved,
 //     loan.disbursed and loan.repaid events for it, timed as one.
-//
-// Setup already checks the route and, when it exists, registers what they
-// need (the bank and its key, suppliers with contracts); what is left is
-// Do. Until then Setup refuses to run.
 type bankRoutes struct {
-	name string
+	name  string
+	env   *Env
+	apps  []string       // events: per worker, its disbursed application
+	seq   []atomic.Int64 // per worker
+	bodys [][]byte       // roundtrip: per worker, the application body
 }
 
-var errNotWritten = errors.New("not written yet")
-
 func (s *bankRoutes) Setup(ctx context.Context, env *Env) error {
+	s.env = env
 	if err := env.requireRoute(ctx, s.name, "POST", "/v1/bank-events", "banking"); err != nil {
 		return err
 	}
-	if s.name == "roundtrip" {
-		if err := env.requireRoute(ctx, s.name, "POST", "/v1/credit-applications", "lending"); err != nil {
-			return err
-		}
+	if err := env.requireRoute(ctx, s.name, "POST", "/v1/credit-applications", "lending"); err != nil {
+		return err
 	}
-	return fmt.Errorf("scenario %s: the banking routes exist now, but the scenario's requests are %w (bench/scenarios.go, bankRoutes)", s.name, errNotWritten)
+	if err := env.LoginAdmin(ctx); err != nil {
+		return err
+	}
+	if err := env.RegisterIssuer(ctx); err != nil {
+		return err
+	}
+	if err := env.RegisterBank(ctx, s.name); err != nil {
+		return err
+	}
+	if err := env.SetupTenants(ctx, env.Config.Clients, true); err != nil {
+		return err
+	}
+	s.seq = make([]atomic.Int64, len(env.Tenants))
+	s.apps = make([]string, len(env.Tenants))
+	s.bodys = make([][]byte, len(env.Tenants))
+	for i, t := range env.Tenants {
+		if s.name == "roundtrip" {
+			b, _ := json.Marshal(map[string]any{"contract_id": t.ContractID, "bank_id": env.Bank.ID,
+				"amount": ApplicationAmount, "term_days": 90, "purpose": "bench"})
+			s.bodys[i] = b
+			continue
+		}
+		id, err := s.lend(ctx, i, "500000.00", fmt.Sprintf("setup-%d", i))
+		if err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+		s.apps[i] = id
+	}
+	return nil
 }
 
-func (s *bankRoutes) Do(context.Context, int) error { return errNotWritten }
-func (s *bankRoutes) Route() string                 { return "POST /v1/bank-events" }
-func (s *bankRoutes) Close()                        {}
+// lend applies for amount as worker's supplier and has the bank receive,
+// approve and disburse it in full; it returns the application id.
+func (s *bankRoutes) lend(ctx context.Context, worker int, amount, key string) (string, error) {
+	env := s.env
+	t := env.Tenants[worker]
+	body := s.bodys[worker]
+	if body == nil {
+		body, _ = json.Marshal(map[string]any{"contract_id": t.ContractID, "bank_id": env.Bank.ID,
+			"amount": amount, "term_days": 90, "purpose": "bench"})
+	}
+	var app struct{ ID string }
+	err := env.do(ctx, request{method: "POST", path: "/v1/credit-applications", token: t.Token, body: body, out: &app,
+		header: http.Header{"Idempotency-Key": {"bench-" + env.RunID + "-" + key}}, want: []int{201}})
+	if err != nil {
+		return "", err
+	}
+	for _, ev := range []struct {
+		typ  string
+		data map[string]any
+	}{
+		{"application.received", map[string]any{}},
+		{"application.approved", map[string]any{"approved_amount": amount, "annual_rate": "0.0345", "term_days": 90,
+			"repayment_account": map[string]string{"bank_name": "Bench Bank", "account_no": "6222000000", "account_name": t.Name}}},
+		{"loan.disbursed", map[string]any{"loan_id": "L-" + app.ID, "disbursement_id": "D-" + app.ID, "amount": amount,
+			"value_date": "2026-11-01", "maturity_date": "2027-01-30", "annual_rate": "0.0345"}},
+	} {
+		if err := s.event(ctx, app.ID, ev.typ+"-"+app.ID, ev.typ, ev.data); err != nil {
+			return "", err
+		}
+	}
+	return app.ID, nil
+}
+
+// event posts one signed bank event and expects it processed.
+func (s *bankRoutes) event(ctx context.Context, appID, eventID, typ string, data map[string]any) error {
+	body, err := json.Marshal(map[string]any{"event_id": eventID, "type": typ, "occurred_at": time.Now().UTC().Format(time.RFC3339),
+		"application_id": appID, "bank_reference": "B-" + appID, "data": data})
+	if err != nil {
+		return err
+	}
+	sig, err := s.env.Bank.Sign("POST", s.env.Target+"/v1/bank-events", "procfin", body, time.Now())
+	if err != nil {
+		return err
+	}
+	return s.env.do(ctx, request{method: "POST", path: "/v1/bank-events", body: body,
+		header: http.Header{"Procfin-Signature": {sig}}, want: []int{200}})
+}
+
+func (s *bankRoutes) Do(ctx context.Context, worker int) error {
+	n := s.seq[worker].Add(1)
+	if s.name == "roundtrip" {
+		id, err := s.lend(ctx, worker, ApplicationAmount, fmt.Sprintf("rt-%d-%d", worker, n))
+		if err != nil {
+			return err
+		}
+		return s.event(ctx, id, "loan.repaid-"+id, "loan.repaid", map[string]any{"loan_id": "L-" + id, "repayment_id": "R-" + id,
+			"principal": ApplicationAmount, "interest": "8.63", "paid_on": "2027-01-30",
+			"interest_period": map[string]string{"start": "2026-11-01", "end": "2027-01-30"}})
+	}
+	app := s.apps[worker]
+	ref := fmt.Sprintf("%s-%d", app, n)
+	return s.event(ctx, app, "repaid-"+ref, "loan.repaid", map[string]any{"loan_id": "L-" + app, "repayment_id": "R-" + ref,
+		"principal": "0.01", "interest": "0.01", "paid_on": "2026-12-01",
+		"interest_period": map[string]string{"start": "2026-11-01", "end": "2026-12-01"}})
+}
+
+func (s *bankRoutes) Route() string {
+	if s.name == "roundtrip" {
+		return "POST /v1/credit-applications + 4 bank events"
+	}
+	return "POST /v1/bank-events"
+}
+func (s *bankRoutes) Close() {}

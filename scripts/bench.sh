@@ -151,7 +151,7 @@ start_sampler() {
 }
 
 failed=0
-declare -A pg_tps anchor_tp intake_tp read_tp intake_p99 read_p99
+declare -A pg_tps anchor_tp intake_tp read_tp intake_p99 read_p99 events_tp events_p99
 read_route="-"
 for n in $clients_list; do
 	echo "== $n client(s), ${secs} s per run"
@@ -172,16 +172,18 @@ for n in $clients_list; do
 	fi
 	run_bench read "$n"
 	read_tp[$n]=$tp read_p99[$n]=$p99 read_route=$route
+	run_bench events "$n"
+	events_tp[$n]=$tp events_p99[$n]=$p99
 	if [ "$n" = "$max_clients" ]; then kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; fi
 done
 
 echo
 echo "== results: $(nproc) CPU(s), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), ${secs} s per run"
 echo
-echo "| clients | pgbench tps | intake req/s | intake / pgbench | intake p99 ms | minimal Gin req/s | read req/s | read / Gin | read p99 ms |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| clients | pgbench tps | intake req/s | intake / pgbench | intake p99 ms | events req/s | events / pgbench | events p99 ms | minimal Gin req/s | read req/s | read / Gin | read p99 ms |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $clients_list; do
-	echo "| $n | ${pg_tps[$n]} | ${intake_tp[$n]} | $(ratio "${intake_tp[$n]/pending/}" "${pg_tps[$n]}") | ${intake_p99[$n]} | ${anchor_tp[$n]} | ${read_tp[$n]} | $(ratio "${read_tp[$n]}" "${anchor_tp[$n]}") | ${read_p99[$n]} |"
+	echo "| $n | ${pg_tps[$n]} | ${intake_tp[$n]} | $(ratio "${intake_tp[$n]/pending/}" "${pg_tps[$n]}") | ${intake_p99[$n]} | ${events_tp[$n]} | $(ratio "${events_tp[$n]}" "${pg_tps[$n]}") | ${events_p99[$n]} | ${anchor_tp[$n]} | ${read_tp[$n]} | $(ratio "${read_tp[$n]}" "${anchor_tp[$n]}") | ${read_p99[$n]} |"
 done
 echo
 echo "read: $read_route as a supplier user; minimal Gin: GET /ok in-process; req/s are successful requests"
@@ -196,6 +198,7 @@ if [ "${intake_tp[$max_clients]}" = pending ]; then
 else
 	awk -v a="${intake_tp[$max_clients]}" -v b="${pg_tps[$max_clients]}" 'BEGIN { r = (b > 0 && a != "-") ? a / b : 0; printf "  intake >= 0.8 x pgbench: %.2f %s\n", r, (r >= 0.8 ? "met" : "NOT met") }'
 fi
+awk -v a="${events_tp[$max_clients]}" -v b="${pg_tps[$max_clients]}" 'BEGIN { r = (b > 0 && a != "-") ? a / b : 0; printf "  events >= 0.8 x pgbench: %.2f %s\n", r, (r >= 0.8 ? "met" : "NOT met") }'
 awk -v a="${read_tp[$max_clients]}" -v b="${anchor_tp[$max_clients]}" 'BEGIN { r = (b > 0 && a != "-") ? a / b : 0; printf "  read >= 0.4 x minimal Gin: %.2f %s\n", r, (r >= 0.4 ? "met" : "NOT met") }'
 awk -v k="$rss_kb" 'BEGIN { m = k * 1024 / 1e6; printf "  procfin RSS < 150 MB: %.1f MB %s\n", m, (m > 0 && m < 150 ? "met" : "NOT met") }'
 exit "$failed"
