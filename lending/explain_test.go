@@ -1,0 +1,56 @@
+package lending_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestHotPathsUseIndexes: every query on the hot paths (intake, reads,
+// bank events, the relay's claim) can be answered from an index. With
+// sequential scans disabled the planner still picks one when no index
+// fits, so a "Seq Scan" in the plan means a missing index.
+func TestHotPathsUseIndexes(t *testing.T) {
+	w := newWorld(t)
+	app, err := w.apply("1000.00", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queries := map[string]string{
+		"application by id":        `SELECT * FROM applications WHERE id = '` + app.ID + `' FOR UPDATE`,
+		"applications of supplier": `SELECT * FROM applications WHERE supplier_uscc = '` + uscc + `' AND seq < 1000 ORDER BY seq DESC LIMIT 51`,
+		"applications of bank":     `SELECT * FROM applications WHERE bank_id = 'qilu-bank' ORDER BY seq DESC LIMIT 51`,
+		"applications by status":   `SELECT * FROM applications WHERE status = 'submitted' ORDER BY seq DESC LIMIT 51`,
+		"history":                  `SELECT * FROM application_transitions WHERE application_id = '` + app.ID + `' ORDER BY n`,
+		"contract by id":           `SELECT * FROM contracts WHERE id = '` + w.contractID + `' FOR UPDATE`,
+		"contracts of supplier":    `SELECT * FROM contracts WHERE supplier_uscc = '` + uscc + `' ORDER BY seq DESC LIMIT 51`,
+		"line by id":               `SELECT * FROM credit_lines WHERE id = '` + w.lineID + `' FOR UPDATE`,
+		"line by bank id":          `SELECT * FROM credit_lines WHERE bank_id = 'qilu-bank' AND bank_line_id = 'L1'`,
+		"loan by bank id":          `SELECT * FROM loans WHERE bank_id = 'qilu-bank' AND bank_loan_id = 'LN-1'`,
+		"loans of application":     `SELECT * FROM loans WHERE application_id = '` + app.ID + `'`,
+		"bank event inbox":         `SELECT body_hash FROM bank_events WHERE bank_id = 'qilu-bank' AND event_id = 'e1'`,
+		"due deliveries":           `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED`,
+		"delivery of application":  `SELECT * FROM deliveries WHERE application_id = '` + app.ID + `'`,
+		"idempotency key":          `SELECT * FROM idempotency_keys WHERE scope = 'user:1' AND key = 'k'`,
+		"audit of entity":          `SELECT * FROM audit_log WHERE entity_type = 'application' AND entity_id = '` + app.ID + `' AND seq > 0 ORDER BY seq LIMIT 51`,
+		"seen message":             `SELECT * FROM seen_messages WHERE sender = 'qilu-bank' AND jti = 'j'`,
+		"user by name":             `SELECT * FROM users WHERE username = 'alice'`,
+		"award notice by number":   `SELECT * FROM award_notices WHERE issuer_id = 'jinan-pprc' AND notice_no = 'N-C1'`,
+		"consent of application":   `SELECT * FROM consents WHERE application_id = '` + app.ID + `'`,
+		"account of application":   `SELECT * FROM repayment_accounts WHERE application_id = '` + app.ID + `'`,
+	}
+	conn, err := w.db.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.ExecContext(ctx, `SET enable_seqscan = off`)
+	for name, q := range queries {
+		var plan []string
+		if err := conn.SelectContext(ctx, &plan, `EXPLAIN `+q); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if text := strings.Join(plan, "\n"); strings.Contains(text, "Seq Scan") {
+			t.Errorf("%s scans a whole table:\n%s", name, text)
+		}
+	}
+}
