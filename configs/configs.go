@@ -85,6 +85,22 @@ type Config struct {
 		Currency             string   `yaml:"currency"`
 		EligibleSizeClasses  []string `yaml:"eligible_size_classes"`
 	} `yaml:"financing"`
+
+	// Subsidy is the interest-subsidy (贴息) policy that becomes version 1
+	// when the database has none; administrators add versions through the API.
+	Subsidy SubsidyConfig `yaml:"subsidy"`
+}
+
+// SubsidyConfig is the default subsidy policy (domain.md "Interest
+// subsidy"): decimal strings, as the API takes them.
+type SubsidyConfig struct {
+	EffectiveFrom       string   `yaml:"effective_from"`
+	Ratio               string   `yaml:"ratio"`
+	RateCap             string   `yaml:"rate_cap"`
+	SupplierYearlyCap   string   `yaml:"supplier_yearly_cap"`
+	ProgrammeBudget     string   `yaml:"programme_budget"`
+	EligibleSizeClasses []string `yaml:"eligible_size_classes"`
+	FourEyesThreshold   string   `yaml:"four_eyes_threshold"`
 }
 
 // BankConfig is a partner bank listed in the configuration. JWKS is the
@@ -249,6 +265,30 @@ func (c *Config) validate() []error {
 		case "micro", "small", "medium", "large":
 		default:
 			bad("financing.eligible_size_classes", "unknown size class %q", sc)
+		}
+	}
+	if _, err := money.ParseDate(c.Subsidy.EffectiveFrom); err != nil {
+		bad("subsidy.effective_from", "want a date YYYY-MM-DD, got %q", c.Subsidy.EffectiveFrom)
+	}
+	for _, f := range [][2]string{{"subsidy.ratio", c.Subsidy.Ratio}, {"subsidy.rate_cap", c.Subsidy.RateCap}} {
+		if _, err := money.ParseRate(f[1]); err != nil {
+			bad(f[0], "want a decimal fraction from 0 to 1, got %q", f[1])
+		}
+	}
+	for _, f := range [][2]string{{"subsidy.supplier_yearly_cap", c.Subsidy.SupplierYearlyCap},
+		{"subsidy.programme_budget", c.Subsidy.ProgrammeBudget}, {"subsidy.four_eyes_threshold", c.Subsidy.FourEyesThreshold}} {
+		if a, err := money.ParseAmount(f[1]); err != nil || a.IsNegative() {
+			bad(f[0], "want a decimal amount of at least 0, got %q", f[1])
+		}
+	}
+	if len(c.Subsidy.EligibleSizeClasses) == 0 {
+		bad("subsidy.eligible_size_classes", "name at least one size class")
+	}
+	for _, sc := range c.Subsidy.EligibleSizeClasses {
+		switch sc {
+		case "micro", "small", "medium", "large":
+		default:
+			bad("subsidy.eligible_size_classes", "unknown size class %q", sc)
 		}
 	}
 	return p

@@ -25,6 +25,7 @@ import (
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
 	"procfin/platform/signature"
+	"procfin/subsidies"
 )
 
 // Deps are what the handlers need.
@@ -39,6 +40,8 @@ type Deps struct {
 	Events       *banking.Events
 	BankMessages *signature.Verifier
 	Deliveries   *banking.Deliveries
+	// Subsidies computes, reviews and pays interest subsidies.
+	Subsidies *subsidies.Service
 	// IssuerMessages verifies issuers' signed submissions.
 	IssuerMessages *signature.Verifier
 	Logger         *slog.Logger
@@ -58,6 +61,7 @@ type server struct {
 	events         *banking.Events
 	bankMessages   *signature.Verifier
 	deliveries     *banking.Deliveries
+	subsidies      *subsidies.Service
 	bankMetrics    *banking.Metrics
 	issuerMessages *signature.Verifier
 	idem           *idempotency.Store
@@ -79,7 +83,7 @@ func New(d Deps) (http.Handler, error) {
 		collectors.NewDBStatsCollector(d.DB.DB, "procfin"),
 	)
 	s := &server{
-		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending,
+		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending, subsidies: d.Subsidies,
 		events: d.Events, bankMessages: d.BankMessages, deliveries: d.Deliveries, issuerMessages: d.IssuerMessages, logger: d.Logger,
 		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
 		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),

@@ -26,6 +26,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/signature"
+	"procfin/subsidies"
 )
 
 // env is one test's whole service: a fresh database, the real router.
@@ -35,6 +36,7 @@ type env struct {
 	auth      *auth.Service
 	contracts *contracts.Service
 	lending   *lending.Service
+	subsidies *subsidies.Service
 	h         http.Handler
 	now       time.Time
 	mu        sync.Mutex
@@ -65,8 +67,17 @@ func newEnv(t *testing.T) *env {
 	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
 		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
 	banks := banking.NewRegistry(e.db)
+	e.subsidies = subsidies.NewService(e.db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
+		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
+		ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
+		FourEyesThreshold: cfg.Subsidy.FourEyesThreshold})
+	if err := e.subsidies.EnsurePolicy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	events := banking.NewEvents(e.db, e.lending)
+	events.OnRepaid = e.subsidies.OnRepaid
 	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
-		Events: banking.NewEvents(e.db, e.lending), BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender),
+		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender),
 		Deliveries:     banking.NewDeliveries(e.db, e.lending),
 		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender), Logger: slog.Default()})
 	if err != nil {

@@ -52,4 +52,19 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/bank-events", bank, s.bankEvent)
 	r.GET("/v1/admin/deliveries", authed, admin, s.listDeliveries)
 	r.POST("/v1/admin/deliveries/:id/requeue", authed, admin, idem, s.requeueDelivery)
+
+	// Interest subsidies (贴息) and the finance bureau's figures.
+	officer := requireRole(auth.RoleOfficer)
+	r.POST("/v1/admin/subsidy-policies", authed, admin, idem, s.addSubsidyPolicy)
+	r.GET("/v1/admin/subsidy-policies", authed, reviewers, s.listSubsidyPolicies)
+	r.GET("/v1/subsidy-claims", authed, verifiers, s.listSubsidyClaims)
+	r.GET("/v1/subsidy-claims/:id", authed, verifiers, s.getSubsidyClaim)
+	r.POST("/v1/subsidy-claims/:id/approve", authed, officer, idem, s.approveSubsidyClaim)
+	r.POST("/v1/subsidy-claims/:id/reject", authed, officer, idem, s.rejectSubsidyClaim)
+	r.GET("/v1/subsidy-batches", authed, officer, s.listSubsidyBatches)
+	r.POST("/v1/subsidy-batches", authed, officer, idem, s.createSubsidyBatch)
+	r.POST("/v1/subsidy-batches/:id/close", authed, officer, idem, s.closeSubsidyBatch)
+	r.GET("/v1/subsidy-batches/:file", authed, officer, s.exportSubsidyBatch) // {id}.csv, {id}.xlsx
+	r.GET("/v1/stats", authed, officer, s.stats)
+	r.GET("/v1/stats/bank-report.csv", authed, officer, s.bankReport)
 }

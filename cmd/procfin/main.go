@@ -35,6 +35,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
+	"procfin/subsidies"
 )
 
 // stdin is where `users add` reads the password; tests replace it.
@@ -355,6 +356,15 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		if err != nil {
 			return err
 		}
+		subs := subsidies.NewService(db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
+			SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
+			ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
+			FourEyesThreshold: cfg.Subsidy.FourEyesThreshold})
+		if err := subs.EnsurePolicy(ctx); err != nil {
+			return err
+		}
+		events := banking.NewEvents(db, ls)
+		events.OnRepaid = subs.OnRepaid
 		banks := banking.NewRegistry(db)
 		for _, b := range cfg.Banks {
 			_, _, err := banks.Register(ctx, banking.BankRegistration{ID: b.ID, Name: b.Name, BaseURL: b.BaseURL,
@@ -376,7 +386,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		var bankMetrics *banking.Metrics
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
 			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
-			Events: banking.NewEvents(db, ls), Deliveries: banking.NewDeliveries(db, ls),
+			Events: events, Subsidies: subs, Deliveries: banking.NewDeliveries(db, ls),
 			Metrics: &bankMetrics, Logger: logger})
 		if err != nil {
 			return err

@@ -1,0 +1,217 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/subsidies"
+)
+
+// subsidyScope is what the caller may see of claims: a supplier user its
+// own supplier's, officers everything.
+func subsidyScope(c *gin.Context) subsidies.Scope {
+	p, _ := principal(c)
+	if p.Role == auth.RoleSupplier {
+		return subsidies.Scope{SupplierUSCC: p.SupplierUSCC}
+	}
+	return subsidies.Scope{}
+}
+
+func (s *server) addSubsidyPolicy(c *gin.Context) {
+	var req subsidies.PolicyInput
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	p, err := s.subsidies.AddPolicy(c.Request.Context(), req, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusCreated, p)
+}
+
+func (s *server) listSubsidyPolicies(c *gin.Context) {
+	list, err := s.subsidies.Policies(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, gin.H{"items": list})
+}
+
+type claimPage struct {
+	Items      []subsidies.Claim `json:"items"`
+	NextCursor *string           `json:"next_cursor"`
+}
+
+func (s *server) listSubsidyClaims(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := c.Query("status")
+	if status != "" && !subsidies.KnownStatus(status) {
+		fail(c, errs.InvalidFields(errs.FieldError{Field: "status", Code: "unknown_status",
+			Message: "must be pending, approved, rejected, ineligible or paid"}))
+		return
+	}
+	list, err := s.subsidies.Claims(c.Request.Context(), subsidyScope(c), status, before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := claimPage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+func (s *server) getSubsidyClaim(c *gin.Context) {
+	cl, err := s.subsidies.Claim(c.Request.Context(), subsidyScope(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, cl)
+}
+
+func (s *server) approveSubsidyClaim(c *gin.Context) {
+	cl, err := s.subsidies.Approve(c.Request.Context(), c.Param("id"), actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, cl)
+}
+
+func (s *server) rejectSubsidyClaim(c *gin.Context) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	cl, err := s.subsidies.Reject(c.Request.Context(), c.Param("id"), req.Reason, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, cl)
+}
+
+type batchPage struct {
+	Items      []subsidies.Batch `json:"items"`
+	NextCursor *string           `json:"next_cursor"`
+}
+
+func (s *server) listSubsidyBatches(c *gin.Context) {
+	before, limit, err := page(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	list, err := s.subsidies.Batches(c.Request.Context(), before, limit+1)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res := batchPage{Items: list}
+	if len(list) > limit {
+		res.Items = list[:limit]
+		next := cursorAfter(list[limit-1].Seq)
+		res.NextCursor = &next
+	}
+	reply(c, http.StatusOK, res)
+}
+
+func (s *server) createSubsidyBatch(c *gin.Context) {
+	b, err := s.subsidies.CreateBatch(c.Request.Context(), actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/subsidy-batches/"+b.ID+".csv")
+	reply(c, http.StatusCreated, b)
+}
+
+func (s *server) closeSubsidyBatch(c *gin.Context) {
+	b, err := s.subsidies.CloseBatch(c.Request.Context(), c.Param("id"), actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, b)
+}
+
+// exportSubsidyBatch serves /v1/subsidy-batches/{id}.csv and {id}.xlsx.
+// Gin cannot route a parameter followed by a literal, so the one route
+// takes the whole last segment and splits it here.
+func (s *server) exportSubsidyBatch(c *gin.Context) {
+	file := c.Param("file")
+	id, ext, _ := strings.Cut(file, ".")
+	if _, err := uuid.Parse(id); err != nil || (ext != "csv" && ext != "xlsx") {
+		fail(c, errs.E(errs.NotFound, "no route GET %s: batches export as /v1/subsidy-batches/{id}.csv or .xlsx", c.Request.URL.Path))
+		return
+	}
+	b, lines, err := s.subsidies.BatchLines(c.Request.Context(), id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var body []byte
+	contentType := "text/csv; charset=utf-8"
+	if ext == "csv" {
+		body, err = subsidies.ExportCSV(b, lines)
+	} else {
+		body, err = subsidies.ExportXLSX(b, lines)
+		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	}
+	if err != nil {
+		fail(c, errs.Wrap(errs.Internal, err, "export the batch"))
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="subsidy-batch-`+b.ID+`.`+ext+`"`)
+	c.Data(http.StatusOK, contentType, body)
+}
+
+func (s *server) stats(c *gin.Context) {
+	st, err := s.subsidies.Stats(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, st)
+}
+
+func (s *server) bankReport(c *gin.Context) {
+	month := c.Query("month")
+	d, err := money.ParseDate(month + "-01")
+	if err != nil || len(month) != 7 {
+		fail(c, errs.InvalidFields(errs.FieldError{Field: "month", Code: "invalid", Message: "must be a month YYYY-MM"}))
+		return
+	}
+	lines, err := s.subsidies.BankReport(c.Request.Context(), d)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	body, err := subsidies.BankReportCSV(month, lines)
+	if err != nil {
+		fail(c, errs.Wrap(errs.Internal, err, "write the report"))
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="bank-report-`+month+`.csv"`)
+	c.Data(http.StatusOK, "text/csv; charset=utf-8", body)
+}

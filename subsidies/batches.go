@@ -1,0 +1,241 @@
+package subsidies
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/xuri/excelize/v2"
+
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// Batch is a payment batch of approved claims. While open it can be
+// closed; closing marks its claims paid. A closed batch changes no more.
+type Batch struct {
+	ID        string       `db:"id" json:"id"`
+	Seq       int64        `db:"seq" json:"-"`
+	Status    string       `db:"status" json:"status"` // open, closed
+	Claims    int          `db:"claims" json:"claims"`
+	Total     money.Amount `db:"total" json:"total"`
+	CreatedBy string       `db:"created_by" json:"created_by"`
+	CreatedAt time.Time    `db:"created_at" json:"created_at"`
+	ClosedBy  string       `db:"closed_by" json:"closed_by,omitempty"`
+	ClosedAt  *time.Time   `db:"closed_at" json:"closed_at"`
+}
+
+const batchColumns = `id, seq, status, claims, total, created_by, created_at, closed_by, closed_at`
+
+// CreateBatch gathers every approved claim not yet in a batch into a new,
+// open batch. Returns conflict when there is none to gather.
+func (s *Service) CreateBatch(ctx context.Context, actor string) (Batch, error) {
+	var b Batch
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &b, `INSERT INTO subsidy_batches (created_by) VALUES ($1) RETURNING `+batchColumns, actor); err != nil {
+			return postgres.Translate(err)
+		}
+		// A concurrent batch that took a claim first makes this one skip it
+		// (the row lock, then batch_id IS NULL re-checked).
+		var amounts []money.Amount
+		if err := tx.SelectContext(ctx, &amounts, `
+			UPDATE subsidy_claims SET batch_id = $1, updated_at = now()
+			WHERE status = 'approved' AND batch_id IS NULL RETURNING amount`, b.ID); err != nil {
+			return postgres.Translate(err)
+		}
+		if len(amounts) == 0 {
+			return errs.E(errs.Conflict, "there are no approved claims outside a batch to pay")
+		}
+		total := money.Zero
+		for _, a := range amounts {
+			total = total.Add(a)
+		}
+		if err := tx.GetContext(ctx, &b, `UPDATE subsidy_batches SET claims = $2, total = $3 WHERE id = $1 RETURNING `+batchColumns,
+			b.ID, len(amounts), total); err != nil {
+			return postgres.Translate(err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "subsidy_batch.created", EntityType: "subsidy_batch",
+			EntityID: b.ID, After: b, Reason: fmt.Sprintf("%d approved claims, %s in all", b.Claims, b.Total)})
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	return b, nil
+}
+
+func batchForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Batch, error) {
+	var b Batch
+	if _, err := uuid.Parse(id); err != nil {
+		return b, errs.E(errs.NotFound, "no subsidy batch %s", id)
+	}
+	err := tx.GetContext(ctx, &b, `SELECT `+batchColumns+` FROM subsidy_batches WHERE id = $1 FOR UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, errs.E(errs.NotFound, "no subsidy batch %s", id)
+	}
+	return b, postgres.Translate(err)
+}
+
+// CloseBatch closes an open batch for payment: its claims become paid.
+// Returns not_found, or conflict when the batch is closed already.
+func (s *Service) CloseBatch(ctx context.Context, id, actor string) (Batch, error) {
+	var b Batch
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if b, err = batchForUpdate(ctx, tx, id); err != nil {
+			return err
+		}
+		if b.Status != "open" {
+			return errs.E(errs.Conflict, "batch %s was closed at %s: a closed batch does not change", b.ID, b.ClosedAt.UTC().Format(time.RFC3339))
+		}
+		before := b
+		if _, err := tx.ExecContext(ctx, `UPDATE subsidy_claims SET status = 'paid', updated_at = now() WHERE batch_id = $1`, b.ID); err != nil {
+			return postgres.Translate(err)
+		}
+		if err := tx.GetContext(ctx, &b, `
+			UPDATE subsidy_batches SET status = 'closed', closed_by = $2, closed_at = now()
+			WHERE id = $1 RETURNING `+batchColumns, b.ID, actor); err != nil {
+			return postgres.Translate(err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "subsidy_batch.closed", EntityType: "subsidy_batch",
+			EntityID: b.ID, Before: before, After: b, Reason: fmt.Sprintf("%d claims, %s, for payment", b.Claims, b.Total)})
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	return b, nil
+}
+
+// Batches lists batches, newest first, before seq `before` (0: the newest).
+func (s *Service) Batches(ctx context.Context, before int64, limit int) ([]Batch, error) {
+	list := []Batch{}
+	err := s.db.SelectContext(ctx, &list, `SELECT `+batchColumns+` FROM subsidy_batches
+		WHERE ($1 = 0 OR seq < $1) ORDER BY seq DESC LIMIT $2`, before, limit)
+	return list, postgres.Translate(err)
+}
+
+// Line is one claim of a batch, as exported for payment.
+type Line struct {
+	ClaimID       string       `db:"id"`
+	SupplierUSCC  string       `db:"supplier_uscc"`
+	SupplierName  string       `db:"supplier_name"`
+	BankID        string       `db:"bank_id"`
+	ApplicationID string       `db:"application_id"`
+	PaidOn        money.Date   `db:"paid_on"`
+	InterestPaid  money.Amount `db:"interest_paid"`
+	PolicyVersion int          `db:"policy_version"`
+	Amount        money.Amount `db:"amount"`
+}
+
+// BatchLines returns a batch and its claims, in a stable order. Returns
+// not_found.
+func (s *Service) BatchLines(ctx context.Context, id string) (Batch, []Line, error) {
+	var b Batch
+	lines := []Line{}
+	if _, err := uuid.Parse(id); err != nil {
+		return b, nil, errs.E(errs.NotFound, "no subsidy batch %s", id)
+	}
+	// One snapshot, so the lines and the batch total agree.
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
+			return postgres.Translate(err)
+		}
+		err := tx.GetContext(ctx, &b, `SELECT `+batchColumns+` FROM subsidy_batches WHERE id = $1`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errs.E(errs.NotFound, "no subsidy batch %s", id)
+		}
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		return postgres.Translate(tx.SelectContext(ctx, &lines, `
+			SELECT c.id, c.supplier_uscc, coalesce(s.name, '') AS supplier_name, c.bank_id, c.application_id,
+				c.paid_on, c.interest_paid, c.policy_version, c.amount
+			FROM subsidy_claims c LEFT JOIN suppliers s ON s.uscc = c.supplier_uscc
+			WHERE c.batch_id = $1 ORDER BY c.seq`, id))
+	})
+	return b, lines, err
+}
+
+var exportHeader = []string{"claim_id", "supplier_uscc", "supplier_name", "bank_id", "application_id", "paid_on",
+	"interest_paid", "policy_version", "subsidy_amount"}
+
+func (l Line) record() []string {
+	return []string{l.ClaimID, l.SupplierUSCC, l.SupplierName, l.BankID, l.ApplicationID, l.PaidOn.String(),
+		l.InterestPaid.String(), strconv.Itoa(l.PolicyVersion), l.Amount.String()}
+}
+
+// ExportCSV writes the batch as CSV: a header, one line per claim, and a
+// TOTAL line with the batch total from the database.
+func ExportCSV(b Batch, lines []Line) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(exportHeader)
+	for _, l := range lines {
+		_ = w.Write(l.record())
+	}
+	_ = w.Write([]string{"TOTAL", "", "", "", "", "", "", strconv.Itoa(b.Claims), b.Total.String()})
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// ExportXLSX writes the batch as an XLSX workbook with the same rows as
+// ExportCSV. Amounts are written as the exact decimal text of numeric
+// cells (never through float64), formatted to two places.
+func ExportXLSX(b Batch, lines []Line) ([]byte, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	const sheet = "Batch"
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, err
+	}
+	style, err := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
+	if err != nil {
+		return nil, err
+	}
+	amountCols := map[int]bool{6: true, 8: true}
+	write := func(row int, rec []string, numeric bool) error {
+		for i, v := range rec {
+			cell, err := excelize.CoordinatesToCellName(i+1, row)
+			if err != nil {
+				return err
+			}
+			if numeric && amountCols[i] && v != "" {
+				if err := f.SetCellDefault(sheet, cell, v); err != nil {
+					return err
+				}
+				if err := f.SetCellStyle(sheet, cell, cell, style); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := f.SetCellStr(sheet, cell, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := write(1, exportHeader, false); err != nil {
+		return nil, err
+	}
+	for i, l := range lines {
+		if err := write(i+2, l.record(), true); err != nil {
+			return nil, err
+		}
+	}
+	if err := write(len(lines)+2, []string{"TOTAL", "", "", "", "", "", "", strconv.Itoa(b.Claims), b.Total.String()}, true); err != nil {
+		return nil, err
+	}
+	buf, err := f.WriteToBuffer()
+	if err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

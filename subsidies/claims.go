@@ -1,0 +1,335 @@
+package subsidies
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"procfin/lending"
+	"procfin/platform/audit"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// Service computes, reviews and pays interest subsidies.
+type Service struct {
+	db       *sqlx.DB
+	defaults PolicyInput
+}
+
+// NewService returns the service; defaults become policy version 1 when
+// EnsurePolicy finds no policy.
+func NewService(db *sqlx.DB, defaults PolicyInput) *Service {
+	return &Service{db: db, defaults: defaults}
+}
+
+// Claim statuses.
+const (
+	Pending    = "pending"    // waits for one officer, or two at or above the four-eyes threshold
+	Approved   = "approved"   // took its amount from the year's budget
+	Rejected   = "rejected"   // an officer refused it, with a reason
+	Ineligible = "ineligible" // recorded so officers see why no subsidy is due
+	Paid       = "paid"       // in a closed payment batch
+)
+
+// KnownStatus reports whether s is a claim status.
+func KnownStatus(s string) bool {
+	switch s {
+	case Pending, Approved, Rejected, Ineligible, Paid:
+		return true
+	}
+	return false
+}
+
+// Claim is one repayment's interest-subsidy claim (SubsidyClaim).
+type Claim struct {
+	ID                string          `db:"id" json:"id"`
+	Seq               int64           `db:"seq" json:"-"`
+	RepaymentID       string          `db:"repayment_id" json:"repayment_id"`
+	ApplicationID     string          `db:"application_id" json:"application_id"`
+	LoanID            string          `db:"loan_id" json:"loan_id"`
+	BankID            string          `db:"bank_id" json:"bank_id"`
+	SupplierUSCC      string          `db:"supplier_uscc" json:"supplier_uscc"`
+	PolicyVersion     *int            `db:"policy_version" json:"policy_version"`
+	Year              int             `db:"year" json:"year"`
+	PaidOn            money.Date      `db:"paid_on" json:"paid_on"`
+	InterestPaid      money.Amount    `db:"interest_paid" json:"interest_paid"`
+	Amount            money.Amount    `db:"amount" json:"amount"`
+	Status            string          `db:"status" json:"status"`
+	IneligibleReason  string          `db:"ineligible_reason" json:"ineligible_reason,omitempty"`
+	RejectionReason   string          `db:"rejection_reason" json:"rejection_reason,omitempty"`
+	Approvals         int             `db:"approvals" json:"approvals"`
+	ApprovalsRequired int             `db:"approvals_required" json:"approvals_required"`
+	Computation       json.RawMessage `db:"computation" json:"computation"`
+	BatchID           *string         `db:"batch_id" json:"batch_id"`
+	DecidedAt         *time.Time      `db:"decided_at" json:"decided_at"`
+	CreatedAt         time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt         time.Time       `db:"updated_at" json:"updated_at"`
+}
+
+const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
+	paid_on, interest_paid, amount, status, ineligible_reason, rejection_reason, approvals, approvals_required,
+	computation, batch_id, decided_at, created_at, updated_at`
+
+// OnRepaid creates the subsidy claim of a recorded repayment, in the
+// repayment's own transaction (banking.Events.OnRepaid). A repayment
+// without interest has none. A repayment that is not subsidised (no policy
+// in force, a supplier of an ineligible or unknown size class, an overdue
+// loan, the supplier's yearly cap used up) gets an "ineligible" claim with
+// the reason, so officers see why.
+func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.RepaymentResult) error {
+	rp := r.Repayment
+	if !rp.Interest.IsPositive() {
+		return nil
+	}
+	in := Inputs{OutstandingBefore: rp.OutstandingBefore, AnnualRate: r.Loan.AnnualRate, PeriodStart: rp.PeriodStart,
+		PeriodEnd: rp.PeriodEnd, InterestPaid: rp.Interest, PaidOn: rp.PaidOn, ClaimedThisYear: money.Zero}
+	claim := Claim{RepaymentID: rp.ID, ApplicationID: r.Application.ID, LoanID: r.Loan.ID, BankID: r.Application.BankID,
+		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
+		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
+
+	p, err := policyOn(ctx, tx, rp.PaidOn)
+	if errs.Is(err, errs.NotFound) {
+		claim.IneligibleReason = errs.MessageOf(err)
+		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
+		return s.insertClaim(ctx, tx, &claim)
+	}
+	if err != nil {
+		return err
+	}
+	claim.PolicyVersion = &p.Version
+
+	// The supplier's cap is shared by its concurrent repayments: take a lock
+	// on (supplier, year) before counting what it already claimed.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('subsidy_cap:' || $1 || ':' || $2::text, 0))`,
+		claim.SupplierUSCC, claim.Year); err != nil {
+		return postgres.Translate(err)
+	}
+	if err := tx.GetContext(ctx, &in.ClaimedThisYear, `
+		SELECT coalesce(sum(amount), 0) FROM subsidy_claims
+		WHERE supplier_uscc = $1 AND year = $2 AND status IN ('pending', 'approved', 'paid')`,
+		claim.SupplierUSCC, claim.Year); err != nil {
+		return postgres.Translate(err)
+	}
+	comp := Compute(in, p)
+	claim.Computation, err = json.Marshal(comp)
+	if err != nil {
+		return errs.Wrap(errs.Internal, err, "encode the computation")
+	}
+
+	var sizeClass string
+	err = tx.GetContext(ctx, &sizeClass, `SELECT size_class FROM suppliers WHERE uscc = $1`, claim.SupplierUSCC)
+	if errors.Is(err, sql.ErrNoRows) {
+		sizeClass = "unknown"
+	} else if err != nil {
+		return postgres.Translate(err)
+	}
+	switch {
+	case sizeClass == "unknown" || sizeClass == "":
+		claim.IneligibleReason = "the supplier's size class is unknown: only " + strings.Join(p.EligibleSizeClasses, ", ") + " suppliers are subsidised"
+	case !p.eligible(sizeClass):
+		claim.IneligibleReason = fmt.Sprintf("the supplier is %s: policy version %d subsidises only %s suppliers",
+			sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
+	case r.Loan.OverdueSince != nil:
+		claim.IneligibleReason = fmt.Sprintf("the loan has been overdue since %s: only loans repaid without overdue are subsidised", r.Loan.OverdueSince)
+	case r.Application.OverdueSince != nil:
+		claim.IneligibleReason = fmt.Sprintf("the financing has been overdue since %s: only loans repaid without overdue are subsidised", r.Application.OverdueSince)
+	case comp.Amount.IsZero() && comp.Subsidy.IsPositive():
+		claim.IneligibleReason = fmt.Sprintf("the supplier's yearly cap of %s for %d is used up", p.SupplierYearlyCap, claim.Year)
+	case comp.Amount.IsZero():
+		claim.IneligibleReason = "the computed subsidy is 0.00"
+	default:
+		claim.Status, claim.Amount = Pending, comp.Amount
+		if !comp.Amount.LessThan(p.FourEyesThreshold) {
+			claim.ApprovalsRequired = 2
+		}
+	}
+	return s.insertClaim(ctx, tx, &claim)
+}
+
+func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
+	err := tx.GetContext(ctx, c, `
+		INSERT INTO subsidy_claims (repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
+			paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		RETURNING `+claimColumns,
+		c.RepaymentID, c.ApplicationID, c.LoanID, c.BankID, c.SupplierUSCC, c.PolicyVersion, c.Year,
+		c.PaidOn, c.InterestPaid, c.Amount, c.Status, c.IneligibleReason, c.ApprovalsRequired, string(c.Computation))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
+		EntityID: c.ID, After: c, Reason: c.IneligibleReason})
+}
+
+// Scope is what the caller may see of claims: a supplier its own, an
+// officer everything.
+type Scope struct{ SupplierUSCC string }
+
+// Claims lists claims in scope, newest first, with the status when given,
+// at most limit, before seq `before` (0 for the newest).
+func (s *Service) Claims(ctx context.Context, sc Scope, status string, before int64, limit int) ([]Claim, error) {
+	list := []Claim{}
+	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+` FROM subsidy_claims
+		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR seq < $3)
+		ORDER BY seq DESC LIMIT $4`, sc.SupplierUSCC, status, before, limit)
+	return list, postgres.Translate(err)
+}
+
+// Claim returns one claim; not_found when absent or outside scope.
+func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error) {
+	var c Claim
+	if _, err := uuid.Parse(id); err != nil {
+		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
+	}
+	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && sc.SupplierUSCC != "" && sc.SupplierUSCC != c.SupplierUSCC) {
+		return Claim{}, errs.E(errs.NotFound, "no subsidy claim %s", id)
+	}
+	return c, postgres.Translate(err)
+}
+
+func claimForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Claim, error) {
+	var c Claim
+	if _, err := uuid.Parse(id); err != nil {
+		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
+	}
+	err := tx.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1 FOR UPDATE`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
+	}
+	return c, postgres.Translate(err)
+}
+
+// Approve records officer's approval of a pending claim. A claim at or
+// above its policy's four-eyes threshold needs two different officers: the
+// first approval is recorded and the claim stays pending. The last
+// approval takes the amount from the year's programme budget atomically.
+// Returns not_found, conflict (not pending; the same officer again; the
+// budget would be overdrawn), or the claim.
+func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error) {
+	var c Claim
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if c, err = claimForUpdate(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.Status != Pending {
+			return errs.E(errs.Conflict, "the claim is %s: only a pending claim can be approved", c.Status)
+		}
+		before := c
+		_, err = tx.ExecContext(ctx, `INSERT INTO subsidy_claim_approvals (claim_id, officer) VALUES ($1, $2)`, c.ID, officer)
+		if errs.Is(postgres.Translate(err), errs.Conflict) {
+			return errs.E(errs.Conflict, "you already approved this claim of %s: a second, different officer must approve it (four-eyes)", c.Amount)
+		}
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		c.Approvals++
+		action := "subsidy_claim.first_approval"
+		if c.Approvals >= c.ApprovalsRequired {
+			if err := takeBudget(ctx, tx, c.Year, c.Amount); err != nil {
+				return err
+			}
+			c.Status, action = Approved, "subsidy_claim.approved"
+		}
+		err = tx.GetContext(ctx, &c, `
+			UPDATE subsidy_claims SET approvals = $2, status = $3, updated_at = now(),
+				decided_at = CASE WHEN $3 = 'approved' THEN now() END
+			WHERE id = $1 RETURNING `+claimColumns, c.ID, c.Approvals, c.Status)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: officer, Action: action, EntityType: "subsidy_claim",
+			EntityID: c.ID, Before: before, After: c,
+			Reason: fmt.Sprintf("approval %d of %d for %s", c.Approvals, c.ApprovalsRequired, c.Amount)})
+	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
+// takeBudget adds amount to the year's used budget, in one statement that
+// holds the row lock: two approvals can never both take the last of it.
+// Returns conflict when the budget would be overdrawn.
+func takeBudget(ctx context.Context, tx *sqlx.Tx, year int, amount money.Amount) error {
+	// The year's row is made from the policy that applies in it, the first time.
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO subsidy_budgets (year, budget)
+		SELECT $1, programme_budget FROM subsidy_policies
+		WHERE effective_from <= make_date($1, 12, 31)
+		ORDER BY effective_from DESC, version DESC LIMIT 1
+		ON CONFLICT (year) DO NOTHING`, year); err != nil {
+		return postgres.Translate(err)
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE subsidy_budgets SET used = used + $2
+		WHERE year = $1 AND used + $2 <= budget`, year, amount)
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var b Budget
+	if err := tx.GetContext(ctx, &b, `SELECT year, budget, used FROM subsidy_budgets WHERE year = $1`, year); errors.Is(err, sql.ErrNoRows) {
+		return errs.E(errs.Conflict, "there is no programme budget for %d", year)
+	} else if err != nil {
+		return postgres.Translate(err)
+	}
+	return errs.E(errs.Conflict, "approving %s would overdraw the %d programme budget: %s of %s is used, %s is left",
+		amount, year, b.Used, b.Budget, b.Budget.Sub(b.Used))
+}
+
+// Reject records an officer's refusal of a pending claim, with the reason
+// (required). Returns invalid without a reason, not_found, or conflict
+// when the claim is not pending.
+func (s *Service) Reject(ctx context.Context, id, reason, officer string) (Claim, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return Claim{}, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "required", Message: "a rejection needs a reason"})
+	}
+	if len(reason) > 2000 {
+		return Claim{}, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "too_long", Message: "at most 2000 bytes"})
+	}
+	var c Claim
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+		var err error
+		if c, err = claimForUpdate(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.Status != Pending {
+			return errs.E(errs.Conflict, "the claim is %s: only a pending claim can be rejected", c.Status)
+		}
+		before := c
+		err = tx.GetContext(ctx, &c, `
+			UPDATE subsidy_claims SET status = 'rejected', rejection_reason = $2, decided_at = now(), updated_at = now()
+			WHERE id = $1 RETURNING `+claimColumns, c.ID, reason)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: officer, Action: "subsidy_claim.rejected", EntityType: "subsidy_claim",
+			EntityID: c.ID, Before: before, After: c, Reason: reason})
+	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
+// Budget is one year's programme budget.
+type Budget struct {
+	Year   int          `db:"year" json:"year"`
+	Budget money.Amount `db:"budget" json:"budget"`
+	Used   money.Amount `db:"used" json:"used"`
+	Left   money.Amount `db:"-" json:"left"`
+}

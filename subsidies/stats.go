@@ -1,0 +1,172 @@
+package subsidies
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// The finance bureau's figures read package lending's tables (banks,
+// applications and their transitions, disbursements, repayments, loans);
+// they only read them. Months are calendar months in Asia/Shanghai.
+
+// BankMonth is one bank's figures for one month.
+type BankMonth struct {
+	BankID       string       `db:"bank_id" json:"bank_id"`
+	Month        string       `db:"month" json:"month"` // YYYY-MM
+	Applications int          `db:"applications" json:"applications"`
+	Approvals    int          `db:"approvals" json:"approvals"`
+	Financed     money.Amount `db:"financed" json:"financed"`       // disbursed in the month
+	Outstanding  money.Amount `db:"outstanding" json:"outstanding"` // at the month's end
+}
+
+// ApprovalTimes are the percentiles of the time from submission to the
+// bank's approval, in whole seconds (nil when nothing was approved).
+type ApprovalTimes struct {
+	Count      int    `db:"n" json:"count"`
+	P50Seconds *int64 `db:"p50" json:"p50_seconds"`
+	P90Seconds *int64 `db:"p90" json:"p90_seconds"`
+}
+
+// SubsidyFigures are the programme's money: what was paid (claims in
+// closed batches), what is approved and waits for payment, and each
+// year's budget with what is left of it.
+type SubsidyFigures struct {
+	Paid     money.Amount `db:"paid" json:"paid"`
+	Approved money.Amount `db:"approved" json:"approved_unpaid"`
+	Pending  money.Amount `db:"pending" json:"pending"`
+	Budgets  []Budget     `db:"-" json:"budgets"`
+}
+
+// Stats are the officers' overview (GET /v1/stats).
+type Stats struct {
+	Banks         []BankMonth    `json:"banks"`
+	ApprovalTimes ApprovalTimes  `json:"approval_times"`
+	Subsidy       SubsidyFigures `json:"subsidy"`
+}
+
+// The month's end is the start of the next month: dates before it count.
+const bankMonths = `
+	WITH months AS (
+		SELECT DISTINCT bank_id, m FROM (
+			SELECT bank_id, to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS m FROM applications
+			UNION SELECT a.bank_id, to_char(t.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')
+				FROM application_transitions t JOIN applications a ON a.id = t.application_id WHERE t.to_status = 'approved'
+			UNION SELECT bank_id, to_char(value_date, 'YYYY-MM') FROM disbursements
+			UNION SELECT bank_id, to_char(paid_on, 'YYYY-MM') FROM repayments
+		) x
+	)
+	SELECT mo.bank_id, mo.m AS month,
+		(SELECT count(*) FROM applications a WHERE a.bank_id = mo.bank_id
+			AND to_char(a.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') = mo.m) AS applications,
+		(SELECT count(*) FROM application_transitions t JOIN applications a ON a.id = t.application_id
+			WHERE a.bank_id = mo.bank_id AND t.to_status = 'approved'
+			AND to_char(t.at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') = mo.m) AS approvals,
+		(SELECT coalesce(sum(amount), 0) FROM disbursements d WHERE d.bank_id = mo.bank_id
+			AND to_char(d.value_date, 'YYYY-MM') = mo.m) AS financed,
+		(SELECT coalesce(sum(amount), 0) FROM disbursements d WHERE d.bank_id = mo.bank_id
+			AND d.value_date < (mo.m || '-01')::date + interval '1 month')
+		- (SELECT coalesce(sum(principal), 0) FROM repayments r WHERE r.bank_id = mo.bank_id
+			AND r.paid_on < (mo.m || '-01')::date + interval '1 month') AS outstanding
+	FROM months mo ORDER BY month, bank_id`
+
+// Stats computes the overview. Returns internal on database failure.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{Banks: []BankMonth{}}
+	if err := s.db.SelectContext(ctx, &st.Banks, bankMonths); err != nil {
+		return st, postgres.Translate(err)
+	}
+	// Submission is the application's creation; approval its first move to approved.
+	err := s.db.GetContext(ctx, &st.ApprovalTimes, `
+		WITH d AS (
+			SELECT min(t.at) - a.created_at AS took
+			FROM applications a JOIN application_transitions t ON t.application_id = a.id AND t.to_status = 'approved'
+			GROUP BY a.id, a.created_at
+		)
+		SELECT count(*) AS n,
+			round(extract(epoch FROM percentile_disc(0.5) WITHIN GROUP (ORDER BY took)))::bigint AS p50,
+			round(extract(epoch FROM percentile_disc(0.9) WITHIN GROUP (ORDER BY took)))::bigint AS p90
+		FROM d`)
+	if err != nil {
+		return st, postgres.Translate(err)
+	}
+	if err := s.db.GetContext(ctx, &st.Subsidy, `
+		SELECT coalesce(sum(amount) FILTER (WHERE status = 'paid'), 0) AS paid,
+			coalesce(sum(amount) FILTER (WHERE status = 'approved'), 0) AS approved,
+			coalesce(sum(amount) FILTER (WHERE status = 'pending'), 0) AS pending
+		FROM subsidy_claims`); err != nil {
+		return st, postgres.Translate(err)
+	}
+	st.Subsidy.Budgets = []Budget{}
+	if err := s.db.SelectContext(ctx, &st.Subsidy.Budgets, `SELECT year, budget, used FROM subsidy_budgets ORDER BY year`); err != nil {
+		return st, postgres.Translate(err)
+	}
+	for i := range st.Subsidy.Budgets {
+		b := &st.Subsidy.Budgets[i]
+		b.Left = b.Budget.Sub(b.Used)
+	}
+	return st, nil
+}
+
+// BankReportLine is one bank's line of the monthly report to the finance
+// bureau.
+type BankReportLine struct {
+	BankID       string       `db:"bank_id"`
+	BankName     string       `db:"bank_name"`
+	Applications int          `db:"applications"`
+	Approvals    int          `db:"approvals"`
+	Disbursed    money.Amount `db:"disbursed"`   // in the month
+	Outstanding  money.Amount `db:"outstanding"` // at the month's end
+	Overdue      money.Amount `db:"overdue"`     // overdue principal of loans overdue since before the month's end
+}
+
+// BankReport returns every bank's figures for the month (first day of the
+// month given). Returns internal on database failure.
+func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankReportLine, error) {
+	lines := []BankReportLine{}
+	err := s.db.SelectContext(ctx, &lines, `
+		WITH p AS (SELECT $1::date AS m0, ($1::date + interval '1 month')::date AS m1)
+		SELECT b.id AS bank_id, b.name AS bank_name,
+			(SELECT count(*) FROM applications a WHERE a.bank_id = b.id
+				AND a.created_at >= p.m0::timestamp AT TIME ZONE 'Asia/Shanghai'
+				AND a.created_at < p.m1::timestamp AT TIME ZONE 'Asia/Shanghai') AS applications,
+			(SELECT count(*) FROM application_transitions t JOIN applications a ON a.id = t.application_id
+				WHERE a.bank_id = b.id AND t.to_status = 'approved'
+				AND t.at >= p.m0::timestamp AT TIME ZONE 'Asia/Shanghai'
+				AND t.at < p.m1::timestamp AT TIME ZONE 'Asia/Shanghai') AS approvals,
+			(SELECT coalesce(sum(amount), 0) FROM disbursements d WHERE d.bank_id = b.id
+				AND d.value_date >= p.m0 AND d.value_date < p.m1) AS disbursed,
+			(SELECT coalesce(sum(amount), 0) FROM disbursements d WHERE d.bank_id = b.id AND d.value_date < p.m1)
+			- (SELECT coalesce(sum(principal), 0) FROM repayments r WHERE r.bank_id = b.id AND r.paid_on < p.m1) AS outstanding,
+			(SELECT coalesce(sum(overdue_principal), 0) FROM loans l WHERE l.bank_id = b.id
+				AND l.overdue_since < p.m1) AS overdue
+		FROM banks b, p ORDER BY b.id`, month)
+	return lines, postgres.Translate(err)
+}
+
+// BankReportCSV writes the monthly report as CSV, with a TOTAL line.
+func BankReportCSV(month string, lines []BankReportLine) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"month", "bank_id", "bank_name", "applications", "approvals", "disbursed", "outstanding", "overdue"})
+	var apps, approvals int
+	disbursed, outstanding, overdue := money.Zero, money.Zero, money.Zero
+	for _, l := range lines {
+		_ = w.Write([]string{month, l.BankID, l.BankName, strconv.Itoa(l.Applications), strconv.Itoa(l.Approvals),
+			l.Disbursed.String(), l.Outstanding.String(), l.Overdue.String()})
+		apps, approvals = apps+l.Applications, approvals+l.Approvals
+		disbursed, outstanding, overdue = disbursed.Add(l.Disbursed), outstanding.Add(l.Outstanding), overdue.Add(l.Overdue)
+	}
+	_ = w.Write([]string{month, "TOTAL", "", strconv.Itoa(apps), strconv.Itoa(approvals),
+		disbursed.String(), outstanding.String(), overdue.String()})
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return nil, fmt.Errorf("bank report: %w", err)
+	}
+	return buf.Bytes(), nil
+}
