@@ -253,3 +253,33 @@ func TestConcurrentApplicationsHoldTheLimits(t *testing.T) {
 		t.Fatalf("only %s financed: applications were refused that fit", financed)
 	}
 }
+
+// TestTwoHundredDrawsOnOneLine: 200 concurrent applications of 3,000.00
+// against one line of 500,000.00 (room for 166): never over the limit, and
+// exactly as many succeed as fit.
+func TestTwoHundredDrawsOnOneLine(t *testing.T) {
+	w := newWorld(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := w.apply("3000.00", true)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case !errs.Is(err, errs.VerificationFailed) && !errs.Is(err, errs.Conflict):
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	used := money.MustAmount(w.lineUsed())
+	if used.GreaterThan(money.MustAmount("500000.00")) || ok != 166 || !used.Equal(money.MustAmount("498000.00")) {
+		t.Fatalf("%d draws succeeded, line used %s; want 166 and 498000.00", ok, used)
+	}
+}
