@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 	"sync/atomic"
+	"time"
 )
 
 // Scenario is one kind of load. Setup prepares it through env (it may
