@@ -35,7 +35,7 @@ type Signer interface {
 // RelayConfig tunes the relay; zero values take the protocol's defaults.
 type RelayConfig struct {
 	WorkerID     string        // names this process in locks
-	Poll         time.Duration // how often to look for due deliveries (default 200 ms)
+	Poll         time.Duration // how often to look for due deliveries (default 50 ms)
 	Batch        int           // deliveries claimed at once (default 16)
 	Lease        time.Duration // how long a claim lasts (default 1 min)
 	Timeout      time.Duration // per HTTP attempt (default 10 s)
@@ -71,7 +71,7 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 			*d = v
 		}
 	}
-	def(&cfg.Poll, 200*time.Millisecond)
+	def(&cfg.Poll, 50*time.Millisecond)
 	def(&cfg.Lease, time.Minute)
 	def(&cfg.Timeout, 10*time.Second)
 	def(&cfg.BaseBackoff, time.Second)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,6 +49,9 @@ type Deps struct {
 	// Metrics, when set, receives the banking metrics registered on the
 	// router's registry, for the relay to report into.
 	Metrics **banking.Metrics
+	// Web, when set, serves every path outside /v1/ that no route serves
+	// (the browser interface, package web).
+	Web http.Handler
 }
 
 // server holds the dependencies the handler methods use.
@@ -106,6 +110,10 @@ func New(d Deps) (http.Handler, error) {
 	r.Use(requestIDs(), accessLog(d.Logger), newHTTPMetrics(reg).middleware(), recovery(),
 		bodyLimit(d.Config.HTTP.MaxBodyBytes))
 	r.NoRoute(func(c *gin.Context) {
+		if d.Web != nil && !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
+			d.Web.ServeHTTP(c.Writer, c.Request)
+			return
+		}
 		fail(c, errs.E(errs.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {

@@ -125,10 +125,15 @@ func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref,
 	if err != nil {
 		return err
 	}
-	if a.Status == Submitted { // the event overtook the delivery answer
+	switch a.Status {
+	case Submitted: // the event overtook the delivery answer
 		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank reported the application received"); err != nil {
 			return err
 		}
+	case Approved, Rejected, Disbursed, Repaid, Closed:
+		// A receipt arriving after the bank's decision tells nothing new:
+		// accept it, change nothing, so the bank's later events still flow.
+		return nil
 	}
 	if ref != "" && a.BankReference == "" {
 		if _, err := tx.ExecContext(ctx, `UPDATE applications SET bank_reference = $2 WHERE id = $1`, appID, ref); err != nil {

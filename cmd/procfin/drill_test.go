@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"procfin/banking"
@@ -42,7 +43,6 @@ func TestDrillKillDuringBurst(t *testing.T) {
 	}
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)
-	ctx := context.Background()
 	masterKey := make([]byte, 32)
 	rand.Read(masterKey)
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -62,41 +62,7 @@ func TestDrillKillDuringBurst(t *testing.T) {
 	go bankSrv.Serve(bankLn)
 	defer bankSrv.Close()
 
-	// The programme, seeded straight into the database.
-	a, err := auth.NewService(db, auth.Config{MasterKey: masterKey, Password: auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const uscc = "91350100M000100Y43"
-	if _, err := a.CreateUser(ctx, auth.NewUser{Username: "driller", Password: "a long enough password", Role: "supplier", SupplierUSCC: uscc}, "test"); err != nil {
-		t.Fatal(err)
-	}
-	cs := contracts.NewService(db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
-		EligibleClasses: []contracts.SizeClass{contracts.SizeSmall}}, nil)
-	pub, _, _ := ed25519.GenerateKey(rand.Reader)
-	jwks := json.RawMessage(fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":%q,"kid":"k"}]}`, base64.RawURLEncoding.EncodeToString(pub)))
-	if _, _, err := cs.RegisterIssuer(ctx, contracts.IssuerRegistration{ID: "jinan-pprc", Name: "J", JWKS: jwks}, "t"); err != nil {
-		t.Fatal(err)
-	}
-	emp := 42
-	rev, assets := money.MustAmount("8000000.00"), money.MustAmount("5000000.00")
-	if _, _, err := cs.RegisterSupplier(ctx, contracts.SupplierRegistration{USCC: uscc, Name: "Q", Industry: "software_it", Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets}, "t"); err != nil {
-		t.Fatal(err)
-	}
-	src := contracts.Source{Kind: "signed", Actor: "issuer:jinan-pprc"}
-	cs.SubmitAwardNotice(ctx, "jinan-pprc", contracts.AwardNoticeDoc{NoticeNo: "N", ProjectNo: "P", ProjectName: "P", Purchaser: contracts.Party{ID: "sdu"},
-		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("900000000.00"), Currency: "CNY", AwardedOn: money.MustDate("2026-10-01"),
-		ProcurementMethod: "open", Status: "active"}, src)
-	c, _, err := cs.SubmitContract(ctx, "jinan-pprc", contracts.ContractDoc{ContractNo: "C", NoticeNo: "N", Purchaser: contracts.Party{ID: "sdu"},
-		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("900000000.00"), SignedOn: money.MustDate("2026-10-02"),
-		Period: contracts.Period{Start: money.MustDate("2026-10-02"), End: money.MustDate("2099-10-02")}, Status: "active"}, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bankJWKS, _ := json.Marshal(bank.JWKS())
-	if _, _, err := banking.NewRegistry(db).Register(ctx, banking.BankRegistration{ID: "drill-bank", Name: "Drill", BaseURL: "http://" + bankLn.Addr().String(), JWKS: bankJWKS}, "t"); err != nil {
-		t.Fatal(err)
-	}
+	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
 
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+procfinAddr, "PROCFIN_DATA_DIR="+t.TempDir(),
 		"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error")
@@ -131,7 +97,7 @@ func TestDrillKillDuringBurst(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 1000; i++ {
 				req, _ := http.NewRequest("POST", procfinURL+"/v1/credit-applications", strings.NewReader(
-					`{"contract_id": "`+c.ID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
+					`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
 				req.Header.Set("Authorization", "Bearer "+token)
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("Idempotency-Key", fmt.Sprintf("drill-%d-%d", w, i))
@@ -193,4 +159,48 @@ func TestDrillKillDuringBurst(t *testing.T) {
 		}
 	}
 	t.Logf("%d applications committed (%d acknowledged before the kill), all delivered once", len(committed), len(acked))
+}
+
+// seedProgramme puts a supplier user "driller" (of a small supplier), an
+// issuer, a contract of 900,000,000.00 and the sandbox bank "drill-bank"
+// straight into the database; it returns the contract id.
+func seedProgramme(t *testing.T, db *sqlx.DB, masterKey []byte, bank *sandbox.Bank, bankURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	a, err := auth.NewService(db, auth.Config{MasterKey: masterKey, Password: auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uscc = "91350100M000100Y43"
+	if _, err := a.CreateUser(ctx, auth.NewUser{Username: "driller", Password: "a long enough password", Role: "supplier", SupplierUSCC: uscc}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	cs := contracts.NewService(db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
+		EligibleClasses: []contracts.SizeClass{contracts.SizeSmall}}, nil)
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	jwks := json.RawMessage(fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":%q,"kid":"k"}]}`, base64.RawURLEncoding.EncodeToString(pub)))
+	if _, _, err := cs.RegisterIssuer(ctx, contracts.IssuerRegistration{ID: "jinan-pprc", Name: "J", JWKS: jwks}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	emp := 42
+	rev, assets := money.MustAmount("8000000.00"), money.MustAmount("5000000.00")
+	if _, _, err := cs.RegisterSupplier(ctx, contracts.SupplierRegistration{USCC: uscc, Name: "Q", Industry: "software_it", Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	src := contracts.Source{Kind: "signed", Actor: "issuer:jinan-pprc"}
+	cs.SubmitAwardNotice(ctx, "jinan-pprc", contracts.AwardNoticeDoc{NoticeNo: "N", ProjectNo: "P", ProjectName: "P", Purchaser: contracts.Party{ID: "sdu"},
+		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("900000000.00"), Currency: "CNY", AwardedOn: money.MustDate("2026-10-01"),
+		ProcurementMethod: "open", Status: "active"}, src)
+	c, _, err := cs.SubmitContract(ctx, "jinan-pprc", contracts.ContractDoc{ContractNo: "C", NoticeNo: "N", Purchaser: contracts.Party{ID: "sdu"},
+		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("900000000.00"), SignedOn: money.MustDate("2026-10-02"),
+		Period: contracts.Period{Start: money.MustDate("2026-10-02"), End: money.MustDate("2099-10-02")}, Status: "active"}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankJWKS, _ := json.Marshal(bank.JWKS())
+	if _, _, err := banking.NewRegistry(db).Register(ctx, banking.BankRegistration{ID: "drill-bank", Name: "Drill", BaseURL: bankURL, JWKS: bankJWKS}, "t"); err != nil {
+		t.Fatal(err)
+	}
+
+	return c.ID
 }

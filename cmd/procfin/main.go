@@ -36,6 +36,7 @@ import (
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
 	"procfin/subsidies"
+	"procfin/web"
 )
 
 // stdin is where `users add` reads the password; tests replace it.
@@ -383,10 +384,16 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		if cfg.PublicURL == "http://"+cfg.Addr { // the default: name the port really bound (":0" in tests)
 			cfg.PublicURL = base
 		}
+		deliveries := banking.NewDeliveries(db, ls)
+		webUI, err := web.New(web.Deps{DB: db, Auth: a, Contracts: cs, Lending: ls, Banks: banks,
+			Deliveries: deliveries, Subsidies: subs, PublicURL: cfg.PublicURL, Logger: logger})
+		if err != nil {
+			return err
+		}
 		var bankMetrics *banking.Metrics
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
 			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
-			Events: events, Subsidies: subs, Deliveries: banking.NewDeliveries(db, ls),
+			Events: events, Subsidies: subs, Deliveries: deliveries, Web: webUI,
 			Metrics: &bankMetrics, Logger: logger})
 		if err != nil {
 			return err

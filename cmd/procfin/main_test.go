@@ -316,3 +316,8 @@ func getJSON(t *testing.T, url, token string, dst any) {
 	defer res.Body.Close()
 	json.NewDecoder(res.Body).Decode(dst)
 }
+
+func decodeJSON(res *http.Response, dst any) {
+	defer res.Body.Close()
+	json.NewDecoder(res.Body).Decode(dst)
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"procfin/banking/sandbox"
+	"procfin/platform/postgres/pgtest"
+)
+
+// TestSandboxRoundTrip: applications travel to a sandbox bank that sends
+// every event twice and out of order; procfin applies each once, in an
+// order that follows, and every loan ends closed with disbursed =
+// approved = repaid, one subsidy claim per repayment with interest. It
+// also logs the commit-to-bank latency (docs/performance.md).
+func TestSandboxRoundTrip(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	db := openDB(t, dbURL)
+	masterKey := make([]byte, 32)
+	rand.Read(masterKey)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	procfinURL := "http://" + addr
+
+	bankLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
+	bank, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: procfinURL, PublicURL: "http://" + bankLn.Addr().String(),
+		Key: bankKey, KeyID: "drill-k1", DecisionDelay: 50 * time.Millisecond, RepayAfter: 200 * time.Millisecond, LoanDays: 90,
+		RetryBackoff: 50 * time.Millisecond, Faults: sandbox.Faults{DuplicateEvents: true, ReorderEvents: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankSrv := &http.Server{Handler: bank.Handler()}
+	go bankSrv.Serve(bankLn)
+	defer bankSrv.Close()
+	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go bank.Run(ctx)
+	vars := map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
+		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)}
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs)
+	}()
+	waitListening(t, &logs, done)
+	defer func() { cancel(); <-done }()
+	token := login(t, procfinURL, "driller", "a long enough password")
+
+	const n = 10
+	ids := make([]string, n)
+	for i := range ids {
+		req, _ := http.NewRequest("POST", procfinURL+"/v1/credit-applications", strings.NewReader(
+			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "300000.01", "term_days": 90, "purpose": "round trip"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", fmt.Sprint("rt-", i))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("apply: %v %v", err, res)
+		}
+		var app struct{ ID string }
+		decodeJSON(res, &app)
+		ids[i] = app.ID
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var closed int
+		db.Get(&closed, `SELECT count(*) FROM applications WHERE status = 'closed'`)
+		if closed == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			var states []string
+			db.Select(&states, `SELECT status || ' d=' || disbursed || ' r=' || repaid_principal || ' ' || (SELECT string_agg(type, ',' ORDER BY received_at) FROM bank_events e WHERE e.application_id = a.id) FROM applications a`)
+			t.Fatalf("after a minute the applications are %v, want all closed\n%s", strings.Join(states, "\n"), logs.String())
+		}
+	}
+	var wrong int
+	db.Get(&wrong, `SELECT count(*) FROM applications WHERE NOT (disbursed = amount AND approved_amount = amount AND repaid_principal = amount)`)
+	var disbursements, claims, duplicates int
+	db.Get(&disbursements, `SELECT count(*) FROM disbursements`)
+	db.Get(&claims, `SELECT count(*) FROM subsidy_claims`)
+	db.Get(&duplicates, `SELECT count(*) FROM bank_events`)
+	if wrong != 0 || disbursements != 2*n || claims != 2*n {
+		t.Fatalf("%d applications with wrong totals, %d disbursements (want %d), %d subsidy claims (want %d)", wrong, disbursements, 2*n, claims, 2*n)
+	}
+	// Commit to bank: the application's commit to the bank's first receipt.
+	created := map[string]time.Time{}
+	rows, _ := db.Query(`SELECT id, created_at FROM applications`)
+	for rows.Next() {
+		var id string
+		var at time.Time
+		rows.Scan(&id, &at)
+		created[id] = at
+	}
+	rows.Close()
+	var lat []time.Duration
+	for _, r := range bank.Received() {
+		lat = append(lat, r.ReceivedAt.Sub(created[r.ApplicationID]))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	if len(lat) == n {
+		t.Logf("commit to bank over %d applications: p50 %v, max %v", n, lat[n/2], lat[n-1])
+	}
+}

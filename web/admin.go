@@ -1,0 +1,237 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"procfin/banking"
+	"procfin/contracts"
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+)
+
+// The administrators' pages: the registries (issuers, banks, suppliers,
+// users) and the delivery queue, enough to run the demo without curl.
+
+// formData is an administrator's form as typed, with its problems.
+type formData struct {
+	Form    map[string]string
+	Errors  map[string]string
+	Problem string
+	Done    string // what was registered, when it was
+	Banks   []banking.Bank
+	Options []string
+}
+
+func newForm(r *http.Request, fields ...string) formData {
+	d := formData{Form: map[string]string{}, Errors: map[string]string{}}
+	for _, f := range fields {
+		d.Form[f] = strings.TrimSpace(r.PostFormValue(f))
+	}
+	return d
+}
+
+// refused fills the form's problems from a business error; false when the
+// error is not the user's to fix.
+func refused(v *view, d *formData, err error) bool {
+	switch errs.CodeOf(err) {
+	case errs.Invalid:
+		d.Errors = fieldErrors(v, fieldsOf(err))
+		if len(d.Errors) == 0 {
+			d.Problem = errs.MessageOf(err)
+		}
+		return true
+	case errs.Conflict:
+		d.Problem = errs.MessageOf(err)
+		return true
+	}
+	return false
+}
+
+func (s *server) adminHome(w http.ResponseWriter, r *http.Request, v *view) {
+	s.render(w, r, v, http.StatusOK, "admin", "admin.title", nil)
+}
+
+func algorithms(s string) []string {
+	var out []string
+	for _, a := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		out = append(out, a)
+	}
+	return out
+}
+
+func (s *server) issuersPage(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r)
+	d.Form["algorithms"] = "EdDSA"
+	s.render(w, r, v, http.StatusOK, "admin_issuers", "admin.issuers", d)
+}
+
+func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r, "id", "name", "jwks", "jwks_url", "algorithms")
+	reg := contracts.IssuerRegistration{ID: d.Form["id"], Name: d.Form["name"], JWKSURL: d.Form["jwks_url"], Algorithms: algorithms(d.Form["algorithms"])}
+	if d.Form["jwks"] != "" {
+		if !json.Valid([]byte(d.Form["jwks"])) {
+			d.Errors["jwks"] = v.T("fe.json")
+			s.render(w, r, v, http.StatusUnprocessableEntity, "admin_issuers", "admin.issuers", d)
+			return
+		}
+		reg.JWKS = json.RawMessage(d.Form["jwks"])
+	}
+	is, _, err := s.Contracts.RegisterIssuer(r.Context(), reg, "user:"+v.User.ID)
+	if err != nil {
+		if !refused(v, &d, err) {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_issuers", "admin.issuers", d)
+		return
+	}
+	d = formData{Form: map[string]string{"algorithms": "EdDSA"}, Done: is.ID + " — " + is.Name}
+	s.render(w, r, v, http.StatusOK, "admin_issuers", "admin.issuers", d)
+}
+
+func (s *server) banksPage(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r)
+	d.Form["algorithms"] = "EdDSA"
+	s.renderBanks(w, r, v, d, http.StatusOK)
+}
+
+func (s *server) renderBanks(w http.ResponseWriter, r *http.Request, v *view, d formData, status int) {
+	var err error
+	if d.Banks, err = s.Banks.List(r.Context()); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.render(w, r, v, status, "admin_banks", "admin.banks", d)
+}
+
+func (s *server) registerBank(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r, "id", "name", "base_url", "jwks", "jwks_url", "algorithms")
+	reg := banking.BankRegistration{ID: d.Form["id"], Name: d.Form["name"], BaseURL: d.Form["base_url"],
+		JWKSURL: d.Form["jwks_url"], Algorithms: algorithms(d.Form["algorithms"])}
+	if d.Form["jwks"] != "" {
+		if !json.Valid([]byte(d.Form["jwks"])) {
+			d.Errors["jwks"] = v.T("fe.json")
+			s.renderBanks(w, r, v, d, http.StatusUnprocessableEntity)
+			return
+		}
+		reg.JWKS = json.RawMessage(d.Form["jwks"])
+	}
+	b, _, err := s.Banks.Register(r.Context(), reg, "user:"+v.User.ID)
+	if err != nil {
+		if !refused(v, &d, err) {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.renderBanks(w, r, v, d, http.StatusUnprocessableEntity)
+		return
+	}
+	d = formData{Form: map[string]string{"algorithms": "EdDSA"}, Done: b.ID + " — " + b.Name}
+	s.renderBanks(w, r, v, d, http.StatusOK)
+}
+
+var industries = []string{"agriculture", "industry", "construction", "wholesale", "retail", "transport", "warehousing", "postal",
+	"accommodation", "catering", "information_transmission", "software_it", "real_estate", "property_management", "leasing_business", "other"}
+
+func (s *server) suppliersPage(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r)
+	d.Options = industries
+	s.render(w, r, v, http.StatusOK, "admin_suppliers", "admin.suppliers", d)
+}
+
+func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r, "uscc", "name", "industry", "employees", "annual_revenue", "total_assets", "uscc_override_reason")
+	d.Options = industries
+	reg := contracts.SupplierRegistration{USCC: strings.ToUpper(d.Form["uscc"]), Name: d.Form["name"], Industry: d.Form["industry"],
+		USCCOverrideReason: d.Form["uscc_override_reason"]}
+	if f := d.Form["employees"]; f != "" {
+		if n, err := strconv.Atoi(f); err != nil {
+			d.Errors["employees"] = v.T("fe.whole_number")
+		} else {
+			reg.Employees = &n
+		}
+	}
+	for _, f := range []struct {
+		name string
+		dst  **money.Amount
+	}{{"annual_revenue", &reg.AnnualRevenue}, {"total_assets", &reg.TotalAssets}} {
+		if d.Form[f.name] == "" {
+			continue
+		}
+		a, err := money.ParseAmount(strings.ReplaceAll(d.Form[f.name], ",", ""))
+		if err != nil {
+			d.Errors[f.name] = v.T("fe.format")
+			continue
+		}
+		*f.dst = &a
+	}
+	if len(d.Errors) > 0 {
+		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_suppliers", "admin.suppliers", d)
+		return
+	}
+	sp, _, err := s.Contracts.RegisterSupplier(r.Context(), reg, "user:"+v.User.ID)
+	if err != nil {
+		if !refused(v, &d, err) {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_suppliers", "admin.suppliers", d)
+		return
+	}
+	d = formData{Form: map[string]string{}, Options: industries, Done: sp.USCC + " — " + sp.Name + " (" + v.T("size."+string(sp.SizeClass)) + ")"}
+	s.render(w, r, v, http.StatusOK, "admin_suppliers", "admin.suppliers", d)
+}
+
+func (s *server) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r)
+	d.Form["role"] = string(auth.RoleSupplier)
+	s.render(w, r, v, http.StatusOK, "admin_users", "admin.users", d)
+}
+
+func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
+	d := newForm(r, "username", "role", "supplier_uscc")
+	u, err := s.Auth.CreateUser(r.Context(), auth.NewUser{Username: d.Form["username"], Password: r.PostFormValue("password"),
+		Role: d.Form["role"], SupplierUSCC: strings.ToUpper(d.Form["supplier_uscc"])}, "user:"+v.User.ID)
+	if err != nil {
+		if !refused(v, &d, err) {
+			s.fail(w, r, v, err)
+			return
+		}
+		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_users", "admin.users", d)
+		return
+	}
+	d = formData{Form: map[string]string{"role": string(auth.RoleSupplier)}, Done: u.Username + " (" + v.T("role."+string(u.Role)) + ")"}
+	s.render(w, r, v, http.StatusOK, "admin_users", "admin.users", d)
+}
+
+type deliveriesData struct {
+	Status     string
+	Statuses   []string
+	Deliveries []banking.Delivery
+}
+
+func (s *server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) {
+	d := deliveriesData{Status: r.URL.Query().Get("status"), Statuses: []string{"pending", "delivered", "failed", "dead"}}
+	var err error
+	if d.Deliveries, err = s.Deliveries.List(r.Context(), d.Status, 0, 200); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.render(w, r, v, http.StatusOK, "admin_deliveries", "admin.deliveries", d)
+}
+
+func (s *server) requeueDelivery(w http.ResponseWriter, r *http.Request, v *view) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
+		return
+	}
+	if _, err := s.Deliveries.Requeue(r.Context(), id, "user:"+v.User.ID); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/deliveries?ok=requeued", http.StatusSeeOther)
+}

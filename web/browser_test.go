@@ -1,0 +1,294 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"procfin/banking"
+	"procfin/banking/sandbox"
+	"procfin/platform/money"
+)
+
+const chromiumPath = "/usr/bin/chromium"
+
+// browserContext starts a headless Chromium with a fresh profile, or skips
+// the test when Chromium is missing outside CI (in CI it must be there).
+func browserContext(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and %s is missing: install the chromium package", chromiumPath)
+		}
+		t.Skipf("%s is missing (install the chromium package to run the browser tests)", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 960),
+	}
+	// No time-out on the context that starts the browser (it would stop
+	// the browser); each step gets its own below.
+	ctx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelBrowser := chromedp.NewContext(ctx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", chromiumPath, err)
+	}
+	return ctx
+}
+
+// artifacts is where screenshots go: $PROCFIN_ARTIFACTS, else the
+// repository's artifacts/screenshots (gitignored).
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("PROCFIN_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "artifacts", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// shot saves a full-page PNG screenshot.
+func shot(dir, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	})
+}
+
+// css is a CSS selector.
+func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
+
+// value runs one action that answers a value, within the step's time.
+func value[T any](t *testing.T, ctx context.Context, step string, a chromedp.Action[T]) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	return v
+}
+
+// startBank runs a sandbox bank that decides, disburses and repays within
+// seconds, registered as a partner bank, and the relay that delivers to it.
+func (e *env) startBank(t *testing.T) *sandbox.Bank {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	bank, err := sandbox.New(sandbox.Config{BankID: "qilu-sandbox", BankName: "齐鲁银行（沙箱）", ProcfinURL: e.srv.URL,
+		DecisionDelay: 300 * time.Millisecond, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
+		Tranches: 2, RepayAfter: 1500 * time.Millisecond, LoanDays: 90, RetryBackoff: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bankSrv := httptest.NewServer(bank.Handler())
+	jwks, _ := json.Marshal(bank.JWKS())
+	if _, _, err := e.banks.Register(ctx, banking.BankRegistration{ID: "qilu-sandbox", Name: "齐鲁银行（沙箱） Qilu Bank (sandbox)",
+		BaseURL: bankSrv.URL, JWKS: jwks, Algorithms: []string{"EdDSA"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	relay := banking.NewRelay(e.db, e.banks, e.lending, e.auth, e.metrics, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		banking.RelayConfig{Poll: 100 * time.Millisecond, BaseBackoff: 200 * time.Millisecond})
+	relayDone, bankDone := make(chan struct{}), make(chan struct{})
+	go func() { relay.Run(ctx); close(relayDone) }()
+	go func() { bank.Run(ctx); close(bankDone) }()
+	t.Cleanup(func() {
+		cancel()
+		<-relayDone
+		<-bankDone
+		bankSrv.Close()
+	})
+	if _, err := bank.GrantLine(ctx, quancheng, "800000.00", true); err != nil {
+		t.Fatal(err)
+	}
+	return bank
+}
+
+// TestBrowserStory walks the story in a real Chromium: a supplier applies
+// (once wrongly), watches the bank approve and disburse, is refused the
+// console; an officer sees the dashboard, approves a subsidy claim and
+// downloads the payment batch as CSV.
+func TestBrowserStory(t *testing.T) {
+	ctx := browserContext(t)
+	e := newEnv(t)
+	e.startBank(t)
+	dir := artifacts(t)
+	base := e.srv.URL
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			_ = chromedp.Do(ctx, shot(dir, "failed-"+strings.ReplaceAll(step, " ", "-")))
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	login := func(user string) {
+		t.Helper()
+		run("log in as "+user,
+			chromedp.Navigate(base+"/login"),
+			chromedp.WaitVisible(css("#username")),
+			chromedp.SendKeys(css("#username"), user),
+			chromedp.SendKeys(css("#password"), password),
+			chromedp.Click(css(`form.form button[type="submit"]`)),
+			chromedp.WaitVisible(css(`[data-testid="user"]`)),
+		)
+	}
+
+	// The supplier sees the contract and its verification.
+	run("login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#username")), shot(dir, "login"))
+	login("quancheng")
+	run("portal", chromedp.WaitVisible(css("table")), shot(dir, "portal"))
+	portal := value(t, ctx, "portal text", chromedp.Text(css("main")))
+	for _, want := range []string{"HT-JNCG-2026-0815", "800,000.00", "我的授信额度"} {
+		if !strings.Contains(portal, want) {
+			t.Fatalf("portal lacks %q:\n%s", want, portal)
+		}
+	}
+	run("contract",
+		chromedp.Navigate(base+"/portal/contracts/"+e.contract[quancheng]),
+		chromedp.WaitVisible(css("#verification")),
+		shot(dir, "contract"))
+	if n := value(t, ctx, "checks", chromedp.Evaluate[int](`document.querySelectorAll("#verification li.pass").length`)); n < 8 {
+		t.Fatalf("%d passed checks shown, want every check", n)
+	}
+
+	// A bad amount is refused next to the field; then the form goes through.
+	run("apply with a bad amount",
+		chromedp.Click(css("#apply")),
+		chromedp.WaitVisible(css("#amount")),
+		chromedp.SendKeys(css("#amount"), "三十万"),
+		chromedp.SendKeys(css("#purpose"), "采购交换机和布线材料"),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#amount-error")),
+		shot(dir, "apply-error"))
+	if msg := value(t, ctx, "amount message", chromedp.Text(css("#amount-error"))); !strings.Contains(msg, "500000.00") {
+		t.Fatalf("amount message %q", msg)
+	}
+	run("apply",
+		chromedp.SetValue(css("#amount"), "300000.00"),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#app-status")))
+
+	// The timeline moves on by itself: delivered, approved, disbursed.
+	url := value(t, ctx, "application url", chromedp.Location())
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		run("application", chromedp.Navigate(url), chromedp.WaitVisible(css("#app-status")))
+		status := value(t, ctx, "status", chromedp.AttributeValue(css("#app-status"), "data-status")).Value
+		n := value(t, ctx, "disbursements", chromedp.Evaluate[int](`document.querySelectorAll("#disbursements tbody tr").length`))
+		if slices.Contains([]string{"disbursed", "repaid", "closed"}, status) && n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			run("timeout", shot(dir, "application-timeout"))
+			t.Fatalf("application still %s with %d disbursements", status, n)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	run("timeline", shot(dir, "application"))
+	timeline := value(t, ctx, "timeline", chromedp.Text(css("#timeline")))
+	for _, want := range []string{"提交申请", "送达银行", "银行批准", "放款"} {
+		if !strings.Contains(timeline, want) {
+			t.Fatalf("timeline lacks %q:\n%s", want, timeline)
+		}
+	}
+
+	// The console is not for suppliers.
+	run("forbidden",
+		chromedp.Navigate(base+"/console"),
+		chromedp.WaitVisible(css(`[data-status="403"]`)),
+		shot(dir, "forbidden"))
+	run("log out", chromedp.Click(css(`.who button[type="submit"]`)), chromedp.WaitVisible(css("#username")))
+
+	// The officer: dashboard, a claim approved, the batch downloaded.
+	login("officer")
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		run("claims queue", chromedp.Navigate(base+"/console/claims?status=pending"), chromedp.WaitVisible(css("h1")))
+		if n := value(t, ctx, "claims", chromedp.Evaluate[int](`document.querySelectorAll("#claims tbody a").length`)); n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no subsidy claim appeared after the repayments")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	run("dashboard", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(css("svg.chart")), shot(dir, "dashboard"))
+	run("approve a claim",
+		chromedp.Navigate(base+"/console/claims?status=pending"),
+		chromedp.WaitVisible(css("#claims")),
+		shot(dir, "claims"),
+		chromedp.Click(css("#claims tbody a")),
+		chromedp.WaitVisible(css("#computation")),
+		shot(dir, "claim"),
+		chromedp.Click(css("#approve")),
+		chromedp.WaitVisible(css(".flash")))
+	if st := value(t, ctx, "claim status", chromedp.AttributeValue(css("#claim-status"), "data-status")).Value; st != "approved" {
+		t.Fatalf("claim %s after approval", st)
+	}
+	run("batch",
+		chromedp.Navigate(base+"/console/batches"),
+		chromedp.Click(css("#create-batch")),
+		chromedp.WaitVisible(css("#batches a.csv")),
+		shot(dir, "batches"))
+
+	downloads := t.TempDir()
+	done := make(chan string, 1)
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: downloads, EventsEnabled: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.ListenBrowser(ctx, func(ev any) {
+		if p, ok := ev.(*browser.EventDownloadProgress); ok && p.State == browser.DownloadProgressStateCompleted {
+			select {
+			case done <- p.GUID:
+			default:
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run("download CSV", chromedp.Click(css("#batches a.csv")))
+	select {
+	case guid := <-done:
+		csv, err := os.ReadFile(filepath.Join(downloads, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(csv), quancheng) || !strings.Contains(string(csv), "TOTAL") {
+			t.Fatalf("batch CSV:\n%s", csv)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the CSV did not download")
+	}
+}

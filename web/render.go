@@ -1,0 +1,294 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strings"
+	"time"
+
+	"procfin/lending"
+	"procfin/platform/audit"
+	"procfin/platform/auth"
+	"procfin/platform/errs"
+	"procfin/platform/money"
+)
+
+// view is what every page template sees: the language, the user, the
+// CSRF token for its forms, and the page's own data.
+type view struct {
+	Lang    string
+	User    *auth.User
+	CSRF    string
+	Path    string // the request's path and query, for the language switch
+	Title   string // message key
+	Flash   string // message key of a one-line confirmation (?ok=...)
+	Data    any
+	session session
+}
+
+func (s *server) newView(r *http.Request) *view {
+	v := &view{Lang: defaultLang, Path: r.URL.RequestURI()}
+	if c, err := r.Cookie(langCookie); err == nil {
+		if _, ok := messages[c.Value]; ok {
+			v.Lang = c.Value
+		}
+	}
+	if ok := r.URL.Query().Get("ok"); ok != "" {
+		if _, known := messages[defaultLang]["ok."+ok]; known {
+			v.Flash = "ok." + ok
+		}
+	}
+	return v
+}
+
+// T translates a message key into the page's language.
+func (v *view) T(key string, args ...any) string { return translate(v.Lang, key, args...) }
+
+// Other is the language the switch link offers.
+func (v *view) Other() string {
+	if v.Lang == "en" {
+		return defaultLang
+	}
+	return "en"
+}
+
+// RoleName is the user's role in words.
+func (v *view) RoleName() string {
+	if v.User == nil {
+		return ""
+	}
+	return v.T("role." + string(v.User.Role))
+}
+
+// Is reports whether the user has the role (for the navigation).
+func (v *view) Is(role string) bool { return v.User != nil && string(v.User.Role) == role }
+
+var shanghai = func() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+var funcs = template.FuncMap{
+	"money": formatMoney,
+	"when": func(t any) string {
+		switch t := t.(type) {
+		case time.Time:
+			return t.In(shanghai).Format("2006-01-02 15:04:05")
+		case *time.Time:
+			if t == nil {
+				return ""
+			}
+			return t.In(shanghai).Format("2006-01-02 15:04:05")
+		}
+		return fmt.Sprint(t)
+	},
+	"badge": func(status any) string { return "badge badge-" + strings.ReplaceAll(fmt.Sprint(status), "_", "-") },
+	"short": func(id string) string {
+		if len(id) > 8 {
+			return id[:8]
+		}
+		return id
+	},
+	"deref": func(p any) any {
+		switch p := p.(type) {
+		case *string:
+			if p == nil {
+				return ""
+			}
+			return *p
+		case *int:
+			if p == nil {
+				return ""
+			}
+			return *p
+		case *money.Amount:
+			if p == nil {
+				return ""
+			}
+			return formatMoney(*p)
+		case *money.Rate:
+			if p == nil {
+				return ""
+			}
+			return p.String()
+		}
+		return p
+	},
+	"apps": func(v *view, list []lending.Application, names map[string]string, link string) appTable {
+		return appTable{V: v, Apps: list, Names: names, Link: link}
+	},
+	"checks": func(v *view, list []checkView) checkList { return checkList{V: v, Checks: list} },
+	"audit":  func(v *view, rows []audit.Row) auditList { return auditList{V: v, Rows: rows} },
+	"form":   func(v *view, d formData) formCtx { return formCtx{V: v, D: d} },
+	"input": func(v *view, d formData, name, kind string) inputCtx {
+		return inputCtx{V: v, D: d, Name: name, Kind: kind}
+	},
+	"list": func(s ...string) []string { return s },
+	"percent": func(r money.Rate) string {
+		return r.Decimal().Shift(2).StringFixed(2) + "%"
+	},
+}
+
+// appTable is what the shared table of applications shows.
+type appTable struct {
+	V     *view
+	Apps  []lending.Application
+	Names map[string]string
+	Link  string // the application's page is Link + its id
+}
+
+// checkList is what the shared list of verification checks shows.
+type checkList struct {
+	V      *view
+	Checks []checkView
+}
+
+// auditList is what the shared audit table shows.
+type auditList struct {
+	V    *view
+	Rows []audit.Row
+}
+
+// formCtx and inputCtx are what the shared form pieces show.
+type formCtx struct {
+	V *view
+	D formData
+}
+
+type inputCtx struct {
+	V          *view
+	D          formData
+	Name, Kind string
+}
+
+// formatMoney writes an amount with thousands separators: 1,200,000.00.
+func formatMoney(a money.Amount) string {
+	s := a.String()
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String() + "." + frac
+	if neg {
+		out = "-" + out
+	}
+	return out
+}
+
+// parseTemplates parses each page with the layout.
+func parseTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
+
+// render writes the page inside the layout with the status.
+func (s *server) render(w http.ResponseWriter, r *http.Request, v *view, status int, page, title string, data any) {
+	t, ok := s.pages[page]
+	if !ok {
+		s.Logger.Error("web: no template", "page", page)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	v.Title, v.Data = title, data
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.Logger.Error("web: render", "page", page, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+type errorData struct {
+	Status  int
+	Message string // message key
+	Detail  string // a business error's message, safe to show
+}
+
+func (s *server) errorPage(w http.ResponseWriter, r *http.Request, v *view, status int, msg string) {
+	s.render(w, r, v, status, "error", fmt.Sprintf("err.%d", status), errorData{Status: status, Message: msg})
+}
+
+// fail shows a business error as a page: another supplier's contract is
+// simply not found; internal errors are logged once and shown without
+// detail.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	switch errs.CodeOf(err) {
+	case errs.NotFound:
+		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
+	case errs.Forbidden:
+		s.errorPage(w, r, v, http.StatusForbidden, "err.forbidden")
+	case errs.Invalid, errs.Conflict, errs.InvalidTransition, errs.VerificationFailed:
+		s.render(w, r, v, http.StatusConflict, "error", "err.409",
+			errorData{Status: http.StatusConflict, Message: "err.refused", Detail: errs.MessageOf(err)})
+	case errs.Unavailable:
+		s.errorPage(w, r, v, http.StatusServiceUnavailable, "err.unavailable")
+	default:
+		s.Logger.Error("web: internal error", "path", r.URL.Path, "error", err)
+		s.errorPage(w, r, v, http.StatusInternalServerError, "err.internal")
+	}
+}
+
+// notFoundPage answers every path no page serves.
+func (s *server) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r)
+	if sess, err := s.loadSession(r.Context(), r); err == nil {
+		v.User, v.CSRF = &sess.user, sess.csrf
+	}
+	s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
+}
+
+// fieldErrors indexes field problems by field, translated where the code is
+// known, else in the service's own words.
+func fieldErrors(v *view, fe []errs.FieldError) map[string]string {
+	m := map[string]string{}
+	for _, f := range fe {
+		msg := f.Message // the service's own words, in English
+		if _, ok := messages[v.Lang]["fe."+f.Code]; ok && v.Lang != "en" {
+			msg = v.T("fe." + f.Code)
+		}
+		if prev, ok := m[f.Field]; ok {
+			msg = prev + "; " + msg
+		}
+		m[f.Field] = msg
+	}
+	return m
+}
+
+// fieldsOf returns the field problems of an invalid error.
+func fieldsOf(err error) []errs.FieldError {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Code == errs.Invalid {
+		return e.Fields
+	}
+	return nil
+}
