@@ -97,6 +97,38 @@ if [ ! -S "$sock/.s.PGSQL.5432" ]; then
 	exit 1
 fi
 pg=(-h "$sock" -p 5432 -U procfin)
+if [ -n "${BENCH_GROWTH_ROWS:-}" ]; then
+	# Growth: intake and read latency on an empty database, then after
+	# seeding BENCH_GROWTH_ROWS applications (with COPY) and their history.
+	n=8
+	run_growth() {
+		local out
+		out="$("${bench[@]}" --target "$target" --scenario "$1" --clients "$n" --duration "${secs}s" --warmup "$warmup" --json)"
+		sed -n 's/.*"p50": *\([0-9.]*\).*/\1/p' <<<"$out" | head -n 1
+	}
+	echo "== growth: $n clients, ${secs} s per run, on an empty database"
+	intake0="$(run_growth intake)" read0="$(run_growth read)"
+	echo "   intake p50 $intake0 ms, read p50 $read0 ms"
+	echo "== seeding $BENCH_GROWTH_ROWS applications with COPY"
+	started=$(date +%s)
+	contract="$(psql "${pg[@]}" -d procfin -qAtc "SELECT id FROM contracts ORDER BY seq LIMIT 1")"
+	supplier="$(psql "${pg[@]}" -d procfin -qAtc "SELECT supplier_uscc FROM contracts ORDER BY seq LIMIT 1")"
+	bank="$(psql "${pg[@]}" -d procfin -qAtc "SELECT id FROM banks ORDER BY id LIMIT 1")"
+	awk -v n="$BENCH_GROWTH_ROWS" -v c="$contract" -v s="$supplier" -v b="$bank" 'BEGIN {
+		for (i = 0; i < n; i++)
+			printf "%s\t%s\t%s\t1000.00\t90\tseed\tclosed\t0\t{}\tseed\t2026-%02d-%02d 10:00:00+08\n", s, c, b, i % 12 + 1, i % 28 + 1
+	}' | psql "${pg[@]}" -d procfin -qc "COPY applications (supplier_uscc, contract_id, bank_id, amount, term_days, purpose, status, financing_held, verification, submitted_by, created_at) FROM STDIN"
+	psql "${pg[@]}" -d procfin -qc "INSERT INTO application_transitions (application_id, n, at, from_status, to_status, actor, cause) SELECT id, 1, created_at, '', 'closed', 'seed', 'seed' FROM applications WHERE submitted_by = 'seed'; ANALYZE"
+	echo "   seeded in $(( $(date +%s) - started )) s: $(psql "${pg[@]}" -d procfin -qAtc 'SELECT count(*) FROM applications') applications"
+	intake1="$(run_growth intake)" read1="$(run_growth read)"
+	echo "   intake p50 $intake1 ms, read p50 $read1 ms"
+	awk -v a="$intake1" -v b="$intake0" -v c="$read1" -v d="$read0" 'BEGIN {
+		ri = a / b; rr = c / d
+		printf "growth: intake p50 %.2fx, read p50 %.2fx of the empty database (target <= 1.2x): %s\n", ri, rr, (ri <= 1.2 && rr <= 1.2 ? "met" : "NOT met")
+	}'
+	exit 0
+fi
+
 echo "== pgbench: initialising database pgbench (scale 1) on procfin's cluster"
 psql "${pg[@]}" -d postgres -qAtc 'CREATE DATABASE pgbench' >/dev/null
 pgbench "${pg[@]}" -i -s 1 -q pgbench >/dev/null 2>&1

@@ -57,7 +57,10 @@ type Row struct {
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 // Record appends e to the trail inside tx. The row commits or rolls back
-// with the change it records. Returns internal on database failure.
+// with the change it records. The states are captured now; the row itself
+// is written just before the transaction commits (postgres.BeforeCommit),
+// so the trail's head row is the last lock any transaction takes. Returns
+// internal on database failure.
 func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
 		return errs.E(errs.Internal, "audit entry lacks actor, action or entity")
@@ -70,6 +73,17 @@ func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
+	write := func(ctx context.Context) error {
+		return appendRow(ctx, tx, e, beforeDigest, afterDigest, afterState)
+	}
+	if postgres.BeforeCommit(tx, write) {
+		return nil
+	}
+	return write(ctx)
+}
+
+// appendRow chains one row after the head, under the head's row lock.
+func appendRow(ctx context.Context, tx *sqlx.Tx, e Entry, beforeDigest, afterDigest, afterState string) error {
 	var head struct {
 		Seq  int64     `db:"seq"`
 		Hash string    `db:"hash"`

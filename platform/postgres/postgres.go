@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,6 +56,26 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
 	return db, nil
 }
 
+// beforeCommit holds, per open transaction of Transact, the work to do
+// last, just before commit.
+var beforeCommit sync.Map // *sqlx.Tx → *[]func(context.Context) error
+
+// BeforeCommit schedules f to run in tx after the transaction's own work,
+// just before it commits (in the order scheduled). It reports false when
+// tx was not begun by Transact; the caller then does the work at once. The
+// audit trail uses it so that its one hot row is always the last lock a
+// transaction takes, which keeps lock order, and so deadlock freedom,
+// simple.
+func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
+	v, ok := beforeCommit.Load(tx)
+	if !ok {
+		return false
+	}
+	hooks := v.(*[]func(context.Context) error)
+	*hooks = append(*hooks, f)
+	return true
+}
+
 // Transact runs fn in a transaction. It commits when fn returns nil and
 // rolls back when fn returns an error or panics (the panic goes on). A
 // failed commit is returned as an error.
@@ -63,6 +84,9 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	if err != nil {
 		return Translate(fmt.Errorf("begin transaction: %w", err))
 	}
+	hooks := &[]func(context.Context) error{}
+	beforeCommit.Store(tx, hooks)
+	defer beforeCommit.Delete(tx)
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -74,6 +98,11 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	for _, h := range *hooks {
+		if err = h(ctx); err != nil {
+			return err
+		}
 	}
 	if err = tx.Commit(); err != nil {
 		return Translate(fmt.Errorf("commit: %w", err))
