@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"procfin/banking/sandbox"
+	"procfin/platform/postgres/pgtest"
+)
+
+// TestDrillThreeProcesses: three procfin processes serve and relay from
+// one database. Every application is delivered, and no message is ever
+// being delivered twice at the same time.
+func TestDrillThreeProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drill")
+	}
+	bin := filepath.Join(t.TempDir(), "procfin")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	dbURL := pgtest.URL(t)
+	db := openDB(t, dbURL)
+	masterKey := make([]byte, 32)
+	rand.Read(masterKey)
+
+	// A bank that is slow to answer and notices overlapping deliveries.
+	var mu sync.Mutex
+	inFlight, delivered := map[string]bool{}, map[string]int{}
+	var overlap atomic.Bool
+	bankSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		if inFlight[key] {
+			overlap.Store(true)
+		}
+		inFlight[key] = true
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond)
+		mu.Lock()
+		delete(inFlight, key)
+		delivered[key]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"bank_reference": "R-%s"}`, key[:8])
+	}))
+	defer bankSrv.Close()
+	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
+	stub, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: "http://127.0.0.1:1", Key: bankKey, KeyID: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contractID := seedProgramme(t, db, masterKey, stub, bankSrv.URL)
+
+	var urls []string
+	for i := 0; i < 3; i++ {
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+addr, "PROCFIN_DATA_DIR="+t.TempDir(),
+			"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		urls = append(urls, "http://"+addr)
+	}
+	for _, u := range urls {
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if res, err := http.Get(u + "/readyz"); err == nil {
+				res.Body.Close()
+				if res.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not start", u)
+			}
+		}
+	}
+	// Applications arrive through all three processes.
+	const n = 45
+	tokens := map[string]string{}
+	for _, u := range urls { // one login per process: logins are rate-limited
+		tokens[u] = login(t, u, "driller", "a long enough password")
+	}
+	for i := 0; i < n; i++ {
+		u := urls[i%3]
+		token := tokens[u]
+		req, _ := http.NewRequest("POST", u+"/v1/credit-applications", strings.NewReader(
+			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", fmt.Sprint("three-", i))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("apply through %s: %v %v", u, err, res)
+		}
+		res.Body.Close()
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var pending int
+		db.Get(&pending, `SELECT count(*) FROM deliveries WHERE status <> 'delivered'`)
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries not delivered after a minute", pending)
+		}
+	}
+	var workers []string
+	db.Select(&workers, `SELECT DISTINCT locked_by FROM deliveries`)
+	mu.Lock()
+	defer mu.Unlock()
+	for key, times := range delivered {
+		if times != 1 {
+			t.Errorf("application %s delivered %d times", key, times)
+		}
+	}
+	if len(delivered) != n || overlap.Load() {
+		t.Fatalf("%d of %d delivered; overlapping deliveries: %v", len(delivered), n, overlap.Load())
+	}
+	t.Logf("%d applications delivered once each by %d relays (%v)", n, len(workers), workers)
+}
+
+// TestDrillBankDownForAMinute: a bank is down for a minute. Its circuit
+// breaker opens, so procfin does not hammer it; every application waiting
+// for it is delivered once it is back.
+func TestDrillBankDownForAMinute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drill")
+	}
+	dbURL := pgtest.URL(t)
+	db := openDB(t, dbURL)
+	masterKey := make([]byte, 32)
+	rand.Read(masterKey)
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	procfinURL := "http://" + addr
+
+	bankLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
+	bank, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: procfinURL, PublicURL: "http://" + bankLn.Addr().String(),
+		Key: bankKey, KeyID: "k", DecisionDelay: time.Hour, Faults: sandbox.Faults{Down: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	bankSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/credit-applications" {
+			hits.Add(1)
+		}
+		bank.Handler().ServeHTTP(w, r)
+	})}
+	go bankSrv.Serve(bankLn)
+	defer bankSrv.Close()
+	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	vars := map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
+		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)}
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs) }()
+	waitListening(t, &logs, done)
+	defer func() { cancel(); <-done }()
+	token := login(t, procfinURL, "driller", "a long enough password")
+	const n = 6
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequest("POST", procfinURL+"/v1/credit-applications", strings.NewReader(
+			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", fmt.Sprint("down-", i))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 201 {
+			t.Fatalf("apply: %v %v", err, res)
+		}
+		res.Body.Close()
+	}
+	time.Sleep(60 * time.Second)
+	down := hits.Load()
+	var breaker string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "bank circuit breaker") && strings.Contains(line, `"to":"open"`) {
+			breaker = "opened"
+		}
+	}
+	f := bank.Faults()
+	f.Down = false
+	bank.SetFaults(f)
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var pending int
+		db.Get(&pending, `SELECT count(*) FROM deliveries WHERE status <> 'delivered'`)
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d deliveries still waiting 90 s after the bank came back", pending)
+		}
+	}
+	// Five failures open the breaker; then one probe per 30 s: a handful
+	// of calls in a minute, not a hot loop.
+	if breaker != "opened" || down > 12 {
+		t.Fatalf("while the bank was down for a minute: breaker %q, %d calls", breaker, down)
+	}
+	received := map[string]bool{}
+	for _, r := range bank.Received() {
+		received[r.ApplicationID] = true
+	}
+	if len(received) != n {
+		t.Fatalf("the bank received %d of %d applications", len(received), n)
+	}
+	var out []byte
+	out, _ = json.Marshal(map[string]any{"calls_while_down": down})
+	t.Logf("bank down a minute: %s, breaker opened, all %d delivered after", out, n)
+}
