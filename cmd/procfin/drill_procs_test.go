@@ -180,7 +180,9 @@ func TestDrillBankDownForAMinute(t *testing.T) {
 		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)}
 	var logs syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs) }()
+	go func() {
+		done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs)
+	}()
 	waitListening(t, &logs, done)
 	defer func() { cancel(); <-done }()
 	token := login(t, procfinURL, "driller", "a long enough password")
