@@ -38,9 +38,23 @@ func cursorAfter(seq int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
 }
 
-type auditPage struct {
-	Items      []audit.Row `json:"items"`
-	NextCursor *string     `json:"next_cursor"`
+// Page is a list answer: the items and the cursor of the next page (null
+// on the last page).
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// pageOf makes the answer from a list fetched with limit+1 rows: at most
+// limit items, and a cursor after the last one kept when there are more.
+func pageOf[T any](list []T, limit int, cursor func(i int) int64) Page[T] {
+	p := Page[T]{Items: list}
+	if len(list) > limit {
+		p.Items = list[:limit]
+		next := cursorAfter(cursor(limit - 1))
+		p.NextCursor = &next
+	}
+	return p
 }
 
 // auditTrail lists the audit trail of one entity, ?entity=TYPE:ID.
@@ -60,11 +74,5 @@ func (s *server) auditTrail(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := auditPage{Items: rows}
-	if len(rows) > limit {
-		res.Items = rows[:limit]
-		next := cursorAfter(rows[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(rows, limit, func(i int) int64 { return rows[i].Seq }))
 }

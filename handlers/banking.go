@@ -24,11 +24,6 @@ func (s *server) bankEvent(c *gin.Context) {
 	reply(c, http.StatusOK, gin.H{"status": outcome})
 }
 
-type deliveryPage struct {
-	Items      any     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
 // listDeliveries shows the outbox to administrators (?status=dead for the
 // dead letters).
 func (s *server) listDeliveries(c *gin.Context) {
@@ -42,13 +37,7 @@ func (s *server) listDeliveries(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := deliveryPage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].ID)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].ID }))
 }
 
 func (s *server) requeueDelivery(c *gin.Context) {

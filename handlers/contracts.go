@@ -114,11 +114,6 @@ func (s *server) submitContract(c *gin.Context) {
 	reply(c, submissionStatus(outcome), contractSubmission{Outcome: outcome, Contract: ct})
 }
 
-type awardNoticePage struct {
-	Items      []contracts.AwardNotice `json:"items"`
-	NextCursor *string                 `json:"next_cursor"`
-}
-
 func (s *server) listAwardNotices(c *gin.Context) {
 	before, limit, err := page(c)
 	if err != nil {
@@ -130,13 +125,7 @@ func (s *server) listAwardNotices(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := awardNoticePage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) getAwardNotice(c *gin.Context) {
@@ -146,11 +135,6 @@ func (s *server) getAwardNotice(c *gin.Context) {
 		return
 	}
 	reply(c, http.StatusOK, n)
-}
-
-type contractPage struct {
-	Items      []contracts.Contract `json:"items"`
-	NextCursor *string              `json:"next_cursor"`
 }
 
 func (s *server) listContracts(c *gin.Context) {
@@ -164,13 +148,7 @@ func (s *server) listContracts(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := contractPage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) getContract(c *gin.Context) {

@@ -40,11 +40,6 @@ func (s *server) registerBank(c *gin.Context) {
 	reply(c, status, b)
 }
 
-type creditLinePage struct {
-	Items      []lending.CreditLine `json:"items"`
-	NextCursor *string              `json:"next_cursor"`
-}
-
 func (s *server) listCreditLines(c *gin.Context) {
 	before, limit, err := page(c)
 	if err != nil {
@@ -56,13 +51,7 @@ func (s *server) listCreditLines(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := creditLinePage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 // apply takes a supplier's credit application.
@@ -80,11 +69,6 @@ func (s *server) apply(c *gin.Context) {
 	}
 	c.Header("Location", "/v1/credit-applications/"+a.ID)
 	reply(c, http.StatusCreated, a)
-}
-
-type applicationPage struct {
-	Items      []lending.Application `json:"items"`
-	NextCursor *string               `json:"next_cursor"`
 }
 
 func (s *server) listApplications(c *gin.Context) {
@@ -120,13 +104,7 @@ func (s *server) listApplications(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := applicationPage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) getApplication(c *gin.Context) {
@@ -147,11 +125,6 @@ func (s *server) cancelApplication(c *gin.Context) {
 	reply(c, http.StatusOK, a)
 }
 
-type loanList struct {
-	Items      []lending.Loan `json:"items"`
-	NextCursor *string        `json:"next_cursor"`
-}
-
 func (s *server) listLoans(c *gin.Context) {
 	before, limit, err := page(c)
 	if err != nil {
@@ -163,13 +136,7 @@ func (s *server) listLoans(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := loanList{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) getLoan(c *gin.Context) {

@@ -46,11 +46,6 @@ func (s *server) listSubsidyPolicies(c *gin.Context) {
 	reply(c, http.StatusOK, gin.H{"items": list})
 }
 
-type claimPage struct {
-	Items      []subsidies.Claim `json:"items"`
-	NextCursor *string           `json:"next_cursor"`
-}
-
 func (s *server) listSubsidyClaims(c *gin.Context) {
 	before, limit, err := page(c)
 	if err != nil {
@@ -68,13 +63,7 @@ func (s *server) listSubsidyClaims(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := claimPage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) getSubsidyClaim(c *gin.Context) {
@@ -111,11 +100,6 @@ func (s *server) rejectSubsidyClaim(c *gin.Context) {
 	reply(c, http.StatusOK, cl)
 }
 
-type batchPage struct {
-	Items      []subsidies.Batch `json:"items"`
-	NextCursor *string           `json:"next_cursor"`
-}
-
 func (s *server) listSubsidyBatches(c *gin.Context) {
 	before, limit, err := page(c)
 	if err != nil {
@@ -127,13 +111,7 @@ func (s *server) listSubsidyBatches(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res := batchPage{Items: list}
-	if len(list) > limit {
-		res.Items = list[:limit]
-		next := cursorAfter(list[limit-1].Seq)
-		res.NextCursor = &next
-	}
-	reply(c, http.StatusOK, res)
+	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
 func (s *server) createSubsidyBatch(c *gin.Context) {
