@@ -155,7 +155,8 @@ func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer
 	fmt.Fprintf(stdout, `
 procfin demo is running at %s (Ctrl-C stops it)
 
-Log in (POST %s/v1/auth/token) as:
+Open it in a browser (中文, with an English switch), or use the API
+(POST %s/v1/auth/token). Log in as:
   supplier  quancheng / procfin-demo-supplier   (泉城软件, small)
   supplier  lixia     / procfin-demo-supplier   (历下商贸, micro)
   officer   officer   / procfin-demo-officer
