@@ -62,7 +62,7 @@ func (s *server) apply(c *gin.Context) {
 		return
 	}
 	p, _ := principal(c)
-	a, err := s.lending.Apply(c.Request.Context(), lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC}, req)
+	a, err := s.lending.Apply(c.Request.Context(), lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key")}, req)
 	if err != nil {
 		fail(c, err)
 		return

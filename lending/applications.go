@@ -47,6 +47,7 @@ type Application struct {
 	OverdueSince     *money.Date     `db:"overdue_since" json:"overdue_since"`
 	Verification     json.RawMessage `db:"verification" json:"verification"`
 	SubmittedBy      string          `db:"submitted_by" json:"-"`
+	RequestKey       *string         `db:"request_key" json:"-"`
 	CreatedAt        time.Time       `db:"created_at" json:"created_at"`
 	UpdatedAt        time.Time       `db:"updated_at" json:"updated_at"`
 
@@ -95,10 +96,12 @@ type ApplyInput struct {
 	Purpose      string        `json:"purpose"`
 }
 
-// Applicant is who applies: a supplier user.
+// Applicant is who applies: a supplier user, and the Idempotency-Key of
+// the request (RequestKey), kept with the application.
 type Applicant struct {
 	UserID       string
 	SupplierUSCC string
+	RequestKey   string
 }
 
 func (s *Service) validate(in ApplyInput) []errs.FieldError {
@@ -150,6 +153,26 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 	}
 	now := s.now()
 	var id string
+	if who.RequestKey != "" {
+		// A retry of a request whose application committed but whose answer
+		// was lost (a crash between the two): the same application.
+		var prior Application
+		err := s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
+			"user:"+who.UserID, who.RequestKey)
+		if err == nil {
+			if prior.ContractID != in.ContractID || prior.BankID != in.BankID || !prior.Amount.Equal(*in.Amount) {
+				return Application{}, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different application")
+			}
+			return s.Application(ctx, Scope{}, prior.ID)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return Application{}, postgres.Translate(err)
+		}
+	}
+	var requestKey *string
+	if who.RequestKey != "" {
+		requestKey = &who.RequestKey
+	}
 	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
 		c, err := s.contracts.ContractForUpdate(ctx, tx, contracts.Scope{SupplierUSCC: who.SupplierUSCC}, in.ContractID)
 		if errs.Is(err, errs.NotFound) {
@@ -200,11 +223,11 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		}
 		err = tx.GetContext(ctx, &id, `
 			INSERT INTO applications (supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-				purpose, status, financing_held, line_held, verification, submitted_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $5, $8, $9, $10)
+				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $5, $8, $9, $10, $11)
 			RETURNING id`,
 			who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
-			strings.TrimSpace(in.Purpose), lineHeld, verification, "user:"+who.UserID)
+			strings.TrimSpace(in.Purpose), lineHeld, verification, "user:"+who.UserID, requestKey)
 		if err != nil {
 			return postgres.Translate(err)
 		}

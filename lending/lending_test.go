@@ -283,3 +283,32 @@ func TestTwoHundredDrawsOnOneLine(t *testing.T) {
 		t.Fatalf("%d draws succeeded, line used %s; want 166 and 498000.00", ok, used)
 	}
 }
+
+// TestRequestKeyCommitsWithTheApplication: a retry under the same
+// Idempotency-Key finds the committed application even when the stored
+// answer was lost (a crash between the commit and the answer).
+func TestRequestKeyCommitsWithTheApplication(t *testing.T) {
+	w := newWorld(t)
+	amount, days := money.MustAmount("1000.00"), 90
+	in := lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: &amount, TermDays: &days, Purpose: "p"}
+	who := w.who
+	who.RequestKey = "k-1"
+	first, err := w.lending.Apply(ctx, who, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.lending.Apply(ctx, who, in)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("retry: %v, id %s want %s", err, again.ID, first.ID)
+	}
+	other := money.MustAmount("2000.00")
+	in.Amount = &other
+	if _, err := w.lending.Apply(ctx, who, in); !errs.Is(err, errs.IdempotencyReused) {
+		t.Fatalf("same key, other application: %v", err)
+	}
+	var n int
+	w.db.Get(&n, `SELECT count(*) FROM applications`)
+	if n != 1 || w.financed() != "1000.00" {
+		t.Fatalf("%d applications, financed %s; want 1 and 1000.00", n, w.financed())
+	}
+}
