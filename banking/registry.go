@@ -75,7 +75,7 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 	var jwks any
 	var jwksURL *string
 	if keys.JWKS != nil {
-		jwks = []byte(keys.JWKS)
+		jwks = string(keys.JWKS) // jsonb takes text, not binary (binary_parameters)
 	} else {
 		jwksURL = &keys.JWKSURL
 	}

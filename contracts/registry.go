@@ -61,7 +61,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	var jwks any
 	var jwksURL *string
 	if keys.JWKS != nil {
-		jwks = []byte(keys.JWKS)
+		jwks = string(keys.JWKS) // jsonb takes text, not binary (binary_parameters)
 	} else {
 		jwksURL = &keys.JWKSURL
 	}

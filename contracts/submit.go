@@ -245,7 +245,8 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 		if err := s.upsertParties(ctx, tx, issuerID, doc.Purchaser, doc.Supplier, src.Actor); err != nil {
 			return err
 		}
-		terms, _ := json.Marshal(doc.PaymentTerms)
+		termsJSON, _ := json.Marshal(doc.PaymentTerms)
+		terms := string(termsJSON) // jsonb takes text
 		retention := doc.Amount.Sub(doc.Amount)
 		if doc.Retention != nil {
 			retention = *doc.Retention
@@ -325,7 +326,7 @@ func lockDocument(ctx context.Context, tx *sqlx.Tx, kind, issuerID, number strin
 func insertVersion(ctx context.Context, tx *sqlx.Tx, kind, id string, version int, body []byte, digest string, src Source) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO document_versions (kind, document_id, version, body, digest, source, signed_kid, message_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, kind, id, version, body, digest, src.Kind, src.KeyID, src.MessageID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, kind, id, version, string(body), digest, src.Kind, src.KeyID, src.MessageID)
 	return postgres.Translate(err)
 }
 

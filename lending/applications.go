@@ -227,7 +227,7 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $5, $8, $9, $10, $11)
 			RETURNING id`,
 			who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
-			strings.TrimSpace(in.Purpose), lineHeld, verification, "user:"+who.UserID, requestKey)
+			strings.TrimSpace(in.Purpose), lineHeld, string(verification), "user:"+who.UserID, requestKey)
 		if err != nil {
 			return postgres.Translate(err)
 		}

@@ -34,7 +34,7 @@ type PoolConfig struct {
 
 // Open connects to the database at dsn and checks it answers.
 func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
+	db, err := sqlx.Open("postgres", withOneRoundTrip(dsn))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -74,6 +74,23 @@ func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
 	hooks := v.(*[]func(context.Context) error)
 	*hooks = append(*hooks, f)
 	return true
+}
+
+// withOneRoundTrip turns on lib/pq's binary_parameters, which sends each
+// parameterised statement in one round trip (parse, bind and execute
+// together) instead of two. Under it []byte arguments travel as binary, so
+// JSON for jsonb columns is passed as string, never []byte.
+func withOneRoundTrip(dsn string) string {
+	if strings.Contains(dsn, "binary_parameters") {
+		return dsn
+	}
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		q := u.Query()
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " binary_parameters=yes"
 }
 
 // Transact runs fn in a transaction. It commits when fn returns nil and
