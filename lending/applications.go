@@ -169,6 +169,7 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 			return Application{}, postgres.Translate(err)
 		}
 	}
+	var created Application
 	var requestKey *string
 	if who.RequestKey != "" {
 		requestKey = &who.RequestKey
@@ -275,13 +276,21 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{Actor: "user:" + who.UserID, Action: "application.submitted",
-			EntityType: "application", EntityID: id, After: app})
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: "user:" + who.UserID, Action: "application.submitted",
+			EntityType: "application", EntityID: id, After: app}); err != nil {
+			return err
+		}
+		// The answer is what this transaction wrote: no need to read it back.
+		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: "user:" + who.UserID, Cause: "application submitted and verified"}}
+		app.Consent = &Consent{BankID: in.BankID, DataItems: consentItems, Statement: statement, GivenBy: "user:" + who.UserID,
+			GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
+		created = app
+		return nil
 	})
 	if err != nil {
 		return Application{}, err
 	}
-	return s.Application(ctx, Scope{}, id)
+	return created, nil
 }
 
 func verificationFailed(r contracts.Report) error {
