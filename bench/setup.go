@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -42,6 +43,7 @@ type Env struct {
 	Tenants    []*Tenant
 
 	usccs    *usccGen
+	bankSrv  *http.Server // the bench's stand-in bank, accepting every delivery
 	loginMu  sync.Mutex
 	loginDur time.Duration // waited for the rate limit so far
 }
@@ -65,7 +67,12 @@ func newEnv(cfg Config, log io.Writer) *Env {
 	}
 }
 
-func (e *Env) close() { e.HTTP.CloseIdleConnections() }
+func (e *Env) close() {
+	e.HTTP.CloseIdleConnections()
+	if e.bankSrv != nil {
+		e.bankSrv.Close()
+	}
+}
 
 func (e *Env) do(ctx context.Context, r request) error {
 	_, _, err := do(ctx, e.HTTP, e.Target, r)
@@ -164,16 +171,28 @@ func (e *Env) RegisterIssuer(ctx context.Context) error {
 	return nil
 }
 
-// RegisterBank registers a bank bench-bank-<run> with a fresh Ed25519 key
-// and a base URL nothing listens on (its deliveries fail and are retried:
-// the bench measures procfin, not a bank).
+// RegisterBank registers a bank bench-bank-<run> with a fresh Ed25519 key,
+// served by a stand-in in the bench process on loopback that accepts every
+// delivery at once (202), as a healthy bank would: the relay delivers each
+// application once, as in production, instead of retrying a dead bank.
 func (e *Env) RegisterBank(ctx context.Context, scenario string) error {
 	if err := e.requireRoute(ctx, scenario, "POST", "/v1/admin/banks", "banking"); err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("setup: stand-in bank: %w", err)
+	}
+	e.bankSrv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"bank_reference": "BENCH"}`)
+	})}
+	go e.bankSrv.Serve(ln)
 	e.Bank = newSigner("bench-bank-" + e.RunID)
-	err := e.post(ctx, "/v1/admin/banks", e.AdminToken, map[string]any{
-		"id": e.Bank.ID, "name": "procfin bench bank " + e.RunID, "base_url": "http://127.0.0.1:1",
+	err = e.post(ctx, "/v1/admin/banks", e.AdminToken, map[string]any{
+		"id": e.Bank.ID, "name": "procfin bench bank " + e.RunID, "base_url": "http://" + ln.Addr().String(),
 		"jwks": e.Bank.PublicJWKS(), "algorithms": []string{signature.AlgEdDSA},
 	}, nil, 200, 201)
 	if err != nil {
