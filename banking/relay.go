@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -255,41 +256,48 @@ func (r *Relay) attempt(ctx context.Context, d claimed) result {
 	return res
 }
 
-// record stores an attempt's outcome, guarded by this worker's claim.
+// record stores an attempt's outcome, guarded by this worker's claim: each
+// update names the claim (locked_by), and one that finds none means the
+// lease ran out and another worker took over, so nothing is recorded.
 func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
-		var mine bool
-		if err := tx.GetContext(ctx, &mine, `SELECT locked_by = $2 FROM deliveries WHERE id = $1 FOR UPDATE`, d.ID, r.cfg.WorkerID); err != nil {
-			return postgres.Translate(err)
-		}
-		if !mine {
-			return nil // the lease ran out and another worker took over
-		}
 		var status any
 		if res.status != 0 {
 			status = res.status
 		}
+		mine := func(res sql.Result, err error) (bool, error) {
+			if err != nil {
+				return false, postgres.Translate(err)
+			}
+			n, err := res.RowsAffected()
+			return n == 1, postgres.Translate(err)
+		}
 		switch res.outcome {
 		case "delivered":
-			if _, err := tx.ExecContext(ctx, `
+			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'delivered', delivered_at = now(), bank_reference = $2, last_status = $3,
-					last_error = '', locked_until = NULL WHERE id = $1`, d.ID, res.reference, status); err != nil {
-				return postgres.Translate(err)
+					last_error = '', locked_until = NULL WHERE id = $1 AND locked_by = $4`, d.ID, res.reference, status, r.cfg.WorkerID))
+			if !ok || err != nil {
+				return err
 			}
 			return r.lending.MarkDelivered(ctx, tx, d.ApplicationID, res.reference)
 		case "conflict", "refused":
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
-				d.ID, status, truncate(res.detail, 1000)); err != nil {
-				return postgres.Translate(err)
+			ok, err := mine(tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL
+				WHERE id = $1 AND locked_by = $4`,
+				d.ID, status, truncate(res.detail, 1000), r.cfg.WorkerID))
+			if !ok || err != nil {
+				return err
 			}
 			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, res.detail)
 		}
 		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
-			if _, err := tx.ExecContext(ctx, `
-				UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, locked_until = NULL WHERE id = $1`,
-				d.ID, status, truncate(res.detail, 1000)); err != nil {
-				return postgres.Translate(err)
+			ok, err := mine(tx.ExecContext(ctx, `
+				UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, locked_until = NULL
+				WHERE id = $1 AND locked_by = $4`,
+				d.ID, status, truncate(res.detail, 1000), r.cfg.WorkerID))
+			if !ok || err != nil {
+				return err
 			}
 			r.metrics.delivery(d.BankID, "dead", 0)
 			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, "undeliverable for 24 hours: "+res.detail)
@@ -298,10 +306,11 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 		if res.retryAfter > wait {
 			wait = min(res.retryAfter, r.cfg.MaxBackoff)
 		}
-		_, err := tx.ExecContext(ctx, `
+		_, err := mine(tx.ExecContext(ctx, `
 			UPDATE deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', last_status = $3, last_error = $4,
-				locked_until = NULL WHERE id = $1`, d.ID, wait.Milliseconds(), status, truncate(res.detail, 1000))
-		return postgres.Translate(err)
+				locked_until = NULL WHERE id = $1 AND locked_by = $5`,
+			d.ID, wait.Milliseconds(), status, truncate(res.detail, 1000), r.cfg.WorkerID))
+		return err
 	})
 }
 

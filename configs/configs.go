@@ -48,6 +48,9 @@ type Config struct {
 		ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 		MaxBodyBytes      int64         `yaml:"max_body_bytes"`
 		TrustedProxies    []string      `yaml:"trusted_proxies"`
+		// DebugAddr, when set, serves Go's profiler (net/http/pprof) on
+		// that address, which must be loopback.
+		DebugAddr string `yaml:"debug_addr"`
 	} `yaml:"http"`
 
 	Database struct {
@@ -145,6 +148,7 @@ func Load(file string, getenv func(string) string) (Config, error) {
 	env("PROCFIN_PUBLIC_URL", setString(&c.PublicURL))
 	env("PROCFIN_DATA_DIR", setString(&c.DataDir))
 	env("PROCFIN_LOG_LEVEL", setString(&c.Log.Level))
+	env("PROCFIN_DEBUG_ADDR", setString(&c.HTTP.DebugAddr))
 	env("PROCFIN_MASTER_KEY", setString(&c.MasterKey))
 	env("PROCFIN_TRUSTED_PROXIES", func(v string) error {
 		c.HTTP.TrustedProxies = nil
@@ -229,6 +233,12 @@ func (c *Config) validate() []error {
 			if _, _, err := net.ParseCIDR(tp); err != nil {
 				bad("http.trusted_proxies", "%q is neither an address nor a CIDR", tp)
 			}
+		}
+	}
+	if c.HTTP.DebugAddr != "" {
+		host, _, err := net.SplitHostPort(c.HTTP.DebugAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			bad("http.debug_addr", "want a loopback host:port such as 127.0.0.1:6060, got %q", c.HTTP.DebugAddr)
 		}
 	}
 	if c.Database.MaxOpenConns < 1 {

@@ -67,21 +67,31 @@ func (s *Service) Verify(ctx context.Context, scope Scope, contractID string, re
 	if err != nil {
 		return Report{}, err
 	}
-	return s.VerifyContract(ctx, s.db, c, req)
+	r, _, err := s.VerifyContract(ctx, s.db, c, req)
+	return r, err
+}
+
+// Checked is what a verification read besides the contract: the award
+// notice and the supplier, as they were checked.
+type Checked struct {
+	Notice   AwardNotice
+	Supplier Supplier
 }
 
 // VerifyContract runs the checks on c with q, which may be the caller's
-// transaction (lending verifies under its row locks).
-func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, error) {
+// transaction (lending verifies under its row locks), and returns the
+// notice and supplier it checked, so that the caller need not read them
+// again.
+func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, Checked, error) {
 	now := s.now()
 	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
 	n, err := getAwardNotice(ctx, q, c.NoticeID)
 	if err != nil {
-		return r, err
+		return r, Checked{}, err
 	}
 	var sup Supplier
 	if err := sqlx.GetContext(ctx, q, &sup, `SELECT * FROM suppliers WHERE uscc = $1`, c.SupplierUSCC); err != nil {
-		return r, postgres.Translate(err)
+		return r, Checked{}, postgres.Translate(err)
 	}
 	type provenance struct {
 		Kind      string `db:"kind"`
@@ -94,7 +104,7 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 		WHERE (kind = 'award_notice' AND document_id = $1 AND version = $2)
 		   OR (kind = 'contract' AND document_id = $3 AND version = $4)`, n.ID, n.Version, c.ID, c.Version)
 	if err != nil {
-		return r, postgres.Translate(err)
+		return r, Checked{}, postgres.Translate(err)
 	}
 	signed, imported := 0, 0
 	for _, p := range prov {
@@ -183,5 +193,5 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 	default:
 		r.Add(CheckFinancingHeadroom, true, "%s of the contract's %s limit is available", f.Available, f.Limit)
 	}
-	return r, nil
+	return r, Checked{Notice: n, Supplier: sup}, nil
 }

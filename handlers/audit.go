@@ -74,5 +74,5 @@ func (s *server) auditTrail(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	reply(c, http.StatusOK, pageOf(rows, limit, func(i int) int64 { return rows[i].Seq }))
+	reply(c, http.StatusOK, pageOf(rows, limit, func(i int) int64 { return rows[i].ID }))
 }

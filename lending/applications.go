@@ -151,29 +151,47 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 	if fe := s.validate(in); len(fe) > 0 {
 		return Application{}, errs.InvalidFields(fe...)
 	}
-	now := s.now()
-	var id string
-	if who.RequestKey != "" {
-		// A retry of a request whose application committed but whose answer
-		// was lost (a crash between the two): the same application.
+	created, err := s.apply(ctx, who, in)
+	if err != nil && who.RequestKey != "" {
+		// Perhaps a retry of a request whose application committed but
+		// whose answer was lost (a crash between the two, or a commit whose
+		// outcome never reached us): then the answer is that application,
+		// whatever this attempt met (its own hold may now fill the
+		// contract). Looked for only on failure, so a first attempt pays
+		// nothing for it.
 		var prior Application
-		err := s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
+		perr := s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
 			"user:"+who.UserID, who.RequestKey)
-		if err == nil {
+		switch {
+		case perr == nil:
 			if prior.ContractID != in.ContractID || prior.BankID != in.BankID || !prior.Amount.Equal(*in.Amount) {
 				return Application{}, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different application")
 			}
 			return s.Application(ctx, Scope{}, prior.ID)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return Application{}, postgres.Translate(err)
+		case !errors.Is(perr, sql.ErrNoRows):
+			return Application{}, postgres.Translate(perr)
 		}
 	}
+	return created, err
+}
+
+// errRequestKeyUsed: the applicant already has an application under this
+// Idempotency-Key; Apply answers with it.
+var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made under this Idempotency-Key")
+
+// apply is Apply's transaction, in as few round trips as the checks allow:
+// lock the contract; read the notice, supplier and provenance (verify); lock
+// the credit line if any; one statement writes the application with its
+// consent and first transition (and finds the bank); then the holds, the
+// bank's message and the audit row.
+func (s *Service) apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
+	now := s.now()
 	var created Application
 	var requestKey *string
 	if who.RequestKey != "" {
 		requestKey = &who.RequestKey
 	}
+	actor := "user:" + who.UserID
 	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
 		c, err := s.contracts.ContractForUpdate(ctx, tx, contracts.Scope{SupplierUSCC: who.SupplierUSCC}, in.ContractID)
 		if errs.Is(err, errs.NotFound) {
@@ -182,14 +200,7 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		if err != nil {
 			return err
 		}
-		var bankOK bool
-		if err := tx.GetContext(ctx, &bankOK, `SELECT EXISTS (SELECT 1 FROM banks WHERE id = $1)`, in.BankID); err != nil {
-			return postgres.Translate(err)
-		}
-		if !bankOK {
-			return errs.InvalidFields(errs.FieldError{Field: "bank_id", Code: "unknown", Message: fmt.Sprintf("no partner bank %q", in.BankID)})
-		}
-		report, err := s.contracts.VerifyContract(ctx, tx, c, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
+		report, checked, err := s.contracts.VerifyContract(ctx, tx, c, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
 		if err != nil {
 			return err
 		}
@@ -209,29 +220,50 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		if !report.Passed {
 			return verificationFailed(report)
 		}
-		sup, err := s.contracts.SupplierIn(ctx, tx, who.SupplierUSCC)
-		if err != nil {
-			return err
-		}
-		n, err := s.contracts.AwardNoticeIn(ctx, tx, c.NoticeID)
-		if err != nil {
-			return err
-		}
+		sup, n := checked.Supplier, checked.Notice
 		verification, _ := json.Marshal(report)
 		lineHeld := money.Zero
 		if line != nil {
 			lineHeld = *in.Amount
 		}
-		err = tx.GetContext(ctx, &id, `
-			INSERT INTO applications (supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $5, $8, $9, $10, $11)
-			RETURNING id`,
-			who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
-			strings.TrimSpace(in.Purpose), lineHeld, string(verification), "user:"+who.UserID, requestKey)
+		id := uuid.NewString()
+		statement := fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)
+		const cause = "application submitted and verified"
+		// No row: the bank does not exist, or this key was used before.
+		var app Application
+		err = tx.GetContext(ctx, &app, `
+			WITH app AS (
+				INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
+					purpose, status, financing_held, line_held, verification, submitted_by, request_key)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $6, $9, $10, $11, $12
+				WHERE EXISTS (SELECT 1 FROM banks WHERE id = $4)
+				ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
+				RETURNING *
+			), consent AS (
+				INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
+				SELECT id, supplier_uscc, bank_id, $13, $14, $11, $15 FROM app
+			), transition AS (
+				INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+				SELECT id, 1, '', 'submitted', $11, $16 FROM app
+			)
+			SELECT * FROM app`,
+			id, who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
+			strings.TrimSpace(in.Purpose), lineHeld, string(verification), actor, requestKey,
+			pq.StringArray(consentItems), statement, now.Add(s.limits.ConsentTTL), cause)
+		if errors.Is(err, sql.ErrNoRows) {
+			var bankOK bool
+			if err := tx.GetContext(ctx, &bankOK, `SELECT EXISTS (SELECT 1 FROM banks WHERE id = $1)`, in.BankID); err != nil {
+				return postgres.Translate(err)
+			}
+			if !bankOK {
+				return errs.InvalidFields(errs.FieldError{Field: "bank_id", Code: "unknown", Message: fmt.Sprintf("no partner bank %q", in.BankID)})
+			}
+			return errRequestKeyUsed
+		}
 		if err != nil {
 			return postgres.Translate(err)
 		}
+		app.derive()
 		if err := s.contracts.HoldFinancing(ctx, tx, c, *in.Amount); err != nil {
 			return err
 		}
@@ -239,17 +271,6 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 			if err := line.hold(ctx, tx, *in.Amount); err != nil {
 				return err
 			}
-		}
-		statement := fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, who.SupplierUSCC, in.BankID, pq.StringArray(consentItems), statement, "user:"+who.UserID, now.Add(s.limits.ConsentTTL))
-		if err != nil {
-			return postgres.Translate(err)
-		}
-		if err := recordTransition(ctx, tx, id, "", Submitted, "user:"+who.UserID, "application submitted and verified"); err != nil {
-			return err
 		}
 		var lineRef *string
 		if line != nil {
@@ -272,17 +293,13 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		if err := s.outbox.Enqueue(ctx, tx, msg); err != nil {
 			return err
 		}
-		app, err := getApplication(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Actor: "user:" + who.UserID, Action: "application.submitted",
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "application.submitted",
 			EntityType: "application", EntityID: id, After: app}); err != nil {
 			return err
 		}
 		// The answer is what this transaction wrote: no need to read it back.
-		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: "user:" + who.UserID, Cause: "application submitted and verified"}}
-		app.Consent = &Consent{BankID: in.BankID, DataItems: consentItems, Statement: statement, GivenBy: "user:" + who.UserID,
+		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: actor, Cause: cause}}
+		app.Consent = &Consent{BankID: in.BankID, DataItems: consentItems, Statement: statement, GivenBy: actor,
 			GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
 		created = app
 		return nil
@@ -347,36 +364,50 @@ func (s *Service) Application(ctx context.Context, sc Scope, id string) (Applica
 	if _, err := uuid.Parse(id); err != nil {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
-	a, err := getApplication(ctx, s.db, id)
-	if err != nil {
-		return a, err
+	// One round trip: the row with its history, consent and repayment
+	// account as JSON.
+	var row struct {
+		Application
+		HistoryJSON []byte `db:"history_json"`
+		ConsentJSON []byte `db:"consent_json"`
+		AccountJSON []byte `db:"account_json"`
 	}
-	if !sc.allows(a) {
+	err := s.db.GetContext(ctx, &row, `
+		SELECT a.*,
+			(SELECT COALESCE(json_agg(json_build_object('n', t.n, 'at', t.at, 'from', t.from_status,
+				'to', t.to_status, 'actor', t.actor, 'cause', t.cause) ORDER BY t.n), '[]')
+			 FROM application_transitions t WHERE t.application_id = a.id) AS history_json,
+			(SELECT json_build_object('bank_id', c.bank_id, 'data_items', c.data_items,
+				'statement', c.statement, 'given_by', c.given_by, 'given_at', c.given_at,
+				'expires_at', c.expires_at, 'revoked_at', c.revoked_at)
+			 FROM consents c WHERE c.application_id = a.id LIMIT 1) AS consent_json,
+			(SELECT json_build_object('bank_name', r.bank_name, 'account_no', r.account_no,
+				'account_name', r.account_name, 'status', r.status, 'updated_at', r.updated_at)
+			 FROM repayment_accounts r WHERE r.application_id = a.id) AS account_json
+		FROM applications a WHERE a.id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(row.Application)) {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
+	if err != nil {
+		return Application{}, postgres.Translate(err)
+	}
+	a := row.Application
+	a.derive()
 	a.History = []Transition{}
-	if err := s.db.SelectContext(ctx, &a.History, `
-		SELECT n, at, from_status, to_status, actor, cause FROM application_transitions
-		WHERE application_id = $1 ORDER BY n`, id); err != nil {
-		return a, postgres.Translate(err)
+	if err := json.Unmarshal(row.HistoryJSON, &a.History); err != nil {
+		return Application{}, errs.Wrap(errs.Internal, err, "application history")
 	}
-	var c struct {
-		Consent
-		Items pq.StringArray `db:"data_items"`
+	if row.ConsentJSON != nil {
+		a.Consent = &Consent{}
+		if err := json.Unmarshal(row.ConsentJSON, a.Consent); err != nil {
+			return Application{}, errs.Wrap(errs.Internal, err, "application consent")
+		}
 	}
-	err = s.db.GetContext(ctx, &c, `SELECT bank_id, data_items, statement, given_by, given_at, expires_at, revoked_at FROM consents WHERE application_id = $1`, id)
-	if err == nil {
-		c.Consent.DataItems = c.Items
-		a.Consent = &c.Consent
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return a, postgres.Translate(err)
-	}
-	var acct RepaymentAccount
-	err = s.db.GetContext(ctx, &acct, `SELECT bank_name, account_no, account_name, status, updated_at FROM repayment_accounts WHERE application_id = $1`, id)
-	if err == nil {
-		a.RepaymentAccount = &acct
-	} else if !errors.Is(err, sql.ErrNoRows) {
-		return a, postgres.Translate(err)
+	if row.AccountJSON != nil {
+		a.RepaymentAccount = &RepaymentAccount{}
+		if err := json.Unmarshal(row.AccountJSON, a.RepaymentAccount); err != nil {
+			return Application{}, errs.Wrap(errs.Internal, err, "repayment account")
+		}
 	}
 	return a, nil
 }
@@ -449,11 +480,14 @@ func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, t
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE applications SET status = $2, updated_at = now() WHERE id = $1`, a.ID, to); err != nil {
+	// The new status and its history row in one round trip.
+	_, err := tx.ExecContext(ctx, `
+		WITH moved AS (UPDATE applications SET status = $3, updated_at = now() WHERE id = $1)
+		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
+		a.ID, string(a.Status), string(to), actor, cause)
+	if err != nil {
 		return postgres.Translate(err)
-	}
-	if err := recordTransition(ctx, tx, a.ID, a.Status, to, actor, cause); err != nil {
-		return err
 	}
 	a.Status = to
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "application." + string(to), EntityType: "application",
@@ -474,13 +508,5 @@ func (s *Service) release(ctx context.Context, tx *sqlx.Tx, a *Application, fina
 	a.FinancingHeld = a.FinancingHeld.Sub(financing)
 	a.LineHeld = a.LineHeld.Sub(line)
 	_, err := tx.ExecContext(ctx, `UPDATE applications SET financing_held = $2, line_held = $3 WHERE id = $1`, a.ID, a.FinancingHeld, a.LineHeld)
-	return postgres.Translate(err)
-}
-
-func recordTransition(ctx context.Context, tx *sqlx.Tx, id string, from, to Status, actor, cause string) error {
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
-		id, string(from), string(to), actor, cause)
 	return postgres.Translate(err)
 }

@@ -31,7 +31,7 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		"due deliveries":           `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED`,
 		"delivery of application":  `SELECT * FROM deliveries WHERE application_id = '` + app.ID + `'`,
 		"idempotency key":          `SELECT * FROM idempotency_keys WHERE scope = 'user:1' AND key = 'k'`,
-		"audit of entity":          `SELECT * FROM audit_log WHERE entity_type = 'application' AND entity_id = '` + app.ID + `' AND seq > 0 ORDER BY seq LIMIT 51`,
+		"audit of entity":          `SELECT * FROM audit_log WHERE entity_type = 'application' AND entity_id = '` + app.ID + `' AND id > 0 ORDER BY id LIMIT 51`,
 		"seen message":             `SELECT * FROM seen_messages WHERE sender = 'qilu-bank' AND jti = 'j'`,
 		"user by name":             `SELECT * FROM users WHERE username = 'alice'`,
 		"award notice by number":   `SELECT * FROM award_notices WHERE issuer_id = 'jinan-pprc' AND notice_no = 'N-C1'`,

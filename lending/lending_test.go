@@ -312,3 +312,34 @@ func TestRequestKeyCommitsWithTheApplication(t *testing.T) {
 		t.Fatalf("%d applications, financed %s; want 1 and 1000.00", n, w.financed())
 	}
 }
+
+// TestRequestKeyRetryWhenTheContractIsFull: the retry finds the application
+// even when the application's own hold leaves no room for it to pass
+// verification a second time.
+func TestRequestKeyRetryWhenTheContractIsFull(t *testing.T) {
+	w := newWorld(t)
+	var limit string
+	must(t, func() error {
+		return w.db.Get(&limit, `SELECT (amount * 0.85)::numeric(18,2)::text FROM contracts WHERE id = $1`, w.contractID)
+	})
+	amount, days := money.MustAmount(limit), 90
+	in := lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: &amount, TermDays: &days, Purpose: "p"}
+	who := w.who
+	who.RequestKey = "k-full"
+	first, err := w.lending.Apply(ctx, who, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	who.RequestKey = "k-other"
+	if _, err := w.lending.Apply(ctx, who, in); !errs.Is(err, errs.VerificationFailed) {
+		t.Fatalf("a second application on the full contract: %v, want verification_failed", err)
+	}
+	who.RequestKey = "k-full"
+	again, err := w.lending.Apply(ctx, who, in)
+	if err != nil || again.ID != first.ID || len(again.History) != 1 || again.Consent == nil {
+		t.Fatalf("retry: %v, %+v; want application %s with its history and consent", err, again, first.ID)
+	}
+	if w.financed() != limit {
+		t.Fatalf("financed %s, want %s", w.financed(), limit)
+	}
+}

@@ -153,7 +153,7 @@ var zh = map[string]string{
 	"filter.all": "全部", "filter.apply": "筛选",
 	"audit.title": "审计记录", "audit.intro": "查看任一对象的全部变更记录（哈希链防篡改）。", "audit.type": "对象类型",
 	"audit.id": "对象编号", "audit.show": "查看", "audit.none": "没有记录。", "audit.at": "时间", "audit.actor": "操作人",
-	"audit.action": "动作", "audit.reason": "理由", "audit.hash": "哈希",
+	"audit.action": "动作", "audit.reason": "理由", "audit.hash": "哈希", "audit.sealing": "封存中",
 
 	"admin.title": "管理", "admin.intro": "维护登记信息，查看发往银行的报文。", "admin.issuers": "采购中心",
 	"admin.issuers_help": "登记采购中心及其公钥（JWKS），平台据此核验签名的中标通知书和合同。",
@@ -307,7 +307,7 @@ var en = map[string]string{
 	"filter.all": "all", "filter.apply": "Filter",
 	"audit.title": "Audit trail", "audit.intro": "Every change to any entity, hash-chained so edits show.", "audit.type": "Entity type",
 	"audit.id": "Entity id", "audit.show": "Show", "audit.none": "No entries.", "audit.at": "When", "audit.actor": "Who",
-	"audit.action": "What", "audit.reason": "Reason", "audit.hash": "Hash",
+	"audit.action": "What", "audit.reason": "Reason", "audit.hash": "Hash", "audit.sealing": "sealing…",
 
 	"admin.title": "Administration", "admin.intro": "Keep the registries and watch the messages to banks.", "admin.issuers": "Procurement centres",
 	"admin.issuers_help": "Register a procurement centre and its public keys (JWKS), which procfin checks signed award notices and contracts against.",

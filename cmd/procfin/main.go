@@ -201,11 +201,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			if err := postgres.CheckSchema(ctx, db.DB); err != nil {
 				return err
 			}
+			// Seal what is committed first, so that everything is checked.
+			if err := audit.SealAll(ctx, db); err != nil {
+				return fmt.Errorf("audit seal: %w", err)
+			}
 			rep, err := audit.Verify(ctx, db)
 			if err != nil {
 				return fmt.Errorf("audit trail broken: %w", err)
 			}
 			fmt.Fprintf(stdout, "audit trail intact: %d rows; head %d %s\n", rep.Rows, rep.HeadSeq, rep.HeadHash)
+			if rep.Unsealed > 0 {
+				fmt.Fprintf(stdout, "%d rows committed while verifying are not sealed yet\n", rep.Unsealed)
+			}
 			return nil
 		})
 	case "sandbox-bank":
@@ -421,6 +428,17 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		relayDone := make(chan struct{})
 		go func() { relay.Run(ctx); close(relayDone) }()
 		defer func() { <-relayDone }() // before the database closes
+		sealerDone := make(chan struct{})
+		go func() { audit.Sealer{DB: db, Logger: logger}.Run(ctx); close(sealerDone) }()
+		defer func() { <-sealerDone }()
+
+		if cfg.HTTP.DebugAddr != "" {
+			stop, err := serveDebug(ctx, cfg.HTTP.DebugAddr, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 
 		errc := make(chan error, 1)
 		go func() { errc <- srv.Serve(ln) }()

@@ -3,11 +3,16 @@
 // transaction as the change it records. Verify walks the chain and finds
 // any edited, inserted or deleted row.
 //
-// Writers serialise on the single audit_head row for the few microseconds
-// between reading the previous hash and committing. The chain proves the log
-// was not changed after the fact by anyone short of rewriting it whole from
-// the edit onwards; publishing the head hash (procfin audit verify prints it)
-// makes even that detectable.
+// A row is written unsealed: with its contents but no place in the chain.
+// Seal, run by a Sealer in every procfin process, gives committed rows
+// their place (seq), the previous row's hash and their own hash, in the
+// order it finds them; sealers serialise on the single audit_head row. The
+// change's own transaction so never waits on a shared row, and a row is
+// sealed within about a second of its commit. Until then it is protected by
+// the append-only trigger alone. The chain proves the log was not changed
+// after the fact by anyone short of rewriting it whole from the edit
+// onwards; publishing the head hash (procfin audit verify prints it) makes
+// even that detectable.
 package audit
 
 import (
@@ -17,10 +22,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -37,8 +44,10 @@ type Entry struct {
 	Reason     string // why, when a person gave a reason (an override, a rejection)
 }
 
-// Row is one row of the trail as read back.
+// Row is one row of the trail as read back. Until it is sealed, Seq is 0
+// and PrevHash and Hash are empty.
 type Row struct {
+	ID           int64           `db:"id" json:"id"`
 	Seq          int64           `db:"seq" json:"seq"`
 	At           time.Time       `db:"at" json:"at"`
 	Actor        string          `db:"actor" json:"actor"`
@@ -56,11 +65,10 @@ type Row struct {
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
-// Record appends e to the trail inside tx. The row commits or rolls back
-// with the change it records. The states are captured now; the row itself
-// is written just before the transaction commits (postgres.BeforeCommit),
-// so the trail's head row is the last lock any transaction takes. Returns
-// internal on database failure.
+// Record appends e to the trail inside tx, unsealed: the row commits or
+// rolls back with the change it records, at the transaction's clock, and a
+// Sealer chains it after commit. It takes no lock another writer waits on.
+// Returns internal on database failure.
 func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
 		return errs.E(errs.Internal, "audit entry lacks actor, action or entity")
@@ -73,45 +81,118 @@ func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	write := func(ctx context.Context) error {
-		return appendRow(ctx, tx, e, beforeDigest, afterDigest, afterState)
-	}
-	if postgres.BeforeCommit(tx, write) {
-		return nil
-	}
-	return write(ctx)
-}
-
-// appendRow chains one row after the head, under the head's row lock.
-func appendRow(ctx context.Context, tx *sqlx.Tx, e Entry, beforeDigest, afterDigest, afterState string) error {
-	var head struct {
-		Seq  int64     `db:"seq"`
-		Hash string    `db:"hash"`
-		Now  time.Time `db:"now"`
-	}
-	// The row lock orders writers; now() is the transaction's one clock.
-	if err := tx.GetContext(ctx, &head, `SELECT seq, hash, now() AS now FROM audit_head WHERE id FOR UPDATE`); err != nil {
-		return postgres.Translate(fmt.Errorf("audit head: %w", err))
-	}
-	r := Row{
-		Seq: head.Seq + 1, At: head.Now.UTC().Truncate(time.Microsecond),
-		Actor: e.Actor, Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID,
-		BeforeDigest: beforeDigest, AfterDigest: afterDigest, AfterState: afterState,
-		Reason: e.Reason, PrevHash: head.Hash,
-	}
-	r.Hash = chainHash(r)
-	const insert = `
-		INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id,
-			before_digest, after_digest, after_state, reason, prev_hash, hash)
-		VALUES (:seq, :at, :actor, :action, :entity_type, :entity_id,
-			:before_digest, :after_digest, :after_state, :reason, :prev_hash, :hash)`
-	if _, err := tx.NamedExecContext(ctx, insert, r); err != nil {
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
+			before_digest, after_digest, after_state, reason)
+		VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8)`,
+		e.Actor, e.Action, e.EntityType, e.EntityID, beforeDigest, afterDigest, afterState, e.Reason)
+	if err != nil {
 		return postgres.Translate(fmt.Errorf("audit insert: %w", err))
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id`, r.Seq, r.Hash); err != nil {
-		return postgres.Translate(fmt.Errorf("audit head update: %w", err))
-	}
 	return nil
+}
+
+// Seal chains up to limit committed unsealed rows after the head, oldest
+// first, in one transaction holding audit_head's row lock, and reports how
+// many it sealed. Any number of processes may seal at once: they take
+// turns on that lock, and each sees the rows the previous one sealed.
+// Returns internal on database failure.
+func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
+	sealed := 0
+	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		var head struct {
+			Seq  int64  `db:"seq"`
+			Hash string `db:"hash"`
+		}
+		if err := tx.GetContext(ctx, &head, `SELECT seq, hash FROM audit_head WHERE id FOR UPDATE`); err != nil {
+			return postgres.Translate(fmt.Errorf("audit head: %w", err))
+		}
+		var rows []Row
+		// A new statement, so a new snapshot: it sees what sealers before
+		// us sealed while we waited for the lock.
+		err := tx.SelectContext(ctx, &rows, `
+			SELECT id, at, actor, action, entity_type, entity_id, before_digest,
+			       after_digest, after_state, reason
+			FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+		if err != nil || len(rows) == 0 {
+			return postgres.Translate(err)
+		}
+		ids, seqs := make([]int64, len(rows)), make([]int64, len(rows))
+		prevs, hashes := make([]string, len(rows)), make([]string, len(rows))
+		for i := range rows {
+			r := &rows[i]
+			r.Seq, r.PrevHash = head.Seq+1, head.Hash
+			r.Hash = chainHash(*r)
+			ids[i], seqs[i], prevs[i], hashes[i] = r.ID, r.Seq, r.PrevHash, r.Hash
+			head.Seq, head.Hash = r.Seq, r.Hash
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
+			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS v(id, seq, prev_hash, hash)
+			WHERE a.id = v.id`, pq.Array(ids), pq.Array(seqs), pq.Array(prevs), pq.Array(hashes))
+		if err != nil {
+			return postgres.Translate(fmt.Errorf("audit seal: %w", err))
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id`, head.Seq, head.Hash); err != nil {
+			return postgres.Translate(fmt.Errorf("audit head update: %w", err))
+		}
+		sealed = len(rows)
+		return nil
+	})
+	return sealed, err
+}
+
+// SealAll seals until no committed row is left unsealed.
+func SealAll(ctx context.Context, db *sqlx.DB) error {
+	for {
+		n, err := Seal(ctx, db, sealBatch)
+		if err != nil || n < sealBatch {
+			return err
+		}
+	}
+}
+
+const sealBatch = 2000
+
+// Sealer seals the trail in the background, every Interval (250 ms when
+// zero), and at once again while there is a backlog.
+type Sealer struct {
+	DB       *sqlx.DB
+	Interval time.Duration
+	Logger   *slog.Logger
+}
+
+// Run seals until ctx ends. A failure (the database away, say) is logged
+// and retried at the next tick; nothing is lost, as unsealed rows wait.
+func (s Sealer) Run(ctx context.Context) {
+	interval := s.Interval
+	if interval <= 0 {
+		interval = 250 * time.Millisecond
+	}
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	failing := false
+	for {
+		n, err := Seal(ctx, s.DB, sealBatch)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			s.Logger.Warn("audit seal failed; retrying", "err", err)
+			failing = true
+		case err == nil:
+			failing = false
+		}
+		if err == nil && n == sealBatch {
+			continue
+		}
+		t.Reset(interval)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // digest returns the hex SHA-256 of v's JSON and the JSON itself; nil is "".
@@ -146,15 +227,18 @@ func chainHash(r Row) string {
 
 // Report is the outcome of a full verification.
 type Report struct {
-	Rows     int64  `json:"rows"`
+	Rows     int64  `json:"rows"`     // sealed rows, all checked
+	Unsealed int64  `json:"unsealed"` // rows not yet sealed when the walk ended
 	HeadSeq  int64  `json:"head_seq"`
 	HeadHash string `json:"head_hash"`
 }
 
-// Verify walks the whole trail in order and checks every link: no gap in
-// seq, each prev_hash the previous row's hash, each hash recomputed, each
-// stored state matching its digest, and the head matching the last row.
-// The error names the first broken row.
+// Verify walks the whole sealed trail in order and checks every link: no
+// gap in seq, each prev_hash the previous row's hash, each hash
+// recomputed, each stored state matching its digest, and the head matching
+// the last row. The error names the first broken row. Rows not yet sealed
+// are counted, not checked: call SealAll first to check everything
+// committed so far.
 func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	var rep Report
 	prevHash := strings.Repeat("0", 64)
@@ -162,7 +246,7 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	for {
 		var rows []Row
 		err := db.SelectContext(ctx, &rows, `
-			SELECT seq, at, actor, action, entity_type, entity_id, before_digest,
+			SELECT id, seq, at, actor, action, entity_type, entity_id, before_digest,
 			       after_digest, after_state, reason, prev_hash, hash
 			FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000`, last)
 		if err != nil {
@@ -194,6 +278,9 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	if err := db.GetContext(ctx, &head, `SELECT seq, hash FROM audit_head WHERE id`); err != nil {
 		return rep, postgres.Translate(err)
 	}
+	if err := db.GetContext(ctx, &rep.Unsealed, `SELECT count(*) FROM audit_log WHERE seq IS NULL`); err != nil {
+		return rep, postgres.Translate(err)
+	}
 	if head.Seq != last || head.Hash != prevHash {
 		return rep, fmt.Errorf("audit head says row %d but the log ends at row %d: the newest rows were deleted or the head was changed", head.Seq, last)
 	}
@@ -210,15 +297,17 @@ func digestRaw(s string) (string, string, error) {
 }
 
 // List returns an entity's trail, oldest first, at most limit rows after
-// seq `after` (0 for the start). Returns internal on database failure.
+// the row with id `after` (0 for the start), sealed or not. Returns
+// internal on database failure.
 func List(ctx context.Context, db sqlx.QueryerContext, entityType, entityID string, after int64, limit int) ([]Row, error) {
 	rows := []Row{}
 	err := sqlx.SelectContext(ctx, db, &rows, `
-		SELECT seq, at, actor, action, entity_type, entity_id, before_digest,
-		       after_digest, after_state, reason, prev_hash, hash
+		SELECT id, COALESCE(seq, 0) AS seq, at, actor, action, entity_type, entity_id,
+		       before_digest, after_digest, after_state, reason,
+		       COALESCE(prev_hash, '') AS prev_hash, COALESCE(hash, '') AS hash
 		FROM audit_log
-		WHERE entity_type = $1 AND entity_id = $2 AND seq > $3
-		ORDER BY seq LIMIT $4`, entityType, entityID, after, limit)
+		WHERE entity_type = $1 AND entity_id = $2 AND id > $3
+		ORDER BY id LIMIT $4`, entityType, entityID, after, limit)
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

@@ -3,9 +3,11 @@ package audit_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -14,7 +16,16 @@ import (
 	"procfin/platform/postgres/pgtest"
 )
 
+// mustRecord records n entries and seals them.
 func mustRecord(t *testing.T, db *sqlx.DB, n int) {
+	t.Helper()
+	recordUnsealed(t, db, n)
+	if err := audit.SealAll(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func recordUnsealed(t *testing.T, db *sqlx.DB, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
 		err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
@@ -80,7 +91,7 @@ func TestVerifyRehashedEdit(t *testing.T) {
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 3)
 	var r audit.Row
-	if err := db.Get(&r, `SELECT seq, at, actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, prev_hash, hash FROM audit_log WHERE seq = 2`); err != nil {
+	if err := db.Get(&r, `SELECT id, seq, at, actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, prev_hash, hash FROM audit_log WHERE seq = 2`); err != nil {
 		t.Fatal(err)
 	}
 	r.Actor = "user:mallory"
@@ -111,7 +122,7 @@ func TestRolledBackChangeLeavesNoTrace(t *testing.T) {
 	})
 	mustRecord(t, db, 1)
 	rep, err := audit.Verify(context.Background(), db)
-	if err != nil || rep.Rows != 3 {
+	if err != nil || rep.Rows != 3 || rep.Unsealed != 0 {
 		t.Fatalf("Verify = %+v, %v; want 3 rows and an intact chain", rep, err)
 	}
 }
@@ -135,9 +146,80 @@ func TestConcurrentWritersKeepChain(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if err := audit.SealAll(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
 	rep, err := audit.Verify(context.Background(), db)
 	if err != nil || rep.Rows != writers*each {
 		t.Fatalf("Verify = %+v, %v; want %d rows", rep, err, writers*each)
+	}
+}
+
+// Writers and three sealers (as in three procfin processes) at once: every
+// row is sealed exactly once, in one gapless chain.
+func TestConcurrentSealers(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var sealers sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		sealers.Add(1)
+		go func() {
+			defer sealers.Done()
+			audit.Sealer{DB: db, Interval: time.Millisecond, Logger: slog.New(slog.DiscardHandler)}.Run(ctx)
+		}()
+	}
+	var writers sync.WaitGroup
+	for w := 0; w < 6; w++ {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			recordUnsealed(t, db, 30)
+		}()
+	}
+	writers.Wait()
+	cancel()
+	sealers.Wait()
+	if err := audit.SealAll(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != 180 || rep.Unsealed != 0 || rep.HeadSeq != 180 {
+		t.Fatalf("Verify = %+v, %v; want 180 sealed rows", rep, err)
+	}
+}
+
+func TestUnsealedRows(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 2)
+	recordUnsealed(t, db, 3)
+	rep, err := audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != 2 || rep.Unsealed != 3 || rep.HeadSeq != 2 {
+		t.Fatalf("Verify = %+v, %v; want 2 sealed and 3 unsealed", rep, err)
+	}
+	rows, err := audit.List(context.Background(), db, "thing", "0", 0, 10)
+	if err != nil || len(rows) != 3 || rows[0].Seq == 0 || rows[1].Seq != 0 || rows[1].Hash != "" {
+		t.Fatalf("List = %+v, %v; want a sealed row then unsealed ones", rows, err)
+	}
+	// The trigger lets a row be sealed once and nothing else change.
+	for _, sql := range []string{
+		`UPDATE audit_log SET actor = 'user:mallory' WHERE seq IS NULL`,
+		`UPDATE audit_log SET seq = 99, prev_hash = 'x', hash = 'y', reason = 'forged' WHERE seq IS NULL`,
+		`UPDATE audit_log SET seq = seq + 100 WHERE seq IS NOT NULL`,
+		`UPDATE audit_log SET hash = repeat('0', 64) WHERE seq = 1`,
+	} {
+		if _, err := db.Exec(sql); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want append-only refusal", sql, err)
+		}
+	}
+	if n, err := audit.Seal(context.Background(), db, 2); err != nil || n != 2 {
+		t.Fatalf("Seal = %d, %v; want 2", n, err)
+	}
+	if n, err := audit.Seal(context.Background(), db, 10); err != nil || n != 1 {
+		t.Fatalf("Seal = %d, %v; want the last 1", n, err)
+	}
+	rep, err = audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != 5 || rep.Unsealed != 0 || rep.HeadSeq != 5 {
+		t.Fatalf("Verify = %+v, %v; want 5 sealed", rep, err)
 	}
 }
 
@@ -148,11 +230,11 @@ func TestList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 4 || string(rows[0].After) != `{"v":2}` {
+	if len(rows) != 2 || rows[0].Seq != 2 || rows[1].Seq != 4 || rows[1].ID != 4 || string(rows[0].After) != `{"v":2}` {
 		t.Fatalf("List = %+v", rows)
 	}
 	rows, _ = audit.List(context.Background(), db, "thing", "1", 2, 10)
-	if len(rows) != 1 || rows[0].Seq != 4 {
+	if len(rows) != 1 || rows[0].ID != 4 {
 		t.Fatalf("List after 2 = %+v", rows)
 	}
 }

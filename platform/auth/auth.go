@@ -60,7 +60,8 @@ type Service struct {
 	cfg Config
 	now func() time.Time
 
-	keys *keyCache
+	keys     *keyCache
+	verified verifiedTokens
 
 	userLimits *limiterSet
 	addrLimits *limiterSet

@@ -89,7 +89,9 @@ var (
 // speaks for. Only EdDSA is accepted; the key is the published platform key
 // named by the header's kid; iss, aud, exp (required), nbf and iat are
 // checked with 60 s of leeway. It does not look the user up: tokens are
-// stateless, so a disabled user's token works until it expires.
+// stateless, so a disabled user's token works until it expires. A token
+// verified once is remembered (verifiedTokens) for at most a minute and
+// never past its expiry, and then needs only its key to be still published.
 //
 // Returns token_invalid with a short reason safe to show ("token expired",
 // "unknown signing key", ...) for any token it rejects; unavailable when the
@@ -99,6 +101,13 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 		return Principal{}, errs.E(errs.InvalidToken, "malformed token")
 	}
 	now := s.now()
+	if e, ok := s.verified.get(token, now); ok {
+		if _, found, err := s.keys.lookup(ctx, e.kid, now); err != nil {
+			return Principal{}, err
+		} else if found {
+			return e.p, nil
+		}
+	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{algEdDSA}),
 		jwt.WithAudience(s.cfg.Audience),
@@ -110,11 +119,12 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	)
 	var keyErr error // a failure to load the keys, not the token's fault
 	var claims accessClaims
+	var kid string
 	_, err := parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
 		if typ, _ := t.Header["typ"].(string); typ != accessTokenType {
 			return nil, errWrongType
 		}
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errMissingKid
 		}
@@ -146,6 +156,11 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	if p.UserID == "" || p.Username == "" || !p.Role.Valid() || (p.Role == RoleSupplier) != (p.SupplierUSCC != "") {
 		return Principal{}, errs.E(errs.InvalidToken, "token claims are incomplete")
 	}
+	until := now.Add(verifiedTTL)
+	if exp := claims.ExpiresAt.Time.Add(verifyLeeway); exp.Before(until) {
+		until = exp
+	}
+	s.verified.put(token, verifiedToken{p: p, kid: kid, until: until})
 	return p, nil
 }
 

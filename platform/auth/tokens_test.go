@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -331,5 +332,57 @@ func TestPrincipalJSON(t *testing.T) {
 	want := `{"user_id":"u1","username":"acme","role":"supplier","supplier_uscc":"91350100M000100Y43"}`
 	if string(b) != want {
 		t.Fatalf("got %s, want %s", b, want)
+	}
+}
+
+func TestVerifyTokenRemembered(t *testing.T) {
+	s, _, clock := MustReadyService(t, testConfig())
+	ctx := context.Background()
+	user := MustCreateUser(t, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
+	tok, _, err := s.IssueToken(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := s.VerifyToken(ctx, tok); err != nil || p.UserID != user.ID {
+		t.Fatalf("VerifyToken = %+v, %v", p, err)
+	}
+	if _, ok := s.verified.get(tok, clock.Now()); !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	// Another signature on the same header and claims is verified afresh.
+	i := len(tok) - 10
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
+	}
+	if _, err := s.VerifyToken(ctx, tok[:i]+string(c)+tok[i+1:]); !errs.Is(err, errs.InvalidToken) {
+		t.Fatalf("forged signature: err = %v, want invalid_token", err)
+	}
+	// Remembered for verifiedTTL at most; then verified again.
+	clock.Advance(verifiedTTL)
+	if _, ok := s.verified.get(tok, clock.Now()); ok {
+		t.Fatal("remembered past verifiedTTL")
+	}
+	if _, err := s.VerifyToken(ctx, tok); err != nil {
+		t.Fatalf("re-verify: %v", err)
+	}
+	// Never past expiry (15 minutes, plus the leeway).
+	clock.Advance(15*time.Minute + verifyLeeway - verifiedTTL)
+	if _, err := s.VerifyToken(ctx, tok); !errs.Is(err, errs.InvalidToken) || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired token: err = %v, want token expired", err)
+	}
+}
+
+func TestVerifiedTokensBounded(t *testing.T) {
+	var v verifiedTokens
+	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	for i := 0; i < maxVerified+10; i++ {
+		v.put(fmt.Sprint("token-", i), verifiedToken{until: now.Add(verifiedTTL)})
+	}
+	if n := len(v.entries); n > maxVerified {
+		t.Fatalf("%d entries kept, want at most %d", n, maxVerified)
+	}
+	if _, ok := v.get(fmt.Sprint("token-", maxVerified+9), now); !ok {
+		t.Fatal("the newest entry was dropped")
 	}
 }

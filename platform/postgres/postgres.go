@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,10 +33,11 @@ type PoolConfig struct {
 
 // Open connects to the database at dsn and checks it answers.
 func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", withOneRoundTrip(dsn))
+	connector, err := pq.NewConnector(withOneRoundTrip(dsn))
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(preparingConnector{pq: connector}), "postgres")
 	if pool.MaxOpenConns > 0 {
 		db.SetMaxOpenConns(pool.MaxOpenConns)
 	}
@@ -54,26 +54,6 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", Redact(dsn), err)
 	}
 	return db, nil
-}
-
-// beforeCommit holds, per open transaction of Transact, the work to do
-// last, just before commit.
-var beforeCommit sync.Map // *sqlx.Tx → *[]func(context.Context) error
-
-// BeforeCommit schedules f to run in tx after the transaction's own work,
-// just before it commits (in the order scheduled). It reports false when
-// tx was not begun by Transact; the caller then does the work at once. The
-// audit trail uses it so that its one hot row is always the last lock a
-// transaction takes, which keeps lock order, and so deadlock freedom,
-// simple.
-func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
-	v, ok := beforeCommit.Load(tx)
-	if !ok {
-		return false
-	}
-	hooks := v.(*[]func(context.Context) error)
-	*hooks = append(*hooks, f)
-	return true
 }
 
 // withOneRoundTrip turns on lib/pq's binary_parameters, which sends each
@@ -101,9 +81,6 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	if err != nil {
 		return Translate(fmt.Errorf("begin transaction: %w", err))
 	}
-	hooks := &[]func(context.Context) error{}
-	beforeCommit.Store(tx, hooks)
-	defer beforeCommit.Delete(tx)
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -115,11 +92,6 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	}()
 	if err = fn(tx); err != nil {
 		return err
-	}
-	for _, h := range *hooks {
-		if err = h(ctx); err != nil {
-			return err
-		}
 	}
 	if err = tx.Commit(); err != nil {
 		return Translate(fmt.Errorf("commit: %w", err))
