@@ -469,7 +469,8 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Appli
 
 // transition moves a (locked) application to a new state: checked against
 // the table, recorded with time, actor and cause, audited, and releasing
-// what the application holds when it reaches a final state.
+// what the application holds when it reaches a final state. It also writes
+// a.BankReference, so a caller that has just learnt it sets it first.
 func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, to Status, actor, cause string) error {
 	if err := checkTransition(a.Status, to); err != nil {
 		return err
@@ -480,12 +481,13 @@ func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, t
 			return err
 		}
 	}
-	// The new status and its history row in one round trip.
+	// The new status (with the bank's reference, which callers may have
+	// just learnt) and its history row in one round trip.
 	_, err := tx.ExecContext(ctx, `
-		WITH moved AS (UPDATE applications SET status = $3, updated_at = now() WHERE id = $1)
+		WITH moved AS (UPDATE applications SET status = $3, bank_reference = $6, updated_at = now() WHERE id = $1)
 		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
 		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
-		a.ID, string(a.Status), string(to), actor, cause)
+		a.ID, string(a.Status), string(to), actor, cause, a.BankReference)
 	if err != nil {
 		return postgres.Translate(err)
 	}

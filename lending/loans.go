@@ -88,10 +88,7 @@ func (s *Service) MarkDelivered(ctx context.Context, tx *sqlx.Tx, appID, bankRef
 	if a.Status != Submitted {
 		return nil // cancelled meanwhile, or an answer to a retry: nothing to do
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE applications SET bank_reference = $2 WHERE id = $1`, appID, bankReference); err != nil {
-		return postgres.Translate(err)
-	}
-	a.BankReference = bankReference
+	a.BankReference = bankReference // written with the new status
 	return s.transition(ctx, tx, &a, Delivered, "system:relay", "the bank accepted the application (reference "+bankReference+")")
 }
 
@@ -125,6 +122,9 @@ func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref,
 	if err != nil {
 		return err
 	}
+	if ref != "" && a.BankReference == "" {
+		a.BankReference = ref // written with the new status
+	}
 	switch a.Status {
 	case Submitted: // the event overtook the delivery answer
 		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank reported the application received"); err != nil {
@@ -135,11 +135,7 @@ func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref,
 		// accept it, change nothing, so the bank's later events still flow.
 		return nil
 	}
-	if ref != "" && a.BankReference == "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE applications SET bank_reference = $2 WHERE id = $1`, appID, ref); err != nil {
-			return postgres.Translate(err)
-		}
-	}
+
 	return s.transition(ctx, tx, &a, Received, actor, "the bank registered the application")
 }
 
