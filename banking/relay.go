@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/sony/gobreaker/v2"
 
 	"procfin/lending"
@@ -37,7 +38,8 @@ type Signer interface {
 type RelayConfig struct {
 	WorkerID     string        // names this process in locks
 	Poll         time.Duration // how often to look for due deliveries (default 50 ms)
-	Batch        int           // deliveries claimed at once (default 16)
+	Batch        int           // deliveries claimed at once (default 64)
+	Concurrency  int           // HTTP attempts under way at once (default 16)
 	Lease        time.Duration // how long a claim lasts (default 1 min)
 	Timeout      time.Duration // per HTTP attempt (default 10 s)
 	BaseBackoff  time.Duration // first retry delay (default 1 s)
@@ -80,7 +82,10 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	def(&cfg.DeadAfter, 24*time.Hour)
 	def(&cfg.BreakerOpen, 30*time.Second)
 	if cfg.Batch == 0 {
-		cfg.Batch = 16
+		cfg.Batch = 64
+	}
+	if cfg.Concurrency == 0 {
+		cfg.Concurrency = 16
 	}
 	if cfg.BreakerAfter == 0 {
 		cfg.BreakerAfter = 5
@@ -125,8 +130,10 @@ type claimed struct {
 	CreatedAt     time.Time `db:"created_at"`
 }
 
-// RunOnce claims the due deliveries and delivers them, concurrently (a
-// slow bank does not hold up the others). It returns how many it claimed.
+// RunOnce claims the due deliveries and delivers them, Concurrency at a
+// time (a slow bank does not hold up the others), then records the outcomes: the
+// accepted ones together in one transaction, the rest one by one. It
+// returns how many it claimed.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	var due []claimed
 	err := r.db.SelectContext(ctx, &due, `
@@ -140,16 +147,86 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, postgres.Translate(err)
 	}
-	var wg sync.WaitGroup
+	// Each bank is read once per batch.
+	banks := map[string]bankOrErr{}
 	for _, d := range due {
+		if _, ok := banks[d.BankID]; !ok {
+			b, err := r.banks.Bank(ctx, d.BankID)
+			banks[d.BankID] = bankOrErr{b, err}
+		}
+	}
+	results := make([]result, len(due))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, r.cfg.Concurrency)
+	for i, d := range due {
 		wg.Add(1)
-		go func(d claimed) {
-			defer wg.Done()
-			r.deliver(ctx, d)
-		}(d)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			start := time.Now()
+			results[i] = r.attempt(ctx, d, banks[d.BankID])
+			r.metrics.delivery(d.BankID, results[i].outcome, time.Since(start))
+		}()
 	}
 	wg.Wait()
+	ctx = context.WithoutCancel(ctx) // what happened at the bank is recorded
+	var accepted []claimed
+	var outcomes []result
+	for i, d := range due {
+		if results[i].outcome == "delivered" {
+			accepted, outcomes = append(accepted, d), append(outcomes, results[i])
+			continue
+		}
+		if err := r.record(ctx, d, results[i]); err != nil {
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+		}
+	}
+	if err := r.recordAccepted(ctx, accepted, outcomes); err != nil {
+		r.logger.Error("record deliveries", "deliveries", len(accepted), "error", err)
+	}
 	return len(due), nil
+}
+
+type bankOrErr struct {
+	bank Bank
+	err  error
+}
+
+// recordAccepted records the deliveries the banks accepted, in one
+// transaction: the deliveries still claimed by this worker become
+// delivered (one whose lease ran out belongs to another worker now, and
+// is left to it), and their applications move to delivered. Should it
+// fail, the deliveries stay claimed until the lease ends and are sent
+// again: at least once, and the bank sees the same Idempotency-Key.
+func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	ids, statuses, refs := make([]int64, len(ds)), make([]int64, len(ds)), make([]string, len(ds))
+	for i, d := range ds {
+		ids[i], statuses[i], refs[i] = d.ID, int64(rs[i].status), rs[i].reference
+	}
+	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
+		var mine []struct {
+			ApplicationID string `db:"application_id"`
+			Ref           string `db:"ref"`
+		}
+		err := tx.SelectContext(ctx, &mine, `
+			UPDATE deliveries AS d SET status = 'delivered', delivered_at = now(), bank_reference = v.ref,
+				last_status = NULLIF(v.status, 0), last_error = '', locked_until = NULL
+			FROM unnest($1::bigint[], $2::text[], $3::int[]) AS v(id, ref, status)
+			WHERE d.id = v.id AND d.locked_by = $4
+			RETURNING d.application_id, v.ref`,
+			pq.Array(ids), pq.Array(refs), pq.Array(statuses), r.cfg.WorkerID)
+		if err != nil {
+			return postgres.Translate(err)
+		}
+		accepted := make([]lending.Acceptance, len(mine))
+		for i, m := range mine {
+			accepted[i] = lending.Acceptance{ApplicationID: m.ApplicationID, BankReference: m.Ref}
+		}
+		return r.lending.MarkDeliveredMany(ctx, tx, accepted)
+	})
 }
 
 // result is what one attempt came to.
@@ -159,15 +236,6 @@ type result struct {
 	reference  string
 	detail     string
 	retryAfter time.Duration
-}
-
-func (r *Relay) deliver(ctx context.Context, d claimed) {
-	start := time.Now()
-	res := r.attempt(ctx, d)
-	r.metrics.delivery(d.BankID, res.outcome, time.Since(start))
-	if err := r.record(context.WithoutCancel(ctx), d, res); err != nil {
-		r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
-	}
 }
 
 func (r *Relay) breaker(bankID string) *gobreaker.CircuitBreaker[*http.Response] {
@@ -190,8 +258,8 @@ func (r *Relay) breaker(bankID string) *gobreaker.CircuitBreaker[*http.Response]
 	return b
 }
 
-func (r *Relay) attempt(ctx context.Context, d claimed) result {
-	bank, err := r.banks.Bank(ctx, d.BankID)
+func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
+	bank, err := b.bank, b.err
 	if err != nil {
 		return result{outcome: "retry", detail: "bank registry: " + errs.MessageOf(err)}
 	}
@@ -256,7 +324,8 @@ func (r *Relay) attempt(ctx context.Context, d claimed) result {
 	return res
 }
 
-// record stores an attempt's outcome, guarded by this worker's claim: each
+// record stores an attempt's outcome other than delivered (recordAccepted
+// does those), guarded by this worker's claim: each
 // update names the claim (locked_by), and one that finds none means the
 // lease ran out and another worker took over, so nothing is recorded.
 func (r *Relay) record(ctx context.Context, d claimed, res result) error {
@@ -273,14 +342,6 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			return n == 1, postgres.Translate(err)
 		}
 		switch res.outcome {
-		case "delivered":
-			ok, err := mine(tx.ExecContext(ctx, `
-				UPDATE deliveries SET status = 'delivered', delivered_at = now(), bank_reference = $2, last_status = $3,
-					last_error = '', locked_until = NULL WHERE id = $1 AND locked_by = $4`, d.ID, res.reference, status, r.cfg.WorkerID))
-			if !ok || err != nil {
-				return err
-			}
-			return r.lending.MarkDelivered(ctx, tx, d.ApplicationID, res.reference)
 		case "conflict", "refused":
 			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL

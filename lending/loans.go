@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
@@ -81,15 +82,66 @@ func (s *Service) BankApplication(ctx context.Context, tx *sqlx.Tx, bankID, appI
 
 // MarkDelivered records that the bank accepted the application's message.
 func (s *Service) MarkDelivered(ctx context.Context, tx *sqlx.Tx, appID, bankReference string) error {
-	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
-	if err != nil {
+	return s.MarkDeliveredMany(ctx, tx, []Acceptance{{ApplicationID: appID, BankReference: bankReference}})
+}
+
+// Acceptance is one application the bank accepted, with its reference.
+type Acceptance struct {
+	ApplicationID string
+	BankReference string
+}
+
+// MarkDeliveredMany does MarkDelivered for a batch in a few statements: it
+// locks the applications (in id order, as any batch does), moves those
+// still submitted to delivered with their history rows, and audits them.
+func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Acceptance) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	refs := make(map[string]string, len(ds))
+	ids := make([]string, 0, len(ds))
+	for _, d := range ds {
+		refs[d.ApplicationID] = d.BankReference
+		ids = append(ids, d.ApplicationID)
+	}
+	var apps []Application
+	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
+		return postgres.Translate(err)
+	}
+	const actor = "system:relay"
+	var moved, movedRefs, causes []string
+	var entries []audit.Entry
+	for _, a := range apps {
+		if a.Status != Submitted {
+			continue // cancelled meanwhile, or an answer to a retry: nothing to do
+		}
+		a.derive()
+		before := a
+		a.BankReference, a.Status = refs[a.ID], Delivered
+		cause := "the bank accepted the application (reference " + a.BankReference + ")"
+		moved, movedRefs, causes = append(moved, a.ID), append(movedRefs, a.BankReference), append(causes, cause)
+		entries = append(entries, audit.Entry{Actor: actor, Action: "application." + string(Delivered), EntityType: "application",
+			EntityID: a.ID, Before: before, After: a, Reason: cause})
+	}
+	if len(moved) == 0 {
+		return nil
+	}
+	if err := checkTransition(Submitted, Delivered); err != nil {
 		return err
 	}
-	if a.Status != Submitted {
-		return nil // cancelled meanwhile, or an answer to a retry: nothing to do
+	_, err := tx.ExecContext(ctx, `
+		WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, ref, cause)),
+		moved AS (
+			UPDATE applications AS a SET status = 'delivered', bank_reference = v.ref, updated_at = now()
+			FROM v WHERE a.id = v.id)
+		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
+			'submitted', 'delivered', $4, v.cause
+		FROM v`, pq.Array(moved), pq.Array(movedRefs), pq.Array(causes), actor)
+	if err != nil {
+		return postgres.Translate(err)
 	}
-	a.BankReference = bankReference // written with the new status
-	return s.transition(ctx, tx, &a, Delivered, "system:relay", "the bank accepted the application (reference "+bankReference+")")
+	return audit.RecordMany(ctx, tx, entries)
 }
 
 // MarkDeliveryFailed records that the message could not be delivered.

@@ -92,6 +92,40 @@ func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	return nil
 }
 
+// RecordMany appends es to the trail inside tx in one statement, as Record
+// does each: for the relay, which records a batch of deliveries at once.
+func RecordMany(ctx context.Context, tx *sqlx.Tx, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	n := len(es)
+	actors, actions, types, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	befores, afters, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, e := range es {
+		if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
+			return errs.E(errs.Internal, "audit entry lacks actor, action or entity")
+		}
+		var err error
+		if befores[i], _, err = digest(e.Before); err != nil {
+			return err
+		}
+		if afters[i], states[i], err = digest(e.After); err != nil {
+			return err
+		}
+		actors[i], actions[i], types[i], ids[i], reasons[i] = e.Actor, e.Action, e.EntityType, e.EntityID, e.Reason
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
+			before_digest, after_digest, after_state, reason)
+		SELECT now(), * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+		pq.Array(actors), pq.Array(actions), pq.Array(types), pq.Array(ids),
+		pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons))
+	if err != nil {
+		return postgres.Translate(fmt.Errorf("audit insert: %w", err))
+	}
+	return nil
+}
+
 // Seal chains up to limit committed unsealed rows after the head, oldest
 // first, in one transaction holding audit_head's row lock, and reports how
 // many it sealed. Any number of processes may seal at once: they take
