@@ -88,3 +88,18 @@ func TestStringHidesSecrets(t *testing.T) {
 		t.Fatalf("String() = %s", s)
 	}
 }
+
+func TestDebugAddrLoopbackOnly(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true,
+		"0.0.0.0:6060": false, "10.0.0.5:6060": false, ":6060": false, "127.0.0.1": false,
+	} {
+		c, err := configs.Load("", env(map[string]string{"PROCFIN_DEBUG_ADDR": addr}))
+		if ok && (err != nil || c.HTTP.DebugAddr != addr) {
+			t.Errorf("%s: %v, want accepted", addr, err)
+		}
+		if !ok && (err == nil || !strings.Contains(err.Error(), "http.debug_addr")) {
+			t.Errorf("%s: %v, want refused", addr, err)
+		}
+	}
+}

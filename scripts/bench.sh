@@ -3,7 +3,7 @@
 #
 #   intake (POST /v1/credit-applications)  vs  pgbench TPC-B-like tps on
 #                                              procfin's own PostgreSQL
-#   read   (GET /v1/contracts/{id})        vs  a minimal Gin handler
+#   read   (GET /v1/credit-applications/{id}) vs  a minimal Gin handler
 #
 # at 1, 8 and 32 clients (BENCH_CLIENTS), BENCH_SECONDS (default 10) per run
 # after BENCH_WARMUP (default 2s), and the procfin process's peak resident
