@@ -549,3 +549,62 @@ func TestSubsidyBudgetConcurrency(t *testing.T) {
 		t.Fatalf("budget %s, used %s, approved claims %s", check.Budget, check.Used, check.Approved)
 	}
 }
+
+// TestSubsidySupplierYearlyCap: a supplier's claims in a year stop at its
+// cap; a rejected claim frees its share; what the supplier's year says is
+// claimed is always the sum of its counted claims.
+func TestSubsidySupplierYearlyCap(t *testing.T) {
+	e := newEnv(t)
+	qilu, appID, _ := e.disbursedLoan()
+	_, admin := e.user("subsidy-admin", "admin", "")
+	_, officer := e.user("officer-li", "officer", "")
+	if r := e.addPolicy(admin, map[string]any{"supplier_yearly_cap": "500.00", "four_eyes_threshold": "1000000.00"}); r.status != 201 {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	// Interest-only repayments of 9 days on 800000.00 at the rate cap: each
+	// is a claim of 310.00 before the supplier's cap.
+	start := money.MustDate("2027-01-01")
+	repay := func(i int) claimJSON {
+		t.Helper()
+		qilu.repay(appID, fmt.Sprintf("R%02d", i), "0.00", "690.00", start.AddDays(9*i).String(), start.AddDays(9*i+9).String())
+		all := e.claims(officer, "?limit=100")
+		return all[0] // newest first
+	}
+	counted := func() (string, string) {
+		t.Helper()
+		var year, sum string
+		if err := e.db.Get(&year, `SELECT claimed::text FROM subsidy_supplier_years WHERE year = 2027`); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.db.Get(&sum, `SELECT coalesce(sum(amount), 0)::numeric(17,2)::text FROM subsidy_claims
+			WHERE year = 2027 AND status IN ('pending', 'approved', 'paid')`); err != nil {
+			t.Fatal(err)
+		}
+		return year, sum
+	}
+	first := repay(0)
+	if first.Status != "pending" || first.Amount != "310.00" {
+		t.Fatalf("first claim %+v", first)
+	}
+	if c := repay(1); c.Status != "pending" || c.Amount != "190.00" {
+		t.Fatalf("second claim %+v, want 190.00: the cap's rest", c)
+	}
+	if c := repay(2); c.Status != "ineligible" || !strings.Contains(c.IneligibleReason, "cap") {
+		t.Fatalf("third claim %+v, want ineligible: cap used up", c)
+	}
+	if y, s := counted(); y != "500.00" || s != y {
+		t.Fatalf("supplier's year %s, counted claims %s; want 500.00 both", y, s)
+	}
+	if r := e.do("POST", "/v1/subsidy-claims/"+first.ID+"/reject", officer, map[string]string{"reason": "duplicate invoice"}); r.status != 200 {
+		t.Fatalf("reject: %d %s", r.status, r.body)
+	}
+	if y, s := counted(); y != "190.00" || s != y {
+		t.Fatalf("after the rejection: supplier's year %s, counted claims %s; want 190.00 both", y, s)
+	}
+	if c := repay(3); c.Status != "pending" || c.Amount != "310.00" {
+		t.Fatalf("claim after the rejection %+v, want 310.00", c)
+	}
+	if y, s := counted(); y != "500.00" || s != y {
+		t.Fatalf("supplier's year %s, counted claims %s; want 500.00 both", y, s)
+	}
+}

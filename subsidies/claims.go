@@ -107,15 +107,13 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 	}
 	claim.PolicyVersion = &p.Version
 
-	// The supplier's cap is shared by its concurrent repayments: take a lock
-	// on (supplier, year) before counting what it already claimed.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('subsidy_cap:' || $1 || ':' || $2::text, 0))`,
-		claim.SupplierUSCC, claim.Year); err != nil {
-		return postgres.Translate(err)
-	}
+	// The supplier's cap is shared by its concurrent repayments: lock its
+	// (supplier, year) row, made on first use, and read what it already
+	// claimed; insertClaim adds this claim to it.
 	if err := tx.GetContext(ctx, &in.ClaimedThisYear, `
-		SELECT coalesce(sum(amount), 0) FROM subsidy_claims
-		WHERE supplier_uscc = $1 AND year = $2 AND status IN ('pending', 'approved', 'paid')`,
+		INSERT INTO subsidy_supplier_years (supplier_uscc, year) VALUES ($1, $2)
+		ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
+		RETURNING claimed`,
 		claim.SupplierUSCC, claim.Year); err != nil {
 		return postgres.Translate(err)
 	}
@@ -155,12 +153,21 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 	return s.insertClaim(ctx, tx, &claim)
 }
 
+// insertClaim writes the claim and, when it counts against the supplier's
+// cap (pending), adds it to the supplier's year, in one statement.
 func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
 	err := tx.GetContext(ctx, c, `
-		INSERT INTO subsidy_claims (repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
-			paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		RETURNING `+claimColumns,
+		WITH c AS (
+			INSERT INTO subsidy_claims (repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
+				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+			RETURNING `+claimColumns+`
+		), counted AS (
+			UPDATE subsidy_supplier_years AS y SET claimed = y.claimed + c.amount
+			FROM c WHERE y.supplier_uscc = c.supplier_uscc AND y.year = c.year
+				AND c.status IN ('pending', 'approved', 'paid') AND c.amount > 0
+		)
+		SELECT * FROM c`,
 		c.RepaymentID, c.ApplicationID, c.LoanID, c.BankID, c.SupplierUSCC, c.PolicyVersion, c.Year,
 		c.PaidOn, c.InterestPaid, c.Amount, c.Status, c.IneligibleReason, c.ApprovalsRequired, string(c.Computation))
 	if err != nil {
@@ -311,9 +318,16 @@ func (s *Service) Reject(ctx context.Context, id, reason, officer string) (Claim
 			return errs.E(errs.Conflict, "the claim is %s: only a pending claim can be rejected", c.Status)
 		}
 		before := c
+		// The claim no longer counts against the supplier's yearly cap.
 		err = tx.GetContext(ctx, &c, `
-			UPDATE subsidy_claims SET status = 'rejected', rejection_reason = $2, decided_at = now(), updated_at = now()
-			WHERE id = $1 RETURNING `+claimColumns, c.ID, reason)
+			WITH c AS (
+				UPDATE subsidy_claims SET status = 'rejected', rejection_reason = $2, decided_at = now(), updated_at = now()
+				WHERE id = $1 RETURNING `+claimColumns+`
+			), uncounted AS (
+				UPDATE subsidy_supplier_years AS y SET claimed = y.claimed - c.amount
+				FROM c WHERE y.supplier_uscc = c.supplier_uscc AND y.year = c.year
+			)
+			SELECT * FROM c`, c.ID, reason)
 		if err != nil {
 			return postgres.Translate(err)
 		}

@@ -160,7 +160,7 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	if exp := claims.ExpiresAt.Time.Add(verifyLeeway); exp.Before(until) {
 		until = exp
 	}
-	s.verified.put(token, verifiedToken{p: p, kid: kid, until: until})
+	s.verified.put(token, verifiedToken{p: p, kid: kid, until: until}, now)
 	return p, nil
 }
 

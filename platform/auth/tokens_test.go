@@ -376,13 +376,29 @@ func TestVerifyTokenRemembered(t *testing.T) {
 func TestVerifiedTokensBounded(t *testing.T) {
 	var v verifiedTokens
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	// Half the entries have expired when the cache fills: they go, the rest stay.
+	for i := 0; i < maxVerified; i++ {
+		until := now.Add(verifiedTTL)
+		if i%2 == 0 {
+			until = now.Add(-time.Second)
+		}
+		v.put(fmt.Sprint("token-", i), verifiedToken{until: until}, now)
+	}
+	v.put("token-new", verifiedToken{until: now.Add(verifiedTTL)}, now)
+	if n := len(v.entries); n != maxVerified/2+1 {
+		t.Fatalf("%d entries kept, want the %d unexpired and the new one", n, maxVerified/2)
+	}
+	if _, ok := v.get("token-1", now); !ok {
+		t.Fatal("an unexpired entry was dropped")
+	}
+	// None expired: the cache starts over rather than grow.
 	for i := 0; i < maxVerified+10; i++ {
-		v.put(fmt.Sprint("token-", i), verifiedToken{until: now.Add(verifiedTTL)})
+		v.put(fmt.Sprint("fresh-", i), verifiedToken{until: now.Add(verifiedTTL)}, now)
 	}
 	if n := len(v.entries); n > maxVerified {
 		t.Fatalf("%d entries kept, want at most %d", n, maxVerified)
 	}
-	if _, ok := v.get(fmt.Sprint("token-", maxVerified+9), now); !ok {
+	if _, ok := v.get(fmt.Sprint("fresh-", maxVerified+9), now); !ok {
 		t.Fatal("the newest entry was dropped")
 	}
 }

@@ -39,14 +39,13 @@ func (v *verifiedTokens) get(token string, now time.Time) (verifiedToken, bool) 
 	return e, true
 }
 
-func (v *verifiedTokens) put(token string, e verifiedToken) {
+func (v *verifiedTokens) put(token string, e verifiedToken, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.entries == nil {
 		v.entries = make(map[string]verifiedToken)
 	}
 	if len(v.entries) >= maxVerified {
-		now := e.until.Add(-verifiedTTL)
 		for k, old := range v.entries {
 			if !now.Before(old.until) {
 				delete(v.entries, k)
