@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -104,7 +105,7 @@ func hashPassword(password string, p PasswordParams) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", errs.Wrap(errs.Internal, err, "internal")
 	}
-	key := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, hashLen)
+	key := idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, hashLen)
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
@@ -119,8 +120,21 @@ func VerifyPassword(password, encoded string) (bool, error) {
 	if err != nil {
 		return false, errs.Wrap(errs.Internal, err, "internal")
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+// argonSlots bounds the argon2id hashes computed at once. Each takes its
+// memory cost (19 MiB by default) for its whole run, so a burst of logins
+// would otherwise take memory in proportion to the burst; with one slot per
+// CPU they queue instead, and take no longer in all, the CPUs being busy
+// anyway.
+var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
 }
 
 // parsePHC splits an argon2id PHC string into its parameters, salt and hash.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"procfin/platform/errs"
 )
@@ -142,4 +143,32 @@ func TestVerifyPasswordRejectsGarbage(t *testing.T) {
 			t.Fatalf("VerifyPassword(good) = %v, %v", ok, err)
 		}
 	})
+}
+
+// A hash waits for a free slot: with every slot taken, none runs.
+func TestPasswordHashesBounded(t *testing.T) {
+	encoded, err := HashPassword("correct horse battery", fastPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < cap(argonSlots); i++ {
+		argonSlots <- struct{}{}
+	}
+	done := make(chan bool)
+	go func() {
+		ok, _ := VerifyPassword("correct horse battery", encoded)
+		done <- ok
+	}()
+	select {
+	case <-done:
+		t.Fatal("a hash ran with every slot taken")
+	case <-time.After(200 * time.Millisecond):
+	}
+	<-argonSlots // one slot frees: the waiting hash runs
+	if ok := <-done; !ok {
+		t.Fatal("the password did not verify")
+	}
+	for i := 1; i < cap(argonSlots); i++ {
+		<-argonSlots
+	}
 }
