@@ -248,18 +248,3 @@ func (s *Service) ReleaseFinancing(ctx context.Context, tx *sqlx.Tx, contractID 
 	_, err := tx.ExecContext(ctx, `UPDATE contracts SET financed = financed - $2, updated_at = now() WHERE id = $1`, contractID, amount)
 	return postgres.Translate(err)
 }
-
-// AwardNoticeIn returns the notice read with q (the caller's transaction).
-func (s *Service) AwardNoticeIn(ctx context.Context, q sqlx.QueryerContext, id string) (AwardNotice, error) {
-	return getAwardNotice(ctx, q, id)
-}
-
-// SupplierIn returns the supplier read with q (the caller's transaction).
-func (s *Service) SupplierIn(ctx context.Context, q sqlx.QueryerContext, uscc string) (Supplier, error) {
-	var sp Supplier
-	err := sqlx.GetContext(ctx, q, &sp, `SELECT * FROM suppliers WHERE uscc = $1`, uscc)
-	if errors.Is(err, sql.ErrNoRows) {
-		return sp, errs.E(errs.NotFound, "no supplier %s", uscc)
-	}
-	return sp, postgres.Translate(err)
-}

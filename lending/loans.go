@@ -187,7 +187,6 @@ func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref,
 		// accept it, change nothing, so the bank's later events still flow.
 		return nil
 	}
-
 	return s.transition(ctx, tx, &a, Received, actor, "the bank registered the application")
 }
 

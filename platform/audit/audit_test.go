@@ -248,3 +248,36 @@ func TestRecordRequiresFields(t *testing.T) {
 		t.Fatal("entry without actor accepted")
 	}
 }
+
+func TestRecordMany(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		var es []audit.Entry
+		for i := 0; i < 3; i++ {
+			es = append(es, audit.Entry{Actor: "system:relay", Action: "thing.moved", EntityType: "thing",
+				EntityID: fmt.Sprint(i), Before: map[string]int{"v": i}, After: map[string]int{"v": i + 10}, Reason: "batch"})
+		}
+		return audit.RecordMany(ctx, tx, es)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.SealAll(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(ctx, db)
+	if err != nil || rep.Rows != 3 {
+		t.Fatalf("Verify = %+v, %v; want 3 rows", rep, err)
+	}
+	rows, err := audit.List(ctx, db, "thing", "2", 0, 10)
+	if err != nil || len(rows) != 1 || string(rows[0].After) != `{"v":12}` || rows[0].Reason != "batch" || rows[0].BeforeDigest == "" {
+		t.Fatalf("List = %+v, %v", rows, err)
+	}
+	err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		return audit.RecordMany(ctx, tx, []audit.Entry{{Action: "x", EntityType: "y", EntityID: "z"}})
+	})
+	if err == nil {
+		t.Fatal("an entry without actor was accepted")
+	}
+}
