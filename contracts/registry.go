@@ -115,6 +115,14 @@ func (s *Service) Issuer(ctx context.Context, id string) (Issuer, error) {
 	return is, postgres.Translate(err)
 }
 
+// Issuers lists the registered issuers by id. Returns internal on database
+// failure.
+func (s *Service) Issuers(ctx context.Context) ([]Issuer, error) {
+	list := []Issuer{}
+	err := s.db.SelectContext(ctx, &list, `SELECT * FROM issuers ORDER BY id`)
+	return list, postgres.Translate(err)
+}
+
 // Sender returns the issuer as a signed-message sender, for the verifier.
 func (s *Service) Sender(ctx context.Context, id string) (signature.Sender, error) {
 	is, err := s.Issuer(ctx, id)

@@ -23,6 +23,8 @@ type formData struct {
 	Problem string
 	Done    string // what was registered, when it was
 	Banks   []banking.Bank
+	Issuers []contracts.Issuer
+	Users   []auth.User
 	Options []string
 }
 
@@ -66,7 +68,17 @@ func algorithms(s string) []string {
 func (s *server) issuersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := newForm(r)
 	d.Form["algorithms"] = "EdDSA"
-	s.render(w, r, v, http.StatusOK, "admin_issuers", "admin.issuers", d)
+	s.renderIssuers(w, r, v, d, http.StatusOK)
+}
+
+// renderIssuers shows the registered issuers above the form.
+func (s *server) renderIssuers(w http.ResponseWriter, r *http.Request, v *view, d formData, status int) {
+	var err error
+	if d.Issuers, err = s.Contracts.Issuers(r.Context()); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.render(w, r, v, status, "admin_issuers", "admin.issuers", d)
 }
 
 func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view) {
@@ -75,7 +87,7 @@ func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view)
 	if d.Form["jwks"] != "" {
 		if !json.Valid([]byte(d.Form["jwks"])) {
 			d.Errors["jwks"] = v.T("fe.json")
-			s.render(w, r, v, http.StatusUnprocessableEntity, "admin_issuers", "admin.issuers", d)
+			s.renderIssuers(w, r, v, d, http.StatusUnprocessableEntity)
 			return
 		}
 		reg.JWKS = json.RawMessage(d.Form["jwks"])
@@ -86,11 +98,11 @@ func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view)
 			s.fail(w, r, v, err)
 			return
 		}
-		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_issuers", "admin.issuers", d)
+		s.renderIssuers(w, r, v, d, http.StatusUnprocessableEntity)
 		return
 	}
 	d = formData{Form: map[string]string{"algorithms": "EdDSA"}, Done: is.ID + " — " + is.Name}
-	s.render(w, r, v, http.StatusOK, "admin_issuers", "admin.issuers", d)
+	s.renderIssuers(w, r, v, d, http.StatusOK)
 }
 
 func (s *server) banksPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -188,7 +200,20 @@ func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *vie
 func (s *server) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := newForm(r)
 	d.Form["role"] = string(auth.RoleSupplier)
-	s.render(w, r, v, http.StatusOK, "admin_users", "admin.users", d)
+	s.renderUsers(w, r, v, d, http.StatusOK)
+}
+
+// maxListedUsers bounds the administrators' list of users.
+const maxListedUsers = 500
+
+// renderUsers shows the users above the form.
+func (s *server) renderUsers(w http.ResponseWriter, r *http.Request, v *view, d formData, status int) {
+	var err error
+	if d.Users, err = s.Auth.Users(r.Context(), maxListedUsers); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.render(w, r, v, status, "admin_users", "admin.users", d)
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
@@ -200,11 +225,11 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
 			s.fail(w, r, v, err)
 			return
 		}
-		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_users", "admin.users", d)
+		s.renderUsers(w, r, v, d, http.StatusUnprocessableEntity)
 		return
 	}
 	d = formData{Form: map[string]string{"role": string(auth.RoleSupplier)}, Done: u.Username + " (" + v.T("role."+string(u.Role)) + ")"}
-	s.render(w, r, v, http.StatusOK, "admin_users", "admin.users", d)
+	s.renderUsers(w, r, v, d, http.StatusOK)
 }
 
 type deliveriesData struct {

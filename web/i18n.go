@@ -162,7 +162,7 @@ var zh = map[string]string{
 	"admin.users":          "用户", "admin.users_help": "为供应商员工、财政经办人和管理员创建账号。",
 	"admin.deliveries": "报文投递", "admin.deliveries_help": "发往银行的申请报文；投递失败或进入死信的可以重新排队。",
 	"admin.register": "登记", "admin.register_bank": "登记或更新银行", "admin.create_user": "创建用户", "admin.done": "已保存：",
-	"admin.no_banks": "还没有合作银行。", "admin.no_deliveries": "没有报文。", "admin.attempts": "尝试次数",
+	"admin.no_banks": "还没有合作银行。", "admin.no_issuers": "还没有登记采购中心。", "admin.no_users": "还没有用户。", "admin.keys_at": "公钥来源", "admin.keys_inline": "已登记的公钥集", "admin.no_deliveries": "没有报文。", "admin.attempts": "尝试次数",
 	"admin.last_error": "最近错误", "admin.requeue": "重新排队",
 	"delivery.pending": "待投递", "delivery.delivered": "已送达", "delivery.failed": "失败", "delivery.dead": "死信",
 
@@ -316,7 +316,7 @@ var en = map[string]string{
 	"admin.users":          "Users", "admin.users_help": "Create accounts for suppliers' staff, finance officers and administrators.",
 	"admin.deliveries": "Deliveries", "admin.deliveries_help": "Applications sent to banks; failed or dead ones can be queued again.",
 	"admin.register": "Register", "admin.register_bank": "Register or update a bank", "admin.create_user": "Create user", "admin.done": "Saved:",
-	"admin.no_banks": "No partner banks yet.", "admin.no_deliveries": "No deliveries.", "admin.attempts": "Attempts",
+	"admin.no_banks": "No partner banks yet.", "admin.no_issuers": "No issuers yet.", "admin.no_users": "No users yet.", "admin.keys_at": "Public keys", "admin.keys_inline": "registered key set", "admin.no_deliveries": "No deliveries.", "admin.attempts": "Attempts",
 	"admin.last_error": "Last error", "admin.requeue": "Queue again",
 	"delivery.pending": "pending", "delivery.delivered": "delivered", "delivery.failed": "failed", "delivery.dead": "dead",
 

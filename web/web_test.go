@@ -288,3 +288,21 @@ func TestFormatMoney(t *testing.T) {
 		}
 	}
 }
+
+// The administrators see who is registered: issuers and users, with a new
+// one listed at once after its form.
+func TestAdminListsIssuersAndUsers(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.login("admin")
+	p := c.get("/admin/issuers")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `id="issuers"`, "<code>jinan-pprc</code>", "济南市公共资源交易中心")
+	p = c.get("/admin/users")
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `id="users"`, "quancheng", "officer2", "<code>"+quancheng+"</code>")
+	form := url.Values{"csrf": {c.csrf(p)}, "username": {"officer3"}, "password": {"a long enough password"}, "role": {"officer"}}
+	p = c.post("/admin/users", form)
+	wantStatus(t, p, http.StatusOK)
+	wantContains(t, p, `id="users"`, "<td>officer3</td>")
+}

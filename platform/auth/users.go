@@ -161,6 +161,17 @@ func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 	return u, nil
 }
 
+// Users lists every user, oldest first, disabled or not, for the
+// administrators' page (at most limit). Returns internal on database
+// failure.
+func (s *Service) Users(ctx context.Context, limit int) ([]User, error) {
+	users := []User{}
+	err := s.db.SelectContext(ctx, &users, `
+		SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at
+		FROM users ORDER BY created_at, username LIMIT $1`, limit)
+	return users, postgres.Translate(err)
+}
+
 const loginUserSQL = `
 SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at,
        password_hash, disabled_at
