@@ -433,24 +433,24 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 		return out, errs.E(errs.InvalidTransition, "repaying %s of principal, but only %s is outstanding", r.Principal, l.Outstanding)
 	}
 	r.OutstandingBefore = l.Outstanding
+	// The repayment and the loan's and application's totals in one round
+	// trip; a repayment id seen before fails it whole.
 	err = tx.GetContext(ctx, &r.ID, `
-		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore)
+		WITH r AS (
+			INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
+		), loan AS (
+			UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
+			WHERE id = $1
+		), app AS (
+			UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5 WHERE id = $10
+		)
+		SELECT id FROM r`,
+		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return out, errs.E(errs.InvalidTransition, "repayment %q was recorded before", r.BankRepaymentID)
 		}
-		return out, postgres.Translate(err)
-	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE loans SET repaid_principal = repaid_principal + $2, interest_paid = interest_paid + $3, updated_at = now()
-		WHERE id = $1`, l.ID, r.Principal, r.Interest); err != nil {
-		return out, postgres.Translate(err)
-	}
-	if _, err := tx.ExecContext(ctx, `
-		UPDATE applications SET repaid_principal = repaid_principal + $2, interest_paid = interest_paid + $3 WHERE id = $1`,
-		a.ID, r.Principal, r.Interest); err != nil {
 		return out, postgres.Translate(err)
 	}
 	a.RepaidPrincipal = a.RepaidPrincipal.Add(r.Principal)

@@ -44,19 +44,29 @@ func browserContext(t *testing.T) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 960),
 	}
 	// No time-out on the context that starts the browser (it would stop
-	// the browser); each step gets its own below.
-	ctx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelBrowser := chromedp.NewContext(ctx)
-	t.Cleanup(cancelBrowser)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start %s: %v", chromiumPath, err)
+	// the browser); each step gets its own below. Chromium now and then
+	// exits at start on a loaded machine: its start is tried three times,
+	// which tests nothing of procfin's.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		profile := chromedp.UserDataDir(t.TempDir()) // fresh: a failed start may leave its lock
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, profile)...)
+		ctx, cancelBrowser := chromedp.NewContext(allocCtx)
+		if err = chromedp.Do(ctx); err == nil {
+			t.Cleanup(cancelAlloc)
+			t.Cleanup(cancelBrowser)
+			return ctx
+		}
+		cancelBrowser()
+		cancelAlloc()
+		t.Logf("start %s, attempt %d: %v", chromiumPath, attempt, err)
+		time.Sleep(time.Second)
 	}
-	return ctx
+	t.Fatalf("start %s: %v", chromiumPath, err)
+	return nil
 }
 
 // artifacts is where screenshots go: $PROCFIN_ARTIFACTS, else the

@@ -68,56 +68,82 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 // Record appends e to the trail inside tx, unsealed: the row commits or
 // rolls back with the change it records, at the transaction's clock, and a
 // Sealer chains it after commit. It takes no lock another writer waits on.
-// Returns internal on database failure.
+// The states are captured now; in a transaction of postgres.Transact the
+// rows are written together, in one statement, just before it commits.
+// Returns internal when e lacks a field or on database failure.
 func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
-	if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
-		return errs.E(errs.Internal, "audit entry lacks actor, action or entity")
-	}
-	beforeDigest, _, err := digest(e.Before)
+	r, err := newRow(e)
 	if err != nil {
 		return err
 	}
-	afterDigest, afterState, err := digest(e.After)
-	if err != nil {
-		return err
+	v, ok := postgres.TxValue(tx, pendingKey{}, func() any {
+		p := &pending{}
+		postgres.BeforeCommit(tx, func(ctx context.Context) error { return insertRows(ctx, tx, p.rows) })
+		return p
+	})
+	if !ok {
+		return insertRows(ctx, tx, []entryRow{r})
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
-			before_digest, after_digest, after_state, reason)
-		VALUES (now(), $1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.Actor, e.Action, e.EntityType, e.EntityID, beforeDigest, afterDigest, afterState, e.Reason)
-	if err != nil {
-		return postgres.Translate(fmt.Errorf("audit insert: %w", err))
+	p := v.(*pending)
+	p.rows = append(p.rows, r)
+	return nil
+}
+
+// RecordMany appends es to the trail inside tx, as Record does each.
+func RecordMany(ctx context.Context, tx *sqlx.Tx, es []Entry) error {
+	for _, e := range es {
+		if err := Record(ctx, tx, e); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// RecordMany appends es to the trail inside tx in one statement, as Record
-// does each: for the relay, which records a batch of deliveries at once.
-func RecordMany(ctx context.Context, tx *sqlx.Tx, es []Entry) error {
-	if len(es) == 0 {
+// pending is a transaction's rows not yet written.
+type pending struct{ rows []entryRow }
+
+type pendingKey struct{}
+
+// entryRow is an entry as stored: its states reduced to digests when it
+// was recorded.
+type entryRow struct {
+	actor, action, entityType, entityID, before, after, state, reason string
+}
+
+func newRow(e Entry) (entryRow, error) {
+	if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
+		return entryRow{}, errs.E(errs.Internal, "audit entry lacks actor, action or entity")
+	}
+	beforeDigest, _, err := digest(e.Before)
+	if err != nil {
+		return entryRow{}, err
+	}
+	afterDigest, afterState, err := digest(e.After)
+	if err != nil {
+		return entryRow{}, err
+	}
+	return entryRow{e.Actor, e.Action, e.EntityType, e.EntityID, beforeDigest, afterDigest, afterState, e.Reason}, nil
+}
+
+// insertRows writes rows in one statement, in their order.
+func insertRows(ctx context.Context, tx *sqlx.Tx, rows []entryRow) error {
+	if len(rows) == 0 {
 		return nil
 	}
-	n := len(es)
+	n := len(rows)
 	actors, actions, types, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	befores, afters, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, e := range es {
-		if e.Actor == "" || e.Action == "" || e.EntityType == "" || e.EntityID == "" {
-			return errs.E(errs.Internal, "audit entry lacks actor, action or entity")
-		}
-		var err error
-		if befores[i], _, err = digest(e.Before); err != nil {
-			return err
-		}
-		if afters[i], states[i], err = digest(e.After); err != nil {
-			return err
-		}
-		actors[i], actions[i], types[i], ids[i], reasons[i] = e.Actor, e.Action, e.EntityType, e.EntityID, e.Reason
+	for i, r := range rows {
+		actors[i], actions[i], types[i], ids[i] = r.actor, r.action, r.entityType, r.entityID
+		befores[i], afters[i], states[i], reasons[i] = r.before, r.after, r.state, r.reason
 	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
 			before_digest, after_digest, after_state, reason)
-		SELECT now(), * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+		SELECT now(), actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+			WITH ORDINALITY AS v(actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, i)
+		ORDER BY i`,
 		pq.Array(actors), pq.Array(actions), pq.Array(types), pq.Array(ids),
 		pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons))
 	if err != nil {

@@ -281,3 +281,37 @@ func TestRecordMany(t *testing.T) {
 		t.Fatal("an entry without actor was accepted")
 	}
 }
+
+// In a transaction of Transact the rows wait for the commit and are then
+// written together, in the order recorded, with the states as they were
+// when recorded.
+func TestRecordWritesAtCommit(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		state := map[string]int{"v": 1}
+		for i := 0; i < 3; i++ {
+			if err := audit.Record(ctx, tx, audit.Entry{Actor: "a", Action: fmt.Sprint("step.", i), EntityType: "thing", EntityID: "1", After: state}); err != nil {
+				return err
+			}
+			state["v"]++ // a later change does not reach the recorded state
+		}
+		var n int
+		if err := tx.Get(&n, `SELECT count(*) FROM audit_log`); err != nil || n != 0 {
+			t.Errorf("%d rows written before the commit (%v), want 0", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := audit.List(ctx, db, "thing", "1", 0, 10)
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("List = %+v, %v", rows, err)
+	}
+	for i, r := range rows {
+		if r.Action != fmt.Sprint("step.", i) || string(r.After) != fmt.Sprintf(`{"v":%d}`, i+1) {
+			t.Fatalf("row %d = %s %s, want step.%d {\"v\":%d}", i, r.Action, r.After, i, i+1)
+		}
+	}
+}

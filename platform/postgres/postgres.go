@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,13 +75,17 @@ func withOneRoundTrip(dsn string) string {
 }
 
 // Transact runs fn in a transaction. It commits when fn returns nil and
-// rolls back when fn returns an error or panics (the panic goes on). A
-// failed commit is returned as an error.
+// rolls back when fn returns an error or panics (the panic goes on). Work
+// scheduled with BeforeCommit runs after fn, before the commit. A failed
+// commit is returned as an error.
 func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return Translate(fmt.Errorf("begin transaction: %w", err))
 	}
+	st := &txState{}
+	txStates.Store(tx, st)
+	defer txStates.Delete(tx)
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -93,10 +98,59 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	if err = fn(tx); err != nil {
 		return err
 	}
+	for _, h := range st.hooks {
+		if err = h(ctx); err != nil {
+			return err
+		}
+	}
 	if err = tx.Commit(); err != nil {
 		return Translate(fmt.Errorf("commit: %w", err))
 	}
 	return nil
+}
+
+// txState is what a transaction of Transact carries besides its SQL: work
+// to do just before commit, and values kept for its length.
+type txState struct {
+	hooks  []func(context.Context) error
+	values map[any]any
+}
+
+// txStates holds the state of each open transaction of Transact. A
+// transaction is used by one goroutine at a time, so its state needs no
+// lock of its own.
+var txStates sync.Map // *sqlx.Tx → *txState
+
+// BeforeCommit schedules f to run in tx after the transaction's own work,
+// just before it commits, in the order scheduled. It reports false when tx
+// was not begun by Transact; the caller then does the work at once.
+func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
+	v, ok := txStates.Load(tx)
+	if !ok {
+		return false
+	}
+	st := v.(*txState)
+	st.hooks = append(st.hooks, f)
+	return true
+}
+
+// TxValue returns the value kept under key for tx's length, made by make
+// on first use. It reports false when tx was not begun by Transact.
+func TxValue(tx *sqlx.Tx, key any, make func() any) (any, bool) {
+	v, ok := txStates.Load(tx)
+	if !ok {
+		return nil, false
+	}
+	st := v.(*txState)
+	if st.values == nil {
+		st.values = map[any]any{}
+	}
+	val, ok := st.values[key]
+	if !ok {
+		val = make()
+		st.values[key] = val
+	}
+	return val, true
 }
 
 // PostgreSQL error codes procfin reacts to.
