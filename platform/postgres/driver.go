@@ -85,13 +85,15 @@ func (c *preparingConn) prepared(ctx context.Context, query string) (stmtContext
 	return sc, nil
 }
 
-// forget drops query's statement after an error that says its plan is
-// stale (a migration changed a table it reads while this connection kept
-// it): the next use prepares it again. The old statement stays on the
-// server until the connection closes.
+// forget drops query's statement after an error that says it is stale: a
+// migration changed a table it reads while this connection kept it
+// ("cached plan must not change result type"), or the server no longer
+// has it (a pooler in front of PostgreSQL that does not keep prepared
+// statements, or a DEALLOCATE). The next use prepares it again; the
+// failed call's error stands.
 func (c *preparingConn) forget(query string, err error) {
 	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "0A000" { // "cached plan must not change result type"
+	if errors.As(err, &pqErr) && (pqErr.Code == "0A000" || pqErr.Code == "26000") {
 		delete(c.stmts, query)
 	}
 }

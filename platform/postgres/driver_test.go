@@ -68,3 +68,22 @@ func TestPreparedStatementAfterSchemaChange(t *testing.T) {
 		t.Fatalf("after the stale plan: %+v, %v; want the new column", row, err)
 	}
 }
+
+// A statement the server dropped (DEALLOCATE, or a pooler that does not
+// keep them) fails once and is prepared again on its next use.
+func TestPreparedStatementDeallocated(t *testing.T) {
+	db := pgtest.NewDB(t)
+	db.SetMaxOpenConns(1)
+	const q = `SELECT $1::int + 1`
+	var n int
+	if err := db.Get(&n, q, 1); err != nil || n != 2 {
+		t.Fatalf("%d, %v", n, err)
+	}
+	if _, err := db.Exec(`DEALLOCATE ALL`); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Get(&n, q, 1) // may fail: the statement is gone
+	if err := db.Get(&n, q, 2); err != nil || n != 3 {
+		t.Fatalf("after DEALLOCATE: %d, %v; want 3", n, err)
+	}
+}
