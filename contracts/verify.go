@@ -2,12 +2,16 @@ package contracts
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
+	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -85,30 +89,39 @@ type Checked struct {
 func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, Checked, error) {
 	now := s.now()
 	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
-	n, err := getAwardNotice(ctx, q, c.NoticeID)
-	if err != nil {
-		return r, Checked{}, err
+	// One round trip: the notice (with its parties' names), the contract's
+	// supplier, and the provenance of both documents' current versions.
+	var row struct {
+		AwardNotice
+		Sup        Supplier       `db:"sup"`
+		Provenance pq.StringArray `db:"provenance"`
 	}
-	var sup Supplier
-	if err := sqlx.GetContext(ctx, q, &sup, `SELECT * FROM suppliers WHERE uscc = $1`, c.SupplierUSCC); err != nil {
+	err := sqlx.GetContext(ctx, q, &row, `
+		SELECT n.*, p.name AS purchaser_name, s.name AS supplier_name,
+			cs.uscc AS "sup.uscc", cs.name AS "sup.name", cs.industry AS "sup.industry",
+			cs.employees AS "sup.employees", cs.annual_revenue AS "sup.annual_revenue",
+			cs.total_assets AS "sup.total_assets", cs.size_class AS "sup.size_class",
+			cs.size_assessed_on AS "sup.size_assessed_on", cs.uscc_override_reason AS "sup.uscc_override_reason",
+			cs.registered AS "sup.registered", cs.created_at AS "sup.created_at", cs.updated_at AS "sup.updated_at",
+			ARRAY(SELECT d.source FROM document_versions d
+				WHERE (d.kind = 'award_notice' AND d.document_id = n.id AND d.version = n.version)
+				   OR (d.kind = 'contract' AND d.document_id = $2 AND d.version = $3)) AS provenance
+		FROM award_notices n
+		JOIN purchasers p ON p.issuer_id = n.issuer_id AND p.id = n.purchaser_id
+		JOIN suppliers s ON s.uscc = n.supplier_uscc
+		JOIN suppliers cs ON cs.uscc = $4
+		WHERE n.id = $1`, c.NoticeID, c.ID, c.Version, c.SupplierUSCC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, Checked{}, errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
+	}
+	if err != nil {
 		return r, Checked{}, postgres.Translate(err)
 	}
-	type provenance struct {
-		Kind      string `db:"kind"`
-		Source    string `db:"source"`
-		SignedKID string `db:"signed_kid"`
-	}
-	var prov []provenance
-	err = sqlx.SelectContext(ctx, q, &prov, `
-		SELECT kind, source, signed_kid FROM document_versions
-		WHERE (kind = 'award_notice' AND document_id = $1 AND version = $2)
-		   OR (kind = 'contract' AND document_id = $3 AND version = $4)`, n.ID, n.Version, c.ID, c.Version)
-	if err != nil {
-		return r, Checked{}, postgres.Translate(err)
-	}
+	n, sup := row.AwardNotice, row.Sup
+	n.fill()
 	signed, imported := 0, 0
-	for _, p := range prov {
-		switch p.Source {
+	for _, source := range row.Provenance {
+		switch source {
 		case "signed":
 			signed++
 		case "ocds_import":
@@ -116,7 +129,7 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 		}
 	}
 	switch {
-	case len(prov) != 2:
+	case len(row.Provenance) != 2:
 		r.Add(CheckIssuerSignature, false, "the provenance of the documents' current versions is missing")
 	case signed == 2:
 		r.Add(CheckIssuerSignature, true, "both documents were signed by %s, and the signatures were checked on receipt", c.IssuerID)
