@@ -94,6 +94,8 @@ type Acceptance struct {
 // MarkDeliveredMany does MarkDelivered for a batch in a few statements: it
 // locks the applications (in id order, as any batch does), moves those
 // still submitted to delivered with their history rows, and audits them.
+// It is transition's batch form for this one step, which releases no holds
+// (delivered is not final).
 func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Acceptance) error {
 	if len(ds) == 0 {
 		return nil
@@ -128,6 +130,9 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 	}
 	if err := checkTransition(Submitted, Delivered); err != nil {
 		return err
+	}
+	if releasesHolds(Delivered) {
+		return errs.E(errs.Internal, "delivered releases holds: MarkDeliveredMany must release them as transition does")
 	}
 	_, err := tx.ExecContext(ctx, `
 		WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, ref, cause)),
