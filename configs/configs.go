@@ -51,6 +51,9 @@ type Config struct {
 		// DebugAddr, when set, serves Go's profiler (net/http/pprof) on
 		// that address, which must be loopback.
 		DebugAddr string `yaml:"debug_addr"`
+		// ReadCacheTTL is how long GET /v1/credit-applications/{id} may
+		// answer from the process's read cache; 0 turns it off.
+		ReadCacheTTL time.Duration `yaml:"read_cache_ttl"`
 	} `yaml:"http"`
 
 	Database struct {
@@ -221,6 +224,9 @@ func (c *Config) validate() []error {
 	positive("idempotency.ttl", c.Idempotency.TTL)
 	if c.Auth.TokenTTL > time.Hour {
 		bad("auth.token_ttl", "access tokens are short-lived: at most 1h, got %s", c.Auth.TokenTTL)
+	}
+	if c.HTTP.ReadCacheTTL < 0 || c.HTTP.ReadCacheTTL > time.Minute {
+		bad("http.read_cache_ttl", "want 0 (off) up to 1m, got %s", c.HTTP.ReadCacheTTL)
 	}
 	if c.Auth.KeyRotationLead < 0 {
 		bad("auth.key_rotation_lead", "must not be negative")

@@ -45,7 +45,7 @@ func TestPrecedence(t *testing.T) {
 
 func TestProblemsOneLineEach(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(file, []byte("http:\n  max_body_bytes: 10\nlog:\n  level: loud\n"), 0o600)
+	os.WriteFile(file, []byte("http:\n  max_body_bytes: 10\n  read_cache_ttl: -1s\nlog:\n  level: loud\n"), 0o600)
 	_, err := configs.Load(file, env(map[string]string{
 		"PROCFIN_ADDR": "nonsense", "PROCFIN_TOKEN_TTL": "forever",
 		"DATABASE_URL": "mysql://u:hunter2@h/db", "PROCFIN_TRUSTED_PROXIES": "10.0.0.0/8, bogus",
@@ -54,7 +54,7 @@ func TestProblemsOneLineEach(t *testing.T) {
 		t.Fatal("no error")
 	}
 	lines := strings.Split(err.Error(), "\n")
-	for _, want := range []string{"PROCFIN_TOKEN_TTL", "addr:", "log.level", "http.max_body_bytes", "database_url", "bogus"} {
+	for _, want := range []string{"PROCFIN_TOKEN_TTL", "addr:", "log.level", "http.max_body_bytes", "http.read_cache_ttl", "database_url", "bogus"} {
 		found := false
 		for _, l := range lines {
 			found = found || strings.Contains(l, want)

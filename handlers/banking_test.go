@@ -73,18 +73,24 @@ func TestBankEventsFlow(t *testing.T) {
 	qilu := e.bank("qilu-bank")
 	appID, tok := e.applied(qilu)
 
-	steps := []struct{ id, typ, data, status string }{
-		{"e1", "application.received", `{}`, "processed"},
-		{"e2", "application.approved", approvedData, "processed"},
-		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "processed"},
-		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "duplicate"},
-		{"e4", "loan.disbursed", disbursed("D2", "300000.00"), "processed"},
-		{"e5", "loan.repaid", `{"loan_id": "LN-1", "repayment_id": "R1", "principal": "800000.00", "interest": "6900.00", "paid_on": "2027-02-20", "interest_period": {"start": "2026-11-22", "end": "2027-02-20"}}`, "processed"},
+	steps := []struct{ id, typ, data, status, app, disbursed string }{
+		{"e1", "application.received", `{}`, "processed", "received", "0.00"},
+		{"e2", "application.approved", approvedData, "processed", "approved", "0.00"},
+		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "processed", "disbursed", "500000.00"},
+		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "duplicate", "disbursed", "500000.00"},
+		{"e4", "loan.disbursed", disbursed("D2", "300000.00"), "processed", "disbursed", "800000.00"},
+		{"e5", "loan.repaid", `{"loan_id": "LN-1", "repayment_id": "R1", "principal": "800000.00", "interest": "6900.00", "paid_on": "2027-02-20", "interest_period": {"start": "2026-11-22", "end": "2027-02-20"}}`, "processed", "closed", "800000.00"},
 	}
 	for _, s := range steps {
+		// The supplier polls before each event, so the read cache holds the
+		// application when the event changes it.
+		e.do("GET", "/v1/credit-applications/"+appID, tok, nil)
 		r := qilu.send(s.id, s.typ, appID, s.data)
 		if r.status != 200 || r.json(t)["status"] != s.status {
 			t.Fatalf("%s %s: %d %s, want %s", s.id, s.typ, r.status, r.body, s.status)
+		}
+		if a := e.do("GET", "/v1/credit-applications/"+appID, tok, nil).json(t); a["status"] != s.app || a["disbursed"] != s.disbursed {
+			t.Fatalf("after %s %s the supplier reads %v, %v; want %s, %s", s.id, s.typ, a["status"], a["disbursed"], s.app, s.disbursed)
 		}
 	}
 	a := e.do("GET", "/v1/credit-applications/"+appID, tok, nil).json(t)
@@ -100,6 +106,36 @@ func TestBankEventsFlow(t *testing.T) {
 	if len(detail["disbursements"].([]any)) != 2 || len(detail["repayments"].([]any)) != 1 {
 		t.Fatalf("loan detail %v", detail)
 	}
+}
+
+// TestApplicationReadCacheControl: GET of an application answers from the
+// process's read cache, which a change behind procfin's back (another
+// process's, within the TTL) does not reach; Cache-Control: no-cache
+// reads the database.
+func TestApplicationReadCacheControl(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, tok := e.applied(qilu)
+	path := "/v1/credit-applications/" + appID
+	first := e.do("GET", path, tok, nil)
+	if first.status != 200 || first.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("GET: %d %q %s", first.status, first.header.Get("Content-Type"), first.body)
+	}
+	if _, err := e.db.Exec(`UPDATE applications SET purpose = 'changed by another process' WHERE id = $1`, appID); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.do("GET", path, tok, nil); string(r.body) != string(first.body) {
+		t.Fatalf("a second GET within the TTL did not come from the cache:\n%s\nwant\n%s", r.body, first.body)
+	}
+	for _, cc := range []string{"no-cache", "max-age=0", "private, no-cache"} {
+		if r := e.do("GET", path, tok, nil, "Cache-Control", cc); r.status != 200 || r.json(t)["purpose"] != "changed by another process" {
+			t.Fatalf("Cache-Control: %s answered %d %s, want the database's purpose", cc, r.status, r.body)
+		}
+	}
+	// Another supplier gets 404 from the cached entry, as from the database.
+	_, other := e.user("other-supplier", "supplier", usccB)
+	wantProblem(t, e.do("GET", path, other, nil), 404, "not_found")
+	wantProblem(t, e.do("GET", path, other, nil, "Cache-Control", "no-cache"), 404, "not_found")
 }
 
 func TestBankEventRefusals(t *testing.T) {

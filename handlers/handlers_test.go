@@ -66,6 +66,10 @@ func newEnv(t *testing.T) *env {
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
 	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
 		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	// A long TTL: every read of an application through the API comes from
+	// the cache once read, so a change that fails to drop it shows up as a
+	// stale answer in these tests.
+	e.lending.UseReadCache(time.Hour)
 	banks := banking.NewRegistry(e.db)
 	e.subsidies = subsidies.NewService(e.db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
 		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,

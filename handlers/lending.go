@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -107,13 +108,39 @@ func (s *server) listApplications(c *gin.Context) {
 	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
+// getApplication answers from this process's read cache (see
+// lending.CachedApplicationJSON) unless the client asks for a fresh copy
+// with Cache-Control: no-cache (or max-age=0).
 func (s *server) getApplication(c *gin.Context) {
-	a, err := s.lending.Application(c.Request.Context(), lendingScope(c), c.Param("id"))
+	if wantsFresh(c.Request.Header) {
+		a, err := s.lending.Application(c.Request.Context(), lendingScope(c), c.Param("id"))
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		reply(c, http.StatusOK, a)
+		return
+	}
+	body, err := s.lending.CachedApplicationJSON(c.Request.Context(), lendingScope(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	reply(c, http.StatusOK, a)
+	c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+}
+
+// wantsFresh reports whether the request's Cache-Control forbids answering
+// from a cache (RFC 9111 5.2.1: no-cache, or max-age=0).
+func wantsFresh(h http.Header) bool {
+	for _, v := range h.Values("Cache-Control") {
+		for _, d := range strings.Split(v, ",") {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "no-cache" || d == "no-store" || d == "max-age=0" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *server) cancelApplication(c *gin.Context) {

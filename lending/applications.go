@@ -343,9 +343,12 @@ func getApplication(ctx context.Context, q sqlx.QueryerContext, id string) (Appl
 	return a, postgres.Translate(err)
 }
 
-// applicationForUpdate locks the application for the rest of tx; not_found
-// outside scope.
-func applicationForUpdate(ctx context.Context, tx *sqlx.Tx, sc Scope, id string) (Application, error) {
+// lockApplication locks the application for the rest of tx; not_found
+// outside scope. Every change to an existing application, its history,
+// consent or repayment account locks it here first (or in
+// MarkDeliveredMany), so this is where the read cache learns of the change:
+// the application leaves it when tx commits.
+func (s *Service) lockApplication(ctx context.Context, tx *sqlx.Tx, sc Scope, id string) (Application, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
@@ -354,8 +357,12 @@ func applicationForUpdate(ctx context.Context, tx *sqlx.Tx, sc Scope, id string)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(a)) {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
+	if err != nil {
+		return Application{}, postgres.Translate(err)
+	}
+	s.changed(tx, id)
 	a.derive()
-	return a, postgres.Translate(err)
+	return a, nil
 }
 
 // Application returns the application with its history, consent and
@@ -452,7 +459,7 @@ func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before i
 // it holds. Returns not_found (absent or another's) or invalid_transition.
 func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
 	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
-		a, err := applicationForUpdate(ctx, tx, sc, id)
+		a, err := s.lockApplication(ctx, tx, sc, id)
 		if err != nil {
 			return err
 		}

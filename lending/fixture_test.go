@@ -51,6 +51,9 @@ func newWorld(t *testing.T) *world {
 	w.contracts = contracts.NewService(w.db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, clock)
 	w.lending = lending.NewService(w.db, w.contracts, banking.Outbox{}, lending.Limits{MaxAmount: money.MustAmount("10000000.00"), MaxTermDays: 365}, clock)
+	// An hour: a change that fails to drop what the cache holds shows as a
+	// stale cached read (TestLendingStateMachine, cache_test.go).
+	w.lending.UseReadCache(time.Hour)
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	jwks := json.RawMessage(fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":%q,"kid":"k1","alg":"EdDSA","use":"sig"}]}`, base64.RawURLEncoding.EncodeToString(pub)))
 	must(t, func() error {

@@ -34,6 +34,7 @@ type Service struct {
 	outbox    Outbox
 	limits    Limits
 	now       func() time.Time
+	cache     *readCache // nil: off (UseReadCache)
 }
 
 // NewService returns the lending service. A nil now means time.Now.

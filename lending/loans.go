@@ -67,7 +67,7 @@ func (s *Service) moveAccount(ctx context.Context, tx *sqlx.Tx, appID, to, actor
 // contract's payment account to the bank's repayment account.
 func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
 	return postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
-		if _, err := applicationForUpdate(ctx, tx, sc, appID); err != nil {
+		if _, err := s.lockApplication(ctx, tx, sc, appID); err != nil {
 			return err
 		}
 		return s.moveAccount(ctx, tx, appID, "confirmed", actor, "the purchaser signed the account change")
@@ -77,7 +77,7 @@ func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor str
 // BankApplication locks the application for a bank's event: not_found when
 // it does not exist or is another bank's.
 func (s *Service) BankApplication(ctx context.Context, tx *sqlx.Tx, bankID, appID string) (Application, error) {
-	return applicationForUpdate(ctx, tx, Scope{BankID: bankID}, appID)
+	return s.lockApplication(ctx, tx, Scope{BankID: bankID}, appID)
 }
 
 // MarkDelivered records that the bank accepted the application's message.
@@ -110,6 +110,7 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
 		return postgres.Translate(err)
 	}
+	s.changed(tx, ids...)
 	const actor = "system:relay"
 	var moved, movedRefs, causes []string
 	var entries []audit.Entry
@@ -151,7 +152,7 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 
 // MarkDeliveryFailed records that the message could not be delivered.
 func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *sqlx.Tx, appID, detail string) error {
-	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
+	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
 		return err
 	}
@@ -163,7 +164,7 @@ func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *sqlx.Tx, appID, de
 
 // Requeued records an administrator's re-queue of a failed delivery.
 func (s *Service) Requeued(ctx context.Context, tx *sqlx.Tx, appID, actor string) error {
-	a, err := applicationForUpdate(ctx, tx, Scope{}, appID)
+	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
 		return err
 	}

@@ -513,7 +513,9 @@ func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lendin
 	if err != nil {
 		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
 	}
-	return lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays}, nil), nil
+	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	ls.UseReadCache(cfg.HTTP.ReadCacheTTL)
+	return ls, nil
 }
 
 // purgeSeenMessages forgets message ids old enough that their messages

@@ -76,7 +76,8 @@ func withOneRoundTrip(dsn string) string {
 
 // Transact runs fn in a transaction. It commits when fn returns nil and
 // rolls back when fn returns an error or panics (the panic goes on). Work
-// scheduled with BeforeCommit runs after fn, before the commit. A failed
+// scheduled with BeforeCommit runs after fn, before the commit; work
+// scheduled with AfterCommit runs once the commit succeeded. A failed
 // commit is returned as an error.
 func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
 	tx, err := db.BeginTxx(ctx, nil)
@@ -106,6 +107,9 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	if err = tx.Commit(); err != nil {
 		return Translate(fmt.Errorf("commit: %w", err))
 	}
+	for _, f := range st.after {
+		f()
+	}
 	return nil
 }
 
@@ -113,6 +117,7 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 // to do just before commit, and values kept for its length.
 type txState struct {
 	hooks  []func(context.Context) error
+	after  []func()
 	values map[any]any
 }
 
@@ -131,6 +136,19 @@ func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
 	}
 	st := v.(*txState)
 	st.hooks = append(st.hooks, f)
+	return true
+}
+
+// AfterCommit schedules f to run once tx has committed, in the order
+// scheduled; it never runs if tx rolls back. It reports false when tx was
+// not begun by Transact.
+func AfterCommit(tx *sqlx.Tx, f func()) bool {
+	v, ok := txStates.Load(tx)
+	if !ok {
+		return false
+	}
+	st := v.(*txState)
+	st.after = append(st.after, f)
 	return true
 }
 

@@ -62,6 +62,44 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("count=%d after panic, want 1", count())
 		}
 	})
+	t.Run("AfterCommitRunsOnlyAfterCommit", func(t *testing.T) {
+		var seen []int
+		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			if !postgres.AfterCommit(tx, func() { seen = append(seen, count()) }) {
+				t.Fatal("AfterCommit refused a transaction of Transact")
+			}
+			_, err := tx.Exec(`INSERT INTO t VALUES (4)`)
+			return err
+		})
+		// The hook sees the committed row from another connection.
+		if err != nil || len(seen) != 1 || seen[0] != 2 {
+			t.Fatalf("err=%v seen=%v, want nil, [2]", err, seen)
+		}
+		ran := false
+		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			postgres.AfterCommit(tx, func() { ran = true })
+			return errors.New("boom")
+		})
+		if err == nil || ran {
+			t.Fatalf("err=%v ran=%v: a rolled-back transaction ran its after-commit work", err, ran)
+		}
+		ran = false
+		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			postgres.AfterCommit(tx, func() { ran = true })
+			// A duplicate aborts the transaction; the error is dropped on
+			// purpose, so Transact tries to commit and fails.
+			_, _ = tx.Exec(`INSERT INTO t VALUES (1)`)
+			return nil
+		})
+		if err == nil || ran {
+			t.Fatalf("err=%v ran=%v: a failed commit ran its after-commit work", err, ran)
+		}
+		tx := db.MustBegin()
+		defer tx.Rollback()
+		if postgres.AfterCommit(tx, func() {}) {
+			t.Fatal("AfterCommit accepted a transaction Transact did not begin")
+		}
+	})
 	t.Run("UniqueViolationIsConflict", func(t *testing.T) {
 		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
 			_, err := tx.Exec(`INSERT INTO t VALUES (1)`)
