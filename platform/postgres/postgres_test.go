@@ -181,3 +181,36 @@ func TestConcurrentMigrate(t *testing.T) {
 		t.Fatalf("current %d target %d, %d applied in all (%v); want each once", current, target, total, err)
 	}
 }
+
+// TestBanksAndPoliciesArePermanent: rows name banks and subsidy policy
+// versions without a foreign key (migration 00015), so neither may be
+// deleted, truncated or have its key changed; other columns may change.
+func TestBanksAndPoliciesArePermanent(t *testing.T) {
+	db := pgtest.NewDB(t)
+	if _, err := db.Exec(`
+		INSERT INTO banks (id, name, base_url, jwks, algorithms, version) VALUES ('qilu-bank', 'Qilu', 'http://127.0.0.1:9', '{}', '{EdDSA}', 'v1');
+		INSERT INTO subsidy_policies (effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
+			eligible_size_classes, four_eyes_threshold, created_by)
+		VALUES ('2020-01-01', 0.5, 0.031, 200000, 50000000, '{micro}', 50000, 'test')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM banks WHERE id = 'qilu-bank'`,
+		`UPDATE banks SET id = 'other-bank' WHERE id = 'qilu-bank'`,
+		`TRUNCATE banks CASCADE`,
+		`DELETE FROM subsidy_policies`,
+		`UPDATE subsidy_policies SET version = 7`,
+		`TRUNCATE subsidy_policies CASCADE`,
+	} {
+		if _, err := db.Exec(stmt); err == nil || !strings.Contains(err.Error(), "permanent") {
+			t.Errorf("%s: %v, want refused as permanent", stmt, err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE banks SET name = 'Qilu Bank', updated_at = now(); UPDATE subsidy_policies SET created_by = 'x'`); err != nil {
+		t.Errorf("changing other columns: %v", err)
+	}
+	var n int
+	if err := db.Get(&n, `SELECT (SELECT count(*) FROM banks) + (SELECT count(*) FROM subsidy_policies)`); err != nil || n != 2 {
+		t.Fatalf("%d rows (%v), want both kept", n, err)
+	}
+}
