@@ -34,7 +34,7 @@ const (
 // Usage is the command's synopsis. The scenario anchor (a minimal Gin
 // server started in-process, the yardstick for reads) is left out on
 // purpose: it is for scripts/bench.sh.
-const Usage = `usage: procfin bench --target URL --scenario intake|events|read|roundtrip
+const Usage = `usage: procfin bench --target URL --scenario intake|events|read|read-db|roundtrip
                      --clients N --duration D [--count N] [--warmup D] [--json]
                      [--admin-user U --admin-password P]
 
@@ -42,7 +42,9 @@ const Usage = `usage: procfin bench --target URL --scenario intake|events|read|r
                       requests name it, so it must be what procfin calls itself
                       (PROCFIN_PUBLIC_URL, by default http:// + PROCFIN_ADDR)
   --scenario S        intake: POST /v1/credit-applications, one supplier and contract per client
-                      read: GET /v1/contracts/{id} as a supplier (GET /v1/me if no contract)
+                      read: GET /v1/credit-applications/{id} as a supplier (GET /v1/contracts/{id}
+                      or GET /v1/me if none can be made); read-db: the same with
+                      Cache-Control: no-cache, so procfin reads its database each time
                       events, roundtrip: the bank routes (POST /v1/bank-events)
   --clients N         concurrent clients (default 1)
   --duration D        measured time (default 10s, at most 10m)

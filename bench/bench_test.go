@@ -112,8 +112,8 @@ func TestParseArgs(t *testing.T) {
 		t.Fatalf("%+v %v", c, err)
 	}
 	bad := []struct{ args, want string }{
-		{"--scenario writes", `unknown scenario "writes": one of events, intake, read, roundtrip`},
-		{"--clients 4", "--scenario is required: one of events, intake, read, roundtrip"},
+		{"--scenario writes", `unknown scenario "writes": one of events, intake, read, read-db, roundtrip`},
+		{"--clients 4", "--scenario is required: one of events, intake, read, read-db, roundtrip"},
 		{"--scenario read --clients 0", "--clients must be at least 1"},
 		{"--scenario read --clients -3", "--clients must be at least 1"},
 		{"--scenario read --duration 11m", "--duration must be at most 10m0s"},

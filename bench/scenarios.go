@@ -30,6 +30,7 @@ var scenarios = map[string]func() Scenario{
 	"intake":    func() Scenario { return &intake{} },
 	"events":    func() Scenario { return &bankRoutes{name: "events"} },
 	"read":      func() Scenario { return &read{} },
+	"read-db":   func() Scenario { return &read{fresh: true} },
 	"roundtrip": func() Scenario { return &bankRoutes{name: "roundtrip"} },
 	"anchor":    func() Scenario { return &anchor{} },
 }
@@ -51,7 +52,11 @@ func scenarioChoices() []string {
 // application the setup submitted; when that cannot be made (no lending
 // routes yet, or they refuse), GET /v1/contracts/{id} of its contract; when
 // that cannot be made either, GET /v1/me. Setup says which and why.
+//
+// read-db is the same with Cache-Control: no-cache on every request, so
+// procfin reads the database each time instead of its read cache.
 type read struct {
+	fresh bool
 	env   *Env
 	token string
 	path  string
@@ -122,11 +127,22 @@ func (s *read) apply(ctx context.Context, t *Tenant) error {
 	return env.do(ctx, request{method: "GET", path: s.path, token: s.token, want: []int{200}})
 }
 
+var noCache = http.Header{"Cache-Control": {"no-cache"}}
+
 func (s *read) Do(ctx context.Context, _ int) error {
-	return s.env.do(ctx, request{method: "GET", path: s.path, token: s.token, want: []int{200}})
+	r := request{method: "GET", path: s.path, token: s.token, want: []int{200}}
+	if s.fresh {
+		r.header = noCache
+	}
+	return s.env.do(ctx, r)
 }
 
-func (s *read) Route() string { return s.route }
+func (s *read) Route() string {
+	if s.fresh {
+		return s.route + " (Cache-Control: no-cache)"
+	}
+	return s.route
+}
 func (s *read) Close()        {}
 
 // ApplicationAmount is what each intake request asks for.

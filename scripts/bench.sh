@@ -100,6 +100,8 @@ pg=(-h "$sock" -p 5432 -U procfin)
 if [ -n "${BENCH_GROWTH_ROWS:-}" ]; then
 	# Growth: intake and read latency on an empty database, then after
 	# seeding BENCH_GROWTH_ROWS applications (with COPY) and their history.
+	# Reads are read-db (Cache-Control: no-cache): the read cache would hide
+	# the database's growth.
 	n=8
 	run_growth() {
 		local out
@@ -107,7 +109,7 @@ if [ -n "${BENCH_GROWTH_ROWS:-}" ]; then
 		sed -n 's/.*"p50": *\([0-9.]*\).*/\1/p' <<<"$out" | head -n 1
 	}
 	echo "== growth: $n clients, ${secs} s per run, on an empty database"
-	intake0="$(run_growth intake)" read0="$(run_growth read)"
+	intake0="$(run_growth intake)" read0="$(run_growth read-db)"
 	echo "   intake p50 $intake0 ms, read p50 $read0 ms"
 	echo "== seeding $BENCH_GROWTH_ROWS applications with COPY"
 	started=$(date +%s)
@@ -120,7 +122,7 @@ if [ -n "${BENCH_GROWTH_ROWS:-}" ]; then
 	}' | psql "${pg[@]}" -d procfin -qc "COPY applications (supplier_uscc, contract_id, bank_id, amount, term_days, purpose, status, financing_held, verification, submitted_by, created_at) FROM STDIN"
 	psql "${pg[@]}" -d procfin -qc "INSERT INTO application_transitions (application_id, n, at, from_status, to_status, actor, cause) SELECT id, 1, created_at, '', 'closed', 'seed', 'seed' FROM applications WHERE submitted_by = 'seed'; ANALYZE"
 	echo "   seeded in $(( $(date +%s) - started )) s: $(psql "${pg[@]}" -d procfin -qAtc 'SELECT count(*) FROM applications') applications"
-	intake1="$(run_growth intake)" read1="$(run_growth read)"
+	intake1="$(run_growth intake)" read1="$(run_growth read-db)"
 	echo "   intake p50 $intake1 ms, read p50 $read1 ms"
 	awk -v a="$intake1" -v b="$intake0" -v c="$read1" -v d="$read0" 'BEGIN {
 		ri = a / b; rr = c / d
@@ -183,7 +185,7 @@ start_sampler() {
 }
 
 failed=0
-declare -A pg_tps anchor_tp intake_tp read_tp intake_p99 read_p99 events_tp events_p99
+declare -A pg_tps anchor_tp intake_tp read_tp intake_p99 read_p99 events_tp events_p99 readdb_tp
 read_route="-"
 for n in $clients_list; do
 	echo "== $n client(s), ${secs} s per run"
@@ -204,6 +206,8 @@ for n in $clients_list; do
 	fi
 	run_bench read "$n"
 	read_tp[$n]=$tp read_p99[$n]=$p99 read_route=$route
+	run_bench read-db "$n"
+	readdb_tp[$n]=$tp
 	run_bench events "$n"
 	events_tp[$n]=$tp events_p99[$n]=$p99
 	if [ "$n" = "$max_clients" ]; then kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; fi
@@ -212,13 +216,13 @@ done
 echo
 echo "== results: $(nproc) CPU(s), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), ${secs} s per run"
 echo
-echo "| clients | pgbench tps | intake req/s | intake / pgbench | intake p99 ms | events req/s | events / pgbench | events p99 ms | minimal Gin req/s | read req/s | read / Gin | read p99 ms |"
-echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| clients | pgbench tps | intake req/s | intake / pgbench | intake p99 ms | events req/s | events / pgbench | events p99 ms | minimal Gin req/s | read req/s | read / Gin | read p99 ms | read-db req/s | read-db / Gin |"
+echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for n in $clients_list; do
-	echo "| $n | ${pg_tps[$n]} | ${intake_tp[$n]} | $(ratio "${intake_tp[$n]/pending/}" "${pg_tps[$n]}") | ${intake_p99[$n]} | ${events_tp[$n]} | $(ratio "${events_tp[$n]}" "${pg_tps[$n]}") | ${events_p99[$n]} | ${anchor_tp[$n]} | ${read_tp[$n]} | $(ratio "${read_tp[$n]}" "${anchor_tp[$n]}") | ${read_p99[$n]} |"
+	echo "| $n | ${pg_tps[$n]} | ${intake_tp[$n]} | $(ratio "${intake_tp[$n]/pending/}" "${pg_tps[$n]}") | ${intake_p99[$n]} | ${events_tp[$n]} | $(ratio "${events_tp[$n]}" "${pg_tps[$n]}") | ${events_p99[$n]} | ${anchor_tp[$n]} | ${read_tp[$n]} | $(ratio "${read_tp[$n]}" "${anchor_tp[$n]}") | ${read_p99[$n]} | ${readdb_tp[$n]} | $(ratio "${readdb_tp[$n]}" "${anchor_tp[$n]}") |"
 done
 echo
-echo "read: $read_route as a supplier user; minimal Gin: GET /ok in-process; req/s are successful requests"
+echo "read: $read_route as a supplier user (from procfin's read cache once read; read-db: with Cache-Control: no-cache, a database read each time); minimal Gin: GET /ok in-process; req/s are successful requests"
 rss_kb="$(cat "$rss_file")"
 echo
 printf 'procfin peak RSS during the %d-client runs: %.1f MB (VmRSS of the procfin process; PostgreSQL not included)\n' \

@@ -80,7 +80,7 @@ commands:
                          create a user; the password is read from standard input
   import ocds [--issuer ID] [--charset C] FILE…
                          import award notices and contracts from OCDS release or record packages
-  bench --target URL --scenario intake|events|read|roundtrip --clients N --duration D [--json]
+  bench --target URL --scenario intake|events|read|read-db|roundtrip --clients N --duration D [--json]
                          load a running procfin and report throughput and latency percentiles
   sandbox-bank [--addr A] [--bank-id ID] [--procfin-url URL] …
                          the sandbox partner bank, as its own server
