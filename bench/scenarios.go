@@ -143,7 +143,7 @@ func (s *read) Route() string {
 	}
 	return s.route
 }
-func (s *read) Close()        {}
+func (s *read) Close() {}
 
 // ApplicationAmount is what each intake request asks for.
 const ApplicationAmount = "1000.00"
