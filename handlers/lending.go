@@ -110,7 +110,7 @@ func (s *server) listApplications(c *gin.Context) {
 
 // getApplication answers from this process's read cache (see
 // lending.CachedApplicationJSON) unless the client asks for a fresh copy
-// with Cache-Control: no-cache (or max-age=0).
+// with Cache-Control: no-cache (or no-store, max-age=0).
 func (s *server) getApplication(c *gin.Context) {
 	if wantsFresh(c.Request.Header) {
 		a, err := s.lending.Application(c.Request.Context(), lendingScope(c), c.Param("id"))
@@ -130,7 +130,7 @@ func (s *server) getApplication(c *gin.Context) {
 }
 
 // wantsFresh reports whether the request's Cache-Control forbids answering
-// from a cache (RFC 9111 5.2.1: no-cache, or max-age=0).
+// from a cache (RFC 9111 5.2.1: no-cache, no-store or max-age=0).
 func wantsFresh(h http.Header) bool {
 	for _, v := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(v, ",") {

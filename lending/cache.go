@@ -28,7 +28,7 @@ import (
 //     and a read stores its result only if that counter did not move
 //     while it read (see get and put).
 //   - A change made through another procfin process is seen within TTL
-//     (read_cache_ttl in configs, 1 s by default; 0 turns the cache off).
+//     (http.read_cache_ttl in configs, 1 s by default; 0 turns it off).
 //   - The cache decides nothing: limits, holds and state transitions always
 //     lock and read the database. Service.Application always reads the
 //     database; only CachedApplicationJSON uses the cache.
