@@ -136,6 +136,14 @@ func TestApplicationReadCacheControl(t *testing.T) {
 	_, other := e.user("other-supplier", "supplier", usccB)
 	wantProblem(t, e.do("GET", path, other, nil), 404, "not_found")
 	wantProblem(t, e.do("GET", path, other, nil, "Cache-Control", "no-cache"), 404, "not_found")
+	// Operators see it work: the first read missed, the next two (the
+	// owner's and the other supplier's) hit; no-cache reads pass it by.
+	metrics := string(e.do("GET", "/metrics", "", nil).body)
+	for _, want := range []string{"procfin_read_cache_hits_total 2", "procfin_read_cache_misses_total 1", "procfin_read_cache_entries 1"} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
 
 func TestBankEventRefusals(t *testing.T) {

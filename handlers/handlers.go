@@ -96,6 +96,19 @@ func New(d Deps) (http.Handler, error) {
 		}, []string{"route", "reason"}),
 	}
 	reg.MustRegister(s.rejections)
+	if ls := d.Lending; ls != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "procfin_read_cache_hits_total", Help: "Application reads answered from the process's read cache.",
+			}, func() float64 { return float64(ls.ReadCacheStats().Hits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "procfin_read_cache_misses_total", Help: "Application reads through the read cache that went to the database.",
+			}, func() float64 { return float64(ls.ReadCacheStats().Misses) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "procfin_read_cache_entries", Help: "Applications the process's read cache holds.",
+			}, func() float64 { return float64(ls.ReadCacheStats().Entries) }),
+		)
+	}
 	s.bankMetrics = banking.NewMetrics(reg, d.DB)
 	if d.Metrics != nil {
 		*d.Metrics = s.bankMetrics

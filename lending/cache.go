@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -40,6 +41,8 @@ type readCache struct {
 	mu      sync.RWMutex
 	entries map[string]cachedApplication
 	gens    [64]uint64 // per stripe: how many changes were seen
+
+	hits, misses atomic.Uint64
 }
 
 type cachedApplication struct {
@@ -68,8 +71,10 @@ func (c *readCache) get(id string, now time.Time) (cachedApplication, uint64, bo
 	defer c.mu.RUnlock()
 	e, ok := c.entries[id]
 	if ok && now.Before(e.expires) {
+		c.hits.Add(1)
 		return e, 0, true
 	}
+	c.misses.Add(1)
 	return cachedApplication{}, c.gens[c.stripe(id)], false
 }
 
@@ -137,6 +142,25 @@ func (s *Service) UseReadCache(ttl time.Duration) {
 	if ttl > 0 {
 		s.cache = newReadCache(ttl, defaultCacheSize)
 	}
+}
+
+// ReadCacheStats are the read cache's figures for operators: reads it
+// answered, reads that went to the database, and entries it holds now.
+type ReadCacheStats struct {
+	Hits, Misses uint64
+	Entries      int
+}
+
+// ReadCacheStats reports the read cache's figures; all zero when it is off.
+func (s *Service) ReadCacheStats() ReadCacheStats {
+	c := s.cache
+	if c == nil {
+		return ReadCacheStats{}
+	}
+	c.mu.RLock()
+	n := len(c.entries)
+	c.mu.RUnlock()
+	return ReadCacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Entries: n}
 }
 
 // CachedApplicationJSON is Application as the API answers it (JSON ending
