@@ -360,7 +360,7 @@ func (s *Service) lockApplication(ctx context.Context, tx *sqlx.Tx, sc Scope, id
 	if err != nil {
 		return Application{}, postgres.Translate(err)
 	}
-	s.changed(tx, id)
+	s.changed(tx, a.ID) // the stored id: the caller's may differ in case or form
 	a.derive()
 	return a, nil
 }

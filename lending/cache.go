@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/errs"
@@ -175,6 +176,12 @@ func (s *Service) CachedApplicationJSON(ctx context.Context, sc Scope, id string
 		}
 		return encodeApplication(a)
 	}
+	// Entries are kept under the id's canonical form, as changes drop them.
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nil, errs.E(errs.NotFound, "no application %s", id)
+	}
+	id = u.String()
 	now := time.Now() // the TTL is wall-clock time, whatever s.now says
 	e, gen, ok := s.cache.get(id, now)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -129,6 +130,35 @@ func TestReadCacheAnswersFromMemoryUntilAChange(t *testing.T) {
 	}
 	if got, fresh := cachedJSON(t, w, lending.Scope{}, a.ID), freshJSON(t, w, a.ID); got != fresh {
 		t.Fatalf("after a rollback the cache answers\n\t%s\nthe database holds\n\t%s", got, fresh)
+	}
+}
+
+// TestReadCacheIDForms: an application read under one form of its id and
+// changed under another (a bank may send it in capitals) is dropped all
+// the same.
+func TestReadCacheIDForms(t *testing.T) {
+	w := newWorld(t)
+	a, err := w.apply("100000.00", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper := strings.ToUpper(a.ID)
+	if err := w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") }); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a.ID, upper, "{" + a.ID + "}", "urn:uuid:" + a.ID} {
+		cachedJSON(t, w, lending.Scope{}, id)
+	}
+	if err := w.tx(func(tx *sqlx.Tx) error {
+		return w.lending.Received(ctx, tx, "qilu-bank", upper, "QL-1", "bank:qilu-bank")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := freshJSON(t, w, a.ID)
+	for _, id := range []string{a.ID, upper, "{" + a.ID + "}", "urn:uuid:" + a.ID} {
+		if got := cachedJSON(t, w, lending.Scope{}, id); got != fresh {
+			t.Fatalf("read as %s after a change made as %s: the cache answers\n\t%s\nthe database holds\n\t%s", id, upper, got, fresh)
+		}
 	}
 }
 

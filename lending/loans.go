@@ -110,9 +110,13 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
 		return postgres.Translate(err)
 	}
-	s.changed(tx, ids...)
 	const actor = "system:relay"
 	var moved, movedRefs, causes []string
+	locked := make([]string, 0, len(apps))
+	for _, a := range apps {
+		locked = append(locked, a.ID) // the stored ids, as the read cache keeps them
+	}
+	s.changed(tx, locked...)
 	var entries []audit.Entry
 	for _, a := range apps {
 		if a.Status != Submitted {
