@@ -40,7 +40,12 @@ if [ "$fuzztime" != "0" ]; then
 		pkg="./$(dirname "${file#./}")"
 		for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$file" | sed 's/^func //'); do
 			echo "fuzz $pkg $target for $fuzztime"
-			go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" >/dev/null
+			# Quiet when it passes; on a failure, what go test said (the
+			# failing input is saved under the package's testdata/fuzz).
+			if ! out="$(go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" 2>&1)"; then
+				echo "$out"
+				exit 1
+			fi
 		done
 	done
 fi
