@@ -3,18 +3,12 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 )
 
 func TestServeDebug(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	stop, err := serveDebug(context.Background(), addr, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

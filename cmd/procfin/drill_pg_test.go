@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -38,13 +37,8 @@ func TestDrillDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.StopServer(context.Background())
-	bin := filepath.Join(t.TempDir(), "procfin")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	bin := buildProcfin(t)
+	addr := freeAddr(t)
 	base := "http://" + addr
 	cmd := exec.Command(bin, "serve", "--migrate")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.URL(), "PROCFIN_ADDR="+addr, "PROCFIN_DATA_DIR="+dir, "PROCFIN_LOG_LEVEL=error")

@@ -1,19 +1,16 @@
 package main
 
 import (
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,14 +28,10 @@ func TestDrillThreeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drill")
 	}
-	bin := filepath.Join(t.TempDir(), "procfin")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildProcfin(t)
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)
-	masterKey := make([]byte, 32)
-	rand.Read(masterKey)
+	masterKey := newMasterKey(t)
 
 	// A bank that is slow to answer and notices overlapping deliveries.
 	var mu sync.Mutex
@@ -71,9 +64,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 
 	var urls []string
 	for i := 0; i < 3; i++ {
-		ln, _ := net.Listen("tcp", "127.0.0.1:0")
-		addr := ln.Addr().String()
-		ln.Close()
+		addr := freeAddr(t)
 		cmd := exec.Command(bin, "serve")
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+addr, "PROCFIN_DATA_DIR="+t.TempDir(),
 			"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error")
@@ -105,16 +96,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 	for i := 0; i < n; i++ {
 		u := urls[i%3]
 		token := tokens[u]
-		req, _ := http.NewRequest("POST", u+"/v1/credit-applications", strings.NewReader(
-			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprint("three-", i))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != 201 {
-			t.Fatalf("apply through %s: %v %v", u, err, res)
-		}
-		res.Body.Close()
+		apply(t, u, token, drillApplication(contractID, "100.00", 30, "drill"), fmt.Sprint("three-", i))
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var pending int
@@ -150,14 +132,11 @@ func TestDrillBankDownForAMinute(t *testing.T) {
 	}
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)
-	masterKey := make([]byte, 32)
-	rand.Read(masterKey)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	masterKey := newMasterKey(t)
+	addr := freeAddr(t)
 	procfinURL := "http://" + addr
 
-	bankLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	bankLn := listenLoopback(t)
 	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
 	bank, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: procfinURL, PublicURL: "http://" + bankLn.Addr().String(),
 		Key: bankKey, KeyID: "k", DecisionDelay: time.Hour, Faults: sandbox.Faults{Down: true}})
@@ -175,29 +154,13 @@ func TestDrillBankDownForAMinute(t *testing.T) {
 	defer bankSrv.Close()
 	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
 
-	ctx, cancel := context.WithCancel(context.Background())
-	vars := map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
-		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)}
-	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs)
-	}()
-	waitListening(t, &logs, done)
-	defer func() { cancel(); <-done }()
+	logs, stop := serveInProcess(t, map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
+		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)})
+	defer stop()
 	token := login(t, procfinURL, "driller", "a long enough password")
 	const n = 6
 	for i := 0; i < n; i++ {
-		req, _ := http.NewRequest("POST", procfinURL+"/v1/credit-applications", strings.NewReader(
-			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "100.00", "term_days": 30, "purpose": "drill"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprint("down-", i))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != 201 {
-			t.Fatalf("apply: %v %v", err, res)
-		}
-		res.Body.Close()
+		apply(t, procfinURL, token, drillApplication(contractID, "100.00", 30, "drill"), fmt.Sprint("down-", i))
 	}
 	time.Sleep(60 * time.Second)
 	down := hits.Load()

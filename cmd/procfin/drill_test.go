@@ -7,11 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -37,21 +35,15 @@ func TestDrillKillDuringBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drill")
 	}
-	bin := filepath.Join(t.TempDir(), "procfin")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildProcfin(t)
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)
-	masterKey := make([]byte, 32)
-	rand.Read(masterKey)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	procfinAddr := ln.Addr().String()
-	ln.Close()
+	masterKey := newMasterKey(t)
+	procfinAddr := freeAddr(t)
 	procfinURL := "http://" + procfinAddr
 
 	// The bank, outside procfin, so it outlives the kill.
-	bankLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	bankLn := listenLoopback(t)
 	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
 	bank, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: procfinURL, PublicURL: "http://" + bankLn.Addr().String(),
 		Key: bankKey, KeyID: "drill-k1", DecisionDelay: time.Hour})

@@ -126,32 +126,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		return cfg, nil
 	}
+	// parseAndLoad parses the command's flags, then loads the configuration.
+	parseAndLoad := func() (configs.Config, error) {
+		if err := parse(); err != nil {
+			return configs.Config{}, err
+		}
+		return load()
+	}
+	// subcommand takes the word after a command that has one (audit verify).
+	subcommand := func(want string) error {
+		if len(rest) == 0 || rest[0] != want {
+			return usageError{fmt.Errorf("%s: the subcommand is %s\n%s", cmd, want, usage)}
+		}
+		rest = rest[1:]
+		return nil
+	}
 
 	switch cmd {
 	case "serve":
 		migrate := fs.Bool("migrate", false, "apply pending migrations first")
-		if err := parse(); err != nil {
-			return err
-		}
-		cfg, err := load()
+		cfg, err := parseAndLoad()
 		if err != nil {
 			return err
 		}
 		return serve(ctx, cfg, stdout, *migrate, nil)
 	case "demo":
-		if err := parse(); err != nil {
-			return err
-		}
-		cfg, err := load()
+		cfg, err := parseAndLoad()
 		if err != nil {
 			return err
 		}
 		return serve(ctx, cfg, stdout, true, &demo{})
 	case "migrate":
-		if err := parse(); err != nil {
-			return err
-		}
-		cfg, err := load()
+		cfg, err := parseAndLoad()
 		if err != nil {
 			return err
 		}
@@ -165,10 +171,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		})
 	case "users":
-		if len(rest) == 0 || rest[0] != "add" {
-			return usageError{errors.New("users: the subcommand is add\n" + usage)}
+		if err := subcommand("add"); err != nil {
+			return err
 		}
-		rest = rest[1:]
 		username := fs.String("username", "", "user name")
 		role := fs.String("role", "", "supplier, officer or admin")
 		supplier := fs.String("supplier", "", "the supplier's USCC (role supplier)")
@@ -195,14 +200,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		})
 	case "audit":
-		if len(rest) == 0 || rest[0] != "verify" {
-			return usageError{errors.New("audit: the subcommand is verify\n" + usage)}
-		}
-		rest = rest[1:]
-		if err := parse(); err != nil {
+		if err := subcommand("verify"); err != nil {
 			return err
 		}
-		cfg, err := load()
+		cfg, err := parseAndLoad()
 		if err != nil {
 			return err
 		}
@@ -231,14 +232,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "import":
 		return runImport(ctx, fs, rest, load, stdout)
 	case "keys":
-		if len(rest) == 0 || rest[0] != "rotate" {
-			return usageError{errors.New("keys: the subcommand is rotate\n" + usage)}
-		}
-		rest = rest[1:]
-		if err := parse(); err != nil {
+		if err := subcommand("rotate"); err != nil {
 			return err
 		}
-		cfg, err := load()
+		cfg, err := parseAndLoad()
 		if err != nil {
 			return err
 		}

@@ -3,18 +3,22 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jmoiron/sqlx"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
@@ -57,12 +61,17 @@ func runCmd(t *testing.T, getenv func(string) string, input string, args ...stri
 }
 
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"},
+		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}} {
 		_, err := runCmd(t, func(string) string { return "" }, "", args...)
 		var u usageError
 		if !errors.As(err, &u) {
 			t.Errorf("procfin %v: err %v, want a usage error", args, err)
 		}
+	}
+	if _, err := runCmd(t, func(string) string { return "" }, "", "keys", "spin"); err == nil ||
+		!strings.HasPrefix(err.Error(), "keys: the subcommand is rotate") {
+		t.Errorf("procfin keys spin: %v, want it to name the subcommand", err)
 	}
 	if out, err := runCmd(t, func(string) string { return "" }, "", "help"); err != nil || !strings.Contains(out, "serve") {
 		t.Fatalf("help: %v %q", err, out)
@@ -257,6 +266,94 @@ func openDB(t *testing.T, url string) *sqlx.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// buildProcfin builds this command into a temporary directory, for the
+// drills that run procfin as a process of its own.
+func buildProcfin(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "procfin")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// listenLoopback listens on a free loopback port.
+func listenLoopback(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// freeAddr is a loopback address free a moment ago, for a server started
+// next.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln := listenLoopback(t)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// serveInProcess runs `procfin serve` in this process, with vars as its
+// whole environment, and returns once it listens: its log, and stop, which
+// ends it and waits for it.
+func serveInProcess(t *testing.T, vars map[string]string) (*syncBuffer, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, logs)
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	waitListening(t, logs, done)
+	return logs, stop
+}
+
+// drillApplication is an application's JSON for the drills.
+func drillApplication(contractID, amount string, termDays int, purpose string) string {
+	return fmt.Sprintf(`{"contract_id": %q, "bank_id": "drill-bank", "amount": %q, "term_days": %d, "purpose": %q}`,
+		contractID, amount, termDays, purpose)
+}
+
+// apply submits body through base under the Idempotency-Key key, fails the
+// test unless it is created, and returns the application's id.
+func apply(t *testing.T, base, token, body, key string) string {
+	t.Helper()
+	req, err := http.NewRequest("POST", base+"/v1/credit-applications", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("apply through %s: %v", base, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var app struct{ ID string }
+	if res.StatusCode != http.StatusCreated || json.Unmarshal(b, &app) != nil || app.ID == "" {
+		t.Fatalf("apply through %s: %d %s", base, res.StatusCode, b)
+	}
+	return app.ID
+}
+
+// newMasterKey is a fresh master key (PROCFIN_MASTER_KEY's 32 bytes).
+func newMasterKey(t *testing.T) []byte {
+	t.Helper()
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // TestBanksFromConfiguration: a fixed deployment lists its banks in the

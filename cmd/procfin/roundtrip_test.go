@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -25,14 +24,11 @@ import (
 func TestSandboxRoundTrip(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)
-	masterKey := make([]byte, 32)
-	rand.Read(masterKey)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	masterKey := newMasterKey(t)
+	addr := freeAddr(t)
 	procfinURL := "http://" + addr
 
-	bankLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	bankLn := listenLoopback(t)
 	_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
 	bank, err := sandbox.New(sandbox.Config{BankID: "drill-bank", ProcfinURL: procfinURL, PublicURL: "http://" + bankLn.Addr().String(),
 		Key: bankKey, KeyID: "drill-k1", DecisionDelay: 50 * time.Millisecond, RepayAfter: 200 * time.Millisecond, LoanDays: 90,
@@ -48,32 +44,15 @@ func TestSandboxRoundTrip(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go bank.Run(ctx)
-	vars := map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
-		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)}
-	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"procfin", "serve"}, func(k string) string { return vars[k] }, &logs)
-	}()
-	waitListening(t, &logs, done)
-	defer func() { cancel(); <-done }()
+	logs, stop := serveInProcess(t, map[string]string{"DATABASE_URL": dbURL, "PROCFIN_ADDR": addr, "PROCFIN_DATA_DIR": t.TempDir(),
+		"PROCFIN_MASTER_KEY": base64.StdEncoding.EncodeToString(masterKey)})
+	defer stop()
 	token := login(t, procfinURL, "driller", "a long enough password")
 
 	const n = 10
 	ids := make([]string, n)
 	for i := range ids {
-		req, _ := http.NewRequest("POST", procfinURL+"/v1/credit-applications", strings.NewReader(
-			`{"contract_id": "`+contractID+`", "bank_id": "drill-bank", "amount": "300000.01", "term_days": 90, "purpose": "round trip"}`))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprint("rt-", i))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil || res.StatusCode != 201 {
-			t.Fatalf("apply: %v %v", err, res)
-		}
-		var app struct{ ID string }
-		decodeJSON(res, &app)
-		ids[i] = app.ID
+		ids[i] = apply(t, procfinURL, token, drillApplication(contractID, "300000.01", 90, "round trip"), fmt.Sprint("rt-", i))
 	}
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		var closed int
