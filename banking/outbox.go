@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/lending"
 	"procfin/platform/postgres"
@@ -14,15 +15,26 @@ import (
 // own transaction (table deliveries). The relay delivers them.
 type Outbox struct{}
 
-// Enqueue stores the message exactly as it will be sent, so that every
-// retry carries the same body under the same Idempotency-Key.
-func (Outbox) Enqueue(ctx context.Context, tx *sqlx.Tx, m lending.Message) error {
-	body, err := json.Marshal(m)
-	if err != nil {
-		return err
+// Enqueue stores the messages exactly as they will be sent, so that every
+// retry carries the same body under the same Idempotency-Key; in one round
+// trip, in their order.
+func (Outbox) Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...lending.Message) error {
+	if len(ms) == 0 {
+		return nil
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (application_id, bank_id, payload) VALUES ($1, $2, $3)`,
-		m.ApplicationID, m.BankID, body)
+	ids, banks, bodies := make([]string, len(ms)), make([]string, len(ms)), make([][]byte, len(ms))
+	for i, m := range ms {
+		body, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		ids[i], banks[i], bodies[i] = m.ApplicationID, m.BankID, body
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO deliveries (application_id, bank_id, payload)
+		SELECT application_id, bank_id, payload
+		FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS v(application_id, bank_id, payload, i)
+		ORDER BY i`, pq.Array(ids), pq.Array(banks), pq.ByteaArray(bodies))
 	return postgres.Translate(err)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -220,6 +221,54 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scop
 	c.fillParties()
 	c.Financing = s.policy.FinancingOf(c)
 	return c, nil
+}
+
+// ContractsForUpdate locks the contracts of ids that exist, in id order (so
+// that callers locking several never wait on each other in a cycle), and
+// returns them keyed by id in its canonical form. Ids that do not parse are
+// skipped; the caller checks each contract's supplier.
+func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]Contract, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			valid = append(valid, u.String())
+		}
+	}
+	var list []Contract
+	if err := tx.SelectContext(ctx, &list, selectContract+` WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE OF c`, pq.Array(valid)); err != nil {
+		return nil, postgres.Translate(err)
+	}
+	found := make(map[string]Contract, len(list))
+	for _, c := range list {
+		c.fillParties()
+		c.Financing = s.policy.FinancingOf(c)
+		found[c.ID] = c
+	}
+	return found, nil
+}
+
+// HoldFinancingMany adds to each contract's financing what holds[id]
+// says, each contract as HoldFinancing does, in one round trip; the
+// contracts must be locked with ContractsForUpdate. Taking more than a
+// contract's limit allows is a conflict, and then nothing of holds may be
+// kept: the caller rolls back.
+func (s *Service) HoldFinancingMany(ctx context.Context, tx *sqlx.Tx, cs map[string]Contract, holds map[string]money.Amount) error {
+	ids, deltas, limits := make([]string, 0, len(holds)), make([]string, 0, len(holds)), make([]string, 0, len(holds))
+	for id, delta := range holds {
+		ids, deltas, limits = append(ids, id), append(deltas, delta.String()), append(limits, s.policy.FinancingOf(cs[id]).Limit.String())
+	}
+	res, err := tx.ExecContext(ctx, `
+		UPDATE contracts AS c SET financed = c.financed + v.delta, updated_at = now()
+		FROM unnest($1::uuid[], $2::numeric[], $3::numeric[]) AS v(id, delta, lim)
+		WHERE c.id = v.id AND (v.delta <= 0 OR c.financed + v.delta <= v.lim)`,
+		pq.Array(ids), pq.Array(deltas), pq.Array(limits))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		return errs.E(errs.Conflict, "a contract's financing limit would be exceeded")
+	}
+	return nil
 }
 
 // HoldFinancing adds delta (negative to release) to what live applications

@@ -2,8 +2,6 @@ package contracts
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -82,22 +80,47 @@ type Checked struct {
 	Supplier Supplier
 }
 
+// Evidence is what verification reads besides the contract: the award
+// notice (with its parties' names), the contract's supplier, and the
+// provenance of both documents' current versions.
+type Evidence struct {
+	Notice     AwardNotice
+	Supplier   Supplier
+	Provenance []string
+}
+
 // VerifyContract runs the checks on c with q, which may be the caller's
 // transaction (lending verifies under its row locks), and returns the
 // notice and supplier it checked, so that the caller need not read them
 // again.
 func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, Checked, error) {
-	now := s.now()
-	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
-	// One round trip: the notice (with its parties' names), the contract's
-	// supplier, and the provenance of both documents' current versions.
-	var row struct {
+	evidence, err := s.EvidenceOf(ctx, q, []Contract{c})
+	if err != nil {
+		return Report{}, Checked{}, err
+	}
+	ev, ok := evidence[c.ID]
+	if !ok {
+		return Report{}, Checked{}, errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
+	}
+	r, checked := s.CheckContract(c, ev, req)
+	return r, checked, nil
+}
+
+// EvidenceOf reads the evidence of each of cs, in one round trip with q,
+// keyed by contract id. A contract whose award notice is missing has none.
+func (s *Service) EvidenceOf(ctx context.Context, q sqlx.QueryerContext, cs []Contract) (map[string]Evidence, error) {
+	notices, ids, versions, usccs := make([]string, len(cs)), make([]string, len(cs)), make([]int64, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		notices[i], ids[i], versions[i], usccs[i] = c.NoticeID, c.ID, int64(c.Version), c.SupplierUSCC
+	}
+	var rows []struct {
 		AwardNotice
+		ContractID string         `db:"contract_id"`
 		Sup        Supplier       `db:"sup"`
 		Provenance pq.StringArray `db:"provenance"`
 	}
-	err := sqlx.GetContext(ctx, q, &row, `
-		SELECT n.*, p.name AS purchaser_name, s.name AS supplier_name,
+	err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT n.*, p.name AS purchaser_name, s.name AS supplier_name, v.contract_id,
 			cs.uscc AS "sup.uscc", cs.name AS "sup.name", cs.industry AS "sup.industry",
 			cs.employees AS "sup.employees", cs.annual_revenue AS "sup.annual_revenue",
 			cs.total_assets AS "sup.total_assets", cs.size_class AS "sup.size_class",
@@ -105,22 +128,33 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 			cs.registered AS "sup.registered", cs.created_at AS "sup.created_at", cs.updated_at AS "sup.updated_at",
 			ARRAY(SELECT d.source FROM document_versions d
 				WHERE (d.kind = 'award_notice' AND d.document_id = n.id AND d.version = n.version)
-				   OR (d.kind = 'contract' AND d.document_id = $2 AND d.version = $3)) AS provenance
-		FROM award_notices n
+				   OR (d.kind = 'contract' AND d.document_id = v.contract_id AND d.version = v.version)) AS provenance
+		FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[]) AS v(notice_id, contract_id, version, uscc)
+		JOIN award_notices n ON n.id = v.notice_id
 		JOIN purchasers p ON p.issuer_id = n.issuer_id AND p.id = n.purchaser_id
 		JOIN suppliers s ON s.uscc = n.supplier_uscc
-		JOIN suppliers cs ON cs.uscc = $4
-		WHERE n.id = $1`, c.NoticeID, c.ID, c.Version, c.SupplierUSCC)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, Checked{}, errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
-	}
+		JOIN suppliers cs ON cs.uscc = v.uscc`,
+		pq.Array(notices), pq.Array(ids), pq.Array(versions), pq.Array(usccs))
 	if err != nil {
-		return r, Checked{}, postgres.Translate(err)
+		return nil, postgres.Translate(err)
 	}
-	n, sup := row.AwardNotice, row.Sup
-	n.fill()
+	evidence := make(map[string]Evidence, len(rows))
+	for _, row := range rows {
+		row.AwardNotice.fill()
+		evidence[row.ContractID] = Evidence{Notice: row.AwardNotice, Supplier: row.Sup, Provenance: row.Provenance}
+	}
+	return evidence, nil
+}
+
+// CheckContract runs every check on c and its evidence, reading nothing: lending
+// checks several applications of one contract in turn, the contract's
+// financed amount moving on after each.
+func (s *Service) CheckContract(c Contract, ev Evidence, req VerifyRequest) (Report, Checked) {
+	now := s.now()
+	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
+	n, sup := ev.Notice, ev.Supplier
 	signed, imported := 0, 0
-	for _, source := range row.Provenance {
+	for _, source := range ev.Provenance {
 		switch source {
 		case "signed":
 			signed++
@@ -129,7 +163,7 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 		}
 	}
 	switch {
-	case len(row.Provenance) != 2:
+	case len(ev.Provenance) != 2:
 		r.Add(CheckIssuerSignature, false, "the provenance of the documents' current versions is missing")
 	case signed == 2:
 		r.Add(CheckIssuerSignature, true, "both documents were signed by %s, and the signatures were checked on receipt", c.IssuerID)
@@ -206,5 +240,5 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 	default:
 		r.Add(CheckFinancingHeadroom, true, "%s of the contract's %s limit is available", f.Available, f.Limit)
 	}
-	return r, Checked{Notice: n, Supplier: sup}, nil
+	return r, Checked{Notice: n, Supplier: sup}
 }

@@ -66,8 +66,11 @@ func (r jsonRender) Render(w http.ResponseWriter) error {
 	return encodeJSON(w, r.v)
 }
 
+// jsonContentType is the Content-Type of every JSON answer but problems.
+const jsonContentType = "application/json; charset=utf-8"
+
 func (r jsonRender) WriteContentType(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", jsonContentType)
 }
 
 // reply writes v as JSON with the status.

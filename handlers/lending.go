@@ -1,15 +1,20 @@
 package handlers
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 
 	"procfin/banking"
 	"procfin/lending"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/idempotency"
 	"procfin/platform/money"
 )
 
@@ -55,7 +60,8 @@ func (s *server) listCreditLines(c *gin.Context) {
 	reply(c, http.StatusOK, pageOf(list, limit, func(i int) int64 { return list[i].Seq }))
 }
 
-// apply takes a supplier's credit application.
+// apply takes a supplier's credit application. Under idempotentInTx, the
+// answer is stored in the application's own transaction.
 func (s *server) apply(c *gin.Context) {
 	var req lending.ApplyInput
 	if err := bindJSON(c, &req); err != nil {
@@ -63,13 +69,78 @@ func (s *server) apply(c *gin.Context) {
 		return
 	}
 	p, _ := principal(c)
-	a, err := s.lending.Apply(c.Request.Context(), lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key")}, req)
+	who := lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key")}
+	var answer *appliedAnswer
+	if claim, ok := c.Get(ctxClaim); ok {
+		answer = &appliedAnswer{store: s.idem, claim: claim.(idempotency.Claim)}
+		who.Answered = answer.keep
+	}
+	ctx := c.Request.Context()
+	a, err := s.lending.Apply(ctx, who, req)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.Header("Location", "/v1/credit-applications/"+a.ID)
+	if answer != nil {
+		if body, ok := answer.bodyFor(a.ID); ok {
+			c.Set(ctxAnswerKept, true)
+			c.Header("Location", applicationLocation(a.ID))
+			c.Data(http.StatusCreated, jsonContentType, body)
+			return
+		}
+		// An application made before under this key: its answer then.
+		stored, err := s.idem.Lookup(ctx, answer.claim.Scope, answer.claim.Key, answer.claim.RequestHash)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if stored != nil {
+			c.Set(ctxAnswerKept, true)
+			replay(c, stored)
+			return
+		}
+	}
+	c.Header("Location", applicationLocation(a.ID))
 	reply(c, http.StatusCreated, a)
+}
+
+func applicationLocation(id string) string { return "/v1/credit-applications/" + id }
+
+// appliedAnswer stores the answer to an application request in the
+// application's transaction (lending.Applicant.Answered) and keeps it for
+// the handler. It is called on the intake's goroutine, hence the lock.
+type appliedAnswer struct {
+	store *idempotency.Store
+	claim idempotency.Claim
+
+	mu   sync.Mutex
+	id   string
+	body []byte
+}
+
+func (t *appliedAnswer) keep(ctx context.Context, tx *sqlx.Tx, a lending.Application) error {
+	var buf bytes.Buffer
+	if err := encodeJSON(&buf, a); err != nil {
+		return err
+	}
+	err := t.store.Keep(ctx, tx, t.claim, idempotency.Response{Status: http.StatusCreated, ContentType: jsonContentType,
+		Location: applicationLocation(a.ID), Body: buf.Bytes()})
+	if err != nil {
+		return err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.id, t.body = a.ID, buf.Bytes()
+	return nil
+}
+
+// bodyFor returns the answer stored for application id: only the
+// transaction that wrote id stored it (an application's id is new on every
+// attempt), and only a committed one's id reaches the handler.
+func (t *appliedAnswer) bodyFor(id string) ([]byte, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.body, t.id == id
 }
 
 func (s *server) listApplications(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -533,5 +534,72 @@ func TestLoansList(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Skipf("bug: GET /v1/loans?limit=1 pages through %d of 3 loans: listLoans (handlers/lending.go) ignores the cursor and never sets next_cursor, and lending.Service.Loans takes no position to continue from", len(seen))
+	}
+}
+
+// TestCreditApplicationRefusalReplayed: a refused application's answer is
+// stored under its Idempotency-Key and replayed, even once the refusal no
+// longer holds; a new key runs afresh.
+func TestCreditApplicationRefusalReplayed(t *testing.T) {
+	lw := newLendingWorld(t)
+	tooMuch := applicationBody(lw.contractA, `"9000000.00"`)
+	first := lw.do("POST", "/v1/credit-applications", lw.supplierA, tooMuch, "Idempotency-Key", "r1")
+	wantProblem(t, first, 422, "verification_failed")
+	again := lw.do("POST", "/v1/credit-applications", lw.supplierA, tooMuch, "Idempotency-Key", "r1")
+	if again.status != 422 || string(again.body) != string(first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay of a refusal: %d %v %s", again.status, again.header, again.body)
+	}
+	wantProblem(t, lw.do("POST", "/v1/credit-applications", lw.supplierA, applicationBody(lw.contractA, `"1000.00"`),
+		"Idempotency-Key", "r1"), 409, "idempotency_key_reused")
+	if n := lw.count("applications"); n != 0 {
+		t.Fatalf("%d applications after a refusal, want 0", n)
+	}
+	if ok := lw.do("POST", "/v1/credit-applications", lw.supplierA, applicationBody(lw.contractA, `"1000.00"`), "Idempotency-Key", "r2"); ok.status != 201 {
+		t.Fatalf("a new key: %d %s", ok.status, ok.body)
+	}
+}
+
+// TestCreditApplicationConcurrentKey: requests racing under one
+// Idempotency-Key make one application; those with its body all answer it
+// (the first answer, byte for byte), those with another body get a 409,
+// and the contract holds the amount once.
+func TestCreditApplicationConcurrentKey(t *testing.T) {
+	lw := newLendingWorld(t)
+	bodies := map[string]string{"materials": applicationBody(lw.contractA, `"1000.00"`)}
+	bodies["wages"] = strings.Replace(bodies["materials"], "materials", "wages", 1)
+	const n = 12
+	answers, purposes := make([]resp, n), make([]string, n)
+	var wg sync.WaitGroup
+	for i := range answers {
+		purposes[i] = "materials"
+		if i%4 == 3 {
+			purposes[i] = "wages"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = lw.do("POST", "/v1/credit-applications", lw.supplierA, bodies[purposes[i]], "Idempotency-Key", "race")
+		}()
+	}
+	wg.Wait()
+	if c := lw.count("applications"); c != 1 || lw.financed(lw.contractA) != "1000.00" {
+		t.Fatalf("%d applications, financed %s; want 1 and 1000.00", c, lw.financed(lw.contractA))
+	}
+	var won struct{ ID, Purpose string }
+	if err := lw.db.Get(&won, `SELECT id, purpose FROM applications`); err != nil {
+		t.Fatal(err)
+	}
+	stored := lw.do("POST", "/v1/credit-applications", lw.supplierA, bodies[won.Purpose], "Idempotency-Key", "race")
+	if stored.status != 201 || stored.header.Get("Idempotent-Replayed") != "true" || !strings.Contains(string(stored.body), won.ID) {
+		t.Fatalf("after the race: %d %s", stored.status, stored.body)
+	}
+	for i, a := range answers {
+		switch {
+		case purposes[i] == won.Purpose && (a.status != 201 || string(a.body) != string(stored.body) ||
+			a.header.Get("Location") != "/v1/credit-applications/"+won.ID):
+			t.Errorf("request %d: %d %s; want the stored answer %s", i, a.status, a.body, stored.body)
+		case purposes[i] != won.Purpose && a.status != 409:
+			t.Errorf("request %d with another body: %d %s, want 409", i, a.status, a.body)
+		}
 	}
 }

@@ -26,6 +26,10 @@ import (
 const (
 	ctxRequestID = "procfin.request_id"
 	ctxPrincipal = "procfin.principal"
+	// ctxClaim holds the idempotency.Claim of a request under idempotentInTx,
+	// and ctxAnswerKept is set once its handler stored the answer itself.
+	ctxClaim      = "procfin.idempotency_claim"
+	ctxAnswerKept = "procfin.idempotency_kept"
 )
 
 // recovery turns a panic into a logged internal error; the client sees a
@@ -210,46 +214,23 @@ var validIdempotencyKey = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 // With required, a request without the header is refused.
 func idempotent(store *idempotency.Store, required bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		key := c.GetHeader("Idempotency-Key")
-		if key == "" {
-			if required {
-				fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "required", Message: "this request needs an Idempotency-Key header"}))
-				return
-			}
+		claim, ok := idempotencyClaim(c, required)
+		if !ok {
+			return
+		}
+		if claim == nil {
 			c.Next()
 			return
 		}
-		if !validIdempotencyKey.MatchString(key) {
-			fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 255 visible ASCII characters"}))
-			return
-		}
-		body, err := io.ReadAll(c.Request.Body)
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				fail(c, errs.E(errs.BodyTooLarge, "the request body is over %d bytes", tooLarge.Limit))
-				return
-			}
-			fail(c, errs.Wrap(errs.MalformedRequest, err, "the request body could not be read"))
-			return
-		}
-		c.Request.Body = io.NopCloser(bytes.NewReader(body))
-		scope := actor(c)
-		hash := idempotency.RequestHash(c.Request.Method, c.Request.URL.Path, body)
+		scope, key, hash := claim.Scope, claim.Key, claim.RequestHash
 		ctx := c.Request.Context()
-
 		stored, err := beginWaiting(ctx, store, scope, key, hash)
 		if err != nil {
 			fail(c, err)
 			return
 		}
 		if stored != nil {
-			if stored.Location != "" {
-				c.Header("Location", stored.Location)
-			}
-			c.Header("Idempotent-Replayed", "true")
-			c.Data(stored.Status, stored.ContentType, stored.Body)
-			c.Abort()
+			replay(c, stored)
 			return
 		}
 
@@ -263,10 +244,7 @@ func idempotent(store *idempotency.Store, required bool) gin.HandlerFunc {
 		}()
 		c.Next()
 		if status := rec.Status(); status < 500 {
-			err := store.Complete(context.WithoutCancel(ctx), scope, key, idempotency.Response{
-				Status: status, ContentType: rec.Header().Get("Content-Type"),
-				Location: rec.Header().Get("Location"), Body: rec.buf.Bytes(),
-			})
+			err := store.Complete(context.WithoutCancel(ctx), scope, key, rec.response())
 			if err != nil {
 				slog.ErrorContext(ctx, "store idempotent answer", "request_id", requestID(c), "error", err)
 				return
@@ -274,6 +252,85 @@ func idempotent(store *idempotency.Store, required bool) gin.HandlerFunc {
 			completed = true
 		}
 	}
+}
+
+// idempotentInTx is idempotent (the key required) for a route whose
+// handler stores its answer in the transaction of the change it answers
+// (idempotency.Store.Keep), so that the change and its answer commit
+// together, in one commit, and a request with a new key costs one
+// read-only lookup besides. The handler finds the claim under ctxClaim and
+// sets ctxAnswerKept once it has stored the answer; any other answer below
+// 500 (a refusal, which changed nothing) is stored here afterwards.
+// Concurrent requests under one key are not held apart here: the change
+// itself must be unique by key (an application is, by its request_key), and
+// the later one then answers with the first one's stored answer.
+func idempotentInTx(store *idempotency.Store) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		claim, ok := idempotencyClaim(c, true)
+		if !ok {
+			return
+		}
+		ctx := c.Request.Context()
+		stored, err := store.Lookup(ctx, claim.Scope, claim.Key, claim.RequestHash)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if stored != nil {
+			replay(c, stored)
+			return
+		}
+		rec := &recordingWriter{ResponseWriter: c.Writer}
+		c.Writer = rec
+		c.Set(ctxClaim, *claim)
+		c.Next()
+		if c.GetBool(ctxAnswerKept) || rec.Status() >= 500 {
+			return
+		}
+		if err := store.Put(context.WithoutCancel(ctx), *claim, rec.response()); err != nil {
+			slog.ErrorContext(ctx, "store idempotent answer", "request_id", requestID(c), "error", err)
+		}
+	}
+}
+
+// idempotencyClaim reads the request's Idempotency-Key and its body (put
+// back for the handler). It returns nil without a key (refused when
+// required), and false when it has answered the request with a problem.
+func idempotencyClaim(c *gin.Context, required bool) (*idempotency.Claim, bool) {
+	key := c.GetHeader("Idempotency-Key")
+	if key == "" {
+		if required {
+			fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "required", Message: "this request needs an Idempotency-Key header"}))
+			return nil, false
+		}
+		return nil, true
+	}
+	if !validIdempotencyKey.MatchString(key) {
+		fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 255 visible ASCII characters"}))
+		return nil, false
+	}
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			fail(c, errs.E(errs.BodyTooLarge, "the request body is over %d bytes", tooLarge.Limit))
+			return nil, false
+		}
+		fail(c, errs.Wrap(errs.MalformedRequest, err, "the request body could not be read"))
+		return nil, false
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(body))
+	return &idempotency.Claim{Scope: actor(c), Key: key, RequestHash: idempotency.RequestHash(c.Request.Method, c.Request.URL.Path, body)}, true
+}
+
+// replay answers with a stored answer.
+func replay(c *gin.Context, stored *idempotency.Response) {
+	if stored.Location != "" {
+		c.Header("Location", stored.Location)
+	}
+	c.Header("Idempotent-Replayed", "true")
+	c.Data(stored.Status, stored.ContentType, stored.Body)
+	c.Abort()
 }
 
 // beginWaiting claims the key; while another request holds it, it waits a
@@ -297,6 +354,12 @@ func beginWaiting(ctx context.Context, store *idempotency.Store, scope, key, has
 type recordingWriter struct {
 	gin.ResponseWriter
 	buf bytes.Buffer
+}
+
+// response is what was written, as an answer to store.
+func (w *recordingWriter) response() idempotency.Response {
+	return idempotency.Response{Status: w.Status(), ContentType: w.Header().Get("Content-Type"),
+		Location: w.Header().Get("Location"), Body: w.buf.Bytes()}
 }
 
 func (w *recordingWriter) Write(b []byte) (int, error) {

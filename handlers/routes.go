@@ -42,7 +42,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/contracts/:id/verify", authed, verifiers, s.verifyContract)
 
 	r.GET("/v1/credit-lines", authed, readers, s.listCreditLines)
-	r.POST("/v1/credit-applications", authed, suppliers, idempotent(s.idem, true), s.apply)
+	r.POST("/v1/credit-applications", authed, suppliers, idempotentInTx(s.idem), s.apply)
 	r.GET("/v1/credit-applications", authed, readers, s.listApplications)
 	r.GET("/v1/credit-applications/:id", authed, readers, s.getApplication)
 	r.POST("/v1/credit-applications/:id/cancel", authed, suppliers, idem, s.cancelApplication)

@@ -102,6 +102,10 @@ type Applicant struct {
 	UserID       string
 	SupplierUSCC string
 	RequestKey   string
+	// Answered, if set, is called in the transaction that writes the
+	// application, once it is written, so that the caller can store its
+	// answer to the request in the same commit. An error rolls it back.
+	Answered func(ctx context.Context, tx *sqlx.Tx, a Application) error
 }
 
 func (s *Service) validate(in ApplyInput) []errs.FieldError {
@@ -151,7 +155,7 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 	if fe := s.validate(in); len(fe) > 0 {
 		return Application{}, errs.InvalidFields(fe...)
 	}
-	created, err := s.apply(ctx, who, in)
+	created, err := s.intake.apply(ctx, who, in)
 	if err != nil && who.RequestKey != "" {
 		// Perhaps a retry of a request whose application committed but
 		// whose answer was lost (a crash between the two, or a commit whose
@@ -179,135 +183,263 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 // Idempotency-Key; Apply answers with it.
 var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made under this Idempotency-Key")
 
-// apply is Apply's transaction, in as few round trips as the checks allow:
-// lock the contract; read the notice, supplier and provenance (verify); lock
-// the credit line if any; one statement writes the application with its
-// consent and first transition (and finds the bank); then the holds, the
-// bank's message and the audit row.
-func (s *Service) apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
+// applyMany writes the applications of items in tx, in their order, in a
+// fixed number of round trips however many they are: lock their contracts
+// (in id order) and read their evidence; lock the credit lines named; then,
+// every check made in Go on what was read, one statement writes the
+// accepted applications with their consents and first transitions, one
+// takes their share of the contracts' financing, one reserves their amounts
+// on the credit lines, and one queues the banks' messages. The audit rows
+// are written just before tx commits. Applications of one contract or line
+// are checked in turn, each seeing what those before it took.
+//
+// An application refused on what was read gets the refusal as its answer
+// (it.err) and writes nothing; the others go on. An error returned means tx
+// must roll back: it may hold part of the batch.
+func (s *Service) applyMany(ctx context.Context, tx *sqlx.Tx, items []*intakeItem) error {
 	now := s.now()
-	var created Application
-	var requestKey *string
-	if who.RequestKey != "" {
-		requestKey = &who.RequestKey
+	contractIDs := make([]string, 0, len(items))
+	var lineIDs []string
+	for _, it := range items {
+		it.app, it.err = Application{}, nil
+		contractIDs = append(contractIDs, it.in.ContractID)
+		if it.in.CreditLineID != nil {
+			lineIDs = append(lineIDs, *it.in.CreditLineID)
+		}
 	}
-	actor := "user:" + who.UserID
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
-		c, err := s.contracts.ContractForUpdate(ctx, tx, contracts.Scope{SupplierUSCC: who.SupplierUSCC}, in.ContractID)
-		if errs.Is(err, errs.NotFound) {
-			return errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
+	cs, err := s.contracts.ContractsForUpdate(ctx, tx, contractIDs)
+	if err != nil {
+		return err
+	}
+	found := make([]contracts.Contract, 0, len(cs))
+	for _, c := range cs {
+		found = append(found, c)
+	}
+	evidence, err := s.contracts.EvidenceOf(ctx, tx, found)
+	if err != nil {
+		return err
+	}
+	lines, err := linesForUpdate(ctx, tx, lineIDs)
+	if err != nil {
+		return err
+	}
+	if err := s.banks.learn(ctx, tx, items); err != nil {
+		return err
+	}
+
+	// The checks, in order; what each accepted application takes moves its
+	// contract and line on for the next.
+	var accepted []accepted
+	contractHolds, lineHolds := map[string]money.Amount{}, map[string]money.Amount{}
+	for _, it := range items {
+		who, in := it.who, it.in
+		c, ok := cs[canonicalID(in.ContractID)]
+		if !ok || c.SupplierUSCC != who.SupplierUSCC {
+			it.err = errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
+			continue
 		}
-		if err != nil {
-			return err
+		ev, ok := evidence[c.ID]
+		if !ok {
+			it.err = errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
+			continue
 		}
-		report, checked, err := s.contracts.VerifyContract(ctx, tx, c, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
-		if err != nil {
-			return err
-		}
+		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
 		var line *CreditLine
 		if in.CreditLineID != nil {
-			l, err := lineForUpdate(ctx, tx, *in.CreditLineID)
-			if errs.Is(err, errs.NotFound) || (err == nil && l.SupplierUSCC != who.SupplierUSCC) {
-				return errs.InvalidFields(errs.FieldError{Field: "credit_line_id", Code: "unknown", Message: "no such credit line of yours"})
+			l, ok := lines[canonicalID(*in.CreditLineID)]
+			if !ok || l.SupplierUSCC != who.SupplierUSCC {
+				it.err = errs.InvalidFields(errs.FieldError{Field: "credit_line_id", Code: "unknown", Message: "no such credit line of yours"})
+				continue
 			}
-			if err != nil {
-				return err
-			}
-			line = &l
+			line = l
 			ok, reason := l.canDraw(in.BankID, *in.Amount, money.DateOf(now))
 			report.Add(contracts.CheckCreditLineAvailable, ok, "%s", reason)
 		}
 		if !report.Passed {
-			return verificationFailed(report)
+			it.err = verificationFailed(report)
+			continue
 		}
-		sup, n := checked.Supplier, checked.Notice
-		verification, _ := json.Marshal(report)
-		lineHeld := money.Zero
+		if !s.banks.known(in.BankID) {
+			it.err = errs.InvalidFields(errs.FieldError{Field: "bank_id", Code: "unknown", Message: fmt.Sprintf("no partner bank %q", in.BankID)})
+			continue
+		}
+		c.Financed = c.Financed.Add(*in.Amount)
+		cs[c.ID] = c
+		contractHolds[c.ID] = contractHolds[c.ID].Add(*in.Amount)
 		if line != nil {
-			lineHeld = *in.Amount
+			line.Used = line.Used.Add(*in.Amount)
+			line.derive()
+			lineHolds[line.ID] = lineHolds[line.ID].Add(*in.Amount)
 		}
-		id := uuid.NewString()
-		statement := fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)
-		const cause = "application submitted and verified"
-		// No row: the bank does not exist, or this key was used before.
-		var app Application
-		err = tx.GetContext(ctx, &app, `
-			WITH app AS (
-				INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-					purpose, status, financing_held, line_held, verification, submitted_by, request_key)
-				SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'submitted', $6, $9, $10, $11, $12
-				WHERE EXISTS (SELECT 1 FROM banks WHERE id = $4)
-				ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
-				RETURNING *
-			), consent AS (
-				INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
-				SELECT id, supplier_uscc, bank_id, $13, $14, $11, $15 FROM app
-			), transition AS (
-				INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-				SELECT id, 1, '', 'submitted', $11, $16 FROM app
-			)
-			SELECT * FROM app`,
-			id, who.SupplierUSCC, c.ID, in.BankID, in.CreditLineID, *in.Amount, *in.TermDays,
-			strings.TrimSpace(in.Purpose), lineHeld, string(verification), actor, requestKey,
-			pq.StringArray(consentItems), statement, now.Add(s.limits.ConsentTTL), cause)
-		if errors.Is(err, sql.ErrNoRows) {
-			var bankOK bool
-			if err := tx.GetContext(ctx, &bankOK, `SELECT EXISTS (SELECT 1 FROM banks WHERE id = $1)`, in.BankID); err != nil {
-				return postgres.Translate(err)
-			}
-			if !bankOK {
-				return errs.InvalidFields(errs.FieldError{Field: "bank_id", Code: "unknown", Message: fmt.Sprintf("no partner bank %q", in.BankID)})
-			}
-			return errRequestKeyUsed
+		accepted = append(accepted, s.prepare(it, c, checked, report, line, now))
+	}
+	if len(accepted) == 0 {
+		return nil
+	}
+
+	apps, err := s.insertApplications(ctx, tx, accepted, now)
+	if err != nil {
+		return err
+	}
+	if len(apps) < len(accepted) {
+		// An Idempotency-Key used before (by a committed application, or by
+		// another in this batch). With nothing written the applications
+		// keep that as their answer; else the batch is rolled back and its
+		// applications written alone.
+		if len(apps) > 0 {
+			return errs.E(errs.Conflict, "an Idempotency-Key was used twice in one batch")
 		}
-		if err != nil {
-			return postgres.Translate(err)
+		for _, a := range accepted {
+			a.item.err = errRequestKeyUsed
 		}
+		return nil
+	}
+	if err := s.contracts.HoldFinancingMany(ctx, tx, cs, contractHolds); err != nil {
+		return err
+	}
+	if err := holdLines(ctx, tx, lineHolds); err != nil {
+		return err
+	}
+	msgs := make([]Message, len(accepted))
+	for i, a := range accepted {
+		msgs[i] = a.message
+	}
+	if err := s.outbox.Enqueue(ctx, tx, msgs...); err != nil {
+		return err
+	}
+	for _, a := range accepted {
+		app := apps[a.id]
 		app.derive()
-		if err := s.contracts.HoldFinancing(ctx, tx, c, *in.Amount); err != nil {
-			return err
-		}
-		if line != nil {
-			if err := line.hold(ctx, tx, *in.Amount); err != nil {
-				return err
-			}
-		}
-		var lineRef *string
-		if line != nil {
-			lineRef = &line.BankLineID
-		}
-		checks := make([]MessageCheck, 0, len(report.Checks))
-		for _, ch := range report.Checks {
-			checks = append(checks, MessageCheck{Name: ch.Name, Result: ch.Result})
-		}
-		msg := Message{
-			ApplicationID: id, BankID: in.BankID, SubmittedAt: now.UTC().Truncate(time.Second),
-			Supplier:  MessageSupplier{USCC: sup.USCC, Name: sup.Name, SizeClass: string(sup.SizeClass)},
-			Purchaser: c.Purchaser,
-			Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
-			Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
-				PaymentTerms: paymentTerms(c.PaymentTerms)},
-			Request:      MessageRequest{Amount: *in.Amount, Currency: c.Currency, TermDays: *in.TermDays, CreditLineID: lineRef, Purpose: strings.TrimSpace(in.Purpose)},
-			Verification: MessageVerified{VerifiedAt: report.VerifiedAt, Checks: checks},
-		}
-		if err := s.outbox.Enqueue(ctx, tx, msg); err != nil {
-			return err
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "application.submitted",
-			EntityType: "application", EntityID: id, After: app}); err != nil {
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: a.actor, Action: "application.submitted",
+			EntityType: "application", EntityID: a.id, After: app}); err != nil {
 			return err
 		}
 		// The answer is what this transaction wrote: no need to read it back.
-		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: actor, Cause: cause}}
-		app.Consent = &Consent{BankID: in.BankID, DataItems: consentItems, Statement: statement, GivenBy: actor,
+		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: submittedCause}}
+		app.Consent = &Consent{BankID: app.BankID, DataItems: consentItems, Statement: a.statement, GivenBy: a.actor,
 			GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
-		created = app
-		return nil
-	})
-	if err != nil {
-		return Application{}, err
+		if answered := a.item.who.Answered; answered != nil {
+			if err := answered(ctx, tx, app); err != nil {
+				return err
+			}
+		}
+		a.item.app = app
 	}
-	return created, nil
+	return nil
+}
+
+const submittedCause = "application submitted and verified"
+
+// accepted is an application that passed its checks, ready to write.
+type accepted struct {
+	item         *intakeItem
+	id, actor    string
+	contractID   string
+	lineHeld     money.Amount
+	verification []byte
+	statement    string
+	message      Message
+}
+
+// prepare builds what is written for an accepted application: its row's
+// values, its consent statement and the bank's message.
+func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contracts.Checked, report contracts.Report, line *CreditLine, now time.Time) accepted {
+	in := it.in
+	sup, n := checked.Supplier, checked.Notice
+	verification, _ := json.Marshal(report)
+	a := accepted{item: it, id: uuid.NewString(), actor: "user:" + it.who.UserID, contractID: c.ID, lineHeld: money.Zero, verification: verification,
+		statement: fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)}
+	var lineRef *string
+	if line != nil {
+		a.lineHeld = *in.Amount
+		lineRef = &line.BankLineID
+	}
+	checks := make([]MessageCheck, 0, len(report.Checks))
+	for _, ch := range report.Checks {
+		checks = append(checks, MessageCheck{Name: ch.Name, Result: ch.Result})
+	}
+	a.message = Message{
+		ApplicationID: a.id, BankID: in.BankID, SubmittedAt: now.UTC().Truncate(time.Second),
+		Supplier:  MessageSupplier{USCC: sup.USCC, Name: sup.Name, SizeClass: string(sup.SizeClass)},
+		Purchaser: c.Purchaser,
+		Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
+		Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
+			PaymentTerms: paymentTerms(c.PaymentTerms)},
+		Request:      MessageRequest{Amount: *in.Amount, Currency: c.Currency, TermDays: *in.TermDays, CreditLineID: lineRef, Purpose: strings.TrimSpace(in.Purpose)},
+		Verification: MessageVerified{VerifiedAt: report.VerifiedAt, Checks: checks},
+	}
+	return a
+}
+
+// insertApplications writes the accepted applications with their consents
+// and first transitions in one statement, and returns those written keyed
+// by id: an application whose Idempotency-Key its applicant used before is
+// not.
+func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted []accepted, now time.Time) (map[string]Application, error) {
+	n := len(accepted)
+	ids, usccs, contractIDs, banks := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	lineIDs, requestKeys := make([]sql.NullString, n), make([]sql.NullString, n)
+	amounts, lineHelds, purposes, verifications := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	terms := make([]int64, n)
+	actors, statements := make([]string, n), make([]string, n)
+	for i, a := range accepted {
+		it := a.item
+		ids[i], usccs[i], contractIDs[i], banks[i] = a.id, it.who.SupplierUSCC, a.contractID, it.in.BankID
+		if it.in.CreditLineID != nil {
+			lineIDs[i] = sql.NullString{String: *it.in.CreditLineID, Valid: true}
+		}
+		if it.who.RequestKey != "" {
+			requestKeys[i] = sql.NullString{String: it.who.RequestKey, Valid: true}
+		}
+		amounts[i], lineHelds[i] = it.in.Amount.String(), a.lineHeld.String()
+		purposes[i], verifications[i], terms[i] = strings.TrimSpace(it.in.Purpose), string(a.verification), int64(*it.in.TermDays)
+		actors[i], statements[i] = a.actor, a.statement
+	}
+	var rows []Application
+	err := tx.SelectContext(ctx, &rows, `
+		WITH v AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::numeric[], $7::int[],
+				$8::text[], $9::numeric[], $10::jsonb[], $11::text[], $12::text[], $13::text[])
+				WITH ORDINALITY AS v(id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
+					purpose, line_held, verification, submitted_by, request_key, statement, i)
+		), app AS (
+			INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
+				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
+			SELECT id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
+				purpose, 'submitted', amount, line_held, verification, submitted_by, request_key
+			FROM v ORDER BY i
+			ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
+			RETURNING *
+		), consent AS (
+			INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
+			SELECT app.id, app.supplier_uscc, app.bank_id, $14, v.statement, app.submitted_by, $15
+			FROM app JOIN v ON v.id = app.id
+		), transition AS (
+			INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+			SELECT id, 1, '', 'submitted', submitted_by, $16 FROM app
+		)
+		SELECT * FROM app`,
+		pq.Array(ids), pq.Array(usccs), pq.Array(contractIDs), pq.Array(banks), pq.Array(lineIDs),
+		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), pq.Array(verifications),
+		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
+		pq.StringArray(consentItems), now.Add(s.limits.ConsentTTL), submittedCause)
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	apps := make(map[string]Application, len(rows))
+	for _, a := range rows {
+		apps[a.ID] = a
+	}
+	return apps, nil
+}
+
+// canonicalID is a UUID in its stored form (lower case, with hyphens); a
+// string that is not one stays as it is, matching nothing stored.
+func canonicalID(id string) string {
+	if u, err := uuid.Parse(id); err == nil {
+		return u.String()
+	}
+	return id
 }
 
 func verificationFailed(r contracts.Report) error {

@@ -22,7 +22,7 @@ type Limits struct {
 // transaction (package banking implements it), so an application is never
 // lost and never sent if rolled back.
 type Outbox interface {
-	Enqueue(ctx context.Context, tx *sqlx.Tx, m Message) error
+	Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...Message) error
 	// Withdraw stops a queued message that was not delivered yet.
 	Withdraw(ctx context.Context, tx *sqlx.Tx, applicationID string) error
 }
@@ -35,6 +35,8 @@ type Service struct {
 	limits    Limits
 	now       func() time.Time
 	cache     *readCache // nil: off (UseReadCache)
+	intake    *intake
+	banks     bankSet
 }
 
 // NewService returns the lending service. A nil now means time.Now.
@@ -45,7 +47,9 @@ func NewService(db *sqlx.DB, cs *contracts.Service, outbox Outbox, limits Limits
 	if limits.ConsentTTL == 0 {
 		limits.ConsentTTL = 365 * 24 * time.Hour
 	}
-	return &Service{db: db, contracts: cs, outbox: outbox, limits: limits, now: now}
+	s := &Service{db: db, contracts: cs, outbox: outbox, limits: limits, now: now}
+	s.intake = newIntake(s, intakeWriters, intakeMaxBatch)
+	return s
 }
 
 // Message is a credit application as the bank protocol carries it

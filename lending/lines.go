@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
@@ -59,31 +60,52 @@ func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Dat
 	return true, fmt.Sprintf("%s of the line's %s is available", l.Available, l.Limit)
 }
 
-// hold reserves amount on the (locked) line; the CHECK used <= limit is the
-// last guard behind the lock.
-func (l *CreditLine) hold(ctx context.Context, tx *sqlx.Tx, amount money.Amount) error {
+// linesForUpdate locks the credit lines of ids that exist, in id order, and
+// returns them keyed by id in its canonical form.
+func linesForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]*CreditLine, error) {
+	lines := map[string]*CreditLine{}
+	if len(ids) == 0 {
+		return lines, nil
+	}
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err == nil {
+			valid = append(valid, u.String())
+		}
+	}
+	var list []CreditLine
+	if err := tx.SelectContext(ctx, &list, `SELECT * FROM credit_lines WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(valid)); err != nil {
+		return nil, postgres.Translate(err)
+	}
+	for i := range list {
+		list[i].derive()
+		lines[list[i].ID] = &list[i]
+	}
+	return lines, nil
+}
+
+// holdLines reserves holds[id] on each (locked) credit line in one round
+// trip. The check used <= limit is the last guard behind the lock: if it
+// fails, nothing may be kept and the caller rolls back.
+func holdLines(ctx context.Context, tx *sqlx.Tx, holds map[string]money.Amount) error {
+	if len(holds) == 0 {
+		return nil
+	}
+	ids, amounts := make([]string, 0, len(holds)), make([]string, 0, len(holds))
+	for id, a := range holds {
+		ids, amounts = append(ids, id), append(amounts, a.String())
+	}
 	res, err := tx.ExecContext(ctx, `
-		UPDATE credit_lines SET used = used + $2, updated_at = now()
-		WHERE id = $1 AND used + $2 <= limit_amount`, l.ID, amount)
+		UPDATE credit_lines AS l SET used = l.used + v.amount, updated_at = now()
+		FROM unnest($1::uuid[], $2::numeric[]) AS v(id, amount)
+		WHERE l.id = v.id AND l.used + v.amount <= l.limit_amount`, pq.Array(ids), pq.Array(amounts))
 	if err != nil {
 		return postgres.Translate(err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errs.E(errs.Conflict, "the credit line's limit would be exceeded")
+	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		return errs.E(errs.Conflict, "a credit line's limit would be exceeded")
 	}
-	l.Used = l.Used.Add(amount)
-	l.derive()
 	return nil
-}
-
-func lineForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (CreditLine, error) {
-	var l CreditLine
-	err := tx.GetContext(ctx, &l, `SELECT * FROM credit_lines WHERE id = $1 FOR UPDATE`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return l, errs.E(errs.NotFound, "no credit line %s", id)
-	}
-	l.derive()
-	return l, postgres.Translate(err)
 }
 
 // Lines lists the credit lines in scope, newest first.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -114,6 +115,115 @@ func (s *Store) Begin(ctx context.Context, scope, key, requestHash string) (*Res
 		return nil, errs.E(errs.IdempotencyPending, "a request with this Idempotency-Key is still running; retry shortly")
 	}
 	return nil, errs.E(errs.IdempotencyPending, "a request with this Idempotency-Key is still running; retry shortly")
+}
+
+// Lookup returns the stored answer to key without claiming it, for a route
+// whose answer is stored in its own transaction (Keep): (nil, nil) when
+// there is none (or it expired), idempotency_key_reused when the key
+// answered another request, idempotency_in_progress when a request that
+// claimed the key with Begin is still running. It writes nothing unless it
+// removes an expired answer.
+func (s *Store) Lookup(ctx context.Context, scope, key, requestHash string) (*Response, error) {
+	var row struct {
+		RequestHash string        `db:"request_hash"`
+		Status      sql.NullInt64 `db:"status"`
+		ContentType string        `db:"content_type"`
+		Location    string        `db:"location"`
+		Body        []byte        `db:"body"`
+		Expired     bool          `db:"expired"`
+	}
+	err := s.db.GetContext(ctx, &row, `
+		SELECT request_hash, status, content_type, location, body, expires_at < now() AS expired
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, postgres.Translate(err)
+	case row.Expired:
+		_, err := s.db.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND expires_at < now()`, scope, key)
+		return nil, postgres.Translate(err)
+	case row.RequestHash != requestHash:
+		return nil, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different request")
+	case !row.Status.Valid:
+		return nil, errs.E(errs.IdempotencyPending, "a request with this Idempotency-Key is still running; retry shortly")
+	}
+	return &Response{Status: int(row.Status.Int64), ContentType: row.ContentType, Location: row.Location, Body: row.Body}, nil
+}
+
+// Claim is a request running under an Idempotency-Key whose answer is
+// stored with Keep or Put rather than claimed with Begin first.
+type Claim struct {
+	Scope, Key, RequestHash string
+}
+
+// Keep stores r as the answer to cl inside tx, so that the answer commits
+// with the change it reports, or neither does. The answers of one
+// transaction of postgres.Transact are written together, in one statement,
+// just before it commits. An answer already stored under the key stays,
+// unless it expired.
+func (s *Store) Keep(ctx context.Context, tx *sqlx.Tx, cl Claim, r Response) error {
+	a := kept{cl, r}
+	v, ok := postgres.TxValue(tx, keptKey{}, func() any {
+		p := &keptAnswers{}
+		postgres.BeforeCommit(tx, func(ctx context.Context) error { return s.insert(ctx, tx, p.answers) })
+		return p
+	})
+	if !ok {
+		return s.insert(ctx, tx, []kept{a})
+	}
+	p := v.(*keptAnswers)
+	p.answers = append(p.answers, a)
+	return nil
+}
+
+// Put stores r as the answer to cl on its own (an answer that changed
+// nothing, such as a refusal), as Keep does.
+func (s *Store) Put(ctx context.Context, cl Claim, r Response) error {
+	return s.insert(ctx, s.db, []kept{{cl, r}})
+}
+
+type kept struct {
+	claim Claim
+	r     Response
+}
+
+type keptAnswers struct{ answers []kept }
+
+type keptKey struct{}
+
+func (s *Store) insert(ctx context.Context, q sqlx.ExecerContext, answers []kept) error {
+	if len(answers) == 0 {
+		return nil
+	}
+	seen := make(map[[2]string]bool, len(answers))
+	unique := answers[:0:0]
+	for _, a := range answers { // one answer a key: the first
+		if k := [2]string{a.claim.Scope, a.claim.Key}; !seen[k] {
+			seen[k] = true
+			unique = append(unique, a)
+		}
+	}
+	answers = unique
+	n := len(answers)
+	scopes, keys, hashes, statuses := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	types, locations, bodies := make([]string, n), make([]string, n), make([][]byte, n)
+	for i, a := range answers {
+		scopes[i], keys[i], hashes[i], statuses[i] = a.claim.Scope, a.claim.Key, a.claim.RequestHash, int64(a.r.Status)
+		types[i], locations[i], bodies[i] = a.r.ContentType, a.r.Location, a.r.Body
+	}
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO idempotency_keys AS k (scope, key, request_hash, status, content_type, location, body, locked_until, expires_at)
+		SELECT scope, key, request_hash, status, content_type, location, body, now(), now() + $8 * interval '1 microsecond'
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bytea[])
+			AS v(scope, key, request_hash, status, content_type, location, body)
+		ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
+			content_type = excluded.content_type, location = excluded.location, body = excluded.body,
+			locked_until = excluded.locked_until, expires_at = excluded.expires_at
+		WHERE k.expires_at < now()`,
+		pq.Array(scopes), pq.Array(keys), pq.Array(hashes), pq.Array(statuses),
+		pq.Array(types), pq.Array(locations), pq.ByteaArray(bodies), s.ttl.Microseconds())
+	return postgres.Translate(err)
 }
 
 // Complete stores the answer to the claimed key.

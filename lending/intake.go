@@ -1,0 +1,194 @@
+package lending
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+)
+
+// intake writes the applications of concurrent requests together (group
+// commit): each request queues its application, and a few writers each take
+// whatever is queued (up to maxBatch) and write it in one transaction, one
+// application after another, committing once. Under load this shares one
+// BEGIN, one audit insert and one commit (one WAL flush) among many
+// applications; alone, an application is written at once in a transaction
+// of its own, as before.
+//
+// Every application of a batch is checked under the same locks and rules as
+// alone. One refused on what it read (verification failed, unknown
+// contract, bank or line; see refusal) gets its answer and the batch goes on
+// without it. Any other error rolls the whole transaction back and each
+// application is written again in a transaction of its own, so one
+// application's failure never becomes another's; a database that is down
+// answers all of them unavailable instead, as it would each alone.
+type intake struct {
+	s        *Service
+	workers  int // writers at most at once, each holding one connection
+	maxBatch int
+
+	mu      sync.Mutex
+	queue   []*intakeItem
+	running int
+}
+
+// intakeItem is one queued application and, once written, its answer.
+type intakeItem struct {
+	ctx  context.Context // the request's: if done before the item is written, it is not
+	who  Applicant
+	in   ApplyInput
+	app  Application
+	err  error
+	done chan struct{}
+}
+
+// intakeTimeout bounds one batch's transaction: a request waits no longer
+// than its own context allows in any case.
+const intakeTimeout = 30 * time.Second
+
+func newIntake(s *Service, workers, maxBatch int) *intake {
+	return &intake{s: s, workers: max(workers, 1), maxBatch: max(maxBatch, 1)}
+}
+
+// apply queues the application and waits for its answer or for ctx.
+func (q *intake) apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
+	it := &intakeItem{ctx: ctx, who: who, in: in, done: make(chan struct{})}
+	q.mu.Lock()
+	q.queue = append(q.queue, it)
+	if q.running < q.workers {
+		q.running++
+		go q.work()
+	}
+	q.mu.Unlock()
+	select {
+	case <-it.done:
+		return it.app, it.err
+	case <-ctx.Done():
+		// The application may still be written: a retry with the same
+		// Idempotency-Key finds it.
+		return Application{}, errs.Wrap(errs.Unavailable, ctx.Err(), "the request ended before the application was written")
+	}
+}
+
+// work writes batches until the queue is empty, then ends.
+func (q *intake) work() {
+	for {
+		q.mu.Lock()
+		n := min(len(q.queue), q.maxBatch)
+		if n == 0 {
+			q.running--
+			q.mu.Unlock()
+			return
+		}
+		batch := make([]*intakeItem, n)
+		copy(batch, q.queue)
+		q.queue = append(q.queue[:0], q.queue[n:]...)
+		q.mu.Unlock()
+		q.write(batch)
+	}
+}
+
+// write writes batch in one transaction, or each item alone if that fails,
+// and answers every item.
+func (q *intake) write(batch []*intakeItem) {
+	defer func() {
+		for _, it := range batch {
+			close(it.done)
+		}
+	}()
+	live := batch[:0:0]
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = errs.Wrap(errs.Unavailable, err, "the request ended before the application was written")
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// Contracts (and then credit lines) are locked in the order of the
+	// items, so batches written at once lock them in one order: ascending
+	// contract id.
+	sort.SliceStable(live, func(i, j int) bool {
+		return strings.ToLower(live[i].in.ContractID) < strings.ToLower(live[j].in.ContractID)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
+	defer cancel()
+	err := postgres.Transact(ctx, q.s.db, func(tx *sqlx.Tx) error { return q.s.applyMany(ctx, tx, live) })
+	switch {
+	case err == nil:
+	case len(live) == 1 || errs.Is(err, errs.Unavailable):
+		// Alone already, or the database is out of reach (a commit's
+		// outcome may then be unknown): every item gets the error, and a
+		// retry with the same Idempotency-Key finds what did commit.
+		for _, it := range live {
+			it.app, it.err = Application{}, err
+		}
+	default:
+		// Rolled back: whatever was decided in it stands for nothing.
+		for _, it := range live {
+			err := postgres.Transact(ctx, q.s.db, func(tx *sqlx.Tx) error { return q.s.applyMany(ctx, tx, []*intakeItem{it}) })
+			if err != nil {
+				it.app, it.err = Application{}, err
+			}
+		}
+	}
+}
+
+// bankSet remembers which banks exist. Banks are never removed (migration
+// 00015), so a bank once found stays found, and intake asks the database
+// only about banks it has not met.
+type bankSet struct {
+	mu  sync.RWMutex
+	ids map[string]bool
+}
+
+func (b *bankSet) known(id string) bool {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.ids[id]
+}
+
+// learn looks up the banks items name that are not known yet.
+func (b *bankSet) learn(ctx context.Context, q sqlx.QueryerContext, items []*intakeItem) error {
+	var unknown []string
+	for _, it := range items {
+		if !b.known(it.in.BankID) && !slices.Contains(unknown, it.in.BankID) {
+			unknown = append(unknown, it.in.BankID)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	var found []string
+	if err := sqlx.SelectContext(ctx, q, &found, `SELECT id FROM banks WHERE id = ANY($1)`, pq.Array(unknown)); err != nil {
+		return postgres.Translate(err)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ids == nil {
+		b.ids = map[string]bool{}
+	}
+	for _, id := range found {
+		b.ids[id] = true
+	}
+	return nil
+}
+
+// The intake's writers and batch size. Two writers keep the database busy
+// while one of them waits for its commit's WAL flush; more make smaller
+// batches and, on two cores, fewer applications a second
+// (docs/performance.md).
+const (
+	intakeWriters  = 2
+	intakeMaxBatch = 64
+)
