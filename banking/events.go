@@ -296,7 +296,10 @@ const (
 // event_conflict. A bank touching another bank's application gets
 // not_found; an event that does not follow from the current state gets
 // invalid_transition, and nothing changes (the bank may resend later).
-func (ev *Events) Apply(ctx context.Context, bankID string, body []byte) (string, Envelope, error) {
+// consume, when set, runs first in that transaction: the caller's
+// replay check of the signed message (signature.Verifier.Consume), so that
+// the message is consumed in the same commit as its effect.
+func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume func(context.Context, *sqlx.Tx) error) (string, Envelope, error) {
 	env, data, err := ParseEvent(body)
 	if err != nil {
 		return "", env, err
@@ -309,6 +312,11 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte) (string
 		appID = env.ApplicationID
 	}
 	err = postgres.Transact(ctx, ev.db, func(tx *sqlx.Tx) error {
+		if consume != nil {
+			if err := consume(ctx, tx); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `
 			INSERT INTO bank_events (bank_id, event_id, body_hash, type, application_id, occurred_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bank_id, event_id) DO NOTHING`,

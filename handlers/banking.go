@@ -8,13 +8,19 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"procfin/platform/errs"
+	"procfin/platform/signature"
 )
 
 // bankEvent takes a bank's signed event (bank-protocol.md).
 func (s *server) bankEvent(c *gin.Context) {
 	m := signedMessage(c)
 	body, _ := io.ReadAll(bodyReader(c))
-	outcome, env, err := s.events.Apply(c.Request.Context(), m.Issuer, body)
+	outcome, env, err := s.events.Apply(c.Request.Context(), m.Issuer, body, consumeInTx(c, s.bankMessages))
+	if signature.RejectReason(err) != "" { // a replay, found in the event's transaction
+		s.rejected(c, err)
+		fail(c, err)
+		return
+	}
 	if err != nil {
 		s.bankMetrics.Event(m.Issuer, env.Type, string(errs.CodeOf(err)))
 		fail(c, err)

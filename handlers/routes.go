@@ -17,7 +17,6 @@ func (s *server) routes(r *gin.Engine) {
 	suppliers := requireRole(auth.RoleSupplier)
 	idem := idempotent(s.idem, false)
 	issuer := s.signed(s.issuerMessages)
-	bank := s.signed(s.bankMessages)
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
@@ -49,7 +48,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/loans", authed, readers, s.listLoans)
 	r.GET("/v1/loans/:id", authed, readers, s.getLoan)
 
-	r.POST("/v1/bank-events", bank, s.bankEvent)
+	r.POST("/v1/bank-events", s.signedInTx(s.bankMessages), s.bankEvent)
 	r.GET("/v1/admin/deliveries", authed, admin, s.listDeliveries)
 	r.POST("/v1/admin/deliveries/:id/requeue", authed, admin, idem, s.requeueDelivery)
 

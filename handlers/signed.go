@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -9,21 +10,36 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"procfin/platform/errs"
+	"procfin/platform/postgres"
 	"procfin/platform/signature"
 )
 
 const (
 	ctxSigned = "procfin.signed"
 	ctxBody   = "procfin.body"
+	// ctxSeen holds the signature.Seen of a message under signedInTx, and
+	// ctxConsumed is set once its handler's transaction consumed it.
+	ctxSeen     = "procfin.signed_seen"
+	ctxConsumed = "procfin.signed_consumed"
 )
 
 // signed admits only requests whose Procfin-Signature verifies fully, from
 // a sender the verifier knows, before the body is parsed at all. A refused
 // message leaves nothing but a log line and a metric.
-func (s *server) signed(v *signature.Verifier) gin.HandlerFunc {
+func (s *server) signed(v *signature.Verifier) gin.HandlerFunc { return s.signedBy(v, false) }
+
+// signedInTx is signed for a handler that consumes the message (its replay
+// check, signature.Verifier.Consume) in the transaction that acts on it,
+// so that both commit together: it finds the message under ctxSeen and
+// sets ctxConsumed once that transaction committed. Otherwise the message
+// is consumed here afterwards, whatever the handler did with it.
+func (s *server) signedInTx(v *signature.Verifier) gin.HandlerFunc { return s.signedBy(v, true) }
+
+func (s *server) signedBy(v *signature.Verifier, inTx bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		body, err := io.ReadAll(c.Request.Body)
 		if err != nil {
@@ -35,24 +51,63 @@ func (s *server) signed(v *signature.Verifier) gin.HandlerFunc {
 			fail(c, errs.Wrap(errs.MalformedRequest, err, "the request body could not be read"))
 			return
 		}
-		claims, err := v.Verify(c.Request.Context(), signature.Request{
+		req := signature.Request{
 			Header: c.GetHeader("Procfin-Signature"),
 			Method: c.Request.Method,
 			URL:    strings.TrimRight(s.cfg.PublicURL, "/") + c.Request.URL.Path,
 			Body:   body,
-		})
+		}
+		var claims signature.Claims
+		var seen signature.Seen
+		if inTx {
+			claims, seen, err = v.VerifyDeferred(c.Request.Context(), req)
+		} else {
+			claims, err = v.Verify(c.Request.Context(), req)
+		}
 		if err != nil {
-			if reason := signature.RejectReason(err); reason != "" {
-				s.rejections.With(prometheus.Labels{"route": c.FullPath(), "reason": reason}).Inc()
-				slog.WarnContext(c.Request.Context(), "signed message rejected", "request_id", requestID(c),
-					"route", c.FullPath(), "reason", reason, "client_ip", c.ClientIP())
-			}
+			s.rejected(c, err)
 			fail(c, err)
 			return
 		}
 		c.Set(ctxSigned, claims)
 		c.Set(ctxBody, body)
+		if !inTx {
+			c.Next()
+			return
+		}
+		c.Set(ctxSeen, seen)
 		c.Next()
+		if c.GetBool(ctxConsumed) {
+			return
+		}
+		ctx := context.WithoutCancel(c.Request.Context())
+		if err := v.Consume(ctx, nil, seen); err != nil && signature.RejectReason(err) == "" {
+			slog.ErrorContext(ctx, "consume signed message", "request_id", requestID(c), "error", err)
+		}
+	}
+}
+
+// rejected counts and logs a signed message refused (err from the
+// verifier): nothing else of it is kept.
+func (s *server) rejected(c *gin.Context, err error) {
+	if reason := signature.RejectReason(err); reason != "" {
+		s.rejections.With(prometheus.Labels{"route": c.FullPath(), "reason": reason}).Inc()
+		slog.WarnContext(c.Request.Context(), "signed message rejected", "request_id", requestID(c),
+			"route", c.FullPath(), "reason", reason, "client_ip", c.ClientIP())
+	}
+}
+
+// consumeInTx returns the function that consumes the message of a request
+// under signedInTx in the caller's transaction, and marks it consumed once
+// that transaction commits.
+func consumeInTx(c *gin.Context, v *signature.Verifier) func(ctx context.Context, tx *sqlx.Tx) error {
+	seen, _ := c.Get(ctxSeen)
+	return func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := v.Consume(ctx, tx, seen.(signature.Seen)); err != nil {
+			return err
+		}
+		postgres.AfterCommit(tx, func() { c.Set(ctxConsumed, true) })
+		return nil
 	}
 }
 

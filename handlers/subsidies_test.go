@@ -454,6 +454,15 @@ func TestSubsidyIneligible(t *testing.T) {
 	if n := e.count("subsidy_claims"); n != 0 {
 		t.Fatalf("a repayment without interest made %d claims", n)
 	}
+	// Paid before the first policy version was in force (2020-01-01).
+	qilu.repay(appID, "R-old", "1000.00", "10.00", "2019-12-01", "2019-12-31")
+	if cl := e.claims(officer, "?status=ineligible"); len(cl) != 1 || cl[0].IneligibleReason != "no subsidy policy is in force on 2019-12-31" {
+		t.Fatalf("claim without a policy in force: %+v", cl)
+	}
+	var years int
+	if err := e.db.Get(&years, `SELECT count(*) FROM subsidy_supplier_years WHERE year = 2019`); err != nil || years != 0 {
+		t.Fatalf("%d supplier years for 2019 (%v), want none", years, err)
+	}
 
 	_, admin := e.user("subsidy-admin", "admin", "")
 	r := e.do("POST", "/v1/admin/suppliers", admin, `{"uscc": "91350100M000100Y43", "name": "Quancheng Software Co.", "industry": "software_it", "employees": 5000, "annual_revenue": "900000000.00", "total_assets": "500000000.00"}`)
@@ -462,7 +471,7 @@ func TestSubsidyIneligible(t *testing.T) {
 	}
 	qilu.repay(appID, "R1", "1000.00", "500.00", "2026-12-01", "2026-12-31")
 	cl := e.claims(officer, "?status=ineligible")
-	if len(cl) != 1 || !strings.Contains(cl[0].IneligibleReason, "large") || cl[0].Amount != "0.00" {
+	if len(cl) != 2 || !strings.Contains(cl[0].IneligibleReason, "large") || cl[0].Amount != "0.00" {
 		t.Fatalf("large supplier's claim %+v", cl)
 	}
 	e.do("POST", "/v1/admin/suppliers", admin, `{"uscc": "91350100M000100Y43", "name": "Quancheng Software Co.", "industry": "software_it", "employees": 42, "annual_revenue": "8000000.00", "total_assets": "5000000.00"}`)
@@ -472,7 +481,7 @@ func TestSubsidyIneligible(t *testing.T) {
 	}
 	qilu.repay(appID, "R2", "1000.00", "500.00", "2026-12-31", "2027-01-31")
 	cl = e.claims(officer, "?status=ineligible")
-	if len(cl) != 2 || !strings.Contains(cl[0].IneligibleReason, "overdue since 2027-01-10") {
+	if len(cl) != 3 || !strings.Contains(cl[0].IneligibleReason, "overdue since 2027-01-10") {
 		t.Fatalf("overdue loan's claim %+v", cl)
 	}
 	wantProblem(t, e.do("POST", "/v1/subsidy-claims/"+cl[0].ID+"/approve", officer, nil), 409, "conflict")

@@ -96,39 +96,43 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
 		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
 
-	p, err := policyOn(ctx, tx, rp.PaidOn)
-	if errs.Is(err, errs.NotFound) {
-		claim.IneligibleReason = errs.MessageOf(err)
+	// One round trip: the policy in force on the day paid; the supplier's
+	// (supplier, year) row, made on first use and locked, since the
+	// supplier's cap is shared by its concurrent repayments (insertClaim
+	// adds this claim to it); and the supplier's size class.
+	var row struct {
+		Policy
+		Claimed   money.Amount   `db:"claimed"`
+		SizeClass sql.NullString `db:"size_class"`
+	}
+	err := tx.GetContext(ctx, &row, `
+		WITH p AS (`+selectPolicy+` WHERE effective_from <= $3 ORDER BY effective_from DESC, version DESC LIMIT 1
+		), y AS (
+			INSERT INTO subsidy_supplier_years (supplier_uscc, year) SELECT $1, $2 FROM p
+			ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
+			RETURNING claimed
+		)
+		SELECT p.*, y.claimed, (SELECT size_class FROM suppliers WHERE uscc = $1) AS size_class FROM p, y`,
+		claim.SupplierUSCC, claim.Year, rp.PaidOn)
+	if errors.Is(err, sql.ErrNoRows) {
+		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
 		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
 		return s.insertClaim(ctx, tx, &claim)
 	}
 	if err != nil {
-		return err
-	}
-	claim.PolicyVersion = &p.Version
-
-	// The supplier's cap is shared by its concurrent repayments: lock its
-	// (supplier, year) row, made on first use, and read what it already
-	// claimed; insertClaim adds this claim to it.
-	if err := tx.GetContext(ctx, &in.ClaimedThisYear, `
-		INSERT INTO subsidy_supplier_years (supplier_uscc, year) VALUES ($1, $2)
-		ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
-		RETURNING claimed`,
-		claim.SupplierUSCC, claim.Year); err != nil {
 		return postgres.Translate(err)
 	}
+	p := row.Policy
+	claim.PolicyVersion = &p.Version
+	in.ClaimedThisYear = row.Claimed
 	comp := Compute(in, p)
 	claim.Computation, err = json.Marshal(comp)
 	if err != nil {
 		return errs.Wrap(errs.Internal, err, "encode the computation")
 	}
-
-	var sizeClass string
-	err = tx.GetContext(ctx, &sizeClass, `SELECT size_class FROM suppliers WHERE uscc = $1`, claim.SupplierUSCC)
-	if errors.Is(err, sql.ErrNoRows) {
-		sizeClass = "unknown"
-	} else if err != nil {
-		return postgres.Translate(err)
+	sizeClass := "unknown"
+	if row.SizeClass.Valid {
+		sizeClass = row.SizeClass.String
 	}
 	switch {
 	case sizeClass == "unknown" || sizeClass == "":

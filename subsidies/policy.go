@@ -200,18 +200,6 @@ func (s *Service) Policies(ctx context.Context) ([]Policy, error) {
 	return list, postgres.Translate(err)
 }
 
-// policyOn returns the policy in force on day d: the one with the latest
-// effective_from on or before d (the newest version among equals). Returns
-// not_found when none is.
-func policyOn(ctx context.Context, q sqlx.QueryerContext, d money.Date) (Policy, error) {
-	var p Policy
-	err := sqlx.GetContext(ctx, q, &p, selectPolicy+` WHERE effective_from <= $1 ORDER BY effective_from DESC, version DESC LIMIT 1`, d)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, errs.E(errs.NotFound, "no subsidy policy is in force on %s", d)
-	}
-	return p, postgres.Translate(err)
-}
-
 // policyVersion returns one version.
 func policyVersion(ctx context.Context, q sqlx.QueryerContext, version int) (Policy, error) {
 	var p Policy

@@ -52,8 +52,22 @@ RETURNING true`
 // transaction: a verified message is consumed even if its processing then
 // fails. Returns unavailable or internal on a database failure.
 func (s *DBReplayStore) Remember(ctx context.Context, sender, jti string, expiresAt, now time.Time) (bool, error) {
+	return s.RememberIn(ctx, s.db, sender, jti, expiresAt, now)
+}
+
+// TxReplayStore is a ReplayStore that can also remember a message in the
+// caller's transaction (Verifier.Consume).
+type TxReplayStore interface {
+	// RememberIn is Remember with q, the caller's transaction: the pair is
+	// recorded if and when it commits, and a concurrent Remember of the
+	// same pair waits for that.
+	RememberIn(ctx context.Context, q sqlx.QueryerContext, sender, jti string, expiresAt, now time.Time) (bool, error)
+}
+
+// RememberIn records (sender, jti) with q.
+func (s *DBReplayStore) RememberIn(ctx context.Context, q sqlx.QueryerContext, sender, jti string, expiresAt, now time.Time) (bool, error) {
 	var fresh bool
-	err := s.db.GetContext(ctx, &fresh, rememberSQL, sender, jti, expiresAt, now)
+	err := sqlx.GetContext(ctx, q, &fresh, rememberSQL, sender, jti, expiresAt, now)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

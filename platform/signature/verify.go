@@ -185,62 +185,106 @@ func (v *Verifier) reject(reason, format string, args ...any) error {
 // unavailable (or internal) when a sender's keys, the registry or the
 // database cannot be reached.
 func (v *Verifier) Verify(ctx context.Context, r Request) (Claims, error) {
+	claims, seen, err := v.VerifyDeferred(ctx, r)
+	if err != nil {
+		return Claims{}, err
+	}
+	if err := v.Consume(ctx, nil, seen); err != nil {
+		return Claims{}, err
+	}
+	return claims, nil
+}
+
+// Seen is a verified message not yet consumed: its sender and jti, and how
+// long to remember them.
+type Seen struct {
+	sender, jti string
+	keep, now   time.Time
+}
+
+// Consume remembers a verified message, with q (the caller's transaction)
+// when the store can (TxReplayStore) and q is not nil, else on its own. A
+// message seen before is signature_invalid (reason replay).
+func (v *Verifier) Consume(ctx context.Context, q sqlx.QueryerContext, s Seen) error {
+	var fresh bool
+	var err error
+	if txs, ok := v.replay.(TxReplayStore); ok && q != nil {
+		fresh, err = txs.RememberIn(ctx, q, s.sender, s.jti, s.keep, s.now)
+	} else {
+		fresh, err = v.replay.Remember(ctx, s.sender, s.jti, s.keep, s.now)
+	}
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return v.reject(ReasonReplay, "message replayed")
+	}
+	return nil
+}
+
+// VerifyDeferred is Verify but for the replay check, which the caller runs
+// with Consume in the transaction that acts on the message, so that the
+// message is consumed if and only if that commits, in the same commit; and,
+// if that transaction fails, with Consume on its own (q nil), so that the
+// message is consumed whatever became of it. Until consumed, the message
+// is not yet known to be fresh: act on it only in that transaction.
+func (v *Verifier) VerifyDeferred(ctx context.Context, r Request) (Claims, Seen, error) {
 	now := v.cfg.now()
 	if r.Header == "" {
-		return Claims{}, v.reject(ReasonMissing, "signature header missing")
+		return Claims{}, Seen{}, v.reject(ReasonMissing, "signature header missing")
 	}
 	if len(r.Header) > maxHeaderLen {
-		return Claims{}, v.reject(ReasonMalformed, "signature header too large")
+		return Claims{}, Seen{}, v.reject(ReasonMalformed, "signature header too large")
 	}
 	hdr, mc, err := peek(r.Header)
 	if err != nil {
-		return Claims{}, v.reject(ReasonMalformed, "signature header malformed")
+		return Claims{}, Seen{}, v.reject(ReasonMalformed, "signature header malformed")
 	}
 	alg, _ := hdr["alg"].(string)
 	if !slices.Contains(Algorithms, alg) {
-		return Claims{}, v.reject(ReasonAlg, "algorithm not allowed")
+		return Claims{}, Seen{}, v.reject(ReasonAlg, "algorithm not allowed")
 	}
 	if typ, _ := hdr["typ"].(string); typ != TokenType {
-		return Claims{}, v.reject(ReasonTyp, "typ must be %s", TokenType)
+		return Claims{}, Seen{}, v.reject(ReasonTyp, "typ must be %s", TokenType)
 	}
 	kid, _ := hdr["kid"].(string)
 	if kid == "" {
-		return Claims{}, v.reject(ReasonMalformed, "key id (kid) missing")
+		return Claims{}, Seen{}, v.reject(ReasonMalformed, "key id (kid) missing")
 	}
 	if _, ok := hdr["crit"]; ok {
-		return Claims{}, v.reject(ReasonMalformed, "critical header parameters are not supported")
+		return Claims{}, Seen{}, v.reject(ReasonMalformed, "critical header parameters are not supported")
 	}
 	if reason, msg := v.checkClaims(mc, r, now); reason != "" {
-		return Claims{}, v.reject(reason, "%s", msg)
+		return Claims{}, Seen{}, v.reject(reason, "%s", msg)
 	}
 
 	sender, err := v.lookup(ctx, mc.Issuer)
 	if errs.Is(err, errs.NotFound) || err == nil && sender.ID != mc.Issuer {
-		return Claims{}, v.reject(ReasonUnknownSender, "unknown key id")
+		return Claims{}, Seen{}, v.reject(ReasonUnknownSender, "unknown key id")
 	}
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, Seen{}, err
 	}
 	allowed := Algorithms
 	if len(sender.Algorithms) > 0 {
 		allowed = intersect(Algorithms, sender.Algorithms)
 	}
 	if !slices.Contains(allowed, alg) {
-		return Claims{}, v.reject(ReasonAlg, "algorithm not allowed for this sender")
+		return Claims{}, Seen{}, v.reject(ReasonAlg, "algorithm not allowed for this sender")
 	}
 	keys, err := v.keysOf(sender)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, Seen{}, err
 	}
 	key, ok, err := keys.Key(ctx, kid)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, Seen{}, err
 	}
 	if !ok {
-		return Claims{}, v.reject(ReasonUnknownKid, "unknown key id")
+		return Claims{}, Seen{}, v.reject(ReasonUnknownKid, "unknown key id")
 	}
 	if !key.allows(alg) {
-		return Claims{}, v.reject(ReasonAlg, "algorithm does not match the key")
+		return Claims{}, Seen{}, v.reject(ReasonAlg, "algorithm does not match the key")
 	}
 
 	parser := jwt.NewParser(
@@ -265,29 +309,22 @@ func (v *Verifier) Verify(ctx context.Context, r Request) (Claims, error) {
 		// is, in practice, the signature.
 		switch {
 		case errors.Is(err, jwt.ErrTokenExpired), errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
-			return Claims{}, v.reject(ReasonExpired, "message expired or not yet valid")
+			return Claims{}, Seen{}, v.reject(ReasonExpired, "message expired or not yet valid")
 		case errors.Is(err, jwt.ErrTokenInvalidClaims):
-			return Claims{}, v.reject(ReasonClaims, "claims invalid")
+			return Claims{}, Seen{}, v.reject(ReasonClaims, "claims invalid")
 		case errors.Is(err, jwt.ErrTokenMalformed):
-			return Claims{}, v.reject(ReasonMalformed, "signature header malformed")
+			return Claims{}, Seen{}, v.reject(ReasonMalformed, "signature header malformed")
 		}
-		return Claims{}, v.reject(ReasonBadSignature, "signature does not verify")
+		return Claims{}, Seen{}, v.reject(ReasonBadSignature, "signature does not verify")
 	}
 	if verified.ID != mc.ID || verified.Issuer != mc.Issuer {
-		return Claims{}, v.reject(ReasonMalformed, "signature header malformed")
+		return Claims{}, Seen{}, v.reject(ReasonMalformed, "signature header malformed")
 	}
 
 	exp := mc.ExpiresAt.Time
 	keep := now.Add(replayWindow)
 	if e := exp.Add(clockSkew); e.After(keep) {
 		keep = e
-	}
-	fresh, err := v.replay.Remember(ctx, mc.Issuer, mc.ID, keep, now)
-	if err != nil {
-		return Claims{}, err
-	}
-	if !fresh {
-		return Claims{}, v.reject(ReasonReplay, "message replayed")
 	}
 	return Claims{
 		Issuer:    mc.Issuer,
@@ -299,7 +336,7 @@ func (v *Verifier) Verify(ctx context.Context, r Request) (Claims, error) {
 		Method:    mc.HTM,
 		URL:       mc.HTU,
 		BodyHash:  mc.BSH,
-	}, nil
+	}, Seen{sender: mc.Issuer, jti: mc.ID, keep: keep, now: now}, nil
 }
 
 // PurgeSeen forgets the seen messages that expired more than 10 minutes ago
