@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -247,5 +248,63 @@ func TestBankEventSignatureAttacks(t *testing.T) {
 	}
 	if !strings.Contains(string(e.do("GET", "/metrics", "", nil).body), `procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} 1`) {
 		t.Fatal("rejections not counted")
+	}
+}
+
+// TestBankEventConsumedOnce: a signed event is consumed in the
+// transaction that applies it. Sent many times at once, it is applied
+// once and every other copy is a replay; an event that was refused (here:
+// no such transition) is consumed all the same, so its copy is a replay
+// too, not a second try.
+func TestBankEventConsumedOnce(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, _ := e.applied(qilu)
+	signed := func(eventID, typ, data string) (string, string) {
+		body := fmt.Sprintf(`{"event_id": %q, "type": %q, "occurred_at": "2026-11-21T02:00:00Z", "application_id": %q, "bank_reference": "REF", "data": %s}`, eventID, typ, appID, data)
+		h, err := qilu.signer.Sign("POST", base+"/v1/bank-events", "procfin", []byte(body), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return body, h
+	}
+
+	body, h := signed("ev-1", "application.received", "{}")
+	const n = 10
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = e.do("POST", "/v1/bank-events", "", body, "Procfin-Signature", h).status
+		}()
+	}
+	wg.Wait()
+	ok, replays := 0, 0
+	for _, s := range statuses {
+		switch s {
+		case 200:
+			ok++
+		case 401:
+			replays++
+		}
+	}
+	if ok != 1 || replays != n-1 || e.count("bank_events") != 1 {
+		t.Fatalf("statuses %v, %d inbox rows; want one 200, the rest 401, one row", statuses, e.count("bank_events"))
+	}
+
+	// Received cannot be followed by disbursed: refused, but consumed.
+	body, h = signed("ev-2", "loan.disbursed", `{"loan_id": "LN-1", "disbursement_id": "D1", "amount": "1000.00", "value_date": "2026-11-22", "maturity_date": "2027-05-22", "annual_rate": "0.0400"}`)
+	if r := e.do("POST", "/v1/bank-events", "", body, "Procfin-Signature", h); r.status != 409 {
+		t.Fatalf("disbursed before approval: %d %s, want 409", r.status, r.body)
+	}
+	wantProblem(t, e.do("POST", "/v1/bank-events", "", body, "Procfin-Signature", h), 401, "signature_invalid")
+	var seen int
+	if err := e.db.Get(&seen, `SELECT count(*) FROM seen_messages WHERE sender = 'qilu-bank'`); err != nil || seen != 2 {
+		t.Fatalf("%d messages remembered (%v), want 2", seen, err)
+	}
+	if !strings.Contains(string(e.do("GET", "/metrics", "", nil).body), fmt.Sprintf(`procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} %d`, n)) {
+		t.Fatalf("replays not counted")
 	}
 }
