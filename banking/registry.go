@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -49,7 +50,24 @@ type BankRegistration struct {
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
 // Registry keeps the partner banks.
-type Registry struct{ db *sqlx.DB }
+type Registry struct {
+	db *sqlx.DB
+	// senders keeps each bank's registration as the verifier last read it
+	// (id → sender), for senderTTL: every signed event needs it, and
+	// registrations change seldom. A change through this process drops it
+	// at once; one through another process is seen within senderTTL.
+	senders sync.Map
+}
+
+// senderTTL is how long a bank's keys are used as read before they are read
+// again: a key an administrator removes in another procfin process is
+// refused here at most this long after.
+const senderTTL = time.Second
+
+type cachedSender struct {
+	sender signature.Sender
+	read   time.Time
+}
 
 // NewRegistry returns the bank registry over db.
 func NewRegistry(db *sqlx.DB) *Registry { return &Registry{db: db} }
@@ -107,6 +125,7 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 		if before != nil && before.Version == out.Version {
 			return nil
 		}
+		postgres.AfterCommit(tx, func() { g.senders.Delete(out.ID) })
 		action := "bank.updated"
 		if created {
 			action = "bank.registered"
@@ -126,13 +145,23 @@ func (g *Registry) Bank(ctx context.Context, id string) (Bank, error) {
 	return b, postgres.Translate(err)
 }
 
-// Sender returns the bank as a signed-message sender, for the verifier.
+// Sender returns the bank as a signed-message sender, for the verifier:
+// as read at most senderTTL ago.
 func (g *Registry) Sender(ctx context.Context, id string) (signature.Sender, error) {
+	if v, ok := g.senders.Load(id); ok && time.Since(v.(cachedSender).read) < senderTTL {
+		return v.(cachedSender).sender, nil
+	}
+	read := time.Now()
 	b, err := g.Bank(ctx, id)
 	if err != nil {
 		return signature.Sender{}, err
 	}
-	return signature.StoredSender(b.ID, b.JWKS, b.JWKSURL, b.Algorithms, b.Version)
+	sender, err := signature.StoredSender(b.ID, b.JWKS, b.JWKSURL, b.Algorithms, b.Version)
+	if err != nil {
+		return signature.Sender{}, err
+	}
+	g.senders.Store(id, cachedSender{sender: sender, read: read})
+	return sender, nil
 }
 
 func digest(parts ...string) string {
