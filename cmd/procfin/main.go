@@ -43,14 +43,6 @@ import (
 // stdin is where `users add` reads the password; tests replace it.
 var stdin io.Reader = os.Stdin
 
-// defaultMemoryLimit is the server's soft memory limit for the Go runtime
-// when GOMEMLIMIT is not set. The server's live heap is small (tens of MB),
-// but each password hash briefly takes 19 MiB, and with the default GC
-// pacing a burst of logins let the heap grow to several times that before
-// collecting; the limit makes the collector run sooner instead. It is
-// soft: past it the collector works harder, procfin does not fail.
-const defaultMemoryLimit = 100 << 20
-
 func main() {
 	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,11 +59,14 @@ func main() {
 }
 
 // tuneGC sets the garbage collector for a process whose live heap is small
-// (tens of MB) but which allocates fast: collect when the heap has grown
-// by 400 % instead of 100 %, which takes most of the collector's CPU off
-// the request path, and collect harder as the Go runtime's memory nears
-// 100 MiB, which keeps procfin's resident set under 150 MB
-// (docs/performance.md). GOGC and GOMEMLIMIT, when set, win.
+// (tens of MB) but which allocates fast. It collects when the heap has
+// grown by 400 % instead of 100 %, which takes most of the collector's CPU
+// off the request path (docs/performance.md). And it sets a soft limit of
+// 100 MiB for the Go runtime's memory: each password hash briefly takes
+// 19 MiB, and a burst of logins would otherwise let the heap grow to
+// several times that before collecting; near the limit the collector runs
+// sooner instead (procfin does not fail past it). The two keep procfin's
+// resident set under 150 MB. GOGC and GOMEMLIMIT, when set, win.
 func tuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
@@ -365,9 +360,6 @@ func newAuth(ctx context.Context, cfg configs.Config, db *sqlx.DB) (*auth.Servic
 // serve runs the HTTP service until ctx ends, then shuts down gracefully.
 // seed, when set, runs after migrations and before listening (the demo).
 func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bool, seed *demo) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
 	logger := newLogger(cfg, stdout)
 	logger.Info("starting", "config", cfg.String())
 	return withDB(ctx, cfg, stdout, func(db *sqlx.DB) error {
