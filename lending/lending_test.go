@@ -343,3 +343,74 @@ func TestRequestKeyRetryWhenTheContractIsFull(t *testing.T) {
 		t.Fatalf("financed %s, want %s", w.financed(), limit)
 	}
 }
+
+// TestLoanIDsStayWithTheirApplication: a bank's loan id names one loan of
+// one application. Another application's events naming it, or a loan that
+// does not exist, are invalid transitions that change nothing; a second
+// tranche adds to the loan the first made.
+func TestLoanIDsStayWithTheirApplication(t *testing.T) {
+	w := newWorld(t)
+	disbursable := func() string {
+		t.Helper()
+		a, err := w.apply("100000.00", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(t, func() error {
+			return w.tx(func(tx *sqlx.Tx) error {
+				if err := w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID); err != nil {
+					return err
+				}
+				return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("100000.00"),
+					AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
+			})
+		})
+		return a.ID
+	}
+	first, second := disbursable(), disbursable()
+	disburse := func(appID, loanID, id string) error {
+		return w.tx(func(tx *sqlx.Tx) error {
+			return w.lending.Disburse(ctx, tx, "qilu-bank", appID, loanID, lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount("40000.00"),
+				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
+		})
+	}
+	repay := func(appID, loanID string) error {
+		return w.tx(func(tx *sqlx.Tx) error {
+			_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: "R-" + appID,
+				Principal: money.MustAmount("100.00"), Interest: money.MustAmount("1.00"), PaidOn: money.MustDate("2026-12-20"),
+				PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2026-12-20")}, "bank:qilu-bank")
+			return err
+		})
+	}
+	overdue := func(appID, loanID string) error {
+		return w.tx(func(tx *sqlx.Tx) error {
+			return w.lending.Overdue(ctx, tx, "qilu-bank", appID, loanID, money.MustAmount("100.00"), money.MustDate("2026-12-21"), "bank:qilu-bank")
+		})
+	}
+	must(t, func() error { return disburse(first, "LN-A", "D1") })
+	must(t, func() error { return disburse(first, "LN-A", "D2") })
+	for name, err := range map[string]error{
+		"disbursing another's loan": disburse(second, "LN-A", "D3"),
+		"repaying another's loan":   repay(second, "LN-A"),
+		"overdue on another's loan": overdue(second, "LN-A"),
+		"repaying no loan":          repay(first, "LN-NONE"),
+		"overdue on no loan":        overdue(first, "LN-NONE"),
+	} {
+		if !errs.Is(err, errs.InvalidTransition) {
+			t.Errorf("%s: %v, want invalid_transition", name, err)
+		}
+	}
+	var loans []struct {
+		ApplicationID string `db:"application_id"`
+		Disbursed     string `db:"disbursed"`
+		Repaid        string `db:"repaid_principal"`
+	}
+	must(t, func() error {
+		return w.db.Select(&loans, `SELECT application_id, disbursed::text, repaid_principal::text FROM loans`)
+	})
+	if len(loans) != 1 || loans[0].ApplicationID != first || loans[0].Disbursed != "80000.00" || loans[0].Repaid != "0.00" {
+		t.Fatalf("loans %+v; want one of %s, 80000.00 disbursed in two tranches, nothing repaid", loans, first)
+	}
+	must(t, func() error { return repay(first, "LN-A") })
+	must(t, func() error { return overdue(first, "LN-A") })
+}

@@ -335,22 +335,71 @@ type Repayment struct {
 	LoanID            string       `db:"-" json:"loan_id"`
 }
 
-func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, bankLoanID string, create *Disbursement) (Loan, error) {
+// bankApplicationLoan locks the bank's application, as BankApplication
+// does, and reads in the same round trip the bank's loan bankLoanID, if
+// there is one (nil if not; it may belong to another application). The
+// application's lock covers its loans: every change to a loan locks its
+// application first.
+func (s *Service) bankApplicationLoan(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
+	if _, err := uuid.Parse(appID); err != nil {
+		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
+	}
+	var row struct {
+		Application
+		LoanID               *string       `db:"loan_id"`
+		LoanSeq              *int64        `db:"loan_seq"`
+		LoanApplicationID    *string       `db:"loan_application_id"`
+		LoanAnnualRate       *money.Rate   `db:"loan_annual_rate"`
+		LoanMaturityDate     *money.Date   `db:"loan_maturity_date"`
+		LoanDisbursed        *money.Amount `db:"loan_disbursed"`
+		LoanRepaidPrincipal  *money.Amount `db:"loan_repaid_principal"`
+		LoanInterestPaid     *money.Amount `db:"loan_interest_paid"`
+		LoanOverduePrincipal *money.Amount `db:"loan_overdue_principal"`
+		LoanOverdueSince     *money.Date   `db:"loan_overdue_since"`
+		LoanCreatedAt        *time.Time    `db:"loan_created_at"`
+		LoanUpdatedAt        *time.Time    `db:"loan_updated_at"`
+	}
+	err := tx.GetContext(ctx, &row, `
+		SELECT a.*, l.id AS loan_id, l.seq AS loan_seq, l.application_id AS loan_application_id,
+			l.annual_rate AS loan_annual_rate, l.maturity_date AS loan_maturity_date, l.disbursed AS loan_disbursed,
+			l.repaid_principal AS loan_repaid_principal, l.interest_paid AS loan_interest_paid,
+			l.overdue_principal AS loan_overdue_principal, l.overdue_since AS loan_overdue_since,
+			l.created_at AS loan_created_at, l.updated_at AS loan_updated_at
+		FROM applications a LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = $2
+		WHERE a.id = $1 FOR UPDATE OF a`, appID, bankLoanID)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.BankID != bankID) {
+		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
+	}
+	if err != nil {
+		return Application{}, nil, postgres.Translate(err)
+	}
+	a := row.Application
+	s.changed(tx, a.ID)
+	a.derive()
+	if row.LoanID == nil {
+		return a, nil, nil
+	}
+	l := &Loan{ID: *row.LoanID, Seq: *row.LoanSeq, ApplicationID: *row.LoanApplicationID, BankID: a.BankID, BankLoanID: bankLoanID,
+		AnnualRate: *row.LoanAnnualRate, MaturityDate: *row.LoanMaturityDate, Disbursed: *row.LoanDisbursed,
+		RepaidPrincipal: *row.LoanRepaidPrincipal, InterestPaid: *row.LoanInterestPaid, OverduePrincipal: *row.LoanOverduePrincipal,
+		OverdueSince: row.LoanOverdueSince, SupplierUSCC: a.SupplierUSCC, CreatedAt: *row.LoanCreatedAt, UpdatedAt: *row.LoanUpdatedAt}
+	return a, l, nil
+}
+
+// loanOf returns a's loan as bankApplicationLoan found it, or, for a
+// disbursement (create), makes it. A loan of another application, or none
+// when one is needed, is an invalid transition.
+func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, found *Loan, bankLoanID string, create *Disbursement) (Loan, error) {
+	switch {
+	case found != nil && found.ApplicationID != a.ID:
+		return Loan{}, errs.E(errs.InvalidTransition, "loan %q belongs to another application", bankLoanID)
+	case found != nil:
+		return *found, nil
+	case create == nil:
+		return Loan{}, errs.E(errs.InvalidTransition, "no loan %q on this application", bankLoanID)
+	}
 	var l Loan
 	err := tx.GetContext(ctx, &l, `
-		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
-		WHERE l.bank_id = $1 AND l.bank_loan_id = $2 FOR UPDATE OF l`, a.BankID, bankLoanID)
-	switch {
-	case err == nil && l.ApplicationID != a.ID:
-		return l, errs.E(errs.InvalidTransition, "loan %q belongs to another application", bankLoanID)
-	case err == nil:
-		return l, nil
-	case !errors.Is(err, sql.ErrNoRows):
-		return l, postgres.Translate(err)
-	case create == nil:
-		return l, errs.E(errs.InvalidTransition, "no loan %q on this application", bankLoanID)
-	}
-	err = tx.GetContext(ctx, &l, `
 		INSERT INTO loans (application_id, bank_id, bank_loan_id, annual_rate, maturity_date)
 		VALUES ($1, $2, $3, $4, $5) RETURNING *, $6::text AS supplier_uscc`,
 		a.ID, a.BankID, bankLoanID, create.AnnualRate, create.MaturityDate, a.SupplierUSCC)
@@ -360,7 +409,7 @@ func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, bankLo
 // Disburse records a tranche (loan.disbursed): never more in all than was
 // approved. The repayment account is locked from the first tranche on.
 func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
-	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
 		return err
 	}
@@ -376,7 +425,7 @@ func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bank
 	if d.MaturityDate.Before(d.ValueDate) {
 		return errs.InvalidFields(errs.FieldError{Field: "data.maturity_date", Code: "before_value_date", Message: "is before the value date"})
 	}
-	l, err := s.loanOf(ctx, tx, a, bankLoanID, &d)
+	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, &d)
 	if err != nil {
 		return err
 	}
@@ -419,7 +468,7 @@ type RepaymentResult struct {
 // disbursed.
 func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
 	var out RepaymentResult
-	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
 		return out, err
 	}
@@ -434,7 +483,7 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 	if a.Status != Disbursed && a.Status != Repaid {
 		return out, errs.E(errs.InvalidTransition, "an application that is %s has nothing to repay", a.Status)
 	}
-	l, err := s.loanOf(ctx, tx, a, bankLoanID, nil)
+	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
 	if err != nil {
 		return out, err
 	}
@@ -506,11 +555,11 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 
 // Overdue records loan.overdue.
 func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
-	a, err := s.BankApplication(ctx, tx, bankID, appID)
+	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
 		return err
 	}
-	l, err := s.loanOf(ctx, tx, a, bankLoanID, nil)
+	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
 	if err != nil {
 		return err
 	}
