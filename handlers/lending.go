@@ -89,14 +89,8 @@ func (s *server) apply(c *gin.Context) {
 			return
 		}
 		// An application made before under this key: its answer then.
-		stored, err := s.idem.Lookup(ctx, answer.claim.Scope, answer.claim.Key, answer.claim.RequestHash)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		if stored != nil {
-			c.Set(ctxAnswerKept, true)
-			replay(c, stored)
+		if stored, err := s.idem.Lookup(ctx, answer.claim.Scope, answer.claim.Key, answer.claim.RequestHash); answeredBefore(c, stored, err) {
+			c.Set(ctxAnswerKept, true) // stored already, or a refusal not to store
 			return
 		}
 	}

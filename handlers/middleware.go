@@ -224,13 +224,7 @@ func idempotent(store *idempotency.Store, required bool) gin.HandlerFunc {
 		}
 		scope, key, hash := claim.Scope, claim.Key, claim.RequestHash
 		ctx := c.Request.Context()
-		stored, err := beginWaiting(ctx, store, scope, key, hash)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		if stored != nil {
-			replay(c, stored)
+		if stored, err := beginWaiting(ctx, store, scope, key, hash); answeredBefore(c, stored, err) {
 			return
 		}
 
@@ -271,13 +265,7 @@ func idempotentInTx(store *idempotency.Store) gin.HandlerFunc {
 			return
 		}
 		ctx := c.Request.Context()
-		stored, err := store.Lookup(ctx, claim.Scope, claim.Key, claim.RequestHash)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		if stored != nil {
-			replay(c, stored)
+		if stored, err := store.Lookup(ctx, claim.Scope, claim.Key, claim.RequestHash); answeredBefore(c, stored, err) {
 			return
 		}
 		rec := &recordingWriter{ResponseWriter: c.Writer}
@@ -321,6 +309,20 @@ func idempotencyClaim(c *gin.Context, required bool) (*idempotency.Claim, bool) 
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	return &idempotency.Claim{Scope: actor(c), Key: key, RequestHash: idempotency.RequestHash(c.Request.Method, c.Request.URL.Path, body)}, true
+}
+
+// answeredBefore answers the request with the stored answer, or with the
+// error met looking for it, and reports whether it did.
+func answeredBefore(c *gin.Context, stored *idempotency.Response, err error) bool {
+	switch {
+	case err != nil:
+		fail(c, err)
+	case stored != nil:
+		replay(c, stored)
+	default:
+		return false
+	}
+	return true
 }
 
 // replay answers with a stored answer.

@@ -70,19 +70,7 @@ func (s *Store) Begin(ctx context.Context, scope, key, requestHash string) (*Res
 		if n, _ := res.RowsAffected(); n == 1 {
 			return nil, nil
 		}
-		var row struct {
-			RequestHash string        `db:"request_hash"`
-			Status      sql.NullInt64 `db:"status"`
-			ContentType string        `db:"content_type"`
-			Location    string        `db:"location"`
-			Body        []byte        `db:"body"`
-			Expired     bool          `db:"expired"`
-			Stale       bool          `db:"stale"`
-		}
-		err = s.db.GetContext(ctx, &row, `
-			SELECT request_hash, status, content_type, location, body,
-			       expires_at < now() AS expired, locked_until < now() AS stale
-			FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key)
+		row, err := s.read(ctx, scope, key)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // released meanwhile: claim again
 		}
@@ -98,7 +86,7 @@ func (s *Store) Begin(ctx context.Context, scope, key, requestHash string) (*Res
 		case row.RequestHash != requestHash:
 			return nil, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different request")
 		case row.Status.Valid:
-			return &Response{Status: int(row.Status.Int64), ContentType: row.ContentType, Location: row.Location, Body: row.Body}, nil
+			return row.response(), nil
 		case row.Stale:
 			// The first attempt died mid-request: take the key over.
 			res, err := s.db.ExecContext(ctx, `
@@ -124,17 +112,7 @@ func (s *Store) Begin(ctx context.Context, scope, key, requestHash string) (*Res
 // claimed the key with Begin is still running. It writes nothing unless it
 // removes an expired answer.
 func (s *Store) Lookup(ctx context.Context, scope, key, requestHash string) (*Response, error) {
-	var row struct {
-		RequestHash string        `db:"request_hash"`
-		Status      sql.NullInt64 `db:"status"`
-		ContentType string        `db:"content_type"`
-		Location    string        `db:"location"`
-		Body        []byte        `db:"body"`
-		Expired     bool          `db:"expired"`
-	}
-	err := s.db.GetContext(ctx, &row, `
-		SELECT request_hash, status, content_type, location, body, expires_at < now() AS expired
-		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key)
+	row, err := s.read(ctx, scope, key)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil
@@ -148,7 +126,32 @@ func (s *Store) Lookup(ctx context.Context, scope, key, requestHash string) (*Re
 	case !row.Status.Valid:
 		return nil, errs.E(errs.IdempotencyPending, "a request with this Idempotency-Key is still running; retry shortly")
 	}
-	return &Response{Status: int(row.Status.Int64), ContentType: row.ContentType, Location: row.Location, Body: row.Body}, nil
+	return row.response(), nil
+}
+
+// storedRow is a key's row as Begin and Lookup read it.
+type storedRow struct {
+	RequestHash string        `db:"request_hash"`
+	Status      sql.NullInt64 `db:"status"` // null: a request that claimed it runs
+	ContentType string        `db:"content_type"`
+	Location    string        `db:"location"`
+	Body        []byte        `db:"body"`
+	Expired     bool          `db:"expired"`
+	Stale       bool          `db:"stale"` // its claim's lease ran out
+}
+
+// read reads key's row; sql.ErrNoRows when there is none.
+func (s *Store) read(ctx context.Context, scope, key string) (storedRow, error) {
+	var row storedRow
+	err := s.db.GetContext(ctx, &row, `
+		SELECT request_hash, status, content_type, location, body,
+		       expires_at < now() AS expired, locked_until < now() AS stale
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key)
+	return row, err
+}
+
+func (r storedRow) response() *Response {
+	return &Response{Status: int(r.Status.Int64), ContentType: r.ContentType, Location: r.Location, Body: r.Body}
 }
 
 // Claim is a request running under an Idempotency-Key whose answer is

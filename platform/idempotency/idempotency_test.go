@@ -2,11 +2,15 @@ package idempotency_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
+	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
 )
 
@@ -63,4 +67,64 @@ func TestStore(t *testing.T) {
 			t.Fatalf("Purge = %d, %v; want 1", n, err)
 		}
 	})
+}
+
+// TestKeptAnswers: an answer kept in a transaction exists once that
+// commits and not if it rolls back; Lookup replays it, refuses another
+// body, and an answer stored first stays (an expired one is replaced).
+func TestKeptAnswers(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	s := idempotency.NewStore(db, time.Hour)
+	h1 := idempotency.RequestHash("POST", "/x", []byte(`{"a":1}`))
+	h2 := idempotency.RequestHash("POST", "/x", []byte(`{"a":2}`))
+	cl := idempotency.Claim{Scope: "user:1", Key: "k", RequestHash: h1}
+	answer := func(body string) idempotency.Response {
+		return idempotency.Response{Status: 201, ContentType: "application/json", Location: "/x/1", Body: []byte(body)}
+	}
+
+	rollback := errors.New("roll back")
+	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		if err := s.Keep(ctx, tx, cl, answer(`{"n":0}`)); err != nil {
+			return err
+		}
+		return rollback
+	})
+	if !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	if r, err := s.Lookup(ctx, cl.Scope, cl.Key, h1); r != nil || err != nil {
+		t.Fatalf("after a rollback: %+v, %v; want nothing stored", r, err)
+	}
+	err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		if err := s.Keep(ctx, tx, cl, answer(`{"n":1}`)); err != nil {
+			return err
+		}
+		// The same key twice in one transaction: the first answer counts.
+		return s.Keep(ctx, tx, cl, answer(`{"n":2}`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Lookup(ctx, cl.Scope, cl.Key, h1); err != nil || r == nil || string(r.Body) != `{"n":1}` || r.Location != "/x/1" {
+		t.Fatalf("after the commit: %+v, %v", r, err)
+	}
+	if _, err := s.Lookup(ctx, cl.Scope, cl.Key, h2); !errs.Is(err, errs.IdempotencyReused) {
+		t.Fatalf("another body: %v, want reused", err)
+	}
+	if err := s.Put(ctx, cl, answer(`{"n":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Lookup(ctx, cl.Scope, cl.Key, h1); r == nil || string(r.Body) != `{"n":1}` {
+		t.Fatalf("a later Put replaced the first answer: %+v", r)
+	}
+	if _, err := db.Exec(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, idempotency.Claim{Scope: "user:1", Key: "k", RequestHash: h2}, answer(`{"n":4}`)); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Lookup(ctx, cl.Scope, cl.Key, h2); err != nil || r == nil || string(r.Body) != `{"n":4}` {
+		t.Fatalf("over an expired answer: %+v, %v", r, err)
+	}
 }
