@@ -3,8 +3,6 @@ package lending
 import (
 	"context"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,19 +15,19 @@ import (
 
 // intake writes the applications of concurrent requests together (group
 // commit): each request queues its application, and a few writers each take
-// whatever is queued (up to maxBatch) and write it in one transaction, one
-// application after another, committing once. Under load this shares one
-// BEGIN, one audit insert and one commit (one WAL flush) among many
-// applications; alone, an application is written at once in a transaction
-// of its own, as before.
+// whatever is queued (up to maxBatch), in the order it came, and write it in
+// one transaction with a fixed number of statements (applyMany), committing
+// once. Under load a BEGIN, each statement and a commit (one WAL flush)
+// serve many applications; alone, an application is a batch of one.
 //
 // Every application of a batch is checked under the same locks and rules as
-// alone. One refused on what it read (verification failed, unknown
-// contract, bank or line; see refusal) gets its answer and the batch goes on
-// without it. Any other error rolls the whole transaction back and each
-// application is written again in a transaction of its own, so one
-// application's failure never becomes another's; a database that is down
-// answers all of them unavailable instead, as it would each alone.
+// alone, after those before it in the batch. One refused on what was read
+// (verification failed, unknown contract, bank or line) gets its answer and
+// the batch goes on without it. Any other error rolls the whole transaction
+// back and each application is written again in a transaction of its own,
+// so one application's failure never becomes another's; a database that is
+// out of reach answers all of them unavailable instead, as it would each
+// alone.
 type intake struct {
 	s        *Service
 	workers  int // writers at most at once, each holding one connection
@@ -115,12 +113,6 @@ func (q *intake) write(batch []*intakeItem) {
 	if len(live) == 0 {
 		return
 	}
-	// Contracts (and then credit lines) are locked in the order of the
-	// items, so batches written at once lock them in one order: ascending
-	// contract id.
-	sort.SliceStable(live, func(i, j int) bool {
-		return strings.ToLower(live[i].in.ContractID) < strings.ToLower(live[j].in.ContractID)
-	})
 	ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
 	defer cancel()
 	err := postgres.Transact(ctx, q.s.db, func(tx *sqlx.Tx) error { return q.s.applyMany(ctx, tx, live) })
