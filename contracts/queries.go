@@ -225,26 +225,37 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scop
 
 // ContractsForUpdate locks the contracts of ids that exist, in id order (so
 // that callers locking several never wait on each other in a cycle), and
-// returns them keyed by id in its canonical form. Ids that do not parse are
-// skipped; the caller checks each contract's supplier.
-func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]Contract, error) {
+// returns them, with the evidence verification reads besides (EvidenceOf),
+// keyed by id in its canonical form, in one round trip. Ids that do not
+// parse are skipped; the caller checks each contract's supplier.
+func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]Contract, map[string]Evidence, error) {
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if u, err := uuid.Parse(id); err == nil {
 			valid = append(valid, u.String())
 		}
 	}
-	var list []Contract
-	if err := tx.SelectContext(ctx, &list, selectContract+` WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE OF c`, pq.Array(valid)); err != nil {
-		return nil, postgres.Translate(err)
+	var rows []struct {
+		Contract
+		evidenceRow
 	}
-	found := make(map[string]Contract, len(list))
-	for _, c := range list {
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT c.*, n.notice_no, p.name AS purchaser_name, s.name AS supplier_name, `+evidenceColumns+`
+		FROM contracts c
+		JOIN purchasers p ON p.issuer_id = c.issuer_id AND p.id = c.purchaser_id
+		JOIN suppliers s ON s.uscc = c.supplier_uscc`+evidenceJoins+`
+		WHERE c.id = ANY($1::uuid[]) ORDER BY c.id FOR UPDATE OF c`, pq.Array(valid))
+	if err != nil {
+		return nil, nil, postgres.Translate(err)
+	}
+	found, evidence := make(map[string]Contract, len(rows)), make(map[string]Evidence, len(rows))
+	for _, row := range rows {
+		c := row.Contract
 		c.fillParties()
 		c.Financing = s.policy.FinancingOf(c)
-		found[c.ID] = c
+		found[c.ID], evidence[c.ID] = c, row.evidence()
 	}
-	return found, nil
+	return found, evidence, nil
 }
 
 // HoldFinancingMany adds to each contract's financing what holds[id]

@@ -114,36 +114,62 @@ func (s *Service) EvidenceOf(ctx context.Context, q sqlx.QueryerContext, cs []Co
 		notices[i], ids[i], versions[i], usccs[i] = c.NoticeID, c.ID, int64(c.Version), c.SupplierUSCC
 	}
 	var rows []struct {
-		AwardNotice
-		ContractID string         `db:"contract_id"`
-		Sup        Supplier       `db:"sup"`
-		Provenance pq.StringArray `db:"provenance"`
+		ContractID string `db:"contract_id"`
+		evidenceRow
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT n.*, p.name AS purchaser_name, s.name AS supplier_name, v.contract_id,
-			cs.uscc AS "sup.uscc", cs.name AS "sup.name", cs.industry AS "sup.industry",
-			cs.employees AS "sup.employees", cs.annual_revenue AS "sup.annual_revenue",
-			cs.total_assets AS "sup.total_assets", cs.size_class AS "sup.size_class",
-			cs.size_assessed_on AS "sup.size_assessed_on", cs.uscc_override_reason AS "sup.uscc_override_reason",
-			cs.registered AS "sup.registered", cs.created_at AS "sup.created_at", cs.updated_at AS "sup.updated_at",
-			ARRAY(SELECT d.source FROM document_versions d
-				WHERE (d.kind = 'award_notice' AND d.document_id = n.id AND d.version = n.version)
-				   OR (d.kind = 'contract' AND d.document_id = v.contract_id AND d.version = v.version)) AS provenance
-		FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[]) AS v(notice_id, contract_id, version, uscc)
-		JOIN award_notices n ON n.id = v.notice_id
-		JOIN purchasers p ON p.issuer_id = n.issuer_id AND p.id = n.purchaser_id
-		JOIN suppliers s ON s.uscc = n.supplier_uscc
-		JOIN suppliers cs ON cs.uscc = v.uscc`,
+		SELECT c.id AS contract_id, `+evidenceColumns+`
+		FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[]) AS c(notice_id, id, version, supplier_uscc)`+evidenceJoins,
 		pq.Array(notices), pq.Array(ids), pq.Array(versions), pq.Array(usccs))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
 	evidence := make(map[string]Evidence, len(rows))
 	for _, row := range rows {
-		row.AwardNotice.fill()
-		evidence[row.ContractID] = Evidence{Notice: row.AwardNotice, Supplier: row.Sup, Provenance: row.Provenance}
+		evidence[row.ContractID] = row.evidence()
 	}
 	return evidence, nil
+}
+
+// evidenceColumns and evidenceJoins read a contract's evidence, for a query
+// over rows c with the contract's id, notice_id, version and supplier_uscc:
+// the award notice n with its purchaser's and supplier's names (np, ns),
+// the contract's supplier cs, and the provenance of both documents' current
+// versions. They scan into an evidenceRow.
+const (
+	evidenceColumns = `
+		n.id AS "ev.id", n.seq AS "ev.seq", n.issuer_id AS "ev.issuer_id", n.notice_no AS "ev.notice_no",
+		n.project_no AS "ev.project_no", n.project_name AS "ev.project_name", n.purchaser_id AS "ev.purchaser_id",
+		n.supplier_uscc AS "ev.supplier_uscc", n.amount AS "ev.amount", n.currency AS "ev.currency",
+		n.awarded_on AS "ev.awarded_on", n.procurement_method AS "ev.procurement_method", n.status AS "ev.status",
+		n.version AS "ev.version", n.digest AS "ev.digest", n.source AS "ev.source",
+		n.created_at AS "ev.created_at", n.updated_at AS "ev.updated_at",
+		np.name AS "ev.purchaser_name", ns.name AS "ev.supplier_name",
+		cs.uscc AS "sup.uscc", cs.name AS "sup.name", cs.industry AS "sup.industry",
+		cs.employees AS "sup.employees", cs.annual_revenue AS "sup.annual_revenue",
+		cs.total_assets AS "sup.total_assets", cs.size_class AS "sup.size_class",
+		cs.size_assessed_on AS "sup.size_assessed_on", cs.uscc_override_reason AS "sup.uscc_override_reason",
+		cs.registered AS "sup.registered", cs.created_at AS "sup.created_at", cs.updated_at AS "sup.updated_at",
+		ARRAY(SELECT d.source FROM document_versions d
+			WHERE (d.kind = 'award_notice' AND d.document_id = n.id AND d.version = n.version)
+			   OR (d.kind = 'contract' AND d.document_id = c.id AND d.version = c.version)) AS provenance`
+	evidenceJoins = `
+		JOIN award_notices n ON n.id = c.notice_id
+		JOIN purchasers np ON np.issuer_id = n.issuer_id AND np.id = n.purchaser_id
+		JOIN suppliers ns ON ns.uscc = n.supplier_uscc
+		JOIN suppliers cs ON cs.uscc = c.supplier_uscc`
+)
+
+type evidenceRow struct {
+	Notice     AwardNotice    `db:"ev"`
+	Sup        Supplier       `db:"sup"`
+	Provenance pq.StringArray `db:"provenance"`
+}
+
+func (r evidenceRow) evidence() Evidence {
+	n := r.Notice
+	n.fill()
+	return Evidence{Notice: n, Supplier: r.Sup, Provenance: r.Provenance}
 }
 
 // CheckContract runs every check on c and its evidence, reading nothing: lending

@@ -185,7 +185,8 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 
 // applyMany writes the applications of items in tx, in their order, in a
 // fixed number of round trips however many they are: lock their contracts
-// (in id order) and read their evidence; lock the credit lines named; then,
+// (in id order) and read their evidence, in one statement; lock the credit
+// lines named; then,
 // every check made in Go on what was read, one statement writes the
 // accepted applications with their consents and first transitions, one
 // takes their share of the contracts' financing, one reserves their amounts
@@ -207,15 +208,7 @@ func (s *Service) applyMany(ctx context.Context, tx *sqlx.Tx, items []*intakeIte
 			lineIDs = append(lineIDs, *it.in.CreditLineID)
 		}
 	}
-	cs, err := s.contracts.ContractsForUpdate(ctx, tx, contractIDs)
-	if err != nil {
-		return err
-	}
-	found := make([]contracts.Contract, 0, len(cs))
-	for _, c := range cs {
-		found = append(found, c)
-	}
-	evidence, err := s.contracts.EvidenceOf(ctx, tx, found)
+	cs, evidence, err := s.contracts.ContractsForUpdate(ctx, tx, contractIDs)
 	if err != nil {
 		return err
 	}
