@@ -16,8 +16,9 @@ import (
 type Outbox struct{}
 
 // Enqueue stores the messages exactly as they will be sent, so that every
-// retry carries the same body under the same Idempotency-Key; in one round
-// trip, in their order.
+// retry carries the same body under the same Idempotency-Key, in their
+// order. In a transaction of postgres.Transact the rows are written just
+// before it commits, with its other such writes, in one statement.
 func (Outbox) Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...lending.Message) error {
 	if len(ms) == 0 {
 		return nil
@@ -30,11 +31,15 @@ func (Outbox) Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...lending.Message) e
 		}
 		ids[i], banks[i], bodies[i] = m.ApplicationID, m.BankID, body
 	}
-	_, err := tx.ExecContext(ctx, `
+	w := postgres.Write{Query: `
 		INSERT INTO deliveries (application_id, bank_id, payload)
 		SELECT application_id, bank_id, payload
 		FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS v(application_id, bank_id, payload, i)
-		ORDER BY i`, pq.Array(ids), pq.Array(banks), pq.ByteaArray(bodies))
+		ORDER BY i`, Args: []any{pq.Array(ids), pq.Array(banks), pq.ByteaArray(bodies)}}
+	if postgres.BeforeCommit(tx, func() (postgres.Write, error) { return w, nil }) {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, w.Query, w.Args...)
 	return postgres.Translate(err)
 }
 

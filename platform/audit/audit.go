@@ -78,11 +78,16 @@ func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
 	}
 	v, ok := postgres.TxValue(tx, pendingKey{}, func() any {
 		p := &pending{}
-		postgres.BeforeCommit(tx, func(ctx context.Context) error { return insertRows(ctx, tx, p.rows) })
+		postgres.BeforeCommit(tx, func() (postgres.Write, error) { return insertRows(p.rows), nil })
 		return p
 	})
 	if !ok {
-		return insertRows(ctx, tx, []entryRow{r})
+		w := insertRows([]entryRow{r})
+		_, err := tx.ExecContext(ctx, w.Query, w.Args...)
+		if err != nil {
+			return postgres.Translate(fmt.Errorf("audit insert: %w", err))
+		}
+		return nil
 	}
 	p := v.(*pending)
 	p.rows = append(p.rows, r)
@@ -125,10 +130,10 @@ func newRow(e Entry) (entryRow, error) {
 	return entryRow{e.Actor, e.Action, e.EntityType, e.EntityID, beforeDigest, afterDigest, afterState, e.Reason}, nil
 }
 
-// insertRows writes rows in one statement, in their order.
-func insertRows(ctx context.Context, tx *sqlx.Tx, rows []entryRow) error {
+// insertRows is the statement writing rows, in their order.
+func insertRows(rows []entryRow) postgres.Write {
 	if len(rows) == 0 {
-		return nil
+		return postgres.Write{}
 	}
 	n := len(rows)
 	actors, actions, types, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -137,19 +142,15 @@ func insertRows(ctx context.Context, tx *sqlx.Tx, rows []entryRow) error {
 		actors[i], actions[i], types[i], ids[i] = r.actor, r.action, r.entityType, r.entityID
 		befores[i], afters[i], states[i], reasons[i] = r.before, r.after, r.state, r.reason
 	}
-	_, err := tx.ExecContext(ctx, `
+	return postgres.Write{Query: `
 		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
 			before_digest, after_digest, after_state, reason)
 		SELECT now(), actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
 			WITH ORDINALITY AS v(actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, i)
 		ORDER BY i`,
-		pq.Array(actors), pq.Array(actions), pq.Array(types), pq.Array(ids),
-		pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons))
-	if err != nil {
-		return postgres.Translate(fmt.Errorf("audit insert: %w", err))
-	}
-	return nil
+		Args: []any{pq.Array(actors), pq.Array(actions), pq.Array(types), pq.Array(ids),
+			pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons)}}
 }
 
 // Seal chains up to limit committed unsealed rows after the head, oldest

@@ -169,11 +169,11 @@ func (s *Store) Keep(ctx context.Context, tx *sqlx.Tx, cl Claim, r Response) err
 	a := kept{cl, r}
 	v, ok := postgres.TxValue(tx, keptKey{}, func() any {
 		p := &keptAnswers{}
-		postgres.BeforeCommit(tx, func(ctx context.Context) error { return s.insert(ctx, tx, p.answers) })
+		postgres.BeforeCommit(tx, func() (postgres.Write, error) { return s.insert(p.answers), nil })
 		return p
 	})
 	if !ok {
-		return s.insert(ctx, tx, []kept{a})
+		return s.exec(ctx, tx, []kept{a})
 	}
 	p := v.(*keptAnswers)
 	p.answers = append(p.answers, a)
@@ -183,7 +183,7 @@ func (s *Store) Keep(ctx context.Context, tx *sqlx.Tx, cl Claim, r Response) err
 // Put stores r as the answer to cl on its own (an answer that changed
 // nothing, such as a refusal), as Keep does.
 func (s *Store) Put(ctx context.Context, cl Claim, r Response) error {
-	return s.insert(ctx, s.db, []kept{{cl, r}})
+	return s.exec(ctx, s.db, []kept{{cl, r}})
 }
 
 type kept struct {
@@ -195,9 +195,16 @@ type keptAnswers struct{ answers []kept }
 
 type keptKey struct{}
 
-func (s *Store) insert(ctx context.Context, q sqlx.ExecerContext, answers []kept) error {
+func (s *Store) exec(ctx context.Context, q sqlx.ExecerContext, answers []kept) error {
+	w := s.insert(answers)
+	_, err := q.ExecContext(ctx, w.Query, w.Args...)
+	return postgres.Translate(err)
+}
+
+// insert is the statement storing answers, the first of each key.
+func (s *Store) insert(answers []kept) postgres.Write {
 	if len(answers) == 0 {
-		return nil
+		return postgres.Write{}
 	}
 	seen := make(map[[2]string]bool, len(answers))
 	unique := answers[:0:0]
@@ -215,7 +222,7 @@ func (s *Store) insert(ctx context.Context, q sqlx.ExecerContext, answers []kept
 		scopes[i], keys[i], hashes[i], statuses[i] = a.claim.Scope, a.claim.Key, a.claim.RequestHash, int64(a.r.Status)
 		types[i], locations[i], bodies[i] = a.r.ContentType, a.r.Location, a.r.Body
 	}
-	_, err := q.ExecContext(ctx, `
+	return postgres.Write{Query: `
 		INSERT INTO idempotency_keys AS k (scope, key, request_hash, status, content_type, location, body, locked_until, expires_at)
 		SELECT scope, key, request_hash, status, content_type, location, body, now(), now() + $8 * interval '1 microsecond'
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bytea[])
@@ -224,9 +231,8 @@ func (s *Store) insert(ctx context.Context, q sqlx.ExecerContext, answers []kept
 			content_type = excluded.content_type, location = excluded.location, body = excluded.body,
 			locked_until = excluded.locked_until, expires_at = excluded.expires_at
 		WHERE k.expires_at < now()`,
-		pq.Array(scopes), pq.Array(keys), pq.Array(hashes), pq.Array(statuses),
-		pq.Array(types), pq.Array(locations), pq.ByteaArray(bodies), s.ttl.Microseconds())
-	return postgres.Translate(err)
+		Args: []any{pq.Array(scopes), pq.Array(keys), pq.Array(hashes), pq.Array(statuses),
+			pq.Array(types), pq.Array(locations), pq.ByteaArray(bodies), s.ttl.Microseconds()}}
 }
 
 // Complete stores the answer to the claimed key.

@@ -14,6 +14,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,10 +101,18 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 	if err = fn(tx); err != nil {
 		return err
 	}
+	var writes []Write
 	for _, h := range st.hooks {
-		if err = h(ctx); err != nil {
-			return err
+		w, herr := h()
+		if herr != nil {
+			return herr
 		}
+		if w.Query != "" {
+			writes = append(writes, w)
+		}
+	}
+	if err = execWrites(ctx, tx, writes); err != nil {
+		return err
 	}
 	if err = tx.Commit(); err != nil {
 		return Translate(fmt.Errorf("commit: %w", err))
@@ -116,7 +126,7 @@ func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err
 // txState is what a transaction of Transact carries besides its SQL: work
 // to do just before commit, and values kept for its length.
 type txState struct {
-	hooks  []func(context.Context) error
+	hooks  []func() (Write, error)
 	after  []func()
 	values map[any]any
 }
@@ -126,10 +136,21 @@ type txState struct {
 // lock of its own.
 var txStates sync.Map // *sqlx.Tx → *txState
 
-// BeforeCommit schedules f to run in tx after the transaction's own work,
-// just before it commits, in the order scheduled. It reports false when tx
+// Write is a data-modifying statement (INSERT, UPDATE or DELETE) with its
+// own placeholders from $1 and their arguments. An empty Query writes
+// nothing.
+type Write struct {
+	Query string
+	Args  []any
+}
+
+// BeforeCommit schedules f to run after the transaction's own work, just
+// before it commits, in the order scheduled. The statements the fs return
+// run together as one statement (each a WITH query of it), in one round
+// trip, so rows collected during the transaction (the audit trail's, the
+// stored answers) cost one round trip together. It reports false when tx
 // was not begun by Transact; the caller then does the work at once.
-func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
+func BeforeCommit(tx *sqlx.Tx, f func() (Write, error)) bool {
 	v, ok := txStates.Load(tx)
 	if !ok {
 		return false
@@ -138,6 +159,39 @@ func BeforeCommit(tx *sqlx.Tx, f func(context.Context) error) bool {
 	st.hooks = append(st.hooks, f)
 	return true
 }
+
+// execWrites runs writes as one statement.
+func execWrites(ctx context.Context, tx *sqlx.Tx, writes []Write) error {
+	switch len(writes) {
+	case 0:
+		return nil
+	case 1:
+		_, err := tx.ExecContext(ctx, writes[0].Query, writes[0].Args...)
+		return Translate(err)
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("WITH ")
+	for i, w := range writes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		offset := len(args)
+		query := placeholder.ReplaceAllStringFunc(w.Query, func(p string) string {
+			n, _ := strconv.Atoi(p[1:])
+			return "$" + strconv.Itoa(n+offset)
+		})
+		fmt.Fprintf(&b, "w%d AS (%s)", i, query)
+		args = append(args, w.Args...)
+	}
+	b.WriteString(" SELECT")
+	_, err := tx.ExecContext(ctx, b.String(), args...)
+	return Translate(err)
+}
+
+// placeholder is a statement's parameter placeholder ($1, $2, …). Writes
+// hold no $ in their literals.
+var placeholder = regexp.MustCompile(`\$[0-9]+`)
 
 // AfterCommit schedules f to run once tx has committed, in the order
 // scheduled; it never runs if tx rolls back. It reports false when tx was

@@ -62,6 +62,44 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("count=%d after panic, want 1", count())
 		}
 	})
+	t.Run("BeforeCommitWritesTogether", func(t *testing.T) {
+		write := func(id int) func() (postgres.Write, error) {
+			return func() (postgres.Write, error) {
+				return postgres.Write{Query: `INSERT INTO t SELECT $1::int + $2::int`, Args: []any{id, 0}}, nil
+			}
+		}
+		var between int
+		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			postgres.BeforeCommit(tx, write(10))
+			postgres.BeforeCommit(tx, func() (postgres.Write, error) { return postgres.Write{}, nil }) // nothing
+			postgres.BeforeCommit(tx, write(11))
+			postgres.BeforeCommit(tx, write(12))
+			// Not written yet: the writes wait for the commit.
+			return tx.Get(&between, `SELECT count(*) FROM t WHERE id >= 10`)
+		})
+		var n int
+		if err := db.Get(&n, `SELECT count(*) FROM t WHERE id IN (10, 11, 12)`); err != nil {
+			t.Fatal(err)
+		}
+		if err != nil || between != 0 || n != 3 {
+			t.Fatalf("err=%v, %d rows before the commit, %d after; want nil, 0, 3", err, between, n)
+		}
+		// One write failing (a duplicate) fails the commit: none is kept.
+		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			postgres.BeforeCommit(tx, write(13))
+			postgres.BeforeCommit(tx, write(10))
+			return nil
+		})
+		if err := db.Get(&n, `SELECT count(*) FROM t WHERE id = 13`); err != nil {
+			t.Fatal(err)
+		}
+		if !errs.Is(err, errs.Conflict) || n != 0 {
+			t.Fatalf("err=%v, row 13 kept %d times; want conflict, 0", err, n)
+		}
+		if _, err := db.Exec(`DELETE FROM t WHERE id >= 10`); err != nil {
+			t.Fatal(err)
+		}
+	})
 	t.Run("AfterCommitRunsOnlyAfterCommit", func(t *testing.T) {
 		var seen []int
 		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
