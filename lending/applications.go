@@ -186,13 +186,14 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 // applyMany writes the applications of items in tx, in their order, in a
 // fixed number of round trips however many they are: lock their contracts
 // (in id order) and read their evidence, in one statement; lock the credit
-// lines named; then,
-// every check made in Go on what was read, one statement writes the
-// accepted applications with their consents and first transitions, one
-// takes their share of the contracts' financing, one reserves their amounts
-// on the credit lines, and one queues the banks' messages. The audit rows
-// are written just before tx commits. Applications of one contract or line
-// are checked in turn, each seeing what those before it took.
+// lines named; then, every check made in Go on what was read, one statement
+// writes the accepted applications with their consents and first
+// transitions, one takes their share of the contracts' financing, one
+// reserves their amounts on the credit lines; the banks' messages, the
+// audit rows and the callers' answers (Applicant.Answered) are written
+// together just before tx commits (postgres.BeforeCommit). Applications of
+// one contract or line are checked in turn, each seeing what those before
+// it took.
 //
 // An application refused on what was read gets the refusal as its answer
 // (it.err) and writes nothing; the others go on. An error returned means tx
