@@ -76,14 +76,16 @@ func (s *server) signedBy(v *signature.Verifier, inTx bool) gin.HandlerFunc {
 			return
 		}
 		c.Set(ctxSeen, seen)
+		defer func() { // also when the handler panics
+			if c.GetBool(ctxConsumed) {
+				return
+			}
+			ctx := context.WithoutCancel(c.Request.Context())
+			if err := v.Consume(ctx, nil, seen); err != nil && signature.RejectReason(err) == "" {
+				slog.ErrorContext(ctx, "consume signed message", "request_id", requestID(c), "error", err)
+			}
+		}()
 		c.Next()
-		if c.GetBool(ctxConsumed) {
-			return
-		}
-		ctx := context.WithoutCancel(c.Request.Context())
-		if err := v.Consume(ctx, nil, seen); err != nil && signature.RejectReason(err) == "" {
-			slog.ErrorContext(ctx, "consume signed message", "request_id", requestID(c), "error", err)
-		}
 	}
 }
 
