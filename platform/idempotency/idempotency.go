@@ -164,7 +164,9 @@ type Claim struct {
 // with the change it reports, or neither does. The answers of one
 // transaction of postgres.Transact are written together, in one statement,
 // just before it commits. An answer already stored under the key stays,
-// unless it expired.
+// unless it expired, or it was a refusal (4xx) and this one is not: two
+// requests racing under one key may meet different outcomes, and a change
+// that committed is what a retry must be told of.
 func (s *Store) Keep(ctx context.Context, tx *sqlx.Tx, cl Claim, r Response) error {
 	a := kept{cl, r}
 	v, ok := postgres.TxValue(tx, keptKey{}, func() any {
@@ -230,7 +232,7 @@ func (s *Store) insert(answers []kept) postgres.Write {
 		ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
 			content_type = excluded.content_type, location = excluded.location, body = excluded.body,
 			locked_until = excluded.locked_until, expires_at = excluded.expires_at
-		WHERE k.expires_at < now()`,
+		WHERE k.expires_at < now() OR (k.status >= 400 AND excluded.status < 400)`,
 		Args: []any{pq.Array(scopes), pq.Array(keys), pq.Array(hashes), pq.Array(statuses),
 			pq.Array(types), pq.Array(locations), pq.ByteaArray(bodies), s.ttl.Microseconds()}}
 }

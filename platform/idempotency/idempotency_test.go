@@ -118,6 +118,25 @@ func TestKeptAnswers(t *testing.T) {
 	if r, _ := s.Lookup(ctx, cl.Scope, cl.Key, h1); r == nil || string(r.Body) != `{"n":1}` {
 		t.Fatalf("a later Put replaced the first answer: %+v", r)
 	}
+	refusal := idempotency.Response{Status: 422, ContentType: "application/problem+json", Body: []byte(`{"type":"invalid"}`)}
+	if err := s.Put(ctx, cl, refusal); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Lookup(ctx, cl.Scope, cl.Key, h1); r == nil || r.Status != 201 {
+		t.Fatalf("a refusal replaced a stored success: %+v", r)
+	}
+	// A refusal stored first gives way to a success: racing under one key,
+	// one request was refused and the other made its change.
+	raced := idempotency.Claim{Scope: "user:1", Key: "raced", RequestHash: h1}
+	if err := s.Put(ctx, raced, refusal); err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error { return s.Keep(ctx, tx, raced, answer(`{"n":5}`)) }); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.Lookup(ctx, raced.Scope, raced.Key, h1); r == nil || r.Status != 201 || string(r.Body) != `{"n":5}` {
+		t.Fatalf("after a success over a refusal: %+v", r)
+	}
 	if _, err := db.Exec(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second'`); err != nil {
 		t.Fatal(err)
 	}
