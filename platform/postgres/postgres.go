@@ -151,13 +151,20 @@ type Write struct {
 // stored answers) cost one round trip together. It reports false when tx
 // was not begun by Transact; the caller then does the work at once.
 func BeforeCommit(tx *sqlx.Tx, f func() (Write, error)) bool {
+	st, ok := stateOf(tx)
+	if ok {
+		st.hooks = append(st.hooks, f)
+	}
+	return ok
+}
+
+// stateOf returns the state of tx, if Transact began it.
+func stateOf(tx *sqlx.Tx) (*txState, bool) {
 	v, ok := txStates.Load(tx)
 	if !ok {
-		return false
+		return nil, false
 	}
-	st := v.(*txState)
-	st.hooks = append(st.hooks, f)
-	return true
+	return v.(*txState), true
 }
 
 // execWrites runs writes as one statement.
@@ -197,23 +204,20 @@ var placeholder = regexp.MustCompile(`\$[0-9]+`)
 // scheduled; it never runs if tx rolls back. It reports false when tx was
 // not begun by Transact.
 func AfterCommit(tx *sqlx.Tx, f func()) bool {
-	v, ok := txStates.Load(tx)
-	if !ok {
-		return false
+	st, ok := stateOf(tx)
+	if ok {
+		st.after = append(st.after, f)
 	}
-	st := v.(*txState)
-	st.after = append(st.after, f)
-	return true
+	return ok
 }
 
 // TxValue returns the value kept under key for tx's length, made by make
 // on first use. It reports false when tx was not begun by Transact.
 func TxValue(tx *sqlx.Tx, key any, make func() any) (any, bool) {
-	v, ok := txStates.Load(tx)
+	st, ok := stateOf(tx)
 	if !ok {
 		return nil, false
 	}
-	st := v.(*txState)
 	if st.values == nil {
 		st.values = map[any]any{}
 	}
