@@ -276,13 +276,18 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 type Events struct {
 	db      *sqlx.DB
 	lending *lending.Service
+	inbox   *inbox
 	// OnRepaid, when set, runs in the repayment's own transaction (the
 	// subsidy claim is computed there).
 	OnRepaid func(ctx context.Context, tx *sqlx.Tx, r lending.RepaymentResult) error
 }
 
 // NewEvents returns the event handler.
-func NewEvents(db *sqlx.DB, ls *lending.Service) *Events { return &Events{db: db, lending: ls} }
+func NewEvents(db *sqlx.DB, ls *lending.Service) *Events {
+	ev := &Events{db: db, lending: ls}
+	ev.inbox = newInbox(ev, inboxWriters, inboxMaxBatch)
+	return ev
+}
 
 // Outcomes of Apply.
 const (
@@ -299,45 +304,54 @@ const (
 // consume, when set, runs first in that transaction: the caller's
 // replay check of the signed message (signature.Verifier.Consume), so that
 // the message is consumed in the same commit as its effect.
+//
+// The transaction may be shared with other events applied at the same
+// time (the inbox, inbox.go); each is applied as it would be alone.
 func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume func(context.Context, *sqlx.Tx) error) (string, Envelope, error) {
 	env, data, err := ParseEvent(body)
 	if err != nil {
 		return "", env, err
 	}
 	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
-	outcome := Processed
+	it := &inboxItem{ctx: ctx, bankID: bankID, env: env, data: data, hash: hex.EncodeToString(sum[:]), consume: consume}
+	outcome, err := ev.inbox.apply(it)
+	return outcome, env, err
+}
+
+// applyIn applies it in tx: its replay check, its inbox row, and, unless
+// a duplicate, its change.
+func (ev *Events) applyIn(ctx context.Context, tx *sqlx.Tx, it *inboxItem) (string, error) {
+	env := it.env
+	if it.consume != nil {
+		if err := it.consume(ctx, tx); err != nil {
+			return "", err
+		}
+	}
 	var appID any
 	if env.ApplicationID != "" && !strings.HasPrefix(env.Type, "credit_line.") {
 		appID = env.ApplicationID
 	}
-	err = postgres.Transact(ctx, ev.db, func(tx *sqlx.Tx) error {
-		if consume != nil {
-			if err := consume(ctx, tx); err != nil {
-				return err
-			}
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO bank_events (bank_id, event_id, body_hash, type, application_id, occurred_at)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bank_id, event_id) DO NOTHING`,
+		it.bankID, env.EventID, it.hash, env.Type, appID, env.OccurredAt)
+	if err != nil {
+		return "", postgres.Translate(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		var seen string
+		if err := tx.GetContext(ctx, &seen, `SELECT body_hash FROM bank_events WHERE bank_id = $1 AND event_id = $2`, it.bankID, env.EventID); err != nil {
+			return "", postgres.Translate(err)
 		}
-		res, err := tx.ExecContext(ctx, `
-			INSERT INTO bank_events (bank_id, event_id, body_hash, type, application_id, occurred_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bank_id, event_id) DO NOTHING`,
-			bankID, env.EventID, hash, env.Type, appID, env.OccurredAt)
-		if err != nil {
-			return postgres.Translate(err)
+		if seen != it.hash {
+			return "", errs.E(errs.EventConflict, "event %q came before with a different body", env.EventID)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			var seen string
-			if err := tx.GetContext(ctx, &seen, `SELECT body_hash FROM bank_events WHERE bank_id = $1 AND event_id = $2`, bankID, env.EventID); err != nil {
-				return postgres.Translate(err)
-			}
-			if seen != hash {
-				return errs.E(errs.EventConflict, "event %q came before with a different body", env.EventID)
-			}
-			outcome = Duplicate
-			return nil
-		}
-		return ev.apply(ctx, tx, bankID, env, data)
-	})
-	return outcome, env, err
+		return Duplicate, nil
+	}
+	if err := ev.apply(ctx, tx, it.bankID, env, it.data); err != nil {
+		return "", err
+	}
+	return Processed, nil
 }
 
 func (ev *Events) apply(ctx context.Context, tx *sqlx.Tx, bankID string, env Envelope, data any) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
@@ -22,7 +23,10 @@ const (
 	ctxSigned = "procfin.signed"
 	ctxBody   = "procfin.body"
 	// ctxSeen holds the signature.Seen of a message under signedInTx, and
-	// ctxConsumed is set once its handler's transaction consumed it.
+	// ctxConsumed its *atomic.Bool, set once the handler's transaction
+	// consumed it. That transaction may be shared and commit after the
+	// handler gave up on it (banking's inbox): it sets the flag, never the
+	// gin.Context, which is reused once the request is over.
 	ctxSeen     = "procfin.signed_seen"
 	ctxConsumed = "procfin.signed_consumed"
 )
@@ -75,9 +79,11 @@ func (s *server) signedBy(v *signature.Verifier, inTx bool) gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		consumed := new(atomic.Bool)
 		c.Set(ctxSeen, seen)
+		c.Set(ctxConsumed, consumed)
 		defer func() { // also when the handler panics
-			if c.GetBool(ctxConsumed) {
+			if consumed.Load() {
 				return
 			}
 			ctx := context.WithoutCancel(c.Request.Context())
@@ -104,11 +110,13 @@ func (s *server) rejected(c *gin.Context, err error) {
 // that transaction commits.
 func consumeInTx(c *gin.Context, v *signature.Verifier) func(ctx context.Context, tx *sqlx.Tx) error {
 	seen, _ := c.Get(ctxSeen)
+	flag, _ := c.Get(ctxConsumed)
+	consumed := flag.(*atomic.Bool)
 	return func(ctx context.Context, tx *sqlx.Tx) error {
 		if err := v.Consume(ctx, tx, seen.(signature.Seen)); err != nil {
 			return err
 		}
-		postgres.AfterCommit(tx, func() { c.Set(ctxConsumed, true) })
+		postgres.AfterCommit(tx, func() { consumed.Store(true) })
 		return nil
 	}
 }

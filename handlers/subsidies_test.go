@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -615,5 +617,100 @@ func TestSubsidySupplierYearlyCap(t *testing.T) {
 	}
 	if y, s := counted(); y != "500.00" || s != y {
 		t.Fatalf("supplier's year %s, counted claims %s; want 500.00 both", y, s)
+	}
+}
+
+// TestSubsidySupplierCapConcurrentRepayments: repayments of two loans of
+// one supplier arrive at once, while the supplier's year is locked, so that
+// their events, applied side by side in batches of the inbox, all wait on
+// it together: the supplier's claims stop at its yearly cap exactly, and
+// its year's figure is the sum of its counted claims.
+func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
+	e := newEnv(t)
+	qilu, app1, tok := e.disbursedLoan()
+	_, admin := e.user("subsidy-admin", "admin", "")
+	if r := e.addPolicy(admin, map[string]any{"supplier_yearly_cap": "1500.00", "four_eyes_threshold": "1000000.00"}); r.status != 201 {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	var contractID string
+	if err := e.db.Get(&contractID, `SELECT contract_id FROM applications WHERE id = $1`, app1); err != nil {
+		t.Fatal(err)
+	}
+	r := e.do("POST", "/v1/credit-applications", tok, fmt.Sprintf(`{"contract_id": %q, "bank_id": "qilu-bank", "amount": "200000.00", "term_days": 180, "purpose": "materials"}`, contractID), "Idempotency-Key", "a2")
+	if r.status != 201 {
+		t.Fatalf("second application: %d %s", r.status, r.body)
+	}
+	app2 := r.json(t)["id"].(string)
+	for _, s := range []struct{ id, typ, data string }{
+		{"f1", "application.received", `{}`},
+		{"f2", "application.approved", strings.Replace(approvedData, "800000.00", "200000.00", 1)},
+		{"f3", "loan.disbursed", `{"loan_id": "LN-2", "disbursement_id": "D9", "amount": "200000.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`},
+	} {
+		if r := qilu.send(s.id, s.typ, app2, s.data); r.status != 200 {
+			t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
+		}
+	}
+	// Interest-only repayments of 9 days at the rate cap: a claim of 310.00
+	// on 800000.00, of 77.50 on 200000.00; the loans' 20 each ask more than
+	// the cap alone.
+	start := money.MustDate("2027-01-01")
+	repaid := func(app, loan, interest string, i int) []byte {
+		return fmt.Appendf(nil, `{"loan_id": %q, "repayment_id": "%s-R%02d", "principal": "0.00", "interest": %q, "paid_on": %q, "interest_period": {"start": %q, "end": %q}}`,
+			loan, loan, i, interest, start.AddDays(9*i+9).String(), start.AddDays(9*i).String(), start.AddDays(9*i+9).String())
+	}
+	if r := qilu.send("ev-first", "loan.repaid", app2, string(repaid(app2, "LN-2", "172.50", 39))); r.status != 200 {
+		t.Fatalf("first repayment: %d %s", r.status, r.body)
+	}
+	watch, err := e.db.Connx(context.Background()) // its own connection, whatever the events hold
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	lock, err := e.db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lock.Exec(`SELECT 1 FROM subsidy_supplier_years WHERE year = 2027 FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		for _, l := range []struct{ app, loan, interest string }{{app1, "LN-1", "690.00"}, {app2, "LN-2", "172.50"}} {
+			wg.Add(1)
+			go func(i int, app, loan, interest string) {
+				defer wg.Done()
+				if r := qilu.send(fmt.Sprintf("ev-%s-%02d", loan, i), "loan.repaid", app, string(repaid(app, loan, interest, i))); r.status != 200 {
+					t.Errorf("repayment %s %d: %d %s", loan, i, r.status, r.body)
+				}
+			}(i, l.app, l.loan, l.interest)
+		}
+	}
+	// Until the events wait on the supplier's year (one or two writers, as
+	// the applications fall), then let them go.
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no event waits on the supplier's year")
+		}
+		if err := watch.GetContext(context.Background(), &waiting, `SELECT count(*) FROM pg_locks WHERE NOT granted`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lock.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	var got struct {
+		Year    string `db:"year"`
+		Counted string `db:"counted"`
+		Claims  int    `db:"claims"`
+	}
+	if err := e.db.Get(&got, `SELECT (SELECT claimed::text FROM subsidy_supplier_years WHERE year = 2027) AS year,
+		(SELECT coalesce(sum(amount), 0)::numeric(17,2)::text FROM subsidy_claims WHERE year = 2027 AND status IN ('pending', 'approved', 'paid')) AS counted,
+		(SELECT count(*) FROM subsidy_claims) AS claims`); err != nil {
+		t.Fatal(err)
+	}
+	if got.Claims != 41 || got.Year != "1500.00" || got.Counted != got.Year {
+		t.Fatalf("%d claims; supplier's year %s, counted claims %s; want 41 claims, 1500.00 both", got.Claims, got.Year, got.Counted)
 	}
 }

@@ -1,0 +1,31 @@
+package banking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ApplyBatch applies the events in one batch of the inbox, as it applies
+// those of concurrent requests, each with its consume (nil for none), and
+// returns each one's outcome and error. A body that does not parse panics.
+func (ev *Events) ApplyBatch(bankID string, bodies [][]byte, consumes []func(context.Context, *sqlx.Tx) error) ([]string, []error) {
+	items := make([]*inboxItem, len(bodies))
+	for i, body := range bodies {
+		env, data, err := ParseEvent(body)
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(body)
+		items[i] = &inboxItem{ctx: context.Background(), bankID: bankID, env: env, data: data,
+			hash: hex.EncodeToString(sum[:]), consume: consumes[i], done: make(chan struct{})}
+	}
+	ev.inbox.write(items)
+	outcomes, errors := make([]string, len(items)), make([]error, len(items))
+	for i, it := range items {
+		outcomes[i], errors[i] = it.outcome, it.err
+	}
+	return outcomes, errors
+}

@@ -1,0 +1,197 @@
+package banking
+
+import (
+	"context"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"procfin/platform/errs"
+	"procfin/platform/postgres"
+	"procfin/platform/signature"
+)
+
+// inbox applies the bank events of concurrent requests together (group
+// commit), as lending's intake writes applications: each request queues
+// its parsed event, and a writer takes whatever is queued (up to maxBatch),
+// in the order it came, and applies it in one transaction, each event with
+// the same statements, locks and rules as alone, after those before it.
+// Under load a BEGIN, the audit trail's statement and a commit (one WAL
+// flush) serve many events; alone, an event is a batch of one.
+//
+// Events go to one of a few writers by what they act on (the application,
+// or the credit line), so the events of one application are applied in the
+// order they came, one writer never waits for another on that
+// application's row, and the writers still run side by side.
+//
+// An event refused before it changed anything but its replay check (a
+// replayed message, an event id reused with another body) gets its answer
+// and the batch goes on without it. Any other error rolls the whole
+// transaction back and each event is applied again in a transaction of its
+// own, so one event's failure never becomes another's; a database that is
+// out of reach answers all of them unavailable instead, as it would each
+// alone.
+type inbox struct {
+	ev       *Events
+	maxBatch int
+	shards   []inboxShard
+}
+
+// inboxShard is one writer's queue; running tells whether its goroutine
+// is at work.
+type inboxShard struct {
+	mu      sync.Mutex
+	queue   []*inboxItem
+	running bool
+}
+
+// inboxItem is one queued event and, once applied, its outcome.
+type inboxItem struct {
+	ctx     context.Context // the request's: if done before the event is applied, it is not
+	bankID  string
+	env     Envelope
+	data    any
+	hash    string
+	consume func(context.Context, *sqlx.Tx) error
+	outcome string
+	err     error
+	done    chan struct{}
+}
+
+// inboxTimeout bounds one batch's transaction: a request waits no longer
+// than its own context allows in any case.
+const inboxTimeout = 30 * time.Second
+
+// The inbox's writers and batch size (docs/performance.md).
+const (
+	inboxWriters  = 4
+	inboxMaxBatch = 64
+)
+
+func newInbox(ev *Events, writers, maxBatch int) *inbox {
+	return &inbox{ev: ev, maxBatch: max(maxBatch, 1), shards: make([]inboxShard, max(writers, 1))}
+}
+
+// shardOf returns the writer of what it acts on: its application, or for
+// a credit line event its line.
+func (q *inbox) shardOf(it *inboxItem) *inboxShard {
+	key := it.env.ApplicationID
+	switch d := it.data.(type) {
+	case lineData:
+		key = d.CreditLineID
+	case revokedData:
+		key = d.CreditLineID
+	}
+	h := fnv.New32a()
+	h.Write([]byte(it.bankID))
+	h.Write([]byte{0})
+	h.Write([]byte(strings.ToLower(key)))
+	return &q.shards[h.Sum32()%uint32(len(q.shards))]
+}
+
+// apply queues the event and waits for its outcome or for ctx.
+func (q *inbox) apply(it *inboxItem) (string, error) {
+	it.done = make(chan struct{})
+	sh := q.shardOf(it)
+	sh.mu.Lock()
+	sh.queue = append(sh.queue, it)
+	if !sh.running {
+		sh.running = true
+		go q.work(sh)
+	}
+	sh.mu.Unlock()
+	select {
+	case <-it.done:
+		return it.outcome, it.err
+	case <-it.ctx.Done():
+		// The event may still be applied: the bank's retry of it is then a
+		// duplicate.
+		return "", errs.Wrap(errs.Unavailable, it.ctx.Err(), "the request ended before the event was applied")
+	}
+}
+
+// work applies batches until the shard's queue is empty, then ends.
+func (q *inbox) work(sh *inboxShard) {
+	for {
+		sh.mu.Lock()
+		n := min(len(sh.queue), q.maxBatch)
+		if n == 0 {
+			sh.running = false
+			sh.mu.Unlock()
+			return
+		}
+		batch := make([]*inboxItem, n)
+		copy(batch, sh.queue)
+		sh.queue = append(sh.queue[:0], sh.queue[n:]...)
+		sh.mu.Unlock()
+		q.write(batch)
+	}
+}
+
+// write applies batch in one transaction, or each event alone if that
+// fails, and answers every event.
+func (q *inbox) write(batch []*inboxItem) {
+	defer func() {
+		for _, it := range batch {
+			close(it.done)
+		}
+	}()
+	live := batch[:0:0]
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = errs.Wrap(errs.Unavailable, err, "the request ended before the event was applied")
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
+	defer cancel()
+	outcomes := make([]string, len(live))
+	refused := make([]error, len(live))
+	err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error {
+		for i, it := range live {
+			outcome, err := q.ev.applyIn(ctx, tx, it)
+			if err != nil && !(len(live) > 1 && refusedCleanly(err)) {
+				return err
+			}
+			outcomes[i], refused[i] = outcome, err
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		for i, it := range live {
+			it.outcome, it.err = outcomes[i], refused[i]
+		}
+	case len(live) == 1 || errs.Is(err, errs.Unavailable):
+		// Alone already, or the database is out of reach (a commit's
+		// outcome may then be unknown): every event gets the error, and
+		// the bank's retry of one that did commit is a duplicate.
+		for _, it := range live {
+			it.err = err
+		}
+	default:
+		// Rolled back: whatever was decided in it stands for nothing.
+		for _, it := range live {
+			it.err = postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error {
+				var err error
+				it.outcome, err = q.ev.applyIn(ctx, tx, it)
+				return err
+			})
+		}
+	}
+}
+
+// refusedCleanly reports whether err refuses an event after it wrote
+// nothing but its replay check, which stands: a replayed message, or an
+// event id that came before with another body. The transaction is then
+// still good for the events after it.
+func refusedCleanly(err error) bool {
+	return signature.RejectReason(err) != "" || errs.Is(err, errs.EventConflict)
+}
