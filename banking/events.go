@@ -13,12 +13,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/jsonbody"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/signature"
 )
 
 // Event types of the bank protocol.
@@ -295,19 +297,28 @@ const (
 	Duplicate = "duplicate"
 )
 
+// Consume is the replay check of an event's signed message: Verifier
+// consumes Seen in the transaction that applies the event, so that the
+// message is consumed in the same commit as its effect, and Done (when set)
+// runs once that transaction committed.
+type Consume struct {
+	Verifier *signature.Verifier
+	Seen     signature.Seen
+	Done     func()
+}
+
 // Apply records and applies one event from bankID in one transaction: the
-// inbox row, the change, the audit trail. The same event id with the same
-// body is a Duplicate and changes nothing; with another body it is an
+// replay check of its message (consume, when not nil), the inbox row, the
+// change, the audit trail. The same event id with the same body is a
+// Duplicate and changes nothing; with another body it is an
 // event_conflict. A bank touching another bank's application gets
 // not_found; an event that does not follow from the current state gets
-// invalid_transition, and nothing changes (the bank may resend later).
-// consume, when set, runs first in that transaction: the caller's
-// replay check of the signed message (signature.Verifier.Consume), so that
-// the message is consumed in the same commit as its effect.
+// invalid_transition, and nothing changes (the bank may resend later). A
+// message seen before is signature_invalid (reason replay).
 //
 // The transaction may be shared with other events applied at the same
 // time (the inbox, inbox.go); each is applied as it would be alone.
-func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume func(context.Context, *sqlx.Tx) error) (string, Envelope, error) {
+func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume *Consume) (string, Envelope, error) {
 	env, data, err := ParseEvent(body)
 	if err != nil {
 		return "", env, err
@@ -318,40 +329,160 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume
 	return outcome, env, err
 }
 
-// applyIn applies it in tx: its replay check, its inbox row, and, unless
-// a duplicate, its change.
-func (ev *Events) applyIn(ctx context.Context, tx *sqlx.Tx, it *inboxItem) (string, error) {
-	env := it.env
-	if it.consume != nil {
-		if err := it.consume(ctx, tx); err != nil {
-			return "", err
+// applyAll applies items in tx, in their order, as each would be alone:
+// first the replay checks of their messages and their inbox rows, a
+// statement each for all of them; then the change of each that is neither
+// a replay nor a duplicate. An item refused by the first two (a replay, an
+// event id reused with another body) gets its error and the others go on;
+// any other error is returned, and tx must be rolled back.
+func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+	for _, it := range items {
+		it.outcome, it.err = "", nil
+	}
+	if err := consumeAll(ctx, tx, items); err != nil {
+		return err
+	}
+	if err := ev.recordAll(ctx, tx, items); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.err != nil || it.outcome == Duplicate {
+			continue
+		}
+		if err := ev.apply(ctx, tx, it.bankID, it.env, it.data); err != nil {
+			return err
+		}
+		it.outcome = Processed
+	}
+	return nil
+}
+
+// consumeAll consumes the messages of items in tx, a statement for each
+// verifier (in practice one), and refuses the replayed ones.
+func consumeAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+	groups := map[*signature.Verifier][]*inboxItem{}
+	var order []*signature.Verifier
+	for _, it := range items {
+		if it.consume == nil {
+			continue
+		}
+		v := it.consume.Verifier
+		if _, ok := groups[v]; !ok {
+			order = append(order, v)
+		}
+		groups[v] = append(groups[v], it)
+	}
+	for _, v := range order {
+		group := groups[v]
+		seen := make([]signature.Seen, len(group))
+		for i, it := range group {
+			seen[i] = it.consume.Seen
+		}
+		refused, err := v.ConsumeMany(ctx, tx, seen)
+		if err != nil {
+			return err
+		}
+		for i, it := range group {
+			if it.err = refused[i]; it.err == nil && it.consume.Done != nil {
+				postgres.AfterCommit(tx, it.consume.Done)
+			}
 		}
 	}
-	var appID any
-	if env.ApplicationID != "" && !strings.HasPrefix(env.Type, "credit_line.") {
-		appID = env.ApplicationID
+	return nil
+}
+
+// recordAll writes the inbox rows of the items not refused, in one
+// statement, and marks the events that came before: Duplicate with the
+// same body, event_conflict with another. Of an event id given twice, the
+// first in order is written and the second compared with it.
+func (ev *Events) recordAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+	var banks, ids, hashes, types, apps []string
+	var at []time.Time
+	for _, it := range items {
+		if it.err != nil {
+			continue
+		}
+		var app string
+		if it.env.ApplicationID != "" && !strings.HasPrefix(it.env.Type, "credit_line.") {
+			app = it.env.ApplicationID
+		}
+		banks, ids, hashes = append(banks, it.bankID), append(ids, it.env.EventID), append(hashes, it.hash)
+		types, apps, at = append(types, it.env.Type), append(apps, app), append(at, it.env.OccurredAt)
 	}
-	res, err := tx.ExecContext(ctx, `
+	if len(ids) == 0 {
+		return nil
+	}
+	var written []eventKey
+	err := tx.SelectContext(ctx, &written, `
 		INSERT INTO bank_events (bank_id, event_id, body_hash, type, application_id, occurred_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (bank_id, event_id) DO NOTHING`,
-		it.bankID, env.EventID, it.hash, env.Type, appID, env.OccurredAt)
+		SELECT bank_id, event_id, body_hash, type, NULLIF(application_id, '')::uuid, occurred_at
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+			WITH ORDINALITY AS v(bank_id, event_id, body_hash, type, application_id, occurred_at, i)
+		ORDER BY i
+		ON CONFLICT (bank_id, event_id) DO NOTHING
+		RETURNING bank_id, event_id`,
+		pq.Array(banks), pq.Array(ids), pq.Array(hashes), pq.Array(types), pq.Array(apps), pq.Array(at))
 	if err != nil {
-		return "", postgres.Translate(err)
+		return postgres.Translate(err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		var seen string
-		if err := tx.GetContext(ctx, &seen, `SELECT body_hash FROM bank_events WHERE bank_id = $1 AND event_id = $2`, it.bankID, env.EventID); err != nil {
-			return "", postgres.Translate(err)
+	isNew := map[eventKey]bool{}
+	for _, k := range written {
+		isNew[k] = true
+	}
+	hashOf := map[eventKey]string{} // of each event id in the inbox: its body's hash
+	var earlier []*inboxItem        // events that came before this batch
+	for _, it := range items {
+		k := eventKey{it.bankID, it.env.EventID}
+		switch _, known := hashOf[k]; {
+		case it.err != nil:
+		case isNew[k] && !known: // the one written now
+			hashOf[k] = it.hash
+		case known:
+			it.outcome, it.err = compareBody(it, hashOf[k])
+		default:
+			earlier = append(earlier, it)
 		}
-		if seen != it.hash {
-			return "", errs.E(errs.EventConflict, "event %q came before with a different body", env.EventID)
-		}
-		return Duplicate, nil
 	}
-	if err := ev.apply(ctx, tx, it.bankID, env, it.data); err != nil {
-		return "", err
+	if len(earlier) == 0 {
+		return nil
 	}
-	return Processed, nil
+	var wantBanks, wantIDs []string
+	for _, it := range earlier {
+		wantBanks, wantIDs = append(wantBanks, it.bankID), append(wantIDs, it.env.EventID)
+	}
+	var found []struct {
+		eventKey
+		BodyHash string `db:"body_hash"`
+	}
+	err = tx.SelectContext(ctx, &found, `
+		SELECT e.bank_id, e.event_id, e.body_hash FROM bank_events e
+		JOIN unnest($1::text[], $2::text[]) AS v(bank_id, event_id) USING (bank_id, event_id)`,
+		pq.Array(wantBanks), pq.Array(wantIDs))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	for _, f := range found {
+		hashOf[f.eventKey] = f.BodyHash
+	}
+	for _, it := range earlier {
+		it.outcome, it.err = compareBody(it, hashOf[eventKey{it.bankID, it.env.EventID}])
+	}
+	return nil
+}
+
+// eventKey names an event in the inbox.
+type eventKey struct {
+	BankID  string `db:"bank_id"`
+	EventID string `db:"event_id"`
+}
+
+// compareBody is the outcome of an event whose id came before with a body
+// hashing to hash.
+func compareBody(it *inboxItem, hash string) (string, error) {
+	if hash != it.hash {
+		return "", errs.E(errs.EventConflict, "event %q came before with a different body", it.env.EventID)
+	}
+	return Duplicate, nil
 }
 
 func (ev *Events) apply(ctx context.Context, tx *sqlx.Tx, bankID string, env Envelope, data any) error {

@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // ApplyBatch applies the events in one batch of the inbox, as it applies
-// those of concurrent requests, each with its consume (nil for none), and
-// returns each one's outcome and error. A body that does not parse panics.
-func (ev *Events) ApplyBatch(bankID string, bodies [][]byte, consumes []func(context.Context, *sqlx.Tx) error) ([]string, []error) {
+// those of concurrent requests, each with its replay check (nil for none),
+// and returns each one's outcome and error. A body that does not parse
+// panics.
+func (ev *Events) ApplyBatch(bankID string, bodies [][]byte, consumes []*Consume) ([]string, []error) {
 	items := make([]*inboxItem, len(bodies))
 	for i, body := range bodies {
 		env, data, err := ParseEvent(body)

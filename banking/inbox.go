@@ -11,16 +11,16 @@ import (
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
-	"procfin/platform/signature"
 )
 
 // inbox applies the bank events of concurrent requests together (group
 // commit), as lending's intake writes applications: each request queues
 // its parsed event, and a writer takes whatever is queued (up to maxBatch),
-// in the order it came, and applies it in one transaction, each event with
-// the same statements, locks and rules as alone, after those before it.
-// Under load a BEGIN, the audit trail's statement and a commit (one WAL
-// flush) serve many events; alone, an event is a batch of one.
+// in the order it came, and applies it in one transaction (Events.applyAll),
+// each event under the same locks and rules as alone, after those before
+// it. Under load a BEGIN, the replay checks of the messages, the inbox
+// rows, the audit trail and a commit (one WAL flush) each cost one
+// statement for many events; alone, an event is a batch of one.
 //
 // Events go to one of a few writers by what they act on (the application,
 // or the credit line), so the events of one application are applied in the
@@ -55,7 +55,7 @@ type inboxItem struct {
 	env     Envelope
 	data    any
 	hash    string
-	consume func(context.Context, *sqlx.Tx) error
+	consume *Consume
 	outcome string
 	err     error
 	done    chan struct{}
@@ -152,46 +152,23 @@ func (q *inbox) write(batch []*inboxItem) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
-	outcomes := make([]string, len(live))
-	refused := make([]error, len(live))
-	err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error {
-		for i, it := range live {
-			outcome, err := q.ev.applyIn(ctx, tx, it)
-			if err != nil && !(len(live) > 1 && refusedCleanly(err)) {
-				return err
-			}
-			outcomes[i], refused[i] = outcome, err
-		}
-		return nil
-	})
+	err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error { return q.ev.applyAll(ctx, tx, live) })
 	switch {
 	case err == nil:
-		for i, it := range live {
-			it.outcome, it.err = outcomes[i], refused[i]
-		}
 	case len(live) == 1 || errs.Is(err, errs.Unavailable):
 		// Alone already, or the database is out of reach (a commit's
 		// outcome may then be unknown): every event gets the error, and
 		// the bank's retry of one that did commit is a duplicate.
 		for _, it := range live {
-			it.err = err
+			it.outcome, it.err = "", err
 		}
 	default:
 		// Rolled back: whatever was decided in it stands for nothing.
 		for _, it := range live {
-			it.err = postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error {
-				var err error
-				it.outcome, err = q.ev.applyIn(ctx, tx, it)
-				return err
-			})
+			one := []*inboxItem{it}
+			if err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error { return q.ev.applyAll(ctx, tx, one) }); err != nil {
+				it.outcome, it.err = "", err
+			}
 		}
 	}
-}
-
-// refusedCleanly reports whether err refuses an event after it wrote
-// nothing but its replay check, which stands: a replayed message, or an
-// event id that came before with another body. The transaction is then
-// still good for the events after it.
-func refusedCleanly(err error) bool {
-	return signature.RejectReason(err) != "" || errs.Is(err, errs.EventConflict)
 }

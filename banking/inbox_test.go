@@ -2,8 +2,12 @@ package banking_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -19,19 +23,44 @@ func event(id, typ, appID, data string) []byte {
 
 const approved = `{"approved_amount":"1000.00","annual_rate":"0.0345","term_days":90,"repayment_account":{"bank_name":"Qilu","account_no":"62220001","account_name":"Q"}}`
 
-// consumeLog records which messages were consumed, in the transaction the
-// inbox gave, as Verifier.Consume does.
-type consumeLog struct{ db *sqlx.DB }
-
-func (c consumeLog) consume(jti string) func(context.Context, *sqlx.Tx) error {
-	return func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO seen_messages (sender, jti, expires_at) VALUES ('qilu-bank', $1, now() + interval '1 hour')`, jti)
-		return err
-	}
+// messages signs event bodies as qilu-bank and checks them as procfin
+// would, up to the replay check, which the inbox does.
+type messages struct {
+	t      *testing.T
+	signer signature.Signer
+	v      *signature.Verifier
 }
 
-func replayed(context.Context, *sqlx.Tx) error {
-	return errs.Wrap(errs.SignatureInvalid, &signature.RejectError{Reason: signature.ReasonReplay}, "message replayed")
+func newMessages(t *testing.T, db *sqlx.DB) *messages {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	m := &messages{t: t, signer: signature.Signer{ID: "qilu-bank", KeyID: "q1", Key: key, Algorithm: "EdDSA"}}
+	m.v = signature.NewVerifier(db, "procfin", func(_ context.Context, id string) (signature.Sender, error) {
+		return signature.Sender{ID: id, JWKS: m.signer.PublicJWKS(), Version: "1"}, nil
+	})
+	return m
+}
+
+const eventsURL = "https://procfin.example/v1/bank-events"
+
+// sign returns body's signature header.
+func (m *messages) sign(body []byte) string {
+	m.t.Helper()
+	h, err := m.signer.Sign("POST", eventsURL, "procfin", body, time.Now())
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return h
+}
+
+// check verifies body under header and returns its replay check, which
+// counts into done once its transaction committed.
+func (m *messages) check(body []byte, header string, done *atomic.Int32) *banking.Consume {
+	m.t.Helper()
+	_, seen, err := m.v.VerifyDeferred(context.Background(), signature.Request{Header: header, Method: "POST", URL: eventsURL, Body: body})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return &banking.Consume{Verifier: m.v, Seen: seen, Done: func() { done.Add(1) }}
 }
 
 // TestInboxBatchAppliesInTurn: in one batch each event is applied as if
@@ -42,42 +71,54 @@ func TestInboxBatchAppliesInTurn(t *testing.T) {
 	w := newWorld(t, "http://127.0.0.1:1")
 	a1, a2 := w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
-	c := consumeLog{w.db}
+	m := newMessages(t, w.db)
 	bodies := [][]byte{
 		event("e1", "application.received", a1, `{}`),
-		event("e1", "application.received", a1, `{}`),      // the same event again
-		event("e1", "application.received", a2, `{}`),      // its id with another body
-		event("e2", "application.received", a2, `{}`),      // replayed message
-		event("e3", "application.approved", a1, approved),  // follows e1
-		event("e4", "application.received", a2, `{"x":1}`), // a2 still untouched
+		event("e1", "application.received", a1, `{}`),     // the same event again
+		event("e1", "application.received", a2, `{}`),     // its id with another body
+		event("e2", "application.received", a2, `{}`),     // a replayed message
+		event("e3", "application.approved", a1, approved), // follows e1
+		event("e4", "application.received", a2, `{"x":1}`),
+		event("e4", "application.received", a2, `{"x":1}`), // its message again
+		event("e5", "application.approved", a2, approved),  // without a replay check
 	}
-	consumes := []func(context.Context, *sqlx.Tx) error{c.consume("m1"), c.consume("m2"), c.consume("m3"), replayed, c.consume("m5"), nil}
+	// e2's message was consumed before, in a transaction of its own.
+	var done atomic.Int32
+	e2 := m.sign(bodies[3])
+	if _, err := m.v.Verify(context.Background(), signature.Request{Header: e2, Method: "POST", URL: eventsURL, Body: bodies[3]}); err != nil {
+		t.Fatal(err)
+	}
+	e4 := m.sign(bodies[5])
+	consumes := []*banking.Consume{m.check(bodies[0], m.sign(bodies[0]), &done), m.check(bodies[1], m.sign(bodies[1]), &done),
+		m.check(bodies[2], m.sign(bodies[2]), &done), m.check(bodies[3], e2, &done), m.check(bodies[4], m.sign(bodies[4]), &done),
+		m.check(bodies[5], e4, &done), m.check(bodies[6], e4, &done), nil}
 	outcomes, errors := ev.ApplyBatch("qilu-bank", bodies, consumes)
-	want := []string{banking.Processed, banking.Duplicate, "", "", banking.Processed, banking.Processed}
+	want := []string{banking.Processed, banking.Duplicate, "", "", banking.Processed, banking.Processed, "", banking.Processed}
 	for i := range want {
 		if outcomes[i] != want[i] {
 			t.Errorf("event %d: outcome %q (%v), want %q", i, outcomes[i], errors[i], want[i])
 		}
 	}
-	if !errs.Is(errors[2], errs.EventConflict) || signature.RejectReason(errors[3]) != signature.ReasonReplay {
-		t.Errorf("errors %v and %v, want event_conflict and a replay", errors[2], errors[3])
+	if !errs.Is(errors[2], errs.EventConflict) || signature.RejectReason(errors[3]) != signature.ReasonReplay ||
+		signature.RejectReason(errors[6]) != signature.ReasonReplay {
+		t.Errorf("errors %v, %v and %v; want event_conflict and two replays", errors[2], errors[3], errors[6])
 	}
 	for _, i := range []int{0, 1, 4, 5} {
 		if errors[i] != nil {
 			t.Errorf("event %d: %v", i, errors[i])
 		}
 	}
+	if done.Load() != 5 {
+		t.Errorf("%d messages marked consumed, want 5", done.Load())
+	}
 	_, a1Status := w.state(t, a1)
 	_, a2Status := w.state(t, a2)
-	if a1Status != "approved" || a2Status != "received" {
-		t.Errorf("applications %s and %s, want approved and received", a1Status, a2Status)
+	if a1Status != "approved" || a2Status != "approved" {
+		t.Errorf("applications %s and %s, want both approved", a1Status, a2Status)
 	}
-	var seen []string
-	if err := w.db.Select(&seen, `SELECT jti FROM seen_messages ORDER BY jti`); err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(seen) != "[m1 m2 m3 m5]" {
-		t.Errorf("consumed %v, want [m1 m2 m3 m5]: a refused event stays consumed", seen)
+	var seen int
+	if err := w.db.Get(&seen, `SELECT count(*) FROM seen_messages`); err != nil || seen != 6 {
+		t.Errorf("%d messages consumed (%v), want 6: a refused event's stays consumed", seen, err)
 	}
 	// One transaction applied them (the batch was not rolled back and
 	// applied again one by one): its rows share its start time.
@@ -99,7 +140,7 @@ func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
 		event("e2", "application.approved", a2, `{"approved_amount":"2000.00","annual_rate":"0.0345","term_days":90,"repayment_account":{"bank_name":"Q","account_no":"1","account_name":"Q"}}`), // over the amount applied for
 		event("e3", "application.received", a2, `{}`),
 	}
-	outcomes, errors := ev.ApplyBatch("qilu-bank", bodies, make([]func(context.Context, *sqlx.Tx) error, len(bodies)))
+	outcomes, errors := ev.ApplyBatch("qilu-bank", bodies, make([]*banking.Consume, len(bodies)))
 	if outcomes[0] != banking.Processed || outcomes[2] != banking.Processed || errors[0] != nil || errors[2] != nil {
 		t.Errorf("events 0 and 2: %q %v, %q %v; want both processed", outcomes[0], errors[0], outcomes[2], errors[2])
 	}

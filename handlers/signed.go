@@ -11,11 +11,10 @@ import (
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"procfin/banking"
 	"procfin/platform/errs"
-	"procfin/platform/postgres"
 	"procfin/platform/signature"
 )
 
@@ -105,20 +104,14 @@ func (s *server) rejected(c *gin.Context, err error) {
 	}
 }
 
-// consumeInTx returns the function that consumes the message of a request
-// under signedInTx in the caller's transaction, and marks it consumed once
-// that transaction commits.
-func consumeInTx(c *gin.Context, v *signature.Verifier) func(ctx context.Context, tx *sqlx.Tx) error {
+// consumeInTx returns the replay check of the message of a request under
+// signedInTx, for the transaction that acts on it (banking.Consume), which
+// marks it consumed once that transaction commits.
+func consumeInTx(c *gin.Context, v *signature.Verifier) *banking.Consume {
 	seen, _ := c.Get(ctxSeen)
 	flag, _ := c.Get(ctxConsumed)
 	consumed := flag.(*atomic.Bool)
-	return func(ctx context.Context, tx *sqlx.Tx) error {
-		if err := v.Consume(ctx, tx, seen.(signature.Seen)); err != nil {
-			return err
-		}
-		postgres.AfterCommit(tx, func() { consumed.Store(true) })
-		return nil
-	}
+	return &banking.Consume{Verifier: v, Seen: seen.(signature.Seen), Done: func() { consumed.Store(true) }}
 }
 
 func signedMessage(c *gin.Context) signature.Claims {

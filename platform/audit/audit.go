@@ -171,9 +171,10 @@ func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
 		var rows []Row
 		// A new statement, so a new snapshot: it sees what sealers before
 		// us sealed while we waited for the lock.
+		// Not after_state: its digest is what the chain hashes.
 		err := tx.SelectContext(ctx, &rows, `
 			SELECT id, at, actor, action, entity_type, entity_id, before_digest,
-			       after_digest, after_state, reason
+			       after_digest, reason
 			FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
 		if err != nil || len(rows) == 0 {
 			return postgres.Translate(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/postgres"
 )
@@ -62,6 +63,10 @@ type TxReplayStore interface {
 	// recorded if and when it commits, and a concurrent Remember of the
 	// same pair waits for that.
 	RememberIn(ctx context.Context, q sqlx.QueryerContext, sender, jti string, expiresAt, now time.Time) (bool, error)
+	// RememberManyIn is RememberIn for several pairs in one statement:
+	// fresh[i] tells of seen[i]. A pair given twice is fresh the first
+	// time at most.
+	RememberManyIn(ctx context.Context, q sqlx.QueryerContext, seen []Seen) (fresh []bool, err error)
 }
 
 // RememberIn records (sender, jti) with q.
@@ -75,6 +80,52 @@ func (s *DBReplayStore) RememberIn(ctx context.Context, q sqlx.QueryerContext, s
 		return false, postgres.Translate(err)
 	}
 	return fresh, nil
+}
+
+// rememberManySQL is rememberSQL for arrays of distinct pairs: it returns
+// the pairs that are fresh. A row expired before the earliest of the
+// messages' checks is taken over, as rememberSQL does with its one.
+const rememberManySQL = `
+INSERT INTO seen_messages (sender, jti, expires_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+ON CONFLICT (sender, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+    WHERE seen_messages.expires_at <= $4
+RETURNING sender, jti`
+
+// RememberManyIn records the pairs of seen with q in one statement.
+func (s *DBReplayStore) RememberManyIn(ctx context.Context, q sqlx.QueryerContext, seen []Seen) ([]bool, error) {
+	fresh := make([]bool, len(seen))
+	first := map[[2]string]int{} // each pair's first place in seen
+	var senders, jtis []string
+	var keeps []time.Time
+	var now time.Time
+	for i, m := range seen {
+		key := [2]string{m.sender, m.jti}
+		if _, ok := first[key]; ok {
+			continue // given twice: a replay of the first
+		}
+		first[key] = i
+		senders, jtis, keeps = append(senders, m.sender), append(jtis, m.jti), append(keeps, m.keep)
+		if now.IsZero() || m.now.Before(now) {
+			now = m.now
+		}
+	}
+	if len(first) == 0 {
+		return fresh, nil
+	}
+	rows, err := q.QueryxContext(ctx, rememberManySQL, pq.Array(senders), pq.Array(jtis), pq.Array(keeps), now)
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key [2]string
+		if err := rows.Scan(&key[0], &key[1]); err != nil {
+			return nil, postgres.Translate(err)
+		}
+		fresh[first[key]] = true
+	}
+	return fresh, postgres.Translate(rows.Err())
 }
 
 const purgeSQL = `DELETE FROM seen_messages WHERE expires_at < $1`

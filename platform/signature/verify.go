@@ -222,6 +222,37 @@ func (v *Verifier) Consume(ctx context.Context, q sqlx.QueryerContext, s Seen) e
 	return nil
 }
 
+// ConsumeMany is Consume for several messages with q, in one statement
+// when the store can (TxReplayStore): refused[i] is nil when ss[i] was
+// fresh and is now consumed, and its signature_invalid (reason replay)
+// when it was seen before, or earlier in ss. err is a failure of the
+// store, which consumed none.
+func (v *Verifier) ConsumeMany(ctx context.Context, q sqlx.QueryerContext, ss []Seen) (refused []error, err error) {
+	refused = make([]error, len(ss))
+	txs, ok := v.replay.(TxReplayStore)
+	if !ok || q == nil {
+		for i, s := range ss {
+			if err := v.Consume(ctx, q, s); err != nil {
+				if RejectReason(err) == "" {
+					return nil, err
+				}
+				refused[i] = err
+			}
+		}
+		return refused, nil
+	}
+	fresh, err := txs.RememberManyIn(ctx, q, ss)
+	if err != nil {
+		return nil, err
+	}
+	for i, ok := range fresh {
+		if !ok {
+			refused[i] = v.reject(ReasonReplay, "message replayed")
+		}
+	}
+	return refused, nil
+}
+
 // VerifyDeferred is Verify but for the replay check, which the caller runs
 // with Consume in the transaction that acts on the message, so that the
 // message is consumed if and only if that commits, in the same commit; and,

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -290,6 +291,55 @@ func TestVerifyReplay(t *testing.T) {
 		}
 		if ok != 1 {
 			t.Errorf("%d of %d concurrent verifications succeeded, want 1", ok, n)
+		}
+	})
+	t.Run("ConsumeMany", func(t *testing.T) {
+		deferred := func(h string) signature.Seen {
+			t.Helper()
+			_, seen, err := f.v.VerifyDeferred(context.Background(), request(h))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return seen
+		}
+		old, fresh, twice := f.mustSign(t, s.aEd), f.mustSign(t, s.aEd), f.mustSign(t, s.aEd)
+		f.mustVerify(t, request(old))
+		ss := []signature.Seen{deferred(old), deferred(fresh), deferred(twice), deferred(twice)}
+		tx, err := db.Beginx()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		refused, err := f.v.ConsumeMany(context.Background(), tx, ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var reasons []string
+		for _, err := range refused {
+			reasons = append(reasons, signature.RejectReason(err))
+		}
+		if strings.Join(reasons, ",") != "replay,,,replay" {
+			t.Fatalf("refusals %q, want the one seen before and the second of the pair given twice", reasons)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		f.mustReject(t, request(fresh), signature.ReasonReplay)
+		f.mustReject(t, request(twice), signature.ReasonReplay)
+		// Store-level: a pair whose row expired is taken over; one still live is not.
+		store := signature.NewDBReplayStore(db)
+		if _, err := db.Exec(`INSERT INTO seen_messages (sender, jti, expires_at) VALUES ('bank-a', 'gone', now() - interval '1 hour'), ('bank-a', 'live', now() + interval '1 hour')`); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.RememberManyIn(context.Background(), db, []signature.Seen{
+			signature.NewSeen("bank-a", "gone", time.Now().Add(time.Hour), time.Now()),
+			signature.NewSeen("bank-a", "live", time.Now().Add(time.Hour), time.Now()),
+		})
+		if err != nil || fmt.Sprint(got) != "[true false]" {
+			t.Fatalf("RememberManyIn = %v, %v; want [true false]", got, err)
+		}
+		if _, err := db.Exec(`DELETE FROM seen_messages WHERE jti IN ('gone', 'live')`); err != nil { // on the real clock, not the test's
+			t.Fatal(err)
 		}
 	})
 	t.Run("PurgeSeen", func(t *testing.T) {
