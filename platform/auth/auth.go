@@ -62,6 +62,9 @@ type Service struct {
 
 	keys     *keyCache
 	verified verifiedTokens
+	// privates holds each signing key opened (kid → ed25519.PrivateKey),
+	// so that Sign decrypts and expands a key once, not per signature.
+	privates sync.Map
 
 	userLimits *limiterSet
 	addrLimits *limiterSet

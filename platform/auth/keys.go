@@ -351,21 +351,38 @@ func (s *Service) Sign(ctx context.Context, claims jwt.Claims, typ string) (stri
 	if err != nil {
 		return "", err
 	}
-	seed, err := openPrivateKey(s.cfg.MasterKey, k.PrivateKeyEnc, k.Kid)
+	priv, err := s.private(k)
 	if err != nil {
-		return "", errs.Wrap(errs.Internal, err, "internal")
-	}
-	if len(seed) != ed25519.SeedSize {
-		return "", errs.Wrap(errs.Internal, fmt.Errorf("signing key %s: bad seed length %d", k.Kid, len(seed)), "internal")
+		return "", err
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = k.Kid
 	if typ != "" {
 		t.Header["typ"] = typ
 	}
-	signed, err := t.SignedString(ed25519.NewKeyFromSeed(seed))
+	signed, err := t.SignedString(priv)
 	if err != nil {
 		return "", errs.Wrap(errs.Internal, err, "internal")
 	}
 	return signed, nil
+}
+
+// private returns k's private key, opened with the master key the first
+// time and kept (in memory only) from then on. A kid names one key for
+// good, so its sealed bytes are part of the name kept under.
+func (s *Service) private(k signingKey) (ed25519.PrivateKey, error) {
+	name := k.Kid + "\x00" + string(k.PrivateKeyEnc)
+	if priv, ok := s.privates.Load(name); ok {
+		return priv.(ed25519.PrivateKey), nil
+	}
+	seed, err := openPrivateKey(s.cfg.MasterKey, k.PrivateKeyEnc, k.Kid)
+	if err != nil {
+		return nil, errs.Wrap(errs.Internal, err, "internal")
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, errs.Wrap(errs.Internal, fmt.Errorf("signing key %s: bad seed length %d", k.Kid, len(seed)), "internal")
+	}
+	priv := ed25519.NewKeyFromSeed(seed)
+	s.privates.Store(name, priv)
+	return priv, nil
 }

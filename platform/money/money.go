@@ -54,18 +54,23 @@ func MustAmount(s string) Amount {
 // AmountFromDecimal rounds d half-up to the 分.
 func AmountFromDecimal(d decimal.Decimal) Amount { return Amount{d.Round(2)} }
 
-func (a Amount) Decimal() decimal.Decimal     { return a.d }
-func (a Amount) String() string               { return a.d.StringFixed(2) }
-func (a Amount) IsZero() bool                 { return a.d.IsZero() }
-func (a Amount) IsNegative() bool             { return a.d.IsNegative() }
-func (a Amount) IsPositive() bool             { return a.d.IsPositive() }
-func (a Amount) Add(b Amount) Amount          { return Amount{a.d.Add(b.d)} }
-func (a Amount) Sub(b Amount) Amount          { return Amount{a.d.Sub(b.d)} }
-func (a Amount) Cmp(b Amount) int             { return a.d.Cmp(b.d) }
-func (a Amount) Equal(b Amount) bool          { return a.d.Equal(b.d) }
-func (a Amount) GreaterThan(b Amount) bool    { return a.d.GreaterThan(b.d) }
-func (a Amount) LessThan(b Amount) bool       { return a.d.LessThan(b.d) }
-func (a Amount) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+func (a Amount) Decimal() decimal.Decimal  { return a.d }
+func (a Amount) String() string            { return a.d.StringFixed(2) }
+func (a Amount) IsZero() bool              { return a.d.IsZero() }
+func (a Amount) IsNegative() bool          { return a.d.IsNegative() }
+func (a Amount) IsPositive() bool          { return a.d.IsPositive() }
+func (a Amount) Add(b Amount) Amount       { return Amount{a.d.Add(b.d)} }
+func (a Amount) Sub(b Amount) Amount       { return Amount{a.d.Sub(b.d)} }
+func (a Amount) Cmp(b Amount) int          { return a.d.Cmp(b.d) }
+func (a Amount) Equal(b Amount) bool       { return a.d.Equal(b.d) }
+func (a Amount) GreaterThan(b Amount) bool { return a.d.GreaterThan(b.d) }
+func (a Amount) LessThan(b Amount) bool    { return a.d.LessThan(b.d) }
+
+// MarshalText makes an amount a JSON string ("1200.00"). It is MarshalText,
+// not MarshalJSON, because encoding/json re-reads and compacts whatever a
+// MarshalJSON returns, and amounts are the most marshalled values there
+// are (docs/performance.md).
+func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // UnmarshalJSON takes only a JSON string: a number would have passed
 // through float64 in many clients already.
@@ -129,9 +134,12 @@ func MustRate(s string) Rate {
 	return r
 }
 
-func (r Rate) Decimal() decimal.Decimal     { return r.d }
-func (r Rate) String() string               { return r.d.String() }
-func (r Rate) MarshalJSON() ([]byte, error) { return json.Marshal(r.String()) }
+func (r Rate) Decimal() decimal.Decimal { return r.d }
+func (r Rate) String() string           { return r.d.String() }
+
+// MarshalText makes a rate a JSON string ("0.0345"), as Amount's does.
+func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -196,7 +204,7 @@ func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
 	}
-	return json.Marshal(d.String())
+	return []byte(`"` + d.String() + `"`), nil // digits and dashes: nothing to escape
 }
 func (d *Date) UnmarshalJSON(b []byte) error {
 	var s string

@@ -36,6 +36,14 @@ func TestAmountJSONIsAString(t *testing.T) {
 	if string(b) != `{"A":"5.00"}` {
 		t.Fatalf("marshal: %s", b)
 	}
+	// Rates and dates are strings too, a zero date null, a missing value
+	// null; in a map as in a struct.
+	var none *Amount
+	b, _ = json.Marshal(map[string]any{"a": MustAmount("-1200.5"), "r": MustRate("0.0345"), "d": MustDate("2026-11-26"),
+		"zero": Date{}, "none": none, "p": &v.A})
+	if string(b) != `{"a":"-1200.50","d":"2026-11-26","none":null,"p":"800000.00","r":"0.0345","zero":null}` {
+		t.Fatalf("marshal: %s", b)
+	}
 }
 
 func TestAmountRoundsHalfUpOnce(t *testing.T) {
