@@ -713,4 +713,12 @@ func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
 	if got.Claims != 41 || got.Year != "1500.00" || got.Counted != got.Year {
 		t.Fatalf("%d claims; supplier's year %s, counted claims %s; want 41 claims, 1500.00 both", got.Claims, got.Year, got.Counted)
 	}
+	// Each claim names its own repayment, loan and application (they keep
+	// no foreign key: migration 00017).
+	var stray int
+	if err := e.db.Get(&stray, `SELECT count(*) FROM subsidy_claims c WHERE NOT EXISTS (
+		SELECT 1 FROM repayments r JOIN loans l ON l.id = r.loan_id
+		WHERE r.id = c.repayment_id AND l.id = c.loan_id AND l.application_id = c.application_id)`); err != nil || stray != 0 {
+		t.Fatalf("%d claims without their repayment, loan or application (%v)", stray, err)
+	}
 }

@@ -127,3 +127,40 @@ func TestIntakeBatchDatabaseErrorStaysWithItsApplication(t *testing.T) {
 		t.Fatalf("financed %s; want 3000.00 in 2 applications", w.financed())
 	}
 }
+
+// TestLendingRecordsArePermanent: applications, loans and repayments are
+// never deleted nor renumbered (migration 00017), so the rows written with
+// them (consents, transitions, deliveries, claims), which keep no foreign
+// key, never lose them; and every such row has its parent.
+func TestLendingRecordsArePermanent(t *testing.T) {
+	w := newWorld(t)
+	a := w.approvedAndDisbursed("1000.00")
+	if err := w.repayOne(a.ID, "R1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DELETE FROM applications`,
+		`UPDATE applications SET id = gen_random_uuid()`,
+		`TRUNCATE applications CASCADE`,
+		`DELETE FROM loans`,
+		`UPDATE loans SET id = gen_random_uuid()`,
+		`TRUNCATE loans CASCADE`,
+		`DELETE FROM repayments`,
+		`UPDATE repayments SET id = gen_random_uuid()`,
+		`TRUNCATE repayments CASCADE`,
+	} {
+		if _, err := w.db.Exec(stmt); err == nil || !strings.Contains(err.Error(), "permanent") {
+			t.Errorf("%s: %v, want refused as permanent", stmt, err)
+		}
+	}
+	orphans := w.count(`SELECT
+		(SELECT count(*) FROM consents c WHERE NOT EXISTS (SELECT 1 FROM applications a WHERE a.id = c.application_id)) +
+		(SELECT count(*) FROM application_transitions t WHERE NOT EXISTS (SELECT 1 FROM applications a WHERE a.id = t.application_id)) +
+		(SELECT count(*) FROM deliveries d WHERE NOT EXISTS (SELECT 1 FROM applications a WHERE a.id = d.application_id)) +
+		(SELECT count(*) FROM repayments r WHERE NOT EXISTS (SELECT 1 FROM loans l WHERE l.id = r.loan_id))`)
+	children := w.count(`SELECT (SELECT count(*) FROM consents) + (SELECT count(*) FROM application_transitions) +
+		(SELECT count(*) FROM deliveries) + (SELECT count(*) FROM repayments)`)
+	if orphans != 0 || children < 8 {
+		t.Errorf("%d orphans among %d rows; want none among at least 8", orphans, children)
+	}
+}
