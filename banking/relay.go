@@ -96,8 +96,14 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	if logger == nil {
 		logger = slog.Default()
 	}
+	// Up to Concurrency connections to a bank stay open between batches
+	// (net/http keeps 2 by default, and closed and dialled the rest anew
+	// for every batch).
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
-		client:   &http.Client{Timeout: cfg.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		breakers: map[string]*gobreaker.CircuitBreaker[*http.Response]{}}
 }
 
