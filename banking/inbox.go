@@ -3,6 +3,8 @@ package banking
 import (
 	"context"
 	"hash/fnv"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -135,6 +137,15 @@ func (q *inbox) work(sh *inboxShard) {
 // fails, and answers every event.
 func (q *inbox) write(batch []*inboxItem) {
 	defer func() {
+		// A bug must not take the process down with the batch, nor leave
+		// its requests waiting: they answer internal, and the writer goes
+		// on with the next batch.
+		if p := recover(); p != nil {
+			slog.Error("inbox writer panicked", "panic", p, "stack", string(debug.Stack()))
+			for _, it := range batch {
+				it.err = errs.E(errs.Internal, "the event could not be written")
+			}
+		}
 		for _, it := range batch {
 			close(it.done)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"procfin/banking"
+	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/signature"
 )
@@ -154,5 +155,33 @@ func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
 	var starts int
 	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events`); err != nil || starts != 2 {
 		t.Errorf("bank_events written at %d instants (%v), want 2: each event alone", starts, err)
+	}
+}
+
+// TestInboxSurvivesAPanic: a bug that panics while a batch is applied
+// answers its events internal, commits none of it, and the writer goes on.
+func TestInboxSurvivesAPanic(t *testing.T) {
+	w := newWorld(t, "http://127.0.0.1:1")
+	a := w.apply(t)
+	ev := banking.NewEvents(w.db, w.lending)
+	none := make([]*banking.Consume, 4)
+	disbursed := `{"loan_id":"LN-1","disbursement_id":"D1","amount":"1000.00","value_date":"2026-11-22","maturity_date":"2027-02-20","annual_rate":"0.0345"}`
+	if _, errors := ev.ApplyBatch("qilu-bank", [][]byte{event("e1", "application.received", a, `{}`),
+		event("e2", "application.approved", a, approved), event("e3", "loan.disbursed", a, disbursed)}, none[:3]); errors[0] != nil || errors[1] != nil || errors[2] != nil {
+		t.Fatalf("setting up the loan: %v", errors)
+	}
+	ev.OnRepaid = func(context.Context, *sqlx.Tx, lending.RepaymentResult) error { panic("a bug") }
+	repaid := `{"loan_id":"LN-1","repayment_id":"R1","principal":"100.00","interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`
+	_, errors := ev.ApplyBatch("qilu-bank", [][]byte{event("e4", "loan.repaid", a, repaid)}, none[:1])
+	if !errs.Is(errors[0], errs.Internal) {
+		t.Fatalf("a panicking event: %v, want internal", errors[0])
+	}
+	var n int
+	if err := w.db.Get(&n, `SELECT (SELECT count(*) FROM repayments) + (SELECT count(*) FROM bank_events WHERE event_id = 'e4')`); err != nil || n != 0 {
+		t.Fatalf("%d rows of the panicking event kept (%v), want none", n, err)
+	}
+	ev.OnRepaid = nil
+	if outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{event("e4", "loan.repaid", a, repaid)}, none[:1]); outcomes[0] != banking.Processed {
+		t.Fatalf("the event again: %q %v, want processed", outcomes[0], errors[0])
 	}
 }

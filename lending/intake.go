@@ -2,6 +2,8 @@ package lending
 
 import (
 	"context"
+	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -98,6 +100,15 @@ func (q *intake) work() {
 // and answers every item.
 func (q *intake) write(batch []*intakeItem) {
 	defer func() {
+		// A bug must not take the process down with the batch, nor leave
+		// its requests waiting: they answer internal, and the writer goes
+		// on with the next batch.
+		if p := recover(); p != nil {
+			slog.Error("intake writer panicked", "panic", p, "stack", string(debug.Stack()))
+			for _, it := range batch {
+				it.err = errs.E(errs.Internal, "the application could not be written")
+			}
+		}
 		for _, it := range batch {
 			close(it.done)
 		}

@@ -1,8 +1,11 @@
 package lending_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	"github.com/jmoiron/sqlx"
 
 	"procfin/lending"
 	"procfin/platform/errs"
@@ -162,5 +165,24 @@ func TestLendingRecordsArePermanent(t *testing.T) {
 		(SELECT count(*) FROM deliveries) + (SELECT count(*) FROM repayments)`)
 	if orphans != 0 || children < 8 {
 		t.Errorf("%d orphans among %d rows; want none among at least 8", orphans, children)
+	}
+}
+
+// TestIntakeSurvivesAPanic: a bug that panics while a batch is written
+// answers its applications internal, writes none of them, and the intake
+// goes on.
+func TestIntakeSurvivesAPanic(t *testing.T) {
+	w := newWorld(t)
+	who := w.who
+	who.Answered = func(context.Context, *sqlx.Tx, lending.Application) error { panic("a bug") }
+	_, errors := w.lending.ApplyBatch([]lending.Applicant{who}, []lending.ApplyInput{w.input(w.contractID, "qilu-bank", "1000.00", false)})
+	if !errs.Is(errors[0], errs.Internal) {
+		t.Fatalf("a panicking batch: %v, want internal", errors[0])
+	}
+	if n := w.count(`SELECT count(*) FROM applications`); n != 0 {
+		t.Fatalf("%d applications written, want none", n)
+	}
+	if _, err := w.apply("1000.00", false); err != nil {
+		t.Fatalf("the next application: %v", err)
 	}
 }
