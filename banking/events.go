@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -345,6 +346,9 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 	if err := ev.recordAll(ctx, tx, items); err != nil {
 		return err
 	}
+	if err := lockApplications(ctx, tx, items); err != nil {
+		return err
+	}
 	for _, it := range items {
 		if it.err != nil || it.outcome == Duplicate {
 			continue
@@ -355,6 +359,29 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 		it.outcome = Processed
 	}
 	return nil
+}
+
+// lockApplications locks, in id order, the applications that the items
+// to apply name, when they are more than one: the order every other
+// transaction locking several applications keeps (the intake, the relay),
+// so that a batch of events never waits on one of them while it waits on
+// the batch. An id that names no application is left to the event to
+// refuse.
+func lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+	var ids []string
+	for _, it := range items {
+		if it.err != nil || it.outcome == Duplicate || strings.HasPrefix(it.env.Type, "credit_line.") {
+			continue
+		}
+		if id := strings.ToLower(it.env.ApplicationID); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 2 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
+	return postgres.Translate(err)
 }
 
 // consumeAll consumes the messages of items in tx, a statement for each

@@ -185,3 +185,58 @@ func TestInboxSurvivesAPanic(t *testing.T) {
 		t.Fatalf("the event again: %q %v, want processed", outcomes[0], errors[0])
 	}
 }
+
+// TestInboxLocksApplicationsInOrder: a batch locks its applications in id
+// order before it applies anything, as the relay and the intake lock
+// theirs, so a transaction holding the first and then taking the second
+// never meets a batch holding the second and waiting for the first: no
+// deadlock, and both go through.
+func TestInboxLocksApplicationsInOrder(t *testing.T) {
+	w := newWorld(t, "http://127.0.0.1:1")
+	first, second := w.apply(t), w.apply(t)
+	if first > second {
+		first, second = second, first
+	}
+	ev := banking.NewEvents(w.db, w.lending)
+	holder, err := w.db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.Exec(`SELECT id FROM applications WHERE id = $1 FOR UPDATE`, first); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan []error)
+	go func() {
+		_, errors := ev.ApplyBatch("qilu-bank", [][]byte{event("e1", "application.received", second, `{}`),
+			event("e2", "application.received", first, `{}`)}, make([]*banking.Consume, 2))
+		done <- errors
+	}()
+	watch, err := w.db.Connx(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting == 0; { // until the batch waits for the first application
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited")
+		}
+		if err := watch.GetContext(context.Background(), &waiting, `SELECT count(*) FROM pg_locks WHERE NOT granted`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := holder.Exec(`SELECT id FROM applications WHERE id = $1 FOR UPDATE`, second); err != nil {
+		t.Fatalf("taking the second application after the first: %v", err)
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if errors := <-done; errors[0] != nil || errors[1] != nil {
+		t.Fatalf("the batch: %v", errors)
+	}
+	var starts int
+	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events`); err != nil || starts != 1 {
+		t.Errorf("bank_events written at %d instants (%v), want 1: one transaction", starts, err)
+	}
+}
