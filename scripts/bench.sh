@@ -195,6 +195,11 @@ run_pgbench() {
 	out="$(pgbench "${pg[@]}" -c "$1" -j "$j" -T "$secs" pgbench 2>&1)" || { echo "$out" >&2; exit 1; }
 	tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -n 1 | xargs printf '%.1f')"
 	printf '   pgbench %3d clients: %10s tps (TPC-B-like, -j %d)\n' "$1" "$tps" "$j"
+	# pgbench vacuums its tables before it starts; procfin's runs get the
+	# same: no autovacuum of pgbench's tables, no checkpoint of its pages
+	# in the middle of the next measurement.
+	psql "${pg[@]}" -d pgbench -qc 'VACUUM ANALYZE' >/dev/null
+	psql "${pg[@]}" -d postgres -qc 'CHECKPOINT' >/dev/null
 }
 
 failed=0
