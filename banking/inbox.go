@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"procfin/platform/batch"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
 )
@@ -37,17 +37,8 @@ import (
 // out of reach answers all of them unavailable instead, as it would each
 // alone.
 type inbox struct {
-	ev       *Events
-	maxBatch int
-	shards   []inboxShard
-}
-
-// inboxShard is one writer's queue; running tells whether its goroutine
-// is at work.
-type inboxShard struct {
-	mu      sync.Mutex
-	queue   []*inboxItem
-	running bool
+	ev     *Events
+	shards []batch.Queue[*inboxItem] // one writer each
 }
 
 // inboxItem is one queued event and, once applied, its outcome.
@@ -73,13 +64,19 @@ const (
 	inboxMaxBatch = 64
 )
 
+// newInbox returns the inbox: writers shards of one writer each, batches
+// of maxBatch at most.
 func newInbox(ev *Events, writers, maxBatch int) *inbox {
-	return &inbox{ev: ev, maxBatch: max(maxBatch, 1), shards: make([]inboxShard, max(writers, 1))}
+	q := &inbox{ev: ev, shards: make([]batch.Queue[*inboxItem], max(writers, 1))}
+	for i := range q.shards {
+		q.shards[i] = batch.Queue[*inboxItem]{Writers: 1, MaxBatch: maxBatch, Write: q.write}
+	}
+	return q
 }
 
 // shardOf returns the writer of what it acts on: its application, or for
 // a credit line event its line.
-func (q *inbox) shardOf(it *inboxItem) *inboxShard {
+func (q *inbox) shardOf(it *inboxItem) *batch.Queue[*inboxItem] {
 	key := it.env.ApplicationID
 	switch d := it.data.(type) {
 	case lineData:
@@ -97,14 +94,7 @@ func (q *inbox) shardOf(it *inboxItem) *inboxShard {
 // apply queues the event and waits for its outcome or for ctx.
 func (q *inbox) apply(it *inboxItem) (string, error) {
 	it.done = make(chan struct{})
-	sh := q.shardOf(it)
-	sh.mu.Lock()
-	sh.queue = append(sh.queue, it)
-	if !sh.running {
-		sh.running = true
-		go q.work(sh)
-	}
-	sh.mu.Unlock()
+	q.shardOf(it).Add(it)
 	select {
 	case <-it.done:
 		return it.outcome, it.err
@@ -112,24 +102,6 @@ func (q *inbox) apply(it *inboxItem) (string, error) {
 		// The event may still be applied: the bank's retry of it is then a
 		// duplicate.
 		return "", errs.Wrap(errs.Unavailable, it.ctx.Err(), "the request ended before the event was applied")
-	}
-}
-
-// work applies batches until the shard's queue is empty, then ends.
-func (q *inbox) work(sh *inboxShard) {
-	for {
-		sh.mu.Lock()
-		n := min(len(sh.queue), q.maxBatch)
-		if n == 0 {
-			sh.running = false
-			sh.mu.Unlock()
-			return
-		}
-		batch := make([]*inboxItem, n)
-		copy(batch, sh.queue)
-		sh.queue = append(sh.queue[:0], sh.queue[n:]...)
-		sh.mu.Unlock()
-		q.write(batch)
 	}
 }
 

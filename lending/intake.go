@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"procfin/platform/batch"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
 )
@@ -31,13 +32,8 @@ import (
 // out of reach answers all of them unavailable instead, as it would each
 // alone.
 type intake struct {
-	s        *Service
-	workers  int // writers at most at once, each holding one connection
-	maxBatch int
-
-	mu      sync.Mutex
-	queue   []*intakeItem
-	running int
+	s     *Service
+	queue batch.Queue[*intakeItem]
 }
 
 // intakeItem is one queued application and, once written, its answer.
@@ -54,20 +50,18 @@ type intakeItem struct {
 // than its own context allows in any case.
 const intakeTimeout = 30 * time.Second
 
+// newIntake returns the intake: workers writers at most at once, each
+// holding one connection, batches of maxBatch at most.
 func newIntake(s *Service, workers, maxBatch int) *intake {
-	return &intake{s: s, workers: max(workers, 1), maxBatch: max(maxBatch, 1)}
+	q := &intake{s: s}
+	q.queue = batch.Queue[*intakeItem]{Writers: workers, MaxBatch: maxBatch, Write: q.write}
+	return q
 }
 
 // apply queues the application and waits for its answer or for ctx.
 func (q *intake) apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
 	it := &intakeItem{ctx: ctx, who: who, in: in, done: make(chan struct{})}
-	q.mu.Lock()
-	q.queue = append(q.queue, it)
-	if q.running < q.workers {
-		q.running++
-		go q.work()
-	}
-	q.mu.Unlock()
+	q.queue.Add(it)
 	select {
 	case <-it.done:
 		return it.app, it.err
@@ -75,24 +69,6 @@ func (q *intake) apply(ctx context.Context, who Applicant, in ApplyInput) (Appli
 		// The application may still be written: a retry with the same
 		// Idempotency-Key finds it.
 		return Application{}, errs.Wrap(errs.Unavailable, ctx.Err(), "the request ended before the application was written")
-	}
-}
-
-// work writes batches until the queue is empty, then ends.
-func (q *intake) work() {
-	for {
-		q.mu.Lock()
-		n := min(len(q.queue), q.maxBatch)
-		if n == 0 {
-			q.running--
-			q.mu.Unlock()
-			return
-		}
-		batch := make([]*intakeItem, n)
-		copy(batch, q.queue)
-		q.queue = append(q.queue[:0], q.queue[n:]...)
-		q.mu.Unlock()
-		q.write(batch)
 	}
 }
 
