@@ -373,7 +373,8 @@ func lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) erro
 		if it.err != nil || it.outcome == Duplicate || strings.HasPrefix(it.env.Type, "credit_line.") {
 			continue
 		}
-		if id := strings.ToLower(it.env.ApplicationID); !slices.Contains(ids, id) {
+		u, err := uuid.Parse(it.env.ApplicationID) // ParseEvent checked it
+		if id := u.String(); err == nil && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -5,9 +5,9 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/batch"
@@ -77,17 +77,21 @@ func newInbox(ev *Events, writers, maxBatch int) *inbox {
 // shardOf returns the writer of what it acts on: its application, or for
 // a credit line event its line.
 func (q *inbox) shardOf(it *inboxItem) *batch.Queue[*inboxItem] {
-	key := it.env.ApplicationID
+	var key string
 	switch d := it.data.(type) {
 	case lineData:
 		key = d.CreditLineID
 	case revokedData:
 		key = d.CreditLineID
+	default:
+		if u, err := uuid.Parse(it.env.ApplicationID); err == nil { // ParseEvent checked it
+			key = u.String() // one spelling of it, one shard
+		}
 	}
 	h := fnv.New32a()
 	h.Write([]byte(it.bankID))
 	h.Write([]byte{0})
-	h.Write([]byte(strings.ToLower(key)))
+	h.Write([]byte(key))
 	return &q.shards[h.Sum32()%uint32(len(q.shards))]
 }
 
