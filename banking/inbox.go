@@ -109,25 +109,25 @@ func (q *inbox) apply(it *inboxItem) (string, error) {
 	}
 }
 
-// write applies batch in one transaction, or each event alone if that
+// write applies items (a batch) in one transaction, or each event alone if that
 // fails, and answers every event.
-func (q *inbox) write(batch []*inboxItem) {
+func (q *inbox) write(items []*inboxItem) {
 	defer func() {
 		// A bug must not take the process down with the batch, nor leave
 		// its requests waiting: they answer internal, and the writer goes
 		// on with the next batch.
 		if p := recover(); p != nil {
 			slog.Error("inbox writer panicked", "panic", p, "stack", string(debug.Stack()))
-			for _, it := range batch {
+			for _, it := range items {
 				it.err = errs.E(errs.Internal, "the event could not be written")
 			}
 		}
-		for _, it := range batch {
+		for _, it := range items {
 			close(it.done)
 		}
 	}()
-	live := batch[:0:0]
-	for _, it := range batch {
+	live := items[:0:0]
+	for _, it := range items {
 		if err := it.ctx.Err(); err != nil {
 			it.err = errs.Wrap(errs.Unavailable, err, "the request ended before the event was applied")
 			continue

@@ -72,25 +72,25 @@ func (q *intake) apply(ctx context.Context, who Applicant, in ApplyInput) (Appli
 	}
 }
 
-// write writes batch in one transaction, or each item alone if that fails,
+// write writes items (a batch) in one transaction, or each alone if that fails,
 // and answers every item.
-func (q *intake) write(batch []*intakeItem) {
+func (q *intake) write(items []*intakeItem) {
 	defer func() {
 		// A bug must not take the process down with the batch, nor leave
 		// its requests waiting: they answer internal, and the writer goes
 		// on with the next batch.
 		if p := recover(); p != nil {
 			slog.Error("intake writer panicked", "panic", p, "stack", string(debug.Stack()))
-			for _, it := range batch {
+			for _, it := range items {
 				it.err = errs.E(errs.Internal, "the application could not be written")
 			}
 		}
-		for _, it := range batch {
+		for _, it := range items {
 			close(it.done)
 		}
 	}()
-	live := batch[:0:0]
-	for _, it := range batch {
+	live := items[:0:0]
+	for _, it := range items {
 		if err := it.ctx.Err(); err != nil {
 			it.err = errs.Wrap(errs.Unavailable, err, "the request ended before the application was written")
 			continue
