@@ -222,7 +222,7 @@ func TestInboxLocksApplicationsInOrder(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the batch never waited")
 		}
-		if err := watch.GetContext(context.Background(), &waiting, `SELECT count(*) FROM pg_locks WHERE NOT granted`); err != nil {
+		if err := watch.GetContext(context.Background(), &waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
 			t.Fatal(err)
 		}
 	}
