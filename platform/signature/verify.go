@@ -226,7 +226,8 @@ func (v *Verifier) Consume(ctx context.Context, q sqlx.QueryerContext, s Seen) e
 // when the store can (TxReplayStore): refused[i] is nil when ss[i] was
 // fresh and is now consumed, and its signature_invalid (reason replay)
 // when it was seen before, or earlier in ss. err is a failure of the
-// store, which consumed none.
+// store: with a TxReplayStore nothing was consumed, else those before the
+// failure were.
 func (v *Verifier) ConsumeMany(ctx context.Context, q sqlx.QueryerContext, ss []Seen) (refused []error, err error) {
 	refused = make([]error, len(ss))
 	txs, ok := v.replay.(TxReplayStore)
