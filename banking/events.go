@@ -337,6 +337,10 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume
 // event id reused with another body) gets its error and the others go on;
 // any other error is returned, and tx must be rolled back.
 func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+	// Every statement of the batch finds its rows by key.
+	if err := postgres.GenericPlans(ctx, tx); err != nil {
+		return err
+	}
 	for _, it := range items {
 		it.outcome, it.err = "", nil
 	}

@@ -213,6 +213,10 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 		ids[i], statuses[i], refs[i] = d.ID, int64(rs[i].status), rs[i].reference
 	}
 	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
+		// Every statement here finds its rows by id.
+		if err := postgres.GenericPlans(ctx, tx); err != nil {
+			return err
+		}
 		var mine []struct {
 			ApplicationID string `db:"application_id"`
 			Ref           string `db:"ref"`

@@ -199,6 +199,10 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 // (it.err) and writes nothing; the others go on. An error returned means tx
 // must roll back: it may hold part of the batch.
 func (s *Service) applyMany(ctx context.Context, tx *sqlx.Tx, items []*intakeItem) error {
+	// Every statement of the batch finds its rows by id.
+	if err := postgres.GenericPlans(ctx, tx); err != nil {
+		return err
+	}
 	now := s.now()
 	contractIDs := make([]string, 0, len(items))
 	var lineIDs []string

@@ -252,3 +252,56 @@ func TestBanksAndPoliciesArePermanent(t *testing.T) {
 		t.Fatalf("%d rows (%v), want both kept", n, err)
 	}
 }
+
+// TestGenericPlans: the setting holds for the rest of its transaction and
+// ends with it, so the pooled connection's next user plans as before.
+func TestGenericPlans(t *testing.T) {
+	db := pgtest.NewDB(t)
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	mode := func(q sqlx.QueryerContext) string {
+		var m string
+		if err := sqlx.GetContext(ctx, q, &m, `SELECT current_setting('plan_cache_mode')`); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		if err := postgres.GenericPlans(ctx, tx); err != nil {
+			return err
+		}
+		if m := mode(tx); m != "force_generic_plan" {
+			t.Errorf("in the transaction: plan_cache_mode = %s", m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := mode(db); m != "auto" {
+		t.Errorf("after the transaction: plan_cache_mode = %s, want auto", m)
+	}
+}
+
+// TestLargeValuesUseLZ4: where the server has lz4, the columns holding
+// large values compress with it (migration 00018).
+func TestLargeValuesUseLZ4(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TEMP TABLE probe (v text COMPRESSION lz4)`); err != nil {
+		t.Skipf("this server has no lz4: %v", err)
+	}
+	var got []string
+	err := db.SelectContext(ctx, &got, `
+		SELECT attrelid::regclass || '.' || attname FROM pg_attribute
+		WHERE (attrelid::regclass::text, attname) IN (('idempotency_keys', 'body'), ('audit_log', 'after_state'),
+			('applications', 'verification'), ('deliveries', 'payload'), ('subsidy_claims', 'computation'))
+		  AND attcompression = 'l'
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 5 {
+		t.Errorf("columns compressed with lz4: %v, want all five", got)
+	}
+}
