@@ -3,16 +3,18 @@
 // transaction as the change it records. Verify walks the chain and finds
 // any edited, inserted or deleted row.
 //
-// A row is written unsealed: with its contents but no place in the chain.
-// Seal, run by a Sealer in every procfin process, gives committed rows
-// their place (seq), the previous row's hash and their own hash, in the
-// order it finds them; sealers serialise on the single audit_head row. The
-// change's own transaction so never waits on a shared row, and a row is
-// sealed within about a second of its commit. Until then it is protected by
-// the append-only trigger alone. The chain proves the log was not changed
-// after the fact by anyone short of rewriting it whole from the edit
-// onwards; publishing the head hash (procfin audit verify prints it) makes
-// even that detectable.
+// A row is written to audit_log unsealed: with its contents but no place
+// in the chain, and a trigger queues its id in audit_unsealed. Seal, run
+// by a Sealer in every procfin process, takes the queued rows once they are
+// committed and appends one row per row to audit_chain, in the order it
+// finds them: its place (seq), the previous row's hash and its own hash.
+// Sealers serialise on the single audit_head row. The change's own
+// transaction so never waits on a shared row, no row of the trail is ever
+// updated, and a row is sealed within about a second of its commit. Until
+// then it is protected by the append-only trigger alone. The chain proves
+// the log was not changed after the fact by anyone short of rewriting it
+// whole from the edit onwards; publishing the head hash (procfin audit
+// verify prints it) makes even that detectable.
 package audit
 
 import (
@@ -153,11 +155,11 @@ func insertRows(rows []entryRow) postgres.Write {
 			pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons)}}
 }
 
-// Seal chains up to limit committed unsealed rows after the head, oldest
-// first, in one transaction holding audit_head's row lock, and reports how
-// many it sealed. Any number of processes may seal at once: they take
-// turns on that lock, and each sees the rows the previous one sealed.
-// Returns internal on database failure.
+// Seal chains up to limit committed unsealed rows after the head, in one
+// transaction holding audit_head's row lock, and reports how many it
+// sealed. Any number of processes may seal at once: they take turns on
+// that lock, and each sees the rows the previous one sealed. Returns
+// internal on database failure.
 func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
 	sealed := 0
 	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
@@ -170,12 +172,17 @@ func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
 		}
 		var rows []Row
 		// A new statement, so a new snapshot: it sees what sealers before
-		// us sealed while we waited for the lock.
-		// Not after_state: its digest is what the chain hashes.
+		// us took from the queue while we waited for the lock, and only
+		// rows whose transaction committed. Not after_state: its digest is
+		// what the chain hashes.
 		err := tx.SelectContext(ctx, &rows, `
-			SELECT id, at, actor, action, entity_type, entity_id, before_digest,
-			       after_digest, reason
-			FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT $1`, limit)
+			WITH taken AS (
+				DELETE FROM audit_unsealed
+				WHERE ctid = ANY(ARRAY(SELECT ctid FROM audit_unsealed LIMIT $1))
+				RETURNING id)
+			SELECT a.id, a.at, a.actor, a.action, a.entity_type, a.entity_id, a.before_digest,
+			       a.after_digest, a.reason
+			FROM taken JOIN audit_log a ON a.id = taken.id ORDER BY a.id`, limit)
 		if err != nil || len(rows) == 0 {
 			return postgres.Translate(err)
 		}
@@ -189,14 +196,13 @@ func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
 			head.Seq, head.Hash = r.Seq, r.Hash
 		}
 		_, err = tx.ExecContext(ctx, `
-			UPDATE audit_log AS a SET seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
-			FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]) AS v(id, seq, prev_hash, hash)
-			WHERE a.id = v.id`, pq.Array(ids), pq.Array(seqs), pq.Array(prevs), pq.Array(hashes))
+			WITH chained AS (
+				INSERT INTO audit_chain (seq, audit_id, prev_hash, hash)
+				SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[]))
+			UPDATE audit_head SET seq = $5, hash = $6 WHERE id`,
+			pq.Array(seqs), pq.Array(ids), pq.Array(prevs), pq.Array(hashes), head.Seq, head.Hash)
 		if err != nil {
 			return postgres.Translate(fmt.Errorf("audit seal: %w", err))
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id`, head.Seq, head.Hash); err != nil {
-			return postgres.Translate(fmt.Errorf("audit head update: %w", err))
 		}
 		sealed = len(rows)
 		return nil
@@ -295,22 +301,28 @@ type Report struct {
 	HeadHash string `json:"head_hash"`
 }
 
-// Verify walks the whole sealed trail in order and checks every link: no
-// gap in seq, each prev_hash the previous row's hash, each hash
-// recomputed, each stored state matching its digest, and the head matching
-// the last row. The error names the first broken row. Rows not yet sealed
-// are counted, not checked: call SealAll first to check everything
-// committed so far.
+// Verify walks the whole chain in order and checks every link: no gap in
+// seq, each sealed row present, each prev_hash the previous row's hash,
+// each hash recomputed from its row, each stored state matching its
+// digest, and the head matching the last link. The error names the first
+// broken row. Rows not yet sealed are counted, not checked: call SealAll
+// first to check everything committed so far.
 func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	var rep Report
 	prevHash := strings.Repeat("0", 64)
 	var last int64
 	for {
 		var rows []Row
+		// A sealed row that is gone from audit_log comes back with id 0.
 		err := db.SelectContext(ctx, &rows, `
-			SELECT id, seq, at, actor, action, entity_type, entity_id, before_digest,
-			       after_digest, after_state, reason, prev_hash, hash
-			FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 5000`, last)
+			SELECT COALESCE(a.id, 0) AS id, c.seq, COALESCE(a.at, 'epoch') AS at,
+			       COALESCE(a.actor, '') AS actor, COALESCE(a.action, '') AS action,
+			       COALESCE(a.entity_type, '') AS entity_type, COALESCE(a.entity_id, '') AS entity_id,
+			       COALESCE(a.before_digest, '') AS before_digest, COALESCE(a.after_digest, '') AS after_digest,
+			       COALESCE(a.after_state, '') AS after_state, COALESCE(a.reason, '') AS reason,
+			       c.prev_hash, c.hash
+			FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
+			WHERE c.seq > $1 ORDER BY c.seq LIMIT 5000`, last)
 		if err != nil {
 			return rep, postgres.Translate(err)
 		}
@@ -318,6 +330,8 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 			switch {
 			case r.Seq != last+1:
 				return rep, fmt.Errorf("audit row %d is followed by row %d: rows %d to %d were deleted", last, r.Seq, last+1, r.Seq-1)
+			case r.ID == 0:
+				return rep, fmt.Errorf("audit row %d was deleted: its place in the chain is left without it", r.Seq)
 			case r.PrevHash != prevHash:
 				return rep, fmt.Errorf("audit row %d does not link to row %d: a row was changed or replaced", r.Seq, last)
 			case chainHash(r) != r.Hash:
@@ -340,7 +354,11 @@ func Verify(ctx context.Context, db *sqlx.DB) (Report, error) {
 	if err := db.GetContext(ctx, &head, `SELECT seq, hash FROM audit_head WHERE id`); err != nil {
 		return rep, postgres.Translate(err)
 	}
-	if err := db.GetContext(ctx, &rep.Unsealed, `SELECT count(*) FROM audit_log WHERE seq IS NULL`); err != nil {
+	// Every row without a link, whether queued or not: a row taken out
+	// of the queue is never sealed, and shows here.
+	err := db.GetContext(ctx, &rep.Unsealed, `
+		SELECT count(*) FROM audit_log a WHERE NOT EXISTS (SELECT FROM audit_chain c WHERE c.audit_id = a.id)`)
+	if err != nil {
 		return rep, postgres.Translate(err)
 	}
 	if head.Seq != last || head.Hash != prevHash {
@@ -364,12 +382,12 @@ func digestRaw(s string) (string, string, error) {
 func List(ctx context.Context, db sqlx.QueryerContext, entityType, entityID string, after int64, limit int) ([]Row, error) {
 	rows := []Row{}
 	err := sqlx.SelectContext(ctx, db, &rows, `
-		SELECT id, COALESCE(seq, 0) AS seq, at, actor, action, entity_type, entity_id,
-		       before_digest, after_digest, after_state, reason,
-		       COALESCE(prev_hash, '') AS prev_hash, COALESCE(hash, '') AS hash
-		FROM audit_log
-		WHERE entity_type = $1 AND entity_id = $2 AND id > $3
-		ORDER BY id LIMIT $4`, entityType, entityID, after, limit)
+		SELECT a.id, COALESCE(c.seq, 0) AS seq, a.at, a.actor, a.action, a.entity_type, a.entity_id,
+		       a.before_digest, a.after_digest, a.after_state, a.reason,
+		       COALESCE(c.prev_hash, '') AS prev_hash, COALESCE(c.hash, '') AS hash
+		FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id
+		WHERE a.entity_type = $1 AND a.entity_id = $2 AND a.id > $3
+		ORDER BY a.id LIMIT $4`, entityType, entityID, after, limit)
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

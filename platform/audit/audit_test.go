@@ -45,12 +45,18 @@ func recordUnsealed(t *testing.T, db *sqlx.DB, n int) {
 func tamper(t *testing.T, db *sqlx.DB, sql string) {
 	t.Helper()
 	for _, s := range []string{
-		`ALTER TABLE audit_log DISABLE TRIGGER USER`, sql, `ALTER TABLE audit_log ENABLE TRIGGER USER`,
+		`ALTER TABLE audit_log DISABLE TRIGGER USER`, `ALTER TABLE audit_chain DISABLE TRIGGER USER`, sql,
+		`ALTER TABLE audit_log ENABLE TRIGGER USER`, `ALTER TABLE audit_chain ENABLE TRIGGER USER`,
 	} {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// sealedAs is the audit_log row sealed at place n of the chain.
+func sealedAs(n int) string {
+	return fmt.Sprintf(`(SELECT audit_id FROM audit_chain WHERE seq = %d)`, n)
 }
 
 func TestVerify(t *testing.T) {
@@ -60,11 +66,17 @@ func TestVerify(t *testing.T) {
 		want   string // substring of the error; "" means valid
 	}{
 		{"OK", "", ""},
-		{"EditedActor", `UPDATE audit_log SET actor = 'user:mallory' WHERE seq = 3`, "row 3 was edited"},
-		{"EditedState", `UPDATE audit_log SET after_state = '{"v":99}' WHERE seq = 2`, "row 2 was edited"},
-		{"DeletedMiddle", `DELETE FROM audit_log WHERE seq = 3`, "rows 3 to 3 were deleted"},
-		{"DeletedTail", `DELETE FROM audit_log WHERE seq = 5`, "newest rows were deleted"},
-		{"DeletedAll", `DELETE FROM audit_log`, "newest rows were deleted"},
+		{"EditedActor", `UPDATE audit_log SET actor = 'user:mallory' WHERE id = ` + sealedAs(3), "row 3 was edited"},
+		{"EditedState", `UPDATE audit_log SET after_state = '{"v":99}' WHERE id = ` + sealedAs(2), "row 2 was edited"},
+		{"EditedLink", `UPDATE audit_chain SET prev_hash = repeat('1', 64) WHERE seq = 2`, "row 2 does not link to row 1"},
+		{"SwappedRows", `UPDATE audit_chain SET audit_id = -audit_id WHERE seq IN (2, 4);
+			UPDATE audit_chain SET audit_id = CASE WHEN seq = 2 THEN (SELECT -audit_id FROM audit_chain WHERE seq = 4)
+				ELSE (SELECT -audit_id FROM audit_chain WHERE seq = 2) END WHERE seq IN (2, 4)`, "row 2 was edited"},
+		{"DeletedRow", `DELETE FROM audit_log WHERE id = ` + sealedAs(3), "row 3 was deleted"},
+		{"DeletedLink", `DELETE FROM audit_chain WHERE seq = 3`, "rows 3 to 3 were deleted"},
+		{"DeletedMiddle", `DELETE FROM audit_log WHERE id = ` + sealedAs(3) + `; DELETE FROM audit_chain WHERE seq = 3`, "rows 3 to 3 were deleted"},
+		{"DeletedTail", `DELETE FROM audit_log WHERE id = ` + sealedAs(5) + `; DELETE FROM audit_chain WHERE seq = 5`, "newest rows were deleted"},
+		{"DeletedAll", `DELETE FROM audit_log; DELETE FROM audit_chain`, "newest rows were deleted"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +87,7 @@ func TestVerify(t *testing.T) {
 			}
 			rep, err := audit.Verify(context.Background(), db)
 			if tc.want == "" {
-				if err != nil || rep.Rows != 5 || rep.HeadSeq != 5 {
+				if err != nil || rep.Rows != 5 || rep.HeadSeq != 5 || rep.Unsealed != 0 {
 					t.Fatalf("Verify = %+v, %v; want 5 rows, no error", rep, err)
 				}
 				return
@@ -91,11 +103,16 @@ func TestVerifyRehashedEdit(t *testing.T) {
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 3)
 	var r audit.Row
-	if err := db.Get(&r, `SELECT id, seq, at, actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, prev_hash, hash FROM audit_log WHERE seq = 2`); err != nil {
+	err := db.Get(&r, `
+		SELECT a.id, c.seq, a.at, a.actor, a.action, a.entity_type, a.entity_id, a.before_digest, a.after_digest,
+		       a.after_state, a.reason, c.prev_hash, c.hash
+		FROM audit_chain c JOIN audit_log a ON a.id = c.audit_id WHERE c.seq = 2`)
+	if err != nil {
 		t.Fatal(err)
 	}
 	r.Actor = "user:mallory"
-	tamper(t, db, fmt.Sprintf(`UPDATE audit_log SET actor = 'user:mallory', hash = '%s' WHERE seq = 2`, audit.ChainHash(r)))
+	tamper(t, db, fmt.Sprintf(`UPDATE audit_log SET actor = 'user:mallory' WHERE id = %d;
+		UPDATE audit_chain SET hash = '%s' WHERE seq = 2`, r.ID, audit.ChainHash(r)))
 	if _, err := audit.Verify(context.Background(), db); err == nil || !strings.Contains(err.Error(), "row 3 does not link to row 2") {
 		t.Fatalf("Verify = %v, want row 3 not linking", err)
 	}
@@ -104,10 +121,31 @@ func TestVerifyRehashedEdit(t *testing.T) {
 func TestAppendOnly(t *testing.T) {
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 1)
-	for _, sql := range []string{`UPDATE audit_log SET actor = 'x'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`} {
+	for _, sql := range []string{
+		`UPDATE audit_log SET actor = 'x'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`,
+		`UPDATE audit_chain SET hash = repeat('0', 64)`, `DELETE FROM audit_chain`, `TRUNCATE audit_chain`,
+	} {
 		if _, err := db.Exec(sql); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want append-only refusal", sql, err)
 		}
+	}
+}
+
+// A row taken out of the sealer's queue is never sealed, and Verify
+// counts it.
+func TestUnqueuedRowIsCounted(t *testing.T) {
+	db := pgtest.NewDB(t)
+	mustRecord(t, db, 2)
+	recordUnsealed(t, db, 1)
+	if _, err := db.Exec(`DELETE FROM audit_unsealed`); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.SealAll(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.Verify(context.Background(), db)
+	if err != nil || rep.Rows != 2 || rep.Unsealed != 1 {
+		t.Fatalf("Verify = %+v, %v; want 2 sealed and 1 left unsealed", rep, err)
 	}
 }
 
@@ -200,12 +238,11 @@ func TestUnsealedRows(t *testing.T) {
 	if err != nil || len(rows) != 3 || rows[0].Seq == 0 || rows[1].Seq != 0 || rows[1].Hash != "" {
 		t.Fatalf("List = %+v, %v; want a sealed row then unsealed ones", rows, err)
 	}
-	// The trigger lets a row be sealed once and nothing else change.
+	// Nothing updates a row, sealed or not.
 	for _, sql := range []string{
-		`UPDATE audit_log SET actor = 'user:mallory' WHERE seq IS NULL`,
-		`UPDATE audit_log SET seq = 99, prev_hash = 'x', hash = 'y', reason = 'forged' WHERE seq IS NULL`,
-		`UPDATE audit_log SET seq = seq + 100 WHERE seq IS NOT NULL`,
-		`UPDATE audit_log SET hash = repeat('0', 64) WHERE seq = 1`,
+		`UPDATE audit_log SET actor = 'user:mallory' WHERE id = (SELECT max(id) FROM audit_log)`,
+		`UPDATE audit_log SET reason = 'forged' WHERE id = ` + sealedAs(1),
+		`UPDATE audit_chain SET seq = seq + 100`,
 	} {
 		if _, err := db.Exec(sql); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want append-only refusal", sql, err)
