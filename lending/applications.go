@@ -1,6 +1,7 @@
 package lending
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -54,6 +55,38 @@ type Application struct {
 	History          []Transition      `db:"-" json:"history,omitempty"`
 	Consent          *Consent          `db:"-" json:"consent,omitempty"`
 	RepaymentAccount *RepaymentAccount `db:"-" json:"repayment_account,omitempty"`
+}
+
+// JSON is a's JSON as json.Marshal writes it, but for two things: no
+// HTML escaping (as procfin writes its answers) and the verification
+// report written as it is. encoding/json re-reads and compacts every
+// json.RawMessage it writes, and the report is most of an application's
+// bytes; an application was so compacted twice on its way in (its audit
+// state and its answer) and twice more on its way to the bank.
+func (a Application) JSON() ([]byte, error) {
+	report := a.Verification
+	a.Verification = nil
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(a); err != nil {
+		return nil, err
+	}
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if len(report) == 0 {
+		return b, nil
+	}
+	// The key's first occurrence is the field: a string holding the
+	// same text is written with its quotes escaped.
+	const key = `"verification":`
+	i := bytes.Index(b, []byte(key+"null"))
+	if i < 0 {
+		return nil, errs.E(errs.Internal, "application JSON without its verification")
+	}
+	i += len(key)
+	out := make([]byte, 0, len(b)+len(report))
+	out = append(append(append(out, b[:i]...), report...), b[i+len("null"):]...)
+	return out, nil
 }
 
 func (a *Application) derive() {
@@ -308,8 +341,12 @@ func (s *Service) applyMany(ctx context.Context, tx *sqlx.Tx, items []*intakeIte
 	for _, a := range accepted {
 		app := apps[a.id]
 		app.derive()
+		state, err := app.JSON()
+		if err != nil {
+			return err
+		}
 		if err := audit.Record(ctx, tx, audit.Entry{Actor: a.actor, Action: "application.submitted",
-			EntityType: "application", EntityID: a.id, After: app}); err != nil {
+			EntityType: "application", EntityID: a.id, After: json.RawMessage(state)}); err != nil {
 			return err
 		}
 		// The answer is what this transaction wrote: no need to read it back.
@@ -629,8 +666,32 @@ func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, t
 		return postgres.Translate(err)
 	}
 	a.Status = to
-	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "application." + string(to), EntityType: "application",
-		EntityID: a.ID, Before: before, After: *a, Reason: cause})
+	return recordApplication(ctx, tx, actor, "application."+string(to), before, *a, cause)
+}
+
+// recordApplication records a change of an application in the audit
+// trail (applicationEntry).
+func recordApplication(ctx context.Context, tx *sqlx.Tx, actor, action string, before, after Application, reason string) error {
+	e, err := applicationEntry(actor, action, before, after, reason)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, e)
+}
+
+// applicationEntry is the audit entry of a change of an application, its
+// states written with Application.JSON.
+func applicationEntry(actor, action string, before, after Application, reason string) (audit.Entry, error) {
+	b, err := before.JSON()
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	a, err := after.JSON()
+	if err != nil {
+		return audit.Entry{}, err
+	}
+	return audit.Entry{Actor: actor, Action: action, EntityType: "application",
+		EntityID: after.ID, Before: json.RawMessage(b), After: json.RawMessage(a), Reason: reason}, nil
 }
 
 // release gives back part of what an application holds of its contract's

@@ -127,8 +127,11 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 		a.BankReference, a.Status = refs[a.ID], Delivered
 		cause := "the bank accepted the application (reference " + a.BankReference + ")"
 		moved, movedRefs, causes = append(moved, a.ID), append(movedRefs, a.BankReference), append(causes, cause)
-		entries = append(entries, audit.Entry{Actor: actor, Action: "application." + string(Delivered), EntityType: "application",
-			EntityID: a.ID, Before: before, After: a, Reason: cause})
+		e, err := applicationEntry(actor, "application."+string(Delivered), before, a, cause)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, e)
 	}
 	if len(moved) == 0 {
 		return nil

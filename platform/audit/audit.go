@@ -42,7 +42,7 @@ type Entry struct {
 	EntityType string // which entity: "user", "contract", …
 	EntityID   string
 	Before     any    // the entity before the change (nil when created); only its digest is kept
-	After      any    // the entity after the change (nil when deleted); kept, so it must hold no secrets
+	After      any    // the entity after the change (nil when deleted); kept, so it must hold no secrets; a json.RawMessage is kept as it is
 	Reason     string // why, when a person gave a reason (an override, a rejection)
 }
 
@@ -264,13 +264,17 @@ func (s Sealer) Run(ctx context.Context) {
 }
 
 // digest returns the hex SHA-256 of v's JSON and the JSON itself; nil is "".
+// A json.RawMessage is taken as it is: the caller wrote it, as valid JSON.
 func digest(v any) (string, string, error) {
 	if v == nil {
 		return "", "", nil
 	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", "", errs.Wrap(errs.Internal, err, "audit: encode state")
+	b, ok := v.(json.RawMessage)
+	if !ok {
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			return "", "", errs.Wrap(errs.Internal, err, "audit: encode state")
+		}
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), string(b), nil
