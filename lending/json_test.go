@@ -22,8 +22,8 @@ func TestApplicationJSON(t *testing.T) {
 			Amount: money.MustAmount("1000.00"), Currency: "CNY", TermDays: 180,
 			Purpose: `materials "verification":null, <&> 采购`, Status: lending.Submitted, AnnualRate: &rate,
 			Verification: json.RawMessage(`{"passed":true,"checks":[{"name":"award","ok":true,"detail":"\"verification\":null"}]}`),
-			CreatedAt: time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 26, 8, 0, 1, 0, time.UTC),
-			History:   []lending.Transition{{N: 1, To: lending.Submitted, Actor: "user:1", Cause: "submitted"}},
+			CreatedAt:    time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 26, 8, 0, 1, 0, time.UTC),
+			History: []lending.Transition{{N: 1, To: lending.Submitted, Actor: "user:1", Cause: "submitted"}},
 		},
 		{ID: "a2", Purpose: "no report", Status: lending.Delivered},
 	} {
