@@ -61,8 +61,10 @@ type Application struct {
 // HTML escaping (as procfin writes its answers) and the verification
 // report written as it is. encoding/json re-reads and compacts every
 // json.RawMessage it writes, and the report is most of an application's
-// bytes; an application was so compacted twice on its way in (its audit
-// state and its answer) and twice more on its way to the bank.
+// bytes; an application was so compacted twice when submitted (its audit
+// state and its answer) and twice more when delivered (its states before
+// and after). The report must be valid JSON, as json.Marshal and jsonb
+// write it.
 func (a Application) JSON() ([]byte, error) {
 	report := a.Verification
 	a.Verification = nil
