@@ -350,7 +350,7 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 	if err := ev.recordAll(ctx, tx, items); err != nil {
 		return err
 	}
-	if err := lockApplications(ctx, tx, items); err != nil {
+	if err := ev.lockApplications(ctx, tx, items); err != nil {
 		return err
 	}
 	for _, it := range items {
@@ -369,24 +369,44 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 // to apply name, when they are more than one: the order every other
 // transaction locking several applications keeps (the intake, the relay),
 // so that a batch of events never waits on one of them while it waits on
-// the batch. An id that names no application is left to the event to
-// refuse.
-func lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+// the batch. With the lock it reads each application whose first event
+// here names a loan (a disbursement, repayment or overdue) together with
+// that loan, which the event then takes instead of a read of its own. An
+// id that names no application is left to the event to refuse.
+func (ev *Events) lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
 	var ids []string
+	loans := map[string]string{}
 	for _, it := range items {
 		if it.err != nil || it.outcome == Duplicate || strings.HasPrefix(it.env.Type, "credit_line.") {
 			continue
 		}
 		u, err := uuid.Parse(it.env.ApplicationID) // ParseEvent checked it
-		if id := u.String(); err == nil && !slices.Contains(ids, id) {
-			ids = append(ids, id)
+		id := u.String()
+		if err != nil || slices.Contains(ids, id) {
+			continue
+		}
+		ids = append(ids, id)
+		if loan, ok := loanOf(it.data); ok {
+			loans[id] = loan
 		}
 	}
-	if len(ids) < 2 {
+	if len(ids) < 2 && len(loans) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
-	return postgres.Translate(err)
+	return ev.lending.LockApplications(ctx, tx, ids, loans)
+}
+
+// loanOf is the bank's loan id an event's data names, if any.
+func loanOf(data any) (string, bool) {
+	switch d := data.(type) {
+	case disbursedData:
+		return d.LoanID, true
+	case repaidData:
+		return d.LoanID, true
+	case overdueData:
+		return d.LoanID, true
+	}
+	return "", false
 }
 
 // consumeAll consumes the messages of items in tx, a statement for each

@@ -240,3 +240,58 @@ func TestInboxLocksApplicationsInOrder(t *testing.T) {
 		t.Errorf("bank_events written at %d instants (%v), want 1: one transaction", starts, err)
 	}
 }
+
+// TestInboxBatchReadsEachLoanFresh: a batch reads the application and
+// loan of each application's first loan event with its lock; a second
+// event of the same application in the batch reads them again, and sees
+// what the first did.
+func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
+	w := newWorld(t, "http://127.0.0.1:1")
+	a, b := w.apply(t), w.apply(t)
+	ev := banking.NewEvents(w.db, w.lending)
+	none := make([]*banking.Consume, 8)
+	for i, app := range []string{a, b} {
+		disbursed := fmt.Sprintf(`{"loan_id":"LN-%d","disbursement_id":"D%d","amount":"1000.00","value_date":"2026-11-22","maturity_date":"2027-02-20","annual_rate":"0.0345"}`, i, i)
+		if _, errors := ev.ApplyBatch("qilu-bank", [][]byte{event(fmt.Sprint("r", i), "application.received", app, `{}`),
+			event(fmt.Sprint("a", i), "application.approved", app, approved), event(fmt.Sprint("d", i), "loan.disbursed", app, disbursed)}, none[:3]); errors[0] != nil || errors[1] != nil || errors[2] != nil {
+			t.Fatalf("setting up loan %d: %v", i, errors)
+		}
+	}
+	repaid := func(loan int, id, principal string) string {
+		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"principal":%q,"interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`, loan, id, principal)
+	}
+	outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{
+		event("e1", "loan.repaid", a, repaid(0, "R1", "600.00")),
+		event("e2", "loan.repaid", b, repaid(1, "R2", "100.00")),
+		event("e3", "loan.repaid", a, repaid(0, "R3", "300.00")),
+	}, none[:3])
+	for i := range outcomes {
+		if outcomes[i] != banking.Processed || errors[i] != nil {
+			t.Fatalf("event %d: %q %v, want processed", i+1, outcomes[i], errors[i])
+		}
+	}
+	var before []string
+	if err := w.db.Select(&before, `SELECT outstanding_before::text FROM repayments ORDER BY bank_repayment_id`); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(before) != "[1000.00 1000.00 400.00]" {
+		t.Errorf("outstanding before R1, R2, R3 = %v, want [1000.00 1000.00 400.00]", before)
+	}
+	var starts int
+	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events WHERE event_id LIKE 'e%'`); err != nil || starts != 1 {
+		t.Errorf("the batch written at %d instants (%v), want 1: one transaction", starts, err)
+	}
+	// A repayment over what the one before it in the batch left
+	// outstanding is refused.
+	outcomes, errors = ev.ApplyBatch("qilu-bank", [][]byte{
+		event("e4", "loan.repaid", a, repaid(0, "R4", "50.00")),
+		event("e5", "loan.repaid", a, repaid(0, "R5", "100.00")),
+	}, none[:2])
+	if outcomes[0] != banking.Processed || !errs.Is(errors[1], errs.InvalidTransition) {
+		t.Fatalf("R4, R5: %q %v, %q %v; want processed, then invalid_transition (50.00 outstanding)", outcomes[0], errors[0], outcomes[1], errors[1])
+	}
+	var repaidPrincipal string
+	if err := w.db.Get(&repaidPrincipal, `SELECT repaid_principal::text FROM applications WHERE id = $1`, a); err != nil || repaidPrincipal != "950.00" {
+		t.Errorf("application's repaid principal %s (%v), want 950.00", repaidPrincipal, err)
+	}
+}

@@ -342,51 +342,127 @@ type Repayment struct {
 // does, and reads in the same round trip the bank's loan bankLoanID, if
 // there is one (nil if not; it may belong to another application). The
 // application's lock covers its loans: every change to a loan locks its
-// application first.
+// application first. What LockApplications read for this application and
+// loan in tx is taken instead, once.
 func (s *Service) bankApplicationLoan(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
-	if _, err := uuid.Parse(appID); err != nil {
+	u, err := uuid.Parse(appID)
+	if err != nil {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
 	}
-	var row struct {
-		Application
-		LoanID               *string       `db:"loan_id"`
-		LoanSeq              *int64        `db:"loan_seq"`
-		LoanApplicationID    *string       `db:"loan_application_id"`
-		LoanAnnualRate       *money.Rate   `db:"loan_annual_rate"`
-		LoanMaturityDate     *money.Date   `db:"loan_maturity_date"`
-		LoanDisbursed        *money.Amount `db:"loan_disbursed"`
-		LoanRepaidPrincipal  *money.Amount `db:"loan_repaid_principal"`
-		LoanInterestPaid     *money.Amount `db:"loan_interest_paid"`
-		LoanOverduePrincipal *money.Amount `db:"loan_overdue_principal"`
-		LoanOverdueSince     *money.Date   `db:"loan_overdue_since"`
-		LoanCreatedAt        *time.Time    `db:"loan_created_at"`
-		LoanUpdatedAt        *time.Time    `db:"loan_updated_at"`
+	row, ok := takePrefetched(tx, u.String(), bankLoanID)
+	if !ok {
+		err = tx.GetContext(ctx, &row, `
+			SELECT a.*, `+loanColumns+`
+			FROM applications a LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = $2
+			WHERE a.id = $1 FOR UPDATE OF a`, appID, bankLoanID)
 	}
-	err := tx.GetContext(ctx, &row, `
-		SELECT a.*, l.id AS loan_id, l.seq AS loan_seq, l.application_id AS loan_application_id,
-			l.annual_rate AS loan_annual_rate, l.maturity_date AS loan_maturity_date, l.disbursed AS loan_disbursed,
-			l.repaid_principal AS loan_repaid_principal, l.interest_paid AS loan_interest_paid,
-			l.overdue_principal AS loan_overdue_principal, l.overdue_since AS loan_overdue_since,
-			l.created_at AS loan_created_at, l.updated_at AS loan_updated_at
-		FROM applications a LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = $2
-		WHERE a.id = $1 FOR UPDATE OF a`, appID, bankLoanID)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.BankID != bankID) {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
 	}
 	if err != nil {
 		return Application{}, nil, postgres.Translate(err)
 	}
-	a := row.Application
+	a, l := row.split(bankLoanID)
 	s.changed(tx, a.ID)
+	return a, l, nil
+}
+
+// loanColumns are the columns of loan l that an applicationLoan scans.
+const loanColumns = `l.id AS loan_id, l.seq AS loan_seq, l.application_id AS loan_application_id,
+	l.annual_rate AS loan_annual_rate, l.maturity_date AS loan_maturity_date, l.disbursed AS loan_disbursed,
+	l.repaid_principal AS loan_repaid_principal, l.interest_paid AS loan_interest_paid,
+	l.overdue_principal AS loan_overdue_principal, l.overdue_since AS loan_overdue_since,
+	l.created_at AS loan_created_at, l.updated_at AS loan_updated_at`
+
+// applicationLoan is an application with the loan a bank named, if found.
+type applicationLoan struct {
+	Application
+	LoanID               *string       `db:"loan_id"`
+	LoanSeq              *int64        `db:"loan_seq"`
+	LoanApplicationID    *string       `db:"loan_application_id"`
+	LoanAnnualRate       *money.Rate   `db:"loan_annual_rate"`
+	LoanMaturityDate     *money.Date   `db:"loan_maturity_date"`
+	LoanDisbursed        *money.Amount `db:"loan_disbursed"`
+	LoanRepaidPrincipal  *money.Amount `db:"loan_repaid_principal"`
+	LoanInterestPaid     *money.Amount `db:"loan_interest_paid"`
+	LoanOverduePrincipal *money.Amount `db:"loan_overdue_principal"`
+	LoanOverdueSince     *money.Date   `db:"loan_overdue_since"`
+	LoanCreatedAt        *time.Time    `db:"loan_created_at"`
+	LoanUpdatedAt        *time.Time    `db:"loan_updated_at"`
+}
+
+func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
+	a := row.Application
 	a.derive()
 	if row.LoanID == nil {
-		return a, nil, nil
+		return a, nil
 	}
-	l := &Loan{ID: *row.LoanID, Seq: *row.LoanSeq, ApplicationID: *row.LoanApplicationID, BankID: a.BankID, BankLoanID: bankLoanID,
+	return a, &Loan{ID: *row.LoanID, Seq: *row.LoanSeq, ApplicationID: *row.LoanApplicationID, BankID: a.BankID, BankLoanID: bankLoanID,
 		AnnualRate: *row.LoanAnnualRate, MaturityDate: *row.LoanMaturityDate, Disbursed: *row.LoanDisbursed,
 		RepaidPrincipal: *row.LoanRepaidPrincipal, InterestPaid: *row.LoanInterestPaid, OverduePrincipal: *row.LoanOverduePrincipal,
 		OverdueSince: row.LoanOverdueSince, SupplierUSCC: a.SupplierUSCC, CreatedAt: *row.LoanCreatedAt, UpdatedAt: *row.LoanUpdatedAt}
-	return a, l, nil
+}
+
+// LockApplications locks the applications ids (canonical spellings) in
+// id order, in one statement: the order every transaction locking several
+// applications keeps (the intake, the relay, a batch of bank events).
+// loans names, for some of them, the bank's loan id of the first thing
+// that will be done to the application in tx (a disbursement, repayment
+// or overdue); the application and that loan are read with the lock and
+// kept in tx for that one bankApplicationLoan, which then costs no round
+// trip of its own. Nothing else may change those applications in tx
+// before. An id naming no application is left to its caller to refuse.
+func (s *Service) LockApplications(ctx context.Context, tx *sqlx.Tx, ids []string, loans map[string]string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keep, ok := postgres.TxValue(tx, prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
+	if len(loans) == 0 || !ok {
+		_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
+		return postgres.Translate(err)
+	}
+	apps, loanIDs := make([]string, 0, len(loans)), make([]string, 0, len(loans))
+	for app, loan := range loans {
+		apps, loanIDs = append(apps, app), append(loanIDs, loan)
+	}
+	var rows []struct {
+		applicationLoan
+		BankLoanID *string `db:"bank_loan_id"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT a.*, v.bank_loan_id, `+loanColumns+`
+		FROM applications a
+		LEFT JOIN unnest($2::uuid[], $3::text[]) AS v(application_id, bank_loan_id) ON v.application_id = a.id
+		LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
+		WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a`, pq.Array(ids), pq.Array(apps), pq.Array(loanIDs))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	m := keep.(map[prefetchKey]applicationLoan)
+	for _, r := range rows {
+		if r.BankLoanID != nil {
+			m[prefetchKey{r.ID, *r.BankLoanID}] = r.applicationLoan
+		}
+	}
+	return nil
+}
+
+type prefetchedKey struct{}
+
+type prefetchKey struct{ applicationID, bankLoanID string }
+
+// takePrefetched returns, once, what LockApplications read in tx for the
+// application (canonical id) and the bank's loan.
+func takePrefetched(tx *sqlx.Tx, applicationID, bankLoanID string) (applicationLoan, bool) {
+	v, ok := postgres.TxValue(tx, prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
+	if !ok {
+		return applicationLoan{}, false
+	}
+	m := v.(map[prefetchKey]applicationLoan)
+	k := prefetchKey{applicationID, bankLoanID}
+	row, found := m[k]
+	delete(m, k)
+	return row, found
 }
 
 // loanOf returns a's loan as bankApplicationLoan found it, or, for a
