@@ -283,6 +283,11 @@ type Events struct {
 	// OnRepaid, when set, runs in the repayment's own transaction (the
 	// subsidy claim is computed there).
 	OnRepaid func(ctx context.Context, tx *sqlx.Tx, r lending.RepaymentResult) error
+	// PrepareRepaid, when set, runs before a batch's events are applied,
+	// with the supplier and payment date of its repayments with interest
+	// (those whose supplier the batch's lock read): OnRepaid's reads for
+	// them, done together.
+	PrepareRepaid func(ctx context.Context, tx *sqlx.Tx, suppliers []string, paidOn []money.Date) error
 }
 
 // NewEvents returns the event handler.
@@ -393,7 +398,29 @@ func (ev *Events) lockApplications(ctx context.Context, tx *sqlx.Tx, items []*in
 	if len(ids) < 2 && len(loans) == 0 {
 		return nil
 	}
-	return ev.lending.LockApplications(ctx, tx, ids, loans)
+	suppliers, err := ev.lending.LockApplications(ctx, tx, ids, loans)
+	if err != nil || ev.PrepareRepaid == nil {
+		return err
+	}
+	// The repayments with interest of the applications read: their
+	// subsidy claims' policies and supplier years, read and locked
+	// together.
+	var usccs []string
+	var paidOn []money.Date
+	for _, it := range items {
+		d, ok := it.data.(repaidData)
+		if !ok || it.err != nil || it.outcome == Duplicate || d.Interest == nil || d.PaidOn == nil || !d.Interest.IsPositive() {
+			continue
+		}
+		u, _ := uuid.Parse(it.env.ApplicationID)
+		if uscc, ok := suppliers[u.String()]; ok {
+			usccs, paidOn = append(usccs, uscc), append(paidOn, *d.PaidOn)
+		}
+	}
+	if len(usccs) == 0 {
+		return nil
+	}
+	return ev.PrepareRepaid(ctx, tx, usccs, paidOn)
 }
 
 // loanOf is the bank's loan id an event's data names, if any.

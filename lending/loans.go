@@ -411,15 +411,17 @@ func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
 // or overdue); the application and that loan are read with the lock and
 // kept in tx for that one bankApplicationLoan, which then costs no round
 // trip of its own. Nothing else may change those applications in tx
-// before. An id naming no application is left to its caller to refuse.
-func (s *Service) LockApplications(ctx context.Context, tx *sqlx.Tx, ids []string, loans map[string]string) error {
+// before. It returns the supplier of each application it read (those
+// applications, when loans is not empty). An id naming no application is
+// left to its caller to refuse.
+func (s *Service) LockApplications(ctx context.Context, tx *sqlx.Tx, ids []string, loans map[string]string) (map[string]string, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	keep, ok := postgres.TxValue(tx, prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
 	if len(loans) == 0 || !ok {
 		_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
-		return postgres.Translate(err)
+		return nil, postgres.Translate(err)
 	}
 	apps, loanIDs := make([]string, 0, len(loans)), make([]string, 0, len(loans))
 	for app, loan := range loans {
@@ -436,15 +438,17 @@ func (s *Service) LockApplications(ctx context.Context, tx *sqlx.Tx, ids []strin
 		LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
 		WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a`, pq.Array(ids), pq.Array(apps), pq.Array(loanIDs))
 	if err != nil {
-		return postgres.Translate(err)
+		return nil, postgres.Translate(err)
 	}
 	m := keep.(map[prefetchKey]applicationLoan)
+	suppliers := make(map[string]string, len(rows))
 	for _, r := range rows {
+		suppliers[r.ID] = r.SupplierUSCC
 		if r.BankLoanID != nil {
 			m[prefetchKey{r.ID, *r.BankLoanID}] = r.applicationLoan
 		}
 	}
-	return nil
+	return suppliers, nil
 }
 
 type prefetchedKey struct{}

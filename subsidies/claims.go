@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/lending"
 	"procfin/platform/audit"
@@ -96,24 +97,31 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
 		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
 
-	// One round trip: the policy in force on the day paid; the supplier's
-	// (supplier, year) row, made on first use and locked, since the
-	// supplier's cap is shared by its concurrent repayments (insertClaim
-	// adds this claim to it); and the supplier's size class.
-	var row struct {
-		Policy
-		Claimed   money.Amount   `db:"claimed"`
-		SizeClass sql.NullString `db:"size_class"`
+	// One round trip, or none when PrepareRepaid read it for the batch:
+	// the policy in force on the day paid; the supplier's (supplier, year)
+	// row, made on first use and locked, since the supplier's cap is shared
+	// by its concurrent repayments (insertClaim adds this claim to it); and
+	// the supplier's size class.
+	var row claimBasis
+	prepared, ok := preparedFor(tx, claim.SupplierUSCC, rp.PaidOn)
+	var err error
+	switch {
+	case ok && prepared == nil:
+		err = sql.ErrNoRows
+	case ok:
+		row = *prepared
+		row.Claimed = prepared.year.claimed
+	default:
+		err = tx.GetContext(ctx, &row, `
+			WITH p AS (`+selectPolicy+` WHERE effective_from <= $3 ORDER BY effective_from DESC, version DESC LIMIT 1
+			), y AS (
+				INSERT INTO subsidy_supplier_years (supplier_uscc, year) SELECT $1, $2 FROM p
+				ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
+				RETURNING claimed
+			)
+			SELECT p.*, y.claimed, (SELECT size_class FROM suppliers WHERE uscc = $1) AS size_class FROM p, y`,
+			claim.SupplierUSCC, claim.Year, rp.PaidOn)
 	}
-	err := tx.GetContext(ctx, &row, `
-		WITH p AS (`+selectPolicy+` WHERE effective_from <= $3 ORDER BY effective_from DESC, version DESC LIMIT 1
-		), y AS (
-			INSERT INTO subsidy_supplier_years (supplier_uscc, year) SELECT $1, $2 FROM p
-			ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
-			RETURNING claimed
-		)
-		SELECT p.*, y.claimed, (SELECT size_class FROM suppliers WHERE uscc = $1) AS size_class FROM p, y`,
-		claim.SupplierUSCC, claim.Year, rp.PaidOn)
 	if errors.Is(err, sql.ErrNoRows) {
 		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
 		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
@@ -177,8 +185,127 @@ func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error 
 	if err != nil {
 		return postgres.Translate(err)
 	}
+	if c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid) {
+		counted(tx, c.SupplierUSCC, c.Year, c.Amount)
+	}
 	return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
 		EntityID: c.ID, After: c, Reason: c.IneligibleReason})
+}
+
+// claimBasis is what a claim is computed from: the policy in force on the
+// day paid, what the supplier has claimed in the year, its size class.
+type claimBasis struct {
+	Policy
+	Claimed   money.Amount   `db:"claimed"`
+	SizeClass sql.NullString `db:"size_class"`
+
+	year *supplierYear // PrepareRepaid's: the year's row, kept current in the transaction
+}
+
+// supplierYear is a supplier's year row as locked in a transaction.
+type supplierYear struct{ claimed money.Amount }
+
+// prepared is what PrepareRepaid read in a transaction: each (supplier,
+// day paid) with its basis, nil when no policy was in force, and each
+// (supplier, year) row it locked.
+type prepared struct {
+	bases map[basisKey]*claimBasis
+	years map[yearKey]*supplierYear
+}
+
+type (
+	preparedKey struct{}
+	basisKey    struct{ uscc, paid string } // paid: the date as YYYY-MM-DD
+	yearKey     struct {
+		uscc string
+		year int
+	}
+)
+
+// PrepareRepaid reads, for repayments about to be applied in tx (a
+// supplier and a day paid each), what OnRepaid reads for each, in one
+// statement: the policies in force, the suppliers' size classes, and the
+// suppliers' year rows, made on first use and locked in (supplier, year)
+// order, the order every batch takes them in. OnRepaid then reads nothing,
+// and insertClaim keeps the year's claimed total current in tx.
+func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []string, paidOn []money.Date) error {
+	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
+		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
+	})
+	if !ok || len(suppliers) == 0 {
+		return nil
+	}
+	var rows []struct {
+		claimBasis
+		SupplierUSCC string     `db:"supplier_uscc"`
+		PaidOn       money.Date `db:"paid_on"`
+		Year         int        `db:"year"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		WITH v AS (
+			SELECT DISTINCT supplier_uscc, paid_on, extract(year FROM paid_on)::int AS year
+			FROM unnest($1::text[], $2::date[]) AS v(supplier_uscc, paid_on)
+		), p AS (
+			SELECT v.supplier_uscc, v.paid_on, v.year, pol.*
+			FROM v CROSS JOIN LATERAL (`+selectPolicy+`
+				WHERE effective_from <= v.paid_on ORDER BY effective_from DESC, version DESC LIMIT 1) AS pol
+		), y AS (
+			INSERT INTO subsidy_supplier_years (supplier_uscc, year)
+			SELECT DISTINCT supplier_uscc, year FROM p ORDER BY supplier_uscc, year
+			ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
+			RETURNING supplier_uscc, year, claimed
+		)
+		SELECT p.*, y.claimed, s.size_class
+		FROM p JOIN y ON y.supplier_uscc = p.supplier_uscc AND y.year = p.year
+		LEFT JOIN suppliers s ON s.uscc = p.supplier_uscc`, pq.Array(suppliers), pq.Array(paidOn))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	pr := v.(*prepared)
+	for i := range suppliers {
+		pr.bases[basisKey{suppliers[i], paidOn[i].String()}] = nil // no policy in force, unless found below
+	}
+	for i := range rows {
+		r := &rows[i]
+		yk := yearKey{r.SupplierUSCC, r.Year}
+		y, ok := pr.years[yk]
+		if !ok {
+			y = &supplierYear{claimed: r.Claimed}
+			pr.years[yk] = y
+		}
+		b := r.claimBasis
+		b.year = y
+		pr.bases[basisKey{r.SupplierUSCC, r.PaidOn.String()}] = &b
+	}
+	return nil
+}
+
+// preparedFor returns what PrepareRepaid read in tx for a repayment of
+// the supplier paid on that day: ok false when it read nothing for it, a
+// nil basis when no policy was in force.
+func preparedFor(tx *sqlx.Tx, uscc string, paid money.Date) (*claimBasis, bool) {
+	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
+		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
+	})
+	if !ok {
+		return nil, false
+	}
+	b, ok := v.(*prepared).bases[basisKey{uscc, paid.String()}]
+	return b, ok
+}
+
+// counted adds a claim to its supplier's year as PrepareRepaid keeps it in
+// tx, if it does: the next claim of the supplier in tx sees it.
+func counted(tx *sqlx.Tx, uscc string, year int, amount money.Amount) {
+	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
+		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
+	})
+	if !ok {
+		return
+	}
+	if y := v.(*prepared).years[yearKey{uscc, year}]; y != nil {
+		y.claimed = y.claimed.Add(amount)
+	}
 }
 
 // Scope is what the caller may see of claims: a supplier its own, an

@@ -395,6 +395,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		events := banking.NewEvents(db, ls)
 		events.OnRepaid = subs.OnRepaid
+		events.PrepareRepaid = subs.PrepareRepaid
 		banks := banking.NewRegistry(db)
 		for _, b := range cfg.Banks {
 			_, _, err := banks.Register(ctx, banking.BankRegistration{ID: b.ID, Name: b.Name, BaseURL: b.BaseURL,
