@@ -38,17 +38,24 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		"audit rows to seal":       `SELECT * FROM audit_log a WHERE a.id = ANY(ARRAY[1, 2]::bigint[])`,
 		"audit rows with links":    `SELECT * FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id WHERE a.entity_type = 'application' AND a.entity_id = '` + app.ID + `' AND a.id > 0 ORDER BY a.id LIMIT 51`,
 		"batch of applications":    `SELECT * FROM applications WHERE id = ANY(ARRAY['` + app.ID + `']::uuid[]) ORDER BY id FOR UPDATE`,
-		"batch of contracts":       `SELECT * FROM contracts WHERE id = ANY(ARRAY['` + w.contractID + `']::uuid[]) ORDER BY id FOR UPDATE`,
-		"batch of lines":           `SELECT * FROM credit_lines WHERE id = ANY(ARRAY['` + w.lineID + `']::uuid[]) ORDER BY id FOR UPDATE`,
-		"batch holds":              `UPDATE contracts AS c SET financed = c.financed + v.delta FROM unnest(ARRAY['` + w.contractID + `']::uuid[], ARRAY[1]::numeric[]) AS v(id, delta) WHERE c.id = v.id`,
-		"evidence of contracts":    `SELECT n.id FROM unnest(ARRAY['` + w.contractID + `']::uuid[]) AS v(notice_id) JOIN award_notices n ON n.id = v.notice_id JOIN suppliers s ON s.uscc = n.supplier_uscc`,
-		"policy in force":          `SELECT * FROM subsidy_policies WHERE effective_from <= '2026-12-01' ORDER BY effective_from DESC, version DESC LIMIT 1`,
-		"supplier year":            `SELECT * FROM subsidy_supplier_years WHERE supplier_uscc = '` + uscc + `' AND year = 2026`,
-		"seen message":             `SELECT * FROM seen_messages WHERE sender = 'qilu-bank' AND jti = 'j'`,
-		"user by name":             `SELECT * FROM users WHERE username = 'alice'`,
-		"award notice by number":   `SELECT * FROM award_notices WHERE issuer_id = 'jinan-pprc' AND notice_no = 'N-C1'`,
-		"consent of application":   `SELECT * FROM consents WHERE application_id = '` + app.ID + `'`,
-		"account of application":   `SELECT * FROM repayment_accounts WHERE application_id = '` + app.ID + `'`,
+		"batch of events' loans": `SELECT a.*, l.* FROM applications a
+			LEFT JOIN unnest(ARRAY['` + app.ID + `']::uuid[], ARRAY['LN-1']) AS v(application_id, bank_loan_id) ON v.application_id = a.id
+			LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
+			WHERE a.id = ANY(ARRAY['` + app.ID + `']::uuid[]) ORDER BY a.id FOR UPDATE OF a`,
+		"batch's supplier years": `SELECT * FROM unnest(ARRAY['` + uscc + `'], ARRAY[2026]) AS v(supplier_uscc, year)
+			JOIN subsidy_supplier_years y ON y.supplier_uscc = v.supplier_uscc AND y.year = v.year
+			LEFT JOIN suppliers s ON s.uscc = v.supplier_uscc`,
+		"batch of contracts":     `SELECT * FROM contracts WHERE id = ANY(ARRAY['` + w.contractID + `']::uuid[]) ORDER BY id FOR UPDATE`,
+		"batch of lines":         `SELECT * FROM credit_lines WHERE id = ANY(ARRAY['` + w.lineID + `']::uuid[]) ORDER BY id FOR UPDATE`,
+		"batch holds":            `UPDATE contracts AS c SET financed = c.financed + v.delta FROM unnest(ARRAY['` + w.contractID + `']::uuid[], ARRAY[1]::numeric[]) AS v(id, delta) WHERE c.id = v.id`,
+		"evidence of contracts":  `SELECT n.id FROM unnest(ARRAY['` + w.contractID + `']::uuid[]) AS v(notice_id) JOIN award_notices n ON n.id = v.notice_id JOIN suppliers s ON s.uscc = n.supplier_uscc`,
+		"policy in force":        `SELECT * FROM subsidy_policies WHERE effective_from <= '2026-12-01' ORDER BY effective_from DESC, version DESC LIMIT 1`,
+		"supplier year":          `SELECT * FROM subsidy_supplier_years WHERE supplier_uscc = '` + uscc + `' AND year = 2026`,
+		"seen message":           `SELECT * FROM seen_messages WHERE sender = 'qilu-bank' AND jti = 'j'`,
+		"user by name":           `SELECT * FROM users WHERE username = 'alice'`,
+		"award notice by number": `SELECT * FROM award_notices WHERE issuer_id = 'jinan-pprc' AND notice_no = 'N-C1'`,
+		"consent of application": `SELECT * FROM consents WHERE application_id = '` + app.ID + `'`,
+		"account of application": `SELECT * FROM repayment_accounts WHERE application_id = '` + app.ID + `'`,
 	}
 	conn, err := w.db.Connx(ctx)
 	if err != nil {
