@@ -103,14 +103,14 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 	// by its concurrent repayments (insertClaim adds this claim to it); and
 	// the supplier's size class.
 	var row claimBasis
-	prepared, ok := preparedFor(tx, claim.SupplierUSCC, rp.PaidOn)
+	basis, ok := preparedFor(tx, claim.SupplierUSCC, rp.PaidOn)
 	var err error
 	switch {
-	case ok && prepared == nil:
+	case ok && basis == nil:
 		err = sql.ErrNoRows
 	case ok:
-		row = *prepared
-		row.Claimed = prepared.year.claimed
+		row = *basis
+		row.Claimed = basis.year.claimed
 	default:
 		err = tx.GetContext(ctx, &row, `
 			WITH p AS (`+selectPolicy+` WHERE effective_from <= $3 ORDER BY effective_from DESC, version DESC LIMIT 1
@@ -229,10 +229,8 @@ type (
 // order, the order every batch takes them in. OnRepaid then reads nothing,
 // and insertClaim keeps the year's claimed total current in tx.
 func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []string, paidOn []money.Date) error {
-	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
-		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
-	})
-	if !ok || len(suppliers) == 0 {
+	pr := preparedIn(tx)
+	if pr == nil || len(suppliers) == 0 {
 		return nil
 	}
 	var rows []struct {
@@ -261,7 +259,6 @@ func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []st
 	if err != nil {
 		return postgres.Translate(err)
 	}
-	pr := v.(*prepared)
 	for i := range suppliers {
 		pr.bases[basisKey{suppliers[i], paidOn[i].String()}] = nil // no policy in force, unless found below
 	}
@@ -284,28 +281,34 @@ func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []st
 // the supplier paid on that day: ok false when it read nothing for it, a
 // nil basis when no policy was in force.
 func preparedFor(tx *sqlx.Tx, uscc string, paid money.Date) (*claimBasis, bool) {
-	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
-		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
-	})
-	if !ok {
+	pr := preparedIn(tx)
+	if pr == nil {
 		return nil, false
 	}
-	b, ok := v.(*prepared).bases[basisKey{uscc, paid.String()}]
+	b, ok := pr.bases[basisKey{uscc, paid.String()}]
 	return b, ok
 }
 
 // counted adds a claim to its supplier's year as PrepareRepaid keeps it in
 // tx, if it does: the next claim of the supplier in tx sees it.
 func counted(tx *sqlx.Tx, uscc string, year int, amount money.Amount) {
+	if pr := preparedIn(tx); pr != nil {
+		if y := pr.years[yearKey{uscc, year}]; y != nil {
+			y.claimed = y.claimed.Add(amount)
+		}
+	}
+}
+
+// preparedIn returns tx's prepared state, made empty on first use; nil
+// when tx was not begun by postgres.Transact.
+func preparedIn(tx *sqlx.Tx) *prepared {
 	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
 		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
 	})
 	if !ok {
-		return
+		return nil
 	}
-	if y := v.(*prepared).years[yearKey{uscc, year}]; y != nil {
-		y.claimed = y.claimed.Add(amount)
-	}
+	return v.(*prepared)
 }
 
 // Scope is what the caller may see of claims: a supplier its own, an
