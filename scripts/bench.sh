@@ -83,10 +83,10 @@ procfin_pid=$!
 # The demo logs at its default level (info): an access-log line for every
 # request, formatted and written by procfin as in production. The lines
 # go to a pipe, as to a log collector, and only the first 2000 (start-up)
-# are kept: written to a file on the disk that holds PostgreSQL's WAL, a
-# read run's half a million lines were flushed by ext4 with the WAL's
-# fsyncs and slowed the next runs (events 1 705 a second against 2 077 and
-# 2 090 with the lines in /dev/null, docs/performance.md).
+# are kept. Written to a file on the disk that holds PostgreSQL's WAL, a
+# read run's half a million lines were flushed with the WAL's fsyncs and
+# slowed the runs after it (events 1 705 a second with the lines in a
+# file, 2 090 with them in /dev/null: one pair, docs/performance.md).
 for i in $(seq 1 240); do
 	if curl -fsS -o /dev/null "$target/readyz" 2>/dev/null; then break; fi
 	if ! kill -0 "$procfin_pid" 2>/dev/null; then
