@@ -54,7 +54,7 @@ cleanup() {
 		fi
 	fi
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
-		echo "kept $work (procfin's log: $work/procfin.log)" >&2
+		echo "kept $work (the first 2000 lines of procfin's log: $work/procfin.log)" >&2
 	else
 		rm -rf "$work"
 	fi
