@@ -123,10 +123,7 @@ func TestInboxBatchAppliesInTurn(t *testing.T) {
 	}
 	// One transaction applied them (the batch was not rolled back and
 	// applied again one by one): its rows share its start time.
-	var starts int
-	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events`); err != nil || starts != 1 {
-		t.Errorf("bank_events written at %d instants (%v), want 1", starts, err)
-	}
+	wantTransactions(t, w.db, "", 1)
 }
 
 // TestInboxBatchFailureStaysWithItsEvent: an event that fails after it
@@ -152,10 +149,7 @@ func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
 	if err := w.db.Get(&n, `SELECT count(*) FROM bank_events`); err != nil || n != 2 {
 		t.Errorf("%d events recorded (%v), want 2", n, err)
 	}
-	var starts int
-	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events`); err != nil || starts != 2 {
-		t.Errorf("bank_events written at %d instants (%v), want 2: each event alone", starts, err)
-	}
+	wantTransactions(t, w.db, "", 2) // each event alone
 }
 
 // TestInboxSurvivesAPanic: a bug that panics while a batch is applied
@@ -235,10 +229,7 @@ func TestInboxLocksApplicationsInOrder(t *testing.T) {
 	if errors := <-done; errors[0] != nil || errors[1] != nil {
 		t.Fatalf("the batch: %v", errors)
 	}
-	var starts int
-	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events`); err != nil || starts != 1 {
-		t.Errorf("bank_events written at %d instants (%v), want 1: one transaction", starts, err)
-	}
+	wantTransactions(t, w.db, "", 1)
 }
 
 // TestInboxBatchReadsEachLoanFresh: a batch reads the application and
@@ -277,10 +268,7 @@ func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
 	if fmt.Sprint(before) != "[1000.00 1000.00 400.00]" {
 		t.Errorf("outstanding before R1, R2, R3 = %v, want [1000.00 1000.00 400.00]", before)
 	}
-	var starts int
-	if err := w.db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events WHERE event_id LIKE 'e%'`); err != nil || starts != 1 {
-		t.Errorf("the batch written at %d instants (%v), want 1: one transaction", starts, err)
-	}
+	wantTransactions(t, w.db, "e", 1)
 	// A repayment over what the one before it in the batch left
 	// outstanding is refused.
 	outcomes, errors = ev.ApplyBatch("qilu-bank", [][]byte{
@@ -293,5 +281,17 @@ func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
 	var repaidPrincipal string
 	if err := w.db.Get(&repaidPrincipal, `SELECT repaid_principal::text FROM applications WHERE id = $1`, a); err != nil || repaidPrincipal != "950.00" {
 		t.Errorf("application's repaid principal %s (%v), want 950.00", repaidPrincipal, err)
+	}
+}
+
+// wantTransactions checks that the inbox rows of the events whose ids
+// start with prefix were written by want transactions: a transaction's
+// rows share its start time (received_at).
+func wantTransactions(t *testing.T, db *sqlx.DB, prefix string, want int) {
+	t.Helper()
+	var starts int
+	err := db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events WHERE starts_with(event_id, $1)`, prefix)
+	if err != nil || starts != want {
+		t.Errorf("bank events written by %d transactions (%v), want %d", starts, err, want)
 	}
 }
