@@ -383,7 +383,7 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 			c.Status, action = Approved, "subsidy_claim.approved"
 		}
 		err = tx.GetContext(ctx, &c, `
-			UPDATE subsidy_claims SET approvals = $2, status = $3, updated_at = now(),
+			UPDATE subsidy_claims SET approvals = $2, status = $3::text, updated_at = now(),
 				decided_at = CASE WHEN $3 = 'approved' THEN now() END
 			WHERE id = $1 RETURNING `+claimColumns, c.ID, c.Approvals, c.Status)
 		if err != nil {

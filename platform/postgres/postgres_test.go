@@ -305,3 +305,80 @@ func TestLargeValuesUseLZ4(t *testing.T) {
 		t.Errorf("columns compressed with lz4: %v, want all five", got)
 	}
 }
+
+// TestColumnRulesAreDomains: the rules of single columns on the tables a
+// repayment writes are held by the columns' domains (migration 00020),
+// which refuse what the CHECK constraints refused; the rules across
+// columns stay constraints.
+func TestColumnRulesAreDomains(t *testing.T) {
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	want := map[string]string{
+		"applications.amount": "amount_positive", "applications.term_days": "days_positive",
+		"applications.status": "application_status", "applications.financing_held": "amount_nonnegative",
+		"applications.line_held": "amount_nonnegative", "applications.approved_amount": "amount_positive",
+		"applications.disbursed": "amount_nonnegative", "applications.repaid_principal": "amount_nonnegative",
+		"applications.interest_paid": "amount_nonnegative",
+		"loans.disbursed":            "amount_nonnegative", "loans.repaid_principal": "amount_nonnegative",
+		"loans.interest_paid":  "amount_nonnegative",
+		"repayments.principal": "amount_nonnegative", "repayments.interest": "amount_nonnegative",
+		"subsidy_claims.interest_paid": "amount_nonnegative", "subsidy_claims.amount": "amount_nonnegative",
+		"subsidy_claims.status": "claim_status", "subsidy_claims.approvals": "claim_approvals",
+		"subsidy_claims.approvals_required": "claim_approvals_required",
+		"subsidy_supplier_years.claimed":    "amount_nonnegative",
+	}
+	var cols []struct {
+		Column string `db:"col"`
+		Type   string `db:"typ"`
+	}
+	err := db.SelectContext(ctx, &cols, `
+		SELECT a.attrelid::regclass || '.' || a.attname AS col, t.typname AS typ
+		FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+		WHERE a.attrelid::regclass::text IN ('applications', 'loans', 'repayments', 'subsidy_claims', 'subsidy_supplier_years')
+		  AND a.attnum > 0 AND NOT a.attisdropped`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cols {
+		if w, ok := want[c.Column]; ok && c.Type != w {
+			t.Errorf("%s is %s, want %s", c.Column, c.Type, w)
+		}
+		delete(want, c.Column)
+	}
+	if len(want) > 0 {
+		t.Errorf("columns not found: %v", want)
+	}
+
+	for _, tc := range []struct {
+		value, domain string
+		ok            bool
+	}{
+		{"0.01", "amount_positive", true}, {"0", "amount_positive", false}, {"-5", "amount_positive", false},
+		{"0", "amount_nonnegative", true}, {"-0.01", "amount_nonnegative", false},
+		{"90", "days_positive", true}, {"0", "days_positive", false},
+		{"disbursed", "application_status", true}, {"paid", "application_status", false},
+		{"paid", "claim_status", true}, {"disbursed", "claim_status", false},
+		{"2", "claim_approvals", true}, {"3", "claim_approvals", false}, {"-1", "claim_approvals", false},
+		{"1", "claim_approvals_required", true}, {"0", "claim_approvals_required", false},
+	} {
+		_, err := db.ExecContext(ctx, `SELECT $1::text::`+tc.domain, tc.value)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s %s refused: %v", tc.domain, tc.value, err)
+		case !tc.ok && !errs.Is(postgres.Translate(err), errs.Invalid):
+			t.Errorf("%s %s: %v, want the rule refused as invalid", tc.domain, tc.value, err)
+		}
+	}
+
+	var checks []string
+	err = db.SelectContext(ctx, &checks, `
+		SELECT conrelid::regclass || ': ' || pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE contype = 'c' AND conrelid::regclass::text IN ('applications', 'loans', 'repayments', 'subsidy_claims', 'subsidy_supplier_years')
+		ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(checks) != 8 {
+		t.Errorf("CHECK constraints left: %d, want the 8 across columns:\n%s", len(checks), strings.Join(checks, "\n"))
+	}
+}
