@@ -382,6 +382,8 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 			}
 			c.Status, action = Approved, "subsidy_claim.approved"
 		}
+		// $3 is text, as the comparison makes it; the column's domain
+		// (claim_status) checks it where it is written.
 		err = tx.GetContext(ctx, &c, `
 			UPDATE subsidy_claims SET approvals = $2, status = $3::text, updated_at = now(),
 				decided_at = CASE WHEN $3 = 'approved' THEN now() END
