@@ -168,20 +168,24 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 // insertClaim writes the claim and, when it counts against the supplier's
 // cap (pending), adds it to the supplier's year, in one statement.
 func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
-	err := tx.GetContext(ctx, c, `
+	// Only what the database makes comes back: the rest is c's already,
+	// and reading the computation back would format 1 KB of jsonb to
+	// compact it again for the audit trail.
+	err := tx.QueryRowxContext(ctx, `
 		WITH c AS (
 			INSERT INTO subsidy_claims (repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
 				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			RETURNING `+claimColumns+`
+			RETURNING id, seq, created_at, updated_at, supplier_uscc, year, status, amount
 		), counted AS (
 			UPDATE subsidy_supplier_years AS y SET claimed = y.claimed + c.amount
 			FROM c WHERE y.supplier_uscc = c.supplier_uscc AND y.year = c.year
 				AND c.status IN ('pending', 'approved', 'paid') AND c.amount > 0
 		)
-		SELECT * FROM c`,
+		SELECT id, seq, created_at, updated_at FROM c`,
 		c.RepaymentID, c.ApplicationID, c.LoanID, c.BankID, c.SupplierUSCC, c.PolicyVersion, c.Year,
-		c.PaidOn, c.InterestPaid, c.Amount, c.Status, c.IneligibleReason, c.ApprovalsRequired, string(c.Computation))
+		c.PaidOn, c.InterestPaid, c.Amount, c.Status, c.IneligibleReason, c.ApprovalsRequired, string(c.Computation)).
+		Scan(&c.ID, &c.Seq, &c.CreatedAt, &c.UpdatedAt)
 	if err != nil {
 		return postgres.Translate(err)
 	}
