@@ -121,6 +121,17 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 			)
 			SELECT p.*, y.claimed, (SELECT size_class FROM suppliers WHERE uscc = $1) AS size_class FROM p, y`,
 			claim.SupplierUSCC, claim.Year, rp.PaidOn)
+		if pr := preparedIn(tx); err == nil && pr != nil {
+			// The row is locked in tx from here on. Claims made in tx
+			// before this one are not written yet: its total in tx counts
+			// them.
+			yk := yearKey{claim.SupplierUSCC, claim.Year}
+			if y, ok := pr.years[yk]; ok {
+				row.Claimed = y.claimed
+			} else {
+				pr.years[yk] = &supplierYear{claimed: row.Claimed}
+			}
+		}
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
@@ -166,8 +177,17 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 }
 
 // insertClaim writes the claim and, when it counts against the supplier's
-// cap (pending), adds it to the supplier's year, in one statement.
+// cap (pending), adds it to the supplier's year. In a transaction of
+// postgres.Transact both are written just before the commit, with the
+// transaction's other claims (prepared.add); otherwise at once, in one
+// statement.
 func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
+	counts := c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid)
+	if pr := preparedIn(tx); pr != nil {
+		pr.add(tx, c, counts)
+		return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
+			EntityID: c.ID, After: c, Reason: c.IneligibleReason})
+	}
 	// Only what the database makes comes back: the rest is c's already,
 	// and reading the computation back would format 1 KB of jsonb to
 	// compact it again for the audit trail.
@@ -189,9 +209,6 @@ func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error 
 	if err != nil {
 		return postgres.Translate(err)
 	}
-	if c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid) {
-		counted(tx, c.SupplierUSCC, c.Year, c.Amount)
-	}
 	return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
 		EntityID: c.ID, After: c, Reason: c.IneligibleReason})
 }
@@ -206,15 +223,108 @@ type claimBasis struct {
 	year *supplierYear // PrepareRepaid's: the year's row, kept current in the transaction
 }
 
-// supplierYear is a supplier's year row as locked in a transaction.
-type supplierYear struct{ claimed money.Amount }
+// supplierYear is a supplier's year row as locked in a transaction:
+// claimed is its total with the transaction's claims, added what they
+// add to the row's when they are written.
+type supplierYear struct{ claimed, added money.Amount }
 
-// prepared is what PrepareRepaid read in a transaction: each (supplier,
-// day paid) with its basis, nil when no policy was in force, and each
-// (supplier, year) row it locked.
+// prepared is what a transaction knows of claims: each (supplier, day
+// paid) PrepareRepaid read, with its basis (nil when no policy was in
+// force); each (supplier, year) row locked in it, kept current; and the
+// claims made in it, written just before it commits.
 type prepared struct {
-	bases map[basisKey]*claimBasis
-	years map[yearKey]*supplierYear
+	bases  map[basisKey]*claimBasis
+	years  map[yearKey]*supplierYear
+	claims []*Claim
+}
+
+// add makes c one of the transaction's claims, counted against its
+// supplier's year when counts: the year's row is locked in tx (by
+// PrepareRepaid or OnRepaid's read) until the commit, so its total here
+// is what it will be. The database makes c's id and times when it is
+// written alone; here they are made now, so that its audit entry shows
+// the row as written. Its claims and the years' totals are then written
+// by the statement that ends the transaction (postgres.BeforeCommit):
+// under bank-event load the claims of a batch cost one insert together
+// instead of a statement each.
+func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) {
+	now := time.Now().UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
+	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), now, now
+	if len(pr.claims) == 0 {
+		postgres.BeforeCommit(tx, pr.insertClaims)
+		postgres.BeforeCommit(tx, pr.countClaims)
+	}
+	pr.claims = append(pr.claims, c)
+	if counts {
+		y := pr.years[yearKey{c.SupplierUSCC, c.Year}] // OnRepaid made it if PrepareRepaid did not
+		y.claimed, y.added = y.claimed.Add(c.Amount), y.added.Add(c.Amount)
+	}
+}
+
+// insertClaims is the statement writing the transaction's claims, in the
+// order they were made. The computations go as one JSON array, which
+// needs no quoting, in the order of the other columns.
+func (pr *prepared) insertClaims() (postgres.Write, error) {
+	n := len(pr.claims)
+	ids, reps, apps, loans := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	banks, usccs, statuses, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	paid, interest, amounts := make([]string, n), make([]string, n), make([]string, n)
+	versions, years, required := make([]int64, n), make([]int64, n), make([]int64, n)
+	at := make([]time.Time, n)
+	var comps strings.Builder
+	comps.WriteByte('[')
+	for i, c := range pr.claims {
+		ids[i], reps[i], apps[i], loans[i] = c.ID, c.RepaymentID, c.ApplicationID, c.LoanID
+		banks[i], usccs[i], statuses[i], reasons[i] = c.BankID, c.SupplierUSCC, c.Status, c.IneligibleReason
+		paid[i], interest[i], amounts[i] = c.PaidOn.String(), c.InterestPaid.String(), c.Amount.String()
+		if c.PolicyVersion != nil {
+			versions[i] = int64(*c.PolicyVersion)
+		}
+		years[i], required[i], at[i] = int64(c.Year), int64(c.ApprovalsRequired), c.CreatedAt
+		if len(c.Computation) == 0 {
+			return postgres.Write{}, errs.E(errs.Internal, "claim of repayment %s has no computation", c.RepaymentID)
+		}
+		if i > 0 {
+			comps.WriteByte(',')
+		}
+		comps.Write(c.Computation)
+	}
+	comps.WriteByte(']')
+	return postgres.Write{Query: `
+		INSERT INTO subsidy_claims (id, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
+			paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation, created_at, updated_at)
+		SELECT v.id, v.repayment_id, v.application_id, v.loan_id, v.bank_id, v.supplier_uscc, NULLIF(v.policy_version, 0), v.year,
+			v.paid_on, v.interest_paid, v.amount, v.status, v.ineligible_reason, v.approvals_required, j.computation, v.at, v.at
+		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int[], $8::int[],
+				$9::date[], $10::numeric[], $11::numeric[], $12::text[], $13::text[], $14::int[], $15::timestamptz[])
+			WITH ORDINALITY AS v(id, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
+				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, at, i)
+		JOIN jsonb_array_elements($16::jsonb) WITH ORDINALITY AS j(computation, i) USING (i)
+		ORDER BY i`,
+		Args: []any{pq.Array(ids), pq.Array(reps), pq.Array(apps), pq.Array(loans), pq.Array(banks), pq.Array(usccs),
+			pq.Array(versions), pq.Array(years), pq.Array(paid), pq.Array(interest), pq.Array(amounts), pq.Array(statuses),
+			pq.Array(reasons), pq.Array(required), pq.Array(at), comps.String()}}, nil
+}
+
+// countClaims is the statement adding the transaction's claims to their
+// suppliers' years, whose rows it locked.
+func (pr *prepared) countClaims() (postgres.Write, error) {
+	var usccs []string
+	var years []int64
+	var added []string
+	for k, y := range pr.years {
+		if y.added.IsPositive() {
+			usccs, years, added = append(usccs, k.uscc), append(years, int64(k.year)), append(added, y.added.String())
+		}
+	}
+	if len(usccs) == 0 {
+		return postgres.Write{}, nil
+	}
+	return postgres.Write{Query: `
+		UPDATE subsidy_supplier_years AS y SET claimed = y.claimed + v.added
+		FROM unnest($1::text[], $2::int[], $3::numeric[]) AS v(supplier_uscc, year, added)
+		WHERE y.supplier_uscc = v.supplier_uscc AND y.year = v.year`,
+		Args: []any{pq.Array(usccs), pq.Array(years), pq.Array(added)}}, nil
 }
 
 type (
@@ -291,16 +401,6 @@ func preparedFor(tx *sqlx.Tx, uscc string, paid money.Date) (*claimBasis, bool) 
 	}
 	b, ok := pr.bases[basisKey{uscc, paid.String()}]
 	return b, ok
-}
-
-// counted adds a claim to its supplier's year as PrepareRepaid keeps it in
-// tx, if it does: the next claim of the supplier in tx sees it.
-func counted(tx *sqlx.Tx, uscc string, year int, amount money.Amount) {
-	if pr := preparedIn(tx); pr != nil {
-		if y := pr.years[yearKey{uscc, year}]; y != nil {
-			y.claimed = y.claimed.Add(amount)
-		}
-	}
 }
 
 // preparedIn returns tx's prepared state, made empty on first use; nil

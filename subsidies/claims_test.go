@@ -1,0 +1,135 @@
+package subsidies
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"procfin/lending"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+	"procfin/platform/postgres/pgtest"
+)
+
+// TestClaimsOfOneTransactionShareTheCap: the claims made in one
+// transaction are written when it commits, and each sees those made before
+// it against the supplier's yearly cap, whether its basis was read for the
+// batch (PrepareRepaid) or by OnRepaid itself. Each claim's audit entry
+// shows the row as written.
+func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
+	const uscc = "913701009DEREMJE5A"
+	ctx := context.Background()
+	// Interest-only repayments of 9 days on 800000.00 at the rate cap: a
+	// claim of 310.00 each before the cap of 500.00.
+	repayment := func(i int) lending.RepaymentResult {
+		start := money.MustDate("2027-01-01").AddDays(9 * i)
+		return lending.RepaymentResult{
+			Repayment: lending.Repayment{ID: uuid.NewString(), Interest: money.MustAmount("690.00"), PaidOn: start.AddDays(9),
+				PeriodStart: start, PeriodEnd: start.AddDays(9), OutstandingBefore: money.MustAmount("800000.00")},
+			Application: lending.Application{ID: uuid.NewString(), SupplierUSCC: uscc, BankID: "b"},
+			Loan:        lending.Loan{ID: uuid.NewString(), AnnualRate: money.MustRate("0.0345")},
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		prepare bool // the first repayment's basis read for the batch; the others' by OnRepaid
+	}{{"prepared first", true}, {"read by each", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := pgtest.NewDB(t)
+			s := NewService(db, PolicyInput{EffectiveFrom: "2020-01-01", SubsidyRatio: "0.5", RateCap: "0.031",
+				SupplierYearlyCap: "500.00", ProgrammeBudget: "1000000.00", EligibleSizeClasses: []string{"small"},
+				FourEyesThreshold: "1000000.00"})
+			if err := s.EnsurePolicy(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(`INSERT INTO suppliers (uscc, name, size_class) VALUES ($1, 'Qilu', 'small')`, uscc); err != nil {
+				t.Fatal(err)
+			}
+			rs := []lending.RepaymentResult{repayment(0), repayment(1), repayment(2)}
+			err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+				if tc.prepare {
+					if err := s.PrepareRepaid(ctx, tx, []string{uscc}, []money.Date{rs[0].Repayment.PaidOn}); err != nil {
+						return err
+					}
+				}
+				for _, r := range rs {
+					if err := s.OnRepaid(ctx, tx, r); err != nil {
+						return err
+					}
+				}
+				var n int
+				if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM subsidy_claims`); err != nil || n != 0 {
+					return fmt.Errorf("%d claims written before the commit (%v), want them written by it", n, err)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []struct {
+				ID     string `db:"id"`
+				Amount string `db:"amount"`
+				Status string `db:"status"`
+				Row    string `db:"row"`
+				State  string `db:"after_state"`
+			}
+			if err := db.Select(&got, `
+				SELECT c.id, c.amount::text, c.status, a.after_state,
+					json_build_object('computation', c.computation, 'created_at', c.created_at, 'updated_at', c.updated_at)::text AS row
+				FROM subsidy_claims c JOIN audit_log a ON a.entity_type = 'subsidy_claim' AND a.entity_id = c.id::text
+				ORDER BY c.seq`); err != nil {
+				t.Fatal(err)
+			}
+			want := []struct{ amount, status string }{{"310.00", Pending}, {"190.00", Pending}, {"0.00", Ineligible}}
+			if len(got) != len(want) {
+				t.Fatalf("%d claims with audit entries, want %d", len(got), len(want))
+			}
+			for i, w := range want {
+				if got[i].Amount != w.amount || got[i].Status != w.status {
+					t.Errorf("claim %d: %s %s, want %s %s", i, got[i].Status, got[i].Amount, w.status, w.amount)
+				}
+				var state, row map[string]any
+				if err := json.Unmarshal([]byte(got[i].State), &state); err != nil {
+					t.Fatal(err)
+				}
+				if err := json.Unmarshal([]byte(got[i].Row), &row); err != nil {
+					t.Fatal(err)
+				}
+				if state["id"] != got[i].ID || fmt.Sprint(state["computation"]) != fmt.Sprint(row["computation"]) {
+					t.Errorf("claim %d: audited %v, written %s %v", i, state, got[i].ID, row)
+				}
+				for _, k := range []string{"created_at", "updated_at"} {
+					if !sameInstant(t, state[k], row[k]) {
+						t.Errorf("claim %d: audited %s %v, written %v", i, k, state[k], row[k])
+					}
+				}
+			}
+			var claimed string
+			if err := db.Get(&claimed, `SELECT claimed::text FROM subsidy_supplier_years WHERE supplier_uscc = $1 AND year = 2027`, uscc); err != nil {
+				t.Fatal(err)
+			}
+			if claimed != "500.00" {
+				t.Errorf("supplier's year claimed %s, want 500.00", claimed)
+			}
+		})
+	}
+}
+
+// sameInstant reports whether two JSON timestamps name the same instant.
+func sameInstant(t *testing.T, a, b any) bool {
+	t.Helper()
+	ta, err := time.Parse(time.RFC3339Nano, fmt.Sprint(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := time.Parse(time.RFC3339Nano, fmt.Sprint(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ta.Equal(tb)
+}
