@@ -23,19 +23,21 @@ func (Outbox) Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...lending.Message) e
 	if len(ms) == 0 {
 		return nil
 	}
-	ids, banks, bodies := make([]string, len(ms)), make([]string, len(ms)), make([][]byte, len(ms))
+	ids, banks := make([]string, len(ms)), make([]string, len(ms))
+	var bodies postgres.Packed
 	for i, m := range ms {
 		body, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
-		ids[i], banks[i], bodies[i] = m.ApplicationID, m.BankID, body
+		ids[i], banks[i] = m.ApplicationID, m.BankID
+		bodies.Add(body)
 	}
 	w := postgres.Write{Query: `
 		INSERT INTO deliveries (application_id, bank_id, payload)
-		SELECT application_id, bank_id, payload
-		FROM unnest($1::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS v(application_id, bank_id, payload, i)
-		ORDER BY i`, Args: []any{pq.Array(ids), pq.Array(banks), pq.ByteaArray(bodies)}}
+		SELECT application_id, bank_id, substring($5::bytea FROM payload_at FOR payload_len)
+		FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS v(application_id, bank_id, payload_at, payload_len, i)
+		ORDER BY i`, Args: []any{pq.Array(ids), pq.Array(banks), bodies.Starts(), bodies.Lengths(), bodies.Bytes()}}
 	if postgres.BeforeCommit(tx, func() (postgres.Write, error) { return w, nil }) {
 		return nil
 	}

@@ -416,7 +416,8 @@ func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted 
 	n := len(accepted)
 	ids, usccs, contractIDs, banks := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lineIDs, requestKeys := make([]sql.NullString, n), make([]sql.NullString, n)
-	amounts, lineHelds, purposes, verifications := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	amounts, lineHelds, purposes := make([]string, n), make([]string, n), make([]string, n)
+	var verifications postgres.Packed // 1.5 KB of JSON each: not an array parameter
 	terms := make([]int64, n)
 	actors, statements := make([]string, n), make([]string, n)
 	for i, a := range accepted {
@@ -429,21 +430,23 @@ func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted 
 			requestKeys[i] = sql.NullString{String: it.who.RequestKey, Valid: true}
 		}
 		amounts[i], lineHelds[i] = it.in.Amount.String(), a.lineHeld.String()
-		purposes[i], verifications[i], terms[i] = strings.TrimSpace(it.in.Purpose), string(a.verification), int64(*it.in.TermDays)
+		purposes[i], terms[i] = strings.TrimSpace(it.in.Purpose), int64(*it.in.TermDays)
+		verifications.Add(a.verification)
 		actors[i], statements[i] = a.actor, a.statement
 	}
 	var rows []Application
 	err := tx.SelectContext(ctx, &rows, `
 		WITH v AS (
 			SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::numeric[], $7::int[],
-				$8::text[], $9::numeric[], $10::jsonb[], $11::text[], $12::text[], $13::text[])
+				$8::text[], $9::numeric[], $10::int[], $17::int[], $11::text[], $12::text[], $13::text[])
 				WITH ORDINALITY AS v(id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-					purpose, line_held, verification, submitted_by, request_key, statement, i)
+					purpose, line_held, verification_at, verification_len, submitted_by, request_key, statement, i)
 		), app AS (
 			INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
 				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
 			SELECT id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-				purpose, 'submitted', amount, line_held, verification, submitted_by, request_key
+				purpose, 'submitted', amount, line_held,
+				convert_from(substring($18::bytea FROM verification_at FOR verification_len), 'UTF8')::jsonb, submitted_by, request_key
 			FROM v ORDER BY i
 			ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
 			RETURNING *
@@ -457,9 +460,9 @@ func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted 
 		)
 		SELECT * FROM app`,
 		pq.Array(ids), pq.Array(usccs), pq.Array(contractIDs), pq.Array(banks), pq.Array(lineIDs),
-		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), pq.Array(verifications),
+		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
-		pq.StringArray(consentItems), now.Add(s.limits.ConsentTTL), submittedCause)
+		pq.StringArray(consentItems), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes())
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

@@ -139,20 +139,23 @@ func insertRows(rows []entryRow) postgres.Write {
 	}
 	n := len(rows)
 	actors, actions, types, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	befores, afters, states, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	befores, afters, reasons := make([]string, n), make([]string, n), make([]string, n)
+	var states postgres.Packed // kilobytes of JSON each: not an array parameter
 	for i, r := range rows {
 		actors[i], actions[i], types[i], ids[i] = r.actor, r.action, r.entityType, r.entityID
-		befores[i], afters[i], states[i], reasons[i] = r.before, r.after, r.state, r.reason
+		befores[i], afters[i], reasons[i] = r.before, r.after, r.reason
+		states.AddString(r.state)
 	}
 	return postgres.Write{Query: `
 		INSERT INTO audit_log (at, actor, action, entity_type, entity_id,
 			before_digest, after_digest, after_state, reason)
-		SELECT now(), actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
-			WITH ORDINALITY AS v(actor, action, entity_type, entity_id, before_digest, after_digest, after_state, reason, i)
+		SELECT now(), actor, action, entity_type, entity_id, before_digest, after_digest,
+			convert_from(substring($10::bytea FROM state_at FOR state_len), 'UTF8'), reason
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[])
+			WITH ORDINALITY AS v(actor, action, entity_type, entity_id, before_digest, after_digest, state_at, state_len, reason, i)
 		ORDER BY i`,
 		Args: []any{pq.Array(actors), pq.Array(actions), pq.Array(types), pq.Array(ids),
-			pq.Array(befores), pq.Array(afters), pq.Array(states), pq.Array(reasons)}}
+			pq.Array(befores), pq.Array(afters), states.Starts(), states.Lengths(), pq.Array(reasons), states.Bytes()}}
 }
 
 // Seal chains up to limit committed unsealed rows after the head, in one

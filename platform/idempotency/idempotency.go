@@ -219,22 +219,25 @@ func (s *Store) insert(answers []kept) postgres.Write {
 	answers = unique
 	n := len(answers)
 	scopes, keys, hashes, statuses := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
-	types, locations, bodies := make([]string, n), make([]string, n), make([][]byte, n)
+	types, locations := make([]string, n), make([]string, n)
+	var bodies postgres.Packed // kilobytes each: not an array parameter
 	for i, a := range answers {
 		scopes[i], keys[i], hashes[i], statuses[i] = a.claim.Scope, a.claim.Key, a.claim.RequestHash, int64(a.r.Status)
-		types[i], locations[i], bodies[i] = a.r.ContentType, a.r.Location, a.r.Body
+		types[i], locations[i] = a.r.ContentType, a.r.Location
+		bodies.Add(a.r.Body)
 	}
 	return postgres.Write{Query: `
 		INSERT INTO idempotency_keys AS k (scope, key, request_hash, status, content_type, location, body, locked_until, expires_at)
-		SELECT scope, key, request_hash, status, content_type, location, body, now(), now() + $8 * interval '1 microsecond'
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::bytea[])
-			AS v(scope, key, request_hash, status, content_type, location, body)
+		SELECT scope, key, request_hash, status, content_type, location, substring($10::bytea FROM body_at FOR body_len),
+			now(), now() + $9 * interval '1 microsecond'
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8::int[])
+			AS v(scope, key, request_hash, status, content_type, location, body_at, body_len)
 		ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
 			content_type = excluded.content_type, location = excluded.location, body = excluded.body,
 			locked_until = excluded.locked_until, expires_at = excluded.expires_at
 		WHERE k.expires_at < now() OR (k.status >= 400 AND excluded.status < 400)`,
 		Args: []any{pq.Array(scopes), pq.Array(keys), pq.Array(hashes), pq.Array(statuses),
-			pq.Array(types), pq.Array(locations), pq.ByteaArray(bodies), s.ttl.Microseconds()}}
+			pq.Array(types), pq.Array(locations), bodies.Starts(), bodies.Lengths(), s.ttl.Microseconds(), bodies.Bytes()}}
 }
 
 // Complete stores the answer to the claimed key.
