@@ -131,10 +131,21 @@ func VerifyPassword(password, encoded string) (bool, error) {
 // anyway.
 var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
+// idKey computes an argon2id hash in a slot, then collects the garbage.
+// The hash's memory is garbage as soon as it returns, and procfin collects
+// only when its heap has grown fivefold (cmd/procfin's tuneGC): the dead
+// memory of a burst of logins would fill the heap up to the 100 MiB soft
+// limit. That was procfin's peak resident set under load: 123 MB while
+// the bench's setup registered and logged in its 32 users, against 77 MB
+// before and 70–85 MB during the runs (docs/performance.md, eighth round).
+// A collection of procfin's heap costs about a millisecond of CPU; the hash
+// tens of milliseconds.
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	argonSlots <- struct{}{}
-	defer func() { <-argonSlots }()
-	return argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	key := argon2.IDKey(password, salt, time, memory, threads, keyLen)
+	<-argonSlots
+	runtime.GC()
+	return key
 }
 
 // parsePHC splits an argon2id PHC string into its parameters, salt and hash.
