@@ -184,7 +184,9 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
 	counts := c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid)
 	if pr := preparedIn(tx); pr != nil {
-		pr.add(tx, c, counts)
+		if err := pr.add(tx, c, counts); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
 			EntityID: c.ID, After: c, Reason: c.IneligibleReason})
 	}
@@ -243,11 +245,18 @@ type prepared struct {
 // PrepareRepaid or OnRepaid's read) until the commit, so its total here
 // is what it will be. The database makes c's id and times when it is
 // written alone; here they are made now, so that its audit entry shows
-// the row as written. Its claims and the years' totals are then written
-// by the statement that ends the transaction (postgres.BeforeCommit):
+// the row as written. The transaction's claims and the years' totals are
+// written by the statement that ends the transaction (postgres.BeforeCommit):
 // under bank-event load the claims of a batch cost one insert together
 // instead of a statement each.
-func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) {
+func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) error {
+	var y *supplierYear
+	if counts {
+		// OnRepaid's read made it if PrepareRepaid did not.
+		if y = pr.years[yearKey{c.SupplierUSCC, c.Year}]; y == nil {
+			return errs.E(errs.Internal, "claim of repayment %s counted against a year not locked", c.RepaymentID)
+		}
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
 	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), now, now
 	if len(pr.claims) == 0 {
@@ -255,10 +264,10 @@ func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) {
 		postgres.BeforeCommit(tx, pr.countClaims)
 	}
 	pr.claims = append(pr.claims, c)
-	if counts {
-		y := pr.years[yearKey{c.SupplierUSCC, c.Year}] // OnRepaid made it if PrepareRepaid did not
+	if y != nil {
 		y.claimed, y.added = y.claimed.Add(c.Amount), y.added.Add(c.Amount)
 	}
+	return nil
 }
 
 // insertClaims is the statement writing the transaction's claims, in the
