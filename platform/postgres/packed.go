@@ -8,7 +8,8 @@ import "github.com/lib/pq"
 // escapes every quote and backslash of its values (and writes bytea as
 // hex), and PostgreSQL scans it all back, which for the kilobytes of JSON
 // of an application's batch (its verification report, stored answer,
-// payload and audit states) was 6 % of PostgreSQL's CPU and 5 % of
+// payload and audit states) cost: PostgreSQL's array_in was 7 % of all
+// the CPU under intake load, and the driver's quoting and hex 6 % of
 // procfin's (docs/performance.md, eighth round). The bytea goes as binary
 // (withOneRoundTrip) and each value is a copy of its bytes:
 //
