@@ -155,20 +155,24 @@ func (s *Service) PendingAmendments(ctx context.Context, q sqlx.QueryerContext, 
 	return list, postgres.Translate(err)
 }
 
-// ContractsPendingReview lists the contracts flagged amendment_pending,
-// newest first, after the cursor seq (0: from the newest), at most limit,
-// each with its pending amendments.
-func (s *Service) ContractsPendingReview(ctx context.Context, before int64, limit int) ([]Contract, error) {
+// ContractsPendingReview lists the contracts in scope flagged
+// amendment_pending, newest first, after the cursor seq (0: from the
+// newest), at most limit; for officers (scope All) each with its pending
+// amendments.
+func (s *Service) ContractsPendingReview(ctx context.Context, scope Scope, before int64, limit int) ([]Contract, error) {
 	list := []Contract{}
 	err := s.db.SelectContext(ctx, &list, selectContract+`
-		WHERE c.amendment_pending AND ($1 = 0 OR c.seq < $1)
-		ORDER BY c.seq DESC LIMIT $2`, before, limit)
+		WHERE c.amendment_pending AND ($1 = '' OR c.supplier_uscc = $1) AND ($2 = 0 OR c.seq < $2)
+		ORDER BY c.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
 	for i := range list {
 		list[i].fillParties()
 		list[i].Financing = s.policy.FinancingOf(list[i])
+		if scope != All {
+			continue
+		}
 		if list[i].PendingAmendments, err = s.PendingAmendments(ctx, s.db, list[i].ID); err != nil {
 			return nil, err
 		}
