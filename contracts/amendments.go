@@ -167,15 +167,27 @@ func (s *Service) ContractsPendingReview(ctx context.Context, scope Scope, befor
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
+	ids := make([]string, len(list))
 	for i := range list {
 		list[i].fillParties()
 		list[i].Financing = s.policy.FinancingOf(list[i])
-		if scope != All {
-			continue
-		}
-		if list[i].PendingAmendments, err = s.PendingAmendments(ctx, s.db, list[i].ID); err != nil {
-			return nil, err
-		}
+		ids[i] = list[i].ID
+	}
+	if scope != All || len(list) == 0 {
+		return list, nil
+	}
+	var pending []Amendment
+	err = s.db.SelectContext(ctx, &pending, selectAmendment+`
+		WHERE a.contract_id = ANY($1::uuid[]) AND a.status = 'pending' ORDER BY a.version`, pq.Array(ids))
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	byContract := make(map[string][]Amendment, len(list))
+	for _, a := range pending {
+		byContract[a.ContractID] = append(byContract[a.ContractID], a)
+	}
+	for i := range list {
+		list[i].PendingAmendments = byContract[list[i].ID]
 	}
 	return list, nil
 }
@@ -191,9 +203,12 @@ func (r *Resolution) validate() []errs.FieldError {
 	if r.Decision != AmendmentAdopt && r.Decision != AmendmentKeep {
 		fe = append(fe, errs.FieldError{Field: "decision", Code: "unknown_decision", Message: "must be adopt or keep"})
 	}
-	r.Reason = strings.TrimSpace(text.Clean(r.Reason, 2000))
-	if r.Reason == "" {
+	r.Reason = strings.TrimSpace(text.Clean(r.Reason, 4000))
+	switch {
+	case r.Reason == "":
 		fe = append(fe, errs.FieldError{Field: "reason", Code: "required", Message: "the decision needs a reason"})
+	case len(r.Reason) > 2000:
+		fe = append(fe, errs.FieldError{Field: "reason", Code: "too_long", Message: "is longer than 2000 bytes"})
 	}
 	return fe
 }

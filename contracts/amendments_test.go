@@ -154,6 +154,9 @@ func TestResolveAmendment(t *testing.T) {
 	if !asErr(err, &e) || e.Code != errs.Invalid || len(e.Fields) != 2 || e.Fields[0].Field != "decision" || e.Fields[1].Field != "reason" {
 		t.Fatalf("bad resolution: %v", err)
 	}
+	if _, err := s.ResolveAmendment(ctx, c.ID, 2, contracts.Resolution{Decision: "keep", Reason: strings.Repeat("长", 667)}, "officer:olga"); !errs.Is(err, errs.Invalid) {
+		t.Fatalf("a reason of 2001 bytes: %v", err) // 667 × 3 bytes
+	}
 	for _, v := range []int{1, 4, 0} {
 		if _, err := s.ResolveAmendment(ctx, c.ID, v, contracts.Resolution{Decision: "keep", Reason: "x"}, "officer:olga"); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("version %d: %v", v, err)

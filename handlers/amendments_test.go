@@ -208,6 +208,13 @@ func TestContractAmendmentPartiesAndStatus(t *testing.T) {
 			t.Fatalf("%s: %v", tc.name, a)
 		}
 	}
+	items, _ := aw.list(aw.officer, "/v1/contracts?amendment=pending")
+	if len(items) != 1 || items[0]["id"] != id || len(items[0]["pending_amendments"].([]any)) != 3 {
+		t.Fatalf("contracts pending review: %v", items)
+	}
+	if items, _ := aw.list(aw.supplierB, "/v1/contracts?amendment=pending"); len(items) != 0 {
+		t.Fatalf("another supplier sees %v", itemIDs(items))
+	}
 	// Adopting another supplier is refused while anything is financed.
 	wantProblem(t, aw.resolve(aw.officer, id, "2", `{"decision": "adopt", "reason": "novation"}`), 409, "conflict")
 
