@@ -118,6 +118,12 @@ type Contract struct {
 	Financing     Financing       `db:"-" json:"financing"`
 	CreatedAt     time.Time       `db:"created_at" json:"created_at"`
 	UpdatedAt     time.Time       `db:"updated_at" json:"updated_at"`
+
+	// AmendmentPending: a version that would break the financing waits for
+	// an officer (amendments.go); PendingAmendments lists them (Contract
+	// only).
+	AmendmentPending  bool        `db:"amendment_pending" json:"amendment_pending_review"`
+	PendingAmendments []Amendment `db:"-" json:"pending_amendments,omitempty"`
 }
 
 // Financing is how much of a contract may still be financed.
@@ -187,6 +193,11 @@ func (s *Service) Contract(ctx context.Context, scope Scope, id string) (Contrac
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
 	}
 	c.Financing = s.policy.FinancingOf(c)
+	if c.AmendmentPending && scope == All { // officers review them; a supplier sees the flag
+		if c.PendingAmendments, err = s.PendingAmendments(ctx, s.db, c.ID); err != nil {
+			return Contract{}, err
+		}
+	}
 	return c, nil
 }
 

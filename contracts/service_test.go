@@ -318,7 +318,7 @@ func TestVerify(t *testing.T) {
 	t.Run("AllPass", func(t *testing.T) {
 		s, id := setup(t, none, true)
 		r, err := s.Verify(ctx, contracts.All, id, contracts.VerifyRequest{ApplicantUSCC: usccSmall})
-		if err != nil || !r.Passed || len(r.Checks) != 11 {
+		if err != nil || !r.Passed || len(r.Checks) != 12 {
 			t.Fatalf("report %+v %v", r, err)
 		}
 		for _, c := range r.Checks {

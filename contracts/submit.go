@@ -31,6 +31,9 @@ const (
 	Created    Outcome = "created"     // a new document
 	Unchanged  Outcome = "unchanged"   // the same document again: nothing changed
 	NewVersion Outcome = "new_version" // a changed document with the same number
+	// AmendmentHeld: a new version of a financed contract kept, but not
+	// made current, until an officer resolves it (amendments.go).
+	AmendmentHeld Outcome = "amendment_pending_review"
 )
 
 var (
@@ -251,12 +254,23 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 		if doc.Retention != nil {
 			retention = *doc.Retention
 		}
+		// The contract's row lock, taken before anything is decided: what is
+		// financed moves only under it (package lending), so a concurrent
+		// application is either seen here or sees this version.
 		var cur struct {
-			ID      string `db:"id"`
-			Version int    `db:"version"`
-			Digest  string `db:"digest"`
+			ID          string `db:"id"`
+			Version     int    `db:"version"`
+			Digest      string `db:"digest"`
+			LastVersion int    `db:"last_version"`
+			Pending     bool   `db:"pending"` // the same as a version waiting for review
 		}
-		err = tx.GetContext(ctx, &cur, `SELECT id, version, digest FROM contracts WHERE issuer_id = $1 AND contract_no = $2`, issuerID, doc.ContractNo)
+		err = tx.GetContext(ctx, &cur, `
+			SELECT c.id, c.version, c.digest,
+				(SELECT max(d.version) FROM document_versions d WHERE d.kind = 'contract' AND d.document_id = c.id) AS last_version,
+				EXISTS (SELECT 1 FROM contract_amendments a
+					JOIN document_versions d ON d.kind = 'contract' AND d.document_id = a.contract_id AND d.version = a.version
+					WHERE a.contract_id = c.id AND a.status = 'pending' AND d.digest = $3) AS pending
+			FROM contracts c WHERE c.issuer_id = $1 AND c.contract_no = $2 FOR UPDATE OF c`, issuerID, doc.ContractNo, digest)
 		var before *Contract
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
@@ -274,7 +288,7 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 			cur.Version = 1
 		case err != nil:
 			return postgres.Translate(err)
-		case cur.Digest == digest:
+		case cur.Digest == digest || cur.Pending:
 			outcome, id = Unchanged, cur.ID
 			return nil
 		default:
@@ -284,7 +298,15 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 				return err
 			}
 			before = &old
-			cur.Version++
+			// Versions held for review take numbers too: the next is after the last.
+			cur.Version = max(cur.Version, cur.LastVersion) + 1
+			if why := s.policy.amendmentReasons(old, contractOfDoc(old, doc)); len(why) > 0 {
+				outcome = AmendmentHeld
+				if err := insertVersion(ctx, tx, "contract", id, cur.Version, body, digest, src); err != nil {
+					return err
+				}
+				return s.holdAmendment(ctx, tx, old, contractOfDoc(old, doc), cur.Version, why, src.Actor)
+			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE contracts SET notice_id = $2, purchaser_id = $3, supplier_uscc = $4, amount = $5,
 					currency = $6, retention = $7, signed_on = $8, period_start = $9, period_end = $10,

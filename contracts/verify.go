@@ -26,6 +26,7 @@ const (
 	CheckAmountWithinAward   = "contract.amount_within_award"
 	CheckContractActive      = "contract.active"
 	CheckContractInPeriod    = "contract.in_period"
+	CheckNoPendingAmendment  = "contract.no_pending_amendment"
 	CheckFinancingHeadroom   = "financing.headroom"
 	CheckCreditLineAvailable = "credit_line.available"
 )
@@ -246,6 +247,12 @@ func (s *Service) CheckContract(c Contract, ev Evidence, req VerifyRequest) (Rep
 	}
 
 	r.Add(CheckContractActive, c.Status == StatusActive, "the contract is %s", c.Status)
+
+	if c.AmendmentPending {
+		r.Add(CheckNoPendingAmendment, false, "a new version of the contract that would change its financing waits for an officer's review")
+	} else {
+		r.Add(CheckNoPendingAmendment, true, "no new version of the contract waits for review")
+	}
 
 	day := today(now)
 	switch {

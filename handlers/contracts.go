@@ -1,12 +1,15 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
 	"procfin/contracts"
 	"procfin/platform/auth"
+	"procfin/platform/errs"
 )
 
 // scope is what the caller may see: a supplier user its own supplier's
@@ -139,11 +142,26 @@ func (s *server) getAwardNotice(c *gin.Context) {
 
 func (s *server) listContracts(c *gin.Context) {
 	before, limit, err := page(c)
+	amendment := c.Query("amendment")
+	if amendment != "" && amendment != contracts.AmendmentPending {
+		bad := errs.FieldError{Field: "amendment", Code: "unknown_filter", Message: "must be pending, or left out"}
+		var e *errs.Error
+		if errors.As(err, &e) {
+			err = errs.InvalidFields(append(e.Fields, bad)...)
+		} else {
+			err = errs.InvalidFields(bad)
+		}
+	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	list, err := s.contracts.Contracts(c.Request.Context(), scope(c), before, limit+1)
+	var list []contracts.Contract
+	if amendment == contracts.AmendmentPending {
+		list, err = s.contracts.ContractsPendingReview(c.Request.Context(), scope(c), before, limit+1)
+	} else {
+		list, err = s.contracts.Contracts(c.Request.Context(), scope(c), before, limit+1)
+	}
 	if err != nil {
 		fail(c, err)
 		return
@@ -170,4 +188,25 @@ func (s *server) verifyContract(c *gin.Context) {
 		return
 	}
 	reply(c, http.StatusOK, rep)
+}
+
+// resolveAmendment is an officer's decision on a version of a contract held
+// for review: {decision: adopt | keep, reason}.
+func (s *server) resolveAmendment(c *gin.Context) {
+	var req contracts.Resolution
+	if err := bindJSON(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	version, err := strconv.Atoi(c.Param("version"))
+	if err != nil || version < 1 {
+		fail(c, errs.E(errs.NotFound, "no amendment version %q of contract %s", c.Param("version"), c.Param("id")))
+		return
+	}
+	ct, err := s.contracts.ResolveAmendment(c.Request.Context(), c.Param("id"), version, req, actor(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, ct)
 }

@@ -47,6 +47,7 @@ var routeAccess = map[string]access{
 	"GET /v1/subsidy-batches": officerOnly, "POST /v1/subsidy-batches": officerOnly,
 	"POST /v1/subsidy-batches/:id/close": officerOnly, "GET /v1/subsidy-batches/:file": officerOnly,
 	"GET /v1/stats": officerOnly, "GET /v1/stats/bank-report.csv": officerOnly,
+	"POST /v1/contracts/:id/amendments/:version/resolve": officerOnly,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)

@@ -39,6 +39,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/contracts", authed, readers, s.listContracts)
 	r.GET("/v1/contracts/:id", authed, readers, s.getContract)
 	r.POST("/v1/contracts/:id/verify", authed, verifiers, s.verifyContract)
+	r.POST("/v1/contracts/:id/amendments/:version/resolve", authed, requireRole(auth.RoleOfficer), idem, s.resolveAmendment)
 
 	r.GET("/v1/credit-lines", authed, readers, s.listCreditLines)
 	r.POST("/v1/credit-applications", authed, suppliers, idempotentInTx(s.idem), s.apply)

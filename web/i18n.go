@@ -179,6 +179,19 @@ var zh = map[string]string{
 	"industry.information_transmission": "信息传输业", "industry.software_it": "软件和信息技术服务业",
 	"industry.real_estate": "房地产开发经营", "industry.property_management": "物业管理",
 	"industry.leasing_business": "租赁和商务服务业", "industry.other": "其他未列明行业",
+
+	// Contract amendments awaiting review (console/amendments).
+	"nav.amendments": "合同变更审核", "check.contract.no_pending_amendment": "合同没有待审核的变更",
+	"ok.amendment_adopted": "已采用合同新版本。", "ok.amendment_kept": "已保留融资所依据的合同版本，理由已记录。",
+	"amend.title":    "待审核的合同变更",
+	"amend.intro":    "已融资合同的新版本如果使融资上限低于已融资金额、变更供应商或采购人、或撤销、终止合同，不会自动生效。请核对后采用新版本，或保留融资所依据的版本，并说明理由。处理之前，该合同不受理新的融资申请。",
+	"amend.contract": "合同", "amend.current": "现行版本金额", "amend.financed": "已融资", "amend.version": "新版本",
+	"amend.why": "需审核原因", "amend.new": "新版本金额", "amend.decision": "处理", "amend.limit": "融资上限",
+	"amend.reason": "理由（必填）", "amend.keep": "保留现行版本", "amend.adopt": "采用新版本",
+	"amend.none": "没有待审核的合同变更。", "amend.refused": "未能处理：",
+	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s", "fe.unknown_decision": "须为采用或保留",
+	"amend.reason.limit_below_financed": "融资上限低于已融资金额", "amend.reason.supplier_changed": "变更供应商",
+	"amend.reason.purchaser_changed": "变更采购人", "amend.reason.cancelled": "合同撤销", "amend.reason.terminated": "合同终止",
 }
 
 var en = map[string]string{
@@ -333,4 +346,17 @@ var en = map[string]string{
 	"industry.information_transmission": "information transmission", "industry.software_it": "software and IT services",
 	"industry.real_estate": "real-estate development", "industry.property_management": "property management",
 	"industry.leasing_business": "leasing and business services", "industry.other": "other",
+
+	// Contract amendments awaiting review (console/amendments).
+	"nav.amendments": "Contract amendments", "check.contract.no_pending_amendment": "No amendment of the contract awaits review",
+	"ok.amendment_adopted": "The new version of the contract is now current.", "ok.amendment_kept": "The version the financing stands on is kept; the reason is recorded.",
+	"amend.title":    "Contract amendments awaiting review",
+	"amend.intro":    "A new version of a financed contract that lowers its financing limit below what is financed, changes its supplier or purchaser, or cancels or terminates it does not take effect by itself. Adopt it, or keep the version the financing stands on, and say why. Until then no new application is accepted on the contract.",
+	"amend.contract": "Contract", "amend.current": "Current amount", "amend.financed": "Financed", "amend.version": "New version",
+	"amend.why": "Why held", "amend.new": "New amount", "amend.decision": "Decision", "amend.limit": "limit",
+	"amend.reason": "Reason (required)", "amend.keep": "Keep the current version", "amend.adopt": "Adopt the new version",
+	"amend.none": "No contract amendment awaits review.", "amend.refused": "Refused: ",
+	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s", "fe.unknown_decision": "must be adopt or keep",
+	"amend.reason.limit_below_financed": "limit below what is financed", "amend.reason.supplier_changed": "supplier changed",
+	"amend.reason.purchaser_changed": "purchaser changed", "amend.reason.cancelled": "cancelled", "amend.reason.terminated": "terminated",
 }

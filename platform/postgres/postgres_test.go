@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -215,8 +216,11 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 	defer db.Close()
 	current, target, err := postgres.SchemaVersions(context.Background(), db.DB)
-	if err != nil || current != target || int64(total) != target {
-		t.Fatalf("current %d target %d, %d applied in all (%v); want each once", current, target, total, err)
+	// Numbers are given out ahead (a branch may add 00026 before 00022
+	// lands), so count the files rather than trust the highest number.
+	files, _ := filepath.Glob("migrations/*.sql")
+	if err != nil || current != target || total != len(files) {
+		t.Fatalf("current %d target %d, %d applied in all of %d (%v); want each once", current, target, total, len(files), err)
 	}
 }
 
