@@ -396,7 +396,8 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 		if err != nil {
-			return result{}, fmt.Errorf("the bank answered %d, and its body could not be read: %w", resp.StatusCode, err)
+			detail := text.Clean(fmt.Sprintf("the bank answered %d, and its body could not be read: %v", resp.StatusCode, err), maxError)
+			return result{outcome: "retry", status: resp.StatusCode, detail: detail}, err
 		}
 		res := interpret(resp.StatusCode, resp.Header.Get("Retry-After"), body)
 		switch took := time.Since(start); {

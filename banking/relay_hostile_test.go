@@ -98,7 +98,8 @@ func TestRelayNULReference(t *testing.T) {
 // bytes is kept cut on a character boundary: a refusal (422) reaches
 // failed, and a bank failing (503) for 24 hours reaches the dead letters,
 // both with the bank's words in valid UTF-8, and the application is
-// delivery_failed (its holds released).
+// delivery_failed (no longer waiting for the bank: its supplier may cancel
+// it and free its holds, an administrator may re-queue it).
 func TestRelayLongChineseDetail(t *testing.T) {
 	// 8 characters of 3 bytes (with the full-width comma) × 40 = 960 bytes.
 	detail := strings.Repeat("申请材料不完整，", 40)
