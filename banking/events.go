@@ -22,6 +22,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Event types of the bank protocol.
@@ -107,8 +108,11 @@ type (
 
 // ParseEvent reads and checks an event body: a known type, an event id,
 // an instant, an application id where the type needs one, and the data the
-// type requires (amounts present and not negative, dates valid). Every
-// failure is invalid (422) or malformed_request (400); it never panics.
+// type requires (amounts present and not negative, dates valid), and
+// every text procfin stores of it (ids, bank_reference, reasons, the
+// repayment account) valid UTF-8 without NUL or control characters and
+// bounded. Every failure is invalid (422, naming each field) or
+// malformed_request (400; a NUL anywhere is one); it never panics.
 func ParseEvent(body []byte) (Envelope, any, error) {
 	var env Envelope
 	if err := jsonbody.Decode(bytes.NewReader(body), &env); err != nil {
@@ -118,9 +122,11 @@ func ParseEvent(body []byte) (Envelope, any, error) {
 	bad := func(field, code, msg string) {
 		fe = append(fe, errs.FieldError{Field: field, Code: code, Message: msg})
 	}
-	if env.EventID == "" || len(env.EventID) > 200 || strings.ContainsRune(env.EventID, 0) {
+	if env.EventID == "" || len(env.EventID) > 200 {
 		bad("event_id", "required", "is required, at most 200 bytes")
 	}
+	words(bad, "event_id", env.EventID, 0)
+	words(bad, "bank_reference", env.BankReference, maxWords)
 	if !eventTypes[env.Type] {
 		bad("type", "unknown_type", fmt.Sprintf("%q is not an event type of the protocol", env.Type))
 	}
@@ -140,6 +146,27 @@ func ParseEvent(body []byte) (Envelope, any, error) {
 		return env, nil, errs.InvalidFields(fe...)
 	}
 	return env, data, nil
+}
+
+// maxWords bounds the free texts of an event that procfin stores (a
+// bank_reference, a rejection's or revocation's reason, the parts of a
+// repayment account); ids are bounded to 200 bytes.
+const (
+	maxWords  = 200
+	maxReason = 1000
+)
+
+// words refuses a text of an event that procfin would store unless it is
+// valid UTF-8 without NUL or other control characters (but tab and
+// newline), and at most max bytes (0: the field's own check bounds it).
+// The bank is told which field, and nothing is stored.
+func words(bad func(field, code, msg string), field, v string, max int) {
+	switch {
+	case !text.Valid(v):
+		bad(field, "invalid_text", "must be text: valid UTF-8 without NUL or control characters")
+	case max > 0 && len(v) > max:
+		bad(field, "too_long", fmt.Sprintf("is at most %d bytes", max))
+	}
 }
 
 func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
@@ -163,7 +190,9 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 	text := func(field, v string) {
 		if v == "" || len(v) > 200 {
 			bad(field, "required", "is required, at most 200 bytes")
+			return
 		}
+		words(bad, field, v, 0)
 	}
 	decode := func(dst any) bool {
 		if len(raw) == 0 || string(raw) == "null" {
@@ -201,6 +230,10 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 		}
 		if d.RepaymentAccount == nil {
 			bad("repayment_account", "required", "is required")
+		} else {
+			words(bad, "repayment_account.bank_name", d.RepaymentAccount.BankName, maxWords)
+			words(bad, "repayment_account.account_no", d.RepaymentAccount.AccountNo, maxWords)
+			words(bad, "repayment_account.account_name", d.RepaymentAccount.AccountName, maxWords)
 		}
 		return d, fe
 	case EventApplicationRejected:
@@ -209,6 +242,7 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 			return nil, fe
 		}
 		text("reason_code", d.ReasonCode)
+		words(bad, "reason", d.Reason, maxReason)
 		return d, fe
 	case EventLoanDisbursed:
 		var d disbursedData
@@ -270,6 +304,7 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 			return nil, fe
 		}
 		text("credit_line_id", d.CreditLineID)
+		words(bad, "reason", d.Reason, maxReason)
 		return d, fe
 	}
 	return nil, fe

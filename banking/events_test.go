@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"procfin/platform/errs"
+	"procfin/platform/text"
 )
 
 func TestParseEvent(t *testing.T) {
@@ -40,6 +41,15 @@ func TestParseEvent(t *testing.T) {
 		"NoPeriod":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
 		"UnknownEnvelope": {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
 		"NoTime":          {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
+		// Texts procfin stores: no control characters, bounded.
+		"ControlInReason":     {env("application.rejected", `{"reason_code": "risk", "reason": "风险\u0001"}`), "data.reason"},
+		"LongReason":          {env("application.rejected", `{"reason_code": "risk", "reason": "`+strings.Repeat("险", 334)+`"}`), "data.reason"}, // 1002 bytes
+		"C1InReference":       {strings.Replace(env("application.received", `{}`), `"bank_reference": "R"`, `"bank_reference": "R\u0085"`, 1), "bank_reference"},
+		"LongReference":       {strings.Replace(env("application.received", `{}`), `"bank_reference": "R"`, `"bank_reference": "`+strings.Repeat("R", 201)+`"`, 1), "bank_reference"},
+		"EscapeInEventID":     {strings.Replace(env("application.received", `{}`), `"event_id": "e1"`, `"event_id": "e\u001b1"`, 1), "event_id"},
+		"ControlInLoanID":     {env("loan.overdue", `{"loan_id": "L\u0007", "overdue_principal": "5.00", "since": "2027-01-01"}`), "data.loan_id"},
+		"DeleteInAccount":     {env("application.approved", `{"approved_amount": "1.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A\u007f"}}`), "data.repayment_account.account_name"},
+		"ControlInRevocation": {`{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r\u0002"}}`, "data.reason"},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -56,6 +66,11 @@ func TestParseEvent(t *testing.T) {
 				t.Fatalf("fields %+v do not name %s", e.Fields, tc.field)
 			}
 		})
+	}
+	// NUL anywhere (PostgreSQL text cannot hold it) is refused before the
+	// fields are read.
+	if _, _, err := ParseEvent([]byte(env("application.rejected", `{"reason_code": "risk", "reason": "R\u0000X"}`))); errs.CodeOf(err) != errs.MalformedRequest {
+		t.Errorf("a NUL in a reason: %v, want malformed_request", err)
 	}
 	for _, junk := range []string{``, `[]`, `{"event_id": 5}`, `{} {}`, `nul`} {
 		if _, _, err := ParseEvent([]byte(junk)); err == nil || errs.CodeOf(err) == errs.Internal {
@@ -83,7 +98,7 @@ func FuzzParseEvent(f *testing.F) {
 			}
 			return
 		}
-		if !eventTypes[env.Type] || env.EventID == "" {
+		if !eventTypes[env.Type] || env.EventID == "" || !text.Valid(env.EventID) || !text.Valid(env.BankReference) {
 			t.Fatalf("accepted %q as %+v", body, env)
 		}
 		if env.Type != EventApplicationReceived && data == nil {

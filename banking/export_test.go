@@ -9,19 +9,22 @@ import (
 // ApplyBatch applies the events in one batch of the inbox, as it applies
 // those of concurrent requests, each with its replay check (nil for none),
 // and returns each one's outcome and error. A body that does not parse
-// panics.
+// gets its error, as Apply answers it, and is not in the batch.
 func (ev *Events) ApplyBatch(bankID string, bodies [][]byte, consumes []*Consume) ([]string, []error) {
 	items := make([]*inboxItem, len(bodies))
+	var batch []*inboxItem
 	for i, body := range bodies {
 		env, data, err := ParseEvent(body)
 		if err != nil {
-			panic(err)
+			items[i] = &inboxItem{err: err}
+			continue
 		}
 		sum := sha256.Sum256(body)
 		items[i] = &inboxItem{ctx: context.Background(), bankID: bankID, env: env, data: data,
 			hash: hex.EncodeToString(sum[:]), consume: consumes[i], done: make(chan struct{})}
+		batch = append(batch, items[i])
 	}
-	ev.inbox.write(items)
+	ev.inbox.write(batch)
 	outcomes, errors := make([]string, len(items)), make([]error, len(items))
 	for i, it := range items {
 		outcomes[i], errors[i] = it.outcome, it.err

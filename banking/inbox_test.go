@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	stderrors "errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -150,6 +151,45 @@ func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
 		t.Errorf("%d events recorded (%v), want 2", n, err)
 	}
 	wantTransactions(t, w.db, "", 2) // each event alone
+}
+
+// TestInboxBadTextStaysWithItsEvent: an event whose stored text holds a
+// control character (or NUL) is refused naming the field (NUL: as a
+// malformed body) and stores nothing; the events queued with it are
+// applied.
+func TestInboxBadTextStaysWithItsEvent(t *testing.T) {
+	w := newWorld(t, "http://127.0.0.1:1")
+	a1, a2, a3 := w.apply(t), w.apply(t), w.apply(t)
+	ev := banking.NewEvents(w.db, w.lending)
+	bodies := [][]byte{
+		event("e1", "application.received", a1, `{}`),
+		event("e2", "application.rejected", a2, `{"reason_code":"risk","reason":"风险\u0001过高"}`),
+		event("e3", "application.rejected", a3, `{"reason_code":"risk","reason":"R\u0000X"}`),
+		event("e4", "application.approved", a1, approved),
+		event("e5", "application.received", a3, `{}`),
+	}
+	outcomes, errors := ev.ApplyBatch("qilu-bank", bodies, make([]*banking.Consume, len(bodies)))
+	for _, i := range []int{0, 3, 4} {
+		if outcomes[i] != banking.Processed || errors[i] != nil {
+			t.Errorf("event %d: %q %v, want processed", i, outcomes[i], errors[i])
+		}
+	}
+	var e *errs.Error
+	if !stderrors.As(errors[1], &e) || e.Code != errs.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "data.reason" {
+		t.Errorf("event 1 (a control character in its reason): %v, want invalid naming data.reason", errors[1])
+	}
+	if errs.CodeOf(errors[2]) != errs.MalformedRequest {
+		t.Errorf("event 2 (NUL in its reason): %v, want malformed_request", errors[2])
+	}
+	for id, want := range map[string]string{a1: "approved", a2: "submitted", a3: "received"} {
+		if _, got := w.state(t, id); got != want {
+			t.Errorf("application %s is %s, want %s", id, got, want)
+		}
+	}
+	var n int
+	if err := w.db.Get(&n, `SELECT count(*) FROM bank_events`); err != nil || n != 3 {
+		t.Errorf("%d events recorded (%v), want 3", n, err)
+	}
 }
 
 // TestInboxSurvivesAPanic: a bug that panics while a batch is applied

@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Signer signs procfin's messages with the platform's current key (the
@@ -39,7 +42,7 @@ type RelayConfig struct {
 	WorkerID     string        // names this process in locks
 	Poll         time.Duration // how often to look for due deliveries (default 50 ms)
 	Batch        int           // deliveries claimed at once (default 64)
-	Concurrency  int           // HTTP attempts under way at once (default 16)
+	Concurrency  int           // HTTP attempts under way at once to one bank (default 16)
 	Lease        time.Duration // how long a claim lasts (default 1 min)
 	Timeout      time.Duration // per HTTP attempt (default 10 s)
 	BaseBackoff  time.Duration // first retry delay (default 1 s)
@@ -47,6 +50,7 @@ type RelayConfig struct {
 	DeadAfter    time.Duration // give up into the dead letters (default 24 h)
 	BreakerAfter uint32        // consecutive failures that open a bank's breaker (default 5)
 	BreakerOpen  time.Duration // how long it stays open (default 30 s)
+	SlowAnswer   time.Duration // an answer slower than this counts against the breaker (default 5 s)
 }
 
 // Relay delivers queued credit applications to their banks: signed, at
@@ -64,7 +68,9 @@ type Relay struct {
 	metrics  *Metrics
 	logger   *slog.Logger
 	mu       sync.Mutex
-	breakers map[string]*gobreaker.CircuitBreaker[*http.Response]
+	breakers map[string]*gobreaker.CircuitBreaker[result]
+	busy     map[string]bool // banks with a lane under way
+	freed    chan struct{}   // a lane finished
 }
 
 // NewRelay returns a relay; call Run to start it.
@@ -81,6 +87,7 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	def(&cfg.MaxBackoff, 5*time.Minute)
 	def(&cfg.DeadAfter, 24*time.Hour)
 	def(&cfg.BreakerOpen, 30*time.Second)
+	def(&cfg.SlowAnswer, 5*time.Second)
 	if cfg.Batch == 0 {
 		cfg.Batch = 64
 	}
@@ -104,15 +111,19 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
 		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		breakers: map[string]*gobreaker.CircuitBreaker[*http.Response]{}}
+		breakers: map[string]*gobreaker.CircuitBreaker[result]{}, busy: map[string]bool{}, freed: make(chan struct{}, 1)}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends. Each bank's deliveries go in a lane of
+// their own (dispatch): a slow or failing bank holds up only its own
+// deliveries.
 func (r *Relay) Run(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Poll)
 	defer t.Stop()
+	var lanes sync.WaitGroup
+	defer lanes.Wait()
 	for {
-		n, err := r.RunOnce(ctx)
+		n, err := r.dispatch(ctx, &lanes)
 		if err != nil && ctx.Err() == nil {
 			r.logger.Warn("relay", "error", err)
 		}
@@ -123,6 +134,7 @@ func (r *Relay) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-r.freed: // a lane of a full claim finished: its bank may have more due
 		}
 	}
 }
@@ -136,41 +148,101 @@ type claimed struct {
 	CreatedAt     time.Time `db:"created_at"`
 }
 
-// RunOnce claims the due deliveries and delivers them, Concurrency at a
-// time (a slow bank does not hold up the others), then records the outcomes: the
-// accepted ones together in one transaction, the rest one by one. It
-// returns how many it claimed.
+// RunOnce claims the due deliveries and delivers them, each bank's in a
+// lane of its own, and returns once every lane has recorded its outcomes.
+// It returns how many it claimed.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
+	var lanes sync.WaitGroup
+	n, err := r.dispatch(ctx, &lanes)
+	lanes.Wait()
+	return n, err
+}
+
+// dispatch claims up to Batch due deliveries of the banks that have no lane
+// under way in this relay, and starts a lane for each bank among them
+// (counted in lanes): it delivers that bank's deliveries, Concurrency at a
+// time, and records their outcomes. While a bank's lane runs, its
+// deliveries are not claimed, so a slow bank's queue waits in the table,
+// not under a lease, and never in front of another bank's. It returns how
+// many it claimed.
+func (r *Relay) dispatch(ctx context.Context, lanes *sync.WaitGroup) (int, error) {
+	r.mu.Lock()
+	busy := make([]string, 0, len(r.busy))
+	for b := range r.busy {
+		busy = append(busy, b)
+	}
+	r.mu.Unlock()
 	var due []claimed
 	err := r.db.SelectContext(ctx, &due, `
 		UPDATE deliveries SET locked_until = now() + $2 * interval '1 millisecond', locked_by = $3, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM deliveries
 			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
+				AND bank_id <> ALL($4::text[])
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
 		RETURNING id, application_id, bank_id, payload, attempts, created_at`,
-		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID)
+		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy))
 	if err != nil {
 		return 0, postgres.Translate(err)
 	}
-	// Each bank is read once per batch.
-	banks := map[string]bankOrErr{}
+	byBank := map[string][]claimed{}
+	var order []string
 	for _, d := range due {
-		if _, ok := banks[d.BankID]; !ok {
-			b, err := r.banks.Bank(ctx, d.BankID)
-			banks[d.BankID] = bankOrErr{b, err}
+		if _, ok := byBank[d.BankID]; !ok {
+			order = append(order, d.BankID)
 		}
+		byBank[d.BankID] = append(byBank[d.BankID], d)
 	}
-	results := make([]result, len(due))
+	// A lane of a full claim wakes Run when it ends: its bank may have more
+	// due, which was not claimed meanwhile. Otherwise Run polls as before,
+	// so that the deliveries arriving meanwhile go in one claim.
+	full := len(due) == r.cfg.Batch
+	for _, bankID := range order {
+		ds := byBank[bankID]
+		r.mu.Lock()
+		r.busy[bankID] = true
+		r.mu.Unlock()
+		lanes.Add(1)
+		go func() {
+			defer func() {
+				if p := recover(); p != nil {
+					// A bug must not take the process down: the lane's
+					// deliveries stay claimed until their lease ends.
+					r.logger.Error("relay lane panicked", "bank", bankID, "panic", p, "stack", string(debug.Stack()))
+				}
+				r.mu.Lock()
+				delete(r.busy, bankID)
+				r.mu.Unlock()
+				lanes.Done()
+				if full {
+					select {
+					case r.freed <- struct{}{}:
+					default:
+					}
+				}
+			}()
+			r.deliver(ctx, bankID, ds)
+		}()
+	}
+	return len(due), nil
+}
+
+// deliver is a bank's lane: it sends ds, Concurrency at a time, then
+// records the outcomes: the accepted ones together in one transaction,
+// the rest one by one.
+func (r *Relay) deliver(ctx context.Context, bankID string, ds []claimed) {
+	b, err := r.banks.Bank(ctx, bankID)
+	bank := bankOrErr{b, err}
+	results := make([]result, len(ds))
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, r.cfg.Concurrency)
-	for i, d := range due {
+	for i, d := range ds {
 		wg.Add(1)
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
 			start := time.Now()
-			results[i] = r.attempt(ctx, d, banks[d.BankID])
+			results[i] = r.attempt(ctx, d, bank)
 			r.metrics.delivery(d.BankID, results[i].outcome, time.Since(start))
 		}()
 	}
@@ -178,7 +250,7 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	ctx = context.WithoutCancel(ctx) // what happened at the bank is recorded
 	var accepted []claimed
 	var outcomes []result
-	for i, d := range due {
+	for i, d := range ds {
 		if results[i].outcome == "delivered" {
 			accepted, outcomes = append(accepted, d), append(outcomes, results[i])
 			continue
@@ -187,10 +259,32 @@ func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
 		}
 	}
-	if err := r.recordAccepted(ctx, accepted, outcomes); err != nil {
-		r.logger.Error("record deliveries", "deliveries", len(accepted), "error", err)
+	r.recordAcceptedOrEach(ctx, accepted, outcomes)
+}
+
+// recordAcceptedOrEach records the accepted deliveries together and, should
+// that statement fail, each alone, so that one row the database refuses
+// never keeps the others from being recorded: that one is logged by its
+// id and, still claimed, is sent again when its lease ends.
+func (r *Relay) recordAcceptedOrEach(ctx context.Context, ds []claimed, rs []result) {
+	err := r.recordAccepted(ctx, ds, rs)
+	switch {
+	case err == nil:
+		return
+	case len(ds) == 1 || errs.Is(err, errs.Unavailable):
+		// Alone already, or the database is out of reach: each would fail
+		// alone too, and is sent again when its lease ends.
+		for _, d := range ds {
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+		}
+		return
 	}
-	return len(due), nil
+	r.logger.Warn("record deliveries together: recording each alone", "deliveries", len(ds), "error", err)
+	for i, d := range ds {
+		if err := r.recordAccepted(ctx, ds[i:i+1], rs[i:i+1]); err != nil {
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+		}
+	}
 }
 
 type bankOrErr struct {
@@ -246,14 +340,15 @@ type result struct {
 	reference  string
 	detail     string
 	retryAfter time.Duration
+	troubled   bool // the answer counts against the bank's breaker
 }
 
-func (r *Relay) breaker(bankID string) *gobreaker.CircuitBreaker[*http.Response] {
+func (r *Relay) breaker(bankID string) *gobreaker.CircuitBreaker[result] {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	b, ok := r.breakers[bankID]
 	if !ok {
-		b = gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+		b = gobreaker.NewCircuitBreaker[result](gobreaker.Settings{
 			Name:        bankID,
 			MaxRequests: 1,
 			Timeout:     r.cfg.BreakerOpen,
@@ -285,51 +380,86 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 	if err != nil {
 		return result{outcome: "retry", detail: "sign: " + err.Error()}
 	}
-	resp, err := r.breaker(d.BankID).Execute(func() (*http.Response, error) {
+	res, err := r.breaker(d.BankID).Execute(func() (result, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Payload))
 		if err != nil {
-			return nil, err
+			return result{}, err
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(signature.HeaderName, token)
 		req.Header.Set("Idempotency-Key", d.ApplicationID)
+		start := time.Now()
 		resp, err := r.client.Do(req)
 		if err != nil {
-			return nil, err
+			return result{}, err
 		}
-		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout {
-			// The bank is in trouble: count it against the breaker, keep the answer.
-			return resp, fmt.Errorf("bank answered %d", resp.StatusCode)
-		}
-		return resp, nil
-	})
-	if resp != nil {
 		defer resp.Body.Close()
-	}
-	var body []byte
-	if resp != nil {
-		body, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		if err != nil {
+			detail := text.Clean(fmt.Sprintf("the bank answered %d, and its body could not be read: %v", resp.StatusCode, err), maxError)
+			return result{outcome: "retry", status: resp.StatusCode, detail: detail}, err
+		}
+		res := interpret(resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		switch took := time.Since(start); {
+		case res.troubled:
+			// The bank is in trouble: count it against the breaker, keep the answer.
+			return res, errors.New(res.detail)
+		case took > r.cfg.SlowAnswer:
+			// Slow, even if it accepted: a bank that keeps answering
+			// slowly is failing, and its breaker lets it recover.
+			return res, fmt.Errorf("the bank answered %d after %s", res.status, took.Round(time.Millisecond))
+		}
+		return res, nil
+	})
 	switch {
 	case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
 		return result{outcome: "retry", detail: "circuit breaker open for " + d.BankID, retryAfter: r.cfg.BreakerOpen}
-	case resp == nil:
-		return result{outcome: "retry", detail: "no answer: " + err.Error()}
+	case res.outcome == "":
+		return result{outcome: "retry", detail: text.Clean("no answer: "+err.Error(), maxError)}
 	}
-	res := result{status: resp.StatusCode, retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	return res
+}
+
+// The bounds of what the relay reads of a bank's answer and keeps of it.
+const (
+	maxAnswer    = 64 << 10 // bytes of an answer's body read
+	maxReference = 200      // bytes of a bank_reference kept
+	maxDetail    = 500      // bytes of a problem's type, title and detail kept
+	maxExcerpt   = 200      // bytes kept of a body that is not what the protocol says
+	maxError     = 1000     // bytes of last_error
+)
+
+// interpret reads a bank's answer to a delivery (bank-protocol.md): its
+// status, Retry-After header and body (at most maxAnswer bytes). What it
+// keeps of the bank's words (reference, problem detail, an excerpt of a
+// body that is not the protocol's) is clean text, bounded (text.Clean).
+// An acceptance must carry a JSON object (or nothing): an HTML page or
+// binary under 200 or 202 is not the bank's acceptance but a failure,
+// retried and counted against the breaker, as are 408, 429 and 5xx.
+func interpret(status int, retryAfterHeader string, body []byte) result {
+	res := result{status: status, retryAfter: retryAfter(retryAfterHeader)}
 	switch {
-	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusAccepted:
+	case status == http.StatusOK || status == http.StatusAccepted:
 		var ok struct {
 			BankReference string `json:"bank_reference"`
 		}
-		_ = json.Unmarshal(body, &ok)
-		res.outcome, res.reference = "delivered", ok.BankReference
-	case resp.StatusCode == http.StatusConflict:
+		if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &ok) != nil {
+			res.outcome, res.troubled = "retry", true
+			res.detail = fmt.Sprintf("the bank answered %d with a body that is not the protocol's JSON object: %s", status, excerpt(body))
+			return res
+		}
+		res.outcome, res.reference = "delivered", text.Clean(ok.BankReference, maxReference)
+	case status == http.StatusConflict:
 		res.outcome, res.detail = "conflict", "the bank holds a different body under this Idempotency-Key: flagged for an administrator"
-	case resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusRequestTimeout && resp.StatusCode != http.StatusTooManyRequests:
-		res.outcome, res.detail = "refused", fmt.Sprintf("the bank refused the application (%d): %s", resp.StatusCode, problemDetail(body))
+	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		res.outcome, res.detail = "refused", fmt.Sprintf("the bank refused the application (%d): %s", status, problemDetail(body))
+	case status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
+		res.outcome, res.troubled, res.detail = "retry", true, fmt.Sprintf("the bank answered %d", status)
+		if len(bytes.TrimSpace(body)) > 0 {
+			res.detail += ": " + problemDetail(body)
+		}
 	default:
-		res.outcome, res.detail = "retry", fmt.Sprintf("the bank answered %d", resp.StatusCode)
+		res.outcome, res.detail = "retry", fmt.Sprintf("the bank answered %d", status)
 	}
 	return res
 }
@@ -356,22 +486,22 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL
 				WHERE id = $1 AND locked_by = $4`,
-				d.ID, status, truncate(res.detail, 1000), r.cfg.WorkerID))
+				d.ID, status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 			if !ok || err != nil {
 				return err
 			}
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, res.detail)
+			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean(res.detail, maxError))
 		}
 		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
 			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, locked_until = NULL
 				WHERE id = $1 AND locked_by = $4`,
-				d.ID, status, truncate(res.detail, 1000), r.cfg.WorkerID))
+				d.ID, status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 			if !ok || err != nil {
 				return err
 			}
 			r.metrics.delivery(d.BankID, "dead", 0)
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, "undeliverable for 24 hours: "+res.detail)
+			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
 		}
 		wait := backoff(d.Attempts, r.cfg.BaseBackoff, r.cfg.MaxBackoff)
 		if res.retryAfter > wait {
@@ -380,7 +510,7 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 		_, err := mine(tx.ExecContext(ctx, `
 			UPDATE deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', last_status = $3, last_error = $4,
 				locked_until = NULL WHERE id = $1 AND locked_by = $5`,
-			d.ID, wait.Milliseconds(), status, truncate(res.detail, 1000), r.cfg.WorkerID))
+			d.ID, wait.Milliseconds(), status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 		return err
 	})
 }
@@ -415,23 +545,33 @@ func retryAfter(v string) time.Duration {
 	return 0
 }
 
+// problemDetail is what the relay keeps of a bank's problem document
+// (RFC 9457): its type, title and detail, at most maxDetail bytes of clean
+// text; of a body that is no problem document, an excerpt.
 func problemDetail(body []byte) string {
 	var p struct {
 		Type   string `json:"type"`
 		Detail string `json:"detail"`
 		Title  string `json:"title"`
 	}
-	if json.Unmarshal(body, &p) == nil && (p.Detail != "" || p.Title != "") {
-		return truncate(fmt.Sprintf("%s %s %s", p.Type, p.Title, p.Detail), 500)
+	if json.Unmarshal(body, &p) != nil || (p.Detail == "" && p.Title == "") {
+		return "the answer is not a problem document: " + excerpt(body)
 	}
-	return truncate(string(bytes.ToValidUTF8(body, nil)), 500)
+	var words []string
+	for _, w := range []string{p.Type, p.Title, p.Detail} {
+		if w != "" {
+			words = append(words, w)
+		}
+	}
+	return text.Clean(strings.Join(words, " "), maxDetail)
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+// excerpt is the start of a body, as clean text of at most maxExcerpt bytes.
+func excerpt(body []byte) string {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return "(no body)"
 	}
-	return s
+	return text.Bytes(body[:min(len(body), 4*maxExcerpt)], maxExcerpt)
 }
 
 func randomID() string {

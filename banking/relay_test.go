@@ -335,13 +335,15 @@ func TestBankDownThenBack(t *testing.T) {
 	bank := newFakeBank(t, 503, 503, 503, 202)
 	w := newWorld(t, bank.srv.URL)
 	ids := []string{w.apply(t), w.apply(t)}
-	r := w.relay(banking.RelayConfig{Batch: 1, BreakerAfter: 3, BreakerOpen: 50 * time.Millisecond})
+	// The breaker stays open long enough for ten rounds on a loaded
+	// machine (at 50 ms it half-opened during them, and let more through).
+	r := w.relay(banking.RelayConfig{Batch: 1, BreakerAfter: 3, BreakerOpen: 1500 * time.Millisecond})
 	for i := 0; i < 10; i++ {
 		r.RunOnce(ctx)
 		w.due()
 	}
 	hitsWhileOpen := bank.count()
-	time.Sleep(60 * time.Millisecond) // the breaker lets one through again
+	time.Sleep(1600 * time.Millisecond) // the breaker lets one through again
 	for i := 0; i < 5; i++ {
 		r.RunOnce(ctx)
 		w.due()

@@ -162,6 +162,11 @@ func TestBankEventRefusals(t *testing.T) {
 	// Malformed.
 	wantProblem(t, qilu.send("x3", "loan.forgiven", appID, `{}`), 422, "invalid")
 	wantProblem(t, qilu.send("x4", "loan.disbursed", appID, disbursed("D1", "-1.00")), 422, "invalid")
+	// A text procfin would store holding a control character: the bank is
+	// told which field.
+	if p := wantProblem(t, qilu.send("x5", "application.rejected", appID, `{"reason_code":"risk","reason":"风险\u0001"}`), 422, "invalid"); !strings.Contains(fmt.Sprint(p), "data.reason") {
+		t.Errorf("the problem %v does not name data.reason", p)
+	}
 	if count() != before {
 		t.Fatal("a refused event changed something")
 	}
