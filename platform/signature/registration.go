@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"procfin/platform/errs"
+	"procfin/platform/safehttp"
 )
 
 // Keys is how a sender registers its public keys: an inline JWK Set or the
@@ -16,10 +17,16 @@ type Keys struct {
 	Algorithms []string        `json:"algorithms"`
 }
 
-// Check validates a registration and fills in the algorithms when none are
-// given: what the inline keys can do, or all four for a URL. It returns the
-// problems as field errors (jwks, jwks_url, algorithms).
-func (k *Keys) Check() []errs.FieldError {
+// Check is CheckWith the strict URL policy (https to public hosts only).
+func (k *Keys) Check() []errs.FieldError { return k.CheckWith(safehttp.Policy{}) }
+
+// CheckWith validates a registration and fills in the algorithms when none
+// are given: what the inline keys can do, or all four for a URL, which the
+// policy must accept. The inline set is kept as parsed (its public keys,
+// without members procfin does not read), so that what is stored is what
+// is used. It returns the problems as field errors (jwks, jwks_url,
+// algorithms).
+func (k *Keys) CheckWith(p safehttp.Policy) []errs.FieldError {
 	var fe []errs.FieldError
 	hasJWKS := len(k.JWKS) > 0 && string(k.JWKS) != "null"
 	var inferred []string
@@ -32,8 +39,13 @@ func (k *Keys) Check() []errs.FieldError {
 			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: errs.MessageOf(err)})
 		}
 		inferred = set.Algorithms()
+		b, err := json.Marshal(set)
+		if err != nil {
+			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: "cannot be encoded"})
+		}
+		k.JWKS = b
 	default:
-		if err := CheckJWKSURL(k.JWKSURL); err != nil {
+		if err := CheckJWKSURLWith(k.JWKSURL, p); err != nil {
 			return append(fe, errs.FieldError{Field: "jwks_url", Code: "invalid", Message: errs.MessageOf(err)})
 		}
 		inferred = Algorithms
