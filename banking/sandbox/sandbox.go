@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -66,6 +67,11 @@ const (
 // sandboxURLs: the sandbox reads procfin's keys wherever procfin runs,
 // plain http to 127.0.0.1 included (it is a bank for demos and drills).
 var sandboxURLs = safehttp.Policy{AllowPrivate: true}
+
+func loopbackHost(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return strings.EqualFold(host, "localhost") || err == nil && ip.Unmap().IsLoopback()
+}
 
 // Config configures a sandbox bank.
 type Config struct {
@@ -232,6 +238,9 @@ func New(cfg Config) (*Bank, error) {
 	}
 	if err := signature.CheckJWKSURLWith(cfg.ProcfinJWKSURL, sandboxURLs); err != nil {
 		return nil, fmt.Errorf("sandbox: ProcfinJWKSURL %q: %s", cfg.ProcfinJWKSURL, errs.MessageOf(err))
+	}
+	if u, _ := url.Parse(cfg.ProcfinJWKSURL); strings.EqualFold(u.Scheme, "http") && !loopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("sandbox: ProcfinJWKSURL %q: plain http only to 127.0.0.1, ::1 or localhost", cfg.ProcfinJWKSURL)
 	}
 	if cfg.PublicURL != "" {
 		if cfg.PublicURL, err = baseURL("PublicURL", cfg.PublicURL); err != nil {

@@ -165,7 +165,7 @@ func (s *KeySet) Key(ctx context.Context, kid string) (JWK, bool, error) {
 	defer s.mu.Unlock()
 	now := s.cfg.now()
 	fetched := false
-	if !s.loaded || now.Sub(s.loadedAt) >= s.cfg.maxAge || now.Before(s.loadedAt) {
+	if !s.loaded || now.Sub(s.loadedAt) >= min(s.cfg.maxAge, s.cfg.hardExpiry) || now.Before(s.loadedAt) {
 		if s.attemptAt.IsZero() || now.Sub(s.attemptAt) >= jwksRetryEvery || now.Before(s.attemptAt) {
 			err := s.fetchLocked(ctx, now)
 			if err != nil && !s.loaded {

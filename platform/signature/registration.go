@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -62,6 +63,44 @@ func (k *Keys) CheckWith(p safehttp.Policy) []errs.FieldError {
 		k.JWKS = nil
 	}
 	return fe
+}
+
+// StoredJWKS is a registration's inline key set as its jsonb column holds
+// it: NULL, for a sender registered by URL, is empty (nil), and an empty one
+// is left out of JSON with omitempty.
+type StoredJWKS []byte
+
+// Scan reads the column: NULL or JSON text.
+func (s *StoredJWKS) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s = nil
+	case []byte:
+		*s = bytes.Clone(v)
+	case string:
+		*s = []byte(v)
+	default:
+		return fmt.Errorf("StoredJWKS: cannot scan %T", src)
+	}
+	return nil
+}
+
+// MarshalJSON writes the key set as it is (null when empty).
+func (s StoredJWKS) MarshalJSON() ([]byte, error) {
+	if len(s) == 0 {
+		return []byte("null"), nil
+	}
+	return s, nil
+}
+
+// UnmarshalJSON keeps a copy of the JSON value.
+func (s *StoredJWKS) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = nil
+		return nil
+	}
+	*s = bytes.Clone(b)
+	return nil
 }
 
 // StoredSender rebuilds a Sender from a registration kept in the database
