@@ -21,6 +21,7 @@ import (
 	"procfin/platform/postgres"
 	"procfin/platform/safehttp"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Bank is a partner bank (合作银行): where procfin sends applications and
@@ -47,6 +48,9 @@ type BankRegistration struct {
 	JWKSURL    string          `json:"jwks_url" yaml:"jwks_url"`
 	Algorithms []string        `json:"algorithms" yaml:"algorithms"`
 }
+
+// maxNameBytes bounds a bank's name; a longer one is cut.
+const maxNameBytes = 500
 
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
@@ -86,6 +90,7 @@ func (g *Registry) SetURLPolicy(p safehttp.Policy) { g.urls = p }
 // invalid for a bad id, name, base URL (not https, or a private address,
 // unless the URL policy allows it), key set or algorithm.
 func (g *Registry) Register(ctx context.Context, r BankRegistration, actor string) (Bank, bool, error) {
+	r.Name = text.Clean(r.Name, maxNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
 		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})

@@ -18,6 +18,7 @@ import (
 	"procfin/platform/postgres"
 	"procfin/platform/safehttp"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Issuer is a procurement centre (政府采购中心) whose signed records procfin
@@ -42,6 +43,9 @@ type IssuerRegistration struct {
 	Algorithms []string        `json:"algorithms"`
 }
 
+// maxIssuerNameBytes bounds an issuer's name; a longer one is cut.
+const maxIssuerNameBytes = 500
+
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
 // SetURLPolicy sets, before first use, which JWKS URLs issuers may register:
@@ -52,6 +56,7 @@ func (s *Service) SetURLPolicy(p safehttp.Policy) { s.urls = p }
 // Returns invalid for a bad id, name, key set, JWKS URL (not https, or a
 // private address, unless the URL policy allows it) or algorithm.
 func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, actor string) (Issuer, bool, error) {
+	r.Name = text.Clean(r.Name, maxIssuerNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
 		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})

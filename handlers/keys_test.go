@@ -160,3 +160,19 @@ func TestRegistrationRefusesPrivateURLs(t *testing.T) {
 		t.Fatalf("https bank: %d %s", r.status, r.body)
 	}
 }
+
+// TestRegistrationCleansNames: a name with control characters (NUL is
+// refused with the body) is stored cleaned (platform/text.Clean).
+func TestRegistrationCleansNames(t *testing.T) {
+	e := newEnv(t)
+	_, admin := e.user("admin", "admin", "")
+	jwks, _ := json.Marshal(newSigner("b", "k").PublicJWKS())
+	r := e.do("POST", "/v1/admin/banks", admin, `{"id": "b1", "name": "Qilu\u0085 Bank\u001b[31m", "base_url": "https://bank.example", "jwks": `+string(jwks)+`}`)
+	if r.status != 201 || r.json(t)["name"] != "Qilu Bank[31m" {
+		t.Fatalf("bank: %d %s", r.status, r.body)
+	}
+	r = e.do("POST", "/v1/admin/issuers", admin, `{"id": "i1", "name": "Jinan\u007f PPRC\u0007", "jwks": `+string(jwks)+`}`)
+	if r.status != 201 || r.json(t)["name"] != "Jinan PPRC" {
+		t.Fatalf("issuer: %d %s", r.status, r.body)
+	}
+}

@@ -286,12 +286,9 @@ func b64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
+// truncate makes a sender's text fit for a message: cleaned
+// (platform/text) and cut to about n bytes.
+func truncate(s string, n int) string { return text.Clean(s, n+len("…")) }
 
 func quoteKid(kid string) string { return fmt.Sprintf("%q", truncate(kid, 64)) }
 
