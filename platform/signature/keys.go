@@ -55,7 +55,6 @@ type config struct {
 	hardExpiry time.Duration
 	urls       safehttp.Policy
 	replay     ReplayStore
-	replayTime time.Duration
 }
 
 func newConfig(opts []Option) config {
