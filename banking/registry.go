@@ -19,21 +19,23 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Bank is a partner bank (合作银行): where procfin sends applications and
 // whose signed events it accepts.
 type Bank struct {
-	ID         string          `db:"id" json:"id"`
-	Name       string          `db:"name" json:"name"`
-	BaseURL    string          `db:"base_url" json:"base_url"`
-	JWKS       json.RawMessage `db:"jwks" json:"jwks,omitempty"`
-	JWKSURL    *string         `db:"jwks_url" json:"jwks_url,omitempty"`
-	Algorithms pq.StringArray  `db:"algorithms" json:"algorithms"`
-	Version    string          `db:"version" json:"-"`
-	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
-	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
+	ID         string               `db:"id" json:"id"`
+	Name       string               `db:"name" json:"name"`
+	BaseURL    string               `db:"base_url" json:"base_url"`
+	JWKS       signature.StoredJWKS `db:"jwks" json:"jwks,omitempty"`
+	JWKSURL    *string              `db:"jwks_url" json:"jwks_url,omitempty"`
+	Algorithms pq.StringArray       `db:"algorithms" json:"algorithms"`
+	Version    string               `db:"version" json:"-"`
+	CreatedAt  time.Time            `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time            `db:"updated_at" json:"updated_at"`
 }
 
 // BankRegistration is what an administrator (or the configuration file)
@@ -47,11 +49,17 @@ type BankRegistration struct {
 	Algorithms []string        `json:"algorithms" yaml:"algorithms"`
 }
 
+// maxNameBytes bounds a bank's name; a longer one is cut.
+const maxNameBytes = 500
+
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
 // Registry keeps the partner banks.
 type Registry struct {
 	db *sqlx.DB
+	// urls is which base and JWKS URLs may be registered, and which
+	// addresses the relay may call (SetURLPolicy).
+	urls safehttp.Policy
 	// senders keeps each bank's registration as the verifier last read it
 	// (id → sender), for senderTTL: every signed event needs it, and
 	// registrations change seldom. A change through this process drops it
@@ -69,12 +77,20 @@ type cachedSender struct {
 	read   time.Time
 }
 
-// NewRegistry returns the bank registry over db.
+// NewRegistry returns the bank registry over db, with the strict URL
+// policy (SetURLPolicy).
 func NewRegistry(db *sqlx.DB) *Registry { return &Registry{db: db} }
 
+// SetURLPolicy sets, before first use, which base and JWKS URLs banks may
+// register and which addresses the relay (built after) may call: by
+// default, https to public addresses only.
+func (g *Registry) SetURLPolicy(p safehttp.Policy) { g.urls = p }
+
 // Register creates or updates a bank (keys rotate this way). Returns
-// invalid for a bad id, name, base URL, key set or algorithm.
+// invalid for a bad id, name, base URL (not https, or a private address,
+// unless the URL policy allows it), key set or algorithm.
 func (g *Registry) Register(ctx context.Context, r BankRegistration, actor string) (Bank, bool, error) {
+	r.Name = text.Clean(r.Name, maxNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
 		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
@@ -82,11 +98,13 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 	if strings.TrimSpace(r.Name) == "" {
 		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
 	}
-	if u, err := url.Parse(r.BaseURL); err != nil || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) || u.Host == "" || u.RawQuery != "" {
-		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: "must be an https URL (http only on loopback, for sandboxes), without a query"})
+	if err := g.urls.CheckURL(r.BaseURL); err != nil {
+		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: err.Error()})
+	} else if u, _ := url.Parse(r.BaseURL); u.RawQuery != "" || u.Fragment != "" {
+		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: "must not carry a query or fragment"})
 	}
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
-	fe = append(fe, keys.Check()...)
+	fe = append(fe, keys.CheckWith(g.urls)...)
 	if len(fe) > 0 {
 		return Bank{}, false, errs.InvalidFields(fe...)
 	}
@@ -156,7 +174,7 @@ func (g *Registry) Sender(ctx context.Context, id string) (signature.Sender, err
 	if err != nil {
 		return signature.Sender{}, err
 	}
-	sender, err := signature.StoredSender(b.ID, b.JWKS, b.JWKSURL, b.Algorithms, b.Version)
+	sender, err := signature.StoredSender(b.ID, []byte(b.JWKS), b.JWKSURL, b.Algorithms, b.Version)
 	if err != nil {
 		return signature.Sender{}, err
 	}
@@ -171,8 +189,4 @@ func digest(parts ...string) string {
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1" || strings.HasPrefix(host, "127.")
 }

@@ -9,6 +9,7 @@ import (
 
 	"procfin/banking"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 )
 
@@ -19,6 +20,7 @@ func TestSenderKeptUntilChanged(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	banks := banking.NewRegistry(db)
+	banks.SetURLPolicy(safehttp.Policy{AllowPrivate: true})
 	register := func(name string) {
 		t.Helper()
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -106,7 +106,7 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	// Up to Concurrency connections to a bank stay open between batches
 	// (net/http keeps 2 by default, and closed and dialled the rest anew
 	// for every batch).
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := banks.urls.Transport() // only to the addresses the URL policy allows
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
 	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
 		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,

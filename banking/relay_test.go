@@ -24,6 +24,7 @@ import (
 	"procfin/lending"
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 )
 
 var ctx = context.Background()
@@ -99,6 +100,7 @@ func newWorld(t *testing.T, bankURL string) *world {
 	cs := contracts.NewService(db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeSmall}}, func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) })
 	w := &world{db: db, banks: banking.NewRegistry(db)}
+	w.banks.SetURLPolicy(safehttp.Policy{AllowPrivate: true}) // the test banks listen on 127.0.0.1
 	w.lending = lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: money.MustAmount("10000000.00"), MaxTermDays: 365}, nil)
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	jwks := json.RawMessage(fmt.Sprintf(`{"keys":[{"kty":"OKP","crv":"Ed25519","x":%q,"kid":"k1"}]}`, base64.RawURLEncoding.EncodeToString(pub)))

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,6 +80,17 @@ type Config struct {
 	Idempotency struct {
 		TTL time.Duration `yaml:"ttl"`
 	} `yaml:"idempotency"`
+
+	// Outbound is how procfin calls URLs other parties registered: banks'
+	// base URLs and senders' JWKS URLs.
+	Outbound struct {
+		// AllowPrivateURLs allows plain http and loopback or private
+		// addresses (PROCFIN_ALLOW_PRIVATE_URLS=1): tests and the demo only.
+		AllowPrivateURLs bool `yaml:"allow_private_urls"`
+		// JWKSHardExpiry is how long keys read from a JWKS URL are still
+		// used while it cannot be read again (PROCFIN_JWKS_HARD_EXPIRY).
+		JWKSHardExpiry time.Duration `yaml:"jwks_hard_expiry"`
+	} `yaml:"outbound"`
 
 	// Banks are partner banks of a fixed deployment, registered (or
 	// updated) at start-up; administrators can register more through the API.
@@ -170,6 +182,22 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		c.Auth.TokenTTL = d
 		return nil
 	})
+	env("PROCFIN_ALLOW_PRIVATE_URLS", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("want 1 or 0 (true or false), got %q", v)
+		}
+		c.Outbound.AllowPrivateURLs = b
+		return nil
+	})
+	env("PROCFIN_JWKS_HARD_EXPIRY", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 24h): %q", v)
+		}
+		c.Outbound.JWKSHardExpiry = d
+		return nil
+	})
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -224,6 +252,9 @@ func (c *Config) validate() []error {
 	positive("idempotency.ttl", c.Idempotency.TTL)
 	if c.Auth.TokenTTL > time.Hour {
 		bad("auth.token_ttl", "access tokens are short-lived: at most 1h, got %s", c.Auth.TokenTTL)
+	}
+	if c.Outbound.JWKSHardExpiry < time.Minute {
+		bad("outbound.jwks_hard_expiry", "want at least 1m, got %s", c.Outbound.JWKSHardExpiry)
 	}
 	if c.HTTP.ReadCacheTTL < 0 || c.HTTP.ReadCacheTTL > time.Minute {
 		bad("http.read_cache_ttl", "want 0 (off) up to 1m, got %s", c.HTTP.ReadCacheTTL)

@@ -103,3 +103,33 @@ func TestDebugAddrLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestOutbound: private URLs are refused by default and allowed by
+// PROCFIN_ALLOW_PRIVATE_URLS; the JWKS hard expiry is 24 h, set by file or
+// PROCFIN_JWKS_HARD_EXPIRY.
+func TestOutbound(t *testing.T) {
+	c, err := configs.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outbound.AllowPrivateURLs || c.Outbound.JWKSHardExpiry != 24*time.Hour {
+		t.Fatalf("defaults: allow_private_urls %v, jwks_hard_expiry %s", c.Outbound.AllowPrivateURLs, c.Outbound.JWKSHardExpiry)
+	}
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("outbound:\n  jwks_hard_expiry: 6h\n"), 0o600)
+	c, err = configs.Load(file, env(map[string]string{"PROCFIN_ALLOW_PRIVATE_URLS": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Outbound.AllowPrivateURLs || c.Outbound.JWKSHardExpiry != 6*time.Hour {
+		t.Fatalf("file and env: allow_private_urls %v, jwks_hard_expiry %s", c.Outbound.AllowPrivateURLs, c.Outbound.JWKSHardExpiry)
+	}
+	c, err = configs.Load(file, env(map[string]string{"PROCFIN_JWKS_HARD_EXPIRY": "48h"}))
+	if err != nil || c.Outbound.JWKSHardExpiry != 48*time.Hour {
+		t.Fatalf("env: %s, %v", c.Outbound.JWKSHardExpiry, err)
+	}
+	_, err = configs.Load("", env(map[string]string{"PROCFIN_ALLOW_PRIVATE_URLS": "maybe", "PROCFIN_JWKS_HARD_EXPIRY": "1s"}))
+	if err == nil || !strings.Contains(err.Error(), "PROCFIN_ALLOW_PRIVATE_URLS") || !strings.Contains(err.Error(), "outbound.jwks_hard_expiry") {
+		t.Fatalf("err = %v, want both refused", err)
+	}
+}

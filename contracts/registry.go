@@ -16,20 +16,22 @@ import (
 	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
+	"procfin/platform/text"
 )
 
 // Issuer is a procurement centre (政府采购中心) whose signed records procfin
 // trusts.
 type Issuer struct {
-	ID         string          `db:"id" json:"id"`
-	Name       string          `db:"name" json:"name"`
-	JWKS       json.RawMessage `db:"jwks" json:"jwks,omitempty"`
-	JWKSURL    *string         `db:"jwks_url" json:"jwks_url,omitempty"`
-	Algorithms pq.StringArray  `db:"algorithms" json:"algorithms"`
-	Version    string          `db:"version" json:"-"`
-	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
-	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
+	ID         string               `db:"id" json:"id"`
+	Name       string               `db:"name" json:"name"`
+	JWKS       signature.StoredJWKS `db:"jwks" json:"jwks,omitempty"`
+	JWKSURL    *string              `db:"jwks_url" json:"jwks_url,omitempty"`
+	Algorithms pq.StringArray       `db:"algorithms" json:"algorithms"`
+	Version    string               `db:"version" json:"-"`
+	CreatedAt  time.Time            `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time            `db:"updated_at" json:"updated_at"`
 }
 
 // IssuerRegistration is what an administrator registers.
@@ -41,11 +43,20 @@ type IssuerRegistration struct {
 	Algorithms []string        `json:"algorithms"`
 }
 
+// maxIssuerNameBytes bounds an issuer's name; a longer one is cut.
+const maxIssuerNameBytes = 500
+
 var validID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,63}$`)
 
+// SetURLPolicy sets, before first use, which JWKS URLs issuers may register:
+// by default, https to public addresses only.
+func (s *Service) SetURLPolicy(p safehttp.Policy) { s.urls = p }
+
 // RegisterIssuer creates or updates (keys rotate this way) an issuer.
-// Returns invalid for a bad id, name, key set or algorithm.
+// Returns invalid for a bad id, name, key set, JWKS URL (not https, or a
+// private address, unless the URL policy allows it) or algorithm.
 func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, actor string) (Issuer, bool, error) {
+	r.Name = text.Clean(r.Name, maxIssuerNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
 		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
@@ -54,7 +65,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
 	}
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
-	fe = append(fe, keys.Check()...)
+	fe = append(fe, keys.CheckWith(s.urls)...)
 	if len(fe) > 0 {
 		return Issuer{}, false, errs.InvalidFields(fe...)
 	}
@@ -129,7 +140,7 @@ func (s *Service) Sender(ctx context.Context, id string) (signature.Sender, erro
 	if err != nil {
 		return signature.Sender{}, err
 	}
-	return signature.StoredSender(is.ID, is.JWKS, is.JWKSURL, is.Algorithms, is.Version)
+	return signature.StoredSender(is.ID, []byte(is.JWKS), is.JWKSURL, is.Algorithms, is.Version)
 }
 
 // Supplier is a supplier (供应商) with its size class. Registered is false

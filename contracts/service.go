@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"procfin/platform/money"
+	"procfin/platform/safehttp"
 )
 
 // Policy holds the financing rules the contracts package applies: the
@@ -25,6 +26,7 @@ type Service struct {
 	db     *sqlx.DB
 	policy Policy
 	now    func() time.Time
+	urls   safehttp.Policy // which issuers' JWKS URLs may be registered (SetURLPolicy)
 }
 
 // NewService returns a Service over db. A nil now means time.Now.

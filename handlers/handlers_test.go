@@ -25,6 +25,7 @@ import (
 	"procfin/platform/auth"
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 	"procfin/subsidies"
 )
@@ -44,7 +45,14 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cfg, err := configs.Load("", func(string) string { return "" })
+	return newEnvFrom(t, testEnv)
+}
+
+// newEnvFrom is newEnv with the configuration's environment read through
+// getenv.
+func newEnvFrom(t *testing.T, getenv func(string) string) *env {
+	t.Helper()
+	cfg, err := configs.Load("", getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +78,10 @@ func newEnv(t *testing.T) *env {
 	// the cache once read, so a change that fails to drop it shows up as a
 	// stale answer in these tests.
 	e.lending.UseReadCache(time.Hour)
+	urls := safehttp.Policy{AllowPrivate: cfg.Outbound.AllowPrivateURLs}
+	e.contracts.SetURLPolicy(urls)
 	banks := banking.NewRegistry(e.db)
+	banks.SetURLPolicy(urls)
 	e.subsidies = subsidies.NewService(e.db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
 		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
 		ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
@@ -82,13 +93,22 @@ func newEnv(t *testing.T) *env {
 	events.OnRepaid = e.subsidies.OnRepaid
 	events.PrepareRepaid = e.subsidies.PrepareRepaid
 	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
-		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender),
+		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender, signature.WithURLPolicy(urls)),
 		Deliveries:     banking.NewDeliveries(e.db, e.lending),
-		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender), Logger: slog.Default()})
+		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)), Logger: slog.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// testEnv is the environment of the tests' configuration: the banks' and
+// JWKS servers of the tests listen on 127.0.0.1.
+func testEnv(name string) string {
+	if name == "PROCFIN_ALLOW_PRIVATE_URLS" {
+		return "1"
+	}
+	return ""
 }
 
 func (e *env) clock() time.Time {

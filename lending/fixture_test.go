@@ -21,6 +21,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 )
 
 var ctx = context.Background()
@@ -71,7 +72,9 @@ func newWorld(t *testing.T) *world {
 	}
 	for _, b := range []string{"qilu-bank", "other-bank"} {
 		must(t, func() error {
-			_, _, err := banking.NewRegistry(w.db).Register(ctx, banking.BankRegistration{ID: b, Name: b, BaseURL: "http://127.0.0.1:9", JWKS: jwks}, "test")
+			banks := banking.NewRegistry(w.db)
+			banks.SetURLPolicy(safehttp.Policy{AllowPrivate: true}) // a bank at 127.0.0.1
+			_, _, err := banks.Register(ctx, banking.BankRegistration{ID: b, Name: b, BaseURL: "http://127.0.0.1:9", JWKS: jwks}, "test")
 			return err
 		})
 	}

@@ -30,6 +30,7 @@ import (
 	"procfin/platform/auth"
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 	"procfin/subsidies"
 )
@@ -59,7 +60,13 @@ const (
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cfg, err := configs.Load("", func(string) string { return "" })
+	// The sandbox bank and procfin listen on 127.0.0.1.
+	cfg, err := configs.Load("", func(name string) string {
+		if name == "PROCFIN_ALLOW_PRIVATE_URLS" {
+			return "1"
+		}
+		return ""
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +93,10 @@ func newEnv(t *testing.T) *env {
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
 	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
 		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	urls := safehttp.Policy{AllowPrivate: cfg.Outbound.AllowPrivateURLs}
+	e.contracts.SetURLPolicy(urls)
 	e.banks = banking.NewRegistry(e.db)
+	e.banks.SetURLPolicy(urls)
 	e.subsidies = subsidies.NewService(e.db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
 		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
 		ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
@@ -106,8 +116,8 @@ func newEnv(t *testing.T) *env {
 	}
 	e.h, err = handlers.New(handlers.Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: e.banks,
 		Lending: e.lending, Subsidies: e.subsidies, Events: e.events, Deliveries: deliveries,
-		BankMessages:   signature.NewVerifier(e.db, "procfin", e.banks.Sender),
-		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender),
+		BankMessages:   signature.NewVerifier(e.db, "procfin", e.banks.Sender, signature.WithURLPolicy(urls)),
+		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)),
 		Logger:         logger, Metrics: &e.metrics, Web: w})
 	if err != nil {
 		t.Fatal(err)

@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ import (
 
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 )
 
@@ -61,6 +63,15 @@ const (
 	maxTermDays     = 3650             // longer terms are refused (422)
 	sendTimeout     = 10 * time.Second // default HTTP client time-out
 )
+
+// sandboxURLs: the sandbox reads procfin's keys wherever procfin runs,
+// plain http to 127.0.0.1 included (it is a bank for demos and drills).
+var sandboxURLs = safehttp.Policy{AllowPrivate: true}
+
+func loopbackHost(host string) bool {
+	ip, err := netip.ParseAddr(host)
+	return strings.EqualFold(host, "localhost") || err == nil && ip.Unmap().IsLoopback()
+}
 
 // Config configures a sandbox bank.
 type Config struct {
@@ -225,8 +236,11 @@ func New(cfg Config) (*Bank, error) {
 	if cfg.ProcfinJWKSURL == "" {
 		cfg.ProcfinJWKSURL = cfg.ProcfinURL + "/.well-known/jwks.json"
 	}
-	if err := signature.CheckJWKSURL(cfg.ProcfinJWKSURL); err != nil {
+	if err := signature.CheckJWKSURLWith(cfg.ProcfinJWKSURL, sandboxURLs); err != nil {
 		return nil, fmt.Errorf("sandbox: ProcfinJWKSURL %q: %s", cfg.ProcfinJWKSURL, errs.MessageOf(err))
+	}
+	if u, _ := url.Parse(cfg.ProcfinJWKSURL); strings.EqualFold(u.Scheme, "http") && !loopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("sandbox: ProcfinJWKSURL %q: plain http only to 127.0.0.1, ::1 or localhost", cfg.ProcfinJWKSURL)
 	}
 	if cfg.PublicURL != "" {
 		if cfg.PublicURL, err = baseURL("PublicURL", cfg.PublicURL); err != nil {
@@ -303,7 +317,8 @@ func New(cfg Config) (*Bank, error) {
 	b.verifier = signature.NewVerifier(nil, cfg.BankID, lookup,
 		signature.WithReplayStore(signature.NewMemoryReplayStore()),
 		signature.WithClock(cfg.Now),
-		signature.WithHTTPClient(cfg.HTTPClient))
+		signature.WithHTTPClient(cfg.HTTPClient),
+		signature.WithURLPolicy(sandboxURLs))
 	return b, nil
 }
 

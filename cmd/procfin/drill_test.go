@@ -24,6 +24,7 @@ import (
 	"procfin/platform/auth"
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/safehttp"
 )
 
 // TestDrillKillDuringBurst: procfin is killed (SIGKILL) in the middle of a
@@ -57,7 +58,7 @@ func TestDrillKillDuringBurst(t *testing.T) {
 	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
 
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+procfinAddr, "PROCFIN_DATA_DIR="+t.TempDir(),
-		"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error")
+		"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error", "PROCFIN_ALLOW_PRIVATE_URLS=1")
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
 		cmd.Env = env
@@ -190,7 +191,9 @@ func seedProgramme(t *testing.T, db *sqlx.DB, masterKey []byte, bank *sandbox.Ba
 		t.Fatal(err)
 	}
 	bankJWKS, _ := json.Marshal(bank.JWKS())
-	if _, _, err := banking.NewRegistry(db).Register(ctx, banking.BankRegistration{ID: "drill-bank", Name: "Drill", BaseURL: bankURL, JWKS: bankJWKS}, "t"); err != nil {
+	banks := banking.NewRegistry(db)
+	banks.SetURLPolicy(safehttp.Policy{AllowPrivate: true}) // the drill's bank listens on 127.0.0.1
+	if _, _, err := banks.Register(ctx, banking.BankRegistration{ID: "drill-bank", Name: "Drill", BaseURL: bankURL, JWKS: bankJWKS}, "t"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -35,6 +35,7 @@ import (
 	"procfin/platform/idempotency"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 	"procfin/subsidies"
 	"procfin/web"
@@ -171,6 +172,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err != nil {
 			return err
 		}
+		// The demo's sandbox banks listen on 127.0.0.1, over plain http.
+		cfg.Outbound.AllowPrivateURLs = true
 		return serve(ctx, cfg, stdout, true, &demo{})
 	case "migrate":
 		cfg, err := parseAndLoad()
@@ -381,7 +384,10 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		if err != nil {
 			return err
 		}
-		issuerMessages := signature.NewVerifier(db, "procfin", cs.Sender)
+		urls := safehttp.Policy{AllowPrivate: cfg.Outbound.AllowPrivateURLs}
+		cs.SetURLPolicy(urls)
+		keyOpts := []signature.Option{signature.WithURLPolicy(urls), signature.WithJWKSHardExpiry(cfg.Outbound.JWKSHardExpiry)}
+		issuerMessages := signature.NewVerifier(db, "procfin", cs.Sender, keyOpts...)
 		ls, err := newLending(cfg, db, cs)
 		if err != nil {
 			return err
@@ -397,6 +403,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		events.OnRepaid = subs.OnRepaid
 		events.PrepareRepaid = subs.PrepareRepaid
 		banks := banking.NewRegistry(db)
+		banks.SetURLPolicy(urls)
 		for _, b := range cfg.Banks {
 			_, _, err := banks.Register(ctx, banking.BankRegistration{ID: b.ID, Name: b.Name, BaseURL: b.BaseURL,
 				JWKS: json.RawMessage(b.JWKS), JWKSURL: b.JWKSURL, Algorithms: b.Algorithms}, "config")
@@ -404,7 +411,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 				return fmt.Errorf("configuration: bank %s: %s", b.ID, describe(err))
 			}
 		}
-		bankMessages := signature.NewVerifier(db, "procfin", banks.Sender)
+		bankMessages := signature.NewVerifier(db, "procfin", banks.Sender, keyOpts...)
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -11,12 +13,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +28,7 @@ import (
 
 	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/signature"
 )
 
 // syncBuffer is an io.Writer safe for the server goroutine and the test.
@@ -44,12 +49,14 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// testEnv is a getenv for run: a database, a data dir, a random port.
+// testEnv is a getenv for run: a database, a data dir, a random port, and
+// the banks and JWKS servers of the tests on 127.0.0.1 allowed.
 func testEnv(t *testing.T, dbURL string) func(string) string {
 	dir := t.TempDir()
 	vars := map[string]string{
 		"DATABASE_URL": dbURL, "PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0",
-		"PROCFIN_MASTER_KEY": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"PROCFIN_MASTER_KEY":         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+		"PROCFIN_ALLOW_PRIVATE_URLS": "1",
 	}
 	return func(k string) string { return vars[k] }
 }
@@ -300,11 +307,15 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// serveInProcess runs `procfin serve` in this process, with vars as its
-// whole environment, and returns once it listens: its log, and stop, which
-// ends it and waits for it.
+// serveInProcess runs `procfin serve` in this process, with vars (and
+// PROCFIN_ALLOW_PRIVATE_URLS=1: the drills' banks listen on 127.0.0.1) as
+// its whole environment, and returns once it listens: its log, and stop,
+// which ends it and waits for it.
 func serveInProcess(t *testing.T, vars map[string]string) (*syncBuffer, func()) {
 	t.Helper()
+	if _, ok := vars["PROCFIN_ALLOW_PRIVATE_URLS"]; !ok {
+		vars["PROCFIN_ALLOW_PRIVATE_URLS"] = "1"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	done := make(chan error, 1)
@@ -441,5 +452,71 @@ func TestTuneGC(t *testing.T) {
 	}
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("memory limit %d after GOMEMLIMIT was set, want it left", got)
+	}
+}
+
+// TestBankFromConfigurationWithJWKSURL: a bank listed in the configuration
+// with a jwks_url starts up (it once stopped start-up: the NULL jwks could
+// not be read back), and its signed events verify with the keys read from
+// there. Without PROCFIN_ALLOW_PRIVATE_URLS, the same URL on 127.0.0.1
+// stops start-up, naming the field.
+func TestBankFromConfigurationWithJWKSURL(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	signer := signature.Signer{ID: "qilu-bank", KeyID: "q1", Key: key, Algorithm: signature.AlgEdDSA}
+	var hits atomic.Int64
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		json.NewEncoder(w).Encode(signer.PublicJWKS())
+	}))
+	defer jwks.Close()
+	url := pgtest.URL(t)
+	getenv := testEnv(t, url)
+	file := filepath.Join(t.TempDir(), "procfin.yaml")
+	os.WriteFile(file, []byte(`banks:
+  - id: qilu-bank
+    name: Qilu Bank
+    base_url: https://bank.example/procfin
+    jwks_url: `+jwks.URL+`/jwks.json
+`), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "--config", file, "serve"}, getenv, &logs) }()
+	base := waitListening(t, &logs, done)
+	var stored string
+	openDB(t, url).Get(&stored, `SELECT jwks_url FROM banks WHERE id = 'qilu-bank' AND jwks IS NULL`)
+	if stored != jwks.URL+"/jwks.json" {
+		t.Fatalf("bank from configuration: jwks_url %q", stored)
+	}
+	body := []byte(`{"event_id": "e1", "type": "application.received", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "00000000-0000-4000-8000-000000000001", "bank_reference": "R", "data": {}}`)
+	h, err := signer.Sign("POST", base+"/v1/bank-events", "procfin", body, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", base+"/v1/bank-events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(signature.HeaderName, h)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	// Verified, then refused for what it says: no such application.
+	if res.StatusCode != http.StatusNotFound || hits.Load() != 1 {
+		t.Fatalf("signed event: %d %s, JWKS read %d times; want 404 after one read", res.StatusCode, b, hits.Load())
+	}
+	cancel()
+	<-done
+
+	strict := func(k string) string {
+		if k == "PROCFIN_ALLOW_PRIVATE_URLS" {
+			return ""
+		}
+		return getenv(k)
+	}
+	if _, err := runCmd(t, strict, "", "--config", file, "serve"); err == nil || !strings.Contains(err.Error(), "jwks_url") {
+		t.Fatalf("a JWKS URL on 127.0.0.1 without PROCFIN_ALLOW_PRIVATE_URLS: %v", err)
 	}
 }

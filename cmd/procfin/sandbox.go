@@ -118,6 +118,9 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	fmt.Fprintf(stdout, "sandbox bank %s listens at %s; its events go to %s/v1/bank-events\n", *bankID, base, strings.TrimRight(*procfinURL, "/"))
 	fmt.Fprintf(stdout, "JWKS (also at %s/.well-known/jwks.json):\n%s\n", base, jwks)
 	fmt.Fprintf(stdout, "register it with procfin as an administrator: POST /v1/admin/banks with\n%s\n", registration)
+	if !strings.HasPrefix(base, "https://") {
+		fmt.Fprintln(stdout, "(a plain http base_url is accepted only by a procfin run with PROCFIN_ALLOW_PRIVATE_URLS=1)")
+	}
 
 	srv := &http.Server{
 		Handler:           bank.Handler(),

@@ -88,7 +88,7 @@ var (
 // VerifyToken checks an access token made by IssueToken and returns whom it
 // speaks for. Only EdDSA is accepted; the key is the published platform key
 // named by the header's kid; iss, aud, exp (required), nbf and iat are
-// checked with 60 s of leeway. It does not look the user up: tokens are
+// checked with 60 s of leeway; every part must be canonical base64url. It does not look the user up: tokens are
 // stateless, so a disabled user's token works until it expires. A token
 // verified once is remembered (verifiedTokens) for at most a minute and
 // never past its expiry, and then needs only its key to be still published.
@@ -116,6 +116,9 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(verifyLeeway),
 		jwt.WithTimeFunc(func() time.Time { return now }),
+		// One token, one text: base64url whose unused bits are not zero
+		// (another last character, the same bytes) is refused.
+		jwt.WithStrictDecoding(),
 	)
 	var keyErr error // a failure to load the keys, not the token's fault
 	var claims accessClaims

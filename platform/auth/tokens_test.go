@@ -402,3 +402,30 @@ func TestVerifiedTokensBounded(t *testing.T) {
 		t.Fatal("the newest entry was dropped")
 	}
 }
+
+// TestVerifyTokenStrictBase64: a token whose signature's last character
+// has another padding bit (an Ed25519 signature is 86 characters, the last
+// carrying 4 bits of padding) decodes, leniently, to the same signature;
+// it is another token all the same, and refused.
+func TestVerifyTokenStrictBase64(t *testing.T) {
+	s, _, _ := MustReadyService(t, testConfig())
+	ctx := context.Background()
+	user := MustCreateUser(t, s, NewUser{Username: "officer.wu", Password: goodPassword, Role: "officer"})
+	tok, _, err := s.IssueToken(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	tampered := tok[:len(tok)-1] + string(alphabet[last^1])
+	sig := tampered[strings.LastIndexByte(tampered, '.')+1:]
+	if b, err := base64.RawURLEncoding.DecodeString(sig); err != nil || len(b) != ed25519.SignatureSize {
+		t.Fatalf("the tampered signature does not decode leniently (%v): the test proves nothing", err)
+	}
+	if p, err := s.VerifyToken(ctx, tampered); !errs.Is(err, errs.InvalidToken) {
+		t.Fatalf("tampered token: %+v, %v; want invalid_token", p, err)
+	}
+	if _, err := s.VerifyToken(ctx, tok); err != nil {
+		t.Fatalf("the token itself: %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/errs"
+	"procfin/platform/safehttp"
 	"procfin/platform/signature"
 )
 
@@ -95,6 +96,9 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// allowPrivate lets the tests' httptest servers on 127.0.0.1 be called.
+var allowPrivate = safehttp.Policy{AllowPrivate: true}
+
 // fixture is a Verifier over a registry the test edits.
 type fixture struct {
 	v     *signature.Verifier
@@ -119,7 +123,8 @@ func newFixture(tb testing.TB, db *sqlx.DB, opts ...signature.Option) *fixture {
 		}
 		return s, nil
 	}
-	opts = append([]signature.Option{signature.WithClock(f.clock.Now)}, opts...)
+	// The JWKS servers of the tests are on 127.0.0.1.
+	opts = append([]signature.Option{signature.WithClock(f.clock.Now), signature.WithURLPolicy(allowPrivate)}, opts...)
 	f.v = signature.NewVerifier(db, audience, lookup, opts...)
 	f.v.OnReject = func(reason string) {
 		f.mu.Lock()

@@ -10,12 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"net/url"
 	"slices"
 	"strings"
 
 	"procfin/platform/errs"
+	"procfin/platform/safehttp"
+	"procfin/platform/text"
 )
 
 // The JOSE algorithms of the protocol; nothing else is ever accepted.
@@ -226,6 +227,10 @@ func parseJWK(raw json.RawMessage) (k JWK, use bool, _ *jwkError) {
 	if len(k.Kid) > maxKidLen {
 		return JWK{}, false, jwkErr("malformed", "kid is longer than %d characters", maxKidLen)
 	}
+	if !text.Valid(k.Kid) || strings.ContainsAny(k.Kid, "\t\n\r") {
+		// It is logged and stored: no control characters, valid UTF-8.
+		return JWK{}, false, jwkErr("malformed", "kid must be printable text")
+	}
 	switch k.Kty {
 	case "OKP":
 		if k.Crv != "Ed25519" {
@@ -281,19 +286,21 @@ func b64(s string) ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(s)
 }
 
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
+// truncate makes a sender's text fit for a message: cleaned
+// (platform/text) and cut to about n bytes.
+func truncate(s string, n int) string { return text.Clean(s, n+len("…")) }
 
 func quoteKid(kid string) string { return fmt.Sprintf("%q", truncate(kid, 64)) }
 
-// CheckJWKSURL checks a sender's JWKS URL: an absolute https URL without
-// user info or fragment, or http to 127.0.0.1, ::1 or localhost (for tests
-// and the sandbox). Returns invalid with field "jwks_url".
-func CheckJWKSURL(s string) error {
+// CheckJWKSURL is CheckJWKSURLWith the strict policy: https to a public
+// host only.
+func CheckJWKSURL(s string) error { return CheckJWKSURLWith(s, safehttp.Policy{}) }
+
+// CheckJWKSURLWith checks a sender's JWKS URL: an absolute URL without user
+// info or fragment that the policy accepts (safehttp.Policy.CheckURL: https
+// to a public host, unless private URLs are allowed). Returns invalid with
+// field "jwks_url".
+func CheckJWKSURLWith(s string, p safehttp.Policy) error {
 	bad := func(msg string) error {
 		return errs.InvalidFields(errs.FieldError{Field: "jwks_url", Code: "invalid_url", Message: msg})
 	}
@@ -304,22 +311,8 @@ func CheckJWKSURL(s string) error {
 	if u.User != nil || u.Fragment != "" {
 		return bad("must not carry user info or a fragment")
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return nil
-	case "http":
-		if isLoopbackName(u.Hostname()) {
-			return nil
-		}
-		return bad("must use https (plain http only to 127.0.0.1 or localhost)")
+	if err := p.CheckURL(s); err != nil {
+		return bad(err.Error())
 	}
-	return bad("must use https")
-}
-
-func isLoopbackName(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && (ip.Equal(net.IPv4(127, 0, 0, 1)) || ip.Equal(net.IPv6loopback))
+	return nil
 }

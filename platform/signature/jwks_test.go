@@ -140,6 +140,11 @@ func TestParseJWKS(t *testing.T) {
 		{"ErrAlgHS256", setJSON(t, with(ed, "alg", "HS256")), "unsupported_alg"},
 		{"ErrEvenExponent", setJSON(t, with(rs, "e", "Ag")), "malformed"},
 		{"ErrPaddedBase64", setJSON(t, with(ed, "x", ed["x"].(string)+"=")), "malformed"},
+		{"ErrPaddingBitX", setJSON(t, with(ed, "x", flipPaddingBit(ed["x"].(string)))), "malformed"},
+		{"ErrPaddingBitY", setJSON(t, with(ec, "y", flipPaddingBit(ec["y"].(string)))), "malformed"},
+		{"ErrPaddingBitN", setJSON(t, with(rs, "n", flipPaddingBit(rs["n"].(string)))), "malformed"},
+		{"ErrKidNUL", setJSON(t, with(ed, "kid", "k\u0000")), "malformed"},
+		{"ErrKidNewline", setJSON(t, with(ed, "kid", "k\nlog-line")), "malformed"},
 		{"ErrWrongTypes", setJSON(t, with(ed, "kid", 7)), "malformed"},
 		{"ErrNotJSON", []byte(`{"keys":`), "malformed"},
 		{"ErrNoKeysMember", []byte(`{}`), "malformed"},
@@ -181,30 +186,41 @@ func TestParseJWKS(t *testing.T) {
 
 func TestCheckJWKSURL(t *testing.T) {
 	for _, tc := range []struct {
-		url string
-		ok  bool
+		url          string
+		strict, open bool // accepted by the strict policy, with private URLs allowed
 	}{
-		{"https://bank.example/.well-known/jwks.json", true},
-		{"HTTPS://bank.example/jwks", true},
-		{"http://127.0.0.1:8081/jwks.json", true},
-		{"http://localhost:8081/jwks.json", true},
-		{"http://[::1]:8081/jwks.json", true},
-		{"http://bank.example/jwks.json", false},
-		{"http://127.0.0.2/jwks.json", false},
-		{"https://user:pw@bank.example/jwks.json", false},
-		{"https://bank.example/jwks.json#x", false},
-		{"ftp://bank.example/jwks.json", false},
-		{"/jwks.json", false},
-		{"https:///jwks.json", false},
-		{"", false},
+		{"https://bank.example/.well-known/jwks.json", true, true},
+		{"HTTPS://bank.example/jwks", true, true},
+		{"http://127.0.0.1:8081/jwks.json", false, true},
+		{"http://localhost:8081/jwks.json", false, true},
+		{"http://[::1]:8081/jwks.json", false, true},
+		{"https://127.0.0.1/jwks.json", false, true},
+		{"https://10.1.2.3/jwks.json", false, true},
+		{"https://[::ffff:192.168.0.1]/jwks.json", false, true},
+		{"https://localhost/jwks.json", false, true},
+		{"http://bank.example/jwks.json", false, true},
+		{"https://user:pw@bank.example/jwks.json", false, false},
+		{"https://bank.example/jwks.json#x", false, false},
+		{"ftp://bank.example/jwks.json", false, false},
+		{"/jwks.json", false, false},
+		{"https:///jwks.json", false, false},
+		{"", false, false},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
-			err := signature.CheckJWKSURL(tc.url)
-			if (err == nil) != tc.ok {
-				t.Fatalf("CheckJWKSURL = %v, want ok %v", err, tc.ok)
-			}
-			if err != nil && !errs.Is(err, errs.Invalid) {
-				t.Fatalf("err = %v, want invalid", err)
+			for _, p := range []struct {
+				name string
+				err  error
+				want bool
+			}{
+				{"strict", signature.CheckJWKSURL(tc.url), tc.strict},
+				{"AllowPrivate", signature.CheckJWKSURLWith(tc.url, allowPrivate), tc.open},
+			} {
+				if (p.err == nil) != p.want {
+					t.Errorf("%s: err = %v, want ok %v", p.name, p.err, p.want)
+				}
+				if p.err != nil && !errs.Is(p.err, errs.Invalid) {
+					t.Errorf("%s: err = %v, want invalid", p.name, p.err)
+				}
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"procfin/platform/errs"
+	"procfin/platform/safehttp"
 )
 
 // How a JWKS URL is read and cached.
@@ -25,7 +26,16 @@ const (
 	// they are read again, so that a key the sender withdrew stops
 	// verifying.
 	DefaultJWKSMaxAge = time.Hour
+	// DefaultJWKSHardExpiry is how long keys read from a URL may still be
+	// used, since they were last read, while the URL cannot be read: after
+	// it, the sender's messages are refused (reason keys_expired) until
+	// its keys can be read again.
+	DefaultJWKSHardExpiry = 24 * time.Hour
 )
+
+// errKeysExpired is the cause of the error of a KeySet whose keys, read
+// from a URL, are past their hard expiry and cannot be read again.
+var errKeysExpired = errors.New("the keys read from the sender's JWKS URL expired and cannot be read again")
 
 // KeySource finds a sender's public keys.
 type KeySource interface {
@@ -42,17 +52,18 @@ type config struct {
 	now        func() time.Time
 	client     *http.Client
 	maxAge     time.Duration
+	hardExpiry time.Duration
+	urls       safehttp.Policy
 	replay     ReplayStore
-	replayTime time.Duration
 }
 
 func newConfig(opts []Option) config {
-	c := config{now: time.Now, maxAge: DefaultJWKSMaxAge}
+	c := config{now: time.Now, maxAge: DefaultJWKSMaxAge, hardExpiry: DefaultJWKSHardExpiry}
 	for _, o := range opts {
 		o(&c)
 	}
 	if c.client == nil {
-		c.client = &http.Client{Timeout: jwksFetchTimeout}
+		c.client = c.urls.Client(jwksFetchTimeout)
 	}
 	return c
 }
@@ -60,14 +71,31 @@ func newConfig(opts []Option) config {
 // WithClock sets the clock (for tests).
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
-// WithHTTPClient sets the client that fetches JWKS URLs (default: a client
-// with a 5 s time-out). Redirects are followed only to URLs CheckJWKSURL
-// accepts.
+// WithHTTPClient sets the client that fetches JWKS URLs (default: the URL
+// policy's client, safehttp.Policy.Client, with a 5 s time-out: it
+// connects only to the addresses the policy allows). Redirects are
+// followed only to URLs the policy accepts, never from https to http;
+// the addresses dialled are the given client's business.
 func WithHTTPClient(hc *http.Client) Option { return func(c *config) { c.client = hc } }
+
+// WithURLPolicy sets which JWKS URLs may be registered and read (default:
+// the strict safehttp.Policy, https to public addresses only).
+func WithURLPolicy(p safehttp.Policy) Option { return func(c *config) { c.urls = p } }
 
 // WithJWKSMaxAge sets how long keys read from a JWKS URL are trusted before
 // they are read again (default DefaultJWKSMaxAge).
 func WithJWKSMaxAge(d time.Duration) Option { return func(c *config) { c.maxAge = d } }
+
+// WithJWKSHardExpiry sets how long after they were last read keys from a
+// JWKS URL that cannot be read again are still used (default
+// DefaultJWKSHardExpiry); 0 or less keeps the default.
+func WithJWKSHardExpiry(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.hardExpiry = d
+		}
+	}
+}
 
 // WithReplayStore makes a Verifier remember seen messages in store instead
 // of the database's seen_messages table (the fuzz tests use
@@ -77,8 +105,9 @@ func WithReplayStore(store ReplayStore) Option { return func(c *config) { c.repl
 // KeySet is the key cache of one sender: its inline keys and, when it
 // registered a JWKS URL, the keys read from there. The URL is read on first
 // use, again when the copy is older than the max age, and again when a
-// message names a kid it does not know, at most once a minute. A KeySet is
-// safe for concurrent use.
+// message names a kid it does not know, at most once a minute. When the
+// URL cannot be read, the copy is used until its hard expiry, and then
+// not at all. A KeySet is safe for concurrent use.
 type KeySet struct {
 	inline JWKS
 	url    string
@@ -95,12 +124,14 @@ type KeySet struct {
 var _ KeySource = (*KeySet)(nil)
 
 // NewKeySet returns the key cache of a sender with the inline keys (may be
-// empty) and the JWKS URL (may be empty). Only WithClock, WithHTTPClient and
-// WithJWKSMaxAge matter here. Returns invalid for a bad URL (CheckJWKSURL)
-// or inline set (ParseJWKS).
+// empty) and the JWKS URL (may be empty). Only WithClock, WithHTTPClient,
+// WithURLPolicy, WithJWKSMaxAge and WithJWKSHardExpiry matter here.
+// Returns invalid for a bad URL (CheckJWKSURLWith the policy) or inline set
+// (ParseJWKS).
 func NewKeySet(inline JWKS, jwksURL string, opts ...Option) (*KeySet, error) {
+	cfg := newConfig(opts)
 	if jwksURL != "" {
-		if err := CheckJWKSURL(jwksURL); err != nil {
+		if err := CheckJWKSURLWith(jwksURL, cfg.urls); err != nil {
 			return nil, err
 		}
 	}
@@ -113,14 +144,15 @@ func NewKeySet(inline JWKS, jwksURL string, opts ...Option) (*KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := newConfig(opts)
-	cfg.client = withSafeRedirects(cfg.client)
+	cfg.client = withSafeRedirects(cfg.client, cfg.urls)
 	return &KeySet{inline: set, url: jwksURL, cfg: cfg}, nil
 }
 
 // Key returns the key named kid: an inline key, else one read from the
 // sender's JWKS URL. Returns unavailable when the URL has never been read
-// successfully and cannot be read now.
+// successfully and cannot be read now, or when the keys read from it are
+// past their hard expiry and it cannot be read again (the Verifier refuses
+// the message then, reason keys_expired).
 func (s *KeySet) Key(ctx context.Context, kid string) (JWK, bool, error) {
 	if k, ok := s.inline.Key(kid); ok {
 		return k, true, nil
@@ -132,7 +164,7 @@ func (s *KeySet) Key(ctx context.Context, kid string) (JWK, bool, error) {
 	defer s.mu.Unlock()
 	now := s.cfg.now()
 	fetched := false
-	if !s.loaded || now.Sub(s.loadedAt) >= s.cfg.maxAge || now.Before(s.loadedAt) {
+	if !s.loaded || now.Sub(s.loadedAt) >= min(s.cfg.maxAge, s.cfg.hardExpiry) || now.Before(s.loadedAt) {
 		if s.attemptAt.IsZero() || now.Sub(s.attemptAt) >= jwksRetryEvery || now.Before(s.attemptAt) {
 			err := s.fetchLocked(ctx, now)
 			if err != nil && !s.loaded {
@@ -142,6 +174,9 @@ func (s *KeySet) Key(ctx context.Context, kid string) (JWK, bool, error) {
 		} else if !s.loaded {
 			return JWK{}, false, errs.E(errs.Unavailable, "the sender's keys cannot be read now; retry later")
 		}
+	}
+	if !fetched && !now.Before(s.loadedAt.Add(s.cfg.hardExpiry)) {
+		return JWK{}, false, errs.Wrap(errs.Unavailable, errKeysExpired, "the sender's keys expired and cannot be read now; retry later")
 	}
 	if k, ok := s.remote.Key(kid); ok {
 		return k, true, nil
@@ -201,17 +236,12 @@ func fetchJWKS(ctx context.Context, hc *http.Client, u string) (JWKS, error) {
 }
 
 // withSafeRedirects returns a copy of hc that follows at most 3 redirects,
-// each to a URL CheckJWKSURL accepts (no downgrade to plain http).
-func withSafeRedirects(hc *http.Client) *http.Client {
+// each to a URL the policy accepts, never from https to plain http.
+func withSafeRedirects(hc *http.Client, p safehttp.Policy) *http.Client {
 	c := *hc
 	if c.Timeout == 0 || c.Timeout > jwksFetchTimeout {
 		c.Timeout = jwksFetchTimeout
 	}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 3 {
-			return errors.New("too many redirects")
-		}
-		return CheckJWKSURL(req.URL.String())
-	}
+	c.CheckRedirect = p.CheckRedirect
 	return &c
 }

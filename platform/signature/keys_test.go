@@ -3,6 +3,7 @@ package signature_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -113,6 +114,114 @@ func TestVerifyJWKSURL(t *testing.T) {
 		f.clock.Advance(signature.DefaultJWKSMaxAge)
 		f.mustVerify(t, request(f.mustSign(t, k3)))
 	})
+	t.Run("CachedKeysPastHardExpiryRefused", func(t *testing.T) {
+		// Last read at the start of WithdrawnKeyStopsAfterMaxAge, one max
+		// age (1 h) ago: 23 h more is the 24 h hard expiry.
+		f.clock.Advance(signature.DefaultJWKSHardExpiry - signature.DefaultJWKSMaxAge - time.Second)
+		f.mustVerify(t, request(f.mustSign(t, k3)))
+		f.clock.Advance(time.Second)
+		f.mustReject(t, request(f.mustSign(t, k3)), signature.ReasonKeysExpired)
+		f.clock.Advance(time.Hour)
+		f.mustReject(t, request(f.mustSign(t, k3)), signature.ReasonKeysExpired)
+	})
+	t.Run("BackOnceReadAgain", func(t *testing.T) {
+		srv.serve(t, jwksOf(t, k3))
+		f.clock.Advance(time.Minute)
+		f.mustVerify(t, request(f.mustSign(t, k3)))
+	})
+}
+
+// TestVerifyJWKSHardExpiryConfigurable: WithJWKSHardExpiry shortens it.
+func TestVerifyJWKSHardExpiryConfigurable(t *testing.T) {
+	f := newFixture(t, pgtest.NewDB(t), signature.WithJWKSHardExpiry(2*time.Hour))
+	srv := newJWKSServer(t)
+	k1 := signature.Signer{ID: "urlbank", KeyID: "k1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
+	f.register(signature.Sender{ID: "urlbank", JWKSURL: srv.URL + "/jwks.json"})
+	srv.serve(t, jwksOf(t, k1))
+	f.mustVerify(t, request(f.mustSign(t, k1)))
+	srv.down()
+	f.clock.Advance(2*time.Hour - time.Second)
+	f.mustVerify(t, request(f.mustSign(t, k1)))
+	f.clock.Advance(time.Second)
+	f.mustReject(t, request(f.mustSign(t, k1)), signature.ReasonKeysExpired)
+}
+
+// redirectingJWKS is a TLS server at https://example.com (as the test's
+// client dials it) that redirects /jwks.json to the URL to, and the
+// client: it reaches example.com at that server and trusts its
+// certificate; any other address it dials as it is.
+func redirectingJWKS(t *testing.T, to string) (url string, hc *http.Client) {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.RedirectHandler(to, http.StatusFound))
+	t.Cleanup(srv.Close)
+	tr := srv.Client().Transport.(*http.Transport).Clone()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr == "example.com:443" {
+			addr = srv.Listener.Addr().String()
+		}
+		return d.DialContext(ctx, network, addr)
+	}
+	return "https://example.com/jwks.json", &http.Client{Transport: tr}
+}
+
+// TestJWKSRedirects: a JWKS URL's redirect to plain http is refused, and one
+// to a loopback address unless private URLs are allowed.
+func TestJWKSRedirects(t *testing.T) {
+	k1 := signature.Signer{ID: "redir", KeyID: "k1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
+	plain := newJWKSServer(t)
+	plain.serve(t, jwksOf(t, k1))
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := json.Marshal(jwksOf(t, k1))
+		_, _ = w.Write(b)
+	}))
+	t.Cleanup(secure.Close)
+	key := func(t *testing.T, u string, opts ...signature.Option) error {
+		t.Helper()
+		ks, err := signature.NewKeySet(signature.JWKS{}, u, opts...)
+		if err != nil {
+			t.Fatalf("NewKeySet(%s): %v", u, err)
+		}
+		_, found, err := ks.Key(context.Background(), "k1")
+		if err == nil && !found {
+			t.Fatalf("no error and no key")
+		}
+		return err
+	}
+	t.Run("ErrHTTPSToHTTP", func(t *testing.T) {
+		u, hc := redirectingJWKS(t, plain.URL+"/jwks.json")
+		// Refused even where private URLs are allowed.
+		if err := key(t, u, signature.WithHTTPClient(hc), signature.WithURLPolicy(allowPrivate)); !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("err = %v, want unavailable", err)
+		}
+		if plain.hits.Load() != 0 {
+			t.Fatalf("the plain http URL was read")
+		}
+	})
+	t.Run("ErrToLoopback", func(t *testing.T) {
+		u, hc := redirectingJWKS(t, secure.URL+"/jwks.json")
+		if err := key(t, u, signature.WithHTTPClient(hc)); !errs.Is(err, errs.Unavailable) {
+			t.Fatalf("err = %v, want unavailable", err)
+		}
+	})
+	t.Run("ToLoopbackAllowed", func(t *testing.T) {
+		u, hc := redirectingJWKS(t, secure.URL+"/jwks.json")
+		if err := key(t, u, signature.WithHTTPClient(hc), signature.WithURLPolicy(allowPrivate)); err != nil {
+			t.Fatalf("err = %v, want the key", err)
+		}
+	})
+	t.Run("ErrDirectLoopback", func(t *testing.T) {
+		for _, u := range []string{plain.URL + "/jwks.json", secure.URL + "/jwks.json"} {
+			if _, err := signature.NewKeySet(signature.JWKS{}, u); !errs.Is(err, errs.Invalid) {
+				t.Errorf("NewKeySet(%s) err = %v, want invalid", u, err)
+			}
+		}
+	})
+	t.Run("DirectLoopbackAllowed", func(t *testing.T) {
+		if err := key(t, plain.URL+"/jwks.json", signature.WithURLPolicy(allowPrivate)); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestVerifyJWKSURLUnavailable(t *testing.T) {
@@ -172,7 +281,7 @@ func TestKeySetBodyLimit(t *testing.T) {
 		wantErr bool
 	}{{"OneMiB", "/ok", false}, {"ErrOverOneMiB", "/big", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			ks, err := signature.NewKeySet(signature.JWKS{}, srv.URL+tc.path)
+			ks, err := signature.NewKeySet(signature.JWKS{}, srv.URL+tc.path, signature.WithURLPolicy(allowPrivate))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,11 +1,13 @@
 package signature
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
 
 	"procfin/platform/errs"
+	"procfin/platform/safehttp"
 )
 
 // Keys is how a sender registers its public keys: an inline JWK Set or the
@@ -16,10 +18,16 @@ type Keys struct {
 	Algorithms []string        `json:"algorithms"`
 }
 
-// Check validates a registration and fills in the algorithms when none are
-// given: what the inline keys can do, or all four for a URL. It returns the
-// problems as field errors (jwks, jwks_url, algorithms).
-func (k *Keys) Check() []errs.FieldError {
+// Check is CheckWith the strict URL policy (https to public hosts only).
+func (k *Keys) Check() []errs.FieldError { return k.CheckWith(safehttp.Policy{}) }
+
+// CheckWith validates a registration and fills in the algorithms when none
+// are given: what the inline keys can do, or all four for a URL, which the
+// policy must accept. The inline set is kept as parsed (its public keys,
+// without members procfin does not read), so that what is stored is what
+// is used. It returns the problems as field errors (jwks, jwks_url,
+// algorithms).
+func (k *Keys) CheckWith(p safehttp.Policy) []errs.FieldError {
 	var fe []errs.FieldError
 	hasJWKS := len(k.JWKS) > 0 && string(k.JWKS) != "null"
 	var inferred []string
@@ -32,8 +40,13 @@ func (k *Keys) Check() []errs.FieldError {
 			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: errs.MessageOf(err)})
 		}
 		inferred = set.Algorithms()
+		b, err := json.Marshal(set)
+		if err != nil {
+			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: "cannot be encoded"})
+		}
+		k.JWKS = b
 	default:
-		if err := CheckJWKSURL(k.JWKSURL); err != nil {
+		if err := CheckJWKSURLWith(k.JWKSURL, p); err != nil {
 			return append(fe, errs.FieldError{Field: "jwks_url", Code: "invalid", Message: errs.MessageOf(err)})
 		}
 		inferred = Algorithms
@@ -50,6 +63,44 @@ func (k *Keys) Check() []errs.FieldError {
 		k.JWKS = nil
 	}
 	return fe
+}
+
+// StoredJWKS is a registration's inline key set as its jsonb column holds
+// it: NULL, for a sender registered by URL, is empty (nil), and an empty one
+// is left out of JSON with omitempty.
+type StoredJWKS []byte
+
+// Scan reads the column: NULL or JSON text.
+func (s *StoredJWKS) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s = nil
+	case []byte:
+		*s = bytes.Clone(v)
+	case string:
+		*s = []byte(v)
+	default:
+		return fmt.Errorf("StoredJWKS: cannot scan %T", src)
+	}
+	return nil
+}
+
+// MarshalJSON writes the key set as it is (null when empty).
+func (s StoredJWKS) MarshalJSON() ([]byte, error) {
+	if len(s) == 0 {
+		return []byte("null"), nil
+	}
+	return s, nil
+}
+
+// UnmarshalJSON keeps a copy of the JSON value.
+func (s *StoredJWKS) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*s = nil
+		return nil
+	}
+	*s = bytes.Clone(b)
+	return nil
 }
 
 // StoredSender rebuilds a Sender from a registration kept in the database

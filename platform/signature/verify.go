@@ -54,6 +54,7 @@ const (
 	ReasonBSH           = "bsh"            // bsh is not the body's hash
 	ReasonReplay        = "replay"         // (iss, jti) accepted before
 	ReasonBadSignature  = "bad_signature"  // the signature does not verify
+	ReasonKeysExpired   = "keys_expired"   // the keys read from the sender's JWKS URL are past their hard expiry
 )
 
 // RejectError is the (never shown) cause of a signature_invalid error: the
@@ -309,6 +310,9 @@ func (v *Verifier) VerifyDeferred(ctx context.Context, r Request) (Claims, Seen,
 		return Claims{}, Seen{}, err
 	}
 	key, ok, err := keys.Key(ctx, kid)
+	if errors.Is(err, errKeysExpired) {
+		return Claims{}, Seen{}, v.reject(ReasonKeysExpired, "the sender's keys have expired and cannot be read now")
+	}
 	if err != nil {
 		return Claims{}, Seen{}, err
 	}
@@ -439,7 +443,8 @@ func (v *Verifier) keysOf(s Sender) (*KeySet, error) {
 	if e, ok := v.senders[s.ID]; ok && e.fingerprint == fp {
 		return e.keys, nil
 	}
-	ks, err := NewKeySet(s.JWKS, s.JWKSURL, WithClock(v.cfg.now), WithHTTPClient(v.cfg.client), WithJWKSMaxAge(v.cfg.maxAge))
+	ks, err := NewKeySet(s.JWKS, s.JWKSURL, WithClock(v.cfg.now), WithHTTPClient(v.cfg.client), WithURLPolicy(v.cfg.urls),
+		WithJWKSMaxAge(v.cfg.maxAge), WithJWKSHardExpiry(v.cfg.hardExpiry))
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, fmt.Errorf("sender %s: bad registration: %w", s.ID, err), "internal")
 	}

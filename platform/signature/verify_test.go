@@ -400,7 +400,7 @@ func TestVerifyKeyRotation(t *testing.T) {
 func TestVerifyBadRegistrationIsInternal(t *testing.T) {
 	f := newFixture(t, pgtest.NewDB(t))
 	s := signature.Signer{ID: "bad", KeyID: "k", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
-	f.register(signature.Sender{ID: "bad", JWKSURL: "http://example.com/jwks.json"})
+	f.register(signature.Sender{ID: "bad", JWKSURL: "ftp://example.com/jwks.json"})
 	_, err := f.v.Verify(context.Background(), request(f.mustSign(t, s)))
 	if !errs.Is(err, errs.Internal) {
 		t.Fatalf("err = %v, want internal", err)
@@ -469,4 +469,30 @@ func mapsEqual(a, b map[string]any) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
+}
+
+// flipPaddingBit changes the last character of s to the one whose 6 bits
+// differ in the lowest: for an encoding whose last character carries
+// padding bits (an Ed25519 signature: 64 bytes, 86 characters, the last
+// with 2 bits of data and 4 of padding), the bytes decoded leniently are
+// the same, the text is not.
+func flipPaddingBit(s string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	i := strings.IndexByte(alphabet, s[len(s)-1])
+	return s[:len(s)-1] + string(alphabet[i^1])
+}
+
+// TestVerifyStrictBase64: a message whose signature's last character has
+// another padding bit is another message, and refused.
+func TestVerifyStrictBase64(t *testing.T) {
+	f := newFixture(t, pgtest.NewDB(t))
+	s := setupSenders(t, f)
+	h := f.mustSign(t, s.aEd)
+	tampered := flipPaddingBit(h)
+	sig := tampered[strings.LastIndexByte(tampered, '.')+1:]
+	if b, err := base64.RawURLEncoding.DecodeString(sig); err != nil || len(b) != ed25519.SignatureSize {
+		t.Fatalf("the tampered signature does not decode leniently (%v): the test proves nothing", err)
+	}
+	f.mustReject(t, request(tampered), signature.ReasonMalformed)
+	f.mustVerify(t, request(h))
 }
