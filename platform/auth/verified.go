@@ -21,6 +21,7 @@ type verifiedTokens struct {
 type verifiedToken struct {
 	p     Principal
 	kid   string
+	gen   int64
 	until time.Time
 }
 
