@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,13 +77,14 @@ func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
 func TestAuthenticateRateLimit(t *testing.T) {
 	const perUser, perAddr = 3, 5
 	ctx := context.Background()
-	setup := func(t *testing.T) (*Service, *testClock) {
+	setupWith := func(t *testing.T, perAddr int) (*Service, *testClock) {
 		db := pgtest.NewDB(t)
 		clock := newTestClock()
 		s := MustService(t, db, Config{LoginPerMinute: perUser, LoginPerMinutePerAddr: perAddr}, clock)
 		MustCreateUser(t, s, NewUser{Username: "alice", Password: goodPassword, Role: "officer"})
 		return s, clock
 	}
+	setup := func(t *testing.T) (*Service, *testClock) { return setupWith(t, perAddr) }
 	wantLimited := func(t *testing.T, err error) {
 		t.Helper()
 		e := wantErr(t, err, errs.RateLimited, "")
@@ -91,24 +93,78 @@ func TestAuthenticateRateLimit(t *testing.T) {
 		}
 	}
 
-	t.Run("PerUsername", func(t *testing.T) {
-		s, clock := setup(t)
-		for i := range perUser {
-			addr := fmt.Sprintf("192.0.2.%d", i) // a different address each time
-			_, err := s.Authenticate(ctx, "alice", "wrong password", addr)
+	// Nobody can lock a user out: eleven wrong passwords from address A
+	// (perUser pass at once, then back-off) slow only A; the right
+	// password from address B works meanwhile. A waits 1 s, then 2 s,
+	// then 4 s, ... and a success forgets its failures.
+	t.Run("PerUsernameAndAddress", func(t *testing.T) {
+		s, clock := setupWith(t, 1000)
+		const a, b = "192.0.2.1", "198.51.100.1"
+		wrong := 0
+		for range perUser {
+			_, err := s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.Unauthorized, "")
+			wrong++
+		}
+		// From A, the next attempt waits for the back-off, whatever the
+		// username's case; the wait doubles with each failure after it.
+		wait := time.Second
+		for ; wrong < 11; wait *= 2 {
+			_, err := s.Authenticate(ctx, "ALICE", goodPassword, a)
+			if e := wantErr(t, err, errs.RateLimited, ""); e.Extra["retry_after"] != int(wait/time.Second) {
+				t.Fatalf("after %d failures: retry_after %v, want %v", wrong, e.Extra["retry_after"], wait)
+			}
+			clock.Advance(wait - time.Millisecond)
+			_, err = s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.RateLimited, "")
+			clock.Advance(time.Millisecond)
+			_, err = s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.Unauthorized, "")
+			wrong++
+		}
+		// The right password from B works at once.
+		if _, err := s.Authenticate(ctx, "alice", goodPassword, b); err != nil {
+			t.Fatalf("right password from another address: %v", err)
+		}
+		// Another user from A is not slowed by alice's back-off.
+		_, err := s.Authenticate(ctx, "carol", "wrong password", a)
+		wantErr(t, err, errs.Unauthorized, "")
+		// After its back-off (1 s << 8 = 256 s now), A's right password
+		// works, and forgets A's failures: perUser wrong ones pass at once
+		// again.
+		if wait != 256*time.Second {
+			t.Fatalf("back-off %v, want 256s", wait)
+		}
+		clock.Advance(wait)
+		if _, err := s.Authenticate(ctx, "alice", goodPassword, a); err != nil {
+			t.Fatalf("after the back-off: %v", err)
+		}
+		for range perUser {
+			_, err := s.Authenticate(ctx, "alice", "wrong password", a)
 			wantErr(t, err, errs.Unauthorized, "")
 		}
-		// Now even the right password is refused, from a fresh address,
-		// and whatever the username's case.
-		_, err := s.Authenticate(ctx, "ALICE", goodPassword, "198.51.100.1")
-		wantLimited(t, err)
-		// Another user is not affected.
-		_, err = s.Authenticate(ctx, "carol", "wrong password", "198.51.100.1")
-		wantErr(t, err, errs.Unauthorized, "")
-		// The bucket refills at perUser a minute.
-		clock.Advance(time.Minute / perUser)
-		if _, err := s.Authenticate(ctx, "alice", goodPassword, "198.51.100.2"); err != nil {
-			t.Fatalf("after refill: %v", err)
+	})
+
+	// Attempts racing from one address cannot slip past the count: each
+	// is counted when it starts.
+	t.Run("Concurrent", func(t *testing.T) {
+		s, _ := setupWith(t, 1000)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		passed := 0
+		for range 4 * perUser {
+			wg.Go(func() {
+				_, err := s.Authenticate(ctx, "alice", "wrong password", "192.0.2.77")
+				if !errs.Is(err, errs.RateLimited) {
+					mu.Lock()
+					passed++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if passed != perUser {
+			t.Fatalf("%d attempts were checked, want %d", passed, perUser)
 		}
 	})
 
