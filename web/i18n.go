@@ -42,7 +42,7 @@ var zh = map[string]string{
 
 	"login.title": "登录", "login.intro": "供应商、财政经办人和管理员使用各自的账号登录。",
 	"login.username": "用户名", "login.password": "密码", "login.submit": "登录",
-	"login.failed": "用户名或密码不正确。", "login.rate_limited": "尝试次数过多，请一分钟后再试。",
+	"login.failed": "用户名或密码不正确。", "login.rate_limited": "尝试次数过多，请稍后再试。",
 
 	"ok.logged_out": "您已安全退出。", "ok.applied": "申请已提交，正在发送给银行。", "ok.cancelled": "申请已撤回。",
 	"ok.approved": "贴息申请已批准。", "ok.first_approval": "已记录您的批准；还需另一位经办人批准（双人复核）。",
@@ -196,7 +196,7 @@ var en = map[string]string{
 
 	"login.title": "Log in", "login.intro": "Suppliers, finance officers and administrators log in with their own accounts.",
 	"login.username": "Username", "login.password": "Password", "login.submit": "Log in",
-	"login.failed": "The username or password is not right.", "login.rate_limited": "Too many attempts. Please try again in a minute.",
+	"login.failed": "The username or password is not right.", "login.rate_limited": "Too many attempts. Please wait a little and try again.",
 
 	"ok.logged_out": "You have logged out.", "ok.applied": "Your application was submitted and is on its way to the bank.", "ok.cancelled": "The application was withdrawn.",
 	"ok.approved": "The subsidy claim is approved.", "ok.first_approval": "Your approval is recorded; a second, different officer must also approve (four-eyes).",
