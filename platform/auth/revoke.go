@@ -25,7 +25,9 @@ import (
 // VerifyToken compares a token's generation with its user's on every
 // request. The user's generation and state come from a per-process cache
 // (userStates), so the hot path costs a map lookup, not a database round
-// trip. The cache is trusted only while the process listens on the
+// trip; a remembered token (verifiedTokens) also remembers the cache's
+// epoch when its user was checked, and while no user has changed since, it
+// needs not even that. The cache is trusted only while the process listens on the
 // database's procfin_users channel (Watch): a trigger on users notifies
 // every change of a user row, whoever makes it, and each process forgets
 // that user. While the process does not listen (Watch not running, or its
@@ -91,6 +93,13 @@ func (c *userStates) put(id string, e userState, epoch uint64) {
 		c.entries = make(map[string]userState)
 	}
 	c.entries[id] = e
+}
+
+// unchangedSince reports whether no user was forgotten since epoch, while
+// the cache was trusted all along: a token whose user was checked at epoch
+// needs no check again.
+func (c *userStates) unchangedSince(epoch uint64) bool {
+	return c.trusted.Load() && c.epoch.Load() == epoch
 }
 
 // forget drops what is remembered of a user.

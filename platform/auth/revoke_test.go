@@ -240,3 +240,41 @@ func TestDisableUserRules(t *testing.T) {
 		t.Fatalf("DisabledUsers: %v", disabled)
 	}
 }
+
+// BenchmarkVerifyTokenRemembered: the hot path of every authenticated
+// request. Watched, the revocation check is a map lookup; unwatched, it
+// reads the user's row each time.
+func BenchmarkVerifyTokenRemembered(b *testing.B) {
+	for _, watch := range []bool{true, false} {
+		name := "Unwatched"
+		if watch {
+			name = "Watched"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, _, _ := MustReadyService(b, testConfig())
+			if watch {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go func() { _ = s.Watch(ctx) }()
+				for !s.Watching() {
+					time.Sleep(time.Millisecond)
+				}
+			}
+			u := MustCreateUser(b, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
+			tok, _, err := s.IssueToken(context.Background(), u)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.VerifyToken(ctx, tok); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

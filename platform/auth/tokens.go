@@ -110,9 +110,17 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 		if _, found, err := s.keys.lookup(ctx, e.kid, now); err != nil {
 			return Principal{}, err
 		} else if found {
+			// No user changed since this token's user was checked (and
+			// the process listened all along): nothing to look up.
+			if s.states.unchangedSince(e.epoch) && now.Before(e.checkedUntil) {
+				return e.p, nil
+			}
+			epoch := s.states.epoch.Load()
 			if err := s.checkRevoked(ctx, e.p.UserID, e.gen); err != nil {
 				return Principal{}, err
 			}
+			e.epoch, e.checkedUntil = epoch, now.Add(userStateTTL)
+			s.verified.put(token, e, now)
 			return e.p, nil
 		}
 	}
@@ -164,6 +172,7 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	if p.UserID == "" || p.Username == "" || !p.Role.Valid() || (p.Role == RoleSupplier) != (p.SupplierUSCC != "") {
 		return Principal{}, errs.E(errs.InvalidToken, "token claims are incomplete")
 	}
+	epoch := s.states.epoch.Load()
 	if err := s.checkRevoked(ctx, p.UserID, claims.Gen); err != nil {
 		return Principal{}, err
 	}
@@ -171,7 +180,8 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	if exp := claims.ExpiresAt.Time.Add(verifyLeeway); exp.Before(until) {
 		until = exp
 	}
-	s.verified.put(token, verifiedToken{p: p, kid: kid, gen: claims.Gen, until: until}, now)
+	s.verified.put(token, verifiedToken{p: p, kid: kid, gen: claims.Gen, until: until,
+		epoch: epoch, checkedUntil: now.Add(userStateTTL)}, now)
 	return p, nil
 }
 

@@ -38,9 +38,9 @@ func (r Role) Valid() bool {
 
 // User is an account, without its password hash.
 type User struct {
-	ID           string    `json:"id" db:"id"`
-	Username     string    `json:"username" db:"username"`
-	Role         Role      `json:"role" db:"role"`
+	ID           string     `json:"id" db:"id"`
+	Username     string     `json:"username" db:"username"`
+	Role         Role       `json:"role" db:"role"`
 	SupplierUSCC string     `json:"supplier_uscc,omitempty" db:"supplier_uscc"` // set exactly when Role is RoleSupplier
 	CreatedAt    time.Time  `json:"created_at" db:"created_at"`
 	DisabledAt   *time.Time `json:"disabled_at,omitempty" db:"disabled_at"` // set once the user is disabled (DisableUser)

@@ -23,6 +23,10 @@ type verifiedToken struct {
 	kid   string
 	gen   int64
 	until time.Time
+	// The user's state was checked at epoch (userStates.epoch): while no
+	// user changes, and until checkedUntil, it needs no check again.
+	epoch        uint64
+	checkedUntil time.Time
 }
 
 const (
