@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -101,4 +102,41 @@ func TestLogoutRevokesSession(t *testing.T) {
 	p := c.get("/portal")
 	wantStatus(t, c.post("/logout", url.Values{"csrf": {c.csrf(p)}}), http.StatusSeeOther)
 	wantStatus(t, stolen.get("/portal"), http.StatusSeeOther)
+}
+
+// An administrator disables an officer from the users' page: the officer's
+// open session ends at once. The administrator's own row has no button,
+// and posting it anyway is refused.
+func TestAdminDisablesUserFromPage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	o := e.client()
+	o.login("officer")
+	wantStatus(t, o.get("/console"), http.StatusOK)
+	a := e.client()
+	a.login("admin")
+	p := a.get("/admin/users")
+	wantStatus(t, p, http.StatusOK)
+	officer, _ := e.auth.UserByName(ctx, "officer")
+	admin, _ := e.auth.UserByName(ctx, "admin")
+	wantContains(t, p, `action="/admin/users/`+officer.ID+`/disable"`, "停用")
+	if strings.Contains(p.body, `action="/admin/users/`+admin.ID+`/disable"`) {
+		t.Fatal("the administrator is offered to disable themselves")
+	}
+	csrf := a.csrf(p)
+	res := a.post("/admin/users/"+officer.ID+"/disable", url.Values{"csrf": {csrf}})
+	wantStatus(t, res, http.StatusSeeOther)
+	if loc := res.header.Get("Location"); loc != "/admin/users?ok=user_disabled" {
+		t.Fatalf("Location %q", loc)
+	}
+	p = a.get("/admin/users?ok=user_disabled")
+	wantContains(t, p, "用户已停用", "已停用 ")
+	wantStatus(t, o.get("/console"), http.StatusSeeOther)
+	wantStatus(t, a.post("/admin/users/"+admin.ID+"/disable", url.Values{"csrf": {csrf}}), http.StatusConflict)
+	wantStatus(t, a.post("/admin/users/"+officer.ID+"/disable", url.Values{"csrf": {csrf}}), http.StatusConflict)
+	// Not an administrator: refused.
+	q := e.client()
+	q.login("officer2")
+	cp := q.get("/console")
+	wantStatus(t, q.post("/admin/users/"+admin.ID+"/disable", url.Values{"csrf": {q.csrf(cp)}}), http.StatusForbidden)
 }
