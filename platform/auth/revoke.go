@@ -27,10 +27,10 @@ import (
 // (userStates), so the hot path costs a map lookup, not a database round
 // trip; a remembered token (verifiedTokens) also remembers the cache's
 // epoch when its user was checked, and while no user has changed since, it
-// needs not even that. The cache is trusted only while the process listens on the
-// database's procfin_users channel (Watch): a trigger on users notifies
-// every change of a user row, whoever makes it, and each process forgets
-// that user. While the process does not listen (Watch not running, or its
+// needs not even that. The cache is trusted only while the process
+// listens on the database's procfin_users channel (Watch): a trigger on
+// users notifies every change of a user row, whoever makes it, and each
+// process forgets that user. While the process does not listen (Watch not running, or its
 // connection lost), every check reads the database. An entry also expires
 // after userStateTTL, a safety net.
 
