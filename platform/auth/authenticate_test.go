@@ -266,3 +266,72 @@ func TestLimiterSet(t *testing.T) {
 		}
 	})
 }
+
+func TestBackoffSet(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	t.Run("DoublesToTheCap", func(t *testing.T) {
+		b := newBackoffSet(2, 100)
+		now := t0
+		// The wait after each failure: none after the first (free), then
+		// from the second (the last free one) 1 s, 2 s, ... 512 s, then
+		// the cap, 900 s.
+		want := []time.Duration{0}
+		for d := time.Second; d < maxBackoff; d *= 2 {
+			want = append(want, d)
+		}
+		want = append(want, maxBackoff, maxBackoff)
+		for i, w := range want {
+			if ok, retry := b.attempt("k", now); !ok {
+				t.Fatalf("attempt %d refused (retry %v)", i+1, retry)
+			}
+			if got := b.byKey["k"].Value.(*backoffEntry).next.Sub(now); got != w {
+				t.Fatalf("after failure %d: wait %v, want %v", i+1, got, w)
+			}
+			if w > 0 {
+				if ok, retry := b.attempt("k", now.Add(w-time.Nanosecond)); ok || retry != time.Nanosecond {
+					t.Fatalf("after failure %d: ok=%v retry=%v before the back-off ended", i+1, ok, retry)
+				}
+			}
+			now = now.Add(w)
+		}
+	})
+
+	t.Run("SuccessForgets", func(t *testing.T) {
+		b := newBackoffSet(1, 100)
+		b.attempt("k", t0)
+		if ok, _ := b.attempt("k", t0); ok {
+			t.Fatal("second failure not slowed")
+		}
+		b.succeeded("k")
+		if ok, _ := b.attempt("k", t0); !ok {
+			t.Fatal("refused after a success")
+		}
+	})
+
+	t.Run("IdleEvicted", func(t *testing.T) {
+		b := newBackoffSet(1, 100)
+		b.attempt("a", t0) // waits until t0+1s
+		b.attempt("b", t0.Add(10*time.Minute))
+		b.attempt("c", t0.Add(time.Second+maxBackoff)) // a's back-off ended maxBackoff ago
+		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
+			t.Fatalf("idle entry kept: %d entries", b.lru.Len())
+		}
+	})
+
+	t.Run("BoundedLRU", func(t *testing.T) {
+		b := newBackoffSet(1, 2)
+		b.attempt("a", t0)
+		b.attempt("b", t0)
+		b.attempt("c", t0) // full: drops a
+		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
+			t.Fatalf("len %d", b.lru.Len())
+		}
+	})
+
+	t.Run("LongKeyTruncated", func(t *testing.T) {
+		if k := backoffKey(strings.Repeat("u", 1000), strings.Repeat("a", 1000)); len(k) > maxLimiterKeyLen+1 {
+			t.Fatalf("a %d-byte key", len(k))
+		}
+	})
+}
