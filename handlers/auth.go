@@ -86,6 +86,19 @@ func (s *server) createUser(c *gin.Context) {
 	reply(c, http.StatusCreated, u)
 }
 
+// disableUser disables a user (administrators only): their access tokens
+// and web sessions stop working at once. An administrator cannot disable
+// themselves (409).
+func (s *server) disableUser(c *gin.Context) {
+	p, _ := principal(c)
+	u, err := s.auth.DisableUser(c.Request.Context(), c.Param("id"), p.UserID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	reply(c, http.StatusOK, u)
+}
+
 // jwks publishes the platform's public signing keys.
 func (s *server) jwks(c *gin.Context) {
 	set, err := s.auth.JWKS(c.Request.Context())

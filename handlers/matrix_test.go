@@ -32,7 +32,7 @@ var routeAccess = map[string]access{
 	"GET /.well-known/jwks.json": public, "POST /v1/auth/token": public,
 	"POST /v1/award-notices": signedOnly, "POST /v1/contracts": signedOnly, "POST /v1/bank-events": signedOnly,
 	"GET /v1/me":           anyUser,
-	"POST /v1/admin/users": adminOnly, "POST /v1/admin/issuers": adminOnly, "POST /v1/admin/suppliers": adminOnly,
+	"POST /v1/admin/users": adminOnly, "POST /v1/admin/users/:id/disable": adminOnly, "POST /v1/admin/issuers": adminOnly, "POST /v1/admin/suppliers": adminOnly,
 	"POST /v1/admin/banks": adminOnly, "GET /v1/admin/deliveries": adminOnly, "POST /v1/admin/deliveries/:id/requeue": adminOnly,
 	"POST /v1/admin/subsidy-policies": adminOnly,
 	"GET /v1/audit":                   reviewersOnly, "GET /v1/admin/subsidy-policies": reviewersOnly,

@@ -28,6 +28,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/me", authed, s.me)
 	r.GET("/v1/audit", authed, reviewers, s.auditTrail)
 	r.POST("/v1/admin/users", authed, admin, idem, s.createUser)
+	r.POST("/v1/admin/users/:id/disable", authed, admin, idem, s.disableUser)
 	r.POST("/v1/admin/issuers", authed, admin, idem, s.registerIssuer)
 	r.POST("/v1/admin/suppliers", authed, admin, idem, s.registerSupplier)
 	r.POST("/v1/admin/banks", authed, admin, idem, s.registerBank)

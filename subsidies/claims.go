@@ -15,6 +15,7 @@ import (
 
 	"procfin/lending"
 	"procfin/platform/audit"
+	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
@@ -465,7 +466,9 @@ func claimForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Claim, error) 
 
 // Approve records officer's approval of a pending claim. A claim at or
 // above its policy's four-eyes threshold needs two different officers: the
-// first approval is recorded and the claim stays pending. The last
+// first approval is recorded and the claim stays pending. An approval by an
+// officer disabled since (auth.DisableUser) no longer counts: the claim
+// waits for another officer. The last
 // approval takes the amount from the year's programme budget atomically.
 // Returns not_found, conflict (not pending; the same officer again; the
 // budget would be overdrawn), or the claim.
@@ -487,7 +490,11 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		c.Approvals++
+		// Count the approvals again: one given by an officer disabled
+		// since no longer counts (four-eyes needs two officers in office).
+		if c.Approvals, err = countApprovals(ctx, tx, c.ID); err != nil {
+			return err
+		}
 		action := "subsidy_claim.first_approval"
 		if c.Approvals >= c.ApprovalsRequired {
 			if err := takeBudget(ctx, tx, c.Year, c.Amount); err != nil {
@@ -512,6 +519,19 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 		return Claim{}, err
 	}
 	return c, nil
+}
+
+// countApprovals counts the claim's approvals by officers not disabled.
+func countApprovals(ctx context.Context, tx *sqlx.Tx, claimID string) (int, error) {
+	var officers []string
+	if err := tx.SelectContext(ctx, &officers, `SELECT officer FROM subsidy_claim_approvals WHERE claim_id = $1`, claimID); err != nil {
+		return 0, postgres.Translate(err)
+	}
+	disabled, err := auth.DisabledUsers(ctx, tx, officers)
+	if err != nil {
+		return 0, err
+	}
+	return len(officers) - len(disabled), nil
 }
 
 // takeBudget adds amount to the year's used budget, in one statement that

@@ -232,6 +232,16 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
 	s.renderUsers(w, r, v, d, http.StatusOK)
 }
 
+// disableUser disables a user for good: their sessions and tokens end at
+// once (auth.DisableUser). An administrator cannot disable themselves.
+func (s *server) disableUser(w http.ResponseWriter, r *http.Request, v *view) {
+	if _, err := s.Auth.DisableUser(r.Context(), r.PathValue("id"), v.User.ID); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/users?ok=user_disabled", http.StatusSeeOther)
+}
+
 type deliveriesData struct {
 	Status     string
 	Statuses   []string

@@ -42,12 +42,13 @@ var zh = map[string]string{
 
 	"login.title": "登录", "login.intro": "供应商、财政经办人和管理员使用各自的账号登录。",
 	"login.username": "用户名", "login.password": "密码", "login.submit": "登录",
-	"login.failed": "用户名或密码不正确。", "login.rate_limited": "尝试次数过多，请一分钟后再试。",
+	"login.failed": "用户名或密码不正确。", "login.rate_limited": "尝试次数过多，请稍后再试。",
 
 	"ok.logged_out": "您已安全退出。", "ok.applied": "申请已提交，正在发送给银行。", "ok.cancelled": "申请已撤回。",
 	"ok.approved": "贴息申请已批准。", "ok.first_approval": "已记录您的批准；还需另一位经办人批准（双人复核）。",
 	"ok.rejected": "贴息申请已驳回。", "ok.batch_created": "已生成支付批次。", "ok.nothing_to_batch": "没有待纳入批次的已批准贴息。",
 	"ok.batch_closed": "批次已关闭，其中的贴息记为已支付。", "ok.requeued": "已重新排队投递。",
+	"ok.user_disabled": "用户已停用：其登录会话和访问令牌立即失效。",
 
 	"err.403": "无权访问", "err.404": "未找到", "err.409": "未能完成", "err.500": "系统错误", "err.503": "暂时不可用",
 	"err.forbidden": "您的角色不能打开此页面。", "err.not_found": "没有这个页面或记录，或者它不属于您。",
@@ -164,6 +165,8 @@ var zh = map[string]string{
 	"admin.register": "登记", "admin.register_bank": "登记或更新银行", "admin.create_user": "创建用户", "admin.done": "已保存：",
 	"admin.no_banks": "还没有合作银行。", "admin.no_issuers": "还没有登记采购中心。", "admin.no_users": "还没有用户。", "admin.keys_at": "公钥来源", "admin.keys_inline": "已登记的公钥集", "admin.no_deliveries": "没有报文。", "admin.attempts": "尝试次数",
 	"admin.last_error": "最近错误", "admin.requeue": "重新排队",
+	"admin.disable": "停用", "admin.disable_help": "停用后不可恢复：该用户的会话和令牌立即失效，待复核的批准不再计数。",
+	"admin.user_disabled": "已停用", "admin.user_active": "正常",
 	"delivery.pending": "待投递", "delivery.delivered": "已送达", "delivery.failed": "失败", "delivery.dead": "死信",
 
 	"field.id": "编号（小写字母、数字、-）", "field.name": "名称", "field.jwks": "公钥集 JWKS（粘贴 JSON）", "field.jwks_url": "或 JWKS 地址",
@@ -209,12 +212,13 @@ var en = map[string]string{
 
 	"login.title": "Log in", "login.intro": "Suppliers, finance officers and administrators log in with their own accounts.",
 	"login.username": "Username", "login.password": "Password", "login.submit": "Log in",
-	"login.failed": "The username or password is not right.", "login.rate_limited": "Too many attempts. Please try again in a minute.",
+	"login.failed": "The username or password is not right.", "login.rate_limited": "Too many attempts. Please wait a little and try again.",
 
 	"ok.logged_out": "You have logged out.", "ok.applied": "Your application was submitted and is on its way to the bank.", "ok.cancelled": "The application was withdrawn.",
 	"ok.approved": "The subsidy claim is approved.", "ok.first_approval": "Your approval is recorded; a second, different officer must also approve (four-eyes).",
 	"ok.rejected": "The subsidy claim is rejected.", "ok.batch_created": "A payment batch was created.", "ok.nothing_to_batch": "There are no approved claims waiting for a batch.",
 	"ok.batch_closed": "The batch is closed; its claims are paid.", "ok.requeued": "The delivery is queued again.",
+	"ok.user_disabled": "The user is disabled: their sessions and access tokens stopped working at once.",
 
 	"err.403": "Not allowed", "err.404": "Not found", "err.409": "Not done", "err.500": "Something went wrong", "err.503": "Unavailable",
 	"err.forbidden": "Your role cannot open this page.", "err.not_found": "There is no such page or record, or it is not yours.",
@@ -331,6 +335,8 @@ var en = map[string]string{
 	"admin.register": "Register", "admin.register_bank": "Register or update a bank", "admin.create_user": "Create user", "admin.done": "Saved:",
 	"admin.no_banks": "No partner banks yet.", "admin.no_issuers": "No issuers yet.", "admin.no_users": "No users yet.", "admin.keys_at": "Public keys", "admin.keys_inline": "registered key set", "admin.no_deliveries": "No deliveries.", "admin.attempts": "Attempts",
 	"admin.last_error": "Last error", "admin.requeue": "Queue again",
+	"admin.disable": "Disable", "admin.disable_help": "For good: the user's sessions and tokens stop working at once, and their approvals awaiting a second officer no longer count.",
+	"admin.user_disabled": "Disabled", "admin.user_active": "Active",
 	"delivery.pending": "pending", "delivery.delivered": "delivered", "delivery.failed": "failed", "delivery.dead": "dead",
 
 	"field.id": "Id (lower-case letters, digits, -)", "field.name": "Name", "field.jwks": "Public keys, JWKS (paste the JSON)", "field.jwks_url": "or a JWKS URL",

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,8 +65,8 @@ func (s *server) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 func (s *server) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, u auth.User) error {
 	id := randomToken()
 	_, err := s.DB.ExecContext(ctx, `
-		INSERT INTO web_sessions (id_hash, user_id, csrf_token, expires_at) VALUES ($1, $2, $3, $4)`,
-		hashID(id), u.ID, randomToken(), time.Now().Add(s.SessionTTL))
+		INSERT INTO web_sessions (id_hash, user_id, csrf_token, expires_at, token_generation) VALUES ($1, $2, $3, $4, $5)`,
+		hashID(id), u.ID, randomToken(), time.Now().Add(s.SessionTTL), u.TokenGeneration)
 	if err != nil {
 		return postgres.Translate(err)
 	}
@@ -78,7 +79,9 @@ func (s *server) startSession(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 // loadSession returns the request's session; errs not_found when there is
-// none (no cookie, unknown, expired, or its user is gone).
+// none (no cookie, unknown, expired, or its user is gone). A session of a
+// user disabled since, or whose sessions were revoked since (a password
+// change: the user's token generation moved on), is ended here and is none.
 func (s *server) loadSession(ctx context.Context, r *http.Request) (session, error) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || len(c.Value) != 43 {
@@ -87,9 +90,10 @@ func (s *server) loadSession(ctx context.Context, r *http.Request) (session, err
 	var row struct {
 		UserID string `db:"user_id"`
 		CSRF   string `db:"csrf_token"`
+		Gen    int64  `db:"token_generation"`
 	}
 	h := hashID(c.Value)
-	err = s.DB.GetContext(ctx, &row, `SELECT user_id, csrf_token FROM web_sessions WHERE id_hash = $1 AND expires_at > now()`, h)
+	err = s.DB.GetContext(ctx, &row, `SELECT user_id, csrf_token, token_generation FROM web_sessions WHERE id_hash = $1 AND expires_at > now()`, h)
 	if errors.Is(err, sql.ErrNoRows) {
 		return session{}, errs.E(errs.NotFound, "no session")
 	}
@@ -99,6 +103,12 @@ func (s *server) loadSession(ctx context.Context, r *http.Request) (session, err
 	u, err := s.Auth.GetUser(ctx, row.UserID)
 	if err != nil {
 		return session{}, err
+	}
+	if u.DisabledAt != nil || u.TokenGeneration != row.Gen {
+		if _, err := s.DB.ExecContext(ctx, `DELETE FROM web_sessions WHERE id_hash = $1`, h); err != nil {
+			s.Logger.Warn("end revoked web session", "error", err)
+		}
+		return session{}, errs.E(errs.NotFound, "no session")
 	}
 	return session{idHash: h, user: u, csrf: row.CSRF}, nil
 }
@@ -202,6 +212,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Auth.Authenticate(r.Context(), d.Username, r.PostFormValue("password"), host)
 	switch {
 	case errs.Is(err, errs.RateLimited):
+		var e *errs.Error
+		if errors.As(err, &e) {
+			if secs, ok := e.Extra["retry_after"].(int); ok && secs > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+			}
+		}
 		d.Error = "login.rate_limited"
 		s.renderLogin(w, r, v, d, http.StatusTooManyRequests)
 		return

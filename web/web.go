@@ -131,6 +131,7 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /admin/suppliers", s.page(admins, s.registerSupplier))
 	mux.HandleFunc("GET /admin/users", s.page(admins, s.usersPage))
 	mux.HandleFunc("POST /admin/users", s.page(admins, s.createUser))
+	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.disableUser))
 	mux.HandleFunc("GET /admin/deliveries", s.page(admins, s.deliveriesPage))
 	mux.HandleFunc("POST /admin/deliveries/{id}/requeue", s.page(admins, s.requeueDelivery))
 

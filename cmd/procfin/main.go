@@ -95,6 +95,8 @@ commands:
   demo                   run the service with demo users on the private database
   users add --username U --role supplier|officer|admin [--supplier USCC]
                          create a user; the password is read from standard input
+  users disable NAME     disable a user: their tokens and web sessions stop working at once (final)
+  users password NAME    set a user's password (from standard input); their tokens and sessions end
   import ocds [--issuer ID] [--charset C] FILE…
                          import award notices and contracts from OCDS release or record packages
   bench --target URL --scenario intake|events|read|read-db|roundtrip --clients N --duration D [--json]
@@ -190,6 +192,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		})
 	case "users":
+		if len(rest) > 0 && (rest[0] == "disable" || rest[0] == "password") {
+			return runUsersChange(ctx, rest[0], rest[1:], fs, load, stdout)
+		}
 		if err := subcommand("add"); err != nil {
 			return err
 		}
@@ -269,6 +274,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		})
 	}
 	return usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+}
+
+// runUsersChange runs `users disable NAME` and `users password NAME`.
+func runUsersChange(ctx context.Context, sub string, rest []string, fs *flag.FlagSet, load func() (configs.Config, error), stdout io.Writer) error {
+	if err := fs.Parse(rest); err != nil {
+		return usageError{fmt.Errorf("users %s: %v", sub, err)}
+	}
+	if fs.NArg() != 1 {
+		return usageError{fmt.Errorf("users %s: give one user name\n%s", sub, usage)}
+	}
+	name := fs.Arg(0)
+	cfg, err := load()
+	if err != nil {
+		return err
+	}
+	var password string
+	if sub == "password" {
+		if password, err = readPassword(stdin); err != nil {
+			return err
+		}
+	}
+	return withAuth(ctx, cfg, stdout, func(db *sqlx.DB, a *auth.Service) error {
+		u, err := a.UserByName(ctx, name)
+		if err != nil {
+			return describe(err)
+		}
+		if sub == "disable" {
+			if _, err := a.DisableUser(ctx, u.ID, ""); err != nil {
+				return describe(err)
+			}
+			fmt.Fprintf(stdout, "disabled user %s (%s); their tokens and web sessions no longer work\n", u.Username, u.ID)
+			return nil
+		}
+		if err := a.ChangePassword(ctx, u.ID, password, "cli"); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "changed the password of %s; their earlier tokens and web sessions no longer work\n", u.Username)
+		return nil
+	})
 }
 
 // describe makes a business error readable on a terminal.
@@ -451,6 +495,12 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			}
 			defer seed.close()
 		}
+		go func() {
+			// Revocations made by other processes reach this one at once.
+			if err := a.Watch(ctx); err != nil {
+				logger.Error("watch users: revocations are checked in the database on every request", "error", err)
+			}
+		}()
 		go purgeIdempotency(ctx, db, cfg, logger)
 		go purgeSeenMessages(ctx, issuerMessages, logger)
 		go purgeSeenMessages(ctx, bankMessages, logger)

@@ -71,6 +71,7 @@ func runCmd(t *testing.T, getenv func(string) string, input string, args ...stri
 
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"},
+		{"users", "disable"}, {"users", "disable", "a", "b"}, {"users", "password"},
 		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}} {
 		_, err := runCmd(t, func(string) string { return "" }, "", args...)
 		var u usageError

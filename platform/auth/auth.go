@@ -1,13 +1,15 @@
 // Package auth owns who may use procfin and how they prove it: user accounts
-// (the users table) with argon2id password hashes, login with per-username
-// and per-address rate limits, the platform's own Ed25519 signing keys (the
+// (the users table) with argon2id password hashes, login with back-off per
+// username and address and a rate limit per address, the platform's own Ed25519 signing keys (the
 // signing_keys table, private keys encrypted under the master key) with
 // their rotation and public JWK Set, and the short-lived EdDSA access tokens
 // issued at login and verified on every request.
 //
-// Access tokens are stateless: VerifyToken checks the signature and claims
-// only and does not look the user up, so disabling a user takes effect when
-// their current token expires (TokenTTL, 15 minutes by default), not at once.
+// Access tokens can be revoked: each carries its user's token generation,
+// which disabling the user or changing their password raises, and
+// VerifyToken compares it with the user's on every request through a
+// per-process cache kept current by PostgreSQL notifications (revoke.go),
+// so a revocation takes effect at once in every process.
 //
 // Errors are *errs.Error values; each function's doc comment lists the codes
 // it returns. Unexpected failures are errs.Internal (or errs.Unavailable when
@@ -35,7 +37,11 @@ type Config struct {
 
 	Password PasswordParams // argon2id cost of new hashes; default DefaultPasswordParams
 
-	LoginPerMinute        int // login attempts per username per minute (and burst); default 10
+	// LoginPerMinute is how many failed logins of one username from one
+	// address pass before back-off (1 s, doubling to 15 min, until a
+	// success); default 10. Other addresses are not slowed, so nobody can
+	// lock a user out.
+	LoginPerMinute        int
 	LoginPerMinutePerAddr int // login attempts per remote address per minute (and burst); default 30
 }
 
@@ -62,12 +68,13 @@ type Service struct {
 
 	keys     *keyCache
 	verified verifiedTokens
+	states   userStates // users' token generations, for revocation (revoke.go)
 	// privates holds each signing key opened (kid → ed25519.PrivateKey),
 	// so that Sign decrypts and expands a key once, not per signature.
 	privates sync.Map
 
-	userLimits *limiterSet
-	addrLimits *limiterSet
+	userLimits *backoffSet // per (username, address)
+	addrLimits *limiterSet // per address
 
 	dummyOnce sync.Once
 	dummyHash string
@@ -119,7 +126,7 @@ func NewService(db *sqlx.DB, cfg Config, now func() time.Time) (*Service, error)
 		db:         db,
 		cfg:        cfg,
 		now:        now,
-		userLimits: newLimiterSet(cfg.LoginPerMinute, maxLimiterEntries),
+		userLimits: newBackoffSet(cfg.LoginPerMinute, maxLimiterEntries),
 		addrLimits: newLimiterSet(cfg.LoginPerMinutePerAddr, maxLimiterEntries),
 	}
 	s.keys = &keyCache{db: db}

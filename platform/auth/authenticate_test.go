@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,13 +77,14 @@ func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
 func TestAuthenticateRateLimit(t *testing.T) {
 	const perUser, perAddr = 3, 5
 	ctx := context.Background()
-	setup := func(t *testing.T) (*Service, *testClock) {
+	setupWith := func(t *testing.T, perAddr int) (*Service, *testClock) {
 		db := pgtest.NewDB(t)
 		clock := newTestClock()
 		s := MustService(t, db, Config{LoginPerMinute: perUser, LoginPerMinutePerAddr: perAddr}, clock)
 		MustCreateUser(t, s, NewUser{Username: "alice", Password: goodPassword, Role: "officer"})
 		return s, clock
 	}
+	setup := func(t *testing.T) (*Service, *testClock) { return setupWith(t, perAddr) }
 	wantLimited := func(t *testing.T, err error) {
 		t.Helper()
 		e := wantErr(t, err, errs.RateLimited, "")
@@ -91,24 +93,78 @@ func TestAuthenticateRateLimit(t *testing.T) {
 		}
 	}
 
-	t.Run("PerUsername", func(t *testing.T) {
-		s, clock := setup(t)
-		for i := range perUser {
-			addr := fmt.Sprintf("192.0.2.%d", i) // a different address each time
-			_, err := s.Authenticate(ctx, "alice", "wrong password", addr)
+	// Nobody can lock a user out: eleven wrong passwords from address A
+	// (perUser pass at once, then back-off) slow only A; the right
+	// password from address B works meanwhile. A waits 1 s, then 2 s,
+	// then 4 s, ... and a success forgets its failures.
+	t.Run("PerUsernameAndAddress", func(t *testing.T) {
+		s, clock := setupWith(t, 1000)
+		const a, b = "192.0.2.1", "198.51.100.1"
+		wrong := 0
+		for range perUser {
+			_, err := s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.Unauthorized, "")
+			wrong++
+		}
+		// From A, the next attempt waits for the back-off, whatever the
+		// username's case; the wait doubles with each failure after it.
+		wait := time.Second
+		for ; wrong < 11; wait *= 2 {
+			_, err := s.Authenticate(ctx, "ALICE", goodPassword, a)
+			if e := wantErr(t, err, errs.RateLimited, ""); e.Extra["retry_after"] != int(wait/time.Second) {
+				t.Fatalf("after %d failures: retry_after %v, want %v", wrong, e.Extra["retry_after"], wait)
+			}
+			clock.Advance(wait - time.Millisecond)
+			_, err = s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.RateLimited, "")
+			clock.Advance(time.Millisecond)
+			_, err = s.Authenticate(ctx, "alice", "wrong password", a)
+			wantErr(t, err, errs.Unauthorized, "")
+			wrong++
+		}
+		// The right password from B works at once.
+		if _, err := s.Authenticate(ctx, "alice", goodPassword, b); err != nil {
+			t.Fatalf("right password from another address: %v", err)
+		}
+		// Another user from A is not slowed by alice's back-off.
+		_, err := s.Authenticate(ctx, "carol", "wrong password", a)
+		wantErr(t, err, errs.Unauthorized, "")
+		// After its back-off (1 s << 8 = 256 s now), A's right password
+		// works, and forgets A's failures: perUser wrong ones pass at once
+		// again.
+		if wait != 256*time.Second {
+			t.Fatalf("back-off %v, want 256s", wait)
+		}
+		clock.Advance(wait)
+		if _, err := s.Authenticate(ctx, "alice", goodPassword, a); err != nil {
+			t.Fatalf("after the back-off: %v", err)
+		}
+		for range perUser {
+			_, err := s.Authenticate(ctx, "alice", "wrong password", a)
 			wantErr(t, err, errs.Unauthorized, "")
 		}
-		// Now even the right password is refused, from a fresh address,
-		// and whatever the username's case.
-		_, err := s.Authenticate(ctx, "ALICE", goodPassword, "198.51.100.1")
-		wantLimited(t, err)
-		// Another user is not affected.
-		_, err = s.Authenticate(ctx, "carol", "wrong password", "198.51.100.1")
-		wantErr(t, err, errs.Unauthorized, "")
-		// The bucket refills at perUser a minute.
-		clock.Advance(time.Minute / perUser)
-		if _, err := s.Authenticate(ctx, "alice", goodPassword, "198.51.100.2"); err != nil {
-			t.Fatalf("after refill: %v", err)
+	})
+
+	// Attempts racing from one address cannot slip past the count: each
+	// is counted when it starts.
+	t.Run("Concurrent", func(t *testing.T) {
+		s, _ := setupWith(t, 1000)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		passed := 0
+		for range 4 * perUser {
+			wg.Go(func() {
+				_, err := s.Authenticate(ctx, "alice", "wrong password", "192.0.2.77")
+				if !errs.Is(err, errs.RateLimited) {
+					mu.Lock()
+					passed++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if passed != perUser {
+			t.Fatalf("%d attempts were checked, want %d", passed, perUser)
 		}
 	})
 
@@ -207,6 +263,75 @@ func TestLimiterSet(t *testing.T) {
 			if len(k) > maxLimiterKeyLen {
 				t.Fatalf("kept a %d-byte key", len(k))
 			}
+		}
+	})
+}
+
+func TestBackoffSet(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	t.Run("DoublesToTheCap", func(t *testing.T) {
+		b := newBackoffSet(2, 100)
+		now := t0
+		// The wait after each failure: none after the first (free), then
+		// from the second (the last free one) 1 s, 2 s, ... 512 s, then
+		// the cap, 900 s.
+		want := []time.Duration{0}
+		for d := time.Second; d < maxBackoff; d *= 2 {
+			want = append(want, d)
+		}
+		want = append(want, maxBackoff, maxBackoff)
+		for i, w := range want {
+			if ok, retry := b.attempt("k", now); !ok {
+				t.Fatalf("attempt %d refused (retry %v)", i+1, retry)
+			}
+			if got := b.byKey["k"].Value.(*backoffEntry).next.Sub(now); got != w {
+				t.Fatalf("after failure %d: wait %v, want %v", i+1, got, w)
+			}
+			if w > 0 {
+				if ok, retry := b.attempt("k", now.Add(w-time.Nanosecond)); ok || retry != time.Nanosecond {
+					t.Fatalf("after failure %d: ok=%v retry=%v before the back-off ended", i+1, ok, retry)
+				}
+			}
+			now = now.Add(w)
+		}
+	})
+
+	t.Run("SuccessForgets", func(t *testing.T) {
+		b := newBackoffSet(1, 100)
+		b.attempt("k", t0)
+		if ok, _ := b.attempt("k", t0); ok {
+			t.Fatal("second failure not slowed")
+		}
+		b.succeeded("k")
+		if ok, _ := b.attempt("k", t0); !ok {
+			t.Fatal("refused after a success")
+		}
+	})
+
+	t.Run("IdleEvicted", func(t *testing.T) {
+		b := newBackoffSet(1, 100)
+		b.attempt("a", t0) // waits until t0+1s
+		b.attempt("b", t0.Add(10*time.Minute))
+		b.attempt("c", t0.Add(time.Second+maxBackoff)) // a's back-off ended maxBackoff ago
+		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
+			t.Fatalf("idle entry kept: %d entries", b.lru.Len())
+		}
+	})
+
+	t.Run("BoundedLRU", func(t *testing.T) {
+		b := newBackoffSet(1, 2)
+		b.attempt("a", t0)
+		b.attempt("b", t0)
+		b.attempt("c", t0) // full: drops a
+		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
+			t.Fatalf("len %d", b.lru.Len())
+		}
+	})
+
+	t.Run("LongKeyTruncated", func(t *testing.T) {
+		if k := backoffKey(strings.Repeat("u", 1000), strings.Repeat("a", 1000)); len(k) > maxLimiterKeyLen+1 {
+			t.Fatalf("a %d-byte key", len(k))
 		}
 	})
 }

@@ -385,6 +385,9 @@ func TestKeyCacheAcrossReplicas(t *testing.T) {
 		}
 	})
 	t.Run("VerifiesFromMemory", func(t *testing.T) {
+		// b knows its users' states from memory while it listens for
+		// their changes (on a connection of its own).
+		startWatch(t, b)
 		tok := issue()
 		if _, err := b.VerifyToken(ctx, tok); err != nil {
 			t.Fatal(err)

@@ -100,6 +100,106 @@ func (s *limiterSet) len() int {
 	return s.lru.Len()
 }
 
+// Back-off of one username from one address.
+const (
+	firstBackoff = time.Second
+	maxBackoff   = 15 * time.Minute
+)
+
+// backoffSet throttles logins of one username from one address: free
+// failed attempts pass at once; after that each attempt must wait for the
+// back-off, which doubles with every failure (1 s, 2 s, 4 s, … up to
+// 15 min). A success forgets the failures. An attempt counts as a failure
+// from the moment it starts until it succeeds, so concurrent attempts
+// cannot slip past the count. It is bounded like limiterSet; an entry
+// whose back-off ended maxBackoff ago is dropped.
+type backoffSet struct {
+	mu    sync.Mutex
+	free  int
+	max   int
+	lru   *list.List // of *backoffEntry, most recently used at the front
+	byKey map[string]*list.Element
+}
+
+type backoffEntry struct {
+	key      string
+	failures int
+	next     time.Time // no attempt before
+}
+
+func newBackoffSet(free, max int) *backoffSet {
+	return &backoffSet{free: free, max: max, lru: list.New(), byKey: make(map[string]*list.Element)}
+}
+
+// backoffKey is the key of username from address.
+func backoffKey(username, addr string) string {
+	const half = maxLimiterKeyLen / 2
+	if len(username) > half {
+		username = username[:half]
+	}
+	if len(addr) > half {
+		addr = addr[:half]
+	}
+	return username + "\x00" + addr
+}
+
+// attempt starts an attempt for key at now, or reports how long until one
+// may start.
+func (b *backoffSet) attempt(key string, now time.Time) (ok bool, retryAfter time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.evictIdle(now)
+	var e *backoffEntry
+	if el, found := b.byKey[key]; found {
+		e = el.Value.(*backoffEntry)
+		b.lru.MoveToFront(el)
+	} else {
+		if b.lru.Len() >= b.max {
+			oldest := b.lru.Back()
+			b.lru.Remove(oldest)
+			delete(b.byKey, oldest.Value.(*backoffEntry).key)
+		}
+		e = &backoffEntry{key: key}
+		b.byKey[key] = b.lru.PushFront(e)
+	}
+	if now.Before(e.next) {
+		return false, e.next.Sub(now)
+	}
+	e.failures++
+	e.next = now
+	if over := e.failures - b.free; over >= 0 {
+		d := maxBackoff
+		if over < 20 {
+			d = min(firstBackoff<<over, maxBackoff)
+		}
+		e.next = now.Add(d)
+	}
+	return true, 0
+}
+
+// succeeded forgets key's failures.
+func (b *backoffSet) succeeded(key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if el, found := b.byKey[key]; found {
+		b.lru.Remove(el)
+		delete(b.byKey, key)
+	}
+}
+
+// evictIdle drops entries, least recently used first, whose back-off ended
+// maxBackoff ago.
+func (b *backoffSet) evictIdle(now time.Time) {
+	for el := b.lru.Back(); el != nil; el = b.lru.Back() {
+		e := el.Value.(*backoffEntry)
+		if now.Sub(e.next) < maxBackoff {
+			return
+		}
+		b.lru.Remove(el)
+		delete(b.byKey, e.key)
+	}
+}
+
 // rateLimited is the error for too many login attempts. Extra carries
 // retry_after (whole seconds, at least 1) for the Retry-After header.
 func rateLimited(retryAfter time.Duration) error {

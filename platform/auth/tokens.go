@@ -38,12 +38,15 @@ type accessClaims struct {
 	Role         Role   `json:"role"`
 	Username     string `json:"username"`
 	SupplierUSCC string `json:"supplier_uscc,omitempty"`
+	// Gen is the user's token generation at issue; a token whose
+	// generation is not the user's current one is revoked.
+	Gen int64 `json:"gen,omitempty"`
 }
 
 // IssueToken returns a signed access token for u and how long it is valid:
 // an EdDSA JWT (typ at+jwt) with iss, aud, sub (the user id), iat, nbf, exp
-// (now + TokenTTL), a random jti, and the claims role, username and
-// supplier_uscc (suppliers only). Returns internal (no signing key, a user
+// (now + TokenTTL), a random jti, and the claims role, username,
+// supplier_uscc (suppliers only) and gen (the user's token generation). Returns internal (no signing key, a user
 // without id or role) or unavailable.
 func (s *Service) IssueToken(ctx context.Context, u User) (string, time.Duration, error) {
 	if u.ID == "" || !u.Role.Valid() {
@@ -69,6 +72,7 @@ func (s *Service) IssueToken(ctx context.Context, u User) (string, time.Duration
 		Role:         u.Role,
 		Username:     u.Username,
 		SupplierUSCC: u.SupplierUSCC,
+		Gen:          u.TokenGeneration,
 	}
 	token, err := s.Sign(ctx, claims, accessTokenType)
 	if err != nil {
@@ -88,14 +92,16 @@ var (
 // VerifyToken checks an access token made by IssueToken and returns whom it
 // speaks for. Only EdDSA is accepted; the key is the published platform key
 // named by the header's kid; iss, aud, exp (required), nbf and iat are
-// checked with 60 s of leeway; every part must be canonical base64url. It does not look the user up: tokens are
-// stateless, so a disabled user's token works until it expires. A token
-// verified once is remembered (verifiedTokens) for at most a minute and
-// never past its expiry, and then needs only its key to be still published.
+// checked with 60 s of leeway; every part must be canonical base64url. A
+// token verified once is remembered (verifiedTokens) for at most a minute
+// and never past its expiry, and then needs only its key to be still
+// published. Every time, remembered or not, the token's generation must be
+// its user's current one and the user must not be disabled (revoke.go): a
+// revoked token is refused at once.
 //
 // Returns token_invalid with a short reason safe to show ("token expired",
-// "unknown signing key", ...) for any token it rejects; unavailable when the
-// keys cannot be loaded.
+// "unknown signing key", "token revoked", ...) for any token it rejects;
+// unavailable when the keys or the user's state cannot be loaded.
 func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return Principal{}, errs.E(errs.InvalidToken, "malformed token")
@@ -105,6 +111,17 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 		if _, found, err := s.keys.lookup(ctx, e.kid, now); err != nil {
 			return Principal{}, err
 		} else if found {
+			// No user changed since this token's user was checked (and
+			// the process listened all along): nothing to look up.
+			if s.states.unchangedSince(e.epoch) && now.Before(e.checkedUntil) {
+				return e.p, nil
+			}
+			epoch := s.states.epoch.Load()
+			if err := s.checkRevoked(ctx, e.p.UserID, e.gen); err != nil {
+				return Principal{}, err
+			}
+			e.epoch, e.checkedUntil = epoch, now.Add(userStateTTL)
+			s.verified.put(token, e, now)
 			return e.p, nil
 		}
 	}
@@ -159,12 +176,30 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 	if p.UserID == "" || p.Username == "" || !p.Role.Valid() || (p.Role == RoleSupplier) != (p.SupplierUSCC != "") {
 		return Principal{}, errs.E(errs.InvalidToken, "token claims are incomplete")
 	}
+	epoch := s.states.epoch.Load()
+	if err := s.checkRevoked(ctx, p.UserID, claims.Gen); err != nil {
+		return Principal{}, err
+	}
 	until := now.Add(verifiedTTL)
 	if exp := claims.ExpiresAt.Time.Add(verifyLeeway); exp.Before(until) {
 		until = exp
 	}
-	s.verified.put(token, verifiedToken{p: p, kid: kid, until: until}, now)
+	s.verified.put(token, verifiedToken{p: p, kid: kid, gen: claims.Gen, until: until,
+		epoch: epoch, checkedUntil: now.Add(userStateTTL)}, now)
 	return p, nil
+}
+
+// checkRevoked refuses a token of generation gen that no longer speaks for
+// its user.
+func (s *Service) checkRevoked(ctx context.Context, userID string, gen int64) error {
+	st, err := s.userState(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if !st.active(gen) {
+		return errs.E(errs.InvalidToken, "token revoked")
+	}
+	return nil
 }
 
 // tokenErrorReason turns a parse failure into a reason safe to show.

@@ -38,12 +38,19 @@ func (r Role) Valid() bool {
 
 // User is an account, without its password hash.
 type User struct {
-	ID           string    `json:"id" db:"id"`
-	Username     string    `json:"username" db:"username"`
-	Role         Role      `json:"role" db:"role"`
-	SupplierUSCC string    `json:"supplier_uscc,omitempty" db:"supplier_uscc"` // set exactly when Role is RoleSupplier
-	CreatedAt    time.Time `json:"created_at" db:"created_at"`
+	ID           string     `json:"id" db:"id"`
+	Username     string     `json:"username" db:"username"`
+	Role         Role       `json:"role" db:"role"`
+	SupplierUSCC string     `json:"supplier_uscc,omitempty" db:"supplier_uscc"` // set exactly when Role is RoleSupplier
+	CreatedAt    time.Time  `json:"created_at" db:"created_at"`
+	DisabledAt   *time.Time `json:"disabled_at,omitempty" db:"disabled_at"` // set once the user is disabled (DisableUser)
+	// TokenGeneration is carried by the user's access tokens and web
+	// sessions; revoking them adds one (revoke.go).
+	TokenGeneration int64 `json:"-" db:"token_generation"`
 }
+
+// userColumns are the columns of a User.
+const userColumns = `id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at, disabled_at, token_generation`
 
 // NewUser is the input to CreateUser.
 type NewUser struct {
@@ -101,7 +108,7 @@ func (n *NewUser) validate() []errs.FieldError {
 const insertUserSQL = `
 INSERT INTO users (username, password_hash, role, supplier_uscc, created_at)
 VALUES ($1, $2, $3, NULLIF($4, ''), $5)
-RETURNING id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at`
+RETURNING ` + userColumns
 
 // CreateUser creates a user and records it in the audit log, in one
 // transaction; actor is who creates it. The username is stored lower-cased.
@@ -140,9 +147,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, actor string) (User
 	return u, nil
 }
 
-const getUserSQL = `
-SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at
-FROM users WHERE id = $1`
+const getUserSQL = `SELECT ` + userColumns + ` FROM users WHERE id = $1`
 
 // GetUser returns the user with the id, disabled or not. Returns not_found
 // if there is none (or id is not a UUID).
@@ -167,20 +172,16 @@ func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
 func (s *Service) Users(ctx context.Context, limit int) ([]User, error) {
 	users := []User{}
 	err := s.db.SelectContext(ctx, &users, `
-		SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at
+		SELECT `+userColumns+`
 		FROM users ORDER BY created_at, username LIMIT $1`, limit)
 	return users, postgres.Translate(err)
 }
 
-const loginUserSQL = `
-SELECT id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at,
-       password_hash, disabled_at
-FROM users WHERE username = $1`
+const loginUserSQL = `SELECT ` + userColumns + `, password_hash FROM users WHERE username = $1`
 
 type loginRow struct {
 	User
-	PasswordHash string       `db:"password_hash"`
-	DisabledAt   sql.NullTime `db:"disabled_at"`
+	PasswordHash string `db:"password_hash"`
 }
 
 // errBadLogin is the one answer to every failed login, so a caller cannot
@@ -190,21 +191,26 @@ func errBadLogin() error {
 }
 
 // Authenticate checks a username and password and returns the user. The
-// username is case-insensitive. remoteAddr is the client's address, for the
-// per-address rate limit.
+// username is case-insensitive. remoteAddr is the client's address. The
+// API's token route and the web log-in both come here, so they share one
+// throttle.
 //
-// Returns rate_limited (Extra["retry_after"] in seconds) when the username
-// or the address made too many attempts in the last minute, checked before
-// any password work; unauthorized "invalid username or password" for an
-// unknown user, a wrong password or a disabled user alike (an unknown user
-// still costs one password hash, so timing does not tell them apart).
+// Returns rate_limited (Extra["retry_after"] in seconds), checked before
+// any password work, when the address made too many attempts in the last
+// minute, or when this username failed too often from this address and
+// must wait for its back-off: a hammering address slows only itself, and
+// the right password from another address still works. Returns
+// unauthorized "invalid username or password" for an unknown user, a wrong
+// password or a disabled user alike (an unknown user still costs one
+// password hash, so timing does not tell them apart).
 func (s *Service) Authenticate(ctx context.Context, username, password, remoteAddr string) (User, error) {
 	username = normalizeUsername(username)
 	now := s.now()
 	if ok, retry := s.addrLimits.allow(remoteAddr, now); !ok {
 		return User{}, rateLimited(retry)
 	}
-	if ok, retry := s.userLimits.allow(username, now); !ok {
+	key := backoffKey(username, remoteAddr)
+	if ok, retry := s.userLimits.attempt(key, now); !ok {
 		return User{}, rateLimited(retry)
 	}
 	if len(password) > MaxPasswordLen || len(username) > 64 {
@@ -225,9 +231,10 @@ func (s *Service) Authenticate(ctx context.Context, username, password, remoteAd
 	if err != nil {
 		return User{}, err
 	}
-	if !ok || row.DisabledAt.Valid {
+	if !ok || row.DisabledAt != nil {
 		return User{}, errBadLogin()
 	}
+	s.userLimits.succeeded(key)
 	return row.User, nil
 }
 

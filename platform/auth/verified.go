@@ -21,7 +21,12 @@ type verifiedTokens struct {
 type verifiedToken struct {
 	p     Principal
 	kid   string
+	gen   int64
 	until time.Time
+	// The user's state was checked at epoch (userStates.epoch): while no
+	// user changes, and until checkedUntil, it needs no check again.
+	epoch        uint64
+	checkedUntil time.Time
 }
 
 const (

@@ -56,6 +56,7 @@ func Open(ctx context.Context, dsn string, pool PoolConfig) (*sqlx.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database %s: %w", Redact(dsn), err)
 	}
+	dsns.Store(db, dsn)
 	return db, nil
 }
 
