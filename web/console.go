@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"procfin/lending"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/subsidies"
 )
 
@@ -325,7 +324,7 @@ func (s *server) closeBatch(w http.ResponseWriter, r *http.Request, v *view) {
 // exportBatch serves /console/batches/{id}.csv and {id}.xlsx.
 func (s *server) exportBatch(w http.ResponseWriter, r *http.Request, v *view) {
 	id, ext, _ := strings.Cut(r.PathValue("file"), ".")
-	if _, err := uuid.Parse(id); err != nil || (ext != "csv" && ext != "xlsx") || s.Subsidies == nil {
+	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") || s.Subsidies == nil {
 		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
 		return
 	}
