@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/text"
 )
 
 // Batch is a payment batch of approved claims. While open it can be
@@ -180,7 +180,7 @@ func (l Line) record() []string {
 // TOTAL line with the batch total from the database.
 func ExportCSV(b Batch, lines []Line) ([]byte, error) {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+	w := text.NewCSVWriter(&buf)
 	_ = w.Write(exportHeader)
 	for _, l := range lines {
 		_ = w.Write(l.record())
