@@ -416,7 +416,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		deliveries := banking.NewDeliveries(db, ls)
 		webUI, err := web.New(web.Deps{DB: db, Auth: a, Contracts: cs, Lending: ls, Banks: banks,
-			Deliveries: deliveries, Subsidies: subs, PublicURL: cfg.PublicURL, Logger: logger})
+			Deliveries: deliveries, Subsidies: subs, PublicURL: cfg.PublicURL, FormKeyTTL: cfg.Idempotency.TTL, Logger: logger})
 		if err != nil {
 			return err
 		}
