@@ -69,3 +69,21 @@ func TestMetricsAdminsOnly(t *testing.T) {
 		t.Fatalf("an administrator's scrape: %s", body)
 	}
 }
+
+// TestBankEventMetricsBounded: event types a bank makes up are counted as
+// one label value, not one series each.
+func TestBankEventMetricsBounded(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, _ := e.applied(qilu)
+	for i := 0; i < 40; i++ {
+		wantProblem(t, qilu.send(fmt.Sprintf("made-up-%d", i), fmt.Sprintf("made.up%d", i), appID, `{}`), http.StatusUnprocessableEntity, "invalid")
+	}
+	body := e.metrics()
+	if !strings.Contains(body, `procfin_bank_events_total{bank="qilu-bank",outcome="invalid",type="other"} 40`) {
+		t.Errorf("made-up event types not counted as other:\n%s", body)
+	}
+	if strings.Contains(body, "made.up") {
+		t.Fatal("a bank's made-up event type became a label value")
+	}
+}
