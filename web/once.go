@@ -46,13 +46,7 @@ func (s *server) once(h func(w http.ResponseWriter, r *http.Request, v *view)) f
 		hash := idempotency.RequestHash(r.Method, r.URL.Path, formBody(r.PostForm))
 		stored, err := s.beginWaiting(ctx, scope, key, hash)
 		switch {
-		case errs.Is(err, errs.IdempotencyReused):
-			s.errorPage(w, r, v, http.StatusConflict, "err.form_reused")
-			return
-		case errs.Is(err, errs.IdempotencyPending):
-			s.errorPage(w, r, v, http.StatusConflict, "err.form_pending")
-			return
-		case err != nil:
+		case err != nil: // the key used for other contents, or the first submission still running: 409
 			s.fail(w, r, v, err)
 			return
 		case stored != nil && stored.Location != "":
