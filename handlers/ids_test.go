@@ -126,6 +126,14 @@ func TestIDSpellings(t *testing.T) {
 	if n := e.count("applications"); n != apps {
 		t.Fatalf("%d applications written by refused requests", n-apps)
 	}
+	// An id in a query string: the audit trail of the application, asked
+	// for in upper case, is the same.
+	var lower, upper struct{ Items []map[string]any }
+	json.Unmarshal(e.do("GET", "/v1/audit?entity=application:"+appID, officer, nil).body, &lower)
+	json.Unmarshal(e.do("GET", "/v1/audit?entity=application:"+strings.ToUpper(appID), officer, nil).body, &upper)
+	if len(lower.Items) == 0 || len(upper.Items) != len(lower.Items) {
+		t.Errorf("audit trail: %d rows by the id, %d by it in upper case", len(lower.Items), len(upper.Items))
+	}
 	if tested < 11*len(spellings) {
 		t.Fatalf("only %d requests tested", tested)
 	}
