@@ -372,8 +372,12 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := auditData{Type: strings.TrimSpace(q.Get("type")), ID: strings.TrimSpace(q.Get("id")), Types: auditTypes}
 	if d.Type != "" && d.ID != "" {
 		d.Searched = true
+		id := d.ID
+		if c, ok := ids.Canonical(id); ok { // an id in upper case finds its rows
+			id = c
+		}
 		var err error
-		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, d.ID, 0, 200); err != nil {
+		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, id, 0, 200); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}
