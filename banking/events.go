@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/jsonbody"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
@@ -134,7 +134,9 @@ func ParseEvent(body []byte) (Envelope, any, error) {
 		bad("occurred_at", "required", "is required (RFC 3339)")
 	}
 	if !strings.HasPrefix(env.Type, "credit_line.") {
-		if _, err := uuid.Parse(env.ApplicationID); err != nil {
+		if id, ok := ids.Canonical(env.ApplicationID); ok {
+			env.ApplicationID = id // one spelling from here on
+		} else {
 			bad("application_id", "invalid", "must be the id of an application procfin sent")
 		}
 	}
@@ -414,26 +416,26 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 // that loan, which the event then takes instead of a read of its own. An
 // id that names no application is left to the event to refuse.
 func (ev *Events) lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
-	var ids []string
+	var appIDs []string
 	loans := map[string]string{}
 	for _, it := range items {
 		if it.err != nil || it.outcome == Duplicate || strings.HasPrefix(it.env.Type, "credit_line.") {
 			continue
 		}
-		u, err := uuid.Parse(it.env.ApplicationID) // ParseEvent checked it
+		u, valid := ids.Parse(it.env.ApplicationID) // ParseEvent checked it
 		id := u.String()
-		if err != nil || slices.Contains(ids, id) {
+		if !valid || slices.Contains(appIDs, id) {
 			continue
 		}
-		ids = append(ids, id)
+		appIDs = append(appIDs, id)
 		if loan, ok := loanOf(it.data); ok {
 			loans[id] = loan
 		}
 	}
-	if len(ids) < 2 && len(loans) == 0 {
+	if len(appIDs) < 2 && len(loans) == 0 {
 		return nil
 	}
-	suppliers, err := ev.lending.LockApplications(ctx, tx, ids, loans)
+	suppliers, err := ev.lending.LockApplications(ctx, tx, appIDs, loans)
 	if err != nil || ev.PrepareRepaid == nil {
 		return err
 	}
@@ -447,7 +449,7 @@ func (ev *Events) lockApplications(ctx context.Context, tx *sqlx.Tx, items []*in
 		if !ok || it.err != nil || it.outcome == Duplicate || d.Interest == nil || d.PaidOn == nil || !d.Interest.IsPositive() {
 			continue
 		}
-		u, _ := uuid.Parse(it.env.ApplicationID)
+		u, _ := ids.Parse(it.env.ApplicationID)
 		if uscc, ok := suppliers[u.String()]; ok {
 			usccs, paidOn = append(usccs, uscc), append(paidOn, *d.PaidOn)
 		}

@@ -7,11 +7,11 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/batch"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
 
@@ -89,7 +89,7 @@ func (q *inbox) shardOf(it *inboxItem) *batch.Queue[*inboxItem] {
 	case revokedData:
 		key = d.CreditLineID
 	default:
-		if u, err := uuid.Parse(it.env.ApplicationID); err == nil { // ParseEvent checked it
+		if u, ok := ids.Parse(it.env.ApplicationID); ok { // ParseEvent checked it
 			key = u.String() // one spelling of it, one shard
 		}
 	}

@@ -73,10 +73,15 @@ func (m *Metrics) breaker(bank string, s gobreaker.State) {
 	m.breakers.WithLabelValues(bank).Set(float64(s))
 }
 
-// Event counts one bank event by outcome.
+// Event counts one bank event by outcome. A type the protocol does not
+// know is counted as "other": the labels stay a bounded set whatever a
+// bank sends (bank is the verified sender, outcome an error code).
 func (m *Metrics) Event(bank, typ, outcome string) {
 	if m == nil {
 		return
+	}
+	if !eventTypes[typ] {
+		typ = "other"
 	}
 	m.events.WithLabelValues(bank, typ, outcome).Inc()
 }

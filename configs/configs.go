@@ -52,6 +52,10 @@ type Config struct {
 		// DebugAddr, when set, serves Go's profiler (net/http/pprof) on
 		// that address, which must be loopback.
 		DebugAddr string `yaml:"debug_addr"`
+		// MetricsAddr, when set, serves /metrics to anyone who reaches it
+		// (the operators' address: loopback by default); on the main
+		// address /metrics answers administrators only.
+		MetricsAddr string `yaml:"metrics_addr"`
 		// ReadCacheTTL is how long GET /v1/credit-applications/{id} may
 		// answer from the process's read cache; 0 turns it off.
 		ReadCacheTTL time.Duration `yaml:"read_cache_ttl"`
@@ -164,6 +168,13 @@ func Load(file string, getenv func(string) string) (Config, error) {
 	env("PROCFIN_DATA_DIR", setString(&c.DataDir))
 	env("PROCFIN_LOG_LEVEL", setString(&c.Log.Level))
 	env("PROCFIN_DEBUG_ADDR", setString(&c.HTTP.DebugAddr))
+	env("PROCFIN_METRICS_ADDR", func(v string) error { // "off": none
+		if v == "off" {
+			v = ""
+		}
+		c.HTTP.MetricsAddr = v
+		return nil
+	})
 	env("PROCFIN_MASTER_KEY", setString(&c.MasterKey))
 	env("PROCFIN_TRUSTED_PROXIES", func(v string) error {
 		c.HTTP.TrustedProxies = nil
@@ -276,6 +287,11 @@ func (c *Config) validate() []error {
 		host, _, err := net.SplitHostPort(c.HTTP.DebugAddr)
 		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
 			bad("http.debug_addr", "want a loopback host:port such as 127.0.0.1:6060, got %q", c.HTTP.DebugAddr)
+		}
+	}
+	if c.HTTP.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.MetricsAddr); err != nil {
+			bad("http.metrics_addr", "want a host:port such as 127.0.0.1:9090, or empty for none, got %q", c.HTTP.MetricsAddr)
 		}
 	}
 	if c.Database.MaxOpenConns < 1 {

@@ -133,3 +133,15 @@ func TestOutbound(t *testing.T) {
 		t.Fatalf("err = %v, want both refused", err)
 	}
 }
+
+func TestMetricsAddr(t *testing.T) {
+	for env_, want := range map[string]string{"": "127.0.0.1:9090", "127.0.0.1:0": "127.0.0.1:0", "10.0.0.5:9100": "10.0.0.5:9100", "off": ""} {
+		c, err := configs.Load("", env(map[string]string{"PROCFIN_METRICS_ADDR": env_}))
+		if err != nil || c.HTTP.MetricsAddr != want {
+			t.Errorf("PROCFIN_METRICS_ADDR=%q: %q %v, want %q", env_, c.HTTP.MetricsAddr, err, want)
+		}
+	}
+	if _, err := configs.Load("", env(map[string]string{"PROCFIN_METRICS_ADDR": "9090"})); err == nil || !strings.Contains(err.Error(), "http.metrics_addr") {
+		t.Errorf("a port without host: %v, want refused", err)
+	}
+}

@@ -7,11 +7,11 @@ import (
 	"errors"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -65,9 +65,11 @@ func getAwardNotice(ctx context.Context, q sqlx.QueryerContext, id string) (Awar
 
 // AwardNotice returns the notice, or not_found (also when outside scope).
 func (s *Service) AwardNotice(ctx context.Context, scope Scope, id string) (AwardNotice, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return AwardNotice{}, errs.E(errs.NotFound, "no award notice %s", id)
 	}
+	id = canon
 	n, err := getAwardNotice(ctx, s.db, id)
 	if err == nil && !scope.allows(n.SupplierUSCC) {
 		return AwardNotice{}, errs.E(errs.NotFound, "no award notice %s", id)
@@ -182,9 +184,11 @@ func (p Policy) FinancingOf(c Contract) Financing {
 // Contract returns the contract with its financing, or not_found (also
 // when outside scope).
 func (s *Service) Contract(ctx context.Context, scope Scope, id string) (Contract, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
 	}
+	id = canon
 	c, err := getContract(ctx, s.db, id)
 	if err != nil {
 		return c, err
@@ -218,9 +222,11 @@ func (s *Service) Contracts(ctx context.Context, scope Scope, before int64, limi
 // its financing can be changed safely; not_found when it does not exist or
 // is outside scope.
 func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scope, id string) (Contract, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
 	}
+	id = canon
 	var c Contract
 	err := tx.GetContext(ctx, &c, selectContract+` WHERE c.id = $1 FOR UPDATE OF c`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.allows(c.SupplierUSCC)) {
@@ -239,10 +245,10 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scop
 // returns them, with the evidence verification reads besides (EvidenceOf),
 // keyed by id in its canonical form, in one round trip. Ids that do not
 // parse are skipped; the caller checks each contract's supplier.
-func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]Contract, map[string]Evidence, error) {
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if u, err := uuid.Parse(id); err == nil {
+func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, contractIDs []string) (map[string]Contract, map[string]Evidence, error) {
+	valid := make([]string, 0, len(contractIDs))
+	for _, id := range contractIDs {
+		if u, ok := ids.Parse(id); ok {
 			valid = append(valid, u.String())
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 )
 
 // page reads ?limit= (default 50, at most 500) and the opaque ?cursor=,
@@ -63,6 +64,9 @@ func (s *server) auditTrail(c *gin.Context) {
 	if !ok || entityType == "" || entityID == "" {
 		fail(c, errs.InvalidFields(errs.FieldError{Field: "entity", Code: "invalid", Message: "must be TYPE:ID, for example user:3f0c…"}))
 		return
+	}
+	if id, ok := ids.Canonical(entityID); ok { // an id in upper case finds its rows
+		entityID = id
 	}
 	after, limit, err := page(c)
 	if err != nil {

@@ -139,7 +139,7 @@ func TestApplicationReadCacheControl(t *testing.T) {
 	wantProblem(t, e.do("GET", path, other, nil, "Cache-Control", "no-cache"), 404, "not_found")
 	// Operators see it work: the first read missed, the next two (the
 	// owner's and the other supplier's) hit; no-cache reads pass it by.
-	metrics := string(e.do("GET", "/metrics", "", nil).body)
+	metrics := string(e.metrics())
 	for _, want := range []string{"procfin_read_cache_hits_total 2", "procfin_read_cache_misses_total 1", "procfin_read_cache_entries 1"} {
 		if !strings.Contains(metrics, want+"\n") {
 			t.Errorf("/metrics lacks %q", want)
@@ -251,7 +251,7 @@ func TestBankEventSignatureAttacks(t *testing.T) {
 	if e.count("bank_events") != before {
 		t.Fatal("a forged event was recorded")
 	}
-	if !strings.Contains(string(e.do("GET", "/metrics", "", nil).body), `procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} 1`) {
+	if !strings.Contains(string(e.metrics()), `procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} 1`) {
 		t.Fatal("rejections not counted")
 	}
 }
@@ -309,7 +309,7 @@ func TestBankEventConsumedOnce(t *testing.T) {
 	if err := e.db.Get(&seen, `SELECT count(*) FROM seen_messages WHERE sender = 'qilu-bank'`); err != nil || seen != 2 {
 		t.Fatalf("%d messages remembered (%v), want 2", seen, err)
 	}
-	if !strings.Contains(string(e.do("GET", "/metrics", "", nil).body), fmt.Sprintf(`procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} %d`, n)) {
+	if !strings.Contains(string(e.metrics()), fmt.Sprintf(`procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} %d`, n)) {
 		t.Fatalf("replays not counted")
 	}
 }

@@ -128,7 +128,7 @@ func TestIssuerSubmissionAttacks(t *testing.T) {
 	if after := e.count("award_notices") + e.count("document_versions") + e.count("audit_log"); after != before {
 		t.Fatal("a refused message left a trace in the database")
 	}
-	metrics := string(e.do("GET", "/metrics", "", nil).body)
+	metrics := string(e.metrics())
 	if !strings.Contains(metrics, `procfin_signed_message_rejections_total{reason="replay",route="/v1/award-notices"} 1`) {
 		t.Fatal("rejections are not counted by reason")
 	}

@@ -49,6 +49,10 @@ type Deps struct {
 	// Metrics, when set, receives the banking metrics registered on the
 	// router's registry, for the relay to report into.
 	Metrics **banking.Metrics
+	// MetricsHandler, when set, receives the handler of /metrics for the
+	// operators' own address (http.metrics_addr); on the main address
+	// /metrics answers administrators only.
+	MetricsHandler *http.Handler
 	// Web, when set, serves every path outside /v1/ that no route serves
 	// (the browser interface, package web).
 	Web http.Handler
@@ -112,6 +116,9 @@ func New(d Deps) (http.Handler, error) {
 	s.bankMetrics = banking.NewMetrics(reg, d.DB)
 	if d.Metrics != nil {
 		*d.Metrics = s.bankMetrics
+	}
+	if d.MetricsHandler != nil {
+		*d.MetricsHandler = s.metrics
 	}
 
 	r := gin.New()

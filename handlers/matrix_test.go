@@ -28,7 +28,7 @@ const (
 // routeAccess classifies every route; an unclassified route fails the
 // matrix, so a new route cannot escape it.
 var routeAccess = map[string]access{
-	"GET /healthz": public, "GET /readyz": public, "GET /metrics": public, "GET /openapi.json": public,
+	"GET /healthz": public, "GET /readyz": public, "GET /metrics": adminOnly, "GET /openapi.json": public,
 	"GET /.well-known/jwks.json": public, "POST /v1/auth/token": public,
 	"POST /v1/award-notices": signedOnly, "POST /v1/contracts": signedOnly, "POST /v1/bank-events": signedOnly,
 	"GET /v1/me":           anyUser,

@@ -101,6 +101,19 @@ func routeOf(c *gin.Context) string {
 	return "unmatched"
 }
 
+// methodLabel is the request's method as a metric label: any method but
+// HTTP's own is "other", so that a client cannot add series at will (each
+// label value is a series, with a histogram, kept for the process's life).
+// The route label is bounded too: a route's template, or "unmatched".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
 // httpMetrics counts requests and their latencies by route and status.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
@@ -125,7 +138,7 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		labels := prometheus.Labels{"route": routeOf(c), "method": c.Request.Method, "status": strconv.Itoa(c.Writer.Status())}
+		labels := prometheus.Labels{"route": routeOf(c), "method": methodLabel(c.Request.Method), "status": strconv.Itoa(c.Writer.Status())}
 		m.requests.With(labels).Inc()
 		m.latency.With(labels).Observe(time.Since(start).Seconds())
 	}

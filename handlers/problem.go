@@ -57,6 +57,10 @@ var titles = map[errs.Code]string{
 	errs.Internal:           "Internal error",
 }
 
+// signatureInvalidDetail is the one detail of every signature_invalid
+// problem: an unauthenticated sender learns nothing of which check failed.
+const signatureInvalidDetail = "签名无效 / signature invalid"
+
 // Problem is an RFC 9457 problem details body. Type is the stable error
 // code (a relative URI reference) that clients switch on.
 type Problem struct {
@@ -84,6 +88,9 @@ func problemOf(err error) Problem {
 	p := Problem{Type: string(e.Code), Title: titles[e.Code], Status: status, Detail: e.Message, Errors: e.Fields, Extra: e.Extra}
 	if p.Title == "" {
 		p.Title = http.StatusText(status)
+	}
+	if e.Code == errs.SignatureInvalid { // which check failed is for the log (rejected), never the sender
+		p.Detail, p.Errors, p.Extra = signatureInvalidDetail, nil, nil
 	}
 	if status == http.StatusInternalServerError {
 		p.Type, p.Title, p.Detail, p.Errors, p.Extra = string(errs.Internal), titles[errs.Internal], "an unexpected error occurred; it has been logged", nil, nil

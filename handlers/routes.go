@@ -20,7 +20,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", s.metricsHandler)
+	r.GET("/metrics", authed, admin, s.metricsHandler) // and to anyone on http.metrics_addr
 	r.GET("/openapi.json", s.openAPI)
 	r.GET("/.well-known/jwks.json", s.jwks)
 

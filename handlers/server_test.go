@@ -57,7 +57,7 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	e.do("GET", "/healthz", "", nil)
 	e.do("GET", "/v1/nope", "", nil)
-	body := string(e.do("GET", "/metrics", "", nil).body)
+	body := string(e.metrics())
 	for _, want := range []string{
 		`procfin_http_requests_total{method="GET",route="/healthz",status="200"} 1`,
 		`procfin_http_requests_total{method="GET",route="unmatched",status="404"} 1`,

@@ -95,12 +95,19 @@ func (s *server) signedBy(v *signature.Verifier, inTx bool) gin.HandlerFunc {
 }
 
 // rejected counts and logs a signed message refused (err from the
-// verifier): nothing else of it is kept.
+// verifier): nothing else of it is kept. The log has the reason and which
+// check failed, with the request id; the sender's answer says only
+// signature_invalid (problemOf). The metric's labels are bounded: the
+// route's template and the verifier's fixed reasons.
 func (s *server) rejected(c *gin.Context, err error) {
 	if reason := signature.RejectReason(err); reason != "" {
 		s.rejections.With(prometheus.Labels{"route": c.FullPath(), "reason": reason}).Inc()
-		slog.WarnContext(c.Request.Context(), "signed message rejected", "request_id", requestID(c),
-			"route", c.FullPath(), "reason", reason, "client_ip", c.ClientIP())
+		var detail string
+		if e := (*errs.Error)(nil); errors.As(err, &e) {
+			detail = e.Message
+		}
+		s.logger.WarnContext(c.Request.Context(), "signed message rejected", "request_id", requestID(c),
+			"route", c.FullPath(), "reason", reason, "detail", detail, "client_ip", c.ClientIP())
 	}
 }
 

@@ -5,10 +5,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/subsidies"
 )
@@ -139,7 +139,7 @@ func (s *server) closeSubsidyBatch(c *gin.Context) {
 func (s *server) exportSubsidyBatch(c *gin.Context) {
 	file := c.Param("file")
 	id, ext, _ := strings.Cut(file, ".")
-	if _, err := uuid.Parse(id); err != nil || (ext != "csv" && ext != "xlsx") {
+	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") {
 		fail(c, errs.E(errs.NotFound, "no route GET %s: batches export as /v1/subsidy-batches/{id}.csv or .xlsx", c.Request.URL.Path))
 		return
 	}

@@ -17,6 +17,7 @@ import (
 	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -145,7 +146,7 @@ type Applicant struct {
 
 func (s *Service) validate(in ApplyInput) []errs.FieldError {
 	var fe []errs.FieldError
-	if _, err := uuid.Parse(in.ContractID); err != nil {
+	if !ids.Valid(in.ContractID) {
 		fe = append(fe, errs.FieldError{Field: "contract_id", Code: "invalid", Message: "must be the id of one of your contracts"})
 	}
 	if strings.TrimSpace(in.BankID) == "" {
@@ -166,7 +167,7 @@ func (s *Service) validate(in ApplyInput) []errs.FieldError {
 		fe = append(fe, errs.FieldError{Field: "term_days", Code: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d days", s.limits.MaxTermDays)})
 	}
 	if in.CreditLineID != nil {
-		if _, err := uuid.Parse(*in.CreditLineID); err != nil {
+		if !ids.Valid(*in.CreditLineID) {
 			fe = append(fe, errs.FieldError{Field: "credit_line_id", Code: "invalid", Message: "must be the id of one of your credit lines"})
 		}
 	}
@@ -189,6 +190,11 @@ func (s *Service) validate(in ApplyInput) []errs.FieldError {
 func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Application, error) {
 	if fe := s.validate(in); len(fe) > 0 {
 		return Application{}, errs.InvalidFields(fe...)
+	}
+	in.ContractID = canonicalID(in.ContractID) // one spelling in SQL and in the batch's maps
+	if in.CreditLineID != nil {
+		line := canonicalID(*in.CreditLineID)
+		in.CreditLineID = &line
 	}
 	created, err := s.intake.apply(ctx, who, in)
 	if err != nil && who.RequestKey != "" {
@@ -476,7 +482,7 @@ func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted 
 // canonicalID is a UUID in its stored form (lower case, with hyphens); a
 // string that is not one stays as it is, matching nothing stored.
 func canonicalID(id string) string {
-	if u, err := uuid.Parse(id); err == nil {
+	if u, ok := ids.Parse(id); ok {
 		return u.String()
 	}
 	return id
@@ -521,9 +527,11 @@ func getApplication(ctx context.Context, q sqlx.QueryerContext, id string) (Appl
 // MarkDeliveredMany), so this is where the read cache learns of the change:
 // the application leaves it when tx commits.
 func (s *Service) lockApplication(ctx context.Context, tx *sqlx.Tx, sc Scope, id string) (Application, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
+	id = canon
 	var a Application
 	err := tx.GetContext(ctx, &a, `SELECT * FROM applications WHERE id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(a)) {
@@ -540,9 +548,11 @@ func (s *Service) lockApplication(ctx context.Context, tx *sqlx.Tx, sc Scope, id
 // Application returns the application with its history, consent and
 // repayment account; not_found when absent or outside scope.
 func (s *Service) Application(ctx context.Context, sc Scope, id string) (Application, error) {
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
+	id = canon
 	// One round trip: the row with its history, consent and repayment
 	// account as JSON.
 	var row struct {

@@ -9,10 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
 
@@ -177,8 +177,8 @@ func (s *Service) CachedApplicationJSON(ctx context.Context, sc Scope, id string
 		return encodeApplication(a)
 	}
 	// Entries are kept under the id's canonical form, as changes drop them.
-	u, err := uuid.Parse(id)
-	if err != nil {
+	u, ok := ids.Parse(id)
+	if !ok {
 		return nil, errs.E(errs.NotFound, "no application %s", id)
 	}
 	id = u.String()

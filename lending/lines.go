@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -62,14 +62,14 @@ func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Dat
 
 // linesForUpdate locks the credit lines of ids that exist, in id order, and
 // returns them keyed by id in its canonical form.
-func linesForUpdate(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]*CreditLine, error) {
+func linesForUpdate(ctx context.Context, tx *sqlx.Tx, lineIDs []string) (map[string]*CreditLine, error) {
 	lines := map[string]*CreditLine{}
-	if len(ids) == 0 {
+	if len(lineIDs) == 0 {
 		return lines, nil
 	}
-	valid := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if u, err := uuid.Parse(id); err == nil {
+	valid := make([]string, 0, len(lineIDs))
+	for _, id := range lineIDs {
+		if u, ok := ids.Parse(id); ok {
 			valid = append(valid, u.String())
 		}
 	}
@@ -124,9 +124,11 @@ func (s *Service) Lines(ctx context.Context, sc Scope, before int64, limit int) 
 // Line returns one credit line in scope, or not_found.
 func (s *Service) Line(ctx context.Context, sc Scope, id string) (CreditLine, error) {
 	var l CreditLine
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return l, errs.E(errs.NotFound, "no credit line %s", id)
 	}
+	id = canon
 	err := s.db.GetContext(ctx, &l, `SELECT * FROM credit_lines WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && ((sc.SupplierUSCC != "" && l.SupplierUSCC != sc.SupplierUSCC) || (sc.BankID != "" && l.BankID != sc.BankID))) {
 		return CreditLine{}, errs.E(errs.NotFound, "no credit line %s", id)

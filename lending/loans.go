@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -345,16 +345,17 @@ type Repayment struct {
 // application first. What LockApplications read for this application and
 // loan in tx is taken instead, once.
 func (s *Service) bankApplicationLoan(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
-	u, err := uuid.Parse(appID)
-	if err != nil {
+	u, ok := ids.Parse(appID)
+	if !ok {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
 	}
+	var err error
 	row, ok := takePrefetched(tx, u.String(), bankLoanID)
 	if !ok {
 		err = tx.GetContext(ctx, &row, `
 			SELECT a.*, `+loanColumns+`
 			FROM applications a LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = $2
-			WHERE a.id = $1 FOR UPDATE OF a`, appID, bankLoanID)
+			WHERE a.id = $1 FOR UPDATE OF a`, u.String(), bankLoanID)
 	}
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.BankID != bankID) {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
@@ -676,9 +677,11 @@ func (s *Service) Loans(ctx context.Context, sc Scope, before int64, limit int) 
 // Loan returns one loan with its disbursements and repayments.
 func (s *Service) Loan(ctx context.Context, sc Scope, id string) (Loan, error) {
 	var l Loan
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return l, errs.E(errs.NotFound, "no loan %s", id)
 	}
+	id = canon
 	err := s.db.GetContext(ctx, &l, `SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id WHERE l.id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && ((sc.SupplierUSCC != "" && sc.SupplierUSCC != l.SupplierUSCC) || (sc.BankID != "" && sc.BankID != l.BankID))) {
 		return Loan{}, errs.E(errs.NotFound, "no loan %s", id)

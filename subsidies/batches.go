@@ -4,20 +4,20 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/xuri/excelize/v2"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/text"
 )
 
 // Batch is a payment batch of approved claims. While open it can be
@@ -74,9 +74,11 @@ func (s *Service) CreateBatch(ctx context.Context, actor string) (Batch, error) 
 
 func batchForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Batch, error) {
 	var b Batch
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return b, errs.E(errs.NotFound, "no subsidy batch %s", id)
 	}
+	id = canon
 	err := tx.GetContext(ctx, &b, `SELECT `+batchColumns+` FROM subsidy_batches WHERE id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, errs.E(errs.NotFound, "no subsidy batch %s", id)
@@ -140,9 +142,11 @@ type Line struct {
 func (s *Service) BatchLines(ctx context.Context, id string) (Batch, []Line, error) {
 	var b Batch
 	lines := []Line{}
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return b, nil, errs.E(errs.NotFound, "no subsidy batch %s", id)
 	}
+	id = canon
 	// One snapshot, so the lines and the batch total agree.
 	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
@@ -176,7 +180,7 @@ func (l Line) record() []string {
 // TOTAL line with the batch total from the database.
 func ExportCSV(b Batch, lines []Line) ([]byte, error) {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+	w := text.NewCSVWriter(&buf)
 	_ = w.Write(exportHeader)
 	for _, l := range lines {
 		_ = w.Write(l.record())

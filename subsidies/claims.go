@@ -17,6 +17,7 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -442,9 +443,11 @@ func (s *Service) Claims(ctx context.Context, sc Scope, status string, before in
 // Claim returns one claim; not_found when absent or outside scope.
 func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error) {
 	var c Claim
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
+	id = canon
 	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && sc.SupplierUSCC != "" && sc.SupplierUSCC != c.SupplierUSCC) {
 		return Claim{}, errs.E(errs.NotFound, "no subsidy claim %s", id)
@@ -454,9 +457,11 @@ func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error)
 
 func claimForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Claim, error) {
 	var c Claim
-	if _, err := uuid.Parse(id); err != nil {
+	canon, isID := ids.Canonical(id)
+	if !isID {
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
+	id = canon
 	err := tx.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)

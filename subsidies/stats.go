@@ -3,12 +3,12 @@ package subsidies
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"strconv"
 
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/platform/text"
 )
 
 // The finance bureau's figures read package lending's tables (banks,
@@ -152,7 +152,7 @@ func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankRepor
 // BankReportCSV writes the monthly report as CSV, with a TOTAL line.
 func BankReportCSV(month string, lines []BankReportLine) ([]byte, error) {
 	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+	w := text.NewCSVWriter(&buf)
 	_ = w.Write([]string{"month", "bank_id", "bank_name", "applications", "approvals", "disbursed", "outstanding", "overdue"})
 	var apps, approvals int
 	disbursed, outstanding, overdue := money.Zero, money.Zero, money.Zero

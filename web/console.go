@@ -8,11 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"procfin/lending"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/subsidies"
 )
 
@@ -325,7 +324,7 @@ func (s *server) closeBatch(w http.ResponseWriter, r *http.Request, v *view) {
 // exportBatch serves /console/batches/{id}.csv and {id}.xlsx.
 func (s *server) exportBatch(w http.ResponseWriter, r *http.Request, v *view) {
 	id, ext, _ := strings.Cut(r.PathValue("file"), ".")
-	if _, err := uuid.Parse(id); err != nil || (ext != "csv" && ext != "xlsx") || s.Subsidies == nil {
+	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") || s.Subsidies == nil {
 		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
 		return
 	}
@@ -373,8 +372,12 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := auditData{Type: strings.TrimSpace(q.Get("type")), ID: strings.TrimSpace(q.Get("id")), Types: auditTypes}
 	if d.Type != "" && d.ID != "" {
 		d.Searched = true
+		id := d.ID
+		if c, ok := ids.Canonical(id); ok { // an id in upper case finds its rows
+			id = c
+		}
 		var err error
-		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, d.ID, 0, 200); err != nil {
+		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, id, 0, 200); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

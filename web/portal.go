@@ -215,7 +215,13 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if len(fe) > 0 {
 		err = errs.InvalidFields(fe...)
 	} else {
-		app, err = s.Lending.Apply(r.Context(), lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC}, in)
+		who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC}
+		if key := r.PostFormValue(formKeyField); key != "" { // once checked it
+			// The application is unique by it too: a submission whose
+			// answer was lost finds the application it made.
+			who.RequestKey = "web:" + key
+		}
+		app, err = s.Lending.Apply(r.Context(), who, in)
 	}
 	if err == nil {
 		http.Redirect(w, r, "/portal/applications/"+app.ID+"?ok=applied", http.StatusSeeOther)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"procfin/lending"
 	"procfin/platform/audit"
 	"procfin/platform/auth"
@@ -75,7 +77,9 @@ var shanghai = func() *time.Location {
 }()
 
 var funcs = template.FuncMap{
-	"money": formatMoney,
+	// formKey is a new key for a form that changes something (web/once.go).
+	"formKey": func() string { return uuid.NewString() },
+	"money":   formatMoney,
 	"when": func(t any) string {
 		switch t := t.(type) {
 		case time.Time:
@@ -250,6 +254,10 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 	case errs.Invalid, errs.Conflict, errs.InvalidTransition, errs.VerificationFailed:
 		s.render(w, r, v, http.StatusConflict, "error", "err.409",
 			errorData{Status: http.StatusConflict, Message: "err.refused", Detail: errs.MessageOf(err)})
+	case errs.IdempotencyReused:
+		s.errorPage(w, r, v, http.StatusConflict, "err.form_reused")
+	case errs.IdempotencyPending:
+		s.errorPage(w, r, v, http.StatusConflict, "err.form_pending")
 	case errs.Unavailable:
 		s.errorPage(w, r, v, http.StatusServiceUnavailable, "err.unavailable")
 	default:

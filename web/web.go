@@ -27,6 +27,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/auth"
+	"procfin/platform/idempotency"
 	"procfin/subsidies"
 )
 
@@ -50,6 +51,9 @@ type Deps struct {
 	PublicURL string
 	// SessionTTL is how long a log-in lasts (default 8 h).
 	SessionTTL time.Duration
+	// FormKeyTTL is how long a form's first answer is kept for a second
+	// submission (default 24 h, as the API's idempotency.ttl).
+	FormKeyTTL time.Duration
 	Logger     *slog.Logger
 }
 
@@ -57,6 +61,7 @@ type Deps struct {
 type server struct {
 	Deps
 	pages map[string]*template.Template
+	idem  *idempotency.Store // the answers to forms, by form key (once)
 }
 
 // New returns the web interface's handler. Mount it for every path outside
@@ -75,7 +80,10 @@ func New(d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{Deps: d, pages: pages}
+	if d.FormKeyTTL <= 0 {
+		d.FormKeyTTL = 24 * time.Hour
+	}
+	s := &server{Deps: d, pages: pages, idem: idempotency.NewStore(d.DB, d.FormKeyTTL)}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
@@ -102,20 +110,20 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("GET /portal", s.page(suppliers, s.portal))
 	mux.HandleFunc("GET /portal/contracts/{id}", s.page(suppliers, s.contractPage))
 	mux.HandleFunc("GET /portal/contracts/{id}/apply", s.page(suppliers, s.applyPage))
-	mux.HandleFunc("POST /portal/contracts/{id}/apply", s.page(suppliers, s.apply))
+	mux.HandleFunc("POST /portal/contracts/{id}/apply", s.page(suppliers, s.once(s.apply)))
 	mux.HandleFunc("GET /portal/applications", s.page(suppliers, s.applicationsPage))
 	mux.HandleFunc("GET /portal/applications/{id}", s.page(suppliers, s.applicationPage))
-	mux.HandleFunc("POST /portal/applications/{id}/cancel", s.page(suppliers, s.cancelApplication))
+	mux.HandleFunc("POST /portal/applications/{id}/cancel", s.page(suppliers, s.once(s.cancelApplication)))
 	mux.HandleFunc("GET /portal/subsidies", s.page(suppliers, s.supplierClaims))
 
 	mux.HandleFunc("GET /console", s.page(officers, s.dashboard))
 	mux.HandleFunc("GET /console/claims", s.page(officers, s.claimsQueue))
 	mux.HandleFunc("GET /console/claims/{id}", s.page(officers, s.claimPage))
-	mux.HandleFunc("POST /console/claims/{id}/approve", s.page(officers, s.approveClaim))
-	mux.HandleFunc("POST /console/claims/{id}/reject", s.page(officers, s.rejectClaim))
+	mux.HandleFunc("POST /console/claims/{id}/approve", s.page(officers, s.once(s.approveClaim)))
+	mux.HandleFunc("POST /console/claims/{id}/reject", s.page(officers, s.once(s.rejectClaim)))
 	mux.HandleFunc("GET /console/batches", s.page(officers, s.batchesPage))
-	mux.HandleFunc("POST /console/batches", s.page(officers, s.createBatch))
-	mux.HandleFunc("POST /console/batches/{id}/close", s.page(officers, s.closeBatch))
+	mux.HandleFunc("POST /console/batches", s.page(officers, s.once(s.createBatch)))
+	mux.HandleFunc("POST /console/batches/{id}/close", s.page(officers, s.once(s.closeBatch)))
 	mux.HandleFunc("GET /console/batches/{file}", s.page(officers, s.exportBatch)) // {id}.csv, {id}.xlsx
 	mux.HandleFunc("GET /console/applications", s.page(reviewers, s.allApplications))
 	mux.HandleFunc("GET /console/amendments", s.page(officers, s.amendmentsPage))
@@ -124,16 +132,16 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 
 	mux.HandleFunc("GET /admin", s.page(admins, s.adminHome))
 	mux.HandleFunc("GET /admin/issuers", s.page(admins, s.issuersPage))
-	mux.HandleFunc("POST /admin/issuers", s.page(admins, s.registerIssuer))
+	mux.HandleFunc("POST /admin/issuers", s.page(admins, s.once(s.registerIssuer)))
 	mux.HandleFunc("GET /admin/banks", s.page(admins, s.banksPage))
-	mux.HandleFunc("POST /admin/banks", s.page(admins, s.registerBank))
+	mux.HandleFunc("POST /admin/banks", s.page(admins, s.once(s.registerBank)))
 	mux.HandleFunc("GET /admin/suppliers", s.page(admins, s.suppliersPage))
-	mux.HandleFunc("POST /admin/suppliers", s.page(admins, s.registerSupplier))
+	mux.HandleFunc("POST /admin/suppliers", s.page(admins, s.once(s.registerSupplier)))
 	mux.HandleFunc("GET /admin/users", s.page(admins, s.usersPage))
-	mux.HandleFunc("POST /admin/users", s.page(admins, s.createUser))
-	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.disableUser))
+	mux.HandleFunc("POST /admin/users", s.page(admins, s.once(s.createUser)))
+	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.once(s.disableUser)))
 	mux.HandleFunc("GET /admin/deliveries", s.page(admins, s.deliveriesPage))
-	mux.HandleFunc("POST /admin/deliveries/{id}/requeue", s.page(admins, s.requeueDelivery))
+	mux.HandleFunc("POST /admin/deliveries/{id}/requeue", s.page(admins, s.once(s.requeueDelivery)))
 
 	mux.HandleFunc("/", s.notFoundPage)
 }

@@ -29,3 +29,19 @@ func serveDebug(ctx context.Context, addr string, logger *slog.Logger) (stop fun
 	logger.Info("profiler listening", "addr", ln.Addr().String())
 	return func() { _ = srv.Close() }, nil
 }
+
+// serveMetrics serves /metrics, and nothing else, on the operators' address
+// (http.metrics_addr) to anyone who reaches it, until stop is called.
+func serveMetrics(ctx context.Context, addr string, metrics http.Handler, logger *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener (http.metrics_addr, PROCFIN_METRICS_ADDR): %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10}
+	go func() { _ = srv.Serve(ln) }()
+	logger.Info("metrics listening", "addr", "http://"+ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
+}

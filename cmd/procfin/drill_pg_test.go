@@ -41,7 +41,7 @@ func TestDrillDatabaseOutage(t *testing.T) {
 	addr := freeAddr(t)
 	base := "http://" + addr
 	cmd := exec.Command(bin, "serve", "--migrate")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.URL(), "PROCFIN_ADDR="+addr, "PROCFIN_DATA_DIR="+dir, "PROCFIN_LOG_LEVEL=error", "PROCFIN_ALLOW_PRIVATE_URLS=1")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+cluster.URL(), "PROCFIN_ADDR="+addr, "PROCFIN_METRICS_ADDR=127.0.0.1:0", "PROCFIN_DATA_DIR="+dir, "PROCFIN_LOG_LEVEL=error", "PROCFIN_ALLOW_PRIVATE_URLS=1")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

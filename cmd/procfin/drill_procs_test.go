@@ -66,7 +66,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		addr := freeAddr(t)
 		cmd := exec.Command(bin, "serve")
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+addr, "PROCFIN_DATA_DIR="+t.TempDir(),
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+addr, "PROCFIN_METRICS_ADDR=127.0.0.1:0", "PROCFIN_DATA_DIR="+t.TempDir(),
 			"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error", "PROCFIN_ALLOW_PRIVATE_URLS=1")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

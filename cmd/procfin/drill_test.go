@@ -57,7 +57,7 @@ func TestDrillKillDuringBurst(t *testing.T) {
 
 	contractID := seedProgramme(t, db, masterKey, bank, "http://"+bankLn.Addr().String())
 
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+procfinAddr, "PROCFIN_DATA_DIR="+t.TempDir(),
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "PROCFIN_ADDR="+procfinAddr, "PROCFIN_METRICS_ADDR=127.0.0.1:0", "PROCFIN_DATA_DIR="+t.TempDir(),
 		"PROCFIN_MASTER_KEY="+base64.StdEncoding.EncodeToString(masterKey), "PROCFIN_LOG_LEVEL=error", "PROCFIN_ALLOW_PRIVATE_URLS=1")
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")

@@ -467,15 +467,16 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		deliveries := banking.NewDeliveries(db, ls)
 		webUI, err := web.New(web.Deps{DB: db, Auth: a, Contracts: cs, Lending: ls, Banks: banks,
-			Deliveries: deliveries, Subsidies: subs, PublicURL: cfg.PublicURL, Logger: logger})
+			Deliveries: deliveries, Subsidies: subs, PublicURL: cfg.PublicURL, FormKeyTTL: cfg.Idempotency.TTL, Logger: logger})
 		if err != nil {
 			return err
 		}
 		var bankMetrics *banking.Metrics
+		var metrics http.Handler
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
 			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
 			Events: events, Subsidies: subs, Deliveries: deliveries, Web: webUI,
-			Metrics: &bankMetrics, Logger: logger})
+			Metrics: &bankMetrics, MetricsHandler: &metrics, Logger: logger})
 		if err != nil {
 			return err
 		}
@@ -512,6 +513,13 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		go func() { audit.Sealer{DB: db, Logger: logger}.Run(ctx); close(sealerDone) }()
 		defer func() { <-sealerDone }()
 
+		if cfg.HTTP.MetricsAddr != "" {
+			stop, err := serveMetrics(ctx, cfg.HTTP.MetricsAddr, metrics, logger)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		if cfg.HTTP.DebugAddr != "" {
 			stop, err := serveDebug(ctx, cfg.HTTP.DebugAddr, logger)
 			if err != nil {

@@ -54,7 +54,7 @@ func (s *syncBuffer) String() string {
 func testEnv(t *testing.T, dbURL string) func(string) string {
 	dir := t.TempDir()
 	vars := map[string]string{
-		"DATABASE_URL": dbURL, "PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0",
+		"DATABASE_URL": dbURL, "PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0", "PROCFIN_METRICS_ADDR": "127.0.0.1:0",
 		"PROCFIN_MASTER_KEY":         "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 		"PROCFIN_ALLOW_PRIVATE_URLS": "1",
 	}
@@ -135,6 +135,22 @@ func TestMigrateThenServeThenShutdown(t *testing.T) {
 		t.Fatalf("token over the network: %v %v", err, res)
 	}
 	res.Body.Close()
+	// /metrics: on the operators' address for anyone, on the main address
+	// for administrators only.
+	metricsBase := logAddr(t, &logs, "metrics listening")
+	res, err = http.Get(metricsBase + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(scraped), `procfin_http_requests_total{method="POST",route="/v1/auth/token",status="200"} 1`) {
+		t.Fatalf("metrics address: %d %s", res.StatusCode, scraped)
+	}
+	if res, err = http.Get(base + "/metrics"); err != nil || res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics on the main address without a token: %v %v", err, res)
+	}
+	res.Body.Close()
 	cancel()
 	select {
 	case err := <-done:
@@ -174,6 +190,20 @@ func TestMigrateThenServeThenShutdown(t *testing.T) {
 }
 
 // waitListening waits for the "listening" log line and returns the base URL.
+// logAddr is the addr of the first log line with the message msg.
+func logAddr(t *testing.T, logs *syncBuffer, msg string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	for sc.Scan() {
+		var line struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == msg {
+			return line.Addr
+		}
+	}
+	t.Fatalf("no %q in the logs:\n%s", msg, logs.String())
+	return ""
+}
+
 func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -208,7 +238,7 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 		os.Chmod(d, 0o755)
 	}
 	getenv := func(k string) string {
-		return map[string]string{"PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0"}[k]
+		return map[string]string{"PROCFIN_DATA_DIR": dir, "PROCFIN_ADDR": "127.0.0.1:0", "PROCFIN_METRICS_ADDR": "127.0.0.1:0"}[k]
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -316,6 +346,9 @@ func serveInProcess(t *testing.T, vars map[string]string) (*syncBuffer, func()) 
 	t.Helper()
 	if _, ok := vars["PROCFIN_ALLOW_PRIVATE_URLS"]; !ok {
 		vars["PROCFIN_ALLOW_PRIVATE_URLS"] = "1"
+	}
+	if _, ok := vars["PROCFIN_METRICS_ADDR"]; !ok { // not the default port: tests run side by side
+		vars["PROCFIN_METRICS_ADDR"] = "127.0.0.1:0"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}

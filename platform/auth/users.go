@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
 
@@ -152,8 +152,8 @@ const getUserSQL = `SELECT ` + userColumns + ` FROM users WHERE id = $1`
 // GetUser returns the user with the id, disabled or not. Returns not_found
 // if there is none (or id is not a UUID).
 func (s *Service) GetUser(ctx context.Context, id string) (User, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil {
+	uid, ok := ids.Parse(id)
+	if !ok {
 		return User{}, errs.E(errs.NotFound, "user not found")
 	}
 	var u User
