@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/text"
@@ -225,8 +225,9 @@ func (s *Service) ResolveAmendment(ctx context.Context, contractID string, versi
 	if fe := res.validate(); len(fe) > 0 {
 		return Contract{}, errs.InvalidFields(fe...)
 	}
-	if _, err := uuid.Parse(contractID); err != nil {
-		return Contract{}, errs.E(errs.NotFound, "no contract %s", contractID)
+	contractID, ok := ids.Canonical(contractID)
+	if !ok {
+		return Contract{}, errs.E(errs.NotFound, "no such contract")
 	}
 	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
 		cur, err := s.ContractForUpdate(ctx, tx, All, contractID)

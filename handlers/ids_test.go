@@ -17,7 +17,7 @@ import (
 func TestIDSpellings(t *testing.T) {
 	e := newEnv(t)
 	qilu, appID, tokA := e.disbursedLoan()
-	_, officer := e.user("officer-li", "officer", "")
+	officerUser, officer := e.user("officer-li", "officer", "")
 	_, admin := e.user("root2", "admin", "")
 	// 800000.00 × 3.10 % × 90 / 360 = 6200.00 ≤ 6900.00 paid; × 0.5 = 3100.00.
 	qilu.repay(appID, "R1", "400000.00", "6900.00", "2026-11-22", "2027-02-20")
@@ -57,6 +57,7 @@ func TestIDSpellings(t *testing.T) {
 	idFor := map[string]string{
 		"/v1/credit-applications": appID, "/v1/contracts": contractID, "/v1/award-notices": contract["notice_id"].(string),
 		"/v1/loans": loans.Items[0]["id"].(string), "/v1/subsidy-claims": claimID, "/v1/subsidy-batches": batchID,
+		"/v1/admin/users": officerUser.ID,
 	}
 	tokenFor := map[access]string{readersAll: tokA, suppliersOnly: tokA, supplierOrOfficer: officer, officerOnly: officer,
 		reviewersOnly: officer, adminOnly: admin}

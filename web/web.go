@@ -127,7 +127,7 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("GET /console/batches/{file}", s.page(officers, s.exportBatch)) // {id}.csv, {id}.xlsx
 	mux.HandleFunc("GET /console/applications", s.page(reviewers, s.allApplications))
 	mux.HandleFunc("GET /console/amendments", s.page(officers, s.amendmentsPage))
-	mux.HandleFunc("POST /console/contracts/{id}/amendments/{version}/resolve", s.page(officers, s.resolveAmendment))
+	mux.HandleFunc("POST /console/contracts/{id}/amendments/{version}/resolve", s.page(officers, s.once(s.resolveAmendment)))
 	mux.HandleFunc("GET /console/audit", s.page(reviewers, s.auditPage))
 
 	mux.HandleFunc("GET /admin", s.page(admins, s.adminHome))

@@ -8,12 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
 
@@ -136,7 +136,7 @@ func (s *Service) userState(ctx context.Context, id string) (userState, error) {
 		Disabled bool  `db:"disabled"`
 	}
 	e := userState{until: now.Add(userStateTTL)}
-	if _, err := uuid.Parse(id); err != nil {
+	if _, ok := ids.Canonical(id); !ok {
 		e.missing = true
 	} else if err := s.db.GetContext(ctx, &row, userStateSQL, id); errors.Is(err, sql.ErrNoRows) {
 		e.missing = true
@@ -195,8 +195,8 @@ type revokedRow struct {
 // disables themselves, or the user is already disabled; or the user as it
 // is now.
 func (s *Service) DisableUser(ctx context.Context, id, actorID string) (User, error) {
-	uid, err := uuid.Parse(id)
-	if err != nil {
+	uid, ok := ids.Parse(id)
+	if !ok {
 		return User{}, errs.E(errs.NotFound, "user not found")
 	}
 	if actorID != "" && actorID == uid.String() {
@@ -208,7 +208,7 @@ func (s *Service) DisableUser(ctx context.Context, id, actorID string) (User, er
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var u User
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
 		var row revokedRow
 		err := tx.GetContext(ctx, &row, revokeSQL, uid.String(), true, "", now)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -253,8 +253,8 @@ func (s *Service) ChangePassword(ctx context.Context, id, password, actor string
 	if fe := checkPasswordLength(password); fe != nil {
 		return errs.InvalidFields(*fe)
 	}
-	uid, err := uuid.Parse(id)
-	if err != nil {
+	uid, ok := ids.Parse(id)
+	if !ok {
 		return errs.E(errs.NotFound, "user not found")
 	}
 	hash, err := hashPassword(password, s.cfg.Password)
@@ -291,11 +291,11 @@ func (s *Service) forgetAfterCommit(tx *sqlx.Tx, id string) {
 // DisabledUsers returns which of the ids (user ids as the audit trail names
 // them, "user:<id>", or bare) name disabled users, read in q (in a
 // transaction: as of its snapshot). Ids that name no user are left out.
-func DisabledUsers(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]bool, error) {
+func DisabledUsers(ctx context.Context, q sqlx.QueryerContext, userIDs []string) (map[string]bool, error) {
 	byUUID := map[string][]string{}
 	var uuids []string
-	for _, id := range ids {
-		if u, err := uuid.Parse(trimUserPrefix(id)); err == nil {
+	for _, id := range userIDs {
+		if u, ok := ids.Parse(trimUserPrefix(id)); ok {
 			uuids = append(uuids, u.String())
 			byUUID[u.String()] = append(byUUID[u.String()], id)
 		}
