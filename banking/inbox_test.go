@@ -248,8 +248,12 @@ func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
 			t.Fatalf("setting up loan %d: %v", i, errors)
 		}
 	}
+	// Each repayment of a loan pays the interest of its own day (periods
+	// of a loan never overlap): R<n> the day from 2026-11-2<n+1>.
 	repaid := func(loan int, id, principal string) string {
-		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"principal":%q,"interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`, loan, id, principal)
+		n := int(id[1] - '0')
+		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"principal":%q,"interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-%d","end":"2026-11-%d"}}`,
+			loan, id, principal, 21+n, 22+n)
 	}
 	outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{
 		event("e1", "loan.repaid", a, repaid(0, "R1", "600.00")),
