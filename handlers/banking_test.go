@@ -384,7 +384,7 @@ func TestBankRepaymentFigures(t *testing.T) {
 	ok("r4", repaid("D2", "300000.00", "232.88", "2026-12-01", "2026-11-22", "2026-12-01"))
 	ok("r5", repaid("", "1.00", "0.00", "2026-12-01", "", ""))
 	var tranches []string
-	if err := e.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || repaid_principal FROM disbursements ORDER BY bank_disbursement_id`); err != nil {
+	if err := e.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || (amount - outstanding) FROM disbursements ORDER BY bank_disbursement_id`); err != nil {
 		t.Fatal(err)
 	}
 	// 100,000.00 + 1.00 (the whole loan's, on the oldest tranche) of D1; all of D2.

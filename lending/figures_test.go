@@ -51,7 +51,7 @@ func (w *world) loanState(loanID string) string {
 	var s string
 	err := w.db.Get(&s, `
 		SELECT concat_ws(' | ', l.repaid_principal, l.interest_paid, a.repaid_principal, a.status,
-			(SELECT string_agg(bank_disbursement_id || '=' || repaid_principal, ',' ORDER BY bank_disbursement_id) FROM disbursements WHERE loan_id = l.id),
+			(SELECT string_agg(bank_disbursement_id || '=' || (amount - outstanding), ',' ORDER BY bank_disbursement_id) FROM disbursements WHERE loan_id = l.id),
 			(SELECT count(*) FROM repayments WHERE loan_id = l.id))
 		FROM loans l JOIN applications a ON a.id = l.application_id WHERE l.bank_loan_id = $1`, loanID)
 	if err != nil {

@@ -153,7 +153,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	var tranches []string
 	must(t, func() error {
-		return w.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || repaid_principal FROM disbursements ORDER BY bank_disbursement_id`)
+		return w.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || (amount - outstanding) FROM disbursements ORDER BY bank_disbursement_id`)
 	})
 	if fmt.Sprint(tranches) != "[D1 200000.00 D2 150000.00]" {
 		t.Fatalf("tranches repaid %v, want D1 200000.00 and D2 150000.00", tranches)

@@ -516,8 +516,8 @@ func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bank
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, value_date, maturity_date, annual_rate)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
+		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate)
+		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return errs.E(errs.InvalidTransition, "disbursement %q was recorded before", d.BankDisbursementID)
@@ -722,10 +722,10 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 // $2 bank, $3 repayment id, $4 principal, $5 interest, $6 paid on, $7 and
 // $8 the interest period (NULL: none), $9 the loan's outstanding before,
 // $10 the application, $11 the bank's tranche id (”: the whole loan).
-// It answers one row: refusal (” when written: no_tranche,
-// before_value_date, outstanding, overlap), the value date and the
-// outstanding principal of the tranche (of the loan's first, for a whole
-// loan), and the repayment's id when written.
+// It answers one row: refusal (empty when written, else no_tranche,
+// before_value_date, outstanding, overlap), the value date of the tranche
+// (the loan's first, for a whole-loan repayment), the tranche's
+// outstanding principal, and the repayment's id when written.
 //
 // Overlap: within a group of periods (one tranche's, or the whole loan's)
 // the stored periods never overlap, so the new period overlaps the group
@@ -736,28 +736,30 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 // loan. A repayment without an interest period overlaps nothing.
 const repayStatement = `
 	WITH t AS (
-		SELECT id, amount - repaid_principal AS outstanding, value_date FROM disbursements
+		SELECT id, outstanding, value_date FROM disbursements
 		WHERE $11::text <> '' AND bank_id = $2 AND bank_disbursement_id = $11 AND loan_id = $1
+	), first AS ( -- the loan's first value date, for a whole-loan repayment
+		SELECT min(value_date) AS value_date FROM disbursements WHERE $11::text = '' AND loan_id = $1
 	), chk AS (
 		SELECT CASE
 			WHEN $11::text <> '' AND t.id IS NULL THEN 'no_tranche'
-			WHEN $7::date IS NOT NULL AND $7::date < coalesce(t.value_date, first.value_date) THEN 'before_value_date'
-			WHEN t.id IS NOT NULL AND $4::numeric > t.outstanding THEN 'outstanding'
+			WHEN $7::date < coalesce(t.value_date, first.value_date) THEN 'before_value_date'
+			WHEN $4::numeric > t.outstanding THEN 'outstanding'
 			WHEN $7::date IS NOT NULL AND (
 				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
 					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
-				OR EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
+				OR (t.id IS NOT NULL AND EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id = t.id AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date))
+				OR (t.id IS NULL AND EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id = g.id AND p.period_start < $8::date
 					ORDER BY p.period_start DESC LIMIT 1) w
-					WHERE g.loan_id = $1 AND (t.id IS NULL OR g.id = t.id) AND w.period_end > $7::date)
+					WHERE g.loan_id = $1 AND w.period_end > $7::date))
 			) THEN 'overlap'
 			ELSE '' END AS refusal,
-			t.id AS tranche, coalesce(t.outstanding, first.outstanding) AS outstanding,
-			coalesce(t.value_date, first.value_date) AS value_date
-		FROM (SELECT min(value_date) AS value_date, sum(amount - repaid_principal) AS outstanding
-			FROM disbursements WHERE loan_id = $1) first
-		LEFT JOIN t ON true
+			t.id AS tranche, t.outstanding, coalesce(t.value_date, first.value_date) AS value_date
+		FROM first LEFT JOIN t ON true
 	), r AS (
 		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
 			outstanding_before, disbursement_id)
@@ -766,13 +768,14 @@ const repayStatement = `
 	), alloc AS (
 		-- The principal on the tranches: all on the named one, or the
 		-- oldest first.
-		SELECT d.id, CASE WHEN chk.tranche IS NOT NULL THEN $4::numeric
-			ELSE least(d.amount - d.repaid_principal, greatest(0, $4::numeric - coalesce(sum(d.amount - d.repaid_principal) OVER w, 0))) END AS take
-		FROM chk JOIN disbursements d ON d.loan_id = $1 AND (chk.tranche IS NULL OR d.id = chk.tranche)
-		WHERE chk.refusal = '' AND $4::numeric > 0
+		SELECT chk.tranche AS id, $4::numeric AS take FROM chk WHERE chk.refusal = '' AND chk.tranche IS NOT NULL
+		UNION ALL
+		SELECT d.id, least(d.outstanding, greatest(0, $4::numeric - coalesce(sum(d.outstanding) OVER w, 0)))
+		FROM chk JOIN disbursements d ON d.loan_id = $1
+		WHERE chk.refusal = '' AND chk.tranche IS NULL AND $4::numeric > 0
 		WINDOW w AS (ORDER BY d.value_date, d.created_at, d.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 	), tr AS (
-		UPDATE disbursements d SET repaid_principal = d.repaid_principal + alloc.take
+		UPDATE disbursements d SET outstanding = d.outstanding - alloc.take
 		FROM alloc WHERE d.id = alloc.id AND alloc.take > 0
 	), loan AS (
 		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()

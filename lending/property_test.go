@@ -818,9 +818,9 @@ func (p *prop) check(after string) {
 		UNION ALL
 		-- Each tranche: repaid ≤ its amount; a loan's repaid principal is
 		-- the sum of its tranches'.
-		SELECT format('loan %s: repaid %s, its tranches %s (%s over their amount)', l.bank_loan_id, l.repaid_principal, d.repaid, d.over)
+		SELECT format('loan %s: repaid %s, its tranches %s (%s outside 0 to their amount)', l.bank_loan_id, l.repaid_principal, d.repaid, d.over)
 		FROM loans l JOIN applications a ON a.id = l.application_id,
-			LATERAL (SELECT coalesce(sum(repaid_principal), 0) AS repaid, count(*) FILTER (WHERE repaid_principal > amount) AS over
+			LATERAL (SELECT coalesce(sum(amount - outstanding), 0) AS repaid, count(*) FILTER (WHERE outstanding < 0 OR outstanding > amount) AS over
 				FROM disbursements WHERE loan_id = l.id) d
 		WHERE a.contract_id = $1 AND (l.repaid_principal <> d.repaid OR d.over > 0)
 		UNION ALL
@@ -849,7 +849,7 @@ func (p *prop) check(after string) {
 		Repaid string `db:"repaid"`
 	}
 	if err := db.Select(&tranches, `
-		SELECT l.application_id, d.bank_disbursement_id, d.repaid_principal::text AS repaid
+		SELECT l.application_id, d.bank_disbursement_id, (d.amount - d.outstanding)::text AS repaid
 		FROM disbursements d JOIN loans l ON l.id = d.loan_id JOIN applications a ON a.id = l.application_id
 		WHERE a.contract_id = $1`, m.contractID); err != nil {
 		fail("tranches: %v", err)
