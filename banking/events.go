@@ -22,6 +22,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 	"procfin/platform/signature"
+	ptext "procfin/platform/text"
 )
 
 // Event types of the bank protocol.
@@ -234,6 +235,9 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 		text("repayment_id", d.RepaymentID)
 		if d.DisbursementID != nil {
 			text("disbursement_id", *d.DisbursementID)
+			if !ptext.Valid(*d.DisbursementID) {
+				bad("disbursement_id", "invalid", "must be valid UTF-8 text without control characters")
+			}
 		}
 		amount("principal", d.Principal, false)
 		amount("interest", d.Interest, false)

@@ -35,19 +35,20 @@ func TestParseEvent(t *testing.T) {
 		})
 	}
 	bad := map[string]struct{ body, field string }{
-		"UnknownType":     {env("loan.forgiven", `{}`), "type"},
-		"NoEventID":       {strings.Replace(env("application.received", `{}`), `"event_id": "e1", `, "", 1), "event_id"},
-		"NoApplication":   {strings.Replace(env("application.received", `{}`), app+`, `, "", 1), "application_id"},
-		"NegativeAmount":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "-1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
-		"MissingAmount":   {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
-		"AmountAsNumber":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": 1.5, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data."},
-		"BadDate":         {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-02-30", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data."},
-		"NoPeriod":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
-		"NoPeriodEnd":     {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "0.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01"}}`), "data.interest_period.end"},
-		"EmptyTranche":    {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
-		"TrancheAsNumber": {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": 7, "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
-		"UnknownEnvelope": {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
-		"NoTime":          {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
+		"UnknownType":        {env("loan.forgiven", `{}`), "type"},
+		"NoEventID":          {strings.Replace(env("application.received", `{}`), `"event_id": "e1", `, "", 1), "event_id"},
+		"NoApplication":      {strings.Replace(env("application.received", `{}`), app+`, `, "", 1), "application_id"},
+		"NegativeAmount":     {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "-1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"MissingAmount":      {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"AmountAsNumber":     {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": 1.5, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data."},
+		"BadDate":            {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-02-30", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data."},
+		"NoPeriod":           {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
+		"NoPeriodEnd":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "0.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01"}}`), "data.interest_period.end"},
+		"EmptyTranche":       {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"TrancheWithControl": {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "D\u0007", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"TrancheAsNumber":    {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": 7, "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"UnknownEnvelope":    {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
+		"NoTime":             {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
 	}
 	for name, tc := range bad {
 		t.Run(name, func(t *testing.T) {
