@@ -78,13 +78,14 @@ type (
 	repaidData struct {
 		LoanID         string        `json:"loan_id"`
 		RepaymentID    string        `json:"repayment_id"`
+		DisbursementID *string       `json:"disbursement_id"` // 1.1: the tranche; absent: the whole loan
 		Principal      *money.Amount `json:"principal"`
 		Interest       *money.Amount `json:"interest"`
 		PaidOn         *money.Date   `json:"paid_on"`
 		InterestPeriod *struct {
 			Start *money.Date `json:"start"`
 			End   *money.Date `json:"end"`
-		} `json:"interest_period"`
+		} `json:"interest_period"` // may be absent when interest is 0
 	}
 	overdueData struct {
 		LoanID           string        `json:"loan_id"`
@@ -267,12 +268,18 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 		}
 		text("loan_id", d.LoanID)
 		text("repayment_id", d.RepaymentID)
+		if d.DisbursementID != nil {
+			text("disbursement_id", *d.DisbursementID)
+		}
 		amount("principal", d.Principal, false)
 		amount("interest", d.Interest, false)
 		date("paid_on", d.PaidOn)
-		if d.InterestPeriod == nil {
+		switch {
+		case d.InterestPeriod == nil && d.Interest != nil && d.Interest.IsZero():
+			// No interest, no period (domain.md, clarifications 1.1).
+		case d.InterestPeriod == nil:
 			bad("interest_period", "required", "start and end are required")
-		} else {
+		default:
 			date("interest_period.start", d.InterestPeriod.Start)
 			date("interest_period.end", d.InterestPeriod.End)
 		}
@@ -310,6 +317,18 @@ func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
 		return d, fe
 	}
 	return nil, fe
+}
+
+// repayment is the repayment d describes (ParseEvent checked it).
+func (d repaidData) repayment() lending.Repayment {
+	r := lending.Repayment{BankRepaymentID: d.RepaymentID, Principal: *d.Principal, Interest: *d.Interest, PaidOn: *d.PaidOn}
+	if d.DisbursementID != nil {
+		r.BankDisbursementID = *d.DisbursementID
+	}
+	if p := d.InterestPeriod; p != nil {
+		r.PeriodStart, r.PeriodEnd = *p.Start, *p.End
+	}
+	return r
 }
 
 // Events applies bank events through the lending state machine.
@@ -365,6 +384,13 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume
 	env, data, err := ParseEvent(body)
 	if err != nil {
 		return "", env, err
+	}
+	if d, ok := data.(repaidData); ok {
+		// Figures that cannot be true are refused before the inbox: they
+		// cost no transaction, and disturb no batch.
+		if err := ev.lending.CheckRepayment(d.repayment()); err != nil {
+			return "", env, err
+		}
 	}
 	sum := sha256.Sum256(body)
 	it := &inboxItem{ctx: ctx, bankID: bankID, env: env, data: data, hash: hex.EncodeToString(sum[:]), consume: consume}
@@ -616,9 +642,7 @@ func (ev *Events) apply(ctx context.Context, tx *sqlx.Tx, bankID string, env Env
 		return ls.Disburse(ctx, tx, bankID, env.ApplicationID, d.LoanID, lending.Disbursement{BankDisbursementID: d.DisbursementID,
 			Amount: *d.Amount, ValueDate: *d.ValueDate, MaturityDate: *d.MaturityDate, AnnualRate: *d.AnnualRate}, actor)
 	case repaidData:
-		r, err := ls.Repay(ctx, tx, bankID, env.ApplicationID, d.LoanID, lending.Repayment{BankRepaymentID: d.RepaymentID,
-			Principal: *d.Principal, Interest: *d.Interest, PaidOn: *d.PaidOn,
-			PeriodStart: *d.InterestPeriod.Start, PeriodEnd: *d.InterestPeriod.End}, actor)
+		r, err := ls.Repay(ctx, tx, bankID, env.ApplicationID, d.LoanID, d.repayment(), actor)
 		if err != nil || ev.OnRepaid == nil {
 			return err
 		}

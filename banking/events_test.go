@@ -3,7 +3,9 @@ package banking
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/text"
 )
@@ -14,14 +16,17 @@ func TestParseEvent(t *testing.T) {
 		return `{"event_id": "e1", "type": "` + typ + `", "occurred_at": "2026-11-21T02:00:00Z", ` + app + `, "bank_reference": "R", "data": ` + data + `}`
 	}
 	ok := map[string]string{
-		"Received":  env("application.received", `{}`),
-		"Approved":  env("application.approved", `{"approved_amount": "800000.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}`),
-		"Rejected":  env("application.rejected", `{"reason_code": "risk", "reason": "no"}`),
-		"Disbursed": env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`),
-		"Repaid":    env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "0.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`),
-		"Overdue":   env("loan.overdue", `{"loan_id": "L", "overdue_principal": "5.00", "since": "2027-01-01"}`),
-		"Granted":   `{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "supplier_uscc": "91350100M000100Y43", "limit": "5.00", "valid_from": "2026-01-01", "valid_until": "2027-01-01", "revolving": true, "annual_rate_ceiling": "0.05"}}`,
-		"Revoked":   `{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r"}}`,
+		"Received":      env("application.received", `{}`),
+		"Approved":      env("application.approved", `{"approved_amount": "800000.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}`),
+		"Rejected":      env("application.rejected", `{"reason_code": "risk", "reason": "no"}`),
+		"Disbursed":     env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`),
+		"Repaid":        env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "0.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`),
+		"RepaidTranche": env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "D1", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`),
+		// Without interest, no period (version-1 banks send one: above).
+		"RepaidNoInterestNoPeriod": env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "0.00", "paid_on": "2027-01-01"}`),
+		"Overdue":                  env("loan.overdue", `{"loan_id": "L", "overdue_principal": "5.00", "since": "2027-01-01"}`),
+		"Granted":                  `{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "supplier_uscc": "91350100M000100Y43", "limit": "5.00", "valid_from": "2026-01-01", "valid_until": "2027-01-01", "revolving": true, "annual_rate_ceiling": "0.05"}}`,
+		"Revoked":                  `{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r"}}`,
 	}
 	for name, body := range ok {
 		t.Run(name, func(t *testing.T) {
@@ -31,16 +36,20 @@ func TestParseEvent(t *testing.T) {
 		})
 	}
 	bad := map[string]struct{ body, field string }{
-		"UnknownType":     {env("loan.forgiven", `{}`), "type"},
-		"NoEventID":       {strings.Replace(env("application.received", `{}`), `"event_id": "e1", `, "", 1), "event_id"},
-		"NoApplication":   {strings.Replace(env("application.received", `{}`), app+`, `, "", 1), "application_id"},
-		"NegativeAmount":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "-1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
-		"MissingAmount":   {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
-		"AmountAsNumber":  {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": 1.5, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data."},
-		"BadDate":         {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-02-30", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data."},
-		"NoPeriod":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
-		"UnknownEnvelope": {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
-		"NoTime":          {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
+		"UnknownType":        {env("loan.forgiven", `{}`), "type"},
+		"NoEventID":          {strings.Replace(env("application.received", `{}`), `"event_id": "e1", `, "", 1), "event_id"},
+		"NoApplication":      {strings.Replace(env("application.received", `{}`), app+`, `, "", 1), "application_id"},
+		"NegativeAmount":     {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": "-1.00", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"MissingAmount":      {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data.amount"},
+		"AmountAsNumber":     {env("loan.disbursed", `{"loan_id": "L", "disbursement_id": "D", "amount": 1.5, "value_date": "2026-11-22", "maturity_date": "2027-05-21", "annual_rate": "0.0345"}`), "data."},
+		"BadDate":            {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-02-30", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data."},
+		"NoPeriod":           {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01"}`), "data.interest_period"},
+		"NoPeriodEnd":        {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "0.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01"}}`), "data.interest_period.end"},
+		"EmptyTranche":       {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"TrancheWithControl": {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": "D\u0007", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"TrancheAsNumber":    {env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "disbursement_id": 7, "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}`), "data.disbursement_id"},
+		"UnknownEnvelope":    {strings.Replace(env("application.received", `{}`), `"data"`, `"extra": 1, "data"`, 1), "extra"},
+		"NoTime":             {strings.Replace(env("application.received", `{}`), `"occurred_at": "2026-11-21T02:00:00Z", `, "", 1), "occurred_at"},
 		// Texts procfin stores: no control characters, bounded.
 		"ControlInReason":     {env("application.rejected", `{"reason_code": "risk", "reason": "风险\u0001"}`), "data.reason"},
 		"LongReason":          {env("application.rejected", `{"reason_code": "risk", "reason": "`+strings.Repeat("险", 334)+`"}`), "data.reason"}, // 1002 bytes
@@ -85,8 +94,53 @@ func asErr(err error, e **errs.Error) bool {
 	return ok
 }
 
-// FuzzParseEvent: no input panics; every refusal is a client error.
+// TestRepaymentFigures: what CheckFigures makes of a parsed loan.repaid
+// (bank-protocol.md 1.1), today being 2026-11-20 in Shanghai.
+func TestRepaymentFigures(t *testing.T) {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	repaid := func(paidOn, period string) []byte {
+		return []byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "` + paidOn + `"` + period + `}}`)
+	}
+	period := func(start, end string) string {
+		return `, "interest_period": {"start": "` + start + `", "end": "` + end + `"}`
+	}
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		field string // "": accepted
+	}{
+		{"Yesterday", repaid("2026-11-19", period("2026-11-01", "2026-11-19")), ""},
+		{"Tomorrow", repaid("2026-11-21", period("2026-11-01", "2026-11-21")), ""},
+		{"PaidBeforeTheEnd", repaid("2026-11-18", period("2026-11-01", "2026-11-19")), "data.interest_period.end"},
+		{"OneDayOfNone", repaid("2026-11-19", period("2026-11-19", "2026-11-19")), "data.interest_period.end"},
+		{"Backwards", repaid("2026-11-19", period("2026-11-19", "2026-11-01")), "data.interest_period.end"},
+		{"TheDayAfterTomorrow", repaid("2026-11-22", period("2026-11-01", "2026-11-19")), "data.paid_on"},
+		{"In2099", repaid("2099-01-01", period("2026-11-01", "2026-11-19")), "data.paid_on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, data, err := ParseEvent(tc.body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = lending.CheckFigures(data.(repaidData).repayment(), now)
+			var e *errs.Error
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.field == "":
+			case !asErr(err, &e) || e.Code != errs.InvalidFigures || len(e.Fields) != 1 || e.Fields[0].Field != tc.field:
+				t.Fatalf("%v, want invalid_figures naming %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// FuzzParseEvent: no input panics; every refusal is a client error; the
+// figures of a repayment parsed are judged without a panic, and refused
+// only as invalid_figures.
 func FuzzParseEvent(f *testing.F) {
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "disbursement_id": "D1", "principal": "1.00", "interest": "0.00", "paid_on": "2026-11-20"}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "disbursement_id": "D1", "principal": "1.00", "interest": "2.00", "paid_on": "2099-01-01", "interest_period": {"start": "2000-01-01", "end": "2000-01-01"}}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"limit": "5.00"}}`))
 	f.Add([]byte(`{"type": "application.approved", "data": {"approved_amount": "x"}}`))
@@ -103,6 +157,11 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		if env.Type != EventApplicationReceived && data == nil {
 			t.Fatalf("no data for %s", env.Type)
+		}
+		if d, ok := data.(repaidData); ok {
+			if err := lending.CheckFigures(d.repayment(), time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)); err != nil && errs.CodeOf(err) != errs.InvalidFigures {
+				t.Fatalf("figures of %q: %v", body, err)
+			}
 		}
 	})
 }

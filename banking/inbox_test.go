@@ -288,8 +288,12 @@ func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
 			t.Fatalf("setting up loan %d: %v", i, errors)
 		}
 	}
+	// Each repayment of a loan pays the interest of its own day (periods
+	// of a loan never overlap): R<n> the day from 2026-11-2<n+1>.
 	repaid := func(loan int, id, principal string) string {
-		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"principal":%q,"interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`, loan, id, principal)
+		n := int(id[1] - '0')
+		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"principal":%q,"interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-%d","end":"2026-11-%d"}}`,
+			loan, id, principal, 21+n, 22+n)
 	}
 	outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{
 		event("e1", "loan.repaid", a, repaid(0, "R1", "600.00")),
@@ -333,5 +337,42 @@ func wantTransactions(t *testing.T, db *sqlx.DB, prefix string, want int) {
 	err := db.Get(&starts, `SELECT count(DISTINCT received_at) FROM bank_events WHERE starts_with(event_id, $1)`, prefix)
 	if err != nil || starts != want {
 		t.Errorf("bank events written by %d transactions (%v), want %d", starts, err, want)
+	}
+}
+
+// TestInboxRefusedRepaymentStaysWithItsEvent: in a batch, a repayment
+// whose period overlaps one before it (409) or whose figures cannot be
+// true (422, refused before the inbox) is refused alone: the others are
+// processed, and it stores nothing.
+func TestInboxRefusedRepaymentStaysWithItsEvent(t *testing.T) {
+	w := newWorld(t, "http://127.0.0.1:1")
+	a, b := w.apply(t), w.apply(t)
+	ev := banking.NewEvents(w.db, w.lending)
+	none := make([]*banking.Consume, 8)
+	for i, app := range []string{a, b} {
+		disbursed := fmt.Sprintf(`{"loan_id":"LN-%d","disbursement_id":"D%d","amount":"1000.00","value_date":"2026-11-22","maturity_date":"2027-02-20","annual_rate":"0.0345"}`, i, i)
+		if _, errors := ev.ApplyBatch("qilu-bank", [][]byte{event(fmt.Sprint("r", i), "application.received", app, `{}`),
+			event(fmt.Sprint("a", i), "application.approved", app, approved), event(fmt.Sprint("d", i), "loan.disbursed", app, disbursed)}, none[:3]); errors[0] != nil || errors[1] != nil || errors[2] != nil {
+			t.Fatalf("setting up loan %d: %v", i, errors)
+		}
+	}
+	repaid := func(loan int, id, paidOn string) string {
+		return fmt.Sprintf(`{"loan_id":"LN-%d","repayment_id":%q,"disbursement_id":"D%d","principal":"10.00","interest":"1.00","paid_on":%q,"interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`, loan, id, loan, paidOn)
+	}
+	outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{
+		event("e1", "loan.repaid", a, repaid(0, "R1", "2026-12-01")),
+		event("e2", "loan.repaid", a, repaid(0, "R2", "2026-12-01")), // the same days again
+		event("e3", "loan.repaid", b, repaid(1, "R3", "2026-12-01")),
+		event("e4", "loan.repaid", b, repaid(1, "R4", "2099-01-01")), // paid in 2099
+	}, none[:4])
+	if outcomes[0] != banking.Processed || outcomes[2] != banking.Processed || errors[0] != nil || errors[2] != nil {
+		t.Errorf("R1, R3: %q %v, %q %v; want both processed", outcomes[0], errors[0], outcomes[2], errors[2])
+	}
+	if !errs.Is(errors[1], errs.InvalidTransition) || !errs.Is(errors[3], errs.InvalidFigures) {
+		t.Errorf("R2, R4: %v, %v; want invalid_transition, invalid_figures", errors[1], errors[3])
+	}
+	var stored []string
+	if err := w.db.Select(&stored, `SELECT bank_repayment_id FROM repayments ORDER BY 1`); err != nil || fmt.Sprint(stored) != "[R1 R3]" {
+		t.Errorf("repayments %v (%v), want R1 and R3", stored, err)
 	}
 }

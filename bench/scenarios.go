@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/shopspring/decimal"
+
+	"procfin/platform/money"
 )
 
 // Scenario is one kind of load. Setup prepares it through env (it may
@@ -203,20 +207,36 @@ func (s *intake) Close()        {}
 
 // bankRoutes are the scenarios where the bench plays the bank:
 //
-//   - events: each client's supplier has a disbursed loan of 500,000.00;
-//     the bank posts signed loan.repaid events (0.01 of principal, 0.01 of
-//     interest, a fresh event and repayment id each) to POST /v1/bank-events
-//     and expects 200 processed. This is bank-event ingestion: signature,
-//     inbox, state machine, audit and subsidy claim in one transaction.
+//   - events: each client's supplier has a loan of 500,000.00 disbursed
+//     in eventTranches tranches from eventsValueDate; the bank posts signed
+//     loan.repaid events (0.01 of principal, 0.01 of interest, a fresh
+//     event and repayment id each) to POST /v1/bank-events and expects 200
+//     processed. This is bank-event ingestion: signature, inbox, state
+//     machine, audit and subsidy claim in one transaction. The events pay
+//     the interest of consecutive days in the past, never one twice
+//     (bank-protocol.md 1.1): the client's nth names tranche n mod
+//     eventTranches and pays the day ⌊n / eventTranches⌋ days before
+//     today (Asia/Shanghai), paid at its end.
 //   - roundtrip: intake's application, then the bank's received, approved,
-//     loan.disbursed and loan.repaid events for it, timed as one.
+//     loan.disbursed (valued 90 days back) and loan.repaid (today, for
+//     those 90 days) events for it, timed as one.
 type bankRoutes struct {
 	name  string
 	env   *Env
 	apps  []string       // events: per worker, its disbursed application
 	seq   []atomic.Int64 // per worker
 	bodys [][]byte       // roundtrip: per worker, the application body
+	today money.Date     // Asia/Shanghai, at setup
 }
+
+// The events scenario's loans: eventTranches tranches from
+// eventsValueDate, so that a client has eventTranches days to pay for each
+// day back to it (the policy of the demo is in force from 2020-01-01: the
+// first 16 × 2,500 or so events of a client are subsidised, later ones
+// get ineligible claims).
+const eventTranches = 16
+
+var eventsValueDate = money.MustDate("1900-01-01")
 
 func (s *bankRoutes) Setup(ctx context.Context, env *Env) error {
 	s.env = env
@@ -238,6 +258,7 @@ func (s *bankRoutes) Setup(ctx context.Context, env *Env) error {
 	if err := env.SetupTenants(ctx, env.Config.Clients, true); err != nil {
 		return err
 	}
+	s.today = money.DateOf(time.Now())
 	s.seq = make([]atomic.Int64, len(env.Tenants))
 	s.apps = make([]string, len(env.Tenants))
 	s.bodys = make([][]byte, len(env.Tenants))
@@ -248,7 +269,7 @@ func (s *bankRoutes) Setup(ctx context.Context, env *Env) error {
 			s.bodys[i] = b
 			continue
 		}
-		id, err := s.lend(ctx, i, "500000.00", fmt.Sprintf("setup-%d", i))
+		id, err := s.lend(ctx, i, "500000.00", fmt.Sprintf("setup-%d", i), eventTranches, eventsValueDate)
 		if err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
@@ -258,8 +279,10 @@ func (s *bankRoutes) Setup(ctx context.Context, env *Env) error {
 }
 
 // lend applies for amount as worker's supplier and has the bank receive,
-// approve and disburse it in full; it returns the application id.
-func (s *bankRoutes) lend(ctx context.Context, worker int, amount, key string) (string, error) {
+// approve and disburse it in full, in tranches "D<n>-<application>" (n
+// from 1; the cents left over go to the last) valued valueDate; it returns
+// the application id.
+func (s *bankRoutes) lend(ctx context.Context, worker int, amount, key string, tranches int, valueDate money.Date) (string, error) {
 	env := s.env
 	t := env.Tenants[worker]
 	body := s.bodys[worker]
@@ -273,17 +296,29 @@ func (s *bankRoutes) lend(ctx context.Context, worker int, amount, key string) (
 	if err != nil {
 		return "", err
 	}
-	for _, ev := range []struct {
-		typ  string
-		data map[string]any
-	}{
-		{"application.received", map[string]any{}},
-		{"application.approved", map[string]any{"approved_amount": amount, "annual_rate": "0.0345", "term_days": 90,
+	type event struct {
+		id, typ string
+		data    map[string]any
+	}
+	events := []event{
+		{"application.received-" + app.ID, "application.received", map[string]any{}},
+		{"application.approved-" + app.ID, "application.approved", map[string]any{"approved_amount": amount, "annual_rate": "0.0345", "term_days": 90,
 			"repayment_account": map[string]string{"bank_name": "Bench Bank", "account_no": "6222000000", "account_name": t.Name}}},
-		{"loan.disbursed", map[string]any{"loan_id": "L-" + app.ID, "disbursement_id": "D-" + app.ID, "amount": amount,
-			"value_date": "2026-11-01", "maturity_date": "2027-01-30", "annual_rate": "0.0345"}},
-	} {
-		if err := s.event(ctx, app.ID, ev.typ+"-"+app.ID, ev.typ, ev.data); err != nil {
+	}
+	total := money.MustAmount(amount)
+	n64 := decimal.NewFromInt(int64(tranches))
+	each := money.AmountFromDecimal(total.Decimal().Div(n64).Truncate(2))
+	for n := 1; n <= tranches; n++ {
+		part := each
+		if n == tranches {
+			part = money.AmountFromDecimal(total.Decimal().Sub(each.Decimal().Mul(n64.Sub(decimal.NewFromInt(1)))))
+		}
+		events = append(events, event{fmt.Sprintf("loan.disbursed-%d-%s", n, app.ID), "loan.disbursed", map[string]any{
+			"loan_id": "L-" + app.ID, "disbursement_id": fmt.Sprintf("D%d-%s", n, app.ID), "amount": part.String(),
+			"value_date": valueDate.String(), "maturity_date": s.today.AddDays(90).String(), "annual_rate": "0.0345"}})
+	}
+	for _, ev := range events {
+		if err := s.event(ctx, app.ID, ev.id, ev.typ, ev.data); err != nil {
 			return "", err
 		}
 	}
@@ -308,19 +343,35 @@ func (s *bankRoutes) event(ctx context.Context, appID, eventID, typ string, data
 func (s *bankRoutes) Do(ctx context.Context, worker int) error {
 	n := s.seq[worker].Add(1)
 	if s.name == "roundtrip" {
-		id, err := s.lend(ctx, worker, ApplicationAmount, fmt.Sprintf("rt-%d-%d", worker, n))
+		// 90 days of 1,000.00 at 3.45 %: 1,000.00 × 0.0345 × 90 / 360 = 8.625 → 8.63.
+		from := s.today.AddDays(-90)
+		id, err := s.lend(ctx, worker, ApplicationAmount, fmt.Sprintf("rt-%d-%d", worker, n), 1, from)
 		if err != nil {
 			return err
 		}
 		return s.event(ctx, id, "loan.repaid-"+id, "loan.repaid", map[string]any{"loan_id": "L-" + id, "repayment_id": "R-" + id,
-			"principal": ApplicationAmount, "interest": "8.63", "paid_on": "2027-01-30",
-			"interest_period": map[string]string{"start": "2026-11-01", "end": "2027-01-30"}})
+			"disbursement_id": "D1-" + id, "principal": ApplicationAmount, "interest": "8.63", "paid_on": s.today.String(),
+			"interest_period": map[string]string{"start": from.String(), "end": s.today.String()}})
 	}
 	app := s.apps[worker]
 	ref := fmt.Sprintf("%s-%d", app, n)
+	tranche, end := eventsPeriod(n, s.today)
+	if end.AddDays(-1).Before(eventsValueDate) {
+		return fmt.Errorf("events: client %d has paid every day since %s", worker, eventsValueDate)
+	}
 	return s.event(ctx, app, "repaid-"+ref, "loan.repaid", map[string]any{"loan_id": "L-" + app, "repayment_id": "R-" + ref,
-		"principal": "0.01", "interest": "0.01", "paid_on": "2026-12-01",
-		"interest_period": map[string]string{"start": "2026-11-01", "end": "2026-12-01"}})
+		"disbursement_id": fmt.Sprintf("D%d-%s", tranche, app), "principal": "0.01", "interest": "0.01", "paid_on": end.String(),
+		"interest_period": map[string]string{"start": end.AddDays(-1).String(), "end": end.String()}})
+}
+
+// eventsPeriod is the tranche (from 1) and the end of the one-day interest
+// period that a client's nth event (from 1) of the events scenario pays:
+// tranche n mod eventTranches, the day ⌊(n−1) / eventTranches⌋ days
+// before today, so that no two of a client's events pay one day of one
+// tranche.
+func eventsPeriod(n int64, today money.Date) (tranche int, end money.Date) {
+	k := n - 1
+	return int(k%eventTranches) + 1, today.AddDays(-int(k / eventTranches))
 }
 
 func (s *bankRoutes) Route() string {

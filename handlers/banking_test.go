@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"procfin/platform/money"
 	"procfin/platform/signature"
 )
 
@@ -80,7 +81,7 @@ func TestBankEventsFlow(t *testing.T) {
 		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "processed", "disbursed", "500000.00"},
 		{"e3", "loan.disbursed", disbursed("D1", "500000.00"), "duplicate", "disbursed", "500000.00"},
 		{"e4", "loan.disbursed", disbursed("D2", "300000.00"), "processed", "disbursed", "800000.00"},
-		{"e5", "loan.repaid", `{"loan_id": "LN-1", "repayment_id": "R1", "principal": "800000.00", "interest": "6900.00", "paid_on": "2027-02-20", "interest_period": {"start": "2026-11-22", "end": "2027-02-20"}}`, "processed", "closed", "800000.00"},
+		{"e5", "loan.repaid", `{"loan_id": "LN-1", "repayment_id": "R1", "principal": "800000.00", "interest": "690.00", "paid_on": "2026-12-01", "interest_period": {"start": "2026-11-22", "end": "2026-12-01"}}`, "processed", "closed", "800000.00"},
 	}
 	for _, s := range steps {
 		// The supplier polls before each event, so the read cache holds the
@@ -100,7 +101,7 @@ func TestBankEventsFlow(t *testing.T) {
 	}
 	var loans struct{ Items []map[string]any }
 	json.Unmarshal(e.do("GET", "/v1/loans", tok, nil).body, &loans)
-	if len(loans.Items) != 1 || loans.Items[0]["disbursed"] != "800000.00" || loans.Items[0]["interest_paid"] != "6900.00" {
+	if len(loans.Items) != 1 || loans.Items[0]["disbursed"] != "800000.00" || loans.Items[0]["interest_paid"] != "690.00" {
 		t.Fatalf("loans %v", loans.Items)
 	}
 	detail := e.do("GET", "/v1/loans/"+loans.Items[0]["id"].(string), tok, nil).json(t)
@@ -311,5 +312,88 @@ func TestBankEventConsumedOnce(t *testing.T) {
 	}
 	if !strings.Contains(string(e.metrics()), fmt.Sprintf(`procfin_signed_message_rejections_total{reason="replay",route="/v1/bank-events"} %d`, n)) {
 		t.Fatalf("replays not counted")
+	}
+}
+
+// TestBankRepaymentFigures: bank-protocol.md 1.1, "Repayments name their
+// tranche, and their figures are checked", through signed events. Figures
+// that cannot be true are 422 invalid_figures naming the field; a period
+// already paid, principal above the tranche's outstanding and a tranche
+// the loan does not have are 409 invalid_transition; none stores a
+// repayment or a subsidy claim.
+func TestBankRepaymentFigures(t *testing.T) {
+	e := newEnv(t)
+	qilu := e.bank("qilu-bank")
+	appID, _ := e.applied(qilu)
+	for i, ev := range [][2]string{{"application.received", `{}`}, {"application.approved", approvedData},
+		{"loan.disbursed", disbursed("D1", "500000.00")}, {"loan.disbursed", disbursed("D2", "300000.00")}} {
+		if r := qilu.send(fmt.Sprint("s", i), ev[0], appID, ev[1]); r.status != 200 {
+			t.Fatalf("%s: %d %s", ev[0], r.status, r.body)
+		}
+	}
+	repaid := func(tranche, principal, interest, paidOn, start, end string) string {
+		d := fmt.Sprintf(`{"loan_id": "LN-1", "repayment_id": "R-%s-%s-%s", "principal": %q, "interest": %q, "paid_on": %q`,
+			tranche, paidOn, start, principal, interest, paidOn)
+		if tranche != "" {
+			d += fmt.Sprintf(`, "disbursement_id": %q`, tranche)
+		}
+		if start != "" {
+			d += fmt.Sprintf(`, "interest_period": {"start": %q, "end": %q}`, start, end)
+		}
+		return d + "}"
+	}
+	stored := func() string {
+		return fmt.Sprintf("%d repayments, %d claims", e.count("repayments"), e.count("subsidy_claims"))
+	}
+	// Today in Shanghai; the day after tomorrow is too late.
+	late := money.DateOf(time.Now()).AddDays(2).String()
+	for _, tc := range []struct {
+		name, data, status, typ, field string
+	}{
+		// The issue's: 42,340.83 of interest for a period from 2000.
+		{"FromTheYear2000", repaid("", "0.00", "42340.83", "2026-12-01", "2000-01-01", "2026-12-01"), "422", "invalid_figures", "data.interest_period.start"},
+		{"BeforeTheTranchesValueDate", repaid("D2", "0.00", "1.00", "2026-12-01", "2026-11-21", "2026-12-01"), "422", "invalid_figures", "data.interest_period.start"},
+		{"PaidIn2099", repaid("", "0.00", "1.00", "2099-01-01", "2026-11-22", "2026-12-01"), "422", "invalid_figures", "data.paid_on"},
+		{"PaidTheDayAfterTomorrow", repaid("", "0.00", "1.00", late, "2026-11-22", "2026-12-01"), "422", "invalid_figures", "data.paid_on"},
+		{"StartIsEnd", repaid("", "0.00", "1.00", "2026-12-01", "2026-12-01", "2026-12-01"), "422", "invalid_figures", "data.interest_period.end"},
+		{"EndAfterPaidOn", repaid("", "0.00", "1.00", "2026-11-30", "2026-11-22", "2026-12-01"), "422", "invalid_figures", "data.interest_period.end"},
+		{"InterestWithoutAPeriod", repaid("", "0.00", "1.00", "2026-12-01", "", ""), "422", "invalid", "data.interest_period"},
+		{"UnknownTranche", repaid("D9", "1.00", "1.00", "2026-12-01", "2026-11-22", "2026-12-01"), "409", "invalid_transition", ""},
+		// D2 has 300,000.00 outstanding.
+		{"AboveTheTranchesOutstanding", repaid("D2", "300000.01", "1.00", "2026-12-01", "2026-11-22", "2026-12-01"), "409", "invalid_transition", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := wantProblem(t, qilu.send("x-"+tc.name, "loan.repaid", appID, tc.data), map[string]int{"422": 422, "409": 409}[tc.status], tc.typ)
+			if tc.field != "" && !strings.Contains(fmt.Sprint(p["errors"]), "field:"+tc.field+" ") {
+				t.Errorf("errors %v do not name %s", p["errors"], tc.field)
+			}
+			if s := stored(); s != "0 repayments, 0 claims" {
+				t.Fatalf("refused, but %s", s)
+			}
+		})
+	}
+	// The days from 2026-11-22 to 2026-12-01 on D1: once.
+	ok := func(id, data string) {
+		t.Helper()
+		if r := qilu.send(id, "loan.repaid", appID, data); r.status != 200 || r.json(t)["status"] != "processed" {
+			t.Fatalf("%s: %d %s", id, r.status, r.body)
+		}
+	}
+	ok("r1", repaid("D1", "100000.00", "388.13", "2026-12-01", "2026-11-22", "2026-12-01"))
+	wantProblem(t, qilu.send("r2", "loan.repaid", appID, repaid("D1", "1.00", "1.00", "2026-12-01", "2026-11-30", "2026-12-01")), 409, "invalid_transition")
+	wantProblem(t, qilu.send("r3", "loan.repaid", appID, repaid("", "1.00", "1.00", "2026-12-01", "2026-11-22", "2026-11-23")), 409, "invalid_transition")
+	if s := stored(); s != "1 repayments, 1 claims" {
+		t.Fatalf("after one repayment and two refused: %s", s)
+	}
+	// The same days on D2 are D2's; principal without interest needs no period.
+	ok("r4", repaid("D2", "300000.00", "232.88", "2026-12-01", "2026-11-22", "2026-12-01"))
+	ok("r5", repaid("", "1.00", "0.00", "2026-12-01", "", ""))
+	var tranches []string
+	if err := e.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || (amount - outstanding) FROM disbursements ORDER BY bank_disbursement_id`); err != nil {
+		t.Fatal(err)
+	}
+	// 100,000.00 + 1.00 (the whole loan's, on the oldest tranche) of D1; all of D2.
+	if s := stored(); s != "3 repayments, 2 claims" || fmt.Sprint(tranches) != "[D1 100001.00 D2 300000.00]" {
+		t.Fatalf("%s, tranches %v", s, tranches)
 	}
 }

@@ -40,6 +40,7 @@ type env struct {
 	subsidies *subsidies.Service
 	h         http.Handler
 	now       time.Time
+	lendingAt time.Time // lending's clock when set (repaidOn), else the real time
 	mu        sync.Mutex
 }
 
@@ -73,7 +74,7 @@ func newEnvFrom(t *testing.T, getenv func(string) string) *env {
 	e.contracts = contracts.NewService(e.db, contracts.Policy{FinancingRatio: ratio, Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, nil)
 	e.lending = lending.NewService(e.db, e.contracts, banking.Outbox{}, lending.Limits{
-		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+		MaxAmount: money.MustAmount(cfg.Financing.MaxApplicationAmount), MaxTermDays: cfg.Financing.MaxTermDays}, e.lendingClock)
 	// A long TTL: every read of an application through the API comes from
 	// the cache once read, so a change that fails to drop it shows up as a
 	// stale answer in these tests.
@@ -115,6 +116,26 @@ func (e *env) clock() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.now
+}
+
+// lendingClock is lending's clock: the real time, or noon in Shanghai on
+// the day repaidOn set.
+func (e *env) lendingClock() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lendingAt.IsZero() {
+		return time.Now()
+	}
+	return e.lendingAt
+}
+
+// repaidOn sets lending's today to day (YYYY-MM-DD): a bank reports a
+// repayment at the latest the day after it is paid (bank-protocol.md 1.1),
+// so a test with payments to come moves to their day first.
+func (e *env) repaidOn(day string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lendingAt = money.MustDate(day).Time().Add(4 * time.Hour) // 12:00 in Shanghai
 }
 
 func (e *env) advance(d time.Duration) {

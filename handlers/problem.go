@@ -15,6 +15,7 @@ import (
 var statusOf = map[errs.Code]int{
 	errs.Invalid:            http.StatusUnprocessableEntity,
 	errs.VerificationFailed: http.StatusUnprocessableEntity,
+	errs.InvalidFigures:     http.StatusUnprocessableEntity,
 	errs.MalformedRequest:   http.StatusBadRequest,
 	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
 	errs.BodyTooLarge:       http.StatusRequestEntityTooLarge,
@@ -38,6 +39,7 @@ var statusOf = map[errs.Code]int{
 var titles = map[errs.Code]string{
 	errs.Invalid:            "Invalid input",
 	errs.VerificationFailed: "Verification failed",
+	errs.InvalidFigures:     "Invalid figures",
 	errs.MalformedRequest:   "Malformed request",
 	errs.UnsupportedMedia:   "Unsupported media type",
 	errs.BodyTooLarge:       "Request body too large",

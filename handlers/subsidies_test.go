@@ -22,13 +22,20 @@ import (
 // LN-1), and returns the bank and the supplier's token.
 func (e *env) disbursedLoan() (*bankSystem, string, string) {
 	e.t.Helper()
+	return e.disbursedLoanFrom("2026-11-22")
+}
+
+// disbursedLoanFrom is disbursedLoan with the second tranche (D2,
+// 300000.00) valued valueDate2.
+func (e *env) disbursedLoanFrom(valueDate2 string) (*bankSystem, string, string) {
+	e.t.Helper()
 	qilu := e.bank("qilu-bank")
 	appID, tok := e.applied(qilu)
 	for _, s := range []struct{ id, typ, data string }{
 		{"e1", "application.received", `{}`},
 		{"e2", "application.approved", approvedData},
 		{"e3", "loan.disbursed", disbursed("D1", "500000.00")},
-		{"e4", "loan.disbursed", disbursed("D2", "300000.00")},
+		{"e4", "loan.disbursed", strings.Replace(disbursed("D2", "300000.00"), "2026-11-22", valueDate2, 1)},
 	} {
 		if r := qilu.send(s.id, s.typ, appID, s.data); r.status != 200 {
 			e.t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
@@ -37,9 +44,11 @@ func (e *env) disbursedLoan() (*bankSystem, string, string) {
 	return qilu, appID, tok
 }
 
-// repay sends loan.repaid for LN-1; the interest period ends on paidOn.
+// repay sends loan.repaid for LN-1 on the day paid; the interest period
+// ends on paidOn.
 func (b *bankSystem) repay(appID, id, principal, interest, start, paidOn string) resp {
 	b.e.t.Helper()
+	b.e.repaidOn(paidOn)
 	data := fmt.Sprintf(`{"loan_id": "LN-1", "repayment_id": %q, "principal": %q, "interest": %q, "paid_on": %q, "interest_period": {"start": %q, "end": %q}}`,
 		id, principal, interest, paidOn, start, paidOn)
 	r := b.send("ev-"+id, "loan.repaid", appID, data)
@@ -449,7 +458,9 @@ func TestSubsidyBadInput(t *testing.T) {
 // row that says why no subsidy is due; a repayment without interest none.
 func TestSubsidyIneligible(t *testing.T) {
 	e := newEnv(t)
-	qilu, appID, _ := e.disbursedLoan()
+	// D2 valued before the first policy version (2020-01-01): the loan can
+	// be repaid for days no policy covers.
+	qilu, appID, _ := e.disbursedLoanFrom("2019-12-01")
 	_, officer := e.user("officer-li", "officer", "")
 
 	qilu.repay(appID, "R0", "1000.00", "0.00", "2026-11-22", "2026-12-01")
@@ -658,6 +669,7 @@ func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
 		return fmt.Appendf(nil, `{"loan_id": %q, "repayment_id": "%s-R%02d", "principal": "0.00", "interest": %q, "paid_on": %q, "interest_period": {"start": %q, "end": %q}}`,
 			loan, loan, i, interest, start.AddDays(9*i+9).String(), start.AddDays(9*i).String(), start.AddDays(9*i+9).String())
 	}
+	e.repaidOn(start.AddDays(9*39 + 9).String()) // the day of the last
 	if r := qilu.send("ev-first", "loan.repaid", app2, string(repaid(app2, "LN-2", "172.50", 39))); r.status != 200 {
 		t.Fatalf("first repayment: %d %s", r.status, r.body)
 	}

@@ -76,11 +76,17 @@ func (w *world) approvedAndDisbursed(amount string) lending.Application {
 	return a
 }
 
+// repayOne repays 1.00 of principal and 0.01 of interest for the next day
+// from the value date 2026-11-22, paid at its end; the clock says a year
+// later, so that every such payment is in the past.
 func (w *world) repayOne(appID, repaymentID string) error {
+	w.now = time.Date(2027, 11, 20, 10, 0, 0, 0, time.UTC)
+	start := money.MustDate("2026-11-22").AddDays(w.repaidDays)
+	w.repaidDays++
 	return w.tx(func(tx *sqlx.Tx) error {
 		_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, "LN-"+appID[:8], lending.Repayment{BankRepaymentID: repaymentID,
-			Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.01"), PaidOn: money.MustDate("2026-12-01"),
-			PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2026-12-01")}, "bank:qilu-bank")
+			Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.01"), PaidOn: start.AddDays(1),
+			PeriodStart: start, PeriodEnd: start.AddDays(1)}, "bank:qilu-bank")
 		return err
 	})
 }

@@ -43,6 +43,7 @@ type world struct {
 	lineID     string
 	who        lending.Applicant
 	now        time.Time
+	repaidDays int // repayOne's repayments so far: each pays the interest of its own day
 }
 
 func newWorld(t *testing.T) *world {

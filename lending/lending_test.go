@@ -1,6 +1,10 @@
 package lending_test
 
 import (
+	"fmt"
+
+	"time"
+
 	"strings"
 	"sync"
 	"testing"
@@ -122,25 +126,37 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("over-disbursement: %v, want invalid_transition", err)
 	}
 	step("tranche 2", tranche("D2", "150000.00"))
-	repay := func(id, principal, interest string) error {
+	w.now = time.Date(2027, 2, 20, 10, 0, 0, 0, time.UTC) // the day of the last repayment below
+	// repay pays the interest of [start, end), paid on end, on the tranche
+	// named ("": the whole loan).
+	repay := func(id, tranche, principal, interest, start, end string) error {
 		return w.tx(func(tx *sqlx.Tx) error {
-			_, err := w.lending.Repay(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id,
-				Principal: money.MustAmount(principal), Interest: money.MustAmount(interest), PaidOn: money.MustDate("2027-02-20"),
-				PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2027-02-20")}, "bank:qilu-bank")
+			_, err := w.lending.Repay(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id, BankDisbursementID: tranche,
+				Principal: money.MustAmount(principal), Interest: money.MustAmount(interest), PaidOn: money.MustDate(end),
+				PeriodStart: money.MustDate(start), PeriodEnd: money.MustDate(end)}, "bank:qilu-bank")
 			return err
 		})
 	}
-	if err := repay("R1", "100000.00", "2958.33"); err != nil {
+	if err := repay("R1", "D1", "100000.00", "2958.33", "2026-11-22", "2027-01-20"); err != nil {
 		t.Fatal(err)
 	}
 	if w.lineUsed() != "250000.00" { // revolving: repaid principal restores the line
 		t.Fatalf("line used %s after repaying 100000.00, want 250000.00", w.lineUsed())
 	}
-	if err := repay("R2", "250000.01", "0.00"); !errs.Is(err, errs.InvalidTransition) {
+	if err := repay("R2", "", "250000.01", "0.00", "2027-01-20", "2027-02-20"); !errs.Is(err, errs.InvalidTransition) {
 		t.Fatalf("repaying more than outstanding: %v", err)
 	}
-	if err := repay("R2", "250000.00", "1000.00"); err != nil {
+	// The whole loan's rest: D1's 100000.00 first (the oldest, recorded
+	// first of two with one value date), then D2's 150000.00.
+	if err := repay("R2", "", "250000.00", "1000.00", "2027-01-20", "2027-02-20"); err != nil {
 		t.Fatal(err)
+	}
+	var tranches []string
+	must(t, func() error {
+		return w.db.Select(&tranches, `SELECT bank_disbursement_id || ' ' || (amount - outstanding) FROM disbursements ORDER BY bank_disbursement_id`)
+	})
+	if fmt.Sprint(tranches) != "[D1 200000.00 D2 150000.00]" {
+		t.Fatalf("tranches repaid %v, want D1 200000.00 and D2 150000.00", tranches)
 	}
 	got, err := w.lending.Application(ctx, lending.Scope{}, a.ID)
 	if err != nil {
@@ -374,6 +390,7 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		})
 	}
+	w.now = time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC) // the day of the repayments below
 	repay := func(appID, loanID string) error {
 		return w.tx(func(tx *sqlx.Tx) error {
 			_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: "R-" + appID,

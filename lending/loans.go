@@ -325,17 +325,20 @@ type Disbursement struct {
 	LoanID             string       `db:"-" json:"loan_id"`
 }
 
-// Repayment is one repayment (loan.repaid).
+// Repayment is one repayment (loan.repaid). BankDisbursementID names the
+// tranche it repays ("": the loan as a whole). A repayment with interest 0
+// may have no interest period (zero PeriodStart and PeriodEnd).
 type Repayment struct {
-	ID                string       `db:"id" json:"-"`
-	BankRepaymentID   string       `db:"bank_repayment_id" json:"repayment_id"`
-	Principal         money.Amount `db:"principal" json:"principal"`
-	Interest          money.Amount `db:"interest" json:"interest"`
-	PaidOn            money.Date   `db:"paid_on" json:"paid_on"`
-	PeriodStart       money.Date   `db:"period_start" json:"-"`
-	PeriodEnd         money.Date   `db:"period_end" json:"-"`
-	OutstandingBefore money.Amount `db:"outstanding_before" json:"outstanding_before"`
-	LoanID            string       `db:"-" json:"loan_id"`
+	ID                 string       `db:"id" json:"-"`
+	BankRepaymentID    string       `db:"bank_repayment_id" json:"repayment_id"`
+	BankDisbursementID string       `db:"bank_disbursement_id" json:"disbursement_id,omitempty"`
+	Principal          money.Amount `db:"principal" json:"principal"`
+	Interest           money.Amount `db:"interest" json:"interest"`
+	PaidOn             money.Date   `db:"paid_on" json:"paid_on"`
+	PeriodStart        money.Date   `db:"period_start" json:"-"`
+	PeriodEnd          money.Date   `db:"period_end" json:"-"`
+	OutstandingBefore  money.Amount `db:"outstanding_before" json:"outstanding_before"`
+	LoanID             string       `db:"-" json:"loan_id"`
 }
 
 // bankApplicationLoan locks the bank's application, as BankApplication
@@ -514,8 +517,8 @@ func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bank
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, value_date, maturity_date, annual_rate)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
+		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate)
+		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return errs.E(errs.InvalidTransition, "disbursement %q was recorded before", d.BankDisbursementID)
@@ -545,11 +548,66 @@ type RepaymentResult struct {
 	Loan        Loan
 }
 
+// CheckFigures refuses, with invalid_figures, a repayment whose figures
+// cannot be true whatever was recorded before (bank-protocol.md 1.1): an
+// interest period that does not start before it ends or ends after the
+// payment, a payment dated after tomorrow (today is the Asia/Shanghai date
+// of now), interest without an interest period. What depends on the loan
+// (the value date, overlaps, what is outstanding) is Repay's.
+func CheckFigures(r Repayment, now time.Time) error {
+	var fe []errs.FieldError
+	bad := func(field, code, msg string) {
+		fe = append(fe, errs.FieldError{Field: "data." + field, Code: code, Message: msg})
+	}
+	hasPeriod := !r.PeriodStart.IsZero() || !r.PeriodEnd.IsZero()
+	switch {
+	case !hasPeriod && r.Interest.IsPositive():
+		bad("interest_period", "required", "interest is paid for a period: start and end are required")
+	case !hasPeriod:
+	case r.PeriodStart.IsZero() || r.PeriodEnd.IsZero():
+		bad("interest_period", "required", "start and end are required")
+	case !r.PeriodStart.Before(r.PeriodEnd):
+		bad("interest_period.end", "not_after_start", fmt.Sprintf("%s is not after the start %s: a period has at least one day", r.PeriodEnd, r.PeriodStart))
+	case r.PeriodEnd.After(r.PaidOn):
+		bad("interest_period.end", "after_paid_on", fmt.Sprintf("%s is after the payment on %s", r.PeriodEnd, r.PaidOn))
+	}
+	if tomorrow := money.DateOf(now).AddDays(1); r.PaidOn.After(tomorrow) {
+		bad("paid_on", "in_future", fmt.Sprintf("%s is after tomorrow (%s, Asia/Shanghai)", r.PaidOn, tomorrow))
+	}
+	if len(fe) == 0 {
+		return nil
+	}
+	return figuresError(fe...)
+}
+
+// CheckRepayment is CheckFigures today.
+func (s *Service) CheckRepayment(r Repayment) error { return CheckFigures(r, s.now()) }
+
+// figuresError is invalid_figures naming the fields.
+func figuresError(fe ...errs.FieldError) error {
+	msg := "the repayment's figures cannot be true"
+	if len(fe) == 1 {
+		msg = fe[0].Field + ": " + fe[0].Message
+	}
+	return &errs.Error{Code: errs.InvalidFigures, Message: msg, Fields: fe}
+}
+
 // Repay records a repayment (loan.repaid): never more principal than is
-// outstanding. Repaid principal restores a revolving credit line; when
+// outstanding on the loan, or on the tranche it names; never an interest
+// period overlapping an earlier repayment's period of the same tranche or
+// of the whole loan (a whole-loan repayment's, of any tranche or of the
+// whole loan); never one starting before the tranche's value date (the
+// loan's first, for a whole-loan repayment). A whole-loan repayment
+// reduces the oldest tranches first (earliest value date, then earliest
+// recorded). Repaid principal restores a revolving credit line; when
 // nothing is outstanding the application is repaid, and closed (releasing
 // the contract's share and the account) when all that was approved was
 // disbursed.
+//
+// Returns invalid_figures (CheckFigures, and a period starting before the
+// value date), invalid_transition (an unknown tranche or another loan's,
+// principal above what is outstanding, an overlap, a repayment id seen
+// before), and nothing is stored.
 func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
 	var out RepaymentResult
 	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
@@ -561,8 +619,9 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "negative", Message: "principal and interest must not be negative"})
 	case r.Principal.IsZero() && r.Interest.IsZero():
 		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "zero", Message: "a repayment repays something"})
-	case r.PeriodEnd.Before(r.PeriodStart):
-		return out, errs.InvalidFields(errs.FieldError{Field: "data.interest_period", Code: "invalid", Message: "ends before it starts"})
+	}
+	if err := CheckFigures(r, s.now()); err != nil {
+		return out, err
 	}
 	if a.Status != Disbursed && a.Status != Repaid {
 		return out, errs.E(errs.InvalidTransition, "an application that is %s has nothing to repay", a.Status)
@@ -576,26 +635,48 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 		return out, errs.E(errs.InvalidTransition, "repaying %s of principal, but only %s is outstanding", r.Principal, l.Outstanding)
 	}
 	r.OutstandingBefore = l.Outstanding
-	// The repayment and the loan's and application's totals in one round
-	// trip; a repayment id seen before fails it whole.
-	err = tx.GetContext(ctx, &r.ID, `
-		WITH r AS (
-			INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
-		), loan AS (
-			UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
-			WHERE id = $1
-		), app AS (
-			UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5 WHERE id = $10
-		)
-		SELECT id FROM r`,
-		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID)
+	// One round trip, under the application's lock (which covers its loan
+	// and tranches): the checks that need the loan's tranches and earlier
+	// periods, and, if they pass, the repayment, the principal on the
+	// tranches, the loan's and the application's totals. A repayment id
+	// seen before fails it whole.
+	var res struct {
+		Refusal     string        `db:"refusal"`
+		ValueDate   *money.Date   `db:"value_date"`
+		Outstanding *money.Amount `db:"outstanding"`
+		ID          *string       `db:"id"`
+	}
+	err = tx.GetContext(ctx, &res, repayStatement,
+		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID, r.BankDisbursementID)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return out, errs.E(errs.InvalidTransition, "repayment %q was recorded before", r.BankRepaymentID)
 		}
 		return out, postgres.Translate(err)
 	}
+	tranche := "the loan"
+	if r.BankDisbursementID != "" {
+		tranche = fmt.Sprintf("tranche %q", r.BankDisbursementID)
+	}
+	switch res.Refusal {
+	case "":
+	case "no_tranche":
+		return out, errs.E(errs.InvalidTransition, "loan %q has no tranche %q", bankLoanID, r.BankDisbursementID)
+	case "before_value_date":
+		return out, figuresError(errs.FieldError{Field: "data.interest_period.start", Code: "before_value_date",
+			Message: fmt.Sprintf("%s is before the value date %s of %s", r.PeriodStart, res.ValueDate, tranche)})
+	case "outstanding":
+		return out, errs.E(errs.InvalidTransition, "repaying %s of principal, but only %s is outstanding on %s", r.Principal, res.Outstanding, tranche)
+	case "overlap":
+		return out, errs.E(errs.InvalidTransition, "the interest period %s to %s overlaps an earlier repayment's period of %s: every day of principal earns interest once",
+			r.PeriodStart, r.PeriodEnd, tranche)
+	default:
+		return out, errs.E(errs.Internal, "repayment refused for %q", res.Refusal)
+	}
+	if res.ID == nil {
+		return out, errs.E(errs.Internal, "the repayment was not written")
+	}
+	r.ID = *res.ID
 	a.RepaidPrincipal = a.RepaidPrincipal.Add(r.Principal)
 	a.InterestPaid = a.InterestPaid.Add(r.Interest)
 	a.derive()
@@ -636,6 +717,75 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 	out.Repayment, out.Application, out.Loan = r, a, l
 	return out, nil
 }
+
+// repayStatement checks a repayment against its loan's tranches and
+// earlier periods and, if it passes, writes it with its effects. $1 loan,
+// $2 bank, $3 repayment id, $4 principal, $5 interest, $6 paid on, $7 and
+// $8 the interest period (NULL: none), $9 the loan's outstanding before,
+// $10 the application, $11 the bank's tranche id (”: the whole loan).
+// It answers one row: refusal (empty when written, else no_tranche,
+// before_value_date, outstanding, overlap), the value date of the tranche
+// (the loan's first, for a whole-loan repayment), the tranche's
+// outstanding principal, and the repayment's id when written.
+//
+// Overlap: within a group of periods (one tranche's, or the whole loan's)
+// the stored periods never overlap, so the new period overlaps the group
+// exactly when the group's period starting last before the new one ends
+// ends after the new one starts: one probe of repayments_periods per
+// group. A tranche's repayment is checked against its tranche's and the
+// whole loan's groups; a whole-loan repayment against every group of the
+// loan. A repayment without an interest period overlaps nothing.
+const repayStatement = `
+	WITH t AS (
+		SELECT id, outstanding, value_date FROM disbursements
+		WHERE $11::text <> '' AND bank_id = $2 AND bank_disbursement_id = $11 AND loan_id = $1
+	), first AS ( -- the loan's first value date, for a whole-loan repayment
+		SELECT min(value_date) AS value_date FROM disbursements WHERE $11::text = '' AND loan_id = $1
+	), chk AS (
+		SELECT CASE
+			WHEN $11::text <> '' AND t.id IS NULL THEN 'no_tranche'
+			WHEN $7::date < coalesce(t.value_date, first.value_date) THEN 'before_value_date'
+			WHEN $4::numeric > t.outstanding THEN 'outstanding'
+			WHEN $7::date IS NOT NULL AND (
+				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
+				OR (t.id IS NOT NULL AND EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id = t.id AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date))
+				OR (t.id IS NULL AND EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id = g.id AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w
+					WHERE g.loan_id = $1 AND w.period_end > $7::date))
+			) THEN 'overlap'
+			ELSE '' END AS refusal,
+			t.id AS tranche, t.outstanding, coalesce(t.value_date, first.value_date) AS value_date
+		FROM first LEFT JOIN t ON true
+	), r AS (
+		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
+			outstanding_before, disbursement_id)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
+		RETURNING id
+	), alloc AS (
+		-- The principal on the tranches: all on the named one, or the
+		-- oldest first.
+		SELECT chk.tranche AS id, $4::numeric AS take FROM chk WHERE chk.refusal = '' AND chk.tranche IS NOT NULL
+		UNION ALL
+		SELECT d.id, least(d.outstanding, greatest(0, $4::numeric - coalesce(sum(d.outstanding) OVER w, 0)))
+		FROM chk JOIN disbursements d ON d.loan_id = $1
+		WHERE chk.refusal = '' AND chk.tranche IS NULL AND $4::numeric > 0
+		WINDOW w AS (ORDER BY d.value_date, d.created_at, d.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+	), tr AS (
+		UPDATE disbursements d SET outstanding = d.outstanding - alloc.take
+		FROM alloc WHERE d.id = alloc.id AND alloc.take > 0
+	), loan AS (
+		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
+		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
+	), app AS (
+		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
+		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
+	)
+	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
 
 // Overdue records loan.overdue.
 func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
@@ -694,7 +844,11 @@ func (s *Service) Loan(ctx context.Context, sc Scope, id string) (Loan, error) {
 	if err := s.db.SelectContext(ctx, &l.Disbursements, `SELECT bank_disbursement_id, amount, value_date, maturity_date, annual_rate FROM disbursements WHERE loan_id = $1 ORDER BY created_at`, id); err != nil {
 		return l, postgres.Translate(err)
 	}
-	if err := s.db.SelectContext(ctx, &l.Repayments, `SELECT id, bank_repayment_id, principal, interest, paid_on, period_start, period_end, outstanding_before FROM repayments WHERE loan_id = $1 ORDER BY created_at`, id); err != nil {
+	if err := s.db.SelectContext(ctx, &l.Repayments, `
+		SELECT r.id, r.bank_repayment_id, coalesce(d.bank_disbursement_id, '') AS bank_disbursement_id, r.principal, r.interest,
+			r.paid_on, r.period_start, r.period_end, r.outstanding_before
+		FROM repayments r LEFT JOIN disbursements d ON d.id = r.disbursement_id
+		WHERE r.loan_id = $1 ORDER BY r.created_at`, id); err != nil {
 		return l, postgres.Translate(err)
 	}
 	return l, nil

@@ -143,7 +143,27 @@ type mApp struct {
 	onLine                          bool
 	everApproved                    bool
 	hasLoan                         bool
+	tranches                        []*mTranche // in the order disbursed
+	periods                         []mPeriod   // the interest periods stored
 }
+
+// mTranche is the model of one disbursement: its principal, what was
+// repaid of it, and its value date in days from propDay0.
+type mTranche struct {
+	id             string
+	amount, repaid cents
+	valueDay       int
+}
+
+// mPeriod is a stored interest period [start, end) in days from propDay0,
+// of a tranche (its index) or, -1, of the whole loan.
+type mPeriod struct{ tranche, start, end int }
+
+// propDay0 is day 0 of the property test's dates; the world's clock says
+// 2026-11-20 (day 50), so a payment may be dated up to day 51.
+var propDay0 = money.MustDate("2026-10-01")
+
+const propTomorrow = 51
 
 func (a *mApp) loanID() string { return "PLN-" + a.id }
 
@@ -175,9 +195,10 @@ func oneOf(s lending.Status, set ...lending.Status) bool { return slices.Contain
 
 // prop runs one iteration's operations against the service and the model.
 type prop struct {
-	rt gen
-	w  *world
-	m  *model
+	rt  gen
+	w   *world
+	m   *model
+	ops []string // the operations drawn from (nil: ops)
 }
 
 const bank = "qilu-bank"
@@ -300,7 +321,11 @@ var ops = []string{"apply", "apply", "cancel", "deliver", "delivery_failed", "re
 func (p *prop) step(i int) {
 	rt, m, w := p.rt, p.m, p.w
 	rt.Helper()
-	op := rt.OneOf(ops, "op")
+	list := ops
+	if p.ops != nil {
+		list = p.ops
+	}
+	op := rt.OneOf(list, "op")
 	a := p.pick(preferred[op]...)
 	if a == nil && op != "change_line" && op != "revoke_line" {
 		op = "apply"
@@ -450,11 +475,13 @@ func (p *prop) step(i int) {
 			amount = rt.Int64Range(1, remaining, "tranche")
 		}
 		seq := propSeq.Add(1)
-		desc = fmt.Sprintf("disburse %s on %s", fmtCents(amount), a.id)
+		valueDay := rt.IntRange(0, 20, "value_day")
+		desc = fmt.Sprintf("disburse %s on %s, value date %s", fmtCents(amount), a.id, propDay0.AddDays(valueDay))
 		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved {
 			want = outcome{ok: true, commit: func() {
 				a.disbursed += amount
 				a.status, a.hasLoan = lending.Disbursed, true
+				a.tranches = append(a.tranches, &mTranche{id: fmt.Sprintf("PD-%d", seq), amount: amount, valueDay: valueDay})
 			}}
 		} else {
 			want = refused(errs.InvalidTransition)
@@ -462,16 +489,29 @@ func (p *prop) step(i int) {
 		run = func() error {
 			return w.tx(func(tx *sqlx.Tx) error {
 				return w.lending.Disburse(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
-					Amount: amountOf(amount), ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"),
+					Amount: amountOf(amount), ValueDate: propDay0.AddDays(valueDay), MaturityDate: money.MustDate("2027-05-21"),
 					AnnualRate: money.MustRate("0.0345")}, "bank:"+bank)
 			})
 		}
 	case "repay":
-		outstanding := a.disbursed - a.repaid
+		// The tranche repaid: -1 the whole loan, len(a.tranches) one the
+		// loan does not have.
+		target := -1
+		switch k := rt.IntRange(0, 4, "target"); {
+		case k == 1:
+			target = len(a.tranches)
+		case k >= 2 && len(a.tranches) > 0:
+			target = rt.IntRange(0, len(a.tranches)-1, "tranche")
+		}
+		loanOutstanding := a.disbursed - a.repaid
+		outstanding := loanOutstanding
+		if target >= 0 && target < len(a.tranches) {
+			outstanding = a.tranches[target].amount - a.tranches[target].repaid
+		}
 		var principal, interest cents
 		switch k := rt.IntRange(0, 5, "repay_kind"); {
-		case k == 0:
-			principal = outstanding + rt.Int64Range(1, 10000000, "over")
+		case k == 0, k == 5 && outstanding < loanOutstanding: // over the tranche's outstanding, often not the loan's
+			principal = outstanding + rt.Int64Range(1, loanOutstanding-outstanding+100, "over")
 		case k == 1:
 			principal = outstanding
 		case k == 2 || outstanding == 0:
@@ -482,17 +522,84 @@ func (p *prop) step(i int) {
 		if rt.IntRange(0, 3, "with_interest") > 0 {
 			interest = rt.Int64Range(1, 500000, "interest")
 		}
+		// The interest period [start, end) and the payment, in days from
+		// propDay0: mostly true figures (from the value date on, a week
+		// or so, paid at its end or the day after), sometimes not.
+		hasPeriod := interest > 0 || rt.Bool("zero_interest_period")
+		firstValue := 0
+		for i, t := range a.tranches {
+			if i == 0 || t.valueDay < firstValue {
+				firstValue = t.valueDay
+			}
+		}
+		if target >= 0 && target < len(a.tranches) {
+			firstValue = a.tranches[target].valueDay
+		}
+		var start, end, paidOn int
+		if rt.IntRange(0, 4, "true_figures") > 0 {
+			start = firstValue + rt.IntRange(0, 24, "start")
+			end = start + rt.IntRange(1, 7, "days")
+			paidOn = min(end+rt.IntRange(0, 1, "paid_after"), propTomorrow)
+		} else {
+			hasPeriod = hasPeriod && rt.IntRange(0, 4, "drop_period") > 0
+			start = rt.IntRange(-2, 50, "start")
+			end = start + rt.IntRange(-1, 10, "days")
+			paidOn = end + rt.IntRange(-1, 3, "paid_after")
+		}
+		trancheID := ""
+		switch {
+		case target == len(a.tranches):
+			trancheID = fmt.Sprintf("PD-none-%d", propSeq.Add(1))
+		case target >= 0:
+			trancheID = a.tranches[target].id
+		}
+		overlaps := false
+		for _, q := range a.periods {
+			if (target == -1 || q.tranche == -1 || q.tranche == target) && q.start < end && start < q.end {
+				overlaps = true
+			}
+		}
 		seq := propSeq.Add(1)
-		desc = fmt.Sprintf("repay %s + %s interest on %s", fmtCents(principal), fmtCents(interest), a.id)
+		desc = fmt.Sprintf("repay %s + %s interest on %s, tranche %q", fmtCents(principal), fmtCents(interest), a.id, trancheID)
+		if hasPeriod {
+			desc += fmt.Sprintf(", period %s to %s", propDay0.AddDays(start), propDay0.AddDays(end))
+		}
+		desc += ", paid on " + propDay0.AddDays(paidOn).String()
 		switch {
 		case principal == 0 && interest == 0:
 			want = refused(errs.Invalid)
-		case !oneOf(a.status, lending.Disbursed, lending.Repaid) || !a.hasLoan || principal > outstanding:
+		case !hasPeriod && interest > 0,
+			hasPeriod && (end <= start || end > paidOn),
+			paidOn > propTomorrow:
+			want = refused(errs.InvalidFigures)
+		case !oneOf(a.status, lending.Disbursed, lending.Repaid) || !a.hasLoan || principal > loanOutstanding:
+			want = refused(errs.InvalidTransition)
+		case target == len(a.tranches):
+			want = refused(errs.InvalidTransition)
+		case hasPeriod && start < firstValue:
+			want = refused(errs.InvalidFigures)
+		case principal > outstanding:
+			want = refused(errs.InvalidTransition)
+		case hasPeriod && overlaps:
 			want = refused(errs.InvalidTransition)
 		default:
 			want = outcome{ok: true, commit: func() {
 				a.repaid += principal
 				a.interestPaid += interest
+				if target >= 0 {
+					a.tranches[target].repaid += principal
+				} else { // the oldest tranches first: earliest value date, then earliest disbursed
+					order := slices.Clone(a.tranches)
+					slices.SortStableFunc(order, func(x, y *mTranche) int { return x.valueDay - y.valueDay })
+					left := principal
+					for _, t := range order {
+						take := min(left, t.amount-t.repaid)
+						t.repaid, left = t.repaid+take, left-take
+					}
+				}
+				if hasPeriod {
+					a.periods = append(a.periods, mPeriod{tranche: target, start: start, end: end})
+				}
 				if a.onLine && m.revolving && principal > 0 {
 					m.release(a, 0, min(principal, a.lineHeld))
 				}
@@ -505,10 +612,13 @@ func (p *prop) step(i int) {
 			}}
 		}
 		run = func() error {
+			r := lending.Repayment{BankRepaymentID: fmt.Sprintf("PR-%d", seq), BankDisbursementID: trancheID,
+				Principal: amountOf(principal), Interest: amountOf(interest), PaidOn: propDay0.AddDays(paidOn)}
+			if hasPeriod {
+				r.PeriodStart, r.PeriodEnd = propDay0.AddDays(start), propDay0.AddDays(end)
+			}
 			return w.tx(func(tx *sqlx.Tx) error {
-				_, err := w.lending.Repay(ctx, tx, bank, a.id, a.loanID(), lending.Repayment{BankRepaymentID: fmt.Sprintf("PR-%d", seq),
-					Principal: amountOf(principal), Interest: amountOf(interest), PaidOn: money.MustDate("2027-02-20"),
-					PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2027-02-20")}, "bank:"+bank)
+				_, err := w.lending.Repay(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
 				return err
 			})
 		}
@@ -704,8 +814,63 @@ func (p *prop) check(after string) {
 			LATERAL (SELECT coalesce(sum(disbursed), 0) AS disbursed, coalesce(sum(repaid_principal), 0) AS repaid,
 				coalesce(sum(interest_paid), 0) AS interest FROM loans WHERE application_id = a.id) s
 		WHERE a.contract_id = $1
-		  AND (a.disbursed <> s.disbursed OR a.repaid_principal <> s.repaid OR a.interest_paid <> s.interest)`, m.contractID); err != nil {
+		  AND (a.disbursed <> s.disbursed OR a.repaid_principal <> s.repaid OR a.interest_paid <> s.interest)
+		UNION ALL
+		-- Each tranche: repaid ≤ its amount; a loan's repaid principal is
+		-- the sum of its tranches'.
+		SELECT format('loan %s: repaid %s, its tranches %s (%s outside 0 to their amount)', l.bank_loan_id, l.repaid_principal, d.repaid, d.over)
+		FROM loans l JOIN applications a ON a.id = l.application_id,
+			LATERAL (SELECT coalesce(sum(amount - outstanding), 0) AS repaid, count(*) FILTER (WHERE outstanding < 0 OR outstanding > amount) AS over
+				FROM disbursements WHERE loan_id = l.id) d
+		WHERE a.contract_id = $1 AND (l.repaid_principal <> d.repaid OR d.over > 0)
+		UNION ALL
+		-- A repayment names a tranche of its own loan, and no two stored
+		-- periods of one tranche, or of a tranche and the whole loan, or of
+		-- the whole loan, share a day.
+		SELECT format('repayment %s names tranche %s of another loan', r.bank_repayment_id, r.disbursement_id)
+		FROM repayments r JOIN loans l ON l.id = r.loan_id JOIN applications a ON a.id = l.application_id
+			LEFT JOIN disbursements d ON d.id = r.disbursement_id
+		WHERE a.contract_id = $1 AND r.disbursement_id IS NOT NULL AND d.loan_id IS DISTINCT FROM r.loan_id
+		UNION ALL
+		SELECT format('repayments %s and %s of loan %s overlap: %s to %s and %s to %s', r1.bank_repayment_id, r2.bank_repayment_id,
+				l.bank_loan_id, r1.period_start, r1.period_end, r2.period_start, r2.period_end)
+		FROM repayments r1 JOIN repayments r2 ON r2.loan_id = r1.loan_id AND r1.id < r2.id
+			JOIN loans l ON l.id = r1.loan_id JOIN applications a ON a.id = l.application_id
+		WHERE a.contract_id = $1 AND r1.period_start IS NOT NULL AND r2.period_start IS NOT NULL
+		  AND (r1.disbursement_id IS NULL OR r2.disbursement_id IS NULL OR r1.disbursement_id = r2.disbursement_id)
+		  AND daterange(r1.period_start, r1.period_end) && daterange(r2.period_start, r2.period_end)`, m.contractID); err != nil {
 		fail("loans: %v", err)
+	}
+
+	// Each tranche's repaid principal against the model.
+	var tranches []struct {
+		App    string `db:"application_id"`
+		ID     string `db:"bank_disbursement_id"`
+		Repaid string `db:"repaid"`
+	}
+	if err := db.Select(&tranches, `
+		SELECT l.application_id, d.bank_disbursement_id, (d.amount - d.outstanding)::text AS repaid
+		FROM disbursements d JOIN loans l ON l.id = d.loan_id JOIN applications a ON a.id = l.application_id
+		WHERE a.contract_id = $1`, m.contractID); err != nil {
+		fail("tranches: %v", err)
+	}
+	wantTranches := 0
+	for _, ma := range m.apps {
+		wantTranches += len(ma.tranches)
+	}
+	if len(tranches) != wantTranches {
+		fail("%d tranches, the model has %d", len(tranches), wantTranches)
+	}
+	for _, d := range tranches {
+		ma := m.byID[d.App]
+		i := slices.IndexFunc(ma.tranches, func(t *mTranche) bool { return t.id == d.ID })
+		if i < 0 || toCents(rt, d.Repaid) != ma.tranches[i].repaid {
+			var model []string
+			for _, t := range ma.tranches {
+				model = append(model, fmt.Sprintf("%s %s of %s from day %d", t.id, fmtCents(t.repaid), fmtCents(t.amount), t.valueDay))
+			}
+			fail("tranche %s of %s repaid %s; the model says %v", d.ID, d.App, d.Repaid, model)
+		}
 	}
 	if len(bad) > 0 {
 		fail("%s", strings.Join(bad, "\n"))
@@ -767,7 +932,27 @@ func (p *prop) check(after string) {
 func TestLendingStateMachine(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
-	rapid.Check(t, func(r *rapid.T) {
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, nil, 20, 40) })
+}
+
+// TestRepaymentsProperty runs the state machine's random sequences with
+// most operations repayments (of a tranche, of the whole loan, of one the
+// loan does not have; with true figures and not), so that loans see many:
+// after every one, no tranche has more principal repaid than it had
+// disbursed, a loan's repaid principal is its tranches', and no two stored
+// periods of a tranche (or of a tranche and the whole loan) overlap, as
+// the model says.
+func TestRepaymentsProperty(t *testing.T) {
+	limitRapidChecks(t, rapidChecks)
+	w := newWorld(t)
+	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+}
+
+// runProp runs one iteration of minSteps to maxSteps operations drawn
+// from ops (nil: all), on a new contract and credit line of w.
+func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
+	{
 		rt := gen{r}
 		n := propSeq.Add(1)
 		retention := cents(0)
@@ -777,7 +962,7 @@ func TestLendingStateMachine(t *testing.T) {
 		m := &model{byID: map[string]*mApp{}, contractAmount: 118000000, retains: retention,
 			revolving: rt.Bool("revolving"), bankLineID: fmt.Sprintf("PL-%d", n)}
 		m.limit = 85 * (m.contractAmount - retention) / 100
-		p := &prop{rt: rt, w: w, m: m}
+		p := &prop{rt: rt, w: w, m: m, ops: ops}
 		m.contractID = p.newContract(fmt.Sprintf("PROP-%d", n), retention)
 		m.lineLimit = rt.Int64Range(0, 80000000, "line_limit")
 		l, err := p.setLine(m.lineLimit, true)
@@ -786,7 +971,7 @@ func TestLendingStateMachine(t *testing.T) {
 		}
 		m.lineID = l.ID
 		p.check("setup")
-		steps := rt.IntRange(20, 40, "steps")
+		steps := rt.IntRange(minSteps, maxSteps, "steps")
 		for i := 0; i < steps; i++ {
 			p.step(i)
 		}
@@ -795,5 +980,5 @@ func TestLendingStateMachine(t *testing.T) {
 			reached[a.status]++
 		}
 		rt.Logf("%d steps; applications end %v", steps, reached)
-	})
+	}
 }

@@ -100,14 +100,16 @@ type Period struct {
 	End   money.Date `json:"end"`
 }
 
-// Repaid is loan.repaid's data.
+// Repaid is loan.repaid's data. The sandbox names the tranche it repays
+// (version 1.1), and sends no interest period with no interest.
 type Repaid struct {
 	LoanID         string       `json:"loan_id"`
 	RepaymentID    string       `json:"repayment_id"`
+	DisbursementID string       `json:"disbursement_id,omitempty"`
 	Principal      money.Amount `json:"principal"`
 	Interest       money.Amount `json:"interest"`
 	PaidOn         money.Date   `json:"paid_on"`
-	InterestPeriod Period       `json:"interest_period"`
+	InterestPeriod *Period      `json:"interest_period,omitempty"`
 }
 
 // LineGranted is credit_line.granted's (and credit_line.changed's) data.
@@ -228,7 +230,9 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 			line.used = line.used.Add(amount)
 		}
 		a.loanID = "SBX-L-" + a.rec.BankReference[len("SBX-"):]
-		a.valueDate = money.DateOf(now)
+		// LoanDays back, when set: the demo's loans are repaid today with
+		// that many days of interest, never on a date to come.
+		a.valueDate = money.DateOf(now).AddDays(-max(b.cfg.LoanDays, 0))
 		a.tranches = Split(amount, b.cfg.Tranches)
 	}
 	b.mu.Unlock()
@@ -255,7 +259,7 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 		for i, t := range a.tranches {
 			n := strconv.Itoa(i + 1)
 			list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
-				LoanID: a.loanID, DisbursementID: a.loanID + "-D" + n, Amount: t,
+				LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t,
 				ValueDate: a.valueDate, MaturityDate: maturity, AnnualRate: b.cfg.Rate,
 			}))
 		}
@@ -263,30 +267,31 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 	return outEvents(list)
 }
 
-// repay returns the repayment of every tranche, with interest from its
-// value date to today.
+// trancheID is the bank's id of a's tranche i (from 0).
+func trancheID(a *application, i int) string { return a.loanID + "-D" + strconv.Itoa(i+1) }
+
+// repay returns the repayment of every tranche, naming it, paid today
+// with interest from its value date to today (none, and no interest
+// period, when that is no day).
 func (b *Bank) repay(a *application) ([]outEvent, error) {
 	now := b.now()
 	paidOn := money.DateOf(now)
 	if paidOn.Before(a.valueDate) {
 		paidOn = a.valueDate
 	}
-	if b.cfg.LoanDays > 0 {
-		paidOn = a.valueDate.AddDays(b.cfg.LoanDays)
-	}
 	days := a.valueDate.DaysUntil(paidOn)
 	ref := a.rec.BankReference
 	var list []Event
 	for i, t := range a.tranches {
 		n := strconv.Itoa(i + 1)
+		r := Repaid{LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, DisbursementID: trancheID(a, i), Principal: t,
+			Interest: Interest(t, b.cfg.Rate, days), PaidOn: paidOn}
+		if days > 0 {
+			r.InterestPeriod = &Period{Start: a.valueDate, End: paidOn}
+		}
 		list = append(list, Event{
 			EventID: ref + ".repaid." + n, Type: TypeRepaid, OccurredAt: now,
-			ApplicationID: a.rec.ApplicationID, BankReference: ref,
-			Data: Repaid{
-				LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, Principal: t,
-				Interest: Interest(t, b.cfg.Rate, days), PaidOn: paidOn,
-				InterestPeriod: Period{Start: a.valueDate, End: paidOn},
-			},
+			ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: r,
 		})
 	}
 	b.mu.Lock()

@@ -109,9 +109,11 @@ type Config struct {
 	// RepayAfter is how long after the disbursements the loan is repaid in
 	// full, one loan.repaid per tranche; 0 never repays.
 	RepayAfter time.Duration
-	// LoanDays, when above zero, dates each repayment that many days after
-	// the value date (interest accrues over them): a demo can show a
-	// 90-day loan repaid, with its interest, a minute after disbursement.
+	// LoanDays, when above zero, dates each loan's value date that many
+	// days before its approval (interest accrues over them until the
+	// repayment, paid on the day it is sent): a demo can show a 90-day
+	// loan repaid, with its interest, a minute after disbursement, with
+	// every date in the past, as procfin requires (bank-protocol.md 1.1).
 	LoanDays int
 	// Faults is the initial misbehaviour; see SetFaults.
 	Faults Faults

@@ -693,8 +693,10 @@ func TestRepayment(t *testing.T) {
 	loan := decode[Disbursed](t, ev[2].Data).LoanID
 	for i, e := range ev[4:] {
 		r := decode[map[string]any](t, e.Data)
+		// Each names its tranche: 400,000.00 × 0.0345 × 90 / 360 = 3,450.00.
 		want := map[string]any{
-			"loan_id": loan, "principal": "400000.00", "interest": "3450.00", "paid_on": "2027-02-19",
+			"loan_id": loan, "disbursement_id": decode[Disbursed](t, ev[2+i].Data).DisbursementID,
+			"principal": "400000.00", "interest": "3450.00", "paid_on": "2027-02-19",
 			"interest_period": map[string]any{"start": "2026-11-21", "end": "2027-02-19"},
 		}
 		for k, v := range want {
@@ -705,6 +707,45 @@ func TestRepayment(t *testing.T) {
 	}
 	if ev[4].EventID == ev[5].EventID || decode[Repaid](t, ev[4].Data).RepaymentID == decode[Repaid](t, ev[5].Data).RepaymentID {
 		t.Errorf("repayments share ids")
+	}
+}
+
+// TestRepaymentLoanDays: with LoanDays the loan's value date is that many
+// days back and it is repaid today, its tranches named: every date in the
+// past (bank-protocol.md 1.1), never one to come. Repaid the day it is
+// disbursed, a tranche pays no interest and sends no interest period.
+func TestRepaymentLoanDays(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		loanDays         int
+		valueDate        string
+		interest, period string
+	}{
+		// 400,000.00 × 0.0345 × 90 / 360 = 3,450.00, from 2026-08-23 to today.
+		{"NinetyDays", 90, "2026-08-23", "3450.00", `{"end":"2026-11-21","start":"2026-08-23"}`},
+		{"SameDay", 0, "2026-11-21", "0.00", "null"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) { c.RepayAfter, c.LoanDays = 5*time.Millisecond, tc.loanDays })
+			id := "app-days-" + tc.name
+			if a := h.post(id, message(id, "800000.00", 180), nil); a.status != http.StatusAccepted {
+				t.Fatalf("status %d", a.status)
+			}
+			ev := h.procfin.waitEvents(6)
+			for i, e := range ev[2:4] {
+				if d := decode[Disbursed](t, e.Data); d.ValueDate.String() != tc.valueDate {
+					t.Errorf("tranche %d value date %s, want %s", i+1, d.ValueDate, tc.valueDate)
+				}
+			}
+			for i, e := range ev[4:] {
+				r := decode[map[string]any](t, e.Data)
+				period, _ := json.Marshal(r["interest_period"])
+				if r["paid_on"] != "2026-11-21" || r["interest"] != tc.interest || string(period) != tc.period ||
+					r["disbursement_id"] != decode[Disbursed](t, ev[2+i].Data).DisbursementID {
+					t.Errorf("repayment %d: %v; want paid today, interest %s, period %s, its tranche named", i+1, r, tc.interest, tc.period)
+				}
+			}
+		})
 	}
 }
 

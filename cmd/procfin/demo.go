@@ -163,8 +163,9 @@ Open it in a browser (中文, with an English switch), or use the API
   admin     admin     / procfin-demo-admin
 
 The sandbox banks qilu-sandbox and jinan-rural-sandbox approve applications
-up to 5,000,000.00 within seconds, disburse in two tranches, and repay 30 s
-later as if 90 days had passed. Try, as quancheng:
+up to 5,000,000.00 within seconds, disburse in two tranches valued 90 days
+back, and repay them 30 s later, today, with 90 days of interest. Try, as
+quancheng:
   TOKEN=$(curl -s %s/v1/auth/token -H 'Content-Type: application/json' \
     -d '{"username":"quancheng","password":"procfin-demo-supplier"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -s %s/v1/contracts -H "Authorization: Bearer $TOKEN"

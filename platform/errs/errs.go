@@ -35,6 +35,7 @@ const (
 	InvalidTransition  Code = "invalid_transition"      // state machine refuses the change (409)
 	EventConflict      Code = "event_conflict"          // event id seen with another body (409)
 	VerificationFailed Code = "verification_failed"     // a verification check failed (422)
+	InvalidFigures     Code = "invalid_figures"         // a bank's figures cannot be true (422)
 )
 
 // FieldError names one problem with one input field.
