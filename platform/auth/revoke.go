@@ -35,7 +35,7 @@ import (
 // after userStateTTL, a safety net.
 
 // usersChannel is the channel the users table's trigger notifies (migration
-// 00023), with the user's id as payload.
+// 00022), with the user's id as payload.
 const usersChannel = "procfin_users"
 
 const (
