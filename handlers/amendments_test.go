@@ -219,7 +219,7 @@ func TestContractAmendmentPartiesAndStatus(t *testing.T) {
 	wantProblem(t, aw.resolve(aw.officer, id, "2", `{"decision": "adopt", "reason": "novation"}`), 409, "conflict")
 
 	// A contract nobody finances is replaced as before, whatever changes.
-	_, u := aw.contract("HT-QD-3", "1000000.00", usccA, "active")
+	aw.contract("HT-QD-3", "1000000.00", usccA, "active")
 	outcome, u := aw.contract("HT-QD-3", "100000.00", usccA, "cancelled")
 	if limit, _ := financingOf(u); outcome != "new_version" || u["version"] != 2.0 || u["amount"] != "100000.00" ||
 		u["status"] != "cancelled" || limit != "85000.00" || u["amendment_pending_review"] != false {

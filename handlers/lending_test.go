@@ -478,10 +478,8 @@ func TestLoansList(t *testing.T) {
 	lw := newLendingWorld(t)
 	ctx := context.Background()
 	today := money.DateOf(time.Now())
-	var apps []string
 	for i, amount := range []string{"1000.00", "2000.00", "3000.00"} {
 		id := lw.applied(lw.supplierA, lw.contractA, amount)
-		apps = append(apps, id)
 		err := postgres.Transact(ctx, lw.db, func(tx *sqlx.Tx) error {
 			err := lw.lending.Approve(ctx, tx, "qilu-bank", id, lending.Approval{ApprovedAmount: money.MustAmount(amount),
 				AnnualRate: money.MustRate("0.0345"), TermDays: 180,

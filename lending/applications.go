@@ -511,16 +511,6 @@ func (sc Scope) allows(a Application) bool {
 	return (sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
 }
 
-func getApplication(ctx context.Context, q sqlx.QueryerContext, id string) (Application, error) {
-	var a Application
-	err := sqlx.GetContext(ctx, q, &a, `SELECT * FROM applications WHERE id = $1`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, errs.E(errs.NotFound, "no application %s", id)
-	}
-	a.derive()
-	return a, postgres.Translate(err)
-}
-
 // lockApplication locks the application for the rest of tx; not_found
 // outside scope. Every change to an existing application, its history,
 // consent or repayment account locks it here first (or in

@@ -2,8 +2,6 @@ package subsidies
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -198,14 +196,4 @@ func (s *Service) Policies(ctx context.Context) ([]Policy, error) {
 	list := []Policy{}
 	err := s.db.SelectContext(ctx, &list, selectPolicy+` ORDER BY version DESC`)
 	return list, postgres.Translate(err)
-}
-
-// policyVersion returns one version.
-func policyVersion(ctx context.Context, q sqlx.QueryerContext, version int) (Policy, error) {
-	var p Policy
-	err := sqlx.GetContext(ctx, q, &p, selectPolicy+` WHERE version = $1`, version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return p, errs.E(errs.NotFound, "no subsidy policy version %d", version)
-	}
-	return p, postgres.Translate(err)
 }

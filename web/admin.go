@@ -58,11 +58,10 @@ func (s *server) adminHome(w http.ResponseWriter, r *http.Request, v *view) {
 }
 
 func algorithms(s string) []string {
-	var out []string
-	for _, a := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, a)
+	if out := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }); len(out) > 0 {
+		return out
 	}
-	return out
+	return nil
 }
 
 func (s *server) issuersPage(w http.ResponseWriter, r *http.Request, v *view) {

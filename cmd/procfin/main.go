@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		return usageError{errors.New("no command\n" + usage)}
+		return usageError{fmt.Errorf("no command\n%s", usage)}
 	}
 	cmd, rest := rest[0], rest[1:]
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {

@@ -461,11 +461,6 @@ func getJSON(t *testing.T, url, token string, dst any) {
 	json.NewDecoder(res.Body).Decode(dst)
 }
 
-func decodeJSON(res *http.Response, dst any) {
-	defer res.Body.Close()
-	json.NewDecoder(res.Body).Decode(dst)
-}
-
 func TestTuneGC(t *testing.T) {
 	prevPercent := debug.SetGCPercent(100)
 	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
