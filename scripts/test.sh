@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of procfin: formatting, go vet, the whole suite with the
-# race detector against a real PostgreSQL, then each fuzz target for a short
-# bounded time (PROCFIN_FUZZTIME, default 5s; 0 skips; longer runs:
+# Runs every test of procfin: formatting, go vet, staticcheck, the whole
+# suite with the race detector against a real PostgreSQL, then each fuzz
+# target for a short bounded time (PROCFIN_FUZZTIME, default 5s; 0 skips; longer runs:
 # PROCFIN_FUZZTIME=10m scripts/test.sh).
 #
 # Without TEST_DATABASE_URL the tests share one private PostgreSQL cluster,
@@ -32,6 +32,9 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# staticcheck, at a fixed version (the module proxy serves it; cached after
+# the first run).
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 go test -race -count=1 ./...
 
 if [ "$fuzztime" != "0" ]; then
