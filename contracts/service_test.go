@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
@@ -411,4 +412,51 @@ func TestScope(t *testing.T) {
 	if _, err := s.Contract(ctx, contracts.All, "not-a-uuid"); !errs.Is(err, errs.NotFound) {
 		t.Fatalf("malformed id: %v", err)
 	}
+}
+
+// TestIssuerTextIsText: what an issuer sends is stored and shown to
+// suppliers, officers and banks, so every text of a document, names and
+// conditions included, must be valid text of bounded length: a control
+// character or an overlong name is refused naming each field, and nothing
+// is stored.
+func TestIssuerTextIsText(t *testing.T) {
+	s, db := newService(t, time.Now())
+	mustIssuer(t, s, "jinan-pprc")
+	stored := func() int {
+		return count(t, db, `SELECT (SELECT count(*) FROM award_notices) + (SELECT count(*) FROM contracts) + (SELECT count(*) FROM purchasers)`)
+	}
+	before := stored()
+	n := notice("N1", usccSmall)
+	n.ProjectName = "校园网\x1b[2J"
+	n.Purchaser.Name = "山东大学\u0085"
+	n.Supplier.Name = strings.Repeat("泉", 167) // 501 bytes, over 500
+	_, _, err := s.SubmitAwardNotice(ctx, "jinan-pprc", n, signed)
+	want := map[string]string{"project_name": "invalid_text", "purchaser.name": "invalid_text", "supplier.name": "too_long"}
+	if got := fieldCodes(err); !cmp.Equal(got, want) {
+		t.Fatalf("notice: fields %v, want %v (%v)", got, want, err)
+	}
+	if _, _, err := s.SubmitAwardNotice(ctx, "jinan-pprc", notice("N1", usccSmall), signed); err != nil {
+		t.Fatal(err)
+	}
+	c := contract("C1", "N1", usccSmall)
+	c.PaymentTerms[0].Condition = "验收合格\x07"
+	_, _, err = s.SubmitContract(ctx, "jinan-pprc", c, signed)
+	if got, want := fieldCodes(err), map[string]string{"payment_terms[0].condition": "invalid_text"}; !cmp.Equal(got, want) {
+		t.Fatalf("contract: fields %v, want %v (%v)", got, want, err)
+	}
+	if got := stored(); got != before+2 { // the valid notice and its purchaser
+		t.Fatalf("%d rows stored, want %d", got, before+2)
+	}
+}
+
+func fieldCodes(err error) map[string]string {
+	var e *errs.Error
+	if !asErr(err, &e) {
+		return nil
+	}
+	m := map[string]string{}
+	for _, f := range e.Fields {
+		m[f.Field] = f.Code
+	}
+	return m
 }

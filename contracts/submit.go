@@ -14,6 +14,7 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
+	"procfin/platform/text"
 )
 
 // Source says how a document reached procfin.
@@ -47,6 +48,9 @@ func requireText(fe []errs.FieldError, field, v string, max int) []errs.FieldErr
 		return append(fe, errs.FieldError{Field: field, Code: "required", Message: "is required"})
 	case len(v) > max:
 		return append(fe, errs.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("is longer than %d bytes", max)})
+	case !text.Valid(v):
+		// What an issuer sends is stored and shown to others: text only.
+		return append(fe, errs.FieldError{Field: field, Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"})
 	}
 	return fe
 }
@@ -60,6 +64,21 @@ func checkStatus(fe []errs.FieldError, v string) []errs.FieldError {
 	return append(fe, errs.FieldError{Field: "status", Code: "unknown_status", Message: "must be active, cancelled, terminated or completed"})
 }
 
+// optionalText checks a text an issuer may leave out: when given, it is
+// bounded and text only, like requireText's.
+func optionalText(fe []errs.FieldError, field, v string, max int) []errs.FieldError {
+	if v == "" {
+		return fe
+	}
+	return requireText(fe, field, v, max)
+}
+
+// parties checks the names beside the purchaser's and supplier's ids.
+func parties(fe []errs.FieldError, p Party, sup SupplierRef) []errs.FieldError {
+	fe = optionalText(fe, "purchaser.name", p.Name, 500)
+	return optionalText(fe, "supplier.name", sup.Name, 500)
+}
+
 func (d *AwardNoticeDoc) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	fe = requireText(fe, "notice_no", d.NoticeNo, 200)
@@ -68,6 +87,7 @@ func (d *AwardNoticeDoc) validate() []errs.FieldError {
 	fe = requireText(fe, "purchaser.id", d.Purchaser.ID, 200)
 	fe = requireText(fe, "supplier.uscc", d.Supplier.USCC, 18)
 	fe = requireText(fe, "procurement_method", d.ProcurementMethod, 100)
+	fe = parties(fe, d.Purchaser, d.Supplier)
 	if !d.Amount.IsPositive() {
 		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
 	}
@@ -89,6 +109,7 @@ func (d *ContractDoc) validate() []errs.FieldError {
 	fe = requireText(fe, "notice_no", d.NoticeNo, 200)
 	fe = requireText(fe, "purchaser.id", d.Purchaser.ID, 200)
 	fe = requireText(fe, "supplier.uscc", d.Supplier.USCC, 18)
+	fe = parties(fe, d.Purchaser, d.Supplier)
 	if !d.Amount.IsPositive() {
 		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
 	}
@@ -114,6 +135,7 @@ func (d *ContractDoc) validate() []errs.FieldError {
 		if pt.DueOn.IsZero() {
 			fe = append(fe, errs.FieldError{Field: fmt.Sprintf("payment_terms[%d].due_on", i), Code: "required", Message: "is required"})
 		}
+		fe = optionalText(fe, fmt.Sprintf("payment_terms[%d].condition", i), pt.Condition, 1000)
 		total = total.Add(pt.Amount)
 	}
 	if total.GreaterThan(d.Amount) {
