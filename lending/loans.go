@@ -646,7 +646,11 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 		Outstanding *money.Amount `db:"outstanding"`
 		ID          *string       `db:"id"`
 	}
-	err = tx.GetContext(ctx, &res, repayStatement,
+	statement := repayLoanStatement
+	if r.BankDisbursementID != "" {
+		statement = repayTrancheStatement
+	}
+	err = tx.GetContext(ctx, &res, statement,
 		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID, r.BankDisbursementID)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
@@ -718,15 +722,19 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 	return out, nil
 }
 
-// repayStatement checks a repayment against its loan's tranches and
-// earlier periods and, if it passes, writes it with its effects. $1 loan,
-// $2 bank, $3 repayment id, $4 principal, $5 interest, $6 paid on, $7 and
-// $8 the interest period (NULL: none), $9 the loan's outstanding before,
-// $10 the application, $11 the bank's tranche id (”: the whole loan).
-// It answers one row: refusal (empty when written, else no_tranche,
-// before_value_date, outstanding, overlap), the value date of the tranche
-// (the loan's first, for a whole-loan repayment), the tranche's
-// outstanding principal, and the repayment's id when written.
+// repayTrancheStatement and repayLoanStatement check a repayment against
+// its loan's tranches and earlier periods and, if it passes, write it with
+// its effects: the first for a repayment naming its tranche, the second
+// for one of the whole loan (two statements, so that each plan holds only
+// its own case: the named tranche is the common one, and its plan is half
+// the other's). $1 loan, $2 bank, $3 repayment id, $4 principal, $5
+// interest, $6 paid on, $7 and $8 the interest period (NULL: none), $9 the
+// loan's outstanding before, $10 the application, $11 the bank's tranche
+// id (” for the whole loan). Each answers one row: refusal (empty when
+// written, else no_tranche, before_value_date, outstanding, overlap), the
+// value date of the tranche (the loan's first, for a whole-loan
+// repayment), the tranche's outstanding principal, and the repayment's id
+// when written.
 //
 // Overlap: within a group of periods (one tranche's, or the whole loan's)
 // the stored periods never overlap, so the new period overlaps the group
@@ -735,49 +743,75 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 // group. A tranche's repayment is checked against its tranche's and the
 // whole loan's groups; a whole-loan repayment against every group of the
 // loan. A repayment without an interest period overlaps nothing.
-const repayStatement = `
+const repayTrancheStatement = `
 	WITH t AS (
 		SELECT id, outstanding, value_date FROM disbursements
-		WHERE $11::text <> '' AND bank_id = $2 AND bank_disbursement_id = $11 AND loan_id = $1
-	), first AS ( -- the loan's first value date, for a whole-loan repayment
-		SELECT min(value_date) AS value_date FROM disbursements WHERE $11::text = '' AND loan_id = $1
+		WHERE bank_id = $2 AND bank_disbursement_id = $11 AND loan_id = $1
 	), chk AS (
 		SELECT CASE
-			WHEN $11::text <> '' AND t.id IS NULL THEN 'no_tranche'
-			WHEN $7::date < coalesce(t.value_date, first.value_date) THEN 'before_value_date'
+			WHEN t.id IS NULL THEN 'no_tranche'
+			WHEN $7::date < t.value_date THEN 'before_value_date'
 			WHEN $4::numeric > t.outstanding THEN 'outstanding'
 			WHEN $7::date IS NOT NULL AND (
 				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
 					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
-				OR (t.id IS NOT NULL AND EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+				OR EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id = t.id AND p.period_start < $8::date
-					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date))
-				OR (t.id IS NULL AND EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
-					WHERE p.loan_id = $1 AND p.disbursement_id = g.id AND p.period_start < $8::date
-					ORDER BY p.period_start DESC LIMIT 1) w
-					WHERE g.loan_id = $1 AND w.period_end > $7::date))
+					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
 			) THEN 'overlap'
 			ELSE '' END AS refusal,
-			t.id AS tranche, t.outstanding, coalesce(t.value_date, first.value_date) AS value_date
-		FROM first LEFT JOIN t ON true
+			t.id AS tranche, t.outstanding, t.value_date
+		FROM (SELECT) one LEFT JOIN t ON true
 	), r AS (
 		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
 			outstanding_before, disbursement_id)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
 		RETURNING id
+	), tr AS (
+		UPDATE disbursements d SET outstanding = d.outstanding - $4
+		FROM chk WHERE d.id = chk.tranche AND chk.refusal = '' AND $4::numeric > 0
+	), loan AS (
+		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
+		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
+	), app AS (
+		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
+		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
+	)
+	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
+
+const repayLoanStatement = `
+	WITH first AS ( -- the loan's first value date
+		SELECT min(value_date) AS value_date, $11::text AS none FROM disbursements WHERE loan_id = $1
+	), chk AS (
+		SELECT CASE
+			WHEN $7::date < first.value_date THEN 'before_value_date'
+			WHEN $7::date IS NOT NULL AND (
+				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
+				OR EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
+					WHERE p.loan_id = $1 AND p.disbursement_id = g.id AND p.period_start < $8::date
+					ORDER BY p.period_start DESC LIMIT 1) w
+					WHERE g.loan_id = $1 AND w.period_end > $7::date)
+			) THEN 'overlap'
+			ELSE '' END AS refusal,
+			NULL::uuid AS tranche, NULL::numeric AS outstanding, first.value_date
+		FROM first
+	), r AS (
+		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
+			outstanding_before, disbursement_id)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, NULL FROM chk WHERE chk.refusal = ''
+		RETURNING id
 	), alloc AS (
-		-- The principal on the tranches: all on the named one, or the
-		-- oldest first.
-		SELECT chk.tranche AS id, $4::numeric AS take FROM chk WHERE chk.refusal = '' AND chk.tranche IS NOT NULL
-		UNION ALL
-		SELECT d.id, least(d.outstanding, greatest(0, $4::numeric - coalesce(sum(d.outstanding) OVER w, 0)))
+		-- The principal on the tranches, the oldest first.
+		SELECT d.id, least(d.outstanding, greatest(0, $4::numeric - coalesce(sum(d.outstanding) OVER w, 0))) AS take
 		FROM chk JOIN disbursements d ON d.loan_id = $1
-		WHERE chk.refusal = '' AND chk.tranche IS NULL AND $4::numeric > 0
+		WHERE chk.refusal = '' AND $4::numeric > 0
 		WINDOW w AS (ORDER BY d.value_date, d.created_at, d.id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 	), tr AS (
 		UPDATE disbursements d SET outstanding = d.outstanding - alloc.take
-		FROM alloc WHERE d.id = alloc.id AND alloc.take > 0
+		FROM alloc WHERE d.loan_id = $1 AND d.id = alloc.id AND alloc.take > 0
 	), loan AS (
 		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
 		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
