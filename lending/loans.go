@@ -743,6 +743,28 @@ func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoa
 // group. A tranche's repayment is checked against its tranche's and the
 // whole loan's groups; a whole-loan repayment against every group of the
 // loan. A repayment without an interest period overlaps nothing.
+// The parts the two statements share: the whole loan's group of periods
+// (a tranche's repayment must not overlap it either), the repayment's
+// row, and the loan's and application's totals with the answer.
+const (
+	overlapsWholeLoan = `EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
+		WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
+		ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)`
+	insertRepayment = `
+		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
+			outstanding_before, disbursement_id)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
+		RETURNING id`
+	repaidTotals = `loan AS (
+		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
+		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
+	), app AS (
+		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
+		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
+	)
+	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
+)
+
 const repayTrancheStatement = `
 	WITH t AS (
 		SELECT id, outstanding, value_date FROM disbursements
@@ -753,9 +775,7 @@ const repayTrancheStatement = `
 			WHEN $7::date < t.value_date THEN 'before_value_date'
 			WHEN $4::numeric > t.outstanding THEN 'outstanding'
 			WHEN $7::date IS NOT NULL AND (
-				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
-					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
-					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
+				` + overlapsWholeLoan + `
 				OR EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id = t.id AND p.period_start < $8::date
 					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
@@ -763,22 +783,11 @@ const repayTrancheStatement = `
 			ELSE '' END AS refusal,
 			t.id AS tranche, t.outstanding, t.value_date
 		FROM (SELECT) one LEFT JOIN t ON true
-	), r AS (
-		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
-			outstanding_before, disbursement_id)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
-		RETURNING id
+	), r AS (` + insertRepayment + `
 	), tr AS (
 		UPDATE disbursements d SET outstanding = d.outstanding - $4
 		FROM chk WHERE d.id = chk.tranche AND chk.refusal = '' AND $4::numeric > 0
-	), loan AS (
-		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
-		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
-	), app AS (
-		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
-		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
-	)
-	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
+	), ` + repaidTotals
 
 const repayLoanStatement = `
 	WITH first AS ( -- the loan's first value date
@@ -787,9 +796,7 @@ const repayLoanStatement = `
 		SELECT CASE
 			WHEN $7::date < first.value_date THEN 'before_value_date'
 			WHEN $7::date IS NOT NULL AND (
-				EXISTS (SELECT FROM (SELECT p.period_end FROM repayments p
-					WHERE p.loan_id = $1 AND p.disbursement_id IS NULL AND p.period_start < $8::date
-					ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)
+				` + overlapsWholeLoan + `
 				OR EXISTS (SELECT FROM disbursements g CROSS JOIN LATERAL (SELECT p.period_end FROM repayments p
 					WHERE p.loan_id = $1 AND p.disbursement_id = g.id AND p.period_start < $8::date
 					ORDER BY p.period_start DESC LIMIT 1) w
@@ -798,11 +805,7 @@ const repayLoanStatement = `
 			ELSE '' END AS refusal,
 			NULL::uuid AS tranche, NULL::numeric AS outstanding, first.value_date
 		FROM first
-	), r AS (
-		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
-			outstanding_before, disbursement_id)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, NULL FROM chk WHERE chk.refusal = ''
-		RETURNING id
+	), r AS (` + insertRepayment + `
 	), alloc AS (
 		-- The principal on the tranches, the oldest first.
 		SELECT d.id, least(d.outstanding, greatest(0, $4::numeric - coalesce(sum(d.outstanding) OVER w, 0))) AS take
@@ -812,14 +815,7 @@ const repayLoanStatement = `
 	), tr AS (
 		UPDATE disbursements d SET outstanding = d.outstanding - alloc.take
 		FROM alloc WHERE d.loan_id = $1 AND d.id = alloc.id AND alloc.take > 0
-	), loan AS (
-		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
-		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
-	), app AS (
-		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
-		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
-	)
-	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
+	), ` + repaidTotals
 
 // Overdue records loan.overdue.
 func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
