@@ -64,10 +64,10 @@ func checkStatus(fe []errs.FieldError, v string) []errs.FieldError {
 	return append(fe, errs.FieldError{Field: "status", Code: "unknown_status", Message: "must be active, cancelled, terminated or completed"})
 }
 
-// optionalText checks a text an issuer may leave out: when given, it is
-// bounded and text only, like requireText's.
+// optionalText checks a text an issuer may leave out (blank counts as
+// left out): when given, it is bounded and text only, like requireText's.
 func optionalText(fe []errs.FieldError, field, v string, max int) []errs.FieldError {
-	if v == "" {
+	if strings.TrimSpace(v) == "" {
 		return fe
 	}
 	return requireText(fe, field, v, max)

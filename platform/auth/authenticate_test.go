@@ -232,7 +232,7 @@ func TestLimiterSet(t *testing.T) {
 			t.Fatalf("len = %d, want 2", n)
 		}
 		l.allow("c", t0.Add(time.Minute)) // a idle a minute: dropped
-		if _, found := l.byKey["a"]; found || l.len() != 2 {
+		if _, found := l.entries.byKey["a"]; found || l.len() != 2 {
 			t.Fatalf("idle entry kept: len %d", l.len())
 		}
 	})
@@ -247,7 +247,7 @@ func TestLimiterSet(t *testing.T) {
 		if l.len() != 3 {
 			t.Fatalf("len = %d, want 3", l.len())
 		}
-		if _, found := l.byKey["b"]; found {
+		if _, found := l.entries.byKey["b"]; found {
 			t.Fatalf("least recently used entry kept")
 		}
 		if ok, _ := l.allow("a", t0.Add(5*time.Second)); ok {
@@ -259,7 +259,7 @@ func TestLimiterSet(t *testing.T) {
 		l := newLimiterSet(1, 10)
 		long := strings.Repeat("x", 10000)
 		l.allow(long, t0)
-		for k := range l.byKey {
+		for k := range l.entries.byKey {
 			if len(k) > maxLimiterKeyLen {
 				t.Fatalf("kept a %d-byte key", len(k))
 			}
@@ -285,7 +285,7 @@ func TestBackoffSet(t *testing.T) {
 			if ok, retry := b.attempt("k", now); !ok {
 				t.Fatalf("attempt %d refused (retry %v)", i+1, retry)
 			}
-			if got := b.byKey["k"].Value.(*backoffEntry).next.Sub(now); got != w {
+			if got := b.entries.byKey["k"].Value.(*lruItem[backoffEntry]).v.next.Sub(now); got != w {
 				t.Fatalf("after failure %d: wait %v, want %v", i+1, got, w)
 			}
 			if w > 0 {
@@ -314,8 +314,8 @@ func TestBackoffSet(t *testing.T) {
 		b.attempt("a", t0) // waits until t0+1s
 		b.attempt("b", t0.Add(10*time.Minute))
 		b.attempt("c", t0.Add(time.Second+maxBackoff)) // a's back-off ended maxBackoff ago
-		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
-			t.Fatalf("idle entry kept: %d entries", b.lru.Len())
+		if _, found := b.entries.byKey["a"]; found || b.entries.lru.Len() != 2 {
+			t.Fatalf("idle entry kept: %d entries", b.entries.lru.Len())
 		}
 	})
 
@@ -324,8 +324,8 @@ func TestBackoffSet(t *testing.T) {
 		b.attempt("a", t0)
 		b.attempt("b", t0)
 		b.attempt("c", t0) // full: drops a
-		if _, found := b.byKey["a"]; found || b.lru.Len() != 2 {
-			t.Fatalf("len %d", b.lru.Len())
+		if _, found := b.entries.byKey["a"]; found || b.entries.lru.Len() != 2 {
+			t.Fatalf("len %d", b.entries.lru.Len())
 		}
 	})
 

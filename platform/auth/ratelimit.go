@@ -25,24 +25,16 @@ const maxLimiterKeyLen = 128
 type limiterSet struct {
 	mu        sync.Mutex
 	perMinute int
-	max       int
-	lru       *list.List // of *limiterEntry, most recently used at the front
-	byKey     map[string]*list.Element
+	entries   boundedLRU[limiterEntry]
 }
 
 type limiterEntry struct {
-	key  string
 	lim  *rate.Limiter
 	last time.Time
 }
 
 func newLimiterSet(perMinute, max int) *limiterSet {
-	return &limiterSet{
-		perMinute: perMinute,
-		max:       max,
-		lru:       list.New(),
-		byKey:     make(map[string]*list.Element),
-	}
+	return &limiterSet{perMinute: perMinute, entries: newBoundedLRU[limiterEntry](max)}
 }
 
 // idleAfter is how long until an unused bucket is full again.
@@ -56,20 +48,10 @@ func (s *limiterSet) allow(key string, now time.Time) (ok bool, retryAfter time.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.evictIdle(now)
-	var e *limiterEntry
-	if el, found := s.byKey[key]; found {
-		e = el.Value.(*limiterEntry)
-		s.lru.MoveToFront(el)
-	} else {
-		if s.lru.Len() >= s.max {
-			oldest := s.lru.Back()
-			s.lru.Remove(oldest)
-			delete(s.byKey, oldest.Value.(*limiterEntry).key)
-		}
-		e = &limiterEntry{key: key, lim: rate.NewLimiter(rate.Limit(float64(s.perMinute)/60), s.perMinute)}
-		s.byKey[key] = s.lru.PushFront(e)
-	}
+	s.entries.evict(func(e *limiterEntry) bool { return now.Sub(e.last) >= idleAfter })
+	e := s.entries.touch(key, func() *limiterEntry {
+		return &limiterEntry{lim: rate.NewLimiter(rate.Limit(float64(s.perMinute)/60), s.perMinute)}
+	})
 	e.last = now
 	r := e.lim.ReserveN(now, 1)
 	if !r.OK() {
@@ -82,22 +64,10 @@ func (s *limiterSet) allow(key string, now time.Time) (ok bool, retryAfter time.
 	return true, 0
 }
 
-// evictIdle drops entries, oldest first, unused for idleAfter.
-func (s *limiterSet) evictIdle(now time.Time) {
-	for el := s.lru.Back(); el != nil; el = s.lru.Back() {
-		e := el.Value.(*limiterEntry)
-		if now.Sub(e.last) < idleAfter {
-			return
-		}
-		s.lru.Remove(el)
-		delete(s.byKey, e.key)
-	}
-}
-
 func (s *limiterSet) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lru.Len()
+	return s.entries.lru.Len()
 }
 
 // Back-off of one username from one address.
@@ -114,21 +84,18 @@ const (
 // cannot slip past the count. It is bounded like limiterSet; an entry
 // whose back-off ended maxBackoff ago is dropped.
 type backoffSet struct {
-	mu    sync.Mutex
-	free  int
-	max   int
-	lru   *list.List // of *backoffEntry, most recently used at the front
-	byKey map[string]*list.Element
+	mu      sync.Mutex
+	free    int
+	entries boundedLRU[backoffEntry]
 }
 
 type backoffEntry struct {
-	key      string
 	failures int
 	next     time.Time // no attempt before
 }
 
 func newBackoffSet(free, max int) *backoffSet {
-	return &backoffSet{free: free, max: max, lru: list.New(), byKey: make(map[string]*list.Element)}
+	return &backoffSet{free: free, entries: newBoundedLRU[backoffEntry](max)}
 }
 
 // backoffKey is the key of username from address.
@@ -148,20 +115,9 @@ func backoffKey(username, addr string) string {
 func (b *backoffSet) attempt(key string, now time.Time) (ok bool, retryAfter time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.evictIdle(now)
-	var e *backoffEntry
-	if el, found := b.byKey[key]; found {
-		e = el.Value.(*backoffEntry)
-		b.lru.MoveToFront(el)
-	} else {
-		if b.lru.Len() >= b.max {
-			oldest := b.lru.Back()
-			b.lru.Remove(oldest)
-			delete(b.byKey, oldest.Value.(*backoffEntry).key)
-		}
-		e = &backoffEntry{key: key}
-		b.byKey[key] = b.lru.PushFront(e)
-	}
+	// An entry whose back-off ended maxBackoff ago is as good as new.
+	b.entries.evict(func(e *backoffEntry) bool { return now.Sub(e.next) >= maxBackoff })
+	e := b.entries.touch(key, func() *backoffEntry { return &backoffEntry{} })
 	if now.Before(e.next) {
 		return false, e.next.Sub(now)
 	}
@@ -181,23 +137,7 @@ func (b *backoffSet) attempt(key string, now time.Time) (ok bool, retryAfter tim
 func (b *backoffSet) succeeded(key string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if el, found := b.byKey[key]; found {
-		b.lru.Remove(el)
-		delete(b.byKey, key)
-	}
-}
-
-// evictIdle drops entries, least recently used first, whose back-off ended
-// maxBackoff ago.
-func (b *backoffSet) evictIdle(now time.Time) {
-	for el := b.lru.Back(); el != nil; el = b.lru.Back() {
-		e := el.Value.(*backoffEntry)
-		if now.Sub(e.next) < maxBackoff {
-			return
-		}
-		b.lru.Remove(el)
-		delete(b.byKey, e.key)
-	}
+	b.entries.remove(key)
 }
 
 // rateLimited is the error for too many login attempts. Extra carries
@@ -210,4 +150,59 @@ func rateLimited(retryAfter time.Duration) error {
 	e := errs.E(errs.RateLimited, "too many login attempts; try again later")
 	e.Extra = map[string]any{"retry_after": secs}
 	return e
+}
+
+// boundedLRU holds at most max entries by key, the most recently used
+// first: when it is full, a new key drops the least recently used one. It
+// is not safe for concurrent use (its owner holds a lock).
+type boundedLRU[V any] struct {
+	max   int
+	lru   *list.List // of *lruItem[V], most recently used at the front
+	byKey map[string]*list.Element
+}
+
+type lruItem[V any] struct {
+	key string
+	v   *V
+}
+
+func newBoundedLRU[V any](max int) boundedLRU[V] {
+	return boundedLRU[V]{max: max, lru: list.New(), byKey: make(map[string]*list.Element)}
+}
+
+// touch returns key's entry, made by create when there is none, as the most
+// recently used.
+func (c *boundedLRU[V]) touch(key string, create func() *V) *V {
+	if el, found := c.byKey[key]; found {
+		c.lru.MoveToFront(el)
+		return el.Value.(*lruItem[V]).v
+	}
+	if c.lru.Len() >= c.max {
+		oldest := c.lru.Back()
+		c.lru.Remove(oldest)
+		delete(c.byKey, oldest.Value.(*lruItem[V]).key)
+	}
+	it := &lruItem[V]{key: key, v: create()}
+	c.byKey[key] = c.lru.PushFront(it)
+	return it.v
+}
+
+// evict drops entries, least recently used first, while stale says so.
+func (c *boundedLRU[V]) evict(stale func(*V) bool) {
+	for el := c.lru.Back(); el != nil; el = c.lru.Back() {
+		it := el.Value.(*lruItem[V])
+		if !stale(it.v) {
+			return
+		}
+		c.lru.Remove(el)
+		delete(c.byKey, it.key)
+	}
+}
+
+// remove drops key's entry.
+func (c *boundedLRU[V]) remove(key string) {
+	if el, found := c.byKey[key]; found {
+		c.lru.Remove(el)
+		delete(c.byKey, key)
+	}
 }
