@@ -60,7 +60,7 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 // or its application was cancelled.
 func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Delivery, error) {
 	var out Delivery
-	err := postgres.Transact(ctx, d.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, d.db, func(tx *postgres.Tx) error {
 		var cur Delivery
 		err := tx.GetContext(ctx, &cur, `
 			SELECT id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at

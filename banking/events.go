@@ -338,12 +338,12 @@ type Events struct {
 	inbox   *inbox
 	// OnRepaid, when set, runs in the repayment's own transaction (the
 	// subsidy claim is computed there).
-	OnRepaid func(ctx context.Context, tx *sqlx.Tx, r lending.RepaymentResult) error
+	OnRepaid func(ctx context.Context, tx *postgres.Tx, r lending.RepaymentResult) error
 	// PrepareRepaid, when set, runs before a batch's events are applied,
 	// with the supplier and payment date of its repayments with interest
 	// (those whose supplier the batch's lock read): OnRepaid's reads for
 	// them, done together.
-	PrepareRepaid func(ctx context.Context, tx *sqlx.Tx, suppliers []string, paidOn []money.Date) error
+	PrepareRepaid func(ctx context.Context, tx *postgres.Tx, suppliers []string, paidOn []money.Date) error
 }
 
 // NewEvents returns the event handler.
@@ -404,7 +404,7 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume
 // a replay nor a duplicate. An item refused by the first two (a replay, an
 // event id reused with another body) gets its error and the others go on;
 // any other error is returned, and tx must be rolled back.
-func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+func (ev *Events) applyAll(ctx context.Context, tx *postgres.Tx, items []*inboxItem) error {
 	// Every statement of the batch finds its rows by key.
 	if err := postgres.GenericPlans(ctx, tx); err != nil {
 		return err
@@ -441,7 +441,7 @@ func (ev *Events) applyAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem)
 // here names a loan (a disbursement, repayment or overdue) together with
 // that loan, which the event then takes instead of a read of its own. An
 // id that names no application is left to the event to refuse.
-func (ev *Events) lockApplications(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+func (ev *Events) lockApplications(ctx context.Context, tx *postgres.Tx, items []*inboxItem) error {
 	var appIDs []string
 	loans := map[string]string{}
 	for _, it := range items {
@@ -501,7 +501,7 @@ func loanOf(data any) (string, bool) {
 
 // consumeAll consumes the messages of items in tx, a statement for each
 // verifier (in practice one), and refuses the replayed ones.
-func consumeAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+func consumeAll(ctx context.Context, tx *postgres.Tx, items []*inboxItem) error {
 	groups := map[*signature.Verifier][]*inboxItem{}
 	var order []*signature.Verifier
 	for _, it := range items {
@@ -526,7 +526,7 @@ func consumeAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
 		}
 		for i, it := range group {
 			if it.err = refused[i]; it.err == nil && it.consume.Done != nil {
-				postgres.AfterCommit(tx, it.consume.Done)
+				tx.AfterCommit(it.consume.Done)
 			}
 		}
 	}
@@ -537,7 +537,7 @@ func consumeAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
 // statement, and marks the events that came before: Duplicate with the
 // same body, event_conflict with another. Of an event id given twice, the
 // first in order is written and the second compared with it.
-func (ev *Events) recordAll(ctx context.Context, tx *sqlx.Tx, items []*inboxItem) error {
+func (ev *Events) recordAll(ctx context.Context, tx *postgres.Tx, items []*inboxItem) error {
 	var banks, ids, hashes, types, apps []string
 	var at []time.Time
 	for _, it := range items {
@@ -627,7 +627,7 @@ func compareBody(it *inboxItem, hash string) (string, error) {
 	return Duplicate, nil
 }
 
-func (ev *Events) apply(ctx context.Context, tx *sqlx.Tx, bankID string, env Envelope, data any) error {
+func (ev *Events) apply(ctx context.Context, tx *postgres.Tx, bankID string, env Envelope, data any) error {
 	actor := "bank:" + bankID
 	ls := ev.lending
 	switch d := data.(type) {

@@ -7,8 +7,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/platform/batch"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
@@ -144,7 +142,7 @@ func (q *inbox) write(items []*inboxItem) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), inboxTimeout)
 	defer cancel()
-	err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error { return q.ev.applyAll(ctx, tx, live) })
+	err := postgres.Transact(ctx, q.ev.db, func(tx *postgres.Tx) error { return q.ev.applyAll(ctx, tx, live) })
 	switch {
 	case err == nil:
 	case len(live) == 1 || errs.Is(err, errs.Unavailable):
@@ -158,7 +156,7 @@ func (q *inbox) write(items []*inboxItem) {
 		// Rolled back: whatever was decided in it stands for nothing.
 		for _, it := range live {
 			one := []*inboxItem{it}
-			if err := postgres.Transact(ctx, q.ev.db, func(tx *sqlx.Tx) error { return q.ev.applyAll(ctx, tx, one) }); err != nil {
+			if err := postgres.Transact(ctx, q.ev.db, func(tx *postgres.Tx) error { return q.ev.applyAll(ctx, tx, one) }); err != nil {
 				it.outcome, it.err = "", err
 			}
 		}

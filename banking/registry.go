@@ -119,7 +119,7 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 	version := digest(r.Name, base, string(keys.JWKS), keys.JWKSURL, strings.Join(keys.Algorithms, ","))
 	var out Bank
 	var created bool
-	err := postgres.Transact(ctx, g.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, g.db, func(tx *postgres.Tx) error {
 		var old Bank
 		err := tx.GetContext(ctx, &old, `SELECT * FROM banks WHERE id = $1 FOR UPDATE`, r.ID)
 		var before *Bank
@@ -143,7 +143,7 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 		if before != nil && before.Version == out.Version {
 			return nil
 		}
-		postgres.AfterCommit(tx, func() { g.senders.Delete(out.ID) })
+		tx.AfterCommit(func() { g.senders.Delete(out.ID) })
 		action := "bank.updated"
 		if created {
 			action = "bank.registered"

@@ -306,7 +306,7 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 	for i, d := range ds {
 		ids[i], statuses[i], refs[i] = d.ID, int64(rs[i].status), rs[i].reference
 	}
-	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
+	return postgres.Transact(ctx, r.db, func(tx *postgres.Tx) error {
 		// Every statement here finds its rows by id.
 		if err := postgres.GenericPlans(ctx, tx); err != nil {
 			return err
@@ -469,7 +469,7 @@ func interpret(status int, retryAfterHeader string, body []byte) result {
 // update names the claim (locked_by), and one that finds none means the
 // lease ran out and another worker took over, so nothing is recorded.
 func (r *Relay) record(ctx context.Context, d claimed, res result) error {
-	return postgres.Transact(ctx, r.db, func(tx *sqlx.Tx) error {
+	return postgres.Transact(ctx, r.db, func(tx *postgres.Tx) error {
 		var status any
 		if res.status != 0 {
 			status = res.status

@@ -121,7 +121,7 @@ func contractOfDoc(cur Contract, doc ContractDoc) Contract {
 
 // holdAmendment records version of the locked contract cur as an
 // amendment waiting for review, and flags the contract.
-func (s *Service) holdAmendment(ctx context.Context, tx *sqlx.Tx, cur, next Contract, version int, reasons []string, actor string) error {
+func (s *Service) holdAmendment(ctx context.Context, tx *postgres.Tx, cur, next Contract, version int, reasons []string, actor string) error {
 	next.Financed = cur.Financed
 	_, err := tx.ExecContext(ctx, `
 		WITH a AS (
@@ -229,7 +229,7 @@ func (s *Service) ResolveAmendment(ctx context.Context, contractID string, versi
 	if !ok {
 		return Contract{}, errs.E(errs.NotFound, "no such contract")
 	}
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		cur, err := s.ContractForUpdate(ctx, tx, All, contractID)
 		if err != nil {
 			return err
@@ -288,7 +288,7 @@ type amendmentState struct {
 
 // adopt makes amendment a the current version of the locked contract cur,
 // unless it would still break the financing.
-func (s *Service) adopt(ctx context.Context, tx *sqlx.Tx, cur Contract, a Amendment) error {
+func (s *Service) adopt(ctx context.Context, tx *postgres.Tx, cur Contract, a Amendment) error {
 	var doc ContractDoc
 	if err := json.Unmarshal(a.Document, &doc); err != nil {
 		return fmt.Errorf("contracts: version %d of %s: %w", a.Version, cur.ID, err)

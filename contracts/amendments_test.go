@@ -39,7 +39,7 @@ func financedContract(t *testing.T, held string) (*contracts.Service, *sqlx.DB, 
 // hold adds delta (negative: releases) to what is financed of the contract.
 func hold(t *testing.T, s *contracts.Service, db *sqlx.DB, id, delta string) {
 	t.Helper()
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		c, err := s.ContractForUpdate(ctx, tx, contracts.All, id)
 		if err != nil {
 			return err

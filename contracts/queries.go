@@ -221,7 +221,7 @@ func (s *Service) Contracts(ctx context.Context, scope Scope, before int64, limi
 // ContractForUpdate returns the contract locked for the rest of tx, so that
 // its financing can be changed safely; not_found when it does not exist or
 // is outside scope.
-func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scope, id string) (Contract, error) {
+func (s *Service) ContractForUpdate(ctx context.Context, tx *postgres.Tx, scope Scope, id string) (Contract, error) {
 	canon, isID := ids.Canonical(id)
 	if !isID {
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
@@ -245,7 +245,7 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *sqlx.Tx, scope Scop
 // returns them, with the evidence verification reads besides (EvidenceOf),
 // keyed by id in its canonical form, in one round trip. Ids that do not
 // parse are skipped; the caller checks each contract's supplier.
-func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, contractIDs []string) (map[string]Contract, map[string]Evidence, error) {
+func (s *Service) ContractsForUpdate(ctx context.Context, tx *postgres.Tx, contractIDs []string) (map[string]Contract, map[string]Evidence, error) {
 	valid := make([]string, 0, len(contractIDs))
 	for _, id := range contractIDs {
 		if u, ok := ids.Parse(id); ok {
@@ -280,7 +280,7 @@ func (s *Service) ContractsForUpdate(ctx context.Context, tx *sqlx.Tx, contractI
 // contracts must be locked with ContractsForUpdate. Taking more than a
 // contract's limit allows is a conflict, and then nothing of holds may be
 // kept: the caller rolls back.
-func (s *Service) HoldFinancingMany(ctx context.Context, tx *sqlx.Tx, cs map[string]Contract, holds map[string]money.Amount) error {
+func (s *Service) HoldFinancingMany(ctx context.Context, tx *postgres.Tx, cs map[string]Contract, holds map[string]money.Amount) error {
 	ids, deltas, limits := make([]string, 0, len(holds)), make([]string, 0, len(holds)), make([]string, 0, len(holds))
 	for id, delta := range holds {
 		ids, deltas, limits = append(ids, id), append(deltas, delta.String()), append(limits, s.policy.FinancingOf(cs[id]).Limit.String())
@@ -302,7 +302,7 @@ func (s *Service) HoldFinancingMany(ctx context.Context, tx *sqlx.Tx, cs map[str
 // HoldFinancing adds delta (negative to release) to what live applications
 // hold of the contract's financing. Taking more than the limit allows is a
 // conflict; call it on a contract locked with ContractForUpdate.
-func (s *Service) HoldFinancing(ctx context.Context, tx *sqlx.Tx, c Contract, delta money.Amount) error {
+func (s *Service) HoldFinancing(ctx context.Context, tx *postgres.Tx, c Contract, delta money.Amount) error {
 	limit := s.policy.FinancingOf(c).Limit
 	res, err := tx.ExecContext(ctx, `
 		UPDATE contracts SET financed = financed + $2::numeric, updated_at = now()
@@ -318,7 +318,7 @@ func (s *Service) HoldFinancing(ctx context.Context, tx *sqlx.Tx, c Contract, de
 
 // ReleaseFinancing gives back amount of a contract's financing; the
 // contract row is locked by the update itself.
-func (s *Service) ReleaseFinancing(ctx context.Context, tx *sqlx.Tx, contractID string, amount money.Amount) error {
+func (s *Service) ReleaseFinancing(ctx context.Context, tx *postgres.Tx, contractID string, amount money.Amount) error {
 	if !amount.IsPositive() {
 		return nil
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -83,7 +82,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	}
 	var out Issuer
 	var created bool
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var before *Issuer
 		var old Issuer
 		err := tx.GetContext(ctx, &old, `SELECT * FROM issuers WHERE id = $1 FOR UPDATE`, r.ID)
@@ -217,7 +216,7 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 	class := Classify(firm)
 	var out Supplier
 	var created bool
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var before *Supplier
 		var old Supplier
 		err := tx.GetContext(ctx, &old, `SELECT * FROM suppliers WHERE uscc = $1 FOR UPDATE`, string(uscc))

@@ -9,8 +9,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -162,7 +160,7 @@ func (s *Service) SubmitAwardNotice(ctx context.Context, issuerID string, doc Aw
 	}
 	var outcome Outcome
 	var id string
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if err := lockDocument(ctx, tx, "award_notice", issuerID, doc.NoticeNo); err != nil {
 			return err
 		}
@@ -244,7 +242,7 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 	}
 	var outcome Outcome
 	var id string
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var award struct {
 			ID       string `db:"id"`
 			Currency string `db:"currency"`
@@ -362,12 +360,12 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 
 // lockDocument serialises submissions of one document number, so two
 // concurrent first submissions make one document, not a unique violation.
-func lockDocument(ctx context.Context, tx *sqlx.Tx, kind, issuerID, number string) error {
+func lockDocument(ctx context.Context, tx *postgres.Tx, kind, issuerID, number string) error {
 	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, kind+"|"+issuerID+"|"+number)
 	return postgres.Translate(err)
 }
 
-func insertVersion(ctx context.Context, tx *sqlx.Tx, kind, id string, version int, body []byte, digest string, src Source) error {
+func insertVersion(ctx context.Context, tx *postgres.Tx, kind, id string, version int, body []byte, digest string, src Source) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO document_versions (kind, document_id, version, body, digest, source, signed_kid, message_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, kind, id, version, string(body), digest, src.Kind, src.KeyID, src.MessageID)
@@ -378,7 +376,7 @@ func insertVersion(ctx context.Context, tx *sqlx.Tx, kind, id string, version in
 // the authority on its purchasers), and creates an unknown supplier from
 // the document: unregistered, size unknown, unable to borrow until an
 // administrator completes it. A registered supplier's name is kept.
-func (s *Service) upsertParties(ctx context.Context, tx *sqlx.Tx, issuerID string, p Party, sup SupplierRef, actor string) error {
+func (s *Service) upsertParties(ctx context.Context, tx *postgres.Tx, issuerID string, p Party, sup SupplierRef, actor string) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO purchasers (issuer_id, id, name) VALUES ($1, $2, $3)
 		ON CONFLICT (issuer_id, id) DO UPDATE SET name = CASE WHEN $3 = '' THEN purchasers.name ELSE $3 END,

@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jmoiron/sqlx"
 
 	"procfin/banking"
 	"procfin/lending"
@@ -15,6 +14,7 @@ import (
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // lendingScope is what the caller may see of lending: a supplier user its
@@ -111,7 +111,7 @@ type appliedAnswer struct {
 	body []byte
 }
 
-func (t *appliedAnswer) keep(ctx context.Context, tx *sqlx.Tx, a lending.Application) error {
+func (t *appliedAnswer) keep(ctx context.Context, tx *postgres.Tx, a lending.Application) error {
 	body, err := a.JSON() // as encodeJSON writes it, but cheaper
 	if err != nil {
 		return err

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/lending"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
@@ -408,7 +406,7 @@ func TestCreditApplicationFilters(t *testing.T) {
 func TestCreditLinesAndLoans(t *testing.T) {
 	lw := newLendingWorld(t)
 	var lineID string
-	err := postgres.Transact(context.Background(), lw.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(context.Background(), lw.db, func(tx *postgres.Tx) error {
 		ceiling := money.MustRate("0.05")
 		l, err := lw.lending.SetLine(context.Background(), tx, "qilu-bank", lending.LineTerms{BankLineID: "QL-LINE-1", SupplierUSCC: usccA,
 			Limit: money.MustAmount("500000.00"), ValidFrom: money.DateOf(time.Now()).AddDays(-30), ValidUntil: money.DateOf(time.Now()).AddDays(365),
@@ -473,7 +471,7 @@ func TestLoansList(t *testing.T) {
 	today := money.DateOf(time.Now())
 	for i, amount := range []string{"1000.00", "2000.00", "3000.00"} {
 		id := lw.applied(lw.supplierA, lw.contractA, amount)
-		err := postgres.Transact(ctx, lw.db, func(tx *sqlx.Tx) error {
+		err := postgres.Transact(ctx, lw.db, func(tx *postgres.Tx) error {
 			err := lw.lending.Approve(ctx, tx, "qilu-bank", id, lending.Approval{ApprovedAmount: money.MustAmount(amount),
 				AnnualRate: money.MustRate("0.0345"), TermDays: 180,
 				RepaymentAccount: lending.RepaymentAccount{BankName: "Qilu Bank", AccountNo: "6222", AccountName: "Quancheng"}}, "bank:qilu-bank")

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/contracts"
@@ -141,7 +140,7 @@ type Applicant struct {
 	// Answered, if set, is called in the transaction that writes the
 	// application, once it is written, so that the caller can store its
 	// answer to the request in the same commit. An error rolls it back.
-	Answered func(ctx context.Context, tx *sqlx.Tx, a Application) error
+	Answered func(ctx context.Context, tx *postgres.Tx, a Application) error
 }
 
 func (s *Service) validate(in ApplyInput) []errs.FieldError {
@@ -239,7 +238,7 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 // An application refused on what was read gets the refusal as its answer
 // (it.err) and writes nothing; the others go on. An error returned means tx
 // must roll back: it may hold part of the batch.
-func (s *Service) applyMany(ctx context.Context, tx *sqlx.Tx, items []*intakeItem) error {
+func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intakeItem) error {
 	// Every statement of the batch finds its rows by id.
 	if err := postgres.GenericPlans(ctx, tx); err != nil {
 		return err
@@ -418,7 +417,7 @@ func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contract
 // and first transitions in one statement, and returns those written keyed
 // by id: an application whose Idempotency-Key its applicant used before is
 // not.
-func (s *Service) insertApplications(ctx context.Context, tx *sqlx.Tx, accepted []accepted, now time.Time) (map[string]Application, error) {
+func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accepted []accepted, now time.Time) (map[string]Application, error) {
 	n := len(accepted)
 	ids, usccs, contractIDs, banks := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	lineIDs, requestKeys := make([]sql.NullString, n), make([]sql.NullString, n)
@@ -516,7 +515,7 @@ func (sc Scope) allows(a Application) bool {
 // consent or repayment account locks it here first (or in
 // MarkDeliveredMany), so this is where the read cache learns of the change:
 // the application leaves it when tx commits.
-func (s *Service) lockApplication(ctx context.Context, tx *sqlx.Tx, sc Scope, id string) (Application, error) {
+func (s *Service) lockApplication(ctx context.Context, tx *postgres.Tx, sc Scope, id string) (Application, error) {
 	canon, isID := ids.Canonical(id)
 	if !isID {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
@@ -630,7 +629,7 @@ func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before i
 // Cancel withdraws an application before the bank decides, releasing what
 // it holds. Returns not_found (absent or another's) or invalid_transition.
 func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		a, err := s.lockApplication(ctx, tx, sc, id)
 		if err != nil {
 			return err
@@ -650,7 +649,7 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Appli
 // the table, recorded with time, actor and cause, audited, and releasing
 // what the application holds when it reaches a final state. It also writes
 // a.BankReference, so a caller that has just learnt it sets it first.
-func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, to Status, actor, cause string) error {
+func (s *Service) transition(ctx context.Context, tx *postgres.Tx, a *Application, to Status, actor, cause string) error {
 	if err := checkTransition(a.Status, to); err != nil {
 		return err
 	}
@@ -676,7 +675,7 @@ func (s *Service) transition(ctx context.Context, tx *sqlx.Tx, a *Application, t
 
 // recordApplication records a change of an application in the audit
 // trail (applicationEntry).
-func recordApplication(ctx context.Context, tx *sqlx.Tx, actor, action string, before, after Application, reason string) error {
+func recordApplication(ctx context.Context, tx *postgres.Tx, actor, action string, before, after Application, reason string) error {
 	e, err := applicationEntry(actor, action, before, after, reason)
 	if err != nil {
 		return err
@@ -701,7 +700,7 @@ func applicationEntry(actor, action string, before, after Application, reason st
 
 // release gives back part of what an application holds of its contract's
 // financing and of its credit line.
-func (s *Service) release(ctx context.Context, tx *sqlx.Tx, a *Application, financing, line money.Amount) error {
+func (s *Service) release(ctx context.Context, tx *postgres.Tx, a *Application, financing, line money.Amount) error {
 	if err := s.contracts.ReleaseFinancing(ctx, tx, a.ContractID, financing); err != nil {
 		return err
 	}

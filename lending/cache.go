@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/platform/errs"
 	"procfin/platform/ids"
 	"procfin/platform/postgres"
@@ -124,16 +122,12 @@ func (c *readCache) drop(ids ...string) {
 
 // changed records that tx writes the applications ids: they leave the read
 // cache once tx commits. Every write to an application, its history, its
-// consent or its repayment account calls it. (A transaction not begun by
-// postgres.Transact drops them at once, and a read racing its commit could
-// then keep the old state for up to the TTL; procfin has none.)
-func (s *Service) changed(tx *sqlx.Tx, ids ...string) {
+// consent or its repayment account calls it.
+func (s *Service) changed(tx *postgres.Tx, ids ...string) {
 	if s.cache == nil || len(ids) == 0 {
 		return
 	}
-	if !postgres.AfterCommit(tx, func() { s.cache.drop(ids...) }) {
-		s.cache.drop(ids...)
-	}
+	tx.AfterCommit(func() { s.cache.drop(ids...) })
 }
 
 // UseReadCache turns on the read cache of CachedApplicationJSON with the

@@ -10,11 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // freshJSON is the application as the API answers it, read from the
@@ -54,16 +53,16 @@ func (w *world) approvedAndDisbursed(amount string) lending.Application {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	for _, f := range []func(tx *sqlx.Tx) error{
-		func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID[:8]) },
-		func(tx *sqlx.Tx) error {
+	for _, f := range []func(tx *postgres.Tx) error{
+		func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID[:8]) },
+		func(tx *postgres.Tx) error {
 			return w.lending.Received(ctx, tx, "qilu-bank", a.ID, "QL-"+a.ID[:8], "bank:qilu-bank")
 		},
-		func(tx *sqlx.Tx) error {
+		func(tx *postgres.Tx) error {
 			return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount(amount),
 				AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
 		},
-		func(tx *sqlx.Tx) error {
+		func(tx *postgres.Tx) error {
 			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, "LN-"+a.ID[:8], lending.Disbursement{BankDisbursementID: "D-" + a.ID[:8],
 				Amount: money.MustAmount(amount), ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"),
 				AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
@@ -83,7 +82,7 @@ func (w *world) repayOne(appID, repaymentID string) error {
 	w.now = time.Date(2027, 11, 20, 10, 0, 0, 0, time.UTC)
 	start := money.MustDate("2026-11-22").AddDays(w.repaidDays)
 	w.repaidDays++
-	return w.tx(func(tx *sqlx.Tx) error {
+	return w.tx(func(tx *postgres.Tx) error {
 		_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, "LN-"+appID[:8], lending.Repayment{BankRepaymentID: repaymentID,
 			Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.01"), PaidOn: start.AddDays(1),
 			PeriodStart: start, PeriodEnd: start.AddDays(1)}, "bank:qilu-bank")
@@ -114,7 +113,7 @@ func TestReadCacheAnswersFromMemoryUntilAChange(t *testing.T) {
 	if fresh := freshJSON(t, w, a.ID); fresh == before {
 		t.Fatal("Application served the cache; it must always read the database")
 	}
-	if err := w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") }); err != nil {
+	if err := w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") }); err != nil {
 		t.Fatal(err)
 	}
 	var got lending.Application
@@ -125,7 +124,7 @@ func TestReadCacheAnswersFromMemoryUntilAChange(t *testing.T) {
 		t.Fatalf("after a change through lending the cache answers %s, %q; want delivered, the database's purpose", got.Status, got.Purpose)
 	}
 	// A rolled-back change keeps nothing and breaks nothing.
-	rolledBack := w.tx(func(tx *sqlx.Tx) error {
+	rolledBack := w.tx(func(tx *postgres.Tx) error {
 		if err := w.lending.Received(ctx, tx, "qilu-bank", a.ID, "QL-1", "bank:qilu-bank"); err != nil {
 			return err
 		}
@@ -149,7 +148,7 @@ func TestReadCacheIDForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	upper := strings.ToUpper(a.ID)
-	if err := w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") }); err != nil {
+	if err := w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") }); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{a.ID, upper} {
@@ -160,7 +159,7 @@ func TestReadCacheIDForms(t *testing.T) {
 			t.Fatalf("read as %s: %v, want not_found (not an id procfin writes)", id, err)
 		}
 	}
-	if err := w.tx(func(tx *sqlx.Tx) error {
+	if err := w.tx(func(tx *postgres.Tx) error {
 		return w.lending.Received(ctx, tx, "qilu-bank", upper, "QL-1", "bank:qilu-bank")
 	}); err != nil {
 		t.Fatal(err)

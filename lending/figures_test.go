@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // twoTranches takes a new application of 1,000.00 to a loan "LN-<id>" of
@@ -22,16 +21,16 @@ func (w *world) twoTranches() (appID, loanID string) {
 		w.t.Fatal(err)
 	}
 	loanID = "LN-" + a.ID[:8]
-	tranche := func(id, amount, valueDate string) func(tx *sqlx.Tx) error {
-		return func(tx *sqlx.Tx) error {
+	tranche := func(id, amount, valueDate string) func(tx *postgres.Tx) error {
+		return func(tx *postgres.Tx) error {
 			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, loanID, lending.Disbursement{BankDisbursementID: id + "-" + a.ID[:8],
 				Amount: money.MustAmount(amount), ValueDate: money.MustDate(valueDate), MaturityDate: money.MustDate("2027-05-21"),
 				AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		}
 	}
-	for _, f := range []func(tx *sqlx.Tx) error{
-		func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID[:8]) },
-		func(tx *sqlx.Tx) error {
+	for _, f := range []func(tx *postgres.Tx) error{
+		func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID[:8]) },
+		func(tx *postgres.Tx) error {
 			return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("1000.00"),
 				AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
 		},
@@ -125,7 +124,7 @@ func TestRepaymentFigures(t *testing.T) {
 				if r.start != "" {
 					in.PeriodStart, in.PeriodEnd = money.MustDate(r.start), money.MustDate(r.end)
 				}
-				return w.tx(func(tx *sqlx.Tx) error {
+				return w.tx(func(tx *postgres.Tx) error {
 					_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, in, "bank:qilu-bank")
 					return err
 				})
@@ -169,7 +168,7 @@ func TestRepaymentOverlapUnderConcurrency(t *testing.T) {
 			<-start
 			// Each pays a week's interest on D1, a day after the other's.
 			from := money.MustDate("2026-11-10").AddDays(i % 2)
-			results[i] = w.tx(func(tx *sqlx.Tx) error {
+			results[i] = w.tx(func(tx *postgres.Tx) error {
 				_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: fmt.Sprintf("C%d", i),
 					BankDisbursementID: "D1-" + appID[:8], Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.10"),
 					PaidOn: money.MustDate("2026-11-20"), PeriodStart: from, PeriodEnd: from.AddDays(7)}, "bank:qilu-bank")

@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"procfin/platform/errs"
 	"testing"
 	"time"
+
+	"procfin/platform/errs"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
@@ -116,7 +117,7 @@ func (w *world) grantLine(bankLineID, supplier, limit string, revolving bool) st
 	w.t.Helper()
 	var id string
 	must(w.t, func() error {
-		return postgres.Transact(ctx, w.db, func(tx *sqlx.Tx) error {
+		return postgres.Transact(ctx, w.db, func(tx *postgres.Tx) error {
 			ceiling := money.MustRate("0.05")
 			l, err := w.lending.SetLine(ctx, tx, "qilu-bank", lending.LineTerms{BankLineID: bankLineID, SupplierUSCC: supplier,
 				Limit: money.MustAmount(limit), ValidFrom: money.MustDate("2026-01-01"), ValidUntil: money.MustDate("2027-12-31"),
@@ -138,7 +139,7 @@ func (w *world) apply(amount string, line bool) (lending.Application, error) {
 	return w.lending.Apply(ctx, w.who, in)
 }
 
-func (w *world) tx(f func(tx *sqlx.Tx) error) error { return postgres.Transact(ctx, w.db, f) }
+func (w *world) tx(f func(tx *postgres.Tx) error) error { return postgres.Transact(ctx, w.db, f) }
 
 func (w *world) financed() string {
 	w.t.Helper()

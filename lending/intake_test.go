@@ -5,11 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 func (w *world) input(contractID, bank, amount string, line bool) lending.ApplyInput {
@@ -174,7 +173,7 @@ func TestLendingRecordsArePermanent(t *testing.T) {
 func TestIntakeSurvivesAPanic(t *testing.T) {
 	w := newWorld(t)
 	who := w.who
-	who.Answered = func(context.Context, *sqlx.Tx, lending.Application) error { panic("a bug") }
+	who.Answered = func(context.Context, *postgres.Tx, lending.Application) error { panic("a bug") }
 	_, errors := w.lending.ApplyBatch([]lending.Applicant{who}, []lending.ApplyInput{w.input(w.contractID, "qilu-bank", "1000.00", false)})
 	if !errs.Is(errors[0], errs.Internal) {
 		t.Fatalf("a panicking batch: %v, want internal", errors[0])

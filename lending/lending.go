@@ -9,6 +9,7 @@ import (
 
 	"procfin/contracts"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // Limits are the programme's limits on one application (configs/).
@@ -22,9 +23,9 @@ type Limits struct {
 // transaction (package banking implements it), so an application is never
 // lost and never sent if rolled back.
 type Outbox interface {
-	Enqueue(ctx context.Context, tx *sqlx.Tx, ms ...Message) error
+	Enqueue(ctx context.Context, tx *postgres.Tx, ms ...Message) error
 	// Withdraw stops a queued message that was not delivered yet.
-	Withdraw(ctx context.Context, tx *sqlx.Tx, applicationID string) error
+	Withdraw(ctx context.Context, tx *postgres.Tx, applicationID string) error
 }
 
 // Service keeps credit lines, applications and loans.

@@ -9,11 +9,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 var account = lending.RepaymentAccount{BankName: "Qilu Bank Jinan Branch", AccountNo: "6222020000001234", AccountName: "Quancheng Software"}
@@ -98,25 +97,25 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := func(name string, f func(tx *sqlx.Tx) error) {
+	step := func(name string, f func(tx *postgres.Tx) error) {
 		t.Helper()
 		if err := w.tx(f); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	step("delivered", func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") })
-	step("received", func(tx *sqlx.Tx) error {
+	step("delivered", func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "QL-1") })
+	step("received", func(tx *postgres.Tx) error {
 		return w.lending.Received(ctx, tx, "qilu-bank", a.ID, "QL-1", "bank:qilu-bank")
 	})
-	step("approved", func(tx *sqlx.Tx) error {
+	step("approved", func(tx *postgres.Tx) error {
 		return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("350000.00"),
 			AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
 	})
 	if w.financed() != "350000.00" || w.lineUsed() != "350000.00" {
 		t.Fatalf("after approving less: financed %s line %s, want 350000.00", w.financed(), w.lineUsed())
 	}
-	tranche := func(id, amount string) func(tx *sqlx.Tx) error {
-		return func(tx *sqlx.Tx) error {
+	tranche := func(id, amount string) func(tx *postgres.Tx) error {
+		return func(tx *postgres.Tx) error {
 			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount(amount),
 				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		}
@@ -130,7 +129,7 @@ func TestLifecycle(t *testing.T) {
 	// repay pays the interest of [start, end), paid on end, on the tranche
 	// named ("": the whole loan).
 	repay := func(id, tranche, principal, interest, start, end string) error {
-		return w.tx(func(tx *sqlx.Tx) error {
+		return w.tx(func(tx *postgres.Tx) error {
 			_, err := w.lending.Repay(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id, BankDisbursementID: tranche,
 				Principal: money.MustAmount(principal), Interest: money.MustAmount(interest), PaidOn: money.MustDate(end),
 				PeriodStart: money.MustDate(start), PeriodEnd: money.MustDate(end)}, "bank:qilu-bank")
@@ -183,7 +182,7 @@ func TestRejectAndCancelRelease(t *testing.T) {
 	w := newWorld(t)
 	a, _ := w.apply("100000.00", true)
 	b, _ := w.apply("200000.00", true)
-	if err := w.tx(func(tx *sqlx.Tx) error {
+	if err := w.tx(func(tx *postgres.Tx) error {
 		return w.lending.Reject(ctx, tx, "qilu-bank", a.ID, "risk", "not this time", "bank:qilu-bank")
 	}); err != nil {
 		t.Fatal(err)
@@ -210,7 +209,7 @@ func TestRejectAndCancelRelease(t *testing.T) {
 func TestBankSeesOnlyItsOwn(t *testing.T) {
 	w := newWorld(t)
 	a, _ := w.apply("100.00", false)
-	err := w.tx(func(tx *sqlx.Tx) error {
+	err := w.tx(func(tx *postgres.Tx) error {
 		return w.lending.Approve(ctx, tx, "other-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount("100.00"),
 			AnnualRate: money.MustRate("0.03"), TermDays: 90, RepaymentAccount: account}, "bank:other-bank")
 	})
@@ -373,7 +372,7 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 			t.Fatal(err)
 		}
 		must(t, func() error {
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				if err := w.lending.MarkDelivered(ctx, tx, a.ID, "QL-"+a.ID); err != nil {
 					return err
 				}
@@ -385,14 +384,14 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 	}
 	first, second := disbursable(), disbursable()
 	disburse := func(appID, loanID, id string) error {
-		return w.tx(func(tx *sqlx.Tx) error {
+		return w.tx(func(tx *postgres.Tx) error {
 			return w.lending.Disburse(ctx, tx, "qilu-bank", appID, loanID, lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount("40000.00"),
 				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		})
 	}
 	w.now = time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC) // the day of the repayments below
 	repay := func(appID, loanID string) error {
-		return w.tx(func(tx *sqlx.Tx) error {
+		return w.tx(func(tx *postgres.Tx) error {
 			_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: "R-" + appID,
 				Principal: money.MustAmount("100.00"), Interest: money.MustAmount("1.00"), PaidOn: money.MustDate("2026-12-20"),
 				PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2026-12-20")}, "bank:qilu-bank")
@@ -400,7 +399,7 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 		})
 	}
 	overdue := func(appID, loanID string) error {
-		return w.tx(func(tx *sqlx.Tx) error {
+		return w.tx(func(tx *postgres.Tx) error {
 			return w.lending.Overdue(ctx, tx, "qilu-bank", appID, loanID, money.MustAmount("100.00"), money.MustDate("2026-12-21"), "bank:qilu-bank")
 		})
 	}

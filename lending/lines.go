@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -62,7 +61,7 @@ func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Dat
 
 // linesForUpdate locks the credit lines of ids that exist, in id order, and
 // returns them keyed by id in its canonical form.
-func linesForUpdate(ctx context.Context, tx *sqlx.Tx, lineIDs []string) (map[string]*CreditLine, error) {
+func linesForUpdate(ctx context.Context, tx *postgres.Tx, lineIDs []string) (map[string]*CreditLine, error) {
 	lines := map[string]*CreditLine{}
 	if len(lineIDs) == 0 {
 		return lines, nil
@@ -87,7 +86,7 @@ func linesForUpdate(ctx context.Context, tx *sqlx.Tx, lineIDs []string) (map[str
 // holdLines reserves holds[id] on each (locked) credit line in one round
 // trip. The check used <= limit is the last guard behind the lock: if it
 // fails, nothing may be kept and the caller rolls back.
-func holdLines(ctx context.Context, tx *sqlx.Tx, holds map[string]money.Amount) error {
+func holdLines(ctx context.Context, tx *postgres.Tx, holds map[string]money.Amount) error {
 	if len(holds) == 0 {
 		return nil
 	}
@@ -171,7 +170,7 @@ func (t LineTerms) validate() []errs.FieldError {
 // new limit is an invalid_transition; so is changing a line that does not
 // exist, granting one that does to another supplier, or touching a revoked
 // line.
-func (s *Service) SetLine(ctx context.Context, tx *sqlx.Tx, bankID string, t LineTerms, granted bool, actor string) (CreditLine, error) {
+func (s *Service) SetLine(ctx context.Context, tx *postgres.Tx, bankID string, t LineTerms, granted bool, actor string) (CreditLine, error) {
 	if fe := t.validate(); len(fe) > 0 {
 		return CreditLine{}, errs.InvalidFields(fe...)
 	}
@@ -221,7 +220,7 @@ func (s *Service) SetLine(ctx context.Context, tx *sqlx.Tx, bankID string, t Lin
 
 // RevokeLine revokes a bank's credit line in the caller's transaction: no
 // new draws; what is drawn stays drawn.
-func (s *Service) RevokeLine(ctx context.Context, tx *sqlx.Tx, bankID, bankLineID, reason, actor string) (CreditLine, error) {
+func (s *Service) RevokeLine(ctx context.Context, tx *postgres.Tx, bankID, bankLineID, reason, actor string) (CreditLine, error) {
 	var old CreditLine
 	err := tx.GetContext(ctx, &old, `SELECT * FROM credit_lines WHERE bank_id = $1 AND bank_line_id = $2 FOR UPDATE`, bankID, bankLineID)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -35,7 +34,7 @@ var accountSteps = map[string][]string{
 	"released":  {},
 }
 
-func (s *Service) moveAccount(ctx context.Context, tx *sqlx.Tx, appID, to, actor, cause string) error {
+func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, actor, cause string) error {
 	var acct RepaymentAccount
 	err := tx.GetContext(ctx, &acct, `SELECT bank_name, account_no, account_name, status, updated_at FROM repayment_accounts WHERE application_id = $1 FOR UPDATE`, appID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -66,7 +65,7 @@ func (s *Service) moveAccount(ctx context.Context, tx *sqlx.Tx, appID, to, actor
 // ConfirmAccount records that the purchaser signed the change of the
 // contract's payment account to the bank's repayment account.
 func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
-	return postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	return postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if _, err := s.lockApplication(ctx, tx, sc, appID); err != nil {
 			return err
 		}
@@ -76,12 +75,12 @@ func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor str
 
 // BankApplication locks the application for a bank's event: not_found when
 // it does not exist or is another bank's.
-func (s *Service) BankApplication(ctx context.Context, tx *sqlx.Tx, bankID, appID string) (Application, error) {
+func (s *Service) BankApplication(ctx context.Context, tx *postgres.Tx, bankID, appID string) (Application, error) {
 	return s.lockApplication(ctx, tx, Scope{BankID: bankID}, appID)
 }
 
 // MarkDelivered records that the bank accepted the application's message.
-func (s *Service) MarkDelivered(ctx context.Context, tx *sqlx.Tx, appID, bankReference string) error {
+func (s *Service) MarkDelivered(ctx context.Context, tx *postgres.Tx, appID, bankReference string) error {
 	return s.MarkDeliveredMany(ctx, tx, []Acceptance{{ApplicationID: appID, BankReference: bankReference}})
 }
 
@@ -96,7 +95,7 @@ type Acceptance struct {
 // still submitted to delivered with their history rows, and audits them.
 // It is transition's batch form for this one step, which releases no holds
 // (delivered is not final).
-func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Acceptance) error {
+func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []Acceptance) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -158,7 +157,7 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *sqlx.Tx, ds []Accep
 }
 
 // MarkDeliveryFailed records that the message could not be delivered.
-func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *sqlx.Tx, appID, detail string) error {
+func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *postgres.Tx, appID, detail string) error {
 	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
 		return err
@@ -170,7 +169,7 @@ func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *sqlx.Tx, appID, de
 }
 
 // Requeued records an administrator's re-queue of a failed delivery.
-func (s *Service) Requeued(ctx context.Context, tx *sqlx.Tx, appID, actor string) error {
+func (s *Service) Requeued(ctx context.Context, tx *postgres.Tx, appID, actor string) error {
 	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
 		return err
@@ -182,7 +181,7 @@ func (s *Service) Requeued(ctx context.Context, tx *sqlx.Tx, appID, actor string
 }
 
 // Received records application.received.
-func (s *Service) Received(ctx context.Context, tx *sqlx.Tx, bankID, appID, ref, actor string) error {
+func (s *Service) Received(ctx context.Context, tx *postgres.Tx, bankID, appID, ref, actor string) error {
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
 	if err != nil {
 		return err
@@ -215,7 +214,7 @@ type Approval struct {
 // any difference is released), rate and term, and proposes the repayment
 // account lock. Returns invalid_transition when the state or figures do not
 // follow.
-func (s *Service) Approve(ctx context.Context, tx *sqlx.Tx, bankID, appID string, ap Approval, actor string) error {
+func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID string, ap Approval, actor string) error {
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
 	if err != nil {
 		return err
@@ -273,7 +272,7 @@ func (s *Service) Approve(ctx context.Context, tx *sqlx.Tx, bankID, appID string
 
 // Reject records the bank's rejection and releases what the application
 // held.
-func (s *Service) Reject(ctx context.Context, tx *sqlx.Tx, bankID, appID, code, reason, actor string) error {
+func (s *Service) Reject(ctx context.Context, tx *postgres.Tx, bankID, appID, code, reason, actor string) error {
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
 	if err != nil {
 		return err
@@ -347,7 +346,7 @@ type Repayment struct {
 // application's lock covers its loans: every change to a loan locks its
 // application first. What LockApplications read for this application and
 // loan in tx is taken instead, once.
-func (s *Service) bankApplicationLoan(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
+func (s *Service) bankApplicationLoan(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
 	u, ok := ids.Parse(appID)
 	if !ok {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
@@ -418,12 +417,12 @@ func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
 // before. It returns the supplier of each application it read (those
 // applications, when loans is not empty). An id naming no application is
 // left to its caller to refuse.
-func (s *Service) LockApplications(ctx context.Context, tx *sqlx.Tx, ids []string, loans map[string]string) (map[string]string, error) {
+func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []string, loans map[string]string) (map[string]string, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	keep, ok := postgres.TxValue(tx, prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
-	if len(loans) == 0 || !ok {
+	keep := tx.Value(prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
+	if len(loans) == 0 {
 		_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
 		return nil, postgres.Translate(err)
 	}
@@ -461,12 +460,8 @@ type prefetchKey struct{ applicationID, bankLoanID string }
 
 // takePrefetched returns, once, what LockApplications read in tx for the
 // application (canonical id) and the bank's loan.
-func takePrefetched(tx *sqlx.Tx, applicationID, bankLoanID string) (applicationLoan, bool) {
-	v, ok := postgres.TxValue(tx, prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
-	if !ok {
-		return applicationLoan{}, false
-	}
-	m := v.(map[prefetchKey]applicationLoan)
+func takePrefetched(tx *postgres.Tx, applicationID, bankLoanID string) (applicationLoan, bool) {
+	m := tx.Value(prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} }).(map[prefetchKey]applicationLoan)
 	k := prefetchKey{applicationID, bankLoanID}
 	row, found := m[k]
 	delete(m, k)
@@ -476,7 +471,7 @@ func takePrefetched(tx *sqlx.Tx, applicationID, bankLoanID string) (applicationL
 // loanOf returns a's loan as bankApplicationLoan found it, or, for a
 // disbursement (create), makes it. A loan of another application, or none
 // when one is needed, is an invalid transition.
-func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, found *Loan, bankLoanID string, create *Disbursement) (Loan, error) {
+func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, found *Loan, bankLoanID string, create *Disbursement) (Loan, error) {
 	switch {
 	case found != nil && found.ApplicationID != a.ID:
 		return Loan{}, errs.E(errs.InvalidTransition, "loan %q belongs to another application", bankLoanID)
@@ -495,7 +490,7 @@ func (s *Service) loanOf(ctx context.Context, tx *sqlx.Tx, a Application, found 
 
 // Disburse records a tranche (loan.disbursed): never more in all than was
 // approved. The repayment account is locked from the first tranche on.
-func (s *Service) Disburse(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
+func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
 	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
 		return err
@@ -608,7 +603,7 @@ func figuresError(fe ...errs.FieldError) error {
 // value date), invalid_transition (an unknown tranche or another loan's,
 // principal above what is outstanding, an overlap, a repayment id seen
 // before), and nothing is stored.
-func (s *Service) Repay(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
+func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
 	var out RepaymentResult
 	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
@@ -818,7 +813,7 @@ const repayLoanStatement = `
 	), ` + repaidTotals
 
 // Overdue records loan.overdue.
-func (s *Service) Overdue(ctx context.Context, tx *sqlx.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
+func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
 	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
 	if err != nil {
 		return err

@@ -11,13 +11,13 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jmoiron/sqlx"
 	"pgregory.net/rapid"
 
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // TestStateTable checks the transition table against the lifecycle written
@@ -232,7 +232,7 @@ func (p *prop) newContract(no string, retention cents) string {
 
 func (p *prop) setLine(limit cents, granted bool) (lending.CreditLine, error) {
 	var l lending.CreditLine
-	err := p.w.tx(func(tx *sqlx.Tx) error {
+	err := p.w.tx(func(tx *postgres.Tx) error {
 		c := ceiling
 		var err error
 		l, err = p.w.lending.SetLine(ctx, tx, bank, lending.LineTerms{BankLineID: p.m.bankLineID, SupplierUSCC: uscc,
@@ -387,19 +387,19 @@ func (p *prop) step(i int) {
 		desc = "deliver " + a.id
 		want = outcome{ok: true, noop: a.status != lending.Submitted, commit: func() { a.status = lending.Delivered }}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.id, "REF-"+a.id[:8]) })
+			return w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.id, "REF-"+a.id[:8]) })
 		}
 	case "delivery_failed":
 		desc = "delivery failed " + a.id
 		want = outcome{ok: true, noop: a.status != lending.Submitted, commit: func() { a.status = lending.DeliveryFailed }}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error { return w.lending.MarkDeliveryFailed(ctx, tx, a.id, "HTTP 503") })
+			return w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDeliveryFailed(ctx, tx, a.id, "HTTP 503") })
 		}
 	case "requeue":
 		desc = "requeue " + a.id
 		want = outcome{ok: true, noop: a.status != lending.DeliveryFailed, commit: func() { a.status = lending.Submitted }}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error { return w.lending.Requeued(ctx, tx, a.id, "user:admin") })
+			return w.tx(func(tx *postgres.Tx) error { return w.lending.Requeued(ctx, tx, a.id, "user:admin") })
 		}
 	case "received":
 		desc = "received " + a.id
@@ -413,7 +413,7 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error { return w.lending.Received(ctx, tx, bank, a.id, "", "bank:"+bank) })
+			return w.tx(func(tx *postgres.Tx) error { return w.lending.Received(ctx, tx, bank, a.id, "", "bank:"+bank) })
 		}
 	case "approve":
 		var approved cents
@@ -446,7 +446,7 @@ func (p *prop) step(i int) {
 			}}
 		}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.Approve(ctx, tx, bank, a.id, lending.Approval{ApprovedAmount: amountOf(approved),
 					AnnualRate: money.MustRate(rate), TermDays: 90, RepaymentAccount: account}, "bank:"+bank)
 			})
@@ -459,7 +459,7 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.Reject(ctx, tx, bank, a.id, "risk", "not this time", "bank:"+bank)
 			})
 		}
@@ -487,7 +487,7 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.Disburse(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
 					Amount: amountOf(amount), ValueDate: propDay0.AddDays(valueDay), MaturityDate: money.MustDate("2027-05-21"),
 					AnnualRate: money.MustRate("0.0345")}, "bank:"+bank)
@@ -617,7 +617,7 @@ func (p *prop) step(i int) {
 			if hasPeriod {
 				r.PeriodStart, r.PeriodEnd = propDay0.AddDays(start), propDay0.AddDays(end)
 			}
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				_, err := w.lending.Repay(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
 				return err
 			})
@@ -644,7 +644,7 @@ func (p *prop) step(i int) {
 			want = outcome{ok: true, commit: func() { m.lineRevoked = true }}
 		}
 		run = func() error {
-			return w.tx(func(tx *sqlx.Tx) error {
+			return w.tx(func(tx *postgres.Tx) error {
 				_, err := w.lending.RevokeLine(ctx, tx, bank, m.bankLineID, "risk review", "bank:"+bank)
 				return err
 			})

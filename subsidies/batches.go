@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/xuri/excelize/v2"
 
 	"procfin/platform/audit"
@@ -40,7 +39,7 @@ const batchColumns = `id, seq, status, claims, total, created_by, created_at, cl
 // open batch. Returns conflict when there is none to gather.
 func (s *Service) CreateBatch(ctx context.Context, actor string) (Batch, error) {
 	var b Batch
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if err := tx.GetContext(ctx, &b, `INSERT INTO subsidy_batches (created_by) VALUES ($1) RETURNING `+batchColumns, actor); err != nil {
 			return postgres.Translate(err)
 		}
@@ -72,7 +71,7 @@ func (s *Service) CreateBatch(ctx context.Context, actor string) (Batch, error) 
 	return b, nil
 }
 
-func batchForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Batch, error) {
+func batchForUpdate(ctx context.Context, tx *postgres.Tx, id string) (Batch, error) {
 	var b Batch
 	canon, isID := ids.Canonical(id)
 	if !isID {
@@ -90,7 +89,7 @@ func batchForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Batch, error) 
 // Returns not_found, or conflict when the batch is closed already.
 func (s *Service) CloseBatch(ctx context.Context, id, actor string) (Batch, error) {
 	var b Batch
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var err error
 		if b, err = batchForUpdate(ctx, tx, id); err != nil {
 			return err
@@ -148,7 +147,7 @@ func (s *Service) BatchLines(ctx context.Context, id string) (Batch, []Line, err
 	}
 	id = canon
 	// One snapshot, so the lines and the batch total agree.
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY`); err != nil {
 			return postgres.Translate(err)
 		}

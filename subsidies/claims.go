@@ -88,7 +88,7 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 // in force, a supplier of an ineligible or unknown size class, an overdue
 // loan, the supplier's yearly cap used up) gets an "ineligible" claim with
 // the reason, so officers see why.
-func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.RepaymentResult) error {
+func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, r lending.RepaymentResult) error {
 	rp := r.Repayment
 	if !rp.Interest.IsPositive() {
 		return nil
@@ -183,7 +183,7 @@ func (s *Service) OnRepaid(ctx context.Context, tx *sqlx.Tx, r lending.Repayment
 // postgres.Transact both are written just before the commit, with the
 // transaction's other claims (prepared.add); otherwise at once, in one
 // statement.
-func (s *Service) insertClaim(ctx context.Context, tx *sqlx.Tx, c *Claim) error {
+func (s *Service) insertClaim(ctx context.Context, tx *postgres.Tx, c *Claim) error {
 	counts := c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid)
 	if pr := preparedIn(tx); pr != nil {
 		if err := pr.add(tx, c, counts); err != nil {
@@ -251,7 +251,7 @@ type prepared struct {
 // written by the statement that ends the transaction (postgres.BeforeCommit):
 // under bank-event load the claims of a batch cost one insert together
 // instead of a statement each.
-func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) error {
+func (pr *prepared) add(tx *postgres.Tx, c *Claim, counts bool) error {
 	var y *supplierYear
 	if counts {
 		// OnRepaid's read made it if PrepareRepaid did not.
@@ -262,8 +262,8 @@ func (pr *prepared) add(tx *sqlx.Tx, c *Claim, counts bool) error {
 	now := time.Now().UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
 	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), now, now
 	if len(pr.claims) == 0 {
-		postgres.BeforeCommit(tx, pr.insertClaims)
-		postgres.BeforeCommit(tx, pr.countClaims)
+		tx.BeforeCommit(pr.insertClaims)
+		tx.BeforeCommit(pr.countClaims)
 	}
 	pr.claims = append(pr.claims, c)
 	if y != nil {
@@ -353,7 +353,7 @@ type (
 // suppliers' year rows, made on first use and locked in (supplier, year)
 // order, the order every batch takes them in. OnRepaid then reads nothing,
 // and insertClaim keeps the year's claimed total current in tx.
-func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []string, paidOn []money.Date) error {
+func (s *Service) PrepareRepaid(ctx context.Context, tx *postgres.Tx, suppliers []string, paidOn []money.Date) error {
 	pr := preparedIn(tx)
 	if pr == nil || len(suppliers) == 0 {
 		return nil
@@ -405,7 +405,7 @@ func (s *Service) PrepareRepaid(ctx context.Context, tx *sqlx.Tx, suppliers []st
 // preparedFor returns what PrepareRepaid read in tx for a repayment of
 // the supplier paid on that day: ok false when it read nothing for it, a
 // nil basis when no policy was in force.
-func preparedFor(tx *sqlx.Tx, uscc string, paid money.Date) (*claimBasis, bool) {
+func preparedFor(tx *postgres.Tx, uscc string, paid money.Date) (*claimBasis, bool) {
 	pr := preparedIn(tx)
 	if pr == nil {
 		return nil, false
@@ -416,14 +416,10 @@ func preparedFor(tx *sqlx.Tx, uscc string, paid money.Date) (*claimBasis, bool) 
 
 // preparedIn returns tx's prepared state, made empty on first use; nil
 // when tx was not begun by postgres.Transact.
-func preparedIn(tx *sqlx.Tx) *prepared {
-	v, ok := postgres.TxValue(tx, preparedKey{}, func() any {
+func preparedIn(tx *postgres.Tx) *prepared {
+	return tx.Value(preparedKey{}, func() any {
 		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
-	})
-	if !ok {
-		return nil
-	}
-	return v.(*prepared)
+	}).(*prepared)
 }
 
 // Scope is what the caller may see of claims: a supplier its own, an
@@ -455,7 +451,7 @@ func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error)
 	return c, postgres.Translate(err)
 }
 
-func claimForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Claim, error) {
+func claimForUpdate(ctx context.Context, tx *postgres.Tx, id string) (Claim, error) {
 	var c Claim
 	canon, isID := ids.Canonical(id)
 	if !isID {
@@ -479,7 +475,7 @@ func claimForUpdate(ctx context.Context, tx *sqlx.Tx, id string) (Claim, error) 
 // budget would be overdrawn), or the claim.
 func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error) {
 	var c Claim
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var err error
 		if c, err = claimForUpdate(ctx, tx, id); err != nil {
 			return err
@@ -527,7 +523,7 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 }
 
 // countApprovals counts the claim's approvals by officers not disabled.
-func countApprovals(ctx context.Context, tx *sqlx.Tx, claimID string) (int, error) {
+func countApprovals(ctx context.Context, tx *postgres.Tx, claimID string) (int, error) {
 	var officers []string
 	if err := tx.SelectContext(ctx, &officers, `SELECT officer FROM subsidy_claim_approvals WHERE claim_id = $1`, claimID); err != nil {
 		return 0, postgres.Translate(err)
@@ -542,7 +538,7 @@ func countApprovals(ctx context.Context, tx *sqlx.Tx, claimID string) (int, erro
 // takeBudget adds amount to the year's used budget, in one statement that
 // holds the row lock: two approvals can never both take the last of it.
 // Returns conflict when the budget would be overdrawn.
-func takeBudget(ctx context.Context, tx *sqlx.Tx, year int, amount money.Amount) error {
+func takeBudget(ctx context.Context, tx *postgres.Tx, year int, amount money.Amount) error {
 	// The year's row is made from the policy that applies in it, the first time.
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO subsidy_budgets (year, budget)
@@ -583,7 +579,7 @@ func (s *Service) Reject(ctx context.Context, id, reason, officer string) (Claim
 		return Claim{}, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "too_long", Message: "at most 2000 bytes"})
 	}
 	var c Claim
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var err error
 		if c, err = claimForUpdate(ctx, tx, id); err != nil {
 			return err

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"procfin/lending"
 	"procfin/platform/money"
@@ -51,7 +50,7 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 				t.Fatal(err)
 			}
 			rs := []lending.RepaymentResult{repayment(0), repayment(1), repayment(2)}
-			err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 				if tc.prepare {
 					if err := s.PrepareRepaid(ctx, tx, []string{uscc}, []money.Date{rs[0].Repayment.PaidOn}); err != nil {
 						return err

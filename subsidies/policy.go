@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -122,7 +121,7 @@ func (s *Service) EnsurePolicy(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("subsidy defaults: %w", err)
 	}
-	return postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	return postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		// Two processes starting together must not both insert version 1.
 		if _, err := tx.ExecContext(ctx, `LOCK TABLE subsidy_policies IN EXCLUSIVE MODE`); err != nil {
 			return postgres.Translate(err)
@@ -148,7 +147,7 @@ func (s *Service) AddPolicy(ctx context.Context, in PolicyInput, actor string) (
 	if err != nil {
 		return Policy{}, err
 	}
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		// Approvals that create a year's budget row wait, and then see this version.
 		if _, err := tx.ExecContext(ctx, `LOCK TABLE subsidy_budgets IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return postgres.Translate(err)
@@ -174,7 +173,7 @@ func (s *Service) AddPolicy(ctx context.Context, in PolicyInput, actor string) (
 	return p, err
 }
 
-func (s *Service) insertPolicy(ctx context.Context, tx *sqlx.Tx, p Policy, actor string) (Policy, error) {
+func (s *Service) insertPolicy(ctx context.Context, tx *postgres.Tx, p Policy, actor string) (Policy, error) {
 	err := tx.GetContext(ctx, &p, `
 		INSERT INTO subsidy_policies (effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
 			eligible_size_classes, four_eyes_threshold, created_by)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jmoiron/sqlx"
 
 	"procfin/contracts"
 	"procfin/platform/money"
@@ -22,7 +21,7 @@ func TestAmendmentConsole(t *testing.T) {
 	id := e.contract[quancheng]
 	// 800000.00 of the contract's 0.85 × 1200000.00 = 1020000.00 financed,
 	// held as lending holds it, under the contract's row lock.
-	err := postgres.Transact(ctx, e.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, e.db, func(tx *postgres.Tx) error {
 		c, err := e.contracts.ContractForUpdate(ctx, tx, contracts.All, id)
 		if err != nil {
 			return err

@@ -70,34 +70,25 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 // Record appends e to the trail inside tx, unsealed: the row commits or
 // rolls back with the change it records, at the transaction's clock, and a
 // Sealer chains it after commit. It takes no lock another writer waits on.
-// The states are captured now; in a transaction of postgres.Transact the
-// rows are written together, in one statement, just before it commits.
+// The states are captured now; the transaction's rows are written
+// together, in one statement, just before it commits.
 // Returns internal when e lacks a field or on database failure.
-func Record(ctx context.Context, tx *sqlx.Tx, e Entry) error {
+func Record(ctx context.Context, tx *postgres.Tx, e Entry) error {
 	r, err := newRow(e)
 	if err != nil {
 		return err
 	}
-	v, ok := postgres.TxValue(tx, pendingKey{}, func() any {
+	p := tx.Value(pendingKey{}, func() any {
 		p := &pending{}
-		postgres.BeforeCommit(tx, func() (postgres.Write, error) { return insertRows(p.rows), nil })
+		tx.BeforeCommit(func() (postgres.Write, error) { return insertRows(p.rows), nil })
 		return p
-	})
-	if !ok {
-		w := insertRows([]entryRow{r})
-		_, err := tx.ExecContext(ctx, w.Query, w.Args...)
-		if err != nil {
-			return postgres.Translate(fmt.Errorf("audit insert: %w", err))
-		}
-		return nil
-	}
-	p := v.(*pending)
+	}).(*pending)
 	p.rows = append(p.rows, r)
 	return nil
 }
 
 // RecordMany appends es to the trail inside tx, as Record does each.
-func RecordMany(ctx context.Context, tx *sqlx.Tx, es []Entry) error {
+func RecordMany(ctx context.Context, tx *postgres.Tx, es []Entry) error {
 	for _, e := range es {
 		if err := Record(ctx, tx, e); err != nil {
 			return err
@@ -165,7 +156,7 @@ func insertRows(rows []entryRow) postgres.Write {
 // internal on database failure.
 func Seal(ctx context.Context, db *sqlx.DB, limit int) (int, error) {
 	sealed := 0
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		var head struct {
 			Seq  int64  `db:"seq"`
 			Hash string `db:"hash"`

@@ -28,7 +28,7 @@ func mustRecord(t *testing.T, db *sqlx.DB, n int) {
 func recordUnsealed(t *testing.T, db *sqlx.DB, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+		err := postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
 			return audit.Record(context.Background(), tx, audit.Entry{
 				Actor: "user:alice", Action: "thing.changed", EntityType: "thing",
 				EntityID: fmt.Sprint(i % 2), Before: map[string]int{"v": i}, After: map[string]int{"v": i + 1},
@@ -152,7 +152,7 @@ func TestUnqueuedRowIsCounted(t *testing.T) {
 func TestRolledBackChangeLeavesNoTrace(t *testing.T) {
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 2)
-	_ = postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+	_ = postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
 		if err := audit.Record(context.Background(), tx, audit.Entry{Actor: "a", Action: "b", EntityType: "c", EntityID: "d"}); err != nil {
 			return err
 		}
@@ -174,7 +174,7 @@ func TestConcurrentWritersKeepChain(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+				err := postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
 					return audit.Record(context.Background(), tx, audit.Entry{Actor: "a", Action: "b", EntityType: "c", EntityID: "d"})
 				})
 				if err != nil {
@@ -278,7 +278,7 @@ func TestList(t *testing.T) {
 
 func TestRecordRequiresFields(t *testing.T) {
 	db := pgtest.NewDB(t)
-	err := postgres.Transact(context.Background(), db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
 		return audit.Record(context.Background(), tx, audit.Entry{Action: "x", EntityType: "y", EntityID: "z"})
 	})
 	if err == nil {
@@ -289,7 +289,7 @@ func TestRecordRequiresFields(t *testing.T) {
 func TestRecordMany(t *testing.T) {
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		var es []audit.Entry
 		for i := 0; i < 3; i++ {
 			es = append(es, audit.Entry{Actor: "system:relay", Action: "thing.moved", EntityType: "thing",
@@ -311,7 +311,7 @@ func TestRecordMany(t *testing.T) {
 	if err != nil || len(rows) != 1 || string(rows[0].After) != `{"v":12}` || rows[0].Reason != "batch" || rows[0].BeforeDigest == "" {
 		t.Fatalf("List = %+v, %v", rows, err)
 	}
-	err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		return audit.RecordMany(ctx, tx, []audit.Entry{{Action: "x", EntityType: "y", EntityID: "z"}})
 	})
 	if err == nil {
@@ -325,7 +325,7 @@ func TestRecordMany(t *testing.T) {
 func TestRecordWritesAtCommit(t *testing.T) {
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		state := map[string]int{"v": 1}
 		for i := 0; i < 3; i++ {
 			if err := audit.Record(ctx, tx, audit.Entry{Actor: "a", Action: fmt.Sprint("step.", i), EntityType: "thing", EntityID: "1", After: state}); err != nil {

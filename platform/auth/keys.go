@@ -195,7 +195,7 @@ WHERE retire_after IS NULL
 RETURNING kid, alg, not_before`
 )
 
-func insertKey(ctx context.Context, tx *sqlx.Tx, k signingKey) error {
+func insertKey(ctx context.Context, tx *postgres.Tx, k signingKey) error {
 	_, err := tx.NamedExecContext(ctx, insertKeySQL, k)
 	return postgres.Translate(err)
 }
@@ -207,7 +207,7 @@ func insertKey(ctx context.Context, tx *sqlx.Tx, k signingKey) error {
 // wrong master key included) or unavailable.
 func (s *Service) EnsureSigningKey(ctx context.Context) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if _, err := tx.ExecContext(ctx, lockSigningKeysSQL, signingKeysLock); err != nil {
 			return postgres.Translate(err)
 		}
@@ -260,7 +260,7 @@ func (s *Service) RotateSigningKey(ctx context.Context, actor string) (string, e
 		return "", errs.Wrap(errs.Internal, err, "internal")
 	}
 	retireAt := k.NotBefore.Add(s.cfg.TokenTTL + retireMargin)
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if _, err := tx.ExecContext(ctx, lockSigningKeysSQL, signingKeysLock); err != nil {
 			return postgres.Translate(err)
 		}

@@ -208,7 +208,7 @@ func (s *Service) DisableUser(ctx context.Context, id, actorID string) (User, er
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var u User
-	err := postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var row revokedRow
 		err := tx.GetContext(ctx, &row, revokeSQL, uid.String(), true, "", now)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -261,7 +261,7 @@ func (s *Service) ChangePassword(ctx context.Context, id, password, actor string
 	if err != nil {
 		return err
 	}
-	return postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	return postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var row revokedRow
 		err := tx.GetContext(ctx, &row, revokeSQL, uid.String(), false, hash, s.now().UTC())
 		if errors.Is(err, sql.ErrNoRows) {
@@ -281,11 +281,8 @@ func (s *Service) ChangePassword(ctx context.Context, id, password, actor string
 
 // forgetAfterCommit makes this process forget the user as soon as tx
 // commits, without waiting for the notification.
-func (s *Service) forgetAfterCommit(tx *sqlx.Tx, id string) {
-	if !postgres.AfterCommit(tx, func() { s.states.forget(id) }) {
-		// Not in Transact: forget now and again at the notification.
-		s.states.forget(id)
-	}
+func (s *Service) forgetAfterCommit(tx *postgres.Tx, id string) {
+	tx.AfterCommit(func() { s.states.forget(id) })
 }
 
 // DisabledUsers returns which of the ids (user ids as the audit trail names

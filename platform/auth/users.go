@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -124,7 +123,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, actor string) (User
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var u User
-	err = postgres.Transact(ctx, s.db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		if err := tx.GetContext(ctx, &u, insertUserSQL, n.Username, hash, n.Role, n.SupplierUSCC, now); err != nil {
 			var pqErr *pq.Error
 			if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "users_username_key" {

@@ -162,22 +162,18 @@ type Claim struct {
 
 // Keep stores r as the answer to cl inside tx, so that the answer commits
 // with the change it reports, or neither does. The answers of one
-// transaction of postgres.Transact are written together, in one statement,
-// just before it commits. An answer already stored under the key stays,
+// transaction are written together, in one statement, just before it
+// commits. An answer already stored under the key stays,
 // unless it expired, or it was a refusal (4xx) and this one is not: two
 // requests racing under one key may meet different outcomes, and a change
 // that committed is what a retry must be told of.
-func (s *Store) Keep(ctx context.Context, tx *sqlx.Tx, cl Claim, r Response) error {
+func (s *Store) Keep(ctx context.Context, tx *postgres.Tx, cl Claim, r Response) error {
 	a := kept{cl, r}
-	v, ok := postgres.TxValue(tx, keptKey{}, func() any {
+	p := tx.Value(keptKey{}, func() any {
 		p := &keptAnswers{}
-		postgres.BeforeCommit(tx, func() (postgres.Write, error) { return s.insert(p.answers), nil })
+		tx.BeforeCommit(func() (postgres.Write, error) { return s.insert(p.answers), nil })
 		return p
-	})
-	if !ok {
-		return s.exec(ctx, tx, []kept{a})
-	}
-	p := v.(*keptAnswers)
+	}).(*keptAnswers)
 	p.answers = append(p.answers, a)
 	return nil
 }

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"procfin/platform/errs"
 	"procfin/platform/idempotency"
 	"procfin/platform/postgres"
@@ -84,7 +82,7 @@ func TestKeptAnswers(t *testing.T) {
 	}
 
 	rollback := errors.New("roll back")
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		if err := s.Keep(ctx, tx, cl, answer(`{"n":0}`)); err != nil {
 			return err
 		}
@@ -96,7 +94,7 @@ func TestKeptAnswers(t *testing.T) {
 	if r, err := s.Lookup(ctx, cl.Scope, cl.Key, h1); r != nil || err != nil {
 		t.Fatalf("after a rollback: %+v, %v; want nothing stored", r, err)
 	}
-	err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		if err := s.Keep(ctx, tx, cl, answer(`{"n":1}`)); err != nil {
 			return err
 		}
@@ -131,7 +129,7 @@ func TestKeptAnswers(t *testing.T) {
 	if err := s.Put(ctx, raced, refusal); err != nil {
 		t.Fatal(err)
 	}
-	if err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error { return s.Keep(ctx, tx, raced, answer(`{"n":5}`)) }); err != nil {
+	if err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error { return s.Keep(ctx, tx, raced, answer(`{"n":5}`)) }); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := s.Lookup(ctx, raced.Scope, raced.Key, h1); r == nil || r.Status != 201 || string(r.Body) != `{"n":5}` {

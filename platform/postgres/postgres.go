@@ -12,12 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -77,78 +77,22 @@ func withOneRoundTrip(dsn string) string {
 	return dsn + " binary_parameters=yes"
 }
 
-// Transact runs fn in a transaction. It commits when fn returns nil and
-// rolls back when fn returns an error or panics (the panic goes on). Work
-// scheduled with BeforeCommit runs after fn, before the commit; work
-// scheduled with AfterCommit runs once the commit succeeded. A failed
-// commit is returned as an error.
-func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return Translate(fmt.Errorf("begin transaction: %w", err))
-	}
-	st := &txState{}
-	txStates.Store(tx, st)
-	defer txStates.Delete(tx)
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	var writes []Write
-	for _, h := range st.hooks {
-		w, herr := h()
-		if herr != nil {
-			return herr
-		}
-		if w.Query != "" {
-			writes = append(writes, w)
-		}
-	}
-	if err = execWrites(ctx, tx, writes); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return Translate(fmt.Errorf("commit: %w", err))
-	}
-	for _, f := range st.after {
-		f()
-	}
-	return nil
-}
-
-// GenericPlans makes tx run its prepared statements with their generic
-// plans, planned once per connection, for the rest of the transaction.
-// PostgreSQL otherwise plans a statement anew at each run (a custom plan)
-// whenever it estimates that the custom plan is the cheaper, which it did
-// for half the runs of the intake's batch statements: planning was 14 % of
-// its CPU under load. Use it only in transactions whose statements find
-// their rows by keys (ids, arrays of ids), which a generic plan serves as
-// well; a query with optional filters needs its custom plan.
-func GenericPlans(ctx context.Context, tx *sqlx.Tx) error {
-	_, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`)
-	return Translate(err)
-}
-
-// txState is what a transaction of Transact carries besides its SQL: work
-// to do just before commit, and values kept for its length.
-type txState struct {
+// Tx is a transaction of Transact: its SQL (the embedded *sqlx.Tx), its
+// clock, the work to run just before and just after its commit, and
+// values kept for its length. Every business function that writes takes
+// one; a Tx is used by one goroutine at a time.
+type Tx struct {
+	*sqlx.Tx
+	now    time.Time
 	hooks  []func() (Write, error)
 	after  []func()
 	values map[any]any
 }
 
-// txStates holds the state of each open transaction of Transact. A
-// transaction is used by one goroutine at a time, so its state needs no
-// lock of its own.
-var txStates sync.Map // *sqlx.Tx → *txState
+// Now is the transaction's one clock: the instant it began (UTC, to the
+// microsecond, as PostgreSQL keeps it). Ids and times made in Go for the
+// rows of a transaction take it, as now() does in its SQL.
+func (tx *Tx) Now() time.Time { return tx.now }
 
 // Write is a data-modifying statement (INSERT, UPDATE or DELETE) with its
 // own placeholders from $1 and their arguments. An empty Query writes
@@ -162,23 +106,126 @@ type Write struct {
 // before it commits, in the order scheduled. The statements the fs return
 // run together as one statement (each a WITH query of it), in one round
 // trip, so rows collected during the transaction (the audit trail's, the
-// stored answers) cost one round trip together. It reports false when tx
-// was not begun by Transact; the caller then does the work at once.
-func BeforeCommit(tx *sqlx.Tx, f func() (Write, error)) bool {
-	st, ok := stateOf(tx)
-	if ok {
-		st.hooks = append(st.hooks, f)
+// stored answers, the claims) cost one round trip together.
+func (tx *Tx) BeforeCommit(f func() (Write, error)) { tx.hooks = append(tx.hooks, f) }
+
+// AfterCommit schedules f to run once the transaction has committed, in
+// the order scheduled; it never runs if the transaction rolls back, nor
+// for an attempt Transact retries.
+func (tx *Tx) AfterCommit(f func()) { tx.after = append(tx.after, f) }
+
+// Value returns the value kept under key for the transaction's length,
+// made by make on first use: what a package collects over a transaction
+// to write before its commit (the audit trail's rows, the stored answers).
+func (tx *Tx) Value(key any, make func() any) any {
+	if tx.values == nil {
+		tx.values = map[any]any{}
 	}
-	return ok
+	v, ok := tx.values[key]
+	if !ok {
+		v = make()
+		tx.values[key] = v
+	}
+	return v
 }
 
-// stateOf returns the state of tx, if Transact began it.
-func stateOf(tx *sqlx.Tx) (*txState, bool) {
-	v, ok := txStates.Load(tx)
-	if !ok {
-		return nil, false
+// Retry policy of Transact: PostgreSQL's own conflicts (a serialization
+// failure, a deadlock) are retried up to maxAttempts in all, after a
+// jittered back-off that doubles from retryBase.
+const (
+	maxAttempts = 5
+	retryBase   = 4 * time.Millisecond
+)
+
+// Transact runs fn in a transaction. It commits when fn returns nil and
+// rolls back when fn returns an error or panics (the panic goes on). Work
+// scheduled with BeforeCommit runs after fn, before the commit; work
+// scheduled with AfterCommit runs once the commit succeeded. A failed
+// commit is returned as an error.
+//
+// When PostgreSQL aborts the transaction for a serialization failure or a
+// deadlock (SQLSTATE 40001, 40P01), in fn or at the commit, Transact rolls
+// back and runs fn again in a new transaction, at most maxAttempts times
+// in all, after a jittered back-off: clients never see the database's own
+// conflict. fn must therefore set everything it hands out afresh on each
+// run (assign, never append to what lives outside it).
+func Transact(ctx context.Context, db *sqlx.DB, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := transactOnce(ctx, db, fn)
+		if err == nil || attempt == maxAttempts || !retryable(err) {
+			return err
+		}
+		// Full jitter: a random wait up to retryBase·2^(attempt-1).
+		wait := time.Duration(rand.Int64N(int64(retryBase << (attempt - 1))))
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
 	}
-	return v.(*txState), true
+}
+
+// retryable reports whether err is PostgreSQL's own conflict, which a new
+// attempt of the same transaction may pass.
+func retryable(err error) bool {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) {
+		return false
+	}
+	return pqErr.Code == codeSerializationFailure || pqErr.Code == codeDeadlockDetected
+}
+
+func transactOnce(ctx context.Context, db *sqlx.DB, fn func(tx *Tx) error) (err error) {
+	stx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return Translate(fmt.Errorf("begin transaction: %w", err))
+	}
+	tx := &Tx{Tx: stx, now: time.Now().UTC().Truncate(time.Microsecond)}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = stx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = stx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	var writes []Write
+	for i := 0; i < len(tx.hooks); i++ { // a hook may schedule another
+		w, herr := tx.hooks[i]()
+		if herr != nil {
+			return herr
+		}
+		if w.Query != "" {
+			writes = append(writes, w)
+		}
+	}
+	if err = execWrites(ctx, stx, writes); err != nil {
+		return err
+	}
+	if err = stx.Commit(); err != nil {
+		return Translate(fmt.Errorf("commit: %w", err))
+	}
+	for _, f := range tx.after {
+		f()
+	}
+	return nil
+}
+
+// GenericPlans makes tx run its prepared statements with their generic
+// plans, planned once per connection, for the rest of the transaction.
+// PostgreSQL otherwise plans a statement anew at each run (a custom plan)
+// whenever it estimates that the custom plan is the cheaper, which it did
+// for half the runs of the intake's batch statements: planning was 14 % of
+// its CPU under load. Use it only in transactions whose statements find
+// their rows by keys (ids, arrays of ids), which a generic plan serves as
+// well; a query with optional filters needs its custom plan.
+func GenericPlans(ctx context.Context, tx *Tx) error {
+	_, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`)
+	return Translate(err)
 }
 
 // execWrites runs writes as one statement.
@@ -214,35 +261,6 @@ func execWrites(ctx context.Context, tx *sqlx.Tx, writes []Write) error {
 // hold no $ in their literals.
 var placeholder = regexp.MustCompile(`\$[0-9]+`)
 
-// AfterCommit schedules f to run once tx has committed, in the order
-// scheduled; it never runs if tx rolls back. It reports false when tx was
-// not begun by Transact.
-func AfterCommit(tx *sqlx.Tx, f func()) bool {
-	st, ok := stateOf(tx)
-	if ok {
-		st.after = append(st.after, f)
-	}
-	return ok
-}
-
-// TxValue returns the value kept under key for tx's length, made by make
-// on first use. It reports false when tx was not begun by Transact.
-func TxValue(tx *sqlx.Tx, key any, make func() any) (any, bool) {
-	st, ok := stateOf(tx)
-	if !ok {
-		return nil, false
-	}
-	if st.values == nil {
-		st.values = map[any]any{}
-	}
-	val, ok := st.values[key]
-	if !ok {
-		val = make()
-		st.values[key] = val
-	}
-	return val, true
-}
-
 // PostgreSQL error codes procfin reacts to.
 const (
 	codeUniqueViolation      = "23505"
@@ -253,7 +271,8 @@ const (
 )
 
 // Translate turns a database error into an *errs.Error: unique violations
-// become Conflict, serialization failures Conflict (the client may retry),
+// become Conflict, serialization failures and deadlocks Conflict (Transact
+// retries them first; they reach a client only when every attempt met one),
 // lost connections Unavailable, and anything else Internal (with the cause
 // kept for the log, never shown). An *errs.Error passes through unchanged.
 func Translate(err error) error {

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"io/fs"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -29,7 +33,7 @@ func TestTransact(t *testing.T) {
 	}
 
 	t.Run("Commit", func(t *testing.T) {
-		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 			_, err := tx.Exec(`INSERT INTO t VALUES (1)`)
 			return err
 		})
@@ -39,7 +43,7 @@ func TestTransact(t *testing.T) {
 	})
 	t.Run("RollbackOnError", func(t *testing.T) {
 		boom := errors.New("boom")
-		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 			if _, err := tx.Exec(`INSERT INTO t VALUES (2)`); err != nil {
 				return err
 			}
@@ -52,7 +56,7 @@ func TestTransact(t *testing.T) {
 	t.Run("RollbackOnPanic", func(t *testing.T) {
 		func() {
 			defer func() { _ = recover() }()
-			_ = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+			_ = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 				if _, err := tx.Exec(`INSERT INTO t VALUES (3)`); err != nil {
 					return err
 				}
@@ -70,11 +74,11 @@ func TestTransact(t *testing.T) {
 			}
 		}
 		var between int
-		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
-			postgres.BeforeCommit(tx, write(10))
-			postgres.BeforeCommit(tx, func() (postgres.Write, error) { return postgres.Write{}, nil }) // nothing
-			postgres.BeforeCommit(tx, write(11))
-			postgres.BeforeCommit(tx, write(12))
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			tx.BeforeCommit(write(10))
+			tx.BeforeCommit(func() (postgres.Write, error) { return postgres.Write{}, nil }) // nothing
+			tx.BeforeCommit(write(11))
+			tx.BeforeCommit(write(12))
 			// Not written yet: the writes wait for the commit.
 			return tx.Get(&between, `SELECT count(*) FROM t WHERE id >= 10`)
 		})
@@ -86,9 +90,9 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("err=%v, %d rows before the commit, %d after; want nil, 0, 3", err, between, n)
 		}
 		// One write failing (a duplicate) fails the commit: none is kept.
-		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
-			postgres.BeforeCommit(tx, write(13))
-			postgres.BeforeCommit(tx, write(10))
+		err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			tx.BeforeCommit(write(13))
+			tx.BeforeCommit(write(10))
 			return nil
 		})
 		if err := db.Get(&n, `SELECT count(*) FROM t WHERE id = 13`); err != nil {
@@ -103,10 +107,8 @@ func TestTransact(t *testing.T) {
 	})
 	t.Run("AfterCommitRunsOnlyAfterCommit", func(t *testing.T) {
 		var seen []int
-		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
-			if !postgres.AfterCommit(tx, func() { seen = append(seen, count()) }) {
-				t.Fatal("AfterCommit refused a transaction of Transact")
-			}
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			tx.AfterCommit(func() { seen = append(seen, count()) })
 			_, err := tx.Exec(`INSERT INTO t VALUES (4)`)
 			return err
 		})
@@ -115,16 +117,16 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("err=%v seen=%v, want nil, [2]", err, seen)
 		}
 		ran := false
-		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
-			postgres.AfterCommit(tx, func() { ran = true })
+		err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			tx.AfterCommit(func() { ran = true })
 			return errors.New("boom")
 		})
 		if err == nil || ran {
 			t.Fatalf("err=%v ran=%v: a rolled-back transaction ran its after-commit work", err, ran)
 		}
 		ran = false
-		err = postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
-			postgres.AfterCommit(tx, func() { ran = true })
+		err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			tx.AfterCommit(func() { ran = true })
 			// A duplicate aborts the transaction; the error is dropped on
 			// purpose, so Transact tries to commit and fails.
 			_, _ = tx.Exec(`INSERT INTO t VALUES (1)`)
@@ -133,14 +135,99 @@ func TestTransact(t *testing.T) {
 		if err == nil || ran {
 			t.Fatalf("err=%v ran=%v: a failed commit ran its after-commit work", err, ran)
 		}
-		tx := db.MustBegin()
-		defer tx.Rollback()
-		if postgres.AfterCommit(tx, func() {}) {
-			t.Fatal("AfterCommit accepted a transaction Transact did not begin")
+	})
+	t.Run("OneClock", func(t *testing.T) {
+		var first, second time.Time
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			first = tx.Now()
+			time.Sleep(2 * time.Millisecond) // the wall clock moves on; the transaction's does not
+			second = tx.Now()
+			return nil
+		})
+		if err != nil || first.IsZero() || !first.Equal(second) || first.Location() != time.UTC || first.Nanosecond()%1000 != 0 {
+			t.Fatalf("err=%v, Now %v then %v: want one UTC instant to the microsecond", err, first, second)
+		}
+	})
+	t.Run("RetriesTheDatabasesOwnConflicts", func(t *testing.T) {
+		for _, code := range []pq.ErrorCode{"40001", "40P01"} {
+			// Two attempts meet the conflict, the third passes: the caller
+			// sees nil, and only the third attempt's work commits.
+			attempts, ran := 0, 0
+			err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+				attempts++
+				tx.AfterCommit(func() { ran++ })
+				if _, err := tx.Exec(`INSERT INTO t VALUES (100)`); err != nil {
+					return postgres.Translate(err)
+				}
+				if attempts < 3 {
+					return postgres.Translate(&pq.Error{Code: code})
+				}
+				return nil
+			})
+			if err != nil || attempts != 3 || ran != 1 {
+				t.Fatalf("%s: err=%v after %d attempts, %d after-commit runs; want nil, 3, 1", code, err, attempts, ran)
+			}
+			var n int
+			if err := db.Get(&n, `DELETE FROM t WHERE id = 100 RETURNING 1`); err != nil || n != 1 {
+				t.Fatalf("%s: the row of the committed attempt: %v", code, err)
+			}
+			// Always in conflict: a bounded number of attempts, then the
+			// conflict (409).
+			attempts = 0
+			err = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+				attempts++
+				return postgres.Translate(&pq.Error{Code: code})
+			})
+			if !errs.Is(err, errs.Conflict) || attempts != 5 {
+				t.Fatalf("%s: err=%v after %d attempts; want conflict after 5", code, err, attempts)
+			}
+		}
+		// Any other error is not retried.
+		attempts := 0
+		_ = postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+			attempts++
+			return postgres.Translate(&pq.Error{Code: "23505"})
+		})
+		if attempts != 1 {
+			t.Fatalf("a unique violation was tried %d times, want once", attempts)
+		}
+	})
+	t.Run("DeadlockIsRetried", func(t *testing.T) {
+		// Two transactions take rows 201 and 202 in opposite orders, each
+		// waiting for the other to hold its first row: PostgreSQL aborts
+		// one (40P01) and Transact runs it again. Both succeed.
+		if _, err := db.Exec(`INSERT INTO t VALUES (201), (202)`); err != nil {
+			t.Fatal(err)
+		}
+		var both sync.WaitGroup
+		both.Add(2)
+		var attempts atomic.Int32
+		run := func(first, second int) error {
+			once := sync.Once{}
+			return postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
+				attempts.Add(1)
+				if _, err := tx.Exec(`UPDATE t SET id = id WHERE id = $1`, first); err != nil {
+					return postgres.Translate(err)
+				}
+				once.Do(func() { both.Done(); both.Wait() }) // the first attempt waits for the other's first row
+				_, err := tx.Exec(`UPDATE t SET id = id WHERE id = $1`, second)
+				return postgres.Translate(err)
+			})
+		}
+		errc := make(chan error, 2)
+		go func() { errc <- run(201, 202) }()
+		go func() { errc <- run(202, 201) }()
+		for range 2 {
+			if err := <-errc; err != nil {
+				t.Fatalf("a deadlocked transaction reached its caller: %v", err)
+			}
+		}
+		if n := attempts.Load(); n < 3 {
+			t.Fatalf("%d attempts in all: the deadlock did not happen, the test proves nothing", n)
 		}
 	})
 	t.Run("UniqueViolationIsConflict", func(t *testing.T) {
-		err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+		err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 			_, err := tx.Exec(`INSERT INTO t VALUES (1)`)
 			return postgres.Translate(err)
 		})
@@ -270,7 +357,7 @@ func TestGenericPlans(t *testing.T) {
 		}
 		return m
 	}
-	err := postgres.Transact(ctx, db, func(tx *sqlx.Tx) error {
+	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 		if err := postgres.GenericPlans(ctx, tx); err != nil {
 			return err
 		}
