@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/sony/gobreaker/v2"
@@ -31,11 +30,8 @@ import (
 	"procfin/platform/text"
 )
 
-// Signer signs procfin's messages with the platform's current key (the
-// auth service does, with the keys it publishes at /.well-known/jwks.json).
-type Signer interface {
-	Sign(ctx context.Context, claims jwt.Claims, typ string) (string, error)
-}
+// PlatformID is procfin's sender id in its messages to banks (iss).
+const PlatformID = "procfin"
 
 // RelayConfig tunes the relay; zero values take the protocol's defaults.
 type RelayConfig struct {
@@ -53,7 +49,7 @@ type RelayConfig struct {
 	SlowAnswer   time.Duration // an answer slower than this counts against the breaker (default 5 s)
 }
 
-// Relay delivers queued credit applications to their banks: signed, at
+// Relay delivers queued messages to their banks: signed, at
 // least once, with exponential back-off and full jitter, honouring
 // Retry-After, one circuit breaker per bank, dead letters after 24 h.
 // Several relays (processes) may run against one database: each delivery
@@ -63,7 +59,7 @@ type Relay struct {
 	db       *sqlx.DB
 	banks    *Registry
 	lending  *lending.Service
-	signer   Signer
+	signer   signature.Signer
 	client   *http.Client
 	metrics  *Metrics
 	logger   *slog.Logger
@@ -73,8 +69,10 @@ type Relay struct {
 	freed    chan struct{}   // a lane finished
 }
 
-// NewRelay returns a relay; call Run to start it.
-func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, m *Metrics, logger *slog.Logger, cfg RelayConfig) *Relay {
+// NewRelay returns a relay; call Run to start it. It signs with the
+// platform's key that keys gives at each attempt (platform/auth's, which
+// it publishes at /.well-known/jwks.json).
+func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, keys signature.SigningKeys, m *Metrics, logger *slog.Logger, cfg RelayConfig) *Relay {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -108,7 +106,7 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	// for every batch).
 	transport := banks.urls.Transport() // only to the addresses the URL policy allows
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
-	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
+	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signature.Signer{ID: PlatformID, Keys: keys}, metrics: m, logger: logger,
 		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		breakers: map[string]*gobreaker.CircuitBreaker[result]{}, busy: map[string]bool{}, freed: make(chan struct{}, 1)}
@@ -143,6 +141,7 @@ type claimed struct {
 	ID            int64     `db:"id"`
 	ApplicationID string    `db:"application_id"`
 	BankID        string    `db:"bank_id"`
+	Kind          string    `db:"kind"`
 	Payload       []byte    `db:"payload"`
 	Attempts      int       `db:"attempts"`
 	CreatedAt     time.Time `db:"created_at"`
@@ -180,7 +179,7 @@ func (r *Relay) dispatch(ctx context.Context, lanes *sync.WaitGroup) (int, error
 			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
 				AND bank_id <> ALL($4::text[])
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, application_id, bank_id, payload, attempts, created_at`,
+		RETURNING id, application_id, bank_id, kind, payload, attempts, created_at`,
 		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy))
 	if err != nil {
 		return 0, postgres.Translate(err)
@@ -368,15 +367,13 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 	if err != nil {
 		return result{outcome: "retry", detail: "bank registry: " + errs.MessageOf(err)}
 	}
-	url := bank.BaseURL + "/v1/credit-applications"
-	now := time.Now()
-	var jti [16]byte
-	_, _ = rand.Read(jti[:])
-	token, err := r.signer.Sign(ctx, jwt.MapClaims{
-		"iss": "procfin", "aud": d.BankID, "iat": now.Unix(), "exp": now.Add(signature.MessageLifetime).Unix(),
-		"jti": base64.RawURLEncoding.EncodeToString(jti[:]), "htm": http.MethodPost, "htu": url,
-		"bsh": signature.BodyHash(d.Payload),
-	}, signature.TokenType)
+	kind, ok := outboundKinds[d.Kind]
+	if !ok {
+		// Queued by a newer procfin, perhaps: one that knows it may send it.
+		return result{outcome: "retry", detail: text.Clean(fmt.Sprintf("no message kind %q in this procfin", d.Kind), maxError)}
+	}
+	url := bank.BaseURL + kind.path
+	token, err := r.signer.SignContext(ctx, http.MethodPost, url, d.BankID, d.Payload, time.Now())
 	if err != nil {
 		return result{outcome: "retry", detail: "sign: " + err.Error()}
 	}
