@@ -1,20 +1,23 @@
 package banking
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // The messages procfin sends to banks (bank-protocol.md, "Platform to
 // bank"). A kind of message is a Go type whose JSON is the protocol's body
 // (the Outbound interface) and one entry in outboundKinds, which gives its
-// path at the bank's base URL. The outbox stores a message's kind beside
-// its body (deliveries.kind), and the relay posts the body to the bank's
-// base URL and that kind's path.
+// path at the bank's base URL and what the bank's answer means for the
+// business. The outbox stores a message's kind beside its body
+// (deliveries.kind), and the relay posts the body to the bank's base URL
+// and that kind's path.
 
 // Outbound is a message for a bank. json.Marshal of it is its body, stored
 // once by the outbox and sent as it is at every attempt.
@@ -34,11 +37,20 @@ const (
 // outboundKind is what the relay needs of a kind of message.
 type outboundKind struct {
 	path string // where the bank takes it, below its base URL
+	// delivered records what the bank's acceptance of messages of the kind
+	// means, for all those of one batch at once, in the transaction that
+	// marks them delivered; nil for nothing.
+	delivered func(ls *lending.Service, ctx context.Context, tx *postgres.Tx, accepted []lending.Acceptance) error
+	// failed records what a message the bank refused for good, or that
+	// could not be delivered for 24 hours, means, in the transaction that
+	// marks it so; nil for nothing.
+	failed func(ls *lending.Service, ctx context.Context, tx *postgres.Tx, applicationID, detail string) error
 }
 
 // outboundKinds is the one registry of the messages procfin sends to banks.
 var outboundKinds = map[string]outboundKind{
-	KindCreditApplication: {path: "/v1/credit-applications"},
+	KindCreditApplication: {path: "/v1/credit-applications",
+		delivered: (*lending.Service).MarkDeliveredMany, failed: (*lending.Service).MarkDeliveryFailed},
 }
 
 // ApplicationMessage is a credit application as the protocol carries it

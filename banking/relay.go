@@ -294,7 +294,8 @@ type bankOrErr struct {
 // recordAccepted records the deliveries the banks accepted, in one
 // transaction: the deliveries still claimed by this worker become
 // delivered (one whose lease ran out belongs to another worker now, and
-// is left to it), and their applications move to delivered. Should it
+// is left to it), and their kinds record what that means (a credit
+// application's application moves to delivered). Should it
 // fail, the deliveries stay claimed until the lease ends and are sent
 // again: at least once, and the bank sees the same Idempotency-Key.
 func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) error {
@@ -312,6 +313,7 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 		}
 		var mine []struct {
 			ApplicationID string `db:"application_id"`
+			Kind          string `db:"kind"`
 			Ref           string `db:"ref"`
 		}
 		err := tx.SelectContext(ctx, &mine, `
@@ -319,16 +321,27 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 				last_status = NULLIF(v.status, 0), last_error = '', locked_until = NULL
 			FROM unnest($1::bigint[], $2::text[], $3::int[]) AS v(id, ref, status)
 			WHERE d.id = v.id AND d.locked_by = $4
-			RETURNING d.application_id, v.ref`,
+			RETURNING d.application_id, d.kind, v.ref`,
 			pq.Array(ids), pq.Array(refs), pq.Array(statuses), r.cfg.WorkerID)
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		accepted := make([]lending.Acceptance, len(mine))
-		for i, m := range mine {
-			accepted[i] = lending.Acceptance{ApplicationID: m.ApplicationID, BankReference: m.Ref}
+		var kinds []string
+		byKind := map[string][]lending.Acceptance{}
+		for _, m := range mine {
+			if _, ok := byKind[m.Kind]; !ok {
+				kinds = append(kinds, m.Kind)
+			}
+			byKind[m.Kind] = append(byKind[m.Kind], lending.Acceptance{ApplicationID: m.ApplicationID, BankReference: m.Ref})
 		}
-		return r.lending.MarkDeliveredMany(ctx, tx, accepted)
+		for _, kind := range kinds {
+			if delivered := outboundKinds[kind].delivered; delivered != nil {
+				if err := delivered(r.lending, ctx, tx, byKind[kind]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }
 
@@ -487,7 +500,7 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			if !ok || err != nil {
 				return err
 			}
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean(res.detail, maxError))
+			return failed(ctx, tx, r.lending, d, text.Clean(res.detail, maxError))
 		}
 		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
 			ok, err := mine(tx.ExecContext(ctx, `
@@ -498,7 +511,7 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 				return err
 			}
 			r.metrics.delivery(d.BankID, "dead", 0)
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
+			return failed(ctx, tx, r.lending, d, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
 		}
 		wait := backoff(d.Attempts, r.cfg.BaseBackoff, r.cfg.MaxBackoff)
 		if res.retryAfter > wait {
@@ -510,6 +523,14 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			d.ID, wait.Milliseconds(), status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 		return err
 	})
+}
+
+// failed records what d's failing for good means, by its kind.
+func failed(ctx context.Context, tx *postgres.Tx, ls *lending.Service, d claimed, detail string) error {
+	if f := outboundKinds[d.Kind].failed; f != nil {
+		return f(ls, ctx, tx, d.ApplicationID, detail)
+	}
+	return nil
 }
 
 // backoff is exponential with full jitter: uniform in [0, min(max,
