@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/sony/gobreaker/v2"
@@ -31,11 +30,8 @@ import (
 	"procfin/platform/text"
 )
 
-// Signer signs procfin's messages with the platform's current key (the
-// auth service does, with the keys it publishes at /.well-known/jwks.json).
-type Signer interface {
-	Sign(ctx context.Context, claims jwt.Claims, typ string) (string, error)
-}
+// PlatformID is procfin's sender id in its messages to banks (iss).
+const PlatformID = "procfin"
 
 // RelayConfig tunes the relay; zero values take the protocol's defaults.
 type RelayConfig struct {
@@ -53,7 +49,7 @@ type RelayConfig struct {
 	SlowAnswer   time.Duration // an answer slower than this counts against the breaker (default 5 s)
 }
 
-// Relay delivers queued credit applications to their banks: signed, at
+// Relay delivers queued messages to their banks: signed, at
 // least once, with exponential back-off and full jitter, honouring
 // Retry-After, one circuit breaker per bank, dead letters after 24 h.
 // Several relays (processes) may run against one database: each delivery
@@ -63,7 +59,7 @@ type Relay struct {
 	db       *sqlx.DB
 	banks    *Registry
 	lending  *lending.Service
-	signer   Signer
+	signer   signature.Signer
 	client   *http.Client
 	metrics  *Metrics
 	logger   *slog.Logger
@@ -73,8 +69,10 @@ type Relay struct {
 	freed    chan struct{}   // a lane finished
 }
 
-// NewRelay returns a relay; call Run to start it.
-func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, m *Metrics, logger *slog.Logger, cfg RelayConfig) *Relay {
+// NewRelay returns a relay; call Run to start it. It signs with the
+// platform's key that keys gives at each attempt (platform/auth's, which
+// it publishes at /.well-known/jwks.json).
+func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, keys signature.SigningKeys, m *Metrics, logger *slog.Logger, cfg RelayConfig) *Relay {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -108,7 +106,7 @@ func NewRelay(db *sqlx.DB, banks *Registry, ls *lending.Service, signer Signer, 
 	// for every batch).
 	transport := banks.urls.Transport() // only to the addresses the URL policy allows
 	transport.MaxIdleConnsPerHost = cfg.Concurrency
-	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signer, metrics: m, logger: logger,
+	return &Relay{cfg: cfg, db: db, banks: banks, lending: ls, signer: signature.Signer{ID: PlatformID, Keys: keys}, metrics: m, logger: logger,
 		client: &http.Client{Timeout: cfg.Timeout, Transport: transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		breakers: map[string]*gobreaker.CircuitBreaker[result]{}, busy: map[string]bool{}, freed: make(chan struct{}, 1)}
@@ -143,6 +141,7 @@ type claimed struct {
 	ID            int64     `db:"id"`
 	ApplicationID string    `db:"application_id"`
 	BankID        string    `db:"bank_id"`
+	Kind          string    `db:"kind"`
 	Payload       []byte    `db:"payload"`
 	Attempts      int       `db:"attempts"`
 	CreatedAt     time.Time `db:"created_at"`
@@ -180,7 +179,7 @@ func (r *Relay) dispatch(ctx context.Context, lanes *sync.WaitGroup) (int, error
 			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
 				AND bank_id <> ALL($4::text[])
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, application_id, bank_id, payload, attempts, created_at`,
+		RETURNING id, application_id, bank_id, kind, payload, attempts, created_at`,
 		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy))
 	if err != nil {
 		return 0, postgres.Translate(err)
@@ -295,7 +294,8 @@ type bankOrErr struct {
 // recordAccepted records the deliveries the banks accepted, in one
 // transaction: the deliveries still claimed by this worker become
 // delivered (one whose lease ran out belongs to another worker now, and
-// is left to it), and their applications move to delivered. Should it
+// is left to it), and their kinds record what that means (a credit
+// application's application moves to delivered). Should it
 // fail, the deliveries stay claimed until the lease ends and are sent
 // again: at least once, and the bank sees the same Idempotency-Key.
 func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) error {
@@ -313,6 +313,7 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 		}
 		var mine []struct {
 			ApplicationID string `db:"application_id"`
+			Kind          string `db:"kind"`
 			Ref           string `db:"ref"`
 		}
 		err := tx.SelectContext(ctx, &mine, `
@@ -320,16 +321,27 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 				last_status = NULLIF(v.status, 0), last_error = '', locked_until = NULL
 			FROM unnest($1::bigint[], $2::text[], $3::int[]) AS v(id, ref, status)
 			WHERE d.id = v.id AND d.locked_by = $4
-			RETURNING d.application_id, v.ref`,
+			RETURNING d.application_id, d.kind, v.ref`,
 			pq.Array(ids), pq.Array(refs), pq.Array(statuses), r.cfg.WorkerID)
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		accepted := make([]lending.Acceptance, len(mine))
-		for i, m := range mine {
-			accepted[i] = lending.Acceptance{ApplicationID: m.ApplicationID, BankReference: m.Ref}
+		var kinds []string
+		byKind := map[string][]lending.Acceptance{}
+		for _, m := range mine {
+			if _, ok := byKind[m.Kind]; !ok {
+				kinds = append(kinds, m.Kind)
+			}
+			byKind[m.Kind] = append(byKind[m.Kind], lending.Acceptance{ApplicationID: m.ApplicationID, BankReference: m.Ref})
 		}
-		return r.lending.MarkDeliveredMany(ctx, tx, accepted)
+		for _, kind := range kinds {
+			if delivered := outboundKinds[kind].delivered; delivered != nil {
+				if err := delivered(r.lending, ctx, tx, byKind[kind]); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 }
 
@@ -368,15 +380,13 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 	if err != nil {
 		return result{outcome: "retry", detail: "bank registry: " + errs.MessageOf(err)}
 	}
-	url := bank.BaseURL + "/v1/credit-applications"
-	now := time.Now()
-	var jti [16]byte
-	_, _ = rand.Read(jti[:])
-	token, err := r.signer.Sign(ctx, jwt.MapClaims{
-		"iss": "procfin", "aud": d.BankID, "iat": now.Unix(), "exp": now.Add(signature.MessageLifetime).Unix(),
-		"jti": base64.RawURLEncoding.EncodeToString(jti[:]), "htm": http.MethodPost, "htu": url,
-		"bsh": signature.BodyHash(d.Payload),
-	}, signature.TokenType)
+	kind, ok := outboundKinds[d.Kind]
+	if !ok {
+		// Queued by a newer procfin, perhaps: one that knows it may send it.
+		return result{outcome: "retry", detail: text.Clean(fmt.Sprintf("no message kind %q in this procfin", d.Kind), maxError)}
+	}
+	url := bank.BaseURL + kind.path
+	token, err := r.signer.SignContext(ctx, http.MethodPost, url, d.BankID, d.Payload, time.Now())
 	if err != nil {
 		return result{outcome: "retry", detail: "sign: " + err.Error()}
 	}
@@ -490,7 +500,7 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			if !ok || err != nil {
 				return err
 			}
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean(res.detail, maxError))
+			return failed(ctx, tx, r.lending, d, text.Clean(res.detail, maxError))
 		}
 		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
 			ok, err := mine(tx.ExecContext(ctx, `
@@ -501,7 +511,7 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 				return err
 			}
 			r.metrics.delivery(d.BankID, "dead", 0)
-			return r.lending.MarkDeliveryFailed(ctx, tx, d.ApplicationID, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
+			return failed(ctx, tx, r.lending, d, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
 		}
 		wait := backoff(d.Attempts, r.cfg.BaseBackoff, r.cfg.MaxBackoff)
 		if res.retryAfter > wait {
@@ -513,6 +523,14 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			d.ID, wait.Milliseconds(), status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 		return err
 	})
+}
+
+// failed records what d's failing for good means, by its kind.
+func failed(ctx context.Context, tx *postgres.Tx, ls *lending.Service, d claimed, detail string) error {
+	if f := outboundKinds[d.Kind].failed; f != nil {
+		return f(ls, ctx, tx, d.ApplicationID, detail)
+	}
+	return nil
 }
 
 // backoff is exponential with full jitter: uniform in [0, min(max,

@@ -21,6 +21,7 @@ import (
 	"procfin/banking"
 	"procfin/lending"
 	"procfin/platform/money"
+	"procfin/platform/signature"
 )
 
 // answeringBank answers every delivery with what answer returns for its
@@ -211,7 +212,7 @@ func TestRelayOneBadRowDoesNotStopTheOthers(t *testing.T) {
 	w.db.MustExec(`CREATE TRIGGER poison BEFORE UPDATE ON deliveries FOR EACH ROW EXECUTE FUNCTION poison()`)
 	var logs syncBuffer
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	r := banking.NewRelay(w.db, w.banks, w.lending, testSigner{key}, nil,
+	r := banking.NewRelay(w.db, w.banks, w.lending, signature.StaticKey{KeyID: "k1", Key: key}, nil,
 		slog.New(slog.NewJSONHandler(&logs, nil)), banking.RelayConfig{BaseBackoff: time.Millisecond})
 	if n, err := r.RunOnce(ctx); err != nil || n != 4 {
 		t.Fatalf("claimed %d, %v", n, err)

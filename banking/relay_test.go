@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
@@ -25,20 +24,12 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/safehttp"
+	"procfin/platform/signature"
 )
 
 var ctx = context.Background()
 
 const uscc = "91350100M000100Y43"
-
-// testSigner signs like the platform does, with a throwaway key.
-type testSigner struct{ key ed25519.PrivateKey }
-
-func (s testSigner) Sign(_ context.Context, claims jwt.Claims, typ string) (string, error) {
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
-	t.Header["kid"], t.Header["typ"] = "k1", typ
-	return t.SignedString(s.key)
-}
 
 // fakeBank answers with the next status in its script (the last repeats)
 // and records what it received.
@@ -147,7 +138,7 @@ func (w *world) relay(cfg banking.RelayConfig) *banking.Relay {
 	if cfg.BaseBackoff == 0 {
 		cfg.BaseBackoff = time.Millisecond
 	}
-	return banking.NewRelay(w.db, w.banks, w.lending, testSigner{key}, nil, nil, cfg)
+	return banking.NewRelay(w.db, w.banks, w.lending, signature.StaticKey{KeyID: "k1", Key: key}, nil, nil, cfg)
 }
 
 func (w *world) state(t *testing.T, appID string) (delivery, app string) {

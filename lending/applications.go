@@ -338,11 +338,11 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err := holdLines(ctx, tx, lineHolds); err != nil {
 		return err
 	}
-	msgs := make([]Message, len(accepted))
+	subs := make([]Submission, len(accepted))
 	for i, a := range accepted {
-		msgs[i] = a.message
+		subs[i] = a.submission
 	}
-	if err := s.outbox.Enqueue(ctx, tx, msgs...); err != nil {
+	if err := s.outbox.Enqueue(ctx, tx, subs...); err != nil {
 		return err
 	}
 	for _, a := range accepted {
@@ -380,14 +380,13 @@ type accepted struct {
 	lineHeld     money.Amount
 	verification []byte
 	statement    string
-	message      Message
+	submission   Submission
 }
 
 // prepare builds what is written for an accepted application: its row's
-// values, its consent statement and the bank's message.
+// values, its consent statement and what its bank is told.
 func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contracts.Checked, report contracts.Report, line *CreditLine, now time.Time) accepted {
 	in := it.in
-	sup, n := checked.Supplier, checked.Notice
 	verification, _ := json.Marshal(report)
 	a := accepted{item: it, id: uuid.NewString(), actor: "user:" + it.who.UserID, contractID: c.ID, lineHeld: money.Zero, verification: verification,
 		statement: fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)}
@@ -396,19 +395,11 @@ func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contract
 		a.lineHeld = *in.Amount
 		lineRef = &line.BankLineID
 	}
-	checks := make([]MessageCheck, 0, len(report.Checks))
-	for _, ch := range report.Checks {
-		checks = append(checks, MessageCheck{Name: ch.Name, Result: ch.Result})
-	}
-	a.message = Message{
-		ApplicationID: a.id, BankID: in.BankID, SubmittedAt: now.UTC().Truncate(time.Second),
-		Supplier:  MessageSupplier{USCC: sup.USCC, Name: sup.Name, SizeClass: string(sup.SizeClass)},
-		Purchaser: c.Purchaser,
-		Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
-		Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
-			PaymentTerms: paymentTerms(c.PaymentTerms)},
-		Request:      MessageRequest{Amount: *in.Amount, Currency: c.Currency, TermDays: *in.TermDays, CreditLineID: lineRef, Purpose: strings.TrimSpace(in.Purpose)},
-		Verification: MessageVerified{VerifiedAt: report.VerifiedAt, Checks: checks},
+	a.submission = Submission{
+		ApplicationID: a.id, BankID: in.BankID, SubmittedAt: now,
+		Supplier: checked.Supplier, Notice: checked.Notice, Contract: c,
+		Amount: *in.Amount, TermDays: *in.TermDays, BankLineID: lineRef, Purpose: strings.TrimSpace(in.Purpose),
+		Verification: report,
 	}
 	return a
 }

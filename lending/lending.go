@@ -2,7 +2,6 @@ package lending
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -19,11 +18,11 @@ type Limits struct {
 	ConsentTTL  time.Duration // how long a consent to share data lasts
 }
 
-// Outbox queues an application's message for its bank in the caller's
-// transaction (package banking implements it), so an application is never
-// lost and never sent if rolled back.
+// Outbox queues the message telling an application's bank of it, in the
+// caller's transaction (package banking implements it), so an application
+// is never lost and never sent if rolled back.
 type Outbox interface {
-	Enqueue(ctx context.Context, tx *postgres.Tx, ms ...Message) error
+	Enqueue(ctx context.Context, tx *postgres.Tx, ss ...Submission) error
 	// Withdraw stops a queued message that was not delivered yet.
 	Withdraw(ctx context.Context, tx *postgres.Tx, applicationID string) error
 }
@@ -53,71 +52,19 @@ func NewService(db *sqlx.DB, cs *contracts.Service, outbox Outbox, limits Limits
 	return s
 }
 
-// Message is a credit application as the bank protocol carries it
-// (bank-protocol.md, "Platform to bank").
-type Message struct {
-	ApplicationID string          `json:"application_id"`
-	BankID        string          `json:"-"`
-	SubmittedAt   time.Time       `json:"submitted_at"`
-	Supplier      MessageSupplier `json:"supplier"`
-	Purchaser     contracts.Party `json:"purchaser"`
-	Award         MessageAward    `json:"award"`
-	Contract      MessageContract `json:"contract"`
-	Request       MessageRequest  `json:"request"`
-	Verification  MessageVerified `json:"verification"`
-}
-
-type MessageSupplier struct {
-	USCC      string `json:"uscc"`
-	Name      string `json:"name"`
-	SizeClass string `json:"size_class"`
-}
-
-type MessageAward struct {
-	NoticeNo  string       `json:"notice_no"`
-	ProjectNo string       `json:"project_no"`
-	Issuer    string       `json:"issuer"`
-	Amount    money.Amount `json:"amount"`
-	AwardedOn money.Date   `json:"awarded_on"`
-}
-
-type MessagePaymentTerm struct {
-	DueOn  money.Date   `json:"due_on"`
-	Amount money.Amount `json:"amount"`
-}
-
-type MessageContract struct {
-	ContractNo   string               `json:"contract_no"`
-	Amount       money.Amount         `json:"amount"`
-	SignedOn     money.Date           `json:"signed_on"`
-	Period       contracts.Period     `json:"period"`
-	PaymentTerms []MessagePaymentTerm `json:"payment_terms"`
-}
-
-type MessageRequest struct {
-	Amount       money.Amount `json:"amount"`
-	Currency     string       `json:"currency"`
-	TermDays     int          `json:"term_days"`
-	CreditLineID *string      `json:"credit_line_id"`
-	Purpose      string       `json:"purpose"`
-}
-
-type MessageCheck struct {
-	Name   string `json:"name"`
-	Result string `json:"result"`
-}
-
-type MessageVerified struct {
-	VerifiedAt time.Time      `json:"verified_at"`
-	Checks     []MessageCheck `json:"checks"`
-}
-
-func paymentTerms(raw json.RawMessage) []MessagePaymentTerm {
-	var terms []contracts.PaymentTerm
-	_ = json.Unmarshal(raw, &terms)
-	out := make([]MessagePaymentTerm, 0, len(terms))
-	for _, t := range terms {
-		out = append(out, MessagePaymentTerm{DueOn: t.DueOn, Amount: t.Amount})
-	}
-	return out
+// Submission is what an accepted application tells its bank: the facts
+// its credit-application message is made of (package banking makes the
+// message). It is built once, in the application's transaction.
+type Submission struct {
+	ApplicationID string
+	BankID        string
+	SubmittedAt   time.Time
+	Supplier      contracts.Supplier
+	Notice        contracts.AwardNotice
+	Contract      contracts.Contract // with its purchaser, currency and payment terms
+	Amount        money.Amount
+	TermDays      int
+	BankLineID    *string // the bank's id of the credit line drawn on; nil for none
+	Purpose       string
+	Verification  contracts.Report
 }

@@ -181,8 +181,8 @@ type creditLine struct {
 	revolving   bool
 }
 
-// incoming is what the bank reads of a credit application (lending.Message
-// on procfin's side).
+// incoming is what the bank reads of a credit application
+// (banking.ApplicationMessage on procfin's side).
 type incoming struct {
 	ApplicationID string `json:"application_id"`
 	Supplier      struct {

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"procfin/banking"
 	"procfin/contracts"
-	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/signature"
@@ -244,17 +244,17 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 
 // message is a credit application as procfin sends it.
 func message(id, amount string, termDays int) []byte {
-	m := lending.Message{
+	m := banking.ApplicationMessage{
 		ApplicationID: id,
 		SubmittedAt:   time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC),
-		Supplier:      lending.MessageSupplier{USCC: "91350100M000100Y43", Name: "Fuzhou Example Supplies Co.", SizeClass: "small"},
+		Supplier:      banking.MessageSupplier{USCC: "91350100M000100Y43", Name: "Fuzhou Example Supplies Co.", SizeClass: "small"},
 		Purchaser:     contracts.Party{ID: "p-1", Name: "Fuzhou Procurement Centre"},
-		Award: lending.MessageAward{NoticeNo: "N-1", ProjectNo: "P-1", Issuer: "fz-ggzy",
+		Award: banking.MessageAward{NoticeNo: "N-1", ProjectNo: "P-1", Issuer: "fz-ggzy",
 			Amount: money.MustAmount("1200000.00"), AwardedOn: money.MustDate("2026-10-08")},
-		Contract: lending.MessageContract{ContractNo: "C-1", Amount: money.MustAmount("1180000.00"), SignedOn: money.MustDate("2026-10-20"),
-			PaymentTerms: []lending.MessagePaymentTerm{{DueOn: money.MustDate("2027-05-31"), Amount: money.MustAmount("1180000.00")}}},
-		Request:      lending.MessageRequest{Amount: money.MustAmount(amount), Currency: "CNY", TermDays: termDays, Purpose: "working capital"},
-		Verification: lending.MessageVerified{VerifiedAt: time.Date(2026, 11, 20, 7, 59, 0, 0, time.UTC), Checks: []lending.MessageCheck{{Name: "award.signature", Result: "pass"}}},
+		Contract: banking.MessageContract{ContractNo: "C-1", Amount: money.MustAmount("1180000.00"), SignedOn: money.MustDate("2026-10-20"),
+			PaymentTerms: []banking.MessagePaymentTerm{{DueOn: money.MustDate("2027-05-31"), Amount: money.MustAmount("1180000.00")}}},
+		Request:      banking.MessageRequest{Amount: money.MustAmount(amount), Currency: "CNY", TermDays: termDays, Purpose: "working capital"},
+		Verification: banking.MessageVerification{VerifiedAt: time.Date(2026, 11, 20, 7, 59, 0, 0, time.UTC), Checks: []banking.MessageCheck{{Name: "award.signature", Result: "pass"}}},
 	}
 	b, err := json.Marshal(m)
 	if err != nil {

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -343,20 +344,15 @@ func (s *Service) JWKS(ctx context.Context) (JWKSet, error) {
 
 // Sign signs claims as a compact JWS with the newest key that may sign now
 // (alg EdDSA, header kid set, header typ set to typ when typ is not empty,
-// else "JWT"). It signs access tokens and, for package banking, messages to
-// banks. Returns internal (no signing key, see EnsureSigningKey) or
-// unavailable.
+// else "JWT"): the access tokens. Returns internal (no signing key, see
+// EnsureSigningKey) or unavailable.
 func (s *Service) Sign(ctx context.Context, claims jwt.Claims, typ string) (string, error) {
-	k, err := s.keys.signer(ctx, s.now())
-	if err != nil {
-		return "", err
-	}
-	priv, err := s.private(k)
+	kid, priv, err := s.signingKey(ctx)
 	if err != nil {
 		return "", err
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
-	t.Header["kid"] = k.Kid
+	t.Header["kid"] = kid
 	if typ != "" {
 		t.Header["typ"] = typ
 	}
@@ -365,6 +361,30 @@ func (s *Service) Sign(ctx context.Context, claims jwt.Claims, typ string) (stri
 		return "", errs.Wrap(errs.Internal, err, "internal")
 	}
 	return signed, nil
+}
+
+// SigningKey returns the newest key that may sign now and its kid in the
+// published JWK Set: procfin's messages to banks are signed with it
+// (signature.Signer's Keys). Returns internal (no signing key, see
+// EnsureSigningKey) or unavailable.
+func (s *Service) SigningKey(ctx context.Context) (string, crypto.Signer, error) {
+	kid, priv, err := s.signingKey(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return kid, priv, nil
+}
+
+func (s *Service) signingKey(ctx context.Context) (string, ed25519.PrivateKey, error) {
+	k, err := s.keys.signer(ctx, s.now())
+	if err != nil {
+		return "", nil, err
+	}
+	priv, err := s.private(k)
+	if err != nil {
+		return "", nil, err
+	}
+	return k.Kid, priv, nil
 }
 
 // private returns k's private key, opened with the master key the first

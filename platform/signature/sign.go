@@ -1,6 +1,7 @@
 package signature
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -21,25 +22,46 @@ import (
 // MessageLifetime is exp - iat of the messages a Signer makes.
 const MessageLifetime = 5 * time.Minute
 
-// Signer makes signed messages: procfin toward banks, the sandbox bank and
-// test issuers toward procfin.
+// Signer makes every signed message: procfin's to banks (the relay's, with
+// the platform's rotating key), the sandbox bank's and test issuers' to
+// procfin (with a key of their own).
 type Signer struct {
 	ID    string // iss: the sender id
 	KeyID string // kid: the key's id in the sender's JWK Set
 	// Key is an Ed25519, P-256 ECDSA or RSA (≥ 2048 bits) private key, or
 	// any crypto.Signer for one (an HSM, a KMS).
 	Key crypto.Signer
+	// Keys, when set, gives the key and its kid at each signing, in place
+	// of KeyID and Key: a sender whose keys rotate (procfin's own, held by
+	// platform/auth).
+	Keys SigningKeys
 	// Algorithm is EdDSA, ES256, PS256 or RS256; empty picks EdDSA, ES256
 	// or PS256 by the key's type.
 	Algorithm string
 }
 
-// algorithm returns the algorithm to sign with, checked against the key.
-func (s Signer) algorithm() (string, error) {
-	if s.Key == nil {
+// SigningKeys gives the key a sender signs with now, and its kid in the
+// sender's published JWK Set.
+type SigningKeys interface {
+	SigningKey(ctx context.Context) (kid string, key crypto.Signer, err error)
+}
+
+// StaticKey is a key that does not rotate, as SigningKeys.
+type StaticKey struct {
+	KeyID string
+	Key   crypto.Signer
+}
+
+func (k StaticKey) SigningKey(context.Context) (string, crypto.Signer, error) {
+	return k.KeyID, k.Key, nil
+}
+
+// algorithm returns the algorithm to sign with key, checked against it.
+func (s Signer) algorithm(key crypto.Signer) (string, error) {
+	if key == nil {
 		return "", errors.New("signature: Signer has no key")
 	}
-	k := JWK{pub: s.Key.Public()}
+	k := JWK{pub: key.Public()}
 	alg := s.Algorithm
 	if alg == "" {
 		algs := k.algorithms()
@@ -60,10 +82,24 @@ func (s Signer) algorithm() (string, error) {
 // base64url), htm (method), htu (url without query or fragment) and bsh
 // (BodyHash of body). It fails only on a misconfigured Signer or a bad url.
 func (s Signer) Sign(method, rawURL, audience string, body []byte, now time.Time) (string, error) {
-	if s.ID == "" || s.KeyID == "" || audience == "" || method == "" {
+	return s.SignContext(context.Background(), method, rawURL, audience, body, now)
+}
+
+// SignContext is Sign, asking the Signer's Keys, if set, under ctx for the
+// key to sign with: it fails too when they do, with their error.
+func (s Signer) SignContext(ctx context.Context, method, rawURL, audience string, body []byte, now time.Time) (string, error) {
+	keys := s.Keys
+	if keys == nil {
+		keys = StaticKey{KeyID: s.KeyID, Key: s.Key}
+	}
+	kid, key, err := keys.SigningKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	if s.ID == "" || kid == "" || audience == "" || method == "" {
 		return "", errors.New("signature: Sign needs a sender id, key id, audience and method")
 	}
-	alg, err := s.algorithm()
+	alg, err := s.algorithm(key)
 	if err != nil {
 		return "", err
 	}
@@ -87,9 +123,9 @@ func (s Signer) Sign(method, rawURL, audience string, body []byte, now time.Time
 		"bsh": BodyHash(body),
 	}
 	t := jwt.NewWithClaims(signerMethod{alg: alg}, claims)
-	t.Header["kid"] = s.KeyID
+	t.Header["kid"] = kid
 	t.Header["typ"] = TokenType
-	signed, err := t.SignedString(s.Key)
+	signed, err := t.SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("signature: sign: %w", err)
 	}

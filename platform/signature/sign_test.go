@@ -1,10 +1,12 @@
 package signature_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"io"
 	"testing"
 
@@ -80,5 +82,41 @@ func TestSignerDefaultsAndErrors(t *testing.T) {
 	}
 	if set := (signature.Signer{ID: "a", KeyID: "k", Key: p384}).PublicJWKS(); len(set.Keys) != 0 {
 		t.Errorf("PublicJWKS of a P-384 key = %+v, want empty", set)
+	}
+}
+
+// rotating is a sender's key source whose key changes: it gives the key
+// set last, or its error.
+type rotating struct {
+	kid string
+	key crypto.Signer
+	err error
+}
+
+func (r *rotating) SigningKey(context.Context) (string, crypto.Signer, error) {
+	return r.kid, r.key, r.err
+}
+
+// TestSignerWithSigningKeys: a Signer with Keys asks them for the key at
+// each signing and signs with the one they give, under its kid; their
+// error is Sign's.
+func TestSignerWithSigningKeys(t *testing.T) {
+	k := keys(t)
+	f := newFixture(t, nil, signature.WithReplayStore(signature.NewMemoryReplayStore()))
+	a := signature.Signer{ID: "rot", KeyID: "a", Key: k.edA}
+	b := signature.Signer{ID: "rot", KeyID: "b", Key: k.edA2}
+	f.register(signature.Sender{ID: "rot", JWKS: jwksOf(t, a, b)})
+	src := &rotating{kid: "a", key: k.edA}
+	s := signature.Signer{ID: "rot", Keys: src}
+	if c := f.mustVerify(t, request(f.mustSign(t, s))); c.KeyID != "a" {
+		t.Fatalf("kid %s, want a", c.KeyID)
+	}
+	src.kid, src.key = "b", k.edA2
+	if c := f.mustVerify(t, request(f.mustSign(t, s))); c.KeyID != "b" {
+		t.Fatalf("kid %s after the rotation, want b", c.KeyID)
+	}
+	src.err = errors.New("no key")
+	if h, err := s.SignContext(context.Background(), "POST", eventsURL, audience, body, start); err != src.err {
+		t.Fatalf("Sign = %q, %v; want the source's error", h, err)
 	}
 }

@@ -1,0 +1,152 @@
+package banking
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"procfin/contracts"
+	"procfin/lending"
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
+
+// The messages procfin sends to banks (bank-protocol.md, "Platform to
+// bank"). A kind of message is a Go type whose JSON is the protocol's body
+// (the Outbound interface) and one entry in outboundKinds, which gives its
+// path at the bank's base URL and what the bank's answer means for the
+// business. The outbox stores a message's kind beside its body
+// (deliveries.kind), and the relay posts the body to the bank's base URL
+// and that kind's path.
+
+// Outbound is a message for a bank. json.Marshal of it is its body, stored
+// once by the outbox and sent as it is at every attempt.
+type Outbound interface {
+	// Kind is the message's entry in outboundKinds.
+	Kind() string
+	// Delivery names the bank it goes to and the application it concerns,
+	// whose id is its Idempotency-Key.
+	Delivery() (bankID, applicationID string)
+}
+
+// The kinds of outbound message.
+const (
+	KindCreditApplication = "credit-application"
+)
+
+// outboundKind is what the relay needs of a kind of message.
+type outboundKind struct {
+	path string // where the bank takes it, below its base URL
+	// delivered records what the bank's acceptance of messages of the kind
+	// means, for all those of one batch at once, in the transaction that
+	// marks them delivered; nil for nothing.
+	delivered func(ls *lending.Service, ctx context.Context, tx *postgres.Tx, accepted []lending.Acceptance) error
+	// failed records what a message the bank refused for good, or that
+	// could not be delivered for 24 hours, means, in the transaction that
+	// marks it so; nil for nothing.
+	failed func(ls *lending.Service, ctx context.Context, tx *postgres.Tx, applicationID, detail string) error
+}
+
+// outboundKinds is the one registry of the messages procfin sends to banks.
+var outboundKinds = map[string]outboundKind{
+	KindCreditApplication: {path: "/v1/credit-applications",
+		delivered: (*lending.Service).MarkDeliveredMany, failed: (*lending.Service).MarkDeliveryFailed},
+}
+
+// ApplicationMessage is a credit application as the protocol carries it
+// (bank-protocol.md, "Platform to bank: a credit application").
+type ApplicationMessage struct {
+	ApplicationID string              `json:"application_id"`
+	BankID        string              `json:"-"`
+	SubmittedAt   time.Time           `json:"submitted_at"`
+	Supplier      MessageSupplier     `json:"supplier"`
+	Purchaser     contracts.Party     `json:"purchaser"`
+	Award         MessageAward        `json:"award"`
+	Contract      MessageContract     `json:"contract"`
+	Request       MessageRequest      `json:"request"`
+	Verification  MessageVerification `json:"verification"`
+}
+
+type MessageSupplier struct {
+	USCC      string `json:"uscc"`
+	Name      string `json:"name"`
+	SizeClass string `json:"size_class"`
+}
+
+type MessageAward struct {
+	NoticeNo  string       `json:"notice_no"`
+	ProjectNo string       `json:"project_no"`
+	Issuer    string       `json:"issuer"`
+	Amount    money.Amount `json:"amount"`
+	AwardedOn money.Date   `json:"awarded_on"`
+}
+
+type MessagePaymentTerm struct {
+	DueOn  money.Date   `json:"due_on"`
+	Amount money.Amount `json:"amount"`
+}
+
+type MessageContract struct {
+	ContractNo   string               `json:"contract_no"`
+	Amount       money.Amount         `json:"amount"`
+	SignedOn     money.Date           `json:"signed_on"`
+	Period       contracts.Period     `json:"period"`
+	PaymentTerms []MessagePaymentTerm `json:"payment_terms"`
+}
+
+type MessageRequest struct {
+	Amount       money.Amount `json:"amount"`
+	Currency     string       `json:"currency"`
+	TermDays     int          `json:"term_days"`
+	CreditLineID *string      `json:"credit_line_id"`
+	Purpose      string       `json:"purpose"`
+}
+
+type MessageCheck struct {
+	Name   string `json:"name"`
+	Result string `json:"result"`
+}
+
+type MessageVerification struct {
+	VerifiedAt time.Time      `json:"verified_at"`
+	Checks     []MessageCheck `json:"checks"`
+}
+
+func (ApplicationMessage) Kind() string { return KindCreditApplication }
+
+func (m ApplicationMessage) Delivery() (bankID, applicationID string) {
+	return m.BankID, m.ApplicationID
+}
+
+// NewApplicationMessage makes the credit application that tells the bank
+// of an accepted application. Times are sent in whole seconds, UTC; of a
+// payment term, its date and amount.
+func NewApplicationMessage(s lending.Submission) ApplicationMessage {
+	checks := make([]MessageCheck, 0, len(s.Verification.Checks))
+	for _, ch := range s.Verification.Checks {
+		checks = append(checks, MessageCheck{Name: ch.Name, Result: ch.Result})
+	}
+	sup, n, c := s.Supplier, s.Notice, s.Contract
+	return ApplicationMessage{
+		ApplicationID: s.ApplicationID, BankID: s.BankID, SubmittedAt: s.SubmittedAt.UTC().Truncate(time.Second),
+		Supplier:  MessageSupplier{USCC: sup.USCC, Name: sup.Name, SizeClass: string(sup.SizeClass)},
+		Purchaser: c.Purchaser,
+		Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
+		Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
+			PaymentTerms: paymentTerms(c.PaymentTerms)},
+		Request:      MessageRequest{Amount: s.Amount, Currency: c.Currency, TermDays: s.TermDays, CreditLineID: s.BankLineID, Purpose: s.Purpose},
+		Verification: MessageVerification{VerifiedAt: s.Verification.VerifiedAt, Checks: checks},
+	}
+}
+
+// paymentTerms reads a contract's stored payment terms (its own JSON,
+// written by package contracts) for the message.
+func paymentTerms(raw json.RawMessage) []MessagePaymentTerm {
+	var terms []contracts.PaymentTerm
+	_ = json.Unmarshal(raw, &terms)
+	out := make([]MessagePaymentTerm, 0, len(terms))
+	for _, t := range terms {
+		out = append(out, MessagePaymentTerm{DueOn: t.DueOn, Amount: t.Amount})
+	}
+	return out
+}
