@@ -58,8 +58,9 @@ const inboxTimeout = 30 * time.Second
 
 // The inbox's writers and batch size, and how long a writer that has
 // just written a batch of two or more waits for inboxFill events
-// (docs/performance.md: at 32 clients batches went from 3.7 events to
-// 6.2, and events from about 2 200 a second to about 2 500).
+// (docs/performance-log.md, seventh round: at 32 clients batches went
+// from 3.7 events to 6.2, and events from about 2 200 a second to about
+// 2 500).
 const (
 	inboxWriters  = 4
 	inboxMaxBatch = 64

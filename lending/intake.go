@@ -166,7 +166,7 @@ func (b *bankSet) learn(ctx context.Context, q sqlx.QueryerContext, items []*int
 // The intake's writers and batch size. Two writers keep the database busy
 // while one of them waits for its commit's WAL flush; more make smaller
 // batches and, on two cores, fewer applications a second
-// (docs/performance.md).
+// (docs/performance.md, "Tried and rejected").
 const (
 	intakeWriters  = 2
 	intakeMaxBatch = 64

@@ -98,7 +98,7 @@ procfin_pid=$!
 # are kept. Written to a file on the disk that holds PostgreSQL's WAL, a
 # read run's half a million lines were flushed with the WAL's fsyncs and
 # slowed the runs after it (events 1 705 a second with the lines in a
-# file, 2 090 with them in /dev/null: one pair, docs/performance.md).
+# file, 2 090 with them in /dev/null: one pair, docs/performance-log.md).
 for i in $(seq 1 240); do
 	if curl -fsS -o /dev/null "$target/readyz" 2>/dev/null; then break; fi
 	if ! kill -0 "$procfin_pid" 2>/dev/null; then

@@ -62,7 +62,7 @@ func main() {
 // tuneGC sets the garbage collector for a process whose live heap is small
 // (tens of MB) but which allocates fast. It collects when the heap has
 // grown by 400 % instead of 100 %, which takes most of the collector's CPU
-// off the request path (docs/performance.md). And it sets a soft limit of
+// off the request path (docs/performance-log.md). And it sets a soft limit of
 // 100 MiB for the Go runtime's memory: each password hash briefly takes
 // 19 MiB, and a burst of logins would otherwise let the heap grow to
 // several times that before collecting; near the limit the collector runs

@@ -20,7 +20,8 @@ import (
 // every event twice and out of order; procfin applies each once, in an
 // order that follows, and every loan ends closed with disbursed =
 // approved = repaid, one subsidy claim per repayment with interest. It
-// also logs the commit-to-bank latency (docs/performance.md).
+// also logs the commit-to-bank latency (docs/performance-log.md, second
+// round).
 func TestSandboxRoundTrip(t *testing.T) {
 	dbURL := pgtest.URL(t)
 	db := openDB(t, dbURL)

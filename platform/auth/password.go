@@ -137,7 +137,8 @@ var argonSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 // memory of a burst of logins would fill the heap up to the 100 MiB soft
 // limit. That was procfin's peak resident set under load: 123 MB while
 // the bench's setup registered and logged in its 32 users, against 77 MB
-// before and 70–85 MB during the runs (docs/performance.md, eighth round).
+// before and 70–85 MB during the runs (docs/performance-log.md, eighth
+// round).
 // A collection is small beside the hash: the bench's setup (64 hashes)
 // took 1.4 s with them against 1.2 s without.
 func idKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {

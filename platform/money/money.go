@@ -69,7 +69,7 @@ func (a Amount) LessThan(b Amount) bool    { return a.d.LessThan(b.d) }
 // MarshalText makes an amount a JSON string ("1200.00"). It is MarshalText,
 // not MarshalJSON, because encoding/json re-reads and compacts whatever a
 // MarshalJSON returns, and amounts are the most marshalled values there
-// are (docs/performance.md).
+// are (docs/performance-log.md, fifth round).
 func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // UnmarshalJSON takes only a JSON string: a number would have passed

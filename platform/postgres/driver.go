@@ -17,8 +17,8 @@ const maxPreparedPerConn = 500
 // with arguments once per connection and run it by name from then on, as
 // pgx's statement cache does: PostgreSQL then parses and plans a query once
 // per connection instead of on every request, which halved the database's
-// CPU per read (docs/performance.md). A statement without arguments goes
-// as a simple query, as before. Callers see plain database/sql: the SQL
+// CPU per read (docs/performance-log.md, second round). A statement
+// without arguments goes as a simple query, as before. Callers see plain database/sql: the SQL
 // stays in plain sight where it runs.
 type preparingConnector struct {
 	pq *pq.Connector

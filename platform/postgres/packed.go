@@ -10,8 +10,8 @@ import "github.com/lib/pq"
 // of an application's batch (its verification report, stored answer,
 // payload and audit states) cost: PostgreSQL's array_in was 7 % of all
 // the CPU under intake load, and the driver's quoting and hex 6 % of
-// procfin's (docs/performance.md, eighth round). The bytea goes as binary
-// (withOneRoundTrip) and each value is a copy of its bytes:
+// procfin's (docs/performance-log.md, eighth round). The bytea goes as
+// binary (withOneRoundTrip) and each value is a copy of its bytes:
 //
 //	FROM unnest($1::int[], $2::int[]) WITH ORDINALITY AS v(at, len, i)
 //	… substring($3::bytea FROM v.at FOR v.len)                         -- bytea

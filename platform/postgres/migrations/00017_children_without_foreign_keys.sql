@@ -11,11 +11,11 @@
 --   subsidy claims                   in their repayment's transaction
 --
 -- Each such key cost a query and a row lock per row written (an
--- application +3 %, a repayment +7 % without; docs/performance.md), to
--- check a parent the same transaction had just written or locked; a
--- permanent parent cannot vanish after. Rows with keys from outside
--- (an application's contract, line and supplier; a loan's application)
--- keep theirs.
+-- application +3 %, a repayment +7 % without; docs/performance-log.md,
+-- fifth round), to check a parent the same transaction had just
+-- written or locked; a permanent parent cannot vanish after. Rows with
+-- keys from outside (an application's contract, line and supplier; a
+-- loan's application) keep theirs.
 
 CREATE TRIGGER applications_permanent BEFORE DELETE OR UPDATE OF id ON applications
     FOR EACH ROW EXECUTE FUNCTION refuse_removal();

@@ -8,8 +8,8 @@
 -- of them whatever the statement changes: a repayment's update of its
 -- application's two totals checked its eleven constraints, rebuilt from
 -- 7.5 KB of text. Under bank-event load that was 6 % of all the CPU
--- (docs/performance.md). A domain's rule is read once per connection and
--- checked only where a value of the column is written.
+-- (docs/performance-log.md, seventh round). A domain's rule is read once
+-- per connection and checked only where a value of the column is written.
 --
 -- Rules across columns stay CHECK constraints. Each ALTER TABLE rewrites
 -- its table once.

@@ -6,7 +6,7 @@
 -- table's three indexes. With pages filled to half, the claim finds room
 -- and is a HOT update (no index entry): under intake load at 32 clients
 -- its statement went from 23 to 12 µs per application, and the delivered
--- mark's from 19 to 12 (docs/performance.md, eighth round). The table
+-- mark's from 19 to 12 (docs/performance-log.md, eighth round). The table
 -- takes about twice the pages. Rows already written keep their pages.
 ALTER TABLE deliveries SET (fillfactor = 50);
 
