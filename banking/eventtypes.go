@@ -44,8 +44,9 @@ type eventData interface {
 	// that is missing or wrong (c.bad and the checks of c). The envelope
 	// is checked already.
 	check(c *checker)
-	// subject is what the event acts on. It is the same for the data new
-	// and empty as for the data read in whether it is a credit line.
+	// subject is what the event acts on. Whether that is a credit line
+	// does not depend on the data: ParseEvent asks the new, empty data,
+	// to know whether the envelope must name an application.
 	subject(env Envelope) subject
 	// apply applies the event in tx, in its batch's turn, under its
 	// subject's lock (a loan event's: e.locked).

@@ -93,9 +93,9 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 // It reads, in one statement, what the claims are computed from: the
 // policy in force on each day paid, the suppliers' size classes, and the
 // suppliers' (supplier, year) rows, made on first use and locked in
-// (supplier, year) order. A transaction locks its applications first (in
-// id order) and these rows after, in this one order, so two transactions
-// never wait on each other's years. Each claim counts against its year's
+// (supplier, year) order. A batch of bank events locks its applications
+// first (in id order), then what its events lock, and these rows last, in
+// this one order, so two transactions never wait on each other's years. Each claim counts against its year's
 // total as it stands with the claims made before it in tx, so two
 // repayments of one supplier share the yearly cap in their order. The
 // claims and the years' new totals are written just before tx commits.
