@@ -3,13 +3,10 @@ package banking
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -25,25 +22,6 @@ import (
 	"procfin/platform/text"
 )
 
-// Event types of the bank protocol.
-const (
-	EventApplicationReceived = "application.received"
-	EventApplicationApproved = "application.approved"
-	EventApplicationRejected = "application.rejected"
-	EventLoanDisbursed       = "loan.disbursed"
-	EventLoanRepaid          = "loan.repaid"
-	EventLoanOverdue         = "loan.overdue"
-	EventLineGranted         = "credit_line.granted"
-	EventLineChanged         = "credit_line.changed"
-	EventLineRevoked         = "credit_line.revoked"
-)
-
-var eventTypes = map[string]bool{
-	EventApplicationReceived: true, EventApplicationApproved: true, EventApplicationRejected: true,
-	EventLoanDisbursed: true, EventLoanRepaid: true, EventLoanOverdue: true,
-	EventLineGranted: true, EventLineChanged: true, EventLineRevoked: true,
-}
-
 // Envelope is a bank event as it arrives (bank-protocol.md).
 type Envelope struct {
 	EventID       string          `json:"event_id"`
@@ -54,59 +32,6 @@ type Envelope struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-// Event data, one shape per type. Fields are pointers where the protocol
-// requires them, so a missing one is told from a zero one.
-type (
-	approvedData struct {
-		ApprovedAmount   *money.Amount             `json:"approved_amount"`
-		AnnualRate       *money.Rate               `json:"annual_rate"`
-		TermDays         *int                      `json:"term_days"`
-		RepaymentAccount *lending.RepaymentAccount `json:"repayment_account"`
-	}
-	rejectedData struct {
-		ReasonCode string `json:"reason_code"`
-		Reason     string `json:"reason"`
-	}
-	disbursedData struct {
-		LoanID         string        `json:"loan_id"`
-		DisbursementID string        `json:"disbursement_id"`
-		Amount         *money.Amount `json:"amount"`
-		ValueDate      *money.Date   `json:"value_date"`
-		MaturityDate   *money.Date   `json:"maturity_date"`
-		AnnualRate     *money.Rate   `json:"annual_rate"`
-	}
-	repaidData struct {
-		LoanID         string        `json:"loan_id"`
-		RepaymentID    string        `json:"repayment_id"`
-		DisbursementID *string       `json:"disbursement_id"` // 1.1: the tranche; absent: the whole loan
-		Principal      *money.Amount `json:"principal"`
-		Interest       *money.Amount `json:"interest"`
-		PaidOn         *money.Date   `json:"paid_on"`
-		InterestPeriod *struct {
-			Start *money.Date `json:"start"`
-			End   *money.Date `json:"end"`
-		} `json:"interest_period"` // may be absent when interest is 0
-	}
-	overdueData struct {
-		LoanID           string        `json:"loan_id"`
-		OverduePrincipal *money.Amount `json:"overdue_principal"`
-		Since            *money.Date   `json:"since"`
-	}
-	lineData struct {
-		CreditLineID      string        `json:"credit_line_id"`
-		SupplierUSCC      string        `json:"supplier_uscc"`
-		Limit             *money.Amount `json:"limit"`
-		ValidFrom         *money.Date   `json:"valid_from"`
-		ValidUntil        *money.Date   `json:"valid_until"`
-		Revolving         *bool         `json:"revolving"`
-		AnnualRateCeiling *money.Rate   `json:"annual_rate_ceiling"`
-	}
-	revokedData struct {
-		CreditLineID string `json:"credit_line_id"`
-		Reason       string `json:"reason"`
-	}
-)
-
 // ParseEvent reads and checks an event body: a known type, an event id,
 // an instant, an application id where the type needs one, and the data the
 // type requires (amounts present and not negative, dates valid), and
@@ -114,7 +39,7 @@ type (
 // repayment account) valid UTF-8 without NUL or control characters and
 // bounded. Every failure is invalid (422, naming each field) or
 // malformed_request (400; a NUL anywhere is one); it never panics.
-func ParseEvent(body []byte) (Envelope, any, error) {
+func ParseEvent(body []byte) (Envelope, eventData, error) {
 	var env Envelope
 	if err := jsonbody.Decode(bytes.NewReader(body), &env); err != nil {
 		return env, nil, err
@@ -128,13 +53,14 @@ func ParseEvent(body []byte) (Envelope, any, error) {
 	}
 	words(bad, "event_id", env.EventID, 0)
 	words(bad, "bank_reference", env.BankReference, maxWords)
-	if !eventTypes[env.Type] {
+	newData, known := eventTypes[env.Type]
+	if !known {
 		bad("type", "unknown_type", fmt.Sprintf("%q is not an event type of the protocol", env.Type))
 	}
 	if env.OccurredAt.IsZero() {
 		bad("occurred_at", "required", "is required (RFC 3339)")
 	}
-	if !strings.HasPrefix(env.Type, "credit_line.") {
+	if !known || !newData().subject(env).line {
 		if id, ok := ids.Canonical(env.ApplicationID); ok {
 			env.ApplicationID = id // one spelling from here on
 		} else {
@@ -144,9 +70,11 @@ func ParseEvent(body []byte) (Envelope, any, error) {
 	if len(fe) > 0 {
 		return env, nil, errs.InvalidFields(fe...)
 	}
-	data, fe := parseData(env.Type, env.Data)
-	if len(fe) > 0 {
-		return env, nil, errs.InvalidFields(fe...)
+	data := newData()
+	c := &checker{raw: env.Data}
+	data.check(c)
+	if len(c.fe) > 0 {
+		return env, nil, errs.InvalidFields(c.fe...)
 	}
 	return env, data, nil
 }
@@ -172,178 +100,78 @@ func words(bad func(field, code, msg string), field, v string, max int) {
 	}
 }
 
-func parseData(typ string, raw json.RawMessage) (any, []errs.FieldError) {
-	var fe []errs.FieldError
-	bad := func(field, code, msg string) {
-		fe = append(fe, errs.FieldError{Field: "data." + field, Code: code, Message: msg})
-	}
-	amount := func(field string, a *money.Amount, positive bool) {
-		switch {
-		case a == nil:
-			bad(field, "required", "is required")
-		case a.IsNegative(), positive && a.IsZero():
-			bad(field, "not_positive", "must be above zero")
-		}
-	}
-	date := func(field string, d *money.Date) {
-		if d == nil || d.IsZero() {
-			bad(field, "required", "is required (YYYY-MM-DD)")
-		}
-	}
-	text := func(field, v string) {
-		if v == "" || len(v) > 200 {
-			bad(field, "required", "is required, at most 200 bytes")
-			return
-		}
-		words(bad, field, v, 0)
-	}
-	decode := func(dst any) bool {
-		if len(raw) == 0 || string(raw) == "null" {
-			raw = json.RawMessage("{}")
-		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				msg := te.Value
-				if te.Type != nil && te.Type.PkgPath() != "procfin/platform/money" {
-					msg = "has the wrong type (" + te.Value + ")"
-				}
-				bad(te.Field, "invalid", msg)
-				return false
-			}
-			bad("", "invalid", "does not match the event type")
-			return false
-		}
-		return true
-	}
-	switch typ {
-	case EventApplicationReceived:
-		return nil, nil
-	case EventApplicationApproved:
-		var d approvedData
-		if !decode(&d) {
-			return nil, fe
-		}
-		amount("approved_amount", d.ApprovedAmount, true)
-		if d.AnnualRate == nil {
-			bad("annual_rate", "required", "is required")
-		}
-		if d.TermDays == nil || *d.TermDays < 1 {
-			bad("term_days", "required", "is required, at least 1")
-		}
-		if d.RepaymentAccount == nil {
-			bad("repayment_account", "required", "is required")
-		} else {
-			words(bad, "repayment_account.bank_name", d.RepaymentAccount.BankName, maxWords)
-			words(bad, "repayment_account.account_no", d.RepaymentAccount.AccountNo, maxWords)
-			words(bad, "repayment_account.account_name", d.RepaymentAccount.AccountName, maxWords)
-		}
-		return d, fe
-	case EventApplicationRejected:
-		var d rejectedData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("reason_code", d.ReasonCode)
-		words(bad, "reason", d.Reason, maxReason)
-		return d, fe
-	case EventLoanDisbursed:
-		var d disbursedData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("loan_id", d.LoanID)
-		text("disbursement_id", d.DisbursementID)
-		amount("amount", d.Amount, true)
-		date("value_date", d.ValueDate)
-		date("maturity_date", d.MaturityDate)
-		if d.AnnualRate == nil {
-			bad("annual_rate", "required", "is required")
-		}
-		return d, fe
-	case EventLoanRepaid:
-		var d repaidData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("loan_id", d.LoanID)
-		text("repayment_id", d.RepaymentID)
-		if d.DisbursementID != nil {
-			text("disbursement_id", *d.DisbursementID)
-		}
-		amount("principal", d.Principal, false)
-		amount("interest", d.Interest, false)
-		date("paid_on", d.PaidOn)
-		switch {
-		case d.InterestPeriod == nil && d.Interest != nil && d.Interest.IsZero():
-			// No interest, no period (domain.md, clarifications 1.1).
-		case d.InterestPeriod == nil:
-			bad("interest_period", "required", "start and end are required")
-		default:
-			date("interest_period.start", d.InterestPeriod.Start)
-			date("interest_period.end", d.InterestPeriod.End)
-		}
-		return d, fe
-	case EventLoanOverdue:
-		var d overdueData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("loan_id", d.LoanID)
-		amount("overdue_principal", d.OverduePrincipal, false)
-		date("since", d.Since)
-		return d, fe
-	case EventLineGranted, EventLineChanged:
-		var d lineData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("credit_line_id", d.CreditLineID)
-		text("supplier_uscc", d.SupplierUSCC)
-		amount("limit", d.Limit, false)
-		date("valid_from", d.ValidFrom)
-		date("valid_until", d.ValidUntil)
-		if d.Revolving == nil {
-			bad("revolving", "required", "is required")
-		}
-		return d, fe
-	case EventLineRevoked:
-		var d revokedData
-		if !decode(&d) {
-			return nil, fe
-		}
-		text("credit_line_id", d.CreditLineID)
-		words(bad, "reason", d.Reason, maxReason)
-		return d, fe
-	}
-	return nil, fe
+// checker checks an event's data, naming each bad field under "data.".
+type checker struct {
+	raw json.RawMessage
+	fe  []errs.FieldError
 }
 
-// repayment is the repayment d describes (ParseEvent checked it).
-func (d repaidData) repayment() lending.Repayment {
-	r := lending.Repayment{BankRepaymentID: d.RepaymentID, Principal: *d.Principal, Interest: *d.Interest, PaidOn: *d.PaidOn}
-	if d.DisbursementID != nil {
-		r.BankDisbursementID = *d.DisbursementID
-	}
-	if p := d.InterestPeriod; p != nil {
-		r.PeriodStart, r.PeriodEnd = *p.Start, *p.End
-	}
-	return r
+func (c *checker) bad(field, code, msg string) {
+	c.fe = append(c.fe, errs.FieldError{Field: "data." + field, Code: code, Message: msg})
 }
+
+// decode reads the data into dst, and reports whether it could: a value
+// of the wrong type is named.
+func (c *checker) decode(dst any) bool {
+	raw := c.raw
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			msg := te.Value
+			if te.Type != nil && te.Type.PkgPath() != "procfin/platform/money" {
+				msg = "has the wrong type (" + te.Value + ")"
+			}
+			c.bad(te.Field, "invalid", msg)
+			return false
+		}
+		c.bad("", "invalid", "does not match the event type")
+		return false
+	}
+	return true
+}
+
+// amount requires a, not negative, and above zero when positive.
+func (c *checker) amount(field string, a *money.Amount, positive bool) {
+	switch {
+	case a == nil:
+		c.bad(field, "required", "is required")
+	case a.IsNegative(), positive && a.IsZero():
+		c.bad(field, "not_positive", "must be above zero")
+	}
+}
+
+// date requires d.
+func (c *checker) date(field string, d *money.Date) {
+	if d == nil || d.IsZero() {
+		c.bad(field, "required", "is required (YYYY-MM-DD)")
+	}
+}
+
+// text requires an id of at most 200 bytes, stored as text (words).
+func (c *checker) text(field, v string) {
+	if v == "" || len(v) > 200 {
+		c.bad(field, "required", "is required, at most 200 bytes")
+		return
+	}
+	c.words(field, v, 0)
+}
+
+// words is words for a field of the data.
+func (c *checker) words(field, v string, max int) { words(c.bad, field, v, max) }
 
 // Events applies bank events through the lending state machine.
 type Events struct {
 	db      *sqlx.DB
 	lending *lending.Service
 	inbox   *inbox
-	// OnRepaid, when set, runs in the repayment's own transaction (the
-	// subsidy claim is computed there).
-	OnRepaid func(ctx context.Context, tx *postgres.Tx, r lending.RepaymentResult) error
-	// PrepareRepaid, when set, runs before a batch's events are applied,
-	// with the supplier and payment date of its repayments with interest
-	// (those whose supplier the batch's lock read): OnRepaid's reads for
-	// them, done together.
-	PrepareRepaid func(ctx context.Context, tx *postgres.Tx, suppliers []string, paidOn []money.Date) error
+	// OnRepaid, when set, runs once a batch's events are applied, in its
+	// transaction, with the repayments recorded in it in their order (a
+	// lone repayment is a batch of one): their subsidy claims are made
+	// there.
+	OnRepaid func(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult) error
 }
 
 // NewEvents returns the event handler.
@@ -385,16 +213,12 @@ func (ev *Events) Apply(ctx context.Context, bankID string, body []byte, consume
 	if err != nil {
 		return "", env, err
 	}
-	if d, ok := data.(repaidData); ok {
-		// Figures that cannot be true are refused before the inbox: they
-		// cost no transaction, and disturb no batch.
-		if err := ev.lending.CheckRepayment(d.repayment()); err != nil {
+	if d, ok := data.(prechecked); ok {
+		if err := d.precheck(ev.lending); err != nil {
 			return "", env, err
 		}
 	}
-	sum := sha256.Sum256(body)
-	it := &inboxItem{ctx: ctx, bankID: bankID, env: env, data: data, hash: hex.EncodeToString(sum[:]), consume: consume}
-	outcome, err := ev.inbox.apply(it)
+	outcome, err := ev.inbox.apply(newInboxItem(ctx, bankID, env, data, body, consume))
 	return outcome, env, err
 }
 
@@ -418,85 +242,68 @@ func (ev *Events) applyAll(ctx context.Context, tx *postgres.Tx, items []*inboxI
 	if err := ev.recordAll(ctx, tx, items); err != nil {
 		return err
 	}
-	if err := ev.lockApplications(ctx, tx, items); err != nil {
+	locked, err := ev.lockApplications(ctx, tx, items)
+	if err != nil {
 		return err
 	}
+	e := &applying{ls: ev.lending}
 	for _, it := range items {
 		if it.err != nil || it.outcome == Duplicate {
 			continue
 		}
-		if err := ev.apply(ctx, tx, it.bankID, it.env, it.data); err != nil {
+		e.bankID, e.env, e.locked = it.bankID, it.env, nil
+		if it.subject.loanID != "" {
+			// The application's first event takes what the batch read
+			// with its lock; a later one locks and reads it again (a
+			// batch of one), as the events before it changed it.
+			var taken bool
+			if e.locked, taken = locked[it.env.ApplicationID]; taken {
+				delete(locked, it.env.ApplicationID)
+			} else if e.locked, err = ev.lending.LockLoan(ctx, tx, lending.LoanKey{BankID: it.bankID,
+				ApplicationID: it.env.ApplicationID, BankLoanID: it.subject.loanID}); err != nil {
+				return err
+			}
+		}
+		if err := it.data.apply(ctx, tx, e); err != nil {
 			return err
 		}
 		it.outcome = Processed
+	}
+	if len(e.repaid) > 0 && ev.OnRepaid != nil {
+		// The claims' (supplier, year) rows are locked here, after the
+		// applications and what their events lock: the one order of
+		// every transaction taking them.
+		return ev.OnRepaid(ctx, tx, e.repaid)
 	}
 	return nil
 }
 
 // lockApplications locks, in id order, the applications that the items
-// to apply name, when they are more than one: the order every other
-// transaction locking several applications keeps (the intake, the relay),
-// so that a batch of events never waits on one of them while it waits on
-// the batch. With the lock it reads each application whose first event
-// here names a loan (a disbursement, repayment or overdue) together with
-// that loan, which the event then takes instead of a read of its own. An
-// id that names no application is left to the event to refuse.
-func (ev *Events) lockApplications(ctx context.Context, tx *postgres.Tx, items []*inboxItem) error {
+// to apply name, when they are more than one or one is a loan event's:
+// the order every other transaction locking several applications keeps
+// (the intake, the relay), so that a batch of events never waits on one
+// of them while it waits on the batch. With the lock it reads each
+// application whose first event here is a loan event (a disbursement,
+// repayment or overdue) together with that loan, and returns them by
+// application id, for that event to act on. An id that names no
+// application is left to the event to refuse.
+func (ev *Events) lockApplications(ctx context.Context, tx *postgres.Tx, items []*inboxItem) (map[string]*lending.Locked, error) {
 	var appIDs []string
-	loans := map[string]string{}
+	var loans []lending.LoanKey
 	for _, it := range items {
-		if it.err != nil || it.outcome == Duplicate || strings.HasPrefix(it.env.Type, "credit_line.") {
-			continue
-		}
-		u, valid := ids.Parse(it.env.ApplicationID) // ParseEvent checked it
-		id := u.String()
-		if !valid || slices.Contains(appIDs, id) {
+		id := it.env.ApplicationID // canonical (ParseEvent)
+		if it.err != nil || it.outcome == Duplicate || it.subject.line || slices.Contains(appIDs, id) {
 			continue
 		}
 		appIDs = append(appIDs, id)
-		if loan, ok := loanOf(it.data); ok {
-			loans[id] = loan
+		if it.subject.loanID != "" {
+			loans = append(loans, lending.LoanKey{BankID: it.bankID, ApplicationID: id, BankLoanID: it.subject.loanID})
 		}
 	}
 	if len(appIDs) < 2 && len(loans) == 0 {
-		return nil
+		return nil, nil
 	}
-	suppliers, err := ev.lending.LockApplications(ctx, tx, appIDs, loans)
-	if err != nil || ev.PrepareRepaid == nil {
-		return err
-	}
-	// The repayments with interest of the applications read: their
-	// subsidy claims' policies and supplier years, read and locked
-	// together.
-	var usccs []string
-	var paidOn []money.Date
-	for _, it := range items {
-		d, ok := it.data.(repaidData)
-		if !ok || it.err != nil || it.outcome == Duplicate || d.Interest == nil || d.PaidOn == nil || !d.Interest.IsPositive() {
-			continue
-		}
-		u, _ := ids.Parse(it.env.ApplicationID)
-		if uscc, ok := suppliers[u.String()]; ok {
-			usccs, paidOn = append(usccs, uscc), append(paidOn, *d.PaidOn)
-		}
-	}
-	if len(usccs) == 0 {
-		return nil
-	}
-	return ev.PrepareRepaid(ctx, tx, usccs, paidOn)
-}
-
-// loanOf is the bank's loan id an event's data names, if any.
-func loanOf(data any) (string, bool) {
-	switch d := data.(type) {
-	case disbursedData:
-		return d.LoanID, true
-	case repaidData:
-		return d.LoanID, true
-	case overdueData:
-		return d.LoanID, true
-	}
-	return "", false
+	return ev.lending.LockApplications(ctx, tx, appIDs, loans)
 }
 
 // consumeAll consumes the messages of items in tx, a statement for each
@@ -545,7 +352,7 @@ func (ev *Events) recordAll(ctx context.Context, tx *postgres.Tx, items []*inbox
 			continue
 		}
 		var app string
-		if it.env.ApplicationID != "" && !strings.HasPrefix(it.env.Type, "credit_line.") {
+		if !it.subject.line {
 			app = it.env.ApplicationID
 		}
 		banks, ids, hashes = append(banks, it.bankID), append(ids, it.env.EventID), append(hashes, it.hash)
@@ -625,38 +432,4 @@ func compareBody(it *inboxItem, hash string) (string, error) {
 		return "", errs.E(errs.EventConflict, "event %q came before with a different body", it.env.EventID)
 	}
 	return Duplicate, nil
-}
-
-func (ev *Events) apply(ctx context.Context, tx *postgres.Tx, bankID string, env Envelope, data any) error {
-	actor := "bank:" + bankID
-	ls := ev.lending
-	switch d := data.(type) {
-	case nil:
-		return ls.Received(ctx, tx, bankID, env.ApplicationID, env.BankReference, actor)
-	case approvedData:
-		return ls.Approve(ctx, tx, bankID, env.ApplicationID, lending.Approval{ApprovedAmount: *d.ApprovedAmount,
-			AnnualRate: *d.AnnualRate, TermDays: *d.TermDays, RepaymentAccount: *d.RepaymentAccount}, actor)
-	case rejectedData:
-		return ls.Reject(ctx, tx, bankID, env.ApplicationID, d.ReasonCode, d.Reason, actor)
-	case disbursedData:
-		return ls.Disburse(ctx, tx, bankID, env.ApplicationID, d.LoanID, lending.Disbursement{BankDisbursementID: d.DisbursementID,
-			Amount: *d.Amount, ValueDate: *d.ValueDate, MaturityDate: *d.MaturityDate, AnnualRate: *d.AnnualRate}, actor)
-	case repaidData:
-		r, err := ls.Repay(ctx, tx, bankID, env.ApplicationID, d.LoanID, d.repayment(), actor)
-		if err != nil || ev.OnRepaid == nil {
-			return err
-		}
-		return ev.OnRepaid(ctx, tx, r)
-	case overdueData:
-		return ls.Overdue(ctx, tx, bankID, env.ApplicationID, d.LoanID, *d.OverduePrincipal, *d.Since, actor)
-	case lineData:
-		_, err := ls.SetLine(ctx, tx, bankID, lending.LineTerms{BankLineID: d.CreditLineID, SupplierUSCC: strings.ToUpper(d.SupplierUSCC),
-			Limit: *d.Limit, ValidFrom: *d.ValidFrom, ValidUntil: *d.ValidUntil, Revolving: *d.Revolving, RateCeiling: d.AnnualRateCeiling},
-			env.Type == EventLineGranted, actor)
-		return err
-	case revokedData:
-		_, err := ls.RevokeLine(ctx, tx, bankID, d.CreditLineID, d.Reason, actor)
-		return err
-	}
-	return errs.E(errs.Internal, "event type %s has no handler", env.Type)
 }

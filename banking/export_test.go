@@ -2,8 +2,6 @@ package banking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 )
 
 // ApplyBatch applies the events in one batch of the inbox, as it applies
@@ -19,9 +17,8 @@ func (ev *Events) ApplyBatch(bankID string, bodies [][]byte, consumes []*Consume
 			items[i] = &inboxItem{err: err}
 			continue
 		}
-		sum := sha256.Sum256(body)
-		items[i] = &inboxItem{ctx: context.Background(), bankID: bankID, env: env, data: data,
-			hash: hex.EncodeToString(sum[:]), consume: consumes[i], done: make(chan struct{})}
+		items[i] = newInboxItem(context.Background(), bankID, env, data, body, consumes[i])
+		items[i].done = make(chan struct{})
 		batch = append(batch, items[i])
 	}
 	ev.inbox.write(batch)

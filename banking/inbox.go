@@ -2,6 +2,8 @@ package banking
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
@@ -9,7 +11,6 @@ import (
 
 	"procfin/platform/batch"
 	"procfin/platform/errs"
-	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
 
@@ -44,12 +45,20 @@ type inboxItem struct {
 	ctx     context.Context // the request's: if done before the event is applied, it is not
 	bankID  string
 	env     Envelope
-	data    any
+	data    eventData
+	subject subject // data.subject(env)
 	hash    string
 	consume *Consume
 	outcome string
 	err     error
 	done    chan struct{}
+}
+
+// newInboxItem is the item of an event parsed from body.
+func newInboxItem(ctx context.Context, bankID string, env Envelope, data eventData, body []byte, consume *Consume) *inboxItem {
+	sum := sha256.Sum256(body)
+	return &inboxItem{ctx: ctx, bankID: bankID, env: env, data: data, subject: data.subject(env),
+		hash: hex.EncodeToString(sum[:]), consume: consume}
 }
 
 // inboxTimeout bounds one batch's transaction: a request waits no longer
@@ -78,19 +87,12 @@ func newInbox(ev *Events, writers, maxBatch int) *inbox {
 	return q
 }
 
-// shardOf returns the writer of what it acts on: its application, or for
-// a credit line event its line.
+// shardOf returns the writer of what it acts on (its subject): its
+// application, or a credit line.
 func (q *inbox) shardOf(it *inboxItem) *batch.Queue[*inboxItem] {
-	var key string
-	switch d := it.data.(type) {
-	case lineData:
-		key = d.CreditLineID
-	case revokedData:
-		key = d.CreditLineID
-	default:
-		if u, ok := ids.Parse(it.env.ApplicationID); ok { // ParseEvent checked it
-			key = u.String() // one spelling of it, one shard
-		}
+	key := it.env.ApplicationID // canonical (ParseEvent): one spelling of it, one shard
+	if it.subject.line {
+		key = it.subject.lineID
 	}
 	h := fnv.New32a()
 	h.Write([]byte(it.bankID))

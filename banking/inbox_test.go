@@ -205,7 +205,7 @@ func TestInboxSurvivesAPanic(t *testing.T) {
 		event("e2", "application.approved", a, approved), event("e3", "loan.disbursed", a, disbursed)}, none[:3]); errors[0] != nil || errors[1] != nil || errors[2] != nil {
 		t.Fatalf("setting up the loan: %v", errors)
 	}
-	ev.OnRepaid = func(context.Context, *postgres.Tx, lending.RepaymentResult) error { panic("a bug") }
+	ev.OnRepaid = func(context.Context, *postgres.Tx, []lending.RepaymentResult) error { panic("a bug") }
 	repaid := `{"loan_id":"LN-1","repayment_id":"R1","principal":"100.00","interest":"1.00","paid_on":"2026-12-01","interest_period":{"start":"2026-11-22","end":"2026-12-01"}}`
 	_, errors := ev.ApplyBatch("qilu-bank", [][]byte{event("e4", "loan.repaid", a, repaid)}, none[:1])
 	if !errs.Is(errors[0], errs.Internal) {

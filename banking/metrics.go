@@ -80,7 +80,7 @@ func (m *Metrics) Event(bank, typ, outcome string) {
 	if m == nil {
 		return
 	}
-	if !eventTypes[typ] {
+	if _, known := eventTypes[typ]; !known {
 		typ = "other"
 	}
 	m.events.WithLabelValues(bank, typ, outcome).Inc()

@@ -478,7 +478,11 @@ func TestLoansList(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return lw.lending.Disburse(ctx, tx, "qilu-bank", id, fmt.Sprintf("LN-%d", i), lending.Disbursement{
+			l, err := lw.lending.LockLoan(ctx, tx, lending.LoanKey{BankID: "qilu-bank", ApplicationID: id, BankLoanID: fmt.Sprintf("LN-%d", i)})
+			if err != nil {
+				return err
+			}
+			return lw.lending.Disburse(ctx, tx, l, lending.Disbursement{
 				BankDisbursementID: fmt.Sprintf("D-%d", i), Amount: money.MustAmount(amount), ValueDate: today,
 				MaturityDate: today.AddDays(180), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		})

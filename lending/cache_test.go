@@ -63,7 +63,7 @@ func (w *world) approvedAndDisbursed(amount string) lending.Application {
 				AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:qilu-bank")
 		},
 		func(tx *postgres.Tx) error {
-			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, "LN-"+a.ID[:8], lending.Disbursement{BankDisbursementID: "D-" + a.ID[:8],
+			return w.lending.DisburseOne(ctx, tx, "qilu-bank", a.ID, "LN-"+a.ID[:8], lending.Disbursement{BankDisbursementID: "D-" + a.ID[:8],
 				Amount: money.MustAmount(amount), ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"),
 				AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		},
@@ -83,7 +83,7 @@ func (w *world) repayOne(appID, repaymentID string) error {
 	start := money.MustDate("2026-11-22").AddDays(w.repaidDays)
 	w.repaidDays++
 	return w.tx(func(tx *postgres.Tx) error {
-		_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, "LN-"+appID[:8], lending.Repayment{BankRepaymentID: repaymentID,
+		_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", appID, "LN-"+appID[:8], lending.Repayment{BankRepaymentID: repaymentID,
 			Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.01"), PaidOn: start.AddDays(1),
 			PeriodStart: start, PeriodEnd: start.AddDays(1)}, "bank:qilu-bank")
 		return err

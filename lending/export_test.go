@@ -1,6 +1,11 @@
 package lending
 
-import "context"
+import (
+	"context"
+
+	"procfin/platform/money"
+	"procfin/platform/postgres"
+)
 
 // ApplyBatch writes the applications in one batch of the intake, as it
 // writes those of concurrent requests, and returns each one's answer.
@@ -15,4 +20,30 @@ func (s *Service) ApplyBatch(whos []Applicant, ins []ApplyInput) ([]Application,
 		apps[i], errs[i] = it.app, it.err
 	}
 	return apps, errs
+}
+
+// DisburseOne, RepayOne and OverdueOne lock the application and loan
+// (LockLoan) and act on them, as a lone bank event does.
+func (s *Service) DisburseOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return err
+	}
+	return s.Disburse(ctx, tx, l, d, actor)
+}
+
+func (s *Service) RepayOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return RepaymentResult{}, err
+	}
+	return s.Repay(ctx, tx, l, r, actor)
+}
+
+func (s *Service) OverdueOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return err
+	}
+	return s.Overdue(ctx, tx, l, principal, since, actor)
 }

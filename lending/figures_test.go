@@ -23,7 +23,7 @@ func (w *world) twoTranches() (appID, loanID string) {
 	loanID = "LN-" + a.ID[:8]
 	tranche := func(id, amount, valueDate string) func(tx *postgres.Tx) error {
 		return func(tx *postgres.Tx) error {
-			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, loanID, lending.Disbursement{BankDisbursementID: id + "-" + a.ID[:8],
+			return w.lending.DisburseOne(ctx, tx, "qilu-bank", a.ID, loanID, lending.Disbursement{BankDisbursementID: id + "-" + a.ID[:8],
 				Amount: money.MustAmount(amount), ValueDate: money.MustDate(valueDate), MaturityDate: money.MustDate("2027-05-21"),
 				AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		}
@@ -125,7 +125,7 @@ func TestRepaymentFigures(t *testing.T) {
 					in.PeriodStart, in.PeriodEnd = money.MustDate(r.start), money.MustDate(r.end)
 				}
 				return w.tx(func(tx *postgres.Tx) error {
-					_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, in, "bank:qilu-bank")
+					_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", appID, loanID, in, "bank:qilu-bank")
 					return err
 				})
 			}
@@ -169,7 +169,7 @@ func TestRepaymentOverlapUnderConcurrency(t *testing.T) {
 			// Each pays a week's interest on D1, a day after the other's.
 			from := money.MustDate("2026-11-10").AddDays(i % 2)
 			results[i] = w.tx(func(tx *postgres.Tx) error {
-				_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: fmt.Sprintf("C%d", i),
+				_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: fmt.Sprintf("C%d", i),
 					BankDisbursementID: "D1-" + appID[:8], Principal: money.MustAmount("1.00"), Interest: money.MustAmount("0.10"),
 					PaidOn: money.MustDate("2026-11-20"), PeriodStart: from, PeriodEnd: from.AddDays(7)}, "bank:qilu-bank")
 				if err == nil {

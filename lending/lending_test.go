@@ -116,7 +116,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	tranche := func(id, amount string) func(tx *postgres.Tx) error {
 		return func(tx *postgres.Tx) error {
-			return w.lending.Disburse(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount(amount),
+			return w.lending.DisburseOne(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount(amount),
 				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		}
 	}
@@ -130,7 +130,7 @@ func TestLifecycle(t *testing.T) {
 	// named ("": the whole loan).
 	repay := func(id, tranche, principal, interest, start, end string) error {
 		return w.tx(func(tx *postgres.Tx) error {
-			_, err := w.lending.Repay(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id, BankDisbursementID: tranche,
+			_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", a.ID, "LN-1", lending.Repayment{BankRepaymentID: id, BankDisbursementID: tranche,
 				Principal: money.MustAmount(principal), Interest: money.MustAmount(interest), PaidOn: money.MustDate(end),
 				PeriodStart: money.MustDate(start), PeriodEnd: money.MustDate(end)}, "bank:qilu-bank")
 			return err
@@ -385,14 +385,14 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 	first, second := disbursable(), disbursable()
 	disburse := func(appID, loanID, id string) error {
 		return w.tx(func(tx *postgres.Tx) error {
-			return w.lending.Disburse(ctx, tx, "qilu-bank", appID, loanID, lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount("40000.00"),
+			return w.lending.DisburseOne(ctx, tx, "qilu-bank", appID, loanID, lending.Disbursement{BankDisbursementID: id, Amount: money.MustAmount("40000.00"),
 				ValueDate: money.MustDate("2026-11-22"), MaturityDate: money.MustDate("2027-05-21"), AnnualRate: money.MustRate("0.0345")}, "bank:qilu-bank")
 		})
 	}
 	w.now = time.Date(2026, 12, 20, 10, 0, 0, 0, time.UTC) // the day of the repayments below
 	repay := func(appID, loanID string) error {
 		return w.tx(func(tx *postgres.Tx) error {
-			_, err := w.lending.Repay(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: "R-" + appID,
+			_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", appID, loanID, lending.Repayment{BankRepaymentID: "R-" + appID,
 				Principal: money.MustAmount("100.00"), Interest: money.MustAmount("1.00"), PaidOn: money.MustDate("2026-12-20"),
 				PeriodStart: money.MustDate("2026-11-22"), PeriodEnd: money.MustDate("2026-12-20")}, "bank:qilu-bank")
 			return err
@@ -400,7 +400,7 @@ func TestLoanIDsStayWithTheirApplication(t *testing.T) {
 	}
 	overdue := func(appID, loanID string) error {
 		return w.tx(func(tx *postgres.Tx) error {
-			return w.lending.Overdue(ctx, tx, "qilu-bank", appID, loanID, money.MustAmount("100.00"), money.MustDate("2026-12-21"), "bank:qilu-bank")
+			return w.lending.OverdueOne(ctx, tx, "qilu-bank", appID, loanID, money.MustAmount("100.00"), money.MustDate("2026-12-21"), "bank:qilu-bank")
 		})
 	}
 	must(t, func() error { return disburse(first, "LN-A", "D1") })

@@ -340,34 +340,57 @@ type Repayment struct {
 	LoanID             string       `db:"-" json:"loan_id"`
 }
 
-// bankApplicationLoan locks the bank's application, as BankApplication
-// does, and reads in the same round trip the bank's loan bankLoanID, if
-// there is one (nil if not; it may belong to another application). The
-// application's lock covers its loans: every change to a loan locks its
-// application first. What LockApplications read for this application and
-// loan in tx is taken instead, once.
-func (s *Service) bankApplicationLoan(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string) (Application, *Loan, error) {
-	u, ok := ids.Parse(appID)
+// LoanKey names what a loan event acts on: a bank's application and the
+// bank's loan id on it.
+type LoanKey struct{ BankID, ApplicationID, BankLoanID string }
+
+// Locked is an application locked in a transaction and read with the
+// bank's loan a loan event names (LockApplications, LockLoan): what
+// Disburse, Repay and Overdue act on. It is what the application was when
+// read, so it serves one change: a second change of the same application
+// in the transaction locks and reads it again (a Locked used twice is an
+// internal error).
+type Locked struct {
+	key  LoanKey
+	row  *applicationLoan // nil: no application of that id
+	used bool
+}
+
+// LockLoan locks and reads the application and loan k names: a batch of
+// one of LockApplications.
+func (s *Service) LockLoan(ctx context.Context, tx *postgres.Tx, k LoanKey) (*Locked, error) {
+	u, ok := ids.Parse(k.ApplicationID)
 	if !ok {
-		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
+		return &Locked{key: k}, nil // not found, when acted on
 	}
-	var err error
-	row, ok := takePrefetched(tx, u.String(), bankLoanID)
-	if !ok {
-		err = tx.GetContext(ctx, &row, `
-			SELECT a.*, `+loanColumns+`
-			FROM applications a LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = $2
-			WHERE a.id = $1 FOR UPDATE OF a`, u.String(), bankLoanID)
-	}
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && row.BankID != bankID) {
-		return Application{}, nil, errs.E(errs.NotFound, "no application %s", appID)
-	}
+	id := u.String()
+	m, err := s.LockApplications(ctx, tx, []string{id}, []LoanKey{{BankID: k.BankID, ApplicationID: id, BankLoanID: k.BankLoanID}})
 	if err != nil {
-		return Application{}, nil, postgres.Translate(err)
+		return nil, err
 	}
-	a, l := row.split(bankLoanID)
+	l := m[id]
+	l.key = k
+	return l, nil
+}
+
+// open returns the application and loan l read (the loan nil when the bank
+// has none of that id; it may belong to another application): not_found
+// when the application does not exist or is another bank's. The
+// application leaves the read cache when tx commits.
+func (s *Service) open(tx *postgres.Tx, l *Locked) (Application, *Loan, error) {
+	switch {
+	case l == nil:
+		return Application{}, nil, errs.E(errs.Internal, "a loan event without its application locked")
+	case l.used:
+		return Application{}, nil, errs.E(errs.Internal, "application %s read for an earlier change", l.key.ApplicationID)
+	}
+	l.used = true
+	if l.row == nil || l.row.BankID != l.key.BankID {
+		return Application{}, nil, errs.E(errs.NotFound, "no application %s", l.key.ApplicationID)
+	}
+	a, found := l.row.split(l.key.BankLoanID)
 	s.changed(tx, a.ID)
-	return a, l, nil
+	return a, found, nil
 }
 
 // loanColumns are the columns of loan l that an applicationLoan scans.
@@ -409,33 +432,27 @@ func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
 // LockApplications locks the applications ids (canonical spellings) in
 // id order, in one statement: the order every transaction locking several
 // applications keeps (the intake, the relay, a batch of bank events).
-// loans names, for some of them, the bank's loan id of the first thing
-// that will be done to the application in tx (a disbursement, repayment
-// or overdue); the application and that loan are read with the lock and
-// kept in tx for that one bankApplicationLoan, which then costs no round
-// trip of its own. Nothing else may change those applications in tx
-// before. It returns the supplier of each application it read (those
-// applications, when loans is not empty). An id naming no application is
-// left to its caller to refuse.
-func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []string, loans map[string]string) (map[string]string, error) {
+// loans names, for some of them (canonical ids, one each), the bank's loan
+// a loan event acts on; the same statement reads each of those
+// applications with that loan, and returns them by application id, for
+// Disburse, Repay or Overdue to act on without a read of their own. An id
+// naming no application is locked by nothing, and acting on it is
+// not_found.
+func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []string, loans []LoanKey) (map[string]*Locked, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	keep := tx.Value(prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} })
 	if len(loans) == 0 {
 		_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
 		return nil, postgres.Translate(err)
 	}
-	apps, loanIDs := make([]string, 0, len(loans)), make([]string, 0, len(loans))
-	for app, loan := range loans {
-		apps, loanIDs = append(apps, app), append(loanIDs, loan)
+	apps, loanIDs := make([]string, len(loans)), make([]string, len(loans))
+	for i, k := range loans {
+		apps[i], loanIDs[i] = k.ApplicationID, k.BankLoanID
 	}
-	var rows []struct {
-		applicationLoan
-		BankLoanID *string `db:"bank_loan_id"`
-	}
+	var rows []applicationLoan
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT a.*, v.bank_loan_id, `+loanColumns+`
+		SELECT a.*, `+loanColumns+`
 		FROM applications a
 		LEFT JOIN unnest($2::uuid[], $3::text[]) AS v(application_id, bank_loan_id) ON v.application_id = a.id
 		LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
@@ -443,32 +460,18 @@ func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []s
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
-	m := keep.(map[prefetchKey]applicationLoan)
-	suppliers := make(map[string]string, len(rows))
-	for _, r := range rows {
-		suppliers[r.ID] = r.SupplierUSCC
-		if r.BankLoanID != nil {
-			m[prefetchKey{r.ID, *r.BankLoanID}] = r.applicationLoan
-		}
+	read := make(map[string]*applicationLoan, len(rows))
+	for i := range rows {
+		read[rows[i].ID] = &rows[i]
 	}
-	return suppliers, nil
+	locked := make(map[string]*Locked, len(loans))
+	for _, k := range loans {
+		locked[k.ApplicationID] = &Locked{key: k, row: read[k.ApplicationID]}
+	}
+	return locked, nil
 }
 
-type prefetchedKey struct{}
-
-type prefetchKey struct{ applicationID, bankLoanID string }
-
-// takePrefetched returns, once, what LockApplications read in tx for the
-// application (canonical id) and the bank's loan.
-func takePrefetched(tx *postgres.Tx, applicationID, bankLoanID string) (applicationLoan, bool) {
-	m := tx.Value(prefetchedKey{}, func() any { return map[prefetchKey]applicationLoan{} }).(map[prefetchKey]applicationLoan)
-	k := prefetchKey{applicationID, bankLoanID}
-	row, found := m[k]
-	delete(m, k)
-	return row, found
-}
-
-// loanOf returns a's loan as bankApplicationLoan found it, or, for a
+// loanOf returns a's loan as LockApplications found it, or, for a
 // disbursement (create), makes it. A loan of another application, or none
 // when one is needed, is an invalid transition.
 func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, found *Loan, bankLoanID string, create *Disbursement) (Loan, error) {
@@ -488,10 +491,12 @@ func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, fo
 	return l, postgres.Translate(err)
 }
 
-// Disburse records a tranche (loan.disbursed): never more in all than was
-// approved. The repayment account is locked from the first tranche on.
-func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, d Disbursement, actor string) error {
-	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
+// Disburse records a tranche (loan.disbursed) of the loan l names on its
+// application: never more in all than was approved. The repayment account
+// is locked from the first tranche on.
+func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Disbursement, actor string) error {
+	bankID, bankLoanID := l.key.BankID, l.key.BankLoanID
+	a, found, err := s.open(tx, l)
 	if err != nil {
 		return err
 	}
@@ -507,13 +512,13 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, bankID, appID, 
 	if d.MaturityDate.Before(d.ValueDate) {
 		return errs.InvalidFields(errs.FieldError{Field: "data.maturity_date", Code: "before_value_date", Message: "is before the value date"})
 	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, &d)
+	loan, err := s.loanOf(ctx, tx, a, found, bankLoanID, &d)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate)
-		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7)`, l.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
+		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7)`, loan.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return errs.E(errs.InvalidTransition, "disbursement %q was recorded before", d.BankDisbursementID)
@@ -522,7 +527,7 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, bankID, appID, 
 	}
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE loans SET disbursed = disbursed + $2, maturity_date = greatest(maturity_date, $3), annual_rate = $4, updated_at = now()
-		WHERE id = $1`, l.ID, d.Amount, d.MaturityDate, d.AnnualRate); err != nil {
+		WHERE id = $1`, loan.ID, d.Amount, d.MaturityDate, d.AnnualRate); err != nil {
 		return postgres.Translate(err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE applications SET disbursed = disbursed + $2 WHERE id = $1`, a.ID, d.Amount); err != nil {
@@ -599,13 +604,15 @@ func figuresError(fe ...errs.FieldError) error {
 // the contract's share and the account) when all that was approved was
 // disbursed.
 //
-// Returns invalid_figures (CheckFigures, and a period starting before the
-// value date), invalid_transition (an unknown tranche or another loan's,
-// principal above what is outstanding, an overlap, a repayment id seen
-// before), and nothing is stored.
-func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, r Repayment, actor string) (RepaymentResult, error) {
+// The loan is the one l names on its application. Returns invalid_figures
+// (CheckFigures, and a period starting before the value date),
+// invalid_transition (an unknown tranche or another loan's, principal
+// above what is outstanding, an overlap, a repayment id seen before), and
+// nothing is stored.
+func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r Repayment, actor string) (RepaymentResult, error) {
 	var out RepaymentResult
-	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
+	bankID, bankLoanID := locked.key.BankID, locked.key.BankLoanID
+	a, found, err := s.open(tx, locked)
 	if err != nil {
 		return out, err
 	}
@@ -812,9 +819,11 @@ const repayLoanStatement = `
 		FROM alloc WHERE d.loan_id = $1 AND d.id = alloc.id AND alloc.take > 0
 	), ` + repaidTotals
 
-// Overdue records loan.overdue.
-func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, principal money.Amount, since money.Date, actor string) error {
-	a, found, err := s.bankApplicationLoan(ctx, tx, bankID, appID, bankLoanID)
+// Overdue records loan.overdue of the loan locked names on its
+// application.
+func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, principal money.Amount, since money.Date, actor string) error {
+	bankLoanID := locked.key.BankLoanID
+	a, found, err := s.open(tx, locked)
 	if err != nil {
 		return err
 	}

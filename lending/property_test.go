@@ -488,7 +488,7 @@ func (p *prop) step(i int) {
 		}
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
-				return w.lending.Disburse(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
+				return w.lending.DisburseOne(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
 					Amount: amountOf(amount), ValueDate: propDay0.AddDays(valueDay), MaturityDate: money.MustDate("2027-05-21"),
 					AnnualRate: money.MustRate("0.0345")}, "bank:"+bank)
 			})
@@ -618,7 +618,7 @@ func (p *prop) step(i int) {
 				r.PeriodStart, r.PeriodEnd = propDay0.AddDays(start), propDay0.AddDays(end)
 			}
 			return w.tx(func(tx *postgres.Tx) error {
-				_, err := w.lending.Repay(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
+				_, err := w.lending.RepayOne(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
 				return err
 			})
 		}

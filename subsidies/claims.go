@@ -82,78 +82,84 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 	paid_on, interest_paid, amount, status, ineligible_reason, rejection_reason, approvals, approvals_required,
 	computation, batch_id, decided_at, created_at, updated_at`
 
-// OnRepaid creates the subsidy claim of a recorded repayment, in the
-// repayment's own transaction (banking.Events.OnRepaid). A repayment
-// without interest has none. A repayment that is not subsidised (no policy
-// in force, a supplier of an ineligible or unknown size class, an overdue
-// loan, the supplier's yearly cap used up) gets an "ineligible" claim with
-// the reason, so officers see why.
-func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, r lending.RepaymentResult) error {
-	rp := r.Repayment
-	if !rp.Interest.IsPositive() {
-		return nil
-	}
-	in := Inputs{OutstandingBefore: rp.OutstandingBefore, AnnualRate: r.Loan.AnnualRate, PeriodStart: rp.PeriodStart,
-		PeriodEnd: rp.PeriodEnd, InterestPaid: rp.Interest, PaidOn: rp.PaidOn, ClaimedThisYear: money.Zero}
-	claim := Claim{RepaymentID: rp.ID, ApplicationID: r.Application.ID, LoanID: r.Loan.ID, BankID: r.Application.BankID,
-		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
-		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
-
-	// One round trip, or none when PrepareRepaid read it for the batch:
-	// the policy in force on the day paid; the supplier's (supplier, year)
-	// row, made on first use and locked, since the supplier's cap is shared
-	// by its concurrent repayments (insertClaim adds this claim to it); and
-	// the supplier's size class.
-	var row claimBasis
-	basis, ok := preparedFor(tx, claim.SupplierUSCC, rp.PaidOn)
-	var err error
-	switch {
-	case ok && basis == nil:
-		err = sql.ErrNoRows
-	case ok:
-		row = *basis
-		row.Claimed = basis.year.claimed
-	default:
-		err = tx.GetContext(ctx, &row, `
-			WITH p AS (`+selectPolicy+` WHERE effective_from <= $3 ORDER BY effective_from DESC, version DESC LIMIT 1
-			), y AS (
-				INSERT INTO subsidy_supplier_years (supplier_uscc, year) SELECT $1, $2 FROM p
-				ON CONFLICT (supplier_uscc, year) DO UPDATE SET claimed = subsidy_supplier_years.claimed
-				RETURNING claimed
-			)
-			SELECT p.*, y.claimed, (SELECT size_class FROM suppliers WHERE uscc = $1) AS size_class FROM p, y`,
-			claim.SupplierUSCC, claim.Year, rp.PaidOn)
-		if pr := preparedIn(tx); err == nil && pr != nil {
-			// The row is locked in tx from here on. Claims made in tx
-			// before this one are not written yet: its total in tx counts
-			// them.
-			yk := yearKey{claim.SupplierUSCC, claim.Year}
-			if y, ok := pr.years[yk]; ok {
-				row.Claimed = y.claimed
-			} else {
-				pr.years[yk] = &supplierYear{claimed: row.Claimed}
-			}
+// OnRepaid creates the subsidy claims of the repayments recorded in tx (a
+// batch of bank events; a lone repayment is a batch of one), in their
+// order: banking.Events.OnRepaid. A repayment without interest has none. A
+// repayment that is not subsidised (no policy in force, a supplier of an
+// ineligible or unknown size class, an overdue loan, the supplier's yearly
+// cap used up) gets an "ineligible" claim with the reason, so officers see
+// why.
+//
+// It reads, in one statement, what the claims are computed from: the
+// policy in force on each day paid, the suppliers' size classes, and the
+// suppliers' (supplier, year) rows, made on first use and locked in
+// (supplier, year) order. A batch of bank events locks its applications
+// first (in id order), then what its events lock, and these rows last, in
+// this one order, so two transactions never wait on each other's years. Each claim counts against its year's
+// total as it stands with the claims made before it in tx, so two
+// repayments of one supplier share the yearly cap in their order. The
+// claims and the years' new totals are written just before tx commits.
+func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult) error {
+	var usccs []string
+	var paidOn []money.Date
+	for _, r := range rs {
+		if r.Repayment.Interest.IsPositive() {
+			usccs, paidOn = append(usccs, r.Application.SupplierUSCC), append(paidOn, r.Repayment.PaidOn)
 		}
 	}
-	if errors.Is(err, sql.ErrNoRows) {
+	if len(usccs) == 0 {
+		return nil
+	}
+	pr := preparedIn(tx)
+	bases, err := pr.read(ctx, tx, usccs, paidOn)
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		if !r.Repayment.Interest.IsPositive() {
+			continue
+		}
+		c, err := claimOf(r, bases[basisKey{r.Application.SupplierUSCC, r.Repayment.PaidOn.String()}])
+		if err != nil {
+			return err
+		}
+		if err := pr.add(tx, c); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
+			EntityID: c.ID, After: c, Reason: c.IneligibleReason}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// claimOf is the claim of repayment r computed from basis (nil: no policy
+// was in force on the day paid), its year's claimed total as it stands.
+func claimOf(r lending.RepaymentResult, basis *claimBasis) (*Claim, error) {
+	rp := r.Repayment
+	in := Inputs{OutstandingBefore: rp.OutstandingBefore, AnnualRate: r.Loan.AnnualRate, PeriodStart: rp.PeriodStart,
+		PeriodEnd: rp.PeriodEnd, InterestPaid: rp.Interest, PaidOn: rp.PaidOn, ClaimedThisYear: money.Zero}
+	claim := &Claim{RepaymentID: rp.ID, ApplicationID: r.Application.ID, LoanID: r.Loan.ID, BankID: r.Application.BankID,
+		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
+		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
+	if basis == nil {
 		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
 		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
-		return s.insertClaim(ctx, tx, &claim)
+		return claim, nil
 	}
-	if err != nil {
-		return postgres.Translate(err)
-	}
-	p := row.Policy
+	p := basis.Policy
 	claim.PolicyVersion = &p.Version
-	in.ClaimedThisYear = row.Claimed
+	in.ClaimedThisYear = basis.year.claimed
 	comp := Compute(in, p)
+	var err error
 	claim.Computation, err = json.Marshal(comp)
 	if err != nil {
-		return errs.Wrap(errs.Internal, err, "encode the computation")
+		return nil, errs.Wrap(errs.Internal, err, "encode the computation")
 	}
 	sizeClass := "unknown"
-	if row.SizeClass.Valid {
-		sizeClass = row.SizeClass.String
+	if basis.SizeClass.Valid {
+		sizeClass = basis.SizeClass.String
 	}
 	switch {
 	case sizeClass == "unknown" || sizeClass == "":
@@ -175,56 +181,17 @@ func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, r lending.Repay
 			claim.ApprovalsRequired = 2
 		}
 	}
-	return s.insertClaim(ctx, tx, &claim)
-}
-
-// insertClaim writes the claim and, when it counts against the supplier's
-// cap (pending), adds it to the supplier's year. In a transaction of
-// postgres.Transact both are written just before the commit, with the
-// transaction's other claims (prepared.add); otherwise at once, in one
-// statement.
-func (s *Service) insertClaim(ctx context.Context, tx *postgres.Tx, c *Claim) error {
-	counts := c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid)
-	if pr := preparedIn(tx); pr != nil {
-		if err := pr.add(tx, c, counts); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
-			EntityID: c.ID, After: c, Reason: c.IneligibleReason})
-	}
-	// Only what the database makes comes back: the rest is c's already,
-	// and reading the computation back would format 1 KB of jsonb to
-	// compact it again for the audit trail.
-	err := tx.QueryRowxContext(ctx, `
-		WITH c AS (
-			INSERT INTO subsidy_claims (repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
-				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			RETURNING id, seq, created_at, updated_at, supplier_uscc, year, status, amount
-		), counted AS (
-			UPDATE subsidy_supplier_years AS y SET claimed = y.claimed + c.amount
-			FROM c WHERE y.supplier_uscc = c.supplier_uscc AND y.year = c.year
-				AND c.status IN ('pending', 'approved', 'paid') AND c.amount > 0
-		)
-		SELECT id, seq, created_at, updated_at FROM c`,
-		c.RepaymentID, c.ApplicationID, c.LoanID, c.BankID, c.SupplierUSCC, c.PolicyVersion, c.Year,
-		c.PaidOn, c.InterestPaid, c.Amount, c.Status, c.IneligibleReason, c.ApprovalsRequired, string(c.Computation)).
-		Scan(&c.ID, &c.Seq, &c.CreatedAt, &c.UpdatedAt)
-	if err != nil {
-		return postgres.Translate(err)
-	}
-	return audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
-		EntityID: c.ID, After: c, Reason: c.IneligibleReason})
+	return claim, nil
 }
 
 // claimBasis is what a claim is computed from: the policy in force on the
-// day paid, what the supplier has claimed in the year, its size class.
+// day paid, the supplier's size class, and the supplier's year as locked
+// in the transaction.
 type claimBasis struct {
 	Policy
-	Claimed   money.Amount   `db:"claimed"`
 	SizeClass sql.NullString `db:"size_class"`
 
-	year *supplierYear // PrepareRepaid's: the year's row, kept current in the transaction
+	year *supplierYear
 }
 
 // supplierYear is a supplier's year row as locked in a transaction:
@@ -232,35 +199,31 @@ type claimBasis struct {
 // add to the row's when they are written.
 type supplierYear struct{ claimed, added money.Amount }
 
-// prepared is what a transaction knows of claims: each (supplier, day
-// paid) PrepareRepaid read, with its basis (nil when no policy was in
-// force); each (supplier, year) row locked in it, kept current; and the
-// claims made in it, written just before it commits.
+// prepared is what a transaction knows of its claims: each (supplier,
+// year) row locked in it, kept current, and the claims made in it,
+// written just before it commits. It lives with the transaction, so that
+// a second OnRepaid in one transaction sees the claims of the first.
 type prepared struct {
-	bases  map[basisKey]*claimBasis
 	years  map[yearKey]*supplierYear
 	claims []*Claim
 }
 
 // add makes c one of the transaction's claims, counted against its
-// supplier's year when counts: the year's row is locked in tx (by
-// PrepareRepaid or OnRepaid's read) until the commit, so its total here
-// is what it will be. The database makes c's id and times when it is
-// written alone; here they are made now, so that its audit entry shows
-// the row as written. The transaction's claims and the years' totals are
-// written by the statement that ends the transaction (postgres.BeforeCommit):
-// under bank-event load the claims of a batch cost one insert together
-// instead of a statement each.
-func (pr *prepared) add(tx *postgres.Tx, c *Claim, counts bool) error {
+// supplier's year when it counts (pending, with an amount): the year's
+// row is locked in tx (read) until the commit, so its total here is what
+// it will be. c's id and times are made here, from the transaction's
+// clock, so that its audit entry shows the row as written. The
+// transaction's claims and the years' totals are written by the statement
+// that ends the transaction (postgres.BeforeCommit): the claims of a batch
+// cost one insert together.
+func (pr *prepared) add(tx *postgres.Tx, c *Claim) error {
 	var y *supplierYear
-	if counts {
-		// OnRepaid's read made it if PrepareRepaid did not.
+	if c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid) {
 		if y = pr.years[yearKey{c.SupplierUSCC, c.Year}]; y == nil {
 			return errs.E(errs.Internal, "claim of repayment %s counted against a year not locked", c.RepaymentID)
 		}
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond) // as PostgreSQL keeps it
-	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), now, now
+	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), tx.Now(), tx.Now()
 	if len(pr.claims) == 0 {
 		tx.BeforeCommit(pr.insertClaims)
 		tx.BeforeCommit(pr.countClaims)
@@ -347,22 +310,20 @@ type (
 	}
 )
 
-// PrepareRepaid reads, for repayments about to be applied in tx (a
-// supplier and a day paid each), what OnRepaid reads for each, in one
-// statement: the policies in force, the suppliers' size classes, and the
-// suppliers' year rows, made on first use and locked in (supplier, year)
-// order, the order every batch takes them in. OnRepaid then reads nothing,
-// and insertClaim keeps the year's claimed total current in tx.
-func (s *Service) PrepareRepaid(ctx context.Context, tx *postgres.Tx, suppliers []string, paidOn []money.Date) error {
-	pr := preparedIn(tx)
-	if pr == nil || len(suppliers) == 0 {
-		return nil
-	}
+// read reads, in one statement, the basis of a claim for each repayment
+// of a supplier paid on a day: the policies in force, the suppliers' size
+// classes, and the suppliers' year rows, made on first use and locked in
+// (supplier, year) order, the one order every transaction takes them in.
+// A (supplier, day) without a policy in force has a nil basis. A year
+// already locked in tx keeps its total there, which counts the claims made
+// in tx but not written yet.
+func (pr *prepared) read(ctx context.Context, tx *postgres.Tx, suppliers []string, paidOn []money.Date) (map[basisKey]*claimBasis, error) {
 	var rows []struct {
 		claimBasis
-		SupplierUSCC string     `db:"supplier_uscc"`
-		PaidOn       money.Date `db:"paid_on"`
-		Year         int        `db:"year"`
+		Claimed      money.Amount `db:"claimed"`
+		SupplierUSCC string       `db:"supplier_uscc"`
+		PaidOn       money.Date   `db:"paid_on"`
+		Year         int          `db:"year"`
 	}
 	err := tx.SelectContext(ctx, &rows, `
 		WITH v AS (
@@ -382,11 +343,9 @@ func (s *Service) PrepareRepaid(ctx context.Context, tx *postgres.Tx, suppliers 
 		FROM p JOIN y ON y.supplier_uscc = p.supplier_uscc AND y.year = p.year
 		LEFT JOIN suppliers s ON s.uscc = p.supplier_uscc`, pq.Array(suppliers), pq.Array(paidOn))
 	if err != nil {
-		return postgres.Translate(err)
+		return nil, postgres.Translate(err)
 	}
-	for i := range suppliers {
-		pr.bases[basisKey{suppliers[i], paidOn[i].String()}] = nil // no policy in force, unless found below
-	}
+	bases := make(map[basisKey]*claimBasis, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		yk := yearKey{r.SupplierUSCC, r.Year}
@@ -397,28 +356,15 @@ func (s *Service) PrepareRepaid(ctx context.Context, tx *postgres.Tx, suppliers 
 		}
 		b := r.claimBasis
 		b.year = y
-		pr.bases[basisKey{r.SupplierUSCC, r.PaidOn.String()}] = &b
+		bases[basisKey{r.SupplierUSCC, r.PaidOn.String()}] = &b
 	}
-	return nil
+	return bases, nil
 }
 
-// preparedFor returns what PrepareRepaid read in tx for a repayment of
-// the supplier paid on that day: ok false when it read nothing for it, a
-// nil basis when no policy was in force.
-func preparedFor(tx *postgres.Tx, uscc string, paid money.Date) (*claimBasis, bool) {
-	pr := preparedIn(tx)
-	if pr == nil {
-		return nil, false
-	}
-	b, ok := pr.bases[basisKey{uscc, paid.String()}]
-	return b, ok
-}
-
-// preparedIn returns tx's prepared state, made empty on first use; nil
-// when tx was not begun by postgres.Transact.
+// preparedIn returns tx's claims, made empty on first use.
 func preparedIn(tx *postgres.Tx) *prepared {
 	return tx.Value(preparedKey{}, func() any {
-		return &prepared{bases: map[basisKey]*claimBasis{}, years: map[yearKey]*supplierYear{}}
+		return &prepared{years: map[yearKey]*supplierYear{}}
 	}).(*prepared)
 }
 

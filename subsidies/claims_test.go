@@ -17,9 +17,10 @@ import (
 
 // TestClaimsOfOneTransactionShareTheCap: the claims made in one
 // transaction are written when it commits, and each sees those made before
-// it against the supplier's yearly cap, whether its basis was read for the
-// batch (PrepareRepaid) or by OnRepaid itself. Each claim's audit entry
-// shows the row as written.
+// it against the supplier's yearly cap, whether they were made by one
+// OnRepaid (a batch) or by one OnRepaid each in the same transaction. Each
+// claim's audit entry shows the row as written, its times the
+// transaction's clock.
 func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 	const uscc = "913701009DEREMJE5A"
 	ctx := context.Background()
@@ -35,9 +36,9 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name    string
-		prepare bool // the first repayment's basis read for the batch; the others' by OnRepaid
-	}{{"prepared first", true}, {"read by each", false}} {
+		name  string
+		batch bool // one OnRepaid for the three; else one each
+	}{{"one batch", true}, {"a call each", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := pgtest.NewDB(t)
 			s := NewService(db, PolicyInput{EffectiveFrom: "2020-01-01", SubsidyRatio: "0.5", RateCap: "0.031",
@@ -50,15 +51,18 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 				t.Fatal(err)
 			}
 			rs := []lending.RepaymentResult{repayment(0), repayment(1), repayment(2)}
+			var began time.Time
 			err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
-				if tc.prepare {
-					if err := s.PrepareRepaid(ctx, tx, []string{uscc}, []money.Date{rs[0].Repayment.PaidOn}); err != nil {
+				began = tx.Now()
+				if tc.batch {
+					if err := s.OnRepaid(ctx, tx, rs); err != nil {
 						return err
 					}
-				}
-				for _, r := range rs {
-					if err := s.OnRepaid(ctx, tx, r); err != nil {
-						return err
+				} else {
+					for _, r := range rs {
+						if err := s.OnRepaid(ctx, tx, []lending.RepaymentResult{r}); err != nil {
+							return err
+						}
 					}
 				}
 				var n int
@@ -103,8 +107,8 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 					t.Errorf("claim %d: audited %v, written %s %v", i, state, got[i].ID, row)
 				}
 				for _, k := range []string{"created_at", "updated_at"} {
-					if !sameInstant(t, state[k], row[k]) {
-						t.Errorf("claim %d: audited %s %v, written %v", i, k, state[k], row[k])
+					if !sameInstant(t, state[k], row[k]) || !sameInstant(t, row[k], began.Format(time.RFC3339Nano)) {
+						t.Errorf("claim %d: audited %s %v, written %v, transaction began %v", i, k, state[k], row[k], began)
 					}
 				}
 			}

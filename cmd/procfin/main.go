@@ -445,7 +445,6 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		events := banking.NewEvents(db, ls)
 		events.OnRepaid = subs.OnRepaid
-		events.PrepareRepaid = subs.PrepareRepaid
 		banks := banking.NewRegistry(db)
 		banks.SetURLPolicy(urls)
 		for _, b := range cfg.Banks {
