@@ -645,42 +645,85 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Appli
 	return s.Application(ctx, sc, id)
 }
 
-// transition moves a (locked) application to a new state: checked against
-// the table, recorded with time, actor and cause, audited, and releasing
-// what the application holds when it reaches a final state. It also writes
-// a.BankReference, so a caller that has just learnt it sets it first.
+// transition moves a (locked) application to a new state: transitionMany
+// for one. It also writes a.BankReference, so a caller that has just learnt
+// it sets it first.
 func (s *Service) transition(ctx context.Context, tx *postgres.Tx, a *Application, to Status, actor, cause string) error {
-	if err := checkTransition(a.Status, to); err != nil {
-		return err
+	return s.transitionMany(ctx, tx, []change{{app: a, to: to, actor: actor, cause: cause}})
+}
+
+// change is one locked application's move to a new state, by actor for
+// cause.
+type change struct {
+	app          *Application
+	to           Status
+	actor, cause string
+	// reference, if set, is the bank's reference learnt with this change:
+	// written with it, and not in the audit entry's state before it.
+	reference *string
+}
+
+// transitionMany is the one way an application changes state. Each
+// change is checked against the table, releases what its application holds
+// when it reaches a final state, and is recorded with time, actor and
+// cause, and audited. The new states (with each application's
+// BankReference) and their history rows are one statement however many
+// the changes; the audit rows are written before the commit. Each
+// application appears at most once, locked by the caller (lockApplication,
+// or in id order for a batch). On success each app is in its new state.
+func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []change) error {
+	n := len(cs)
+	if n == 0 {
+		return nil
 	}
-	before := *a
-	if releasesHolds(to) {
-		if err := s.release(ctx, tx, a, a.FinancingHeld, a.LineHeld); err != nil {
+	ids, froms, tos, refs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	actors, causes := make([]string, n), make([]string, n)
+	befores := make([]Application, n)
+	for i, c := range cs {
+		if err := checkTransition(c.app.Status, c.to); err != nil {
 			return err
 		}
+		for _, id := range ids[:i] {
+			if id == c.app.ID { // its history's n would be taken twice
+				return errs.E(errs.Internal, "application %s changes twice in one transitionMany", id)
+			}
+		}
+		befores[i] = *c.app
+		if c.reference != nil {
+			c.app.BankReference = *c.reference
+		}
+		ids[i], froms[i], tos[i], refs[i] = c.app.ID, string(c.app.Status), string(c.to), c.app.BankReference
+		actors[i], causes[i] = c.actor, c.cause
 	}
-	// The new status (with the bank's reference, which callers may have
-	// just learnt) and its history row in one round trip.
+	for _, c := range cs {
+		if releasesHolds(c.to) {
+			if err := s.release(ctx, tx, c.app, c.app.FinancingHeld, c.app.LineHeld); err != nil {
+				return err
+			}
+		}
+	}
 	_, err := tx.ExecContext(ctx, `
-		WITH moved AS (UPDATE applications SET status = $3, bank_reference = $6, updated_at = now() WHERE id = $1)
+		WITH v AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+				AS v(id, from_status, to_status, ref, actor, cause)
+		), moved AS (
+			UPDATE applications AS a SET status = v.to_status, bank_reference = v.ref, updated_at = now()
+			FROM v WHERE a.id = v.id)
 		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
-		a.ID, string(a.Status), string(to), actor, cause, a.BankReference)
+		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
+			v.from_status, v.to_status, v.actor, v.cause
+		FROM v`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes))
 	if err != nil {
 		return postgres.Translate(err)
 	}
-	a.Status = to
-	return recordApplication(ctx, tx, actor, "application."+string(to), before, *a, cause)
-}
-
-// recordApplication records a change of an application in the audit
-// trail (applicationEntry).
-func recordApplication(ctx context.Context, tx *postgres.Tx, actor, action string, before, after Application, reason string) error {
-	e, err := applicationEntry(actor, action, before, after, reason)
-	if err != nil {
-		return err
+	entries := make([]audit.Entry, n)
+	for i, c := range cs {
+		c.app.Status = c.to
+		if entries[i], err = applicationEntry(c.actor, "application."+string(c.to), befores[i], *c.app, c.cause); err != nil {
+			return err
+		}
 	}
-	return audit.Record(ctx, tx, e)
+	return audit.RecordMany(ctx, tx, entries)
 }
 
 // applicationEntry is the audit entry of a change of an application, its
@@ -705,8 +748,8 @@ func (s *Service) release(ctx context.Context, tx *postgres.Tx, a *Application, 
 		return err
 	}
 	if line.IsPositive() && a.CreditLineID != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $2, updated_at = now() WHERE id = $1`, *a.CreditLineID, line); err != nil {
-			return postgres.Translate(err)
+		if err := holdLines(ctx, tx, map[string]money.Amount{*a.CreditLineID: money.Zero.Sub(line)}); err != nil {
+			return err
 		}
 	}
 	a.FinancingHeld = a.FinancingHeld.Sub(financing)

@@ -90,11 +90,10 @@ type Acceptance struct {
 	BankReference string
 }
 
-// MarkDeliveredMany does MarkDelivered for a batch in a few statements: it
-// locks the applications (in id order, as any batch does), moves those
-// still submitted to delivered with their history rows, and audits them.
-// It is transition's batch form for this one step, which releases no holds
-// (delivered is not final).
+// MarkDeliveredMany does MarkDelivered for a batch: it locks the
+// applications in id order (as any batch does) and moves those still
+// submitted to delivered, with their bank's references, in one
+// transitionMany.
 func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []Acceptance) error {
 	if len(ds) == 0 {
 		return nil
@@ -109,51 +108,24 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []A
 	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
 		return postgres.Translate(err)
 	}
-	const actor = "system:relay"
-	var moved, movedRefs, causes []string
 	locked := make([]string, 0, len(apps))
 	for _, a := range apps {
 		locked = append(locked, a.ID) // the stored ids, as the read cache keeps them
 	}
 	s.changed(tx, locked...)
-	var entries []audit.Entry
-	for _, a := range apps {
+	const actor = "system:relay"
+	changes := make([]change, 0, len(apps))
+	for i := range apps {
+		a := &apps[i]
 		if a.Status != Submitted {
 			continue // cancelled meanwhile, or an answer to a retry: nothing to do
 		}
 		a.derive()
-		before := a
-		a.BankReference, a.Status = refs[a.ID], Delivered
-		cause := "the bank accepted the application (reference " + a.BankReference + ")"
-		moved, movedRefs, causes = append(moved, a.ID), append(movedRefs, a.BankReference), append(causes, cause)
-		e, err := applicationEntry(actor, "application."+string(Delivered), before, a, cause)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, e)
+		ref := refs[a.ID]
+		changes = append(changes, change{app: a, to: Delivered, actor: actor, reference: &ref,
+			cause: "the bank accepted the application (reference " + ref + ")"})
 	}
-	if len(moved) == 0 {
-		return nil
-	}
-	if err := checkTransition(Submitted, Delivered); err != nil {
-		return err
-	}
-	if releasesHolds(Delivered) {
-		return errs.E(errs.Internal, "delivered releases holds: MarkDeliveredMany must release them as transition does")
-	}
-	_, err := tx.ExecContext(ctx, `
-		WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, ref, cause)),
-		moved AS (
-			UPDATE applications AS a SET status = 'delivered', bank_reference = v.ref, updated_at = now()
-			FROM v WHERE a.id = v.id)
-		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
-			'submitted', 'delivered', $4, v.cause
-		FROM v`, pq.Array(moved), pq.Array(movedRefs), pq.Array(causes), actor)
-	if err != nil {
-		return postgres.Translate(err)
-	}
-	return audit.RecordMany(ctx, tx, entries)
+	return s.transitionMany(ctx, tx, changes)
 }
 
 // MarkDeliveryFailed records that the message could not be delivered.
