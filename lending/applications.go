@@ -243,7 +243,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err := postgres.GenericPlans(ctx, tx); err != nil {
 		return err
 	}
-	now := s.now()
+	now := tx.Now() // the batch's one instant: its rows', its messages' and its day (s.now's, in the intake's transactions)
 	contractIDs := make([]string, 0, len(items))
 	var lineIDs []string
 	for _, it := range items {
@@ -281,7 +281,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			it.err = errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
 			continue
 		}
-		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
+		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount}, now)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
@@ -629,7 +629,7 @@ func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before i
 // Cancel withdraws an application before the bank decides, releasing what
 // it holds. Returns not_found (absent or another's) or invalid_transition.
 func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
-	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		a, err := s.lockApplication(ctx, tx, sc, id)
 		if err != nil {
 			return err

@@ -65,7 +65,7 @@ func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, a
 // ConfirmAccount records that the purchaser signed the change of the
 // contract's payment account to the bank's repayment account.
 func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
-	return postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	return postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		if _, err := s.lockApplication(ctx, tx, sc, appID); err != nil {
 			return err
 		}

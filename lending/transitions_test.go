@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"procfin/lending"
 	"procfin/platform/postgres"
@@ -84,5 +85,46 @@ func TestMarkDeliveredManyIsTransitionsOfOne(t *testing.T) {
 	}
 	if n := w.count(`SELECT count(*) FROM audit_log WHERE action = 'application.delivered'`); n != 3 {
 		t.Fatalf("%d application.delivered entries, want 3", n)
+	}
+}
+
+// TestApplicationTakesItsTransactionsInstant: what an application writes
+// in Go (the bank's message, the verification report, the consent's
+// expiry) takes one instant, its transaction's, however often the
+// service's clock is read meanwhile.
+func TestApplicationTakesItsTransactionsInstant(t *testing.T) {
+	w := newWorld(t)
+	w.tick = time.Second // every reading of the clock a second later
+	a, err := w.apply("1000.00", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload []byte
+	if err := w.db.Get(&payload, `SELECT payload FROM deliveries WHERE application_id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		SubmittedAt  time.Time `json:"submitted_at"`
+		Verification struct {
+			VerifiedAt time.Time `json:"verified_at"`
+		} `json:"verification"`
+	}
+	if err := json.Unmarshal(payload, &msg); err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		VerifiedAt time.Time `json:"verified_at"`
+	}
+	if err := json.Unmarshal(a.Verification, &report); err != nil {
+		t.Fatal(err)
+	}
+	var expires time.Time
+	if err := w.db.Get(&expires, `SELECT expires_at FROM consents WHERE application_id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	at := expires.Add(-365 * 24 * time.Hour)
+	if !msg.SubmittedAt.Equal(at) || !msg.Verification.VerifiedAt.Equal(at) || !report.VerifiedAt.Equal(at) || !a.Consent.ExpiresAt.Equal(expires) {
+		t.Fatalf("submitted at %s, verified at %s (report %s), consent expiring %s (answered %s): want one instant",
+			msg.SubmittedAt, msg.Verification.VerifiedAt, report.VerifiedAt, expires, a.Consent.ExpiresAt)
 	}
 }
