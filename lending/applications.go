@@ -510,28 +510,42 @@ func (sc Scope) allows(a Application) bool {
 	return (sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
 }
 
-// lockApplication locks the application for the rest of tx; not_found
-// outside scope. Every change to an existing application, its history,
-// consent or repayment account locks it here first (or in
-// MarkDeliveredMany), so this is where the read cache learns of the change:
-// the application leaves it when tx commits.
+// lockApplication locks the application for the rest of tx
+// (lockApplications); not_found when absent or outside scope.
 func (s *Service) lockApplication(ctx context.Context, tx *postgres.Tx, sc Scope, id string) (Application, error) {
 	canon, isID := ids.Canonical(id)
 	if !isID {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
-	id = canon
-	var a Application
-	err := tx.GetContext(ctx, &a, `SELECT * FROM applications WHERE id = $1 FOR UPDATE`, id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(a)) {
-		return Application{}, errs.E(errs.NotFound, "no application %s", id)
-	}
+	apps, err := s.lockApplications(ctx, tx, []string{canon})
 	if err != nil {
-		return Application{}, postgres.Translate(err)
+		return Application{}, err
 	}
-	s.changed(tx, a.ID) // the stored id: the caller's may differ in case or form
-	a.derive()
-	return a, nil
+	if len(apps) == 0 || !sc.allows(apps[0]) {
+		return Application{}, errs.E(errs.NotFound, "no application %s", canon)
+	}
+	return apps[0], nil
+}
+
+// lockApplications locks the applications ids (UUIDs) for the rest of tx,
+// in id order (the order of every transaction locking several), and
+// returns those that exist, in that order; it does not check scope. Every
+// change to an existing application, its history, consent or repayment
+// account locks it here first (or with its loan, in bankApplicationLoan),
+// so this is where the read cache learns of the change: the applications
+// leave it when tx commits.
+func (s *Service) lockApplications(ctx context.Context, tx *postgres.Tx, ids []string) ([]Application, error) {
+	var apps []Application
+	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
+		return nil, postgres.Translate(err)
+	}
+	locked := make([]string, len(apps))
+	for i := range apps {
+		apps[i].derive()
+		locked[i] = apps[i].ID // the stored id: the caller's may differ in case or form
+	}
+	s.changed(tx, locked...)
+	return apps, nil
 }
 
 // Application returns the application with its history, consent and

@@ -104,15 +104,10 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []A
 		refs[d.ApplicationID] = d.BankReference
 		ids = append(ids, d.ApplicationID)
 	}
-	var apps []Application
-	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
-		return postgres.Translate(err)
+	apps, err := s.lockApplications(ctx, tx, ids)
+	if err != nil {
+		return err
 	}
-	locked := make([]string, 0, len(apps))
-	for _, a := range apps {
-		locked = append(locked, a.ID) // the stored ids, as the read cache keeps them
-	}
-	s.changed(tx, locked...)
 	const actor = "system:relay"
 	changes := make([]change, 0, len(apps))
 	for i := range apps {
@@ -120,7 +115,6 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []A
 		if a.Status != Submitted {
 			continue // cancelled meanwhile, or an answer to a retry: nothing to do
 		}
-		a.derive()
 		ref := refs[a.ID]
 		changes = append(changes, change{app: a, to: Delivered, actor: actor, reference: &ref,
 			cause: "the bank accepted the application (reference " + ref + ")"})
