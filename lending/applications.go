@@ -716,17 +716,19 @@ func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []chan
 			}
 		}
 	}
+	// The update finds its rows by id = ANY, never by a join with the
+	// arrays: a generic plan (the batch transactions use them) then keeps
+	// to the primary key whatever the table's size, as id = $1 did.
 	_, err := tx.ExecContext(ctx, `
-		WITH v AS (
-			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-				AS v(id, from_status, to_status, ref, actor, cause)
-		), moved AS (
-			UPDATE applications AS a SET status = v.to_status, bank_reference = v.ref, updated_at = now()
-			FROM v WHERE a.id = v.id)
+		WITH moved AS (
+			UPDATE applications AS a SET status = ($3::text[])[array_position($1::uuid[], a.id)],
+				bank_reference = ($4::text[])[array_position($1::uuid[], a.id)], updated_at = now()
+			WHERE a.id = ANY($1::uuid[]))
 		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
 		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
 			v.from_status, v.to_status, v.actor, v.cause
-		FROM v`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes))
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $5::text[], $6::text[]) WITH ORDINALITY AS v(id, from_status, to_status, actor, cause, i)
+		ORDER BY v.i`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes))
 	if err != nil {
 		return postgres.Translate(err)
 	}
