@@ -229,7 +229,7 @@ func (s *Service) ResolveAmendment(ctx context.Context, contractID string, versi
 	if !ok {
 		return Contract{}, errs.E(errs.NotFound, "no such contract")
 	}
-	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		cur, err := s.ContractForUpdate(ctx, tx, All, contractID)
 		if err != nil {
 			return err

@@ -82,7 +82,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	}
 	var out Issuer
 	var created bool
-	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err = postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		var before *Issuer
 		var old Issuer
 		err := tx.GetContext(ctx, &old, `SELECT * FROM issuers WHERE id = $1 FOR UPDATE`, r.ID)
@@ -216,7 +216,7 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 	class := Classify(firm)
 	var out Supplier
 	var created bool
-	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err = postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		var before *Supplier
 		var old Supplier
 		err := tx.GetContext(ctx, &old, `SELECT * FROM suppliers WHERE uscc = $1 FOR UPDATE`, string(uscc))
@@ -241,7 +241,7 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 				registered = true, updated_at = now()
 			RETURNING *`,
 			string(uscc), strings.TrimSpace(r.Name), string(industry), *r.Employees, *r.AnnualRevenue,
-			*r.TotalAssets, string(class), today(s.now()), override)
+			*r.TotalAssets, string(class), today(tx.Now()), override)
 		if err != nil {
 			return postgres.Translate(err)
 		}

@@ -160,7 +160,7 @@ func (s *Service) SubmitAwardNotice(ctx context.Context, issuerID string, doc Aw
 	}
 	var outcome Outcome
 	var id string
-	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err = postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		if err := lockDocument(ctx, tx, "award_notice", issuerID, doc.NoticeNo); err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 	}
 	var outcome Outcome
 	var id string
-	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		var award struct {
 			ID       string `db:"id"`
 			Currency string `db:"currency"`

@@ -91,9 +91,9 @@ type Evidence struct {
 }
 
 // VerifyContract runs the checks on c with q, which may be the caller's
-// transaction (lending verifies under its row locks), and returns the
-// notice and supplier it checked, so that the caller need not read them
-// again.
+// transaction (then at its instant, else at the service's clock), and
+// returns the notice and supplier it checked, so that the caller need not
+// read them again.
 func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c Contract, req VerifyRequest) (Report, Checked, error) {
 	evidence, err := s.EvidenceOf(ctx, q, []Contract{c})
 	if err != nil {
@@ -103,7 +103,11 @@ func (s *Service) VerifyContract(ctx context.Context, q sqlx.QueryerContext, c C
 	if !ok {
 		return Report{}, Checked{}, errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
 	}
-	r, checked := s.CheckContract(c, ev, req)
+	now := s.now()
+	if tx, ok := q.(*postgres.Tx); ok {
+		now = tx.Now()
+	}
+	r, checked := s.CheckContract(c, ev, req, now)
 	return r, checked, nil
 }
 
@@ -173,11 +177,12 @@ func (r evidenceRow) evidence() Evidence {
 	return Evidence{Notice: n, Supplier: r.Sup, Provenance: r.Provenance}
 }
 
-// CheckContract runs every check on c and its evidence, reading nothing: lending
-// checks several applications of one contract in turn, the contract's
-// financed amount moving on after each.
-func (s *Service) CheckContract(c Contract, ev Evidence, req VerifyRequest) (Report, Checked) {
-	now := s.now()
+// CheckContract runs every check on c and its evidence at now (the
+// report's time, and the day its dates are judged on), reading nothing:
+// lending checks several applications of one contract in turn, the
+// contract's financed amount moving on after each, at its transaction's
+// instant.
+func (s *Service) CheckContract(c Contract, ev Evidence, req VerifyRequest, now time.Time) (Report, Checked) {
 	r := Report{ContractID: c.ID, VerifiedAt: now.UTC().Truncate(time.Second), Passed: true}
 	n, sup := ev.Notice, ev.Supplier
 	signed, imported := 0, 0

@@ -32,7 +32,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		if !errors.As(err, &e) {
 			t.Fatalf("non-errs error %T %v", err, err)
 		}
-		if status := statusOf[e.Code]; status < 400 || status > 499 {
+		if status := errs.Status(e.Code); status < 400 || status > 499 {
 			t.Fatalf("decode error %q maps to %d, want 4xx", e.Code, status)
 		}
 	})

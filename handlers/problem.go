@@ -11,54 +11,6 @@ import (
 	"procfin/platform/errs"
 )
 
-// statusOf is the one mapping from error codes to HTTP statuses.
-var statusOf = map[errs.Code]int{
-	errs.Invalid:            http.StatusUnprocessableEntity,
-	errs.VerificationFailed: http.StatusUnprocessableEntity,
-	errs.InvalidFigures:     http.StatusUnprocessableEntity,
-	errs.MalformedRequest:   http.StatusBadRequest,
-	errs.UnsupportedMedia:   http.StatusUnsupportedMediaType,
-	errs.BodyTooLarge:       http.StatusRequestEntityTooLarge,
-	errs.NotFound:           http.StatusNotFound,
-	errs.MethodNotAllowed:   http.StatusMethodNotAllowed,
-	errs.Conflict:           http.StatusConflict,
-	errs.IdempotencyReused:  http.StatusConflict,
-	errs.IdempotencyPending: http.StatusConflict,
-	errs.InvalidTransition:  http.StatusConflict,
-	errs.EventConflict:      http.StatusConflict,
-	errs.Unauthorized:       http.StatusUnauthorized,
-	errs.InvalidToken:       http.StatusUnauthorized,
-	errs.SignatureInvalid:   http.StatusUnauthorized,
-	errs.Forbidden:          http.StatusForbidden,
-	errs.RateLimited:        http.StatusTooManyRequests,
-	errs.Unavailable:        http.StatusServiceUnavailable,
-	errs.Internal:           http.StatusInternalServerError,
-}
-
-// titles are the short, fixed summaries of each problem type.
-var titles = map[errs.Code]string{
-	errs.Invalid:            "Invalid input",
-	errs.VerificationFailed: "Verification failed",
-	errs.InvalidFigures:     "Invalid figures",
-	errs.MalformedRequest:   "Malformed request",
-	errs.UnsupportedMedia:   "Unsupported media type",
-	errs.BodyTooLarge:       "Request body too large",
-	errs.NotFound:           "Not found",
-	errs.MethodNotAllowed:   "Method not allowed",
-	errs.Conflict:           "Conflict",
-	errs.IdempotencyReused:  "Idempotency key reused",
-	errs.IdempotencyPending: "Request in progress",
-	errs.InvalidTransition:  "Invalid transition",
-	errs.EventConflict:      "Event conflict",
-	errs.Unauthorized:       "Unauthorized",
-	errs.InvalidToken:       "Invalid token",
-	errs.SignatureInvalid:   "Invalid signature",
-	errs.Forbidden:          "Forbidden",
-	errs.RateLimited:        "Too many requests",
-	errs.Unavailable:        "Service unavailable",
-	errs.Internal:           "Internal error",
-}
-
 // signatureInvalidDetail is the one detail of every signature_invalid
 // problem: an unauthenticated sender learns nothing of which check failed.
 const signatureInvalidDetail = "签名无效 / signature invalid"
@@ -83,11 +35,8 @@ func problemOf(err error) Problem {
 	if !errors.As(err, &e) {
 		e = &errs.Error{Code: errs.Internal}
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	p := Problem{Type: string(e.Code), Title: titles[e.Code], Status: status, Detail: e.Message, Errors: e.Fields, Extra: e.Extra}
+	status := errs.Status(e.Code) // the one table, as the web pages answer
+	p := Problem{Type: string(e.Code), Title: errs.Title(e.Code), Status: status, Detail: e.Message, Errors: e.Fields, Extra: e.Extra}
 	if p.Title == "" {
 		p.Title = http.StatusText(status)
 	}
@@ -95,7 +44,7 @@ func problemOf(err error) Problem {
 		p.Detail, p.Errors, p.Extra = signatureInvalidDetail, nil, nil
 	}
 	if status == http.StatusInternalServerError {
-		p.Type, p.Title, p.Detail, p.Errors, p.Extra = string(errs.Internal), titles[errs.Internal], "an unexpected error occurred; it has been logged", nil, nil
+		p.Type, p.Title, p.Detail, p.Errors, p.Extra = string(errs.Internal), errs.Title(errs.Internal), "an unexpected error occurred; it has been logged", nil, nil
 	}
 	return p
 }

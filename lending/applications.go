@@ -243,7 +243,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err := postgres.GenericPlans(ctx, tx); err != nil {
 		return err
 	}
-	now := s.now()
+	now := tx.Now() // the batch's one instant: its rows', its messages' and its day (s.now's, in the intake's transactions)
 	contractIDs := make([]string, 0, len(items))
 	var lineIDs []string
 	for _, it := range items {
@@ -281,7 +281,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			it.err = errs.E(errs.NotFound, "no award notice %s", c.NoticeID)
 			continue
 		}
-		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount})
+		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount}, now)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
@@ -501,28 +501,37 @@ func (sc Scope) allows(a Application) bool {
 	return (sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
 }
 
-// lockApplication locks the application for the rest of tx; not_found
-// outside scope. Every change to an existing application, its history,
-// consent or repayment account locks it here first (or in
-// MarkDeliveredMany), so this is where the read cache learns of the change:
-// the application leaves it when tx commits.
+// lockApplication locks the application for the rest of tx
+// (lockApplications); not_found when absent or outside scope.
 func (s *Service) lockApplication(ctx context.Context, tx *postgres.Tx, sc Scope, id string) (Application, error) {
 	canon, isID := ids.Canonical(id)
 	if !isID {
 		return Application{}, errs.E(errs.NotFound, "no application %s", id)
 	}
-	id = canon
-	var a Application
-	err := tx.GetContext(ctx, &a, `SELECT * FROM applications WHERE id = $1 FOR UPDATE`, id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !sc.allows(a)) {
-		return Application{}, errs.E(errs.NotFound, "no application %s", id)
-	}
+	apps, err := s.lockApplications(ctx, tx, []string{canon})
 	if err != nil {
-		return Application{}, postgres.Translate(err)
+		return Application{}, err
 	}
-	s.changed(tx, a.ID) // the stored id: the caller's may differ in case or form
-	a.derive()
-	return a, nil
+	if len(apps) == 0 || !sc.allows(apps[0]) {
+		return Application{}, errs.E(errs.NotFound, "no application %s", canon)
+	}
+	return apps[0], nil
+}
+
+// lockApplications locks the applications ids (UUIDs) for the rest of tx
+// (lockRows) and returns those that exist, in id order; it does not check
+// scope.
+func (s *Service) lockApplications(ctx context.Context, tx *postgres.Tx, ids []string) ([]Application, error) {
+	rows, err := s.lockRows(ctx, tx, ids, nil)
+	if err != nil {
+		return nil, err
+	}
+	apps := make([]Application, len(rows))
+	for i := range rows {
+		apps[i] = rows[i].Application
+		apps[i].derive()
+	}
+	return apps, nil
 }
 
 // Application returns the application with its history, consent and
@@ -620,7 +629,7 @@ func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before i
 // Cancel withdraws an application before the bank decides, releasing what
 // it holds. Returns not_found (absent or another's) or invalid_transition.
 func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
-	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		a, err := s.lockApplication(ctx, tx, sc, id)
 		if err != nil {
 			return err
@@ -636,42 +645,87 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Appli
 	return s.Application(ctx, sc, id)
 }
 
-// transition moves a (locked) application to a new state: checked against
-// the table, recorded with time, actor and cause, audited, and releasing
-// what the application holds when it reaches a final state. It also writes
-// a.BankReference, so a caller that has just learnt it sets it first.
+// transition moves a (locked) application to a new state: transitionMany
+// for one. It also writes a.BankReference, so a caller that has just learnt
+// it sets it first.
 func (s *Service) transition(ctx context.Context, tx *postgres.Tx, a *Application, to Status, actor, cause string) error {
-	if err := checkTransition(a.Status, to); err != nil {
-		return err
+	return s.transitionMany(ctx, tx, []change{{app: a, to: to, actor: actor, cause: cause}})
+}
+
+// change is one locked application's move to a new state, by actor for
+// cause.
+type change struct {
+	app          *Application
+	to           Status
+	actor, cause string
+	// reference, if set, is the bank's reference learnt with this change:
+	// written with it, and not in the audit entry's state before it.
+	reference *string
+}
+
+// transitionMany is the one way an application changes state. Each
+// change is checked against the table, releases what its application holds
+// when it reaches a final state, and is recorded with time, actor and
+// cause, and audited. The new states (with each application's
+// BankReference) and their history rows are one statement however many
+// the changes; the audit rows are written before the commit. Each
+// application appears at most once, locked by the caller (lockApplication,
+// or in id order for a batch). On success each app is in its new state.
+func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []change) error {
+	n := len(cs)
+	if n == 0 {
+		return nil
 	}
-	before := *a
-	if releasesHolds(to) {
-		if err := s.release(ctx, tx, a, a.FinancingHeld, a.LineHeld); err != nil {
+	ids, froms, tos, refs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	actors, causes := make([]string, n), make([]string, n)
+	befores := make([]Application, n)
+	for i, c := range cs {
+		if err := checkTransition(c.app.Status, c.to); err != nil {
 			return err
 		}
+		for _, id := range ids[:i] {
+			if id == c.app.ID { // its history's n would be taken twice
+				return errs.E(errs.Internal, "application %s changes twice in one transitionMany", id)
+			}
+		}
+		befores[i] = *c.app
+		if c.reference != nil {
+			c.app.BankReference = *c.reference
+		}
+		ids[i], froms[i], tos[i], refs[i] = c.app.ID, string(c.app.Status), string(c.to), c.app.BankReference
+		actors[i], causes[i] = c.actor, c.cause
 	}
-	// The new status (with the bank's reference, which callers may have
-	// just learnt) and its history row in one round trip.
+	for _, c := range cs {
+		if releasesHolds(c.to) {
+			if err := s.release(ctx, tx, c.app, c.app.FinancingHeld, c.app.LineHeld); err != nil {
+				return err
+			}
+		}
+	}
+	// The update finds its rows by id = ANY, never by a join with the
+	// arrays: a generic plan (the batch transactions use them) then keeps
+	// to the primary key whatever the table's size, as id = $1 did.
 	_, err := tx.ExecContext(ctx, `
-		WITH moved AS (UPDATE applications SET status = $3, bank_reference = $6, updated_at = now() WHERE id = $1)
+		WITH moved AS (
+			UPDATE applications AS a SET status = ($3::text[])[array_position($1::uuid[], a.id)],
+				bank_reference = ($4::text[])[array_position($1::uuid[], a.id)], updated_at = now()
+			WHERE a.id = ANY($1::uuid[]))
 		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-		VALUES ($1, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions WHERE application_id = $1), $2, $3, $4, $5)`,
-		a.ID, string(a.Status), string(to), actor, cause, a.BankReference)
+		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
+			v.from_status, v.to_status, v.actor, v.cause
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $5::text[], $6::text[]) WITH ORDINALITY AS v(id, from_status, to_status, actor, cause, i)
+		ORDER BY v.i`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes))
 	if err != nil {
 		return postgres.Translate(err)
 	}
-	a.Status = to
-	return recordApplication(ctx, tx, actor, "application."+string(to), before, *a, cause)
-}
-
-// recordApplication records a change of an application in the audit
-// trail (applicationEntry).
-func recordApplication(ctx context.Context, tx *postgres.Tx, actor, action string, before, after Application, reason string) error {
-	e, err := applicationEntry(actor, action, before, after, reason)
-	if err != nil {
-		return err
+	entries := make([]audit.Entry, n)
+	for i, c := range cs {
+		c.app.Status = c.to
+		if entries[i], err = applicationEntry(c.actor, "application."+string(c.to), befores[i], *c.app, c.cause); err != nil {
+			return err
+		}
 	}
-	return audit.Record(ctx, tx, e)
+	return audit.RecordMany(ctx, tx, entries)
 }
 
 // applicationEntry is the audit entry of a change of an application, its
@@ -696,8 +750,8 @@ func (s *Service) release(ctx context.Context, tx *postgres.Tx, a *Application, 
 		return err
 	}
 	if line.IsPositive() && a.CreditLineID != nil {
-		if _, err := tx.ExecContext(ctx, `UPDATE credit_lines SET used = used - $2, updated_at = now() WHERE id = $1`, *a.CreditLineID, line); err != nil {
-			return postgres.Translate(err)
+		if err := holdLines(ctx, tx, map[string]money.Amount{*a.CreditLineID: money.Zero.Sub(line)}); err != nil {
+			return err
 		}
 	}
 	a.FinancingHeld = a.FinancingHeld.Sub(financing)

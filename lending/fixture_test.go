@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,13 +45,21 @@ type world struct {
 	lineID     string
 	who        lending.Applicant
 	now        time.Time
+	tick       time.Duration // how far the clock moves at each reading (0: it stands still)
+	clockMu    sync.Mutex
 	repaidDays int // repayOne's repayments so far: each pays the interest of its own day
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, db: pgtest.NewDB(t), now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
-	clock := func() time.Time { return w.now }
+	clock := func() time.Time {
+		w.clockMu.Lock()
+		defer w.clockMu.Unlock()
+		now := w.now
+		w.now = w.now.Add(w.tick)
+		return now
+	}
 	w.contracts = contracts.NewService(w.db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeMicro, contracts.SizeSmall, contracts.SizeMedium}}, clock)
 	w.lending = lending.NewService(w.db, w.contracts, banking.Outbox{}, lending.Limits{MaxAmount: money.MustAmount("10000000.00"), MaxTermDays: 365}, clock)

@@ -102,7 +102,7 @@ func (q *intake) write(items []*intakeItem) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
 	defer cancel()
-	err := postgres.Transact(ctx, q.s.db, func(tx *postgres.Tx) error { return q.s.applyMany(ctx, tx, live) })
+	err := postgres.Transact(postgres.WithClock(ctx, q.s.now), q.s.db, func(tx *postgres.Tx) error { return q.s.applyMany(ctx, tx, live) })
 	switch {
 	case err == nil:
 	case len(live) == 1 || errs.Is(err, errs.Unavailable):
@@ -115,7 +115,7 @@ func (q *intake) write(items []*intakeItem) {
 	default:
 		// Rolled back: whatever was decided in it stands for nothing.
 		for _, it := range live {
-			err := postgres.Transact(ctx, q.s.db, func(tx *postgres.Tx) error { return q.s.applyMany(ctx, tx, []*intakeItem{it}) })
+			err := postgres.Transact(postgres.WithClock(ctx, q.s.now), q.s.db, func(tx *postgres.Tx) error { return q.s.applyMany(ctx, tx, []*intakeItem{it}) })
 			if err != nil {
 				it.app, it.err = Application{}, err
 			}

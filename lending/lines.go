@@ -83,9 +83,11 @@ func linesForUpdate(ctx context.Context, tx *postgres.Tx, lineIDs []string) (map
 	return lines, nil
 }
 
-// holdLines reserves holds[id] on each (locked) credit line in one round
-// trip. The check used <= limit is the last guard behind the lock: if it
-// fails, nothing may be kept and the caller rolls back.
+// holdLines adds holds[id] to what each (locked) credit line has in use,
+// in one round trip: a positive amount reserves, a negative one gives
+// back. It is the one statement that moves a line's use. The check used
+// <= limit is the last guard behind the lock: if it fails, nothing may be
+// kept and the caller rolls back.
 func holdLines(ctx context.Context, tx *postgres.Tx, holds map[string]money.Amount) error {
 	if len(holds) == 0 {
 		return nil

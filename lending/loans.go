@@ -65,7 +65,7 @@ func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, a
 // ConfirmAccount records that the purchaser signed the change of the
 // contract's payment account to the bank's repayment account.
 func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
-	return postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
+	return postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		if _, err := s.lockApplication(ctx, tx, sc, appID); err != nil {
 			return err
 		}
@@ -90,11 +90,10 @@ type Acceptance struct {
 	BankReference string
 }
 
-// MarkDeliveredMany does MarkDelivered for a batch in a few statements: it
-// locks the applications (in id order, as any batch does), moves those
-// still submitted to delivered with their history rows, and audits them.
-// It is transition's batch form for this one step, which releases no holds
-// (delivered is not final).
+// MarkDeliveredMany does MarkDelivered for a batch: it locks the
+// applications in id order (as any batch does) and moves those still
+// submitted to delivered, with their bank's references, in one
+// transitionMany.
 func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []Acceptance) error {
 	if len(ds) == 0 {
 		return nil
@@ -105,55 +104,22 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []A
 		refs[d.ApplicationID] = d.BankReference
 		ids = append(ids, d.ApplicationID)
 	}
-	var apps []Application
-	if err := tx.SelectContext(ctx, &apps, `SELECT * FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids)); err != nil {
-		return postgres.Translate(err)
+	apps, err := s.lockApplications(ctx, tx, ids)
+	if err != nil {
+		return err
 	}
 	const actor = "system:relay"
-	var moved, movedRefs, causes []string
-	locked := make([]string, 0, len(apps))
-	for _, a := range apps {
-		locked = append(locked, a.ID) // the stored ids, as the read cache keeps them
-	}
-	s.changed(tx, locked...)
-	var entries []audit.Entry
-	for _, a := range apps {
+	changes := make([]change, 0, len(apps))
+	for i := range apps {
+		a := &apps[i]
 		if a.Status != Submitted {
 			continue // cancelled meanwhile, or an answer to a retry: nothing to do
 		}
-		a.derive()
-		before := a
-		a.BankReference, a.Status = refs[a.ID], Delivered
-		cause := "the bank accepted the application (reference " + a.BankReference + ")"
-		moved, movedRefs, causes = append(moved, a.ID), append(movedRefs, a.BankReference), append(causes, cause)
-		e, err := applicationEntry(actor, "application."+string(Delivered), before, a, cause)
-		if err != nil {
-			return err
-		}
-		entries = append(entries, e)
+		ref := refs[a.ID]
+		changes = append(changes, change{app: a, to: Delivered, actor: actor, reference: &ref,
+			cause: "the bank accepted the application (reference " + ref + ")"})
 	}
-	if len(moved) == 0 {
-		return nil
-	}
-	if err := checkTransition(Submitted, Delivered); err != nil {
-		return err
-	}
-	if releasesHolds(Delivered) {
-		return errs.E(errs.Internal, "delivered releases holds: MarkDeliveredMany must release them as transition does")
-	}
-	_, err := tx.ExecContext(ctx, `
-		WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[]) AS v(id, ref, cause)),
-		moved AS (
-			UPDATE applications AS a SET status = 'delivered', bank_reference = v.ref, updated_at = now()
-			FROM v WHERE a.id = v.id)
-		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
-		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
-			'submitted', 'delivered', $4, v.cause
-		FROM v`, pq.Array(moved), pq.Array(movedRefs), pq.Array(causes), actor)
-	if err != nil {
-		return postgres.Translate(err)
-	}
-	return audit.RecordMany(ctx, tx, entries)
+	return s.transitionMany(ctx, tx, changes)
 }
 
 // MarkDeliveryFailed records that the message could not be delivered.
@@ -375,9 +341,8 @@ func (s *Service) LockLoan(ctx context.Context, tx *postgres.Tx, k LoanKey) (*Lo
 
 // open returns the application and loan l read (the loan nil when the bank
 // has none of that id; it may belong to another application): not_found
-// when the application does not exist or is another bank's. The
-// application leaves the read cache when tx commits.
-func (s *Service) open(tx *postgres.Tx, l *Locked) (Application, *Loan, error) {
+// when the application does not exist or is another bank's.
+func (s *Service) open(l *Locked) (Application, *Loan, error) {
 	switch {
 	case l == nil:
 		return Application{}, nil, errs.E(errs.Internal, "a loan event without its application locked")
@@ -389,7 +354,6 @@ func (s *Service) open(tx *postgres.Tx, l *Locked) (Application, *Loan, error) {
 		return Application{}, nil, errs.E(errs.NotFound, "no application %s", l.key.ApplicationID)
 	}
 	a, found := l.row.split(l.key.BankLoanID)
-	s.changed(tx, a.ID)
 	return a, found, nil
 }
 
@@ -429,22 +393,40 @@ func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
 		OverdueSince: row.LoanOverdueSince, SupplierUSCC: a.SupplierUSCC, CreatedAt: *row.LoanCreatedAt, UpdatedAt: *row.LoanUpdatedAt}
 }
 
-// LockApplications locks the applications ids (canonical spellings) in
-// id order, in one statement: the order every transaction locking several
-// applications keeps (the intake, the relay, a batch of bank events).
-// loans names, for some of them (canonical ids, one each), the bank's loan
-// a loan event acts on; the same statement reads each of those
-// applications with that loan, and returns them by application id, for
-// Disburse, Repay or Overdue to act on without a read of their own. An id
-// naming no application is locked by nothing, and acting on it is
-// not_found.
+// LockApplications locks the applications ids (canonical spellings) for
+// a batch of bank events (lockRows), and returns, by application id, each
+// application that loans names (canonical ids, one each) read with the
+// bank's loan a loan event acts on, for Disburse, Repay or Overdue to act
+// on without a read of their own. An id naming no application is locked
+// by nothing, and acting on it is not_found.
 func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []string, loans []LoanKey) (map[string]*Locked, error) {
+	rows, err := s.lockRows(ctx, tx, ids, loans)
+	if err != nil || len(loans) == 0 {
+		return nil, err
+	}
+	read := make(map[string]*applicationLoan, len(rows))
+	for i := range rows {
+		read[rows[i].ID] = &rows[i]
+	}
+	locked := make(map[string]*Locked, len(loans))
+	for _, k := range loans {
+		locked[k.ApplicationID] = &Locked{key: k, row: read[k.ApplicationID]}
+	}
+	return locked, nil
+}
+
+// lockRows locks the applications ids (UUIDs) for the rest of tx, in id
+// order (the order of every transaction locking several: the intake, the
+// relay, a batch of bank events), in one statement, and returns those
+// that exist, in that order, each read with the bank's loan that loans
+// names for it, if any. It does not check scope. Every change to an
+// existing application, its history, consent, repayment account or loans
+// locks it here first (lockApplication, lockApplications,
+// LockApplications, LockLoan), so this is where the read cache learns of
+// the change: the applications leave it when tx commits.
+func (s *Service) lockRows(ctx context.Context, tx *postgres.Tx, ids []string, loans []LoanKey) ([]applicationLoan, error) {
 	if len(ids) == 0 {
 		return nil, nil
-	}
-	if len(loans) == 0 {
-		_, err := tx.ExecContext(ctx, `SELECT id FROM applications WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, pq.Array(ids))
-		return nil, postgres.Translate(err)
 	}
 	apps, loanIDs := make([]string, len(loans)), make([]string, len(loans))
 	for i, k := range loans {
@@ -460,15 +442,12 @@ func (s *Service) LockApplications(ctx context.Context, tx *postgres.Tx, ids []s
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
-	read := make(map[string]*applicationLoan, len(rows))
+	locked := make([]string, len(rows))
 	for i := range rows {
-		read[rows[i].ID] = &rows[i]
+		locked[i] = rows[i].ID // the stored id: the caller's may differ in case or form
 	}
-	locked := make(map[string]*Locked, len(loans))
-	for _, k := range loans {
-		locked[k.ApplicationID] = &Locked{key: k, row: read[k.ApplicationID]}
-	}
-	return locked, nil
+	s.changed(tx, locked...)
+	return rows, nil
 }
 
 // loanOf returns a's loan as LockApplications found it, or, for a
@@ -496,7 +475,7 @@ func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, fo
 // is locked from the first tranche on.
 func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Disbursement, actor string) error {
 	bankID, bankLoanID := l.key.BankID, l.key.BankLoanID
-	a, found, err := s.open(tx, l)
+	a, found, err := s.open(l)
 	if err != nil {
 		return err
 	}
@@ -612,7 +591,7 @@ func figuresError(fe ...errs.FieldError) error {
 func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r Repayment, actor string) (RepaymentResult, error) {
 	var out RepaymentResult
 	bankID, bankLoanID := locked.key.BankID, locked.key.BankLoanID
-	a, found, err := s.open(tx, locked)
+	a, found, err := s.open(locked)
 	if err != nil {
 		return out, err
 	}
@@ -823,7 +802,7 @@ const repayLoanStatement = `
 // application.
 func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, principal money.Amount, since money.Date, actor string) error {
 	bankLoanID := locked.key.BankLoanID
-	a, found, err := s.open(tx, locked)
+	a, found, err := s.open(locked)
 	if err != nil {
 		return err
 	}

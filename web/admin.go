@@ -37,7 +37,8 @@ func newForm(r *http.Request, fields ...string) formData {
 }
 
 // refused fills the form's problems from a business error; false when the
-// error is not the user's to fix.
+// error is not the user's to fix. The form is shown again at the error's
+// status (errs.StatusOf), as the API answers it.
 func refused(v *view, d *formData, err error) bool {
 	switch errs.CodeOf(err) {
 	case errs.Invalid:
@@ -86,7 +87,7 @@ func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view)
 	if d.Form["jwks"] != "" {
 		if !json.Valid([]byte(d.Form["jwks"])) {
 			d.Errors["jwks"] = v.T("fe.json")
-			s.renderIssuers(w, r, v, d, http.StatusUnprocessableEntity)
+			s.renderIssuers(w, r, v, d, errs.Status(errs.Invalid))
 			return
 		}
 		reg.JWKS = json.RawMessage(d.Form["jwks"])
@@ -97,7 +98,7 @@ func (s *server) registerIssuer(w http.ResponseWriter, r *http.Request, v *view)
 			s.fail(w, r, v, err)
 			return
 		}
-		s.renderIssuers(w, r, v, d, http.StatusUnprocessableEntity)
+		s.renderIssuers(w, r, v, d, errs.StatusOf(err))
 		return
 	}
 	d = formData{Form: map[string]string{"algorithms": "EdDSA"}, Done: is.ID + " — " + is.Name}
@@ -126,7 +127,7 @@ func (s *server) registerBank(w http.ResponseWriter, r *http.Request, v *view) {
 	if d.Form["jwks"] != "" {
 		if !json.Valid([]byte(d.Form["jwks"])) {
 			d.Errors["jwks"] = v.T("fe.json")
-			s.renderBanks(w, r, v, d, http.StatusUnprocessableEntity)
+			s.renderBanks(w, r, v, d, errs.Status(errs.Invalid))
 			return
 		}
 		reg.JWKS = json.RawMessage(d.Form["jwks"])
@@ -137,7 +138,7 @@ func (s *server) registerBank(w http.ResponseWriter, r *http.Request, v *view) {
 			s.fail(w, r, v, err)
 			return
 		}
-		s.renderBanks(w, r, v, d, http.StatusUnprocessableEntity)
+		s.renderBanks(w, r, v, d, errs.StatusOf(err))
 		return
 	}
 	d = formData{Form: map[string]string{"algorithms": "EdDSA"}, Done: b.ID + " — " + b.Name}
@@ -180,7 +181,7 @@ func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *vie
 		*f.dst = &a
 	}
 	if len(d.Errors) > 0 {
-		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_suppliers", "admin.suppliers", d)
+		s.render(w, r, v, errs.Status(errs.Invalid), "admin_suppliers", "admin.suppliers", d)
 		return
 	}
 	sp, _, err := s.Contracts.RegisterSupplier(r.Context(), reg, "user:"+v.User.ID)
@@ -189,7 +190,7 @@ func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *vie
 			s.fail(w, r, v, err)
 			return
 		}
-		s.render(w, r, v, http.StatusUnprocessableEntity, "admin_suppliers", "admin.suppliers", d)
+		s.render(w, r, v, errs.StatusOf(err), "admin_suppliers", "admin.suppliers", d)
 		return
 	}
 	d = formData{Form: map[string]string{}, Options: industries, Done: sp.USCC + " — " + sp.Name + " (" + v.T("size."+string(sp.SizeClass)) + ")"}
@@ -224,7 +225,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
 			s.fail(w, r, v, err)
 			return
 		}
-		s.renderUsers(w, r, v, d, http.StatusUnprocessableEntity)
+		s.renderUsers(w, r, v, d, errs.StatusOf(err))
 		return
 	}
 	d = formData{Form: map[string]string{"role": string(auth.RoleSupplier)}, Done: u.Username + " (" + v.T("role."+string(u.Role)) + ")"}

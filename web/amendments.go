@@ -64,12 +64,10 @@ func (s *server) resolveAmendment(w http.ResponseWriter, r *http.Request, v *vie
 		http.Redirect(w, r, "/console/amendments?ok="+ok, http.StatusSeeOther)
 		return
 	}
-	status := http.StatusConflict
 	d := amendmentsData{Failed: id + "/" + strconv.Itoa(version), Reason: res.Reason, Error: v.T("amend.refused") + errs.MessageOf(err)}
 	switch errs.CodeOf(err) {
 	case errs.Conflict:
 	case errs.Invalid:
-		status = http.StatusUnprocessableEntity
 		var msgs []string
 		m := fieldErrors(v, fieldsOf(err))
 		for _, field := range []string{"decision", "reason"} {
@@ -82,5 +80,5 @@ func (s *server) resolveAmendment(w http.ResponseWriter, r *http.Request, v *vie
 		s.fail(w, r, v, err)
 		return
 	}
-	s.renderAmendments(w, r, v, d, status)
+	s.renderAmendments(w, r, v, d, errs.StatusOf(err))
 }

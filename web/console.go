@@ -273,7 +273,7 @@ func (s *server) claimRefused(w http.ResponseWriter, r *http.Request, v *view, e
 			d.Error = fe[0].Message
 		}
 	}
-	s.render(w, r, v, http.StatusConflict, "claim", "claim.title", d)
+	s.render(w, r, v, errs.StatusOf(err), "claim", "claim.title", d)
 }
 
 type batchesData struct {

@@ -52,7 +52,7 @@ var zh = map[string]string{
 
 	"err.403": "无权访问", "err.404": "未找到", "err.409": "未能完成", "err.500": "系统错误", "err.503": "暂时不可用",
 	"err.forbidden": "您的角色不能打开此页面。", "err.not_found": "没有这个页面或记录，或者它不属于您。",
-	"err.400": "请求有误", "err.form_key": "表单已损坏，请返回刷新页面后重试。",
+	"err.400": "请求有误", "err.401": "未登录", "err.405": "不支持此操作", "err.413": "内容过大", "err.415": "格式不支持", "err.422": "输入有误", "err.429": "请求过于频繁", "err.form_key": "表单已损坏，请返回刷新页面后重试。",
 	"err.form_reused": "这份表单已提交过其他内容，请返回刷新页面后重新填写。", "err.form_pending": "这份表单正在处理中，请稍候刷新查看结果。",
 	"err.csrf": "表单已过期或来源不明，请返回刷新页面后重试。", "err.session_expired": "登录已过期，请重新登录。",
 	"err.refused": "系统拒绝了这次操作：", "err.unavailable": "数据库暂时无法访问，请稍后重试。",
@@ -224,7 +224,7 @@ var en = map[string]string{
 
 	"err.403": "Not allowed", "err.404": "Not found", "err.409": "Not done", "err.500": "Something went wrong", "err.503": "Unavailable",
 	"err.forbidden": "Your role cannot open this page.", "err.not_found": "There is no such page or record, or it is not yours.",
-	"err.400": "Bad request", "err.form_key": "The form is damaged. Go back, reload the page and try again.",
+	"err.400": "Bad request", "err.401": "Not logged in", "err.405": "Not supported", "err.413": "Too large", "err.415": "Unsupported format", "err.422": "Not accepted", "err.429": "Too many attempts", "err.form_key": "The form is damaged. Go back, reload the page and try again.",
 	"err.form_reused": "This form was already submitted with other contents. Go back, reload the page and fill it in again.", "err.form_pending": "This form is still being processed. Wait a moment, then reload to see the result.",
 	"err.csrf": "The form has expired or did not come from this site. Go back, reload the page and try again.", "err.session_expired": "Your session has ended. Please log in again.",
 	"err.refused": "The system refused this:", "err.unavailable": "The database cannot be reached just now. Please try again shortly.",

@@ -256,7 +256,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	s.render(w, r, v, http.StatusUnprocessableEntity, "apply", "apply.title", d)
+	s.render(w, r, v, errs.StatusOf(err), "apply", "apply.title", d)
 }
 
 type applicationsData struct {

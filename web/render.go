@@ -242,24 +242,26 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, v *view, stat
 	s.render(w, r, v, status, "error", fmt.Sprintf("err.%d", status), errorData{Status: status, Message: msg})
 }
 
-// fail shows a business error as a page: another supplier's contract is
-// simply not found; internal errors are logged once and shown without
-// detail.
+// fail shows a business error as a page, at the status the API answers
+// for it (errs.Status): another supplier's contract is simply not found; a
+// refusal shows the service's words; internal errors are logged once and
+// shown without detail.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
-	switch errs.CodeOf(err) {
-	case errs.NotFound:
-		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
-	case errs.Forbidden:
-		s.errorPage(w, r, v, http.StatusForbidden, "err.forbidden")
-	case errs.Invalid, errs.Conflict, errs.InvalidTransition, errs.VerificationFailed:
-		s.render(w, r, v, http.StatusConflict, "error", "err.409",
-			errorData{Status: http.StatusConflict, Message: "err.refused", Detail: errs.MessageOf(err)})
-	case errs.IdempotencyReused:
-		s.errorPage(w, r, v, http.StatusConflict, "err.form_reused")
-	case errs.IdempotencyPending:
-		s.errorPage(w, r, v, http.StatusConflict, "err.form_pending")
-	case errs.Unavailable:
-		s.errorPage(w, r, v, http.StatusServiceUnavailable, "err.unavailable")
+	code, status := errs.CodeOf(err), errs.StatusOf(err)
+	switch {
+	case code == errs.NotFound:
+		s.errorPage(w, r, v, status, "err.not_found")
+	case code == errs.Forbidden:
+		s.errorPage(w, r, v, status, "err.forbidden")
+	case code == errs.IdempotencyReused:
+		s.errorPage(w, r, v, status, "err.form_reused")
+	case code == errs.IdempotencyPending:
+		s.errorPage(w, r, v, status, "err.form_pending")
+	case code == errs.Unavailable:
+		s.errorPage(w, r, v, status, "err.unavailable")
+	case status < 500:
+		s.render(w, r, v, status, "error", fmt.Sprintf("err.%d", status),
+			errorData{Status: status, Message: "err.refused", Detail: errs.MessageOf(err)})
 	default:
 		s.Logger.Error("web: internal error", "path", r.URL.Path, "error", err)
 		s.errorPage(w, r, v, http.StatusInternalServerError, "err.internal")

@@ -219,11 +219,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d.Error = "login.rate_limited"
-		s.renderLogin(w, r, v, d, http.StatusTooManyRequests)
+		s.renderLogin(w, r, v, d, errs.StatusOf(err))
 		return
 	case errs.Is(err, errs.Unauthorized):
 		d.Error = "login.failed"
-		s.renderLogin(w, r, v, d, http.StatusUnauthorized)
+		s.renderLogin(w, r, v, d, errs.StatusOf(err))
 		return
 	case err != nil:
 		s.fail(w, r, v, err)

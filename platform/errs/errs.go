@@ -1,20 +1,23 @@
 // Package errs owns procfin's one error type. Business packages return an
-// *Error with a stable Code and a message that is safe to show a client; the
-// HTTP layer (package handlers) maps codes to statuses and RFC 9457 problem
-// bodies in one place. Anything that is not an *Error is an internal error:
-// it is logged once, and the client sees only "internal".
+// *Error with a stable Code and a message that is safe to show a client;
+// Status and Title are the one table of each code's HTTP status and
+// summary, which the API (package handlers, as RFC 9457 problems) and the
+// web pages both answer with. Anything that is not an *Error is an
+// internal error: it is logged once, and the client sees only "internal".
 package errs
 
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"slices"
 )
 
 // Code is a stable, machine-readable error code. Clients switch on it (it is
 // the problem "type"), so a code, once published, never changes meaning.
 type Code string
 
-// The codes. Each maps to exactly one HTTP status in handlers.
+// The codes. Each maps to exactly one HTTP status (Status).
 const (
 	Invalid            Code = "invalid"                 // input well-formed but not acceptable (422)
 	MalformedRequest   Code = "malformed_request"       // body is not the JSON asked for (400)
@@ -37,6 +40,58 @@ const (
 	VerificationFailed Code = "verification_failed"     // a verification check failed (422)
 	InvalidFigures     Code = "invalid_figures"         // a bank's figures cannot be true (422)
 )
+
+// table is the one mapping of codes to HTTP statuses and titles.
+var table = map[Code]struct {
+	status int
+	title  string
+}{
+	Invalid:            {http.StatusUnprocessableEntity, "Invalid input"},
+	VerificationFailed: {http.StatusUnprocessableEntity, "Verification failed"},
+	InvalidFigures:     {http.StatusUnprocessableEntity, "Invalid figures"},
+	MalformedRequest:   {http.StatusBadRequest, "Malformed request"},
+	UnsupportedMedia:   {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	BodyTooLarge:       {http.StatusRequestEntityTooLarge, "Request body too large"},
+	NotFound:           {http.StatusNotFound, "Not found"},
+	MethodNotAllowed:   {http.StatusMethodNotAllowed, "Method not allowed"},
+	Conflict:           {http.StatusConflict, "Conflict"},
+	IdempotencyReused:  {http.StatusConflict, "Idempotency key reused"},
+	IdempotencyPending: {http.StatusConflict, "Request in progress"},
+	InvalidTransition:  {http.StatusConflict, "Invalid transition"},
+	EventConflict:      {http.StatusConflict, "Event conflict"},
+	Unauthorized:       {http.StatusUnauthorized, "Unauthorized"},
+	InvalidToken:       {http.StatusUnauthorized, "Invalid token"},
+	SignatureInvalid:   {http.StatusUnauthorized, "Invalid signature"},
+	Forbidden:          {http.StatusForbidden, "Forbidden"},
+	RateLimited:        {http.StatusTooManyRequests, "Too many requests"},
+	Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
+	Internal:           {http.StatusInternalServerError, "Internal error"},
+}
+
+// Status is the HTTP status of code, for the API and the web pages alike;
+// 500 for a code not in the table.
+func Status(code Code) int {
+	if t, ok := table[code]; ok {
+		return t.status
+	}
+	return http.StatusInternalServerError
+}
+
+// Title is code's short, fixed summary; "" for a code not in the table.
+func Title(code Code) string { return table[code].title }
+
+// Codes are the codes of the table, sorted.
+func Codes() []Code {
+	cs := make([]Code, 0, len(table))
+	for c := range table {
+		cs = append(cs, c)
+	}
+	slices.Sort(cs)
+	return cs
+}
+
+// StatusOf is the HTTP status of err: that of its code (CodeOf).
+func StatusOf(err error) int { return Status(CodeOf(err)) }
 
 // FieldError names one problem with one input field.
 type FieldError struct {

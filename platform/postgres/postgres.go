@@ -90,8 +90,9 @@ type Tx struct {
 }
 
 // Now is the transaction's one clock: the instant it began (UTC, to the
-// microsecond, as PostgreSQL keeps it). Ids and times made in Go for the
-// rows of a transaction take it, as now() does in its SQL.
+// microsecond, as PostgreSQL keeps it), by the clock of its context
+// (WithClock). Ids and times made in Go for the rows and messages of a
+// transaction take it, as now() does in its SQL.
 func (tx *Tx) Now() time.Time { return tx.now }
 
 // Write is a data-modifying statement (INSERT, UPDATE or DELETE) with its
@@ -127,6 +128,25 @@ func (tx *Tx) Value(key any, make func() any) any {
 		tx.values[key] = v
 	}
 	return v
+}
+
+type clockKey struct{}
+
+// WithClock returns ctx carrying now as the clock of the transactions
+// Transact begins under it: their Now is now() when each attempt begins.
+// A service with a clock of its own (one a test may fake) begins its
+// transactions so, and its rows and its idea of the day agree. Without
+// one, a transaction's clock is time.Now.
+func WithClock(ctx context.Context, now func() time.Time) context.Context {
+	return context.WithValue(ctx, clockKey{}, now)
+}
+
+// clockOf is the clock WithClock put in ctx, else time.Now.
+func clockOf(ctx context.Context) func() time.Time {
+	if now, ok := ctx.Value(clockKey{}).(func() time.Time); ok && now != nil {
+		return now
+	}
+	return time.Now
 }
 
 // Retry policy of Transact: PostgreSQL's own conflicts (a serialization
@@ -180,7 +200,7 @@ func transactOnce(ctx context.Context, db *sqlx.DB, fn func(tx *Tx) error) (err 
 	if err != nil {
 		return Translate(fmt.Errorf("begin transaction: %w", err))
 	}
-	tx := &Tx{Tx: stx, now: time.Now().UTC().Truncate(time.Microsecond)}
+	tx := &Tx{Tx: stx, now: clockOf(ctx)().UTC().Truncate(time.Microsecond)}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = stx.Rollback()

@@ -148,6 +148,25 @@ func TestTransact(t *testing.T) {
 			t.Fatalf("err=%v, Now %v then %v: want one UTC instant to the microsecond", err, first, second)
 		}
 	})
+	t.Run("TheCallersClock", func(t *testing.T) {
+		// A clock that moves a day at each reading: each attempt begins
+		// at its own reading, in UTC to the microsecond.
+		shanghai := time.FixedZone("CST", 8*3600)
+		day := time.Date(2026, 11, 20, 18, 0, 0, 123456789, shanghai)
+		clock := func() time.Time { day = day.AddDate(0, 0, 1); return day }
+		var seen []time.Time
+		err := postgres.Transact(postgres.WithClock(ctx, clock), db, func(tx *postgres.Tx) error {
+			seen = append(seen, tx.Now())
+			if len(seen) == 1 {
+				return postgres.Translate(&pq.Error{Code: "40001"})
+			}
+			return nil
+		})
+		want := []time.Time{time.Date(2026, 11, 21, 10, 0, 0, 123456000, time.UTC), time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC)}
+		if err != nil || len(seen) != 2 || seen[0] != want[0] || seen[1] != want[1] {
+			t.Fatalf("err=%v, attempts began at %v; want %v", err, seen, want)
+		}
+	})
 	t.Run("RetriesTheDatabasesOwnConflicts", func(t *testing.T) {
 		for _, code := range []pq.ErrorCode{"40001", "40P01"} {
 			// Two attempts meet the conflict, the third passes: the caller
