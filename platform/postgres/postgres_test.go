@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -149,7 +150,7 @@ func TestTransact(t *testing.T) {
 		}
 	})
 	t.Run("RetriesTheDatabasesOwnConflicts", func(t *testing.T) {
-		for _, code := range []pq.ErrorCode{"40001", "40P01"} {
+		for _, code := range []pqerror.Code{"40001", "40P01"} {
 			// Two attempts meet the conflict, the third passes: the caller
 			// sees nil, and only the third attempt's work commits.
 			attempts, ran := 0, 0
