@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, Config{LoginPerMinute: 1000, LoginPerMinutePerAddr: 1000}, newTestClock())
 	ctx := context.Background()
@@ -62,6 +63,7 @@ func TestAuthenticate(t *testing.T) {
 // An unknown user costs a password hash too, so its timing resembles a
 // wrong password's.
 func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, testConfig(), newTestClock())
 	if s.dummyHash != "" {
@@ -75,6 +77,7 @@ func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
 }
 
 func TestAuthenticateRateLimit(t *testing.T) {
+	t.Parallel()
 	const perUser, perAddr = 3, 5
 	ctx := context.Background()
 	setupWith := func(t *testing.T, perAddr int) (*Service, *testClock) {
@@ -205,6 +208,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 }
 
 func TestLimiterSet(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	t.Run("Burst", func(t *testing.T) {
@@ -268,6 +272,7 @@ func TestLimiterSet(t *testing.T) {
 }
 
 func TestBackoffSet(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	t.Run("DoublesToTheCap", func(t *testing.T) {

@@ -52,6 +52,7 @@ func mustIssue(t *testing.T, s *Service, u User) string {
 // just verified and is remembered (verifiedTokens, the users' cache),
 // with or without the process listening for changes; they cannot log in.
 func TestDisableRevokesTokensAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, watch := range []bool{false, true} {
 		name := "Unwatched"
 		if watch {
@@ -95,6 +96,7 @@ func TestDisableRevokesTokensAtOnce(t *testing.T) {
 // notification arrives, though it had the user's state in memory: whether
 // procfin disabled the user or an operator's SQL did.
 func TestRevocationAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	clock := newTestClock()
 	ctx := context.Background()
@@ -132,6 +134,7 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 // A listener that loses its connection stops trusting its cache (every
 // check reads the database) and trusts it again once it listens again.
 func TestWatchReconnects(t *testing.T) {
+	t.Parallel()
 	s, db, _ := MustReadyService(t, testConfig())
 	startWatch(t, s)
 	ctx := context.Background()
@@ -157,6 +160,7 @@ func TestWatchReconnects(t *testing.T) {
 // A password change revokes the tokens issued before it; a token issued
 // after works. Only the new password logs in.
 func TestChangePasswordRevokesTokens(t *testing.T) {
+	t.Parallel()
 	s, _, _ := MustReadyService(t, testConfig())
 	startWatch(t, s)
 	ctx := context.Background()
@@ -190,6 +194,7 @@ func TestChangePasswordRevokesTokens(t *testing.T) {
 }
 
 func TestDisableUserRules(t *testing.T) {
+	t.Parallel()
 	s, db, _ := MustReadyService(t, testConfig())
 	ctx := context.Background()
 	admin := MustCreateUser(t, s, NewUser{Username: "root", Password: goodPassword, Role: "admin"})
