@@ -7,6 +7,7 @@ import (
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/waitfor"
 )
 
 // startWatch runs s.Watch until the test ends and waits until it listens.
@@ -30,13 +31,7 @@ func startWatch(t *testing.T, s *Service) {
 // doing.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 5 s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, what, cond)
 }
 
 func mustIssue(t *testing.T, s *Service, u User) string {
@@ -261,9 +256,7 @@ func BenchmarkVerifyTokenRemembered(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				go func() { _ = s.Watch(ctx) }()
-				for !s.Watching() {
-					time.Sleep(time.Millisecond)
-				}
+				waitfor.True(b, 5*time.Second, "Watch to listen", s.Watching)
 			}
 			u := MustCreateUser(b, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
 			tok, _, err := s.IssueToken(context.Background(), u)
