@@ -21,6 +21,7 @@ import (
 // batch (PrepareRepaid) or by OnRepaid itself. Each claim's audit entry
 // shows the row as written.
 func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
+	t.Parallel()
 	const uscc = "913701009DEREMJE5A"
 	ctx := context.Background()
 	// Interest-only repayments of 9 days on 800000.00 at the rate cap: a
