@@ -163,6 +163,7 @@ func (w *world) due() {
 }
 
 func TestRelayDelivers(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -178,6 +179,7 @@ func TestRelayDelivers(t *testing.T) {
 }
 
 func TestRelayRetriesThenDelivers(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 503, 500, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -195,6 +197,7 @@ func TestRelayRetriesThenDelivers(t *testing.T) {
 }
 
 func TestRelayBackoffSchedulesLater(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	w.apply(t)
@@ -209,6 +212,7 @@ func TestRelayBackoffSchedulesLater(t *testing.T) {
 }
 
 func TestRelayRefusalAndRequeue(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 400, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -233,6 +237,7 @@ func TestRelayRefusalAndRequeue(t *testing.T) {
 }
 
 func TestRelayConflictIsFlagged(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 409)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -245,6 +250,7 @@ func TestRelayConflictIsFlagged(t *testing.T) {
 }
 
 func TestRelayBreakerStopsHammering(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	for i := 0; i < 6; i++ {
@@ -261,6 +267,7 @@ func TestRelayBreakerStopsHammering(t *testing.T) {
 }
 
 func TestRelayDeadLetter(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -278,6 +285,7 @@ func TestRelayDeadLetter(t *testing.T) {
 // TestThreeRelaysDeliverEachOnce: three relays (as three processes would)
 // share one queue; every message arrives once, none twice at once.
 func TestThreeRelaysDeliverEachOnce(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	bank.delay = 5 * time.Millisecond
 	w := newWorld(t, bank.srv.URL)
@@ -313,6 +321,7 @@ func TestThreeRelaysDeliverEachOnce(t *testing.T) {
 // delivers the message, which is never lost. The bank may see it twice
 // (at least once), under the same Idempotency-Key, and deduplicates.
 func TestCrashedRelayIsTakenOver(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -334,6 +343,8 @@ func TestCrashedRelayIsTakenOver(t *testing.T) {
 // TestBankDownThenBack: every delivery waits while the bank is down and
 // goes out once it is back, with no hot loop meanwhile.
 func TestBankDownThenBack(t *testing.T) {
+	// Not in parallel with the package's other tests: its ten rounds must
+	// fit in the breaker's open time.
 	bank := newFakeBank(t, 503, 503, 503, 202)
 	w := newWorld(t, bank.srv.URL)
 	ids := []string{w.apply(t), w.apply(t)}
