@@ -81,6 +81,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			db := pgtest.NewDB(t)
 			mustRecord(t, db, 5)
 			if tc.tamper != "" {

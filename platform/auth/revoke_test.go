@@ -54,6 +54,7 @@ func TestDisableRevokesTokensAtOnce(t *testing.T) {
 			name = "Watched"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			s, _, _ := MustReadyService(t, testConfig())
 			if watch {
 				startWatch(t, s)
