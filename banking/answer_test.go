@@ -12,6 +12,7 @@ import (
 // TestInterpret: each kind of answer a bank may give to a delivery, as
 // the protocol reads it.
 func TestInterpret(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		status   int

@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseEvent(t *testing.T) {
+	t.Parallel()
 	const app = `"application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e"`
 	env := func(typ, data string) string {
 		return `{"event_id": "e1", "type": "` + typ + `", "occurred_at": "2026-11-21T02:00:00Z", ` + app + `, "bank_reference": "R", "data": ` + data + `}`
@@ -97,6 +98,7 @@ func asErr(err error, e **errs.Error) bool {
 // TestRepaymentFigures: what CheckFigures makes of a parsed loan.repaid
 // (bank-protocol.md 1.1), today being 2026-11-20 in Shanghai.
 func TestRepaymentFigures(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	repaid := func(paidOn, period string) []byte {
 		return []byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "` + paidOn + `"` + period + `}}`)

@@ -71,6 +71,7 @@ func (m *messages) check(body []byte, header string, done *atomic.Int32) *bankin
 // with another body are refused without spoiling the batch, and all of it
 // commits in one transaction.
 func TestInboxBatchAppliesInTurn(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a1, a2 := w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
@@ -132,6 +133,7 @@ func TestInboxBatchAppliesInTurn(t *testing.T) {
 // wrote rolls the batch back; every event is then applied alone, and only
 // the failing one is refused.
 func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a1, a2 := w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
@@ -159,6 +161,7 @@ func TestInboxBatchFailureStaysWithItsEvent(t *testing.T) {
 // malformed body) and stores nothing; the events queued with it are
 // applied.
 func TestInboxBadTextStaysWithItsEvent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a1, a2, a3 := w.apply(t), w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
@@ -196,6 +199,7 @@ func TestInboxBadTextStaysWithItsEvent(t *testing.T) {
 // TestInboxSurvivesAPanic: a bug that panics while a batch is applied
 // answers its events internal, commits none of it, and the writer goes on.
 func TestInboxSurvivesAPanic(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a := w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
@@ -227,6 +231,7 @@ func TestInboxSurvivesAPanic(t *testing.T) {
 // never meets a batch holding the second and waiting for the first: no
 // deadlock, and both go through.
 func TestInboxLocksApplicationsInOrder(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	first, second := w.apply(t), w.apply(t)
 	if first > second {
@@ -278,6 +283,7 @@ func TestInboxLocksApplicationsInOrder(t *testing.T) {
 // event of the same application in the batch reads them again, and sees
 // what the first did.
 func TestInboxBatchReadsEachLoanFresh(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a, b := w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)
@@ -346,6 +352,7 @@ func wantTransactions(t *testing.T, db *sqlx.DB, prefix string, want int) {
 // true (422, refused before the inbox) is refused alone: the others are
 // processed, and it stores nothing.
 func TestInboxRefusedRepaymentStaysWithItsEvent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t, "http://127.0.0.1:1")
 	a, b := w.apply(t), w.apply(t)
 	ev := banking.NewEvents(w.db, w.lending)

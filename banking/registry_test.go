@@ -17,6 +17,7 @@ import (
 // and kept; a change registered through this process is seen at once, one
 // made elsewhere (here: in SQL) only after senderTTL.
 func TestSenderKeptUntilChanged(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	banks := banking.NewRegistry(db)

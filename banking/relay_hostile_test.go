@@ -22,6 +22,7 @@ import (
 	"procfin/lending"
 	"procfin/platform/money"
 	"procfin/platform/signature"
+	"procfin/platform/waitfor"
 )
 
 // answeringBank answers every delivery with what answer returns for its
@@ -70,6 +71,7 @@ func wantCleanText(t *testing.T, what, s string, max int) {
 // stripped, and the other deliveries accepted in the same batch are
 // recorded too.
 func TestRelayNULReference(t *testing.T) {
+	t.Parallel()
 	var w *world
 	var first string
 	srv := answeringBank(t, 0, func(key string) (int, string) {
@@ -102,6 +104,7 @@ func TestRelayNULReference(t *testing.T) {
 // delivery_failed (no longer waiting for the bank: its supplier may cancel
 // it and free its holds, an administrator may re-queue it).
 func TestRelayLongChineseDetail(t *testing.T) {
+	t.Parallel()
 	// 8 characters of 3 bytes (with the full-width comma) × 40 = 960 bytes.
 	detail := strings.Repeat("申请材料不完整，", 40)
 	problem, _ := json.Marshal(map[string]string{"type": "x", "title": "t", "detail": detail})
@@ -148,6 +151,7 @@ func TestRelayLongChineseDetail(t *testing.T) {
 // it, never an acceptance: with 202 the delivery is retried, with 4xx it
 // fails.
 func TestRelayGarbageAnswer(t *testing.T) {
+	t.Parallel()
 	html := "<html><head><title>网关错误</title></head><body>" + strings.Repeat("<p>upstream gone</p>", 200) + "</body></html>"
 	binary := string([]byte{0x00, 0xff, 0xfe, 0x1b, 'P', 'K', 0x03, 0x04, 0xc3}) + strings.Repeat("\x00\x01\x80", 500)
 	tests := []struct {
@@ -195,6 +199,7 @@ func TestRelayGarbageAnswer(t *testing.T) {
 // recorded row by row, and the failing delivery is logged by its id and
 // left to be sent again.
 func TestRelayOneBadRowDoesNotStopTheOthers(t *testing.T) {
+	t.Parallel()
 	var poisoned string
 	srv := answeringBank(t, 0, func(key string) (int, string) {
 		if key == poisoned {
@@ -275,6 +280,7 @@ func (w *world) applyTo(t *testing.T, bankID string) string {
 // (p99 of 20: the slowest). The one timed assertion of the suite: it is
 // what the relay promises.
 func TestRelaySlowBankDoesNotDelayOthers(t *testing.T) {
+	// Not in parallel with the package's other tests: it times the relay.
 	slow := answeringBank(t, 2500*time.Millisecond, func(string) (int, string) { return 202, `{"bank_reference":"SLOW"}` })
 	fast := answeringBank(t, 0, func(string) (int, string) { return 202, `{"bank_reference":"FAST"}` })
 	w := newWorld(t, slow.URL)
@@ -287,11 +293,15 @@ func TestRelaySlowBankDoesNotDelayOthers(t *testing.T) {
 	done := make(chan struct{})
 	go func() { r.Run(runCtx); close(done) }()
 	defer func() { stop(); <-done }()
-	time.Sleep(200 * time.Millisecond) // the slow bank's deliveries are under way
+	waitfor.True(t, 10*time.Second, "the slow bank's deliveries to be under way", func() bool {
+		var claimed int
+		w.db.Get(&claimed, `SELECT count(*) FROM deliveries WHERE bank_id = 'qilu-bank' AND locked_until IS NOT NULL`)
+		return claimed > 0
+	})
 	var ids []string
 	for i := 0; i < 20; i++ {
 		ids = append(ids, w.applyTo(t, "fast-bank"))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the fast bank's pace, as the test says
 	}
 	var latencies []float64
 	deadline := time.Now().Add(15 * time.Second)
@@ -323,6 +333,7 @@ func TestRelaySlowBankDoesNotDelayOthers(t *testing.T) {
 // breaker: after BreakerAfter slow answers it is not called again until the
 // breaker lets one through. The slow acceptances are still delivered.
 func TestRelaySlowSuccessCountsAgainstBreaker(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	hits := 0
 	srv := answeringBank(t, 200*time.Millisecond, func(string) (int, string) {

@@ -154,6 +154,7 @@ func (w *world) due() {
 }
 
 func TestRelayDelivers(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -169,6 +170,7 @@ func TestRelayDelivers(t *testing.T) {
 }
 
 func TestRelayRetriesThenDelivers(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 503, 500, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -186,6 +188,7 @@ func TestRelayRetriesThenDelivers(t *testing.T) {
 }
 
 func TestRelayBackoffSchedulesLater(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	w.apply(t)
@@ -200,6 +203,7 @@ func TestRelayBackoffSchedulesLater(t *testing.T) {
 }
 
 func TestRelayRefusalAndRequeue(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 400, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -224,6 +228,7 @@ func TestRelayRefusalAndRequeue(t *testing.T) {
 }
 
 func TestRelayConflictIsFlagged(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 409)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -236,6 +241,7 @@ func TestRelayConflictIsFlagged(t *testing.T) {
 }
 
 func TestRelayBreakerStopsHammering(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	for i := 0; i < 6; i++ {
@@ -252,6 +258,7 @@ func TestRelayBreakerStopsHammering(t *testing.T) {
 }
 
 func TestRelayDeadLetter(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 500)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -269,6 +276,7 @@ func TestRelayDeadLetter(t *testing.T) {
 // TestThreeRelaysDeliverEachOnce: three relays (as three processes would)
 // share one queue; every message arrives once, none twice at once.
 func TestThreeRelaysDeliverEachOnce(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	bank.delay = 5 * time.Millisecond
 	w := newWorld(t, bank.srv.URL)
@@ -304,6 +312,7 @@ func TestThreeRelaysDeliverEachOnce(t *testing.T) {
 // delivers the message, which is never lost. The bank may see it twice
 // (at least once), under the same Idempotency-Key, and deduplicates.
 func TestCrashedRelayIsTakenOver(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
@@ -325,6 +334,8 @@ func TestCrashedRelayIsTakenOver(t *testing.T) {
 // TestBankDownThenBack: every delivery waits while the bank is down and
 // goes out once it is back, with no hot loop meanwhile.
 func TestBankDownThenBack(t *testing.T) {
+	// Not in parallel with the package's other tests: its ten rounds must
+	// fit in the breaker's open time.
 	bank := newFakeBank(t, 503, 503, 503, 202)
 	w := newWorld(t, bank.srv.URL)
 	ids := []string{w.apply(t), w.apply(t)}

@@ -13,6 +13,7 @@ import (
 // never called by a relay under the strict policy; the delivery waits for a
 // retry instead. The same bank, private addresses allowed, is called.
 func TestRelayDialsOnlyAllowedAddresses(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL) // registered with private addresses allowed
 	id := w.apply(t)

@@ -18,6 +18,7 @@ import (
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 func TestPercentile(t *testing.T) {
+	t.Parallel()
 	var hundred []time.Duration
 	for i := 100; i >= 1; i-- { // unsorted on purpose
 		hundred = append(hundred, ms(i))
@@ -57,6 +58,7 @@ func TestPercentile(t *testing.T) {
 }
 
 func TestThroughputAndReport(t *testing.T) {
+	t.Parallel()
 	if got := throughput(1234, 2*time.Second); got != 617 {
 		t.Fatalf("throughput = %v", got)
 	}
@@ -86,6 +88,7 @@ func TestThroughputAndReport(t *testing.T) {
 }
 
 func TestErrorKind(t *testing.T) {
+	t.Parallel()
 	if k := errorKind(&HTTPError{Method: "POST", Path: "/p", Status: 422, Type: "verification_failed", Detail: "x"}); k != "422 verification_failed" {
 		t.Fatal(k)
 	}
@@ -98,6 +101,7 @@ func TestErrorKind(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
+	t.Parallel()
 	c, err := ParseArgs([]string{"--scenario", "read", "--target", "http://127.0.0.1:18080/"})
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +141,7 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestUSCCs(t *testing.T) {
+	t.Parallel()
 	g := newUSCCGen()
 	seen := map[string]bool{}
 	for range 200 {
@@ -152,6 +157,7 @@ func TestUSCCs(t *testing.T) {
 }
 
 func TestAnchorJSON(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	err := Run(context.Background(), strings.Fields("--scenario anchor --clients 2 --duration 1s --json"), &out)
 	if err != nil {
@@ -173,6 +179,7 @@ func TestAnchorJSON(t *testing.T) {
 }
 
 func TestCountStopsTheRun(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if err := Run(context.Background(), strings.Fields("--scenario anchor --clients 3 --duration 5s --count 50"), &out); err != nil {
 		t.Fatal(err)
@@ -185,6 +192,7 @@ func TestCountStopsTheRun(t *testing.T) {
 // TestRoutesMissing: against a server without the lending and banking
 // routes, the scenarios that need them say so.
 func TestRoutesMissing(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(404)
@@ -211,6 +219,7 @@ func TestRoutesMissing(t *testing.T) {
 // TestErrorsAreCounted: a target answering problems is measured, and its
 // errors reported by status and type.
 func TestErrorsAreCounted(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(503)
 		w.Write([]byte(`{"type":"unavailable","status":503,"detail":"down","errors":[{"field":"f","code":"c","message":"m"}]}`))

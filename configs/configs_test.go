@@ -13,6 +13,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	c, err := configs.Load("", env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -26,6 +27,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestPrecedence(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(file, []byte("addr: 127.0.0.1:9000\ndata_dir: /var/lib/procfin\nauth:\n  token_ttl: 5m\n"), 0o600)
 	c, err := configs.Load(file, env(map[string]string{"PROCFIN_ADDR": "127.0.0.1:9100"}))
@@ -44,6 +46,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestProblemsOneLineEach(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(file, []byte("http:\n  max_body_bytes: 10\n  read_cache_ttl: -1s\nlog:\n  level: loud\n"), 0o600)
 	_, err := configs.Load(file, env(map[string]string{
@@ -69,6 +72,7 @@ func TestProblemsOneLineEach(t *testing.T) {
 }
 
 func TestUnknownFieldInFile(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(file, []byte("adr: 127.0.0.1:1\n"), 0o600)
 	if _, err := configs.Load(file, env(nil)); err == nil || !strings.Contains(err.Error(), "adr") {
@@ -77,6 +81,7 @@ func TestUnknownFieldInFile(t *testing.T) {
 }
 
 func TestStringHidesSecrets(t *testing.T) {
+	t.Parallel()
 	c, err := configs.Load("", env(map[string]string{
 		"DATABASE_URL": "postgres://u:hunter2@db/procfin", "PROCFIN_MASTER_KEY": "c2VjcmV0c2VjcmV0",
 	}))
@@ -90,6 +95,7 @@ func TestStringHidesSecrets(t *testing.T) {
 }
 
 func TestDebugAddrLoopbackOnly(t *testing.T) {
+	t.Parallel()
 	for addr, ok := range map[string]bool{
 		"127.0.0.1:6060": true, "localhost:6060": true, "[::1]:6060": true,
 		"0.0.0.0:6060": false, "10.0.0.5:6060": false, ":6060": false, "127.0.0.1": false,
@@ -108,6 +114,7 @@ func TestDebugAddrLoopbackOnly(t *testing.T) {
 // PROCFIN_ALLOW_PRIVATE_URLS; the JWKS hard expiry is 24 h, set by file or
 // PROCFIN_JWKS_HARD_EXPIRY.
 func TestOutbound(t *testing.T) {
+	t.Parallel()
 	c, err := configs.Load("", env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +142,7 @@ func TestOutbound(t *testing.T) {
 }
 
 func TestMetricsAddr(t *testing.T) {
+	t.Parallel()
 	for env_, want := range map[string]string{"": "127.0.0.1:9090", "127.0.0.1:0": "127.0.0.1:0", "10.0.0.5:9100": "10.0.0.5:9100", "off": ""} {
 		c, err := configs.Load("", env(map[string]string{"PROCFIN_METRICS_ADDR": env_}))
 		if err != nil || c.HTTP.MetricsAddr != want {

@@ -52,6 +52,7 @@ func hold(t *testing.T, s *contracts.Service, db *sqlx.DB, id, delta string) {
 }
 
 func TestAmendmentUnderFinancing(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name    string
 		held    string
@@ -136,6 +137,7 @@ func TestAmendmentUnderFinancing(t *testing.T) {
 }
 
 func TestResolveAmendment(t *testing.T) {
+	t.Parallel()
 	s, db, c := financedContract(t, "800000.00")
 	cut := contract("C1", "N1", usccSmall)
 	cut.Amount, cut.PaymentTerms = money.MustAmount("100000.00"), nil

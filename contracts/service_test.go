@@ -116,6 +116,7 @@ func count(t *testing.T, db *sqlx.DB, q string, args ...any) int {
 }
 
 func TestRegisterIssuer(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	is, created, err := s.RegisterIssuer(ctx, contracts.IssuerRegistration{ID: "jinan-pprc", Name: "Jinan", JWKS: jwks(t, "k1")}, "test")
 	if err != nil || !created || strings.Join(is.Algorithms, ",") != "EdDSA" {
@@ -150,6 +151,7 @@ func TestRegisterIssuer(t *testing.T) {
 }
 
 func TestRegisterSupplier(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	sp := mustSupplier(t, s, usccSmall)
 	if sp.SizeClass != contracts.SizeSmall || !sp.Registered || sp.SizeAssessedOn == nil {
@@ -193,6 +195,7 @@ func TestRegisterSupplier(t *testing.T) {
 }
 
 func TestSubmitAwardNoticeVersions(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	mustIssuer(t, s, "jinan-pprc")
 	doc := notice("JNCG-2026-0815", usccSmall)
@@ -224,6 +227,7 @@ func TestSubmitAwardNoticeVersions(t *testing.T) {
 }
 
 func TestSubmitRefusalsChangeNothing(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	mustIssuer(t, s, "jinan-pprc")
 	total := func() int {
@@ -258,6 +262,7 @@ func TestSubmitRefusalsChangeNothing(t *testing.T) {
 }
 
 func TestConcurrentFirstSubmissionsMakeOneDocument(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	mustIssuer(t, s, "jinan-pprc")
 	var wg sync.WaitGroup
@@ -296,6 +301,7 @@ func checks(r contracts.Report) map[string]string {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	today := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	setup := func(t *testing.T, mod func(*contracts.AwardNoticeDoc, *contracts.ContractDoc), registered bool) (*contracts.Service, string) {
 		s, _ := newService(t, today)
@@ -378,6 +384,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestScope(t *testing.T) {
+	t.Parallel()
 	s, _ := newService(t, time.Now())
 	mustIssuer(t, s, "jinan-pprc")
 	n, _, err := s.SubmitAwardNotice(ctx, "jinan-pprc", notice("N1", usccSmall), signed)
@@ -420,6 +427,7 @@ func TestScope(t *testing.T) {
 // character or an overlong name is refused naming each field, and nothing
 // is stored.
 func TestIssuerTextIsText(t *testing.T) {
+	t.Parallel()
 	s, db := newService(t, time.Now())
 	mustIssuer(t, s, "jinan-pprc")
 	stored := func() int {

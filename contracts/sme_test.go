@@ -318,6 +318,7 @@ func checkMicro(t *testing.T, f Firm, got SizeClass) {
 }
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	seen := map[Industry]map[SizeClass]bool{}
 	for _, tc := range sizeCases {
 		t.Run(tc.name(), func(t *testing.T) {
@@ -350,6 +351,7 @@ func TestClassify(t *testing.T) {
 // table: micro exactly when the micro column holds, and more of any figure
 // never makes a firm smaller.
 func TestClassifyMicroAndMonotone(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(2011, 300))
 	order := map[SizeClass]int{SizeMicro: 0, SizeSmall: 1, SizeMedium: 2, SizeLarge: 3}
 	var limits []int64 // every number of the table, as people or 万元
@@ -396,6 +398,7 @@ func TestClassifyMicroAndMonotone(t *testing.T) {
 }
 
 func TestClassifyUnknown(t *testing.T) {
+	t.Parallel()
 	for _, f := range []Firm{
 		{},
 		{Industry: "mining", Employees: 10},
@@ -410,6 +413,7 @@ func TestClassifyUnknown(t *testing.T) {
 }
 
 func TestFirmValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		firm Firm
@@ -439,6 +443,7 @@ func TestFirmValidate(t *testing.T) {
 }
 
 func TestParseIndustry(t *testing.T) {
+	t.Parallel()
 	for ind := range microIf {
 		got, err := ParseIndustry(string(ind))
 		if err != nil || got != ind {

@@ -42,6 +42,7 @@ var handWorkedUSCCs = []string{
 }
 
 func TestParseUSCC(t *testing.T) {
+	t.Parallel()
 	for _, code := range handWorkedUSCCs {
 		t.Run(code, func(t *testing.T) {
 			got, err := ParseUSCC(code)
@@ -67,6 +68,7 @@ func TestParseUSCC(t *testing.T) {
 }
 
 func TestParseUSCCErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		in    string
@@ -137,6 +139,7 @@ func TestParseUSCCErrors(t *testing.T) {
 const orgOnlyFailure = "91350100M000100Y56"
 
 func TestParseUSCCMessages(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in, want string
 	}{
@@ -174,6 +177,7 @@ func TestParseUSCCMessages(t *testing.T) {
 // another character is caught: the GB 32100 weights are all non-zero modulo
 // the prime 31.
 func TestParseUSCCSingleSubstitution(t *testing.T) {
+	t.Parallel()
 	const others = usccAlphabet + "IOSVZ -a"
 	for _, valid := range handWorkedUSCCs {
 		for i := range len(valid) {
@@ -193,6 +197,7 @@ func TestParseUSCCSingleSubstitution(t *testing.T) {
 }
 
 func TestUSCCChecksumOnly(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		want bool
@@ -235,6 +240,7 @@ func TestUSCCChecksumOnly(t *testing.T) {
 // character is. Generation uses the package's check functions; what is
 // checked is the round trip and that exactly one check character fits.
 func TestParseUSCCCheckCharacterProperty(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(32100, 11714))
 	pick := func(set string) byte { return set[rng.IntN(len(set))] }
 	for range 2000 {

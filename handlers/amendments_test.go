@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -55,13 +56,12 @@ func (aw *amendWorld) get(id string) map[string]any {
 	return r.json(aw.t)
 }
 
-var resolveSeq int
+var resolveSeq atomic.Int64
 
 func (aw *amendWorld) resolve(token, id, version, body string) resp {
 	aw.t.Helper()
-	resolveSeq++
 	return aw.do("POST", "/v1/contracts/"+id+"/amendments/"+version+"/resolve", token, body,
-		"Idempotency-Key", fmt.Sprintf("resolve-%d", resolveSeq))
+		"Idempotency-Key", fmt.Sprintf("resolve-%d", resolveSeq.Add(1)))
 }
 
 func financingOf(c map[string]any) (limit, financed string) {
@@ -72,6 +72,7 @@ func financingOf(c map[string]any) (limit, financed string) {
 // The issue: a financed contract of 1000000.00 re-posted at 100000.00 became
 // current with limit 85000.00 and 800000.00 financed.
 func TestContractAmendmentUnderLoan(t *testing.T) {
+	t.Parallel()
 	aw := newAmendWorld(t)
 	_, c := aw.contract("HT-QD-1", "1000000.00", usccA, "active")
 	id := c["id"].(string)
@@ -185,6 +186,7 @@ func TestContractAmendmentUnderLoan(t *testing.T) {
 }
 
 func TestContractAmendmentPartiesAndStatus(t *testing.T) {
+	t.Parallel()
 	aw := newAmendWorld(t)
 	_, c := aw.contract("HT-QD-2", "1000000.00", usccA, "active")
 	id := c["id"].(string)
@@ -239,6 +241,7 @@ func TestContractAmendmentPartiesAndStatus(t *testing.T) {
 // the contract's row lock first, the other sees it, and what is financed
 // never exceeds the current version's limit.
 func TestContractAmendmentRacesApplication(t *testing.T) {
+	t.Parallel()
 	aw := newAmendWorld(t)
 	applied, replaced := 0, 0
 	for i := range 12 {

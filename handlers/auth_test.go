@@ -13,6 +13,7 @@ import (
 )
 
 func TestTokenAndMe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u, _ := e.user("alice", "supplier", "91350100M000100Y43")
 
@@ -38,6 +39,7 @@ func TestTokenAndMe(t *testing.T) {
 }
 
 func TestLoginFailuresLookAlike(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("alice", "officer", "")
 	wrong := wantProblem(t, e.do("POST", "/v1/auth/token", "", map[string]string{"username": "alice", "password": "wrong password!"}), 401, "unauthorized")
@@ -48,6 +50,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 }
 
 func TestLoginRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t) // 5 attempts per minute per user
 	e.user("alice", "officer", "")
 	for i := 0; i < 5; i++ {
@@ -61,6 +64,7 @@ func TestLoginRateLimited(t *testing.T) {
 }
 
 func TestTokenBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	cases := []struct {
 		name, body, typ string
@@ -86,6 +90,7 @@ func TestTokenBadInput(t *testing.T) {
 }
 
 func TestBadTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u, good := e.user("alice", "officer", "")
 	ctx := context.Background()
@@ -161,6 +166,7 @@ func TestBadTokens(t *testing.T) {
 }
 
 func TestJWKSPublishesSigningKey(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, tok := e.user("alice", "officer", "")
 	parsed, _, _ := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})

@@ -71,6 +71,7 @@ func disbursed(id, amount string) string {
 }
 
 func TestBankEventsFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, tok := e.applied(qilu)
@@ -115,6 +116,7 @@ func TestBankEventsFlow(t *testing.T) {
 // process's, within the TTL) does not reach; Cache-Control: no-cache
 // reads the database.
 func TestApplicationReadCacheControl(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, tok := e.applied(qilu)
@@ -149,6 +151,7 @@ func TestApplicationReadCacheControl(t *testing.T) {
 }
 
 func TestBankEventRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	other := e.bank("other-bank")
@@ -186,6 +189,7 @@ func TestBankEventRefusals(t *testing.T) {
 }
 
 func TestBankEventSignatureAttacks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, _ := e.applied(qilu)
@@ -263,6 +267,7 @@ func TestBankEventSignatureAttacks(t *testing.T) {
 // no such transition) is consumed all the same, so its copy is a replay
 // too, not a second try.
 func TestBankEventConsumedOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, _ := e.applied(qilu)
@@ -322,6 +327,7 @@ func TestBankEventConsumedOnce(t *testing.T) {
 // the loan does not have are 409 invalid_transition; none stores a
 // repayment or a subsidy claim.
 func TestBankRepaymentFigures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, _ := e.applied(qilu)

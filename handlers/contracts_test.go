@@ -66,6 +66,7 @@ const contractBody = `{"contract_no": "HT-2026-0815-1", "notice_no": "JNCG-2026-
  "status": "active"}`
 
 func TestIssuerSubmissions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	is := e.issuer("jinan-pprc")
 
@@ -93,6 +94,7 @@ func TestIssuerSubmissions(t *testing.T) {
 }
 
 func TestIssuerSubmissionAttacks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	is := e.issuer("jinan-pprc")
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
@@ -135,6 +137,7 @@ func TestIssuerSubmissionAttacks(t *testing.T) {
 }
 
 func TestIssuerSubmissionBadDocuments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	is := e.issuer("jinan-pprc")
 	cases := []struct{ name, path, body, field, code string }{
@@ -160,6 +163,7 @@ func TestIssuerSubmissionBadDocuments(t *testing.T) {
 }
 
 func TestSupplierSeesOnlyItsOwn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	is := e.issuer("jinan-pprc")
 	is.post("/v1/award-notices", noticeBody)
@@ -225,6 +229,7 @@ func checkResult(rep map[string]any, name string) string {
 // TestIssuerKeyRotation: an issuer registers its new key beside the old,
 // both sign meanwhile, and once the old key is dropped it no longer does.
 func TestIssuerKeyRotation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	old := e.issuer("jinan-pprc")
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -15,6 +15,7 @@ import (
 // resource. Upper case is the same id (UUIDs are case-insensitive): a GET
 // finds the resource, under its canonical id.
 func TestIDSpellings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, tokA := e.disbursedLoan()
 	officerUser, officer := e.user("officer-li", "officer", "")

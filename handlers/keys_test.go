@@ -59,6 +59,7 @@ func newSigner(id, kid string) signature.Signer {
 // with the keys read from there; a new kid is read once, and a second
 // unknown kid within the minute is refused without reading again.
 func TestBankRegisteredWithJWKSURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	k1, k2, k3 := newSigner("qilu-bank", "q1"), newSigner("qilu-bank", "q2"), newSigner("qilu-bank", "q3")
 	host := newJWKSHost(t, k1)
@@ -103,6 +104,7 @@ func TestBankRegisteredWithJWKSURL(t *testing.T) {
 // TestIssuerRegisteredWithJWKSURL: an issuer registered with a jwks_url has
 // its submissions verified with the keys read from there.
 func TestIssuerRegisteredWithJWKSURL(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	k1 := newSigner("jinan-pprc", "j1")
 	host := newJWKSHost(t, k1)
@@ -129,6 +131,7 @@ func TestIssuerRegisteredWithJWKSURL(t *testing.T) {
 // or names a private address is refused with 422 naming the field, and
 // nothing is stored.
 func TestRegistrationRefusesPrivateURLs(t *testing.T) {
+	t.Parallel()
 	e := newEnvFrom(t, func(string) string { return "" })
 	_, admin := e.user("admin", "admin", "")
 	jwks, _ := json.Marshal(newSigner("b", "k").PublicJWKS())
@@ -164,6 +167,7 @@ func TestRegistrationRefusesPrivateURLs(t *testing.T) {
 // TestRegistrationCleansNames: a name with control characters (NUL is
 // refused with the body) is stored cleaned (platform/text.Clean).
 func TestRegistrationCleansNames(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("admin", "admin", "")
 	jwks, _ := json.Marshal(newSigner("b", "k").PublicJWKS())

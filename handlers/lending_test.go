@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,12 +79,11 @@ func applicationBody(contractID, amount string) string {
 	return fmt.Sprintf(`{"contract_id": %q, "bank_id": "qilu-bank", "amount": %s, "term_days": 180, "purpose": "materials"}`, contractID, amount)
 }
 
-var lendingIdemSeq int
+var lendingIdemSeq atomic.Int64
 
 func (lw *lendingWorld) apply(token, body string) resp {
 	lw.t.Helper()
-	lendingIdemSeq++
-	return lw.do("POST", "/v1/credit-applications", token, body, "Idempotency-Key", fmt.Sprintf("apply-%d", lendingIdemSeq))
+	return lw.do("POST", "/v1/credit-applications", token, body, "Idempotency-Key", fmt.Sprintf("apply-%d", lendingIdemSeq.Add(1)))
 }
 
 // applied applies as token for amount on contractID and returns the id.
@@ -134,6 +134,7 @@ func itemIDs(items []map[string]any) []string {
 }
 
 func TestCreditApplicationCreateAndReplay(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	body := applicationBody(lw.contractA, `"300000.00"`)
 
@@ -188,6 +189,7 @@ func TestCreditApplicationCreateAndReplay(t *testing.T) {
 }
 
 func TestCreditApplicationBadInput(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	body := func(old, new string) string {
 		return strings.Replace(applicationBody(lw.contractA, `"100.00"`), old, new, 1)
@@ -246,6 +248,7 @@ func TestCreditApplicationBadInput(t *testing.T) {
 }
 
 func TestCreditApplicationRolesAndTenancy(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	wantProblem(t, lw.apply(lw.officer, applicationBody(lw.contractA, `"100.00"`)), http.StatusForbidden, "forbidden")
 	wantProblem(t, lw.apply(lw.admin, applicationBody(lw.contractA, `"100.00"`)), http.StatusForbidden, "forbidden")
@@ -317,6 +320,7 @@ func TestCreditApplicationRolesAndTenancy(t *testing.T) {
 }
 
 func TestCreditApplicationFilters(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	var created []string // oldest first
 	for _, amount := range []string{"1000.00", "2000.00", "3000.00", "4000.00"} {
@@ -404,6 +408,7 @@ func TestCreditApplicationFilters(t *testing.T) {
 }
 
 func TestCreditLinesAndLoans(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	var lineID string
 	err := postgres.Transact(context.Background(), lw.db, func(tx *postgres.Tx) error {
@@ -466,6 +471,7 @@ func TestCreditLinesAndLoans(t *testing.T) {
 // as the bank's events would) are listed for their supplier and officers,
 // and a list longer than a page can be walked with next_cursor.
 func TestLoansList(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	ctx := context.Background()
 	today := money.DateOf(time.Now())
@@ -534,6 +540,7 @@ func TestLoansList(t *testing.T) {
 // stored under its Idempotency-Key and replayed, even once the refusal no
 // longer holds; a new key runs afresh.
 func TestCreditApplicationRefusalReplayed(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	tooMuch := applicationBody(lw.contractA, `"9000000.00"`)
 	first := lw.do("POST", "/v1/credit-applications", lw.supplierA, tooMuch, "Idempotency-Key", "r1")
@@ -557,6 +564,7 @@ func TestCreditApplicationRefusalReplayed(t *testing.T) {
 // (the first answer, byte for byte), those with another body get a 409,
 // and the contract holds the amount once.
 func TestCreditApplicationConcurrentKey(t *testing.T) {
+	t.Parallel()
 	lw := newLendingWorld(t)
 	bodies := map[string]string{"materials": applicationBody(lw.contractA, `"1000.00"`)}
 	bodies["wages"] = strings.Replace(bodies["materials"], "materials", "wages", 1)

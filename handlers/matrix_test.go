@@ -57,6 +57,7 @@ var pathParam = regexp.MustCompile(`:[a-z]+`)
 // every route of another role and never sees another supplier's data: its
 // ids answer 404 and its lists hold none of them.
 func TestAccessMatrix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appA, tokA := e.applied(qilu) // supplier A's contract, application…

@@ -24,6 +24,7 @@ func (e *env) metrics() string {
 // TestMetricsLabelsBounded: made-up methods, unknown paths and web pages
 // add no series; every such request is counted under one label value.
 func TestMetricsLabelsBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	series := func(body string) int { // label sets of the request counter
 		return strings.Count(body, "\nprocfin_http_requests_total{")
@@ -59,6 +60,7 @@ func TestMetricsLabelsBounded(t *testing.T) {
 // TestMetricsAdminsOnly: on the main address /metrics answers
 // administrators only (the operators' address serves everyone: cmd/procfin).
 func TestMetricsAdminsOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	wantProblem(t, e.do("GET", "/metrics", "", nil), http.StatusUnauthorized, "unauthorized")
 	_, supplier := e.user("sup", "supplier", usccA)
@@ -73,6 +75,7 @@ func TestMetricsAdminsOnly(t *testing.T) {
 // TestBankEventMetricsBounded: event types a bank makes up are counted as
 // one label value, not one series each.
 func TestBankEventMetricsBounded(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu := e.bank("qilu-bank")
 	appID, _ := e.applied(qilu)

@@ -24,6 +24,7 @@ var splitRoutes = map[string][]string{
 // TestOpenAPIMatchesRoutes fails when the router has a route the document
 // lacks, or the document a route the router lacks.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var served []string
 	for _, r := range e.h.(*gin.Engine).Routes() {
@@ -63,6 +64,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // TestOpenAPIRefsResolve catches a $ref to a component that does not exist.
 func TestOpenAPIRefsResolve(t *testing.T) {
+	t.Parallel()
 	var doc map[string]any
 	if err := json.Unmarshal(OpenAPI(), &doc); err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ func (e *env) watch() {
 // TestDisableUser: POST /v1/admin/users/{id}/disable, administrators only;
 // the user's token, just used and remembered, is refused at once.
 func TestDisableUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.watch()
 	root, admin := e.user("root", "admin", "")
@@ -102,6 +103,7 @@ func (e *env) loginFrom(addr, username, password string) resp {
 // from another address works meanwhile. The env allows 5 failures before
 // back-off.
 func TestLoginThrottleCannotLockOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("olga", "officer", "")
 	const attacker, olga = "203.0.113.66", "198.51.100.7"
@@ -133,6 +135,7 @@ func TestLoginThrottleCannotLockOut(t *testing.T) {
 // first, and a third officer's makes two. The claim is TestSubsidyFourEyes's
 // (3100.00, threshold 3100.00: two approvals).
 func TestSubsidyFourEyesDisabledOfficer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.watch()
 	qilu, appID, _ := e.disbursedLoan()

@@ -10,6 +10,7 @@ import (
 )
 
 func TestUnknownRouteIsProblem(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	p := wantProblem(t, e.do("GET", "/v1/nope", "", nil), http.StatusNotFound, "not_found")
 	if p["instance"] != "/v1/nope" || p["request_id"] == "" {
@@ -18,6 +19,7 @@ func TestUnknownRouteIsProblem(t *testing.T) {
 }
 
 func TestWrongMethodIsProblem(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("DELETE", "/v1/me", "", nil)
 	wantProblem(t, r, http.StatusMethodNotAllowed, "method_not_allowed")
@@ -27,6 +29,7 @@ func TestWrongMethodIsProblem(t *testing.T) {
 }
 
 func TestRequestIDEchoed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do("GET", "/healthz", "", nil, "X-Request-Id", "abc-123")
 	if got := r.header.Get("X-Request-Id"); got != "abc-123" {
@@ -39,6 +42,7 @@ func TestRequestIDEchoed(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if r := e.do("GET", "/healthz", "", nil); r.status != 200 {
 		t.Fatalf("healthz %d", r.status)
@@ -54,6 +58,7 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.do("GET", "/healthz", "", nil)
 	e.do("GET", "/v1/nope", "", nil)
@@ -71,6 +76,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestPanicIsInternalProblemWithoutDetails(t *testing.T) {
+	t.Parallel()
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(requestIDs(), recovery())
@@ -84,6 +90,7 @@ func TestPanicIsInternalProblemWithoutDetails(t *testing.T) {
 }
 
 func TestOversizeBody(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, tok := e.user("root", "admin", "")
 	big := `{"username":"` + strings.Repeat("a", 2<<20) + `"}`

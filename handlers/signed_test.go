@@ -35,6 +35,7 @@ func (w *syncWriter) String() string {
 // signature_invalid with one generic detail, on both kinds of signed
 // route; which check failed goes to the log, with the request id.
 func TestSignatureRefusalTellsNothing(t *testing.T) {
+	// Not in parallel: it sets slog's default logger, the process's.
 	var logs syncWriter
 	saved := slog.Default()
 	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))

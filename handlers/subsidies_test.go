@@ -123,6 +123,7 @@ func (e *env) budgetUsed(year int) string {
 // TestSubsidyClaimEndToEnd: a bank's loan.repaid makes a claim; an officer
 // approves it, batches it, exports and closes the batch; the figures follow.
 func TestSubsidyClaimEndToEnd(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, supplierTok := e.disbursedLoan()
 	_, officer := e.user("officer-li", "officer", "")
@@ -304,6 +305,7 @@ func checkExports(t *testing.T, e *env, officer, batchID, wantTotal string) {
 
 // TestSubsidyBatchExportTotals: claims with odd 分 add up in the exports.
 func TestSubsidyBatchExportTotals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, _ := e.disbursedLoan()
 	_, officer := e.user("officer-li", "officer", "")
@@ -343,6 +345,7 @@ func TestSubsidyBatchExportTotals(t *testing.T) {
 // TestSubsidyFourEyes: at or above the threshold two different officers
 // must approve.
 func TestSubsidyFourEyes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, _ := e.disbursedLoan()
 	_, admin := e.user("subsidy-admin", "admin", "")
@@ -388,6 +391,7 @@ func TestSubsidyFourEyes(t *testing.T) {
 
 // TestSubsidyBadInput: each refusal is a clear 4xx and changes nothing.
 func TestSubsidyBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, _ := e.disbursedLoan()
 	_, admin := e.user("subsidy-admin", "admin", "")
@@ -457,6 +461,7 @@ func TestSubsidyBadInput(t *testing.T) {
 // TestSubsidyIneligible: overdue loans and large suppliers get a claim
 // row that says why no subsidy is due; a repayment without interest none.
 func TestSubsidyIneligible(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// D2 valued before the first policy version (2020-01-01): the loan can
 	// be repaid for days no policy covers.
@@ -507,6 +512,7 @@ func TestSubsidyIneligible(t *testing.T) {
 // together exceed the year's budget. The budget is never overdrawn, and
 // what it says is used is exactly the sum of the approved claims.
 func TestSubsidyBudgetConcurrency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, _ := e.disbursedLoan()
 	_, admin := e.user("subsidy-admin", "admin", "")
@@ -576,6 +582,7 @@ func TestSubsidyBudgetConcurrency(t *testing.T) {
 // cap; a rejected claim frees its share; what the supplier's year says is
 // claimed is always the sum of its counted claims.
 func TestSubsidySupplierYearlyCap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, appID, _ := e.disbursedLoan()
 	_, admin := e.user("subsidy-admin", "admin", "")
@@ -637,6 +644,7 @@ func TestSubsidySupplierYearlyCap(t *testing.T) {
 // it together: the supplier's claims stop at its yearly cap exactly, and
 // its year's figure is the sum of its counted claims.
 func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	qilu, app1, tok := e.disbursedLoan()
 	_, admin := e.user("subsidy-admin", "admin", "")

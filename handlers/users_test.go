@@ -10,6 +10,7 @@ import (
 )
 
 func TestCreateUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	r := e.do("POST", "/v1/admin/users", admin, map[string]string{
@@ -32,6 +33,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserBadInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	cases := []struct {
@@ -64,6 +66,7 @@ func TestCreateUserBadInput(t *testing.T) {
 }
 
 func TestRolesAreEnforced(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, officer := e.user("olga", "officer", "")
 	_, supplier := e.user("sam", "supplier", "91350100M000100Y43")
@@ -78,6 +81,7 @@ func TestRolesAreEnforced(t *testing.T) {
 }
 
 func TestIdempotency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	body := `{"username": "dave", "password": "a long enough password", "role": "officer"}`
@@ -109,6 +113,7 @@ func TestIdempotency(t *testing.T) {
 }
 
 func TestIdempotencyKeysAreNotShared(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, a1 := e.user("root", "admin", "")
 	_, a2 := e.user("root2", "admin", "")
@@ -120,6 +125,7 @@ func TestIdempotencyKeysAreNotShared(t *testing.T) {
 }
 
 func TestIdempotencyConcurrentRunsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	body := `{"username": "frank", "password": "a long enough password", "role": "officer"}`
@@ -156,6 +162,7 @@ func TestIdempotencyConcurrentRunsOnce(t *testing.T) {
 }
 
 func TestAuditTrail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	r := e.do("POST", "/v1/admin/users", admin, `{"username": "gina", "password": "a long enough password", "role": "officer"}`)
@@ -185,6 +192,7 @@ func TestAuditTrail(t *testing.T) {
 }
 
 func TestAuditTrailPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, admin := e.user("root", "admin", "")
 	for i := 0; i < 3; i++ { // three rotations: three rows on one entity type

@@ -9,6 +9,7 @@ import (
 // a change and stores after it must not be kept, whatever the order of the
 // change's drop and the store.
 func TestReadCacheRefusesWhatARaceRead(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	c := newReadCache(time.Hour, 8)
 	old := cachedApplication{app: Application{ID: "a", Status: Submitted}, body: []byte("old"), expires: now.Add(time.Hour)}
@@ -40,6 +41,7 @@ func TestReadCacheRefusesWhatARaceRead(t *testing.T) {
 // TestReadCacheStaysBounded: a full cache makes room and never holds more
 // than its bound.
 func TestReadCacheStaysBounded(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	c := newReadCache(time.Hour, 64)
 	for i := 0; i < 1000; i++ {

@@ -95,6 +95,7 @@ func (w *world) repayOne(appID, repaymentID string) error {
 // would, is not seen within the TTL) and any change through lending drops
 // the entry at once.
 func TestReadCacheAnswersFromMemoryUntilAChange(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, err := w.apply("100000.00", false)
 	if err != nil {
@@ -142,6 +143,7 @@ func TestReadCacheAnswersFromMemoryUntilAChange(t *testing.T) {
 // changed under another (a bank may send it in capitals) is dropped all
 // the same.
 func TestReadCacheIDForms(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, err := w.apply("100000.00", false)
 	if err != nil {
@@ -175,6 +177,7 @@ func TestReadCacheIDForms(t *testing.T) {
 // TestReadCacheKeepsScope: an entry filled by one caller is checked against
 // each caller's scope.
 func TestReadCacheKeepsScope(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, err := w.apply("100000.00", false)
 	if err != nil {
@@ -201,6 +204,7 @@ func TestReadCacheKeepsScope(t *testing.T) {
 // TestReadCacheTTL: past its TTL an entry is read again, so a change made
 // through another process is seen.
 func TestReadCacheTTL(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.lending.UseReadCache(time.Nanosecond)
 	a, err := w.apply("100000.00", false)
@@ -221,6 +225,7 @@ func TestReadCacheTTL(t *testing.T) {
 // it. A read that began before a commit and stored its result after the
 // commit's drop would fail this (the stripe generations stop it).
 func TestReadCacheRacingReads(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a := w.approvedAndDisbursed("1000.00")
 	stop := make(chan struct{})

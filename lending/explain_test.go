@@ -12,6 +12,7 @@ import (
 // sealer's queue (audit_unsealed) is read whole on purpose: it holds only
 // the rows committed since the last seal, a quarter of a second ago.
 func TestHotPathsUseIndexes(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	app, err := w.apply("1000.00", true)
 	if err != nil {

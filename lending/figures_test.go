@@ -64,6 +64,7 @@ func (w *world) loanState(loanID string) string {
 // Shanghai (the world's clock), so a payment may be dated up to 2026-11-21.
 // Each refusal stores nothing.
 func TestRepaymentFigures(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	_, otherLoan := w.twoTranches()
 	type rp struct{ tranche, principal, interest, paidOn, start, end string }
@@ -155,6 +156,7 @@ func TestRepaymentFigures(t *testing.T) {
 // overlapping periods, in concurrent transactions, are checked under the
 // application's lock: exactly one is recorded.
 func TestRepaymentOverlapUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	appID, loanID := w.twoTranches()
 	const n = 8

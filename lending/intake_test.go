@@ -31,6 +31,7 @@ func (w *world) count(query string, args ...any) int {
 // as if alone, after those before it: a refused one writes nothing and the
 // others are written; two of one contract share its headroom exactly.
 func TestIntakeBatchChecksInTurn(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	other := w.newContract("C2", otherUSCC)
 	third := w.newContract("C3", uscc)
@@ -89,6 +90,7 @@ func TestIntakeBatchChecksInTurn(t *testing.T) {
 // one Idempotency-Key: the batch is rolled back and each written alone, so
 // the first is written, the second finds it, and nothing is held twice.
 func TestIntakeBatchRepeatedKeyRollsBack(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	keyed := w.who
 	keyed.RequestKey = "k-1"
@@ -117,6 +119,7 @@ func TestIntakeBatchRepeatedKeyRollsBack(t *testing.T) {
 // database refuses (a NUL byte PostgreSQL text cannot hold) rolls its batch
 // back; the others are then written alone and only it fails.
 func TestIntakeBatchDatabaseErrorStaysWithItsApplication(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	bad := w.input(w.contractID, "qilu-bank", "1000.00", false)
 	bad.Purpose = "nul\x00byte"
@@ -135,6 +138,7 @@ func TestIntakeBatchDatabaseErrorStaysWithItsApplication(t *testing.T) {
 // them (consents, transitions, deliveries, claims), which keep no foreign
 // key, never lose them; and every such row has its parent.
 func TestLendingRecordsArePermanent(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a := w.approvedAndDisbursed("1000.00")
 	if err := w.repayOne(a.ID, "R1"); err != nil {
@@ -171,6 +175,7 @@ func TestLendingRecordsArePermanent(t *testing.T) {
 // answers its applications internal, writes none of them, and the intake
 // goes on.
 func TestIntakeSurvivesAPanic(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	who := w.who
 	who.Answered = func(context.Context, *postgres.Tx, lending.Application) error { panic("a bug") }

@@ -14,6 +14,7 @@ import (
 // escaping), byte for byte, however its strings try to look like its
 // verification field.
 func TestApplicationJSON(t *testing.T) {
+	t.Parallel()
 	rate := money.MustRate("0.0345")
 	line := "3f0c1b8e-7d7a-4a43-9f55-0d3c1f1f2a10"
 	for _, a := range []lending.Application{

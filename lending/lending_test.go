@@ -18,6 +18,7 @@ import (
 var account = lending.RepaymentAccount{BankName: "Qilu Bank Jinan Branch", AccountNo: "6222020000001234", AccountName: "Quancheng Software"}
 
 func TestApplyHoldsAndQueues(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, err := w.apply("300000.00", true)
 	if err != nil {
@@ -37,6 +38,7 @@ func TestApplyHoldsAndQueues(t *testing.T) {
 }
 
 func TestApplyBadInputReservesNothing(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	amt := func(s string) *money.Amount { a := money.MustAmount(s); return &a }
 	days := func(n int) *int { return &n }
@@ -92,6 +94,7 @@ func TestApplyBadInputReservesNothing(t *testing.T) {
 // TestLifecycle: apply → delivered → received → approved (less than asked)
 // → two tranches → repaid → closed, with every hold and the account lock.
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, err := w.apply("400000.00", true)
 	if err != nil {
@@ -179,6 +182,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestRejectAndCancelRelease(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, _ := w.apply("100000.00", true)
 	b, _ := w.apply("200000.00", true)
@@ -207,6 +211,7 @@ func TestRejectAndCancelRelease(t *testing.T) {
 }
 
 func TestBankSeesOnlyItsOwn(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	a, _ := w.apply("100.00", false)
 	err := w.tx(func(tx *postgres.Tx) error {
@@ -222,6 +227,7 @@ func TestBankSeesOnlyItsOwn(t *testing.T) {
 // for one contract's headroom and one line; neither is ever exceeded and
 // every success is accounted for.
 func TestConcurrentApplicationsHoldTheLimits(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	const n = 50
 	var wg sync.WaitGroup
@@ -273,6 +279,7 @@ func TestConcurrentApplicationsHoldTheLimits(t *testing.T) {
 // against one line of 500,000.00 (room for 166): never over the limit, and
 // exactly as many succeed as fit.
 func TestTwoHundredDrawsOnOneLine(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -303,6 +310,7 @@ func TestTwoHundredDrawsOnOneLine(t *testing.T) {
 // Idempotency-Key finds the committed application even when the stored
 // answer was lost (a crash between the commit and the answer).
 func TestRequestKeyCommitsWithTheApplication(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	amount, days := money.MustAmount("1000.00"), 90
 	in := lending.ApplyInput{ContractID: w.contractID, BankID: "qilu-bank", Amount: &amount, TermDays: &days, Purpose: "p"}
@@ -332,6 +340,7 @@ func TestRequestKeyCommitsWithTheApplication(t *testing.T) {
 // even when the application's own hold leaves no room for it to pass
 // verification a second time.
 func TestRequestKeyRetryWhenTheContractIsFull(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var limit string
 	must(t, func() error {
@@ -364,6 +373,7 @@ func TestRequestKeyRetryWhenTheContractIsFull(t *testing.T) {
 // does not exist, are invalid transitions that change nothing; a second
 // tranche adds to the loan the first made.
 func TestLoanIDsStayWithTheirApplication(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	disbursable := func() string {
 		t.Helper()

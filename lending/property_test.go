@@ -23,6 +23,7 @@ import (
 // TestStateTable checks the transition table against the lifecycle written
 // out by hand from the specification, for every pair of statuses.
 func TestStateTable(t *testing.T) {
+	t.Parallel()
 	all := []lending.Status{lending.Submitted, lending.Delivered, lending.Received, lending.Approved, lending.Rejected,
 		lending.Disbursed, lending.Repaid, lending.Closed, lending.Cancelled, lending.DeliveryFailed}
 	// The wire names are part of the API (api.md, bank-protocol.md).
@@ -93,7 +94,8 @@ var rapidChecksChosen = sync.OnceValue(func() bool {
 })
 
 // limitRapidChecks sets rapid's number of checks to n for this test unless
-// the caller chose one (rapid reads it only from its flag).
+// the caller chose one (rapid reads it only from its flag). The flag is the
+// process's: a test that calls it does not run in parallel.
 func limitRapidChecks(t *testing.T, n int) {
 	f := flag.Lookup("rapid.checks")
 	if f == nil || rapidChecksChosen() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of procfin: formatting, go vet, staticcheck, the whole
-# suite with the race detector against a real PostgreSQL, then each fuzz
+# Runs every test of procfin: formatting, go vet, a tidy go.mod, staticcheck,
+# the whole suite with the race detector against a real PostgreSQL (its wall
+# time printed as "suite: N s"), then each fuzz
 # target for a short bounded time (PROCFIN_FUZZTIME, default 5s; 0 skips; longer runs:
 # PROCFIN_FUZZTIME=10m scripts/test.sh).
 #
@@ -32,10 +33,22 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 go vet ./...
+# go.mod and go.sum must be what go mod tidy makes of them: every module
+# imported directly listed without "// indirect", nothing unused.
+if ! diff="$(go mod tidy -diff)"; then
+	echo "go mod tidy would change go.mod or go.sum:" >&2
+	echo "$diff" >&2
+	exit 1
+fi
 # staticcheck, at a fixed version (the module proxy serves it; cached after
 # the first run).
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
-go test -race -count=1 ./...
+suite_start=$SECONDS
+if ! go test -race -count=1 ./...; then
+	echo "suite: $((SECONDS - suite_start)) s (failed)"
+	exit 1
+fi
+echo "suite: $((SECONDS - suite_start)) s"
 
 if [ "$fuzztime" != "0" ]; then
 	# Each fuzz target, one at a time (go test -fuzz takes one target).

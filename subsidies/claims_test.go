@@ -22,6 +22,7 @@ import (
 // claim's audit entry shows the row as written, its times the
 // transaction's clock.
 func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
+	t.Parallel()
 	const uscc = "913701009DEREMJE5A"
 	ctx := context.Background()
 	// Interest-only repayments of 9 days on 800000.00 at the rate cap: a

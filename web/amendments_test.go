@@ -16,6 +16,7 @@ import (
 // waits, is refused adopting it while it would break the financing, and
 // keeps the financing's version with a reason.
 func TestAmendmentConsole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := t.Context()
 	id := e.contract[quancheng]

@@ -148,6 +148,7 @@ func (e *env) startBank(t *testing.T) *sandbox.Bank {
 // console; an officer sees the dashboard, approves a subsidy claim and
 // downloads the payment batch as CSV.
 func TestBrowserStory(t *testing.T) {
+	// Not in parallel: it drives Chromium, which wants the machine to itself.
 	ctx := browserContext(t)
 	e := newEnv(t)
 	e.startBank(t)

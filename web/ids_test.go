@@ -9,6 +9,7 @@ import (
 // TestAuditPageIDCase: the audit page finds an entity's rows by its id in
 // upper case too (one canonical form reaches SQL).
 func TestAuditPageIDCase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.login("officer")

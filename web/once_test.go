@@ -26,6 +26,7 @@ func formKey(t *testing.T, p page) string {
 // holds the contract's headroom once; each repeat is answered with the
 // first one's redirect.
 func TestApplyFormPostedTwice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, _, err := e.banks.Register(t.Context(), bankRegistration("qilu-sandbox", "http://127.0.0.1:1"), "test"); err != nil {
 		t.Fatal(err)
@@ -109,6 +110,7 @@ func TestApplyFormPostedTwice(t *testing.T) {
 // administrators' new-user form, posted twice, act once and answer the
 // repeat as the first time (not "already cancelled", not "name taken").
 func TestCancelAndCreateUserFormsPostedTwice(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, _, err := e.banks.Register(t.Context(), bankRegistration("qilu-sandbox", "http://127.0.0.1:1"), "test"); err != nil {
 		t.Fatal(err)

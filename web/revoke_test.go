@@ -23,6 +23,7 @@ func (e *env) sessionCount() (n int) {
 // log-in, a form (a claim's approval) is refused before it does anything,
 // and they cannot log in again.
 func TestDisabledUserSessionEnds(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	c := e.client()
@@ -70,6 +71,7 @@ func TestDisabledUserSessionEnds(t *testing.T) {
 // A password change ends the user's web sessions (and revokes their
 // tokens); logging in with the new password works.
 func TestPasswordChangeEndsSessions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	c := e.client()
@@ -92,6 +94,7 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 // Logging out ends the session for good: a copy of its cookie kept from
 // before (a stolen one) no longer opens anything.
 func TestLogoutRevokesSession(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.login("quancheng")
@@ -108,6 +111,7 @@ func TestLogoutRevokesSession(t *testing.T) {
 // open session ends at once. The administrator's own row has no button,
 // and posting it anyway is refused.
 func TestAdminDisablesUserFromPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	o := e.client()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestLoginLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 
@@ -66,6 +67,7 @@ func TestLoginLogout(t *testing.T) {
 }
 
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.login("quancheng")
@@ -99,6 +101,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		user, path string
@@ -138,6 +141,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestOtherSuppliersRecords(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.login("lixia")
@@ -158,6 +162,7 @@ func TestOtherSuppliersRecords(t *testing.T) {
 }
 
 func TestHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	for _, path := range []string{"/login", "/static/style.css", "/no/such/page"} {
@@ -197,6 +202,7 @@ func TestHeaders(t *testing.T) {
 }
 
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	wantContains(t, c.get("/login"), `<html lang="zh-CN">`, "登录")
@@ -214,6 +220,7 @@ func TestLanguageSwitch(t *testing.T) {
 }
 
 func TestApplyForm(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, _, err := e.banks.Register(t.Context(), bankRegistration("qilu-sandbox", "http://127.0.0.1:1"), "test"); err != nil {
 		t.Fatal(err)
@@ -253,6 +260,7 @@ func TestApplyForm(t *testing.T) {
 }
 
 func TestMessagesComplete(t *testing.T) {
+	t.Parallel()
 	for key := range zh {
 		if _, ok := en[key]; !ok {
 			t.Errorf("%q has no English", key)
@@ -282,6 +290,7 @@ func TestMessagesComplete(t *testing.T) {
 }
 
 func TestFormatMoney(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"0.00": "0.00", "999.10": "999.10", "1000.00": "1,000.00", "1234567.89": "1,234,567.89", "-1000.00": "-1,000.00"} {
 		if got := formatMoney(mustAmount(in)); got != want {
 			t.Errorf("formatMoney(%s) = %s, want %s", in, got, want)
@@ -292,6 +301,7 @@ func TestFormatMoney(t *testing.T) {
 // The administrators see who is registered: issuers and users, with a new
 // one listed at once after its form.
 func TestAdminListsIssuersAndUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.login("admin")

@@ -313,6 +313,7 @@ func decode[T any](t *testing.T, raw json.RawMessage) T {
 }
 
 func TestApplicationApprovedAndDisbursed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	const id = "0b5e6f7a-0000-4000-8000-000000000001"
 	body := message(id, "800000.00", 180)
@@ -387,7 +388,7 @@ func TestApplicationApprovedAndDisbursed(t *testing.T) {
 	if other.status != http.StatusConflict || other.body["type"] != string(errs.IdempotencyReused) {
 		t.Errorf("other body: %d %v, want 409 idempotency_key_reused", other.status, other.body)
 	}
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event to arrive
 	if n := len(h.procfin.Events()); n != 4 {
 		t.Errorf("%d events after the resend, want still 4", n)
 	}
@@ -397,6 +398,7 @@ func TestApplicationApprovedAndDisbursed(t *testing.T) {
 }
 
 func TestRejectedOverLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	const id = "app-over"
 	if a := h.post(id, message(id, "1000000.01", 90), nil); a.status != http.StatusAccepted {
@@ -410,13 +412,14 @@ func TestRejectedOverLimit(t *testing.T) {
 	if r.ReasonCode != ReasonOverLimit || r.Reason == "" {
 		t.Errorf("rejected %+v", r)
 	}
-	time.Sleep(30 * time.Millisecond)
+	time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
 	if n := len(h.procfin.Events()); n != 2 {
 		t.Errorf("%d events, want 2 (nothing disbursed)", n)
 	}
 }
 
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	const id = "app-refused"
 	body := message(id, "1000.00", 30)
@@ -494,6 +497,7 @@ func TestRefusals(t *testing.T) {
 }
 
 func TestFaultsDownSlowAnd5xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	get := func(path string) int {
 		resp, err := http.Get(h.srv.URL + path)
@@ -542,6 +546,7 @@ func TestFaultsDownSlowAnd5xx(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	resp, err := http.Get(h.srv.URL + "/.well-known/jwks.json")
 	if err != nil {
@@ -563,6 +568,7 @@ func TestJWKS(t *testing.T) {
 }
 
 func TestDuplicateEvents(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Faults.DuplicateEvents = true; c.Tranches = 3 })
 	const id = "app-dup"
 	if a := h.post(id, message(id, "100.00", 30), nil); a.status != http.StatusAccepted {
@@ -588,6 +594,7 @@ func TestDuplicateEvents(t *testing.T) {
 }
 
 func TestReorderedEvents(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.Faults.ReorderEvents = true })
 	// Like procfin: refuse what does not follow from what came before.
 	var mu sync.Mutex
@@ -632,6 +639,7 @@ func TestReorderedEvents(t *testing.T) {
 }
 
 func TestRetriesOn5xxAndInvalidTransition(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.procfin.setAnswer(func(n int, e gotEvent) (int, string) {
 		switch n {
@@ -653,6 +661,7 @@ func TestRetriesOn5xxAndInvalidTransition(t *testing.T) {
 }
 
 func TestOtherRefusalDropsTheBatch(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.procfin.setAnswer(func(_ int, e gotEvent) (int, string) {
 		if e.Type == TypeApproved {
@@ -665,7 +674,7 @@ func TestOtherRefusalDropsTheBatch(t *testing.T) {
 		t.Fatalf("status %d", a.status)
 	}
 	h.procfin.waitEvents(1)
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event or post to arrive
 	h.procfin.mu.Lock()
 	posts := h.procfin.posts
 	h.procfin.mu.Unlock()
@@ -675,6 +684,7 @@ func TestOtherRefusalDropsTheBatch(t *testing.T) {
 }
 
 func TestRepayment(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(c *Config) { c.RepayAfter = 5 * time.Millisecond })
 	// Ninety days pass once the last tranche is taken.
 	h.procfin.setOnEvent(func(e gotEvent) {
@@ -715,6 +725,7 @@ func TestRepayment(t *testing.T) {
 // past (bank-protocol.md 1.1), never one to come. Repaid the day it is
 // disbursed, a tranche pays no interest and sends no interest period.
 func TestRepaymentLoanDays(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name             string
 		loanDays         int
@@ -756,6 +767,7 @@ func jsonEqual(a, b any) bool {
 }
 
 func TestCreditLine(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	ctx := context.Background()
 	lineID, err := h.bank.GrantLine(ctx, "91350100M000100Y43", "2000000.00", true)
@@ -805,6 +817,7 @@ func TestCreditLine(t *testing.T) {
 }
 
 func TestSend(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	status, body, err := h.bank.Send(context.Background(), Event{Type: TypeLineRevoked, Data: map[string]string{"credit_line_id": "x", "reason": "test"}})
 	if err != nil || status != http.StatusOK || !strings.Contains(string(body), "processed") {
@@ -817,6 +830,7 @@ func TestSend(t *testing.T) {
 }
 
 func TestInterest(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		principal, rate string
 		days            int
@@ -850,6 +864,7 @@ func TestInterest(t *testing.T) {
 }
 
 func TestSplit(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		amount string
 		n      int
@@ -872,6 +887,7 @@ func TestSplit(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
+	t.Parallel()
 	for name, cfg := range map[string]Config{
 		"no bank id":                   {ProcfinURL: "http://127.0.0.1:8080"},
 		"no procfin url":               {BankID: "b"},

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"procfin/platform/postgres"
+	"procfin/platform/waitfor"
 )
 
 // TestDrillDatabaseOutage: PostgreSQL stops for 10 s under load. procfin
 // answers 503 problems meanwhile (never a 500, never a hang), and recovers
 // by itself when the database is back: committed data is all there.
 func TestDrillDatabaseOutage(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("drill")
 	}
@@ -46,20 +48,7 @@ func TestDrillDatabaseOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	ready := func(within time.Duration) bool {
-		for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if res, err := http.Get(base + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if !ready(30 * time.Second) {
-		t.Fatal("procfin did not start")
-	}
+	waitfor.True(t, 30*time.Second, "procfin to start", func() bool { return ready(base) })
 	add := exec.Command(bin, "users", "add", "--username", "watcher", "--role", "officer")
 	add.Env = cmd.Env
 	add.Stdin = strings.NewReader("a long enough password\n")
@@ -101,19 +90,24 @@ func TestDrillDatabaseOutage(t *testing.T) {
 					badBodies = append(badBodies, p.Type)
 				}
 				mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
+				time.Sleep(20 * time.Millisecond) // the load's pace: 4 clients, 50 requests a second each
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The database stops under load: once the load has had answers.
+	waitfor.True(t, 30*time.Second, "the load's first answers", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return statuses[200] > 0
+	})
 	if err := cluster.StopServer(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Second)
+	time.Sleep(10 * time.Second) // the outage the drill is about
 	if err := cluster.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	recovered := ready(30 * time.Second)
+	recovered := waitfor.Within(30*time.Second, func() bool { return ready(base) })
 	stop.Store(true)
 	wg.Wait()
 	if !recovered {

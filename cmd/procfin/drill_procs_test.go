@@ -19,12 +19,14 @@ import (
 
 	"procfin/banking/sandbox"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/waitfor"
 )
 
 // TestDrillThreeProcesses: three procfin processes serve and relay from
 // one database. Every application is delivered, and no message is ever
 // being delivered twice at the same time.
 func TestDrillThreeProcesses(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("drill")
 	}
@@ -46,7 +48,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 		}
 		inFlight[key] = true
 		mu.Unlock()
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond) // the bank is slow to answer
 		mu.Lock()
 		delete(inFlight, key)
 		delivered[key]++
@@ -75,17 +77,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 		urls = append(urls, "http://"+addr)
 	}
 	for _, u := range urls {
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if res, err := http.Get(u + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					break
-				}
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not start", u)
-			}
-		}
+		waitfor.True(t, 20*time.Second, u+" to be ready", func() bool { return ready(u) })
 	}
 	// Applications arrive through all three processes.
 	const n = 45
@@ -98,16 +90,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 		token := tokens[u]
 		apply(t, u, token, drillApplication(contractID, "100.00", 30, "drill"), fmt.Sprint("three-", i))
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var pending int
-		db.Get(&pending, `SELECT count(*) FROM deliveries WHERE status <> 'delivered'`)
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries not delivered after a minute", pending)
-		}
-	}
+	waitfor.True(t, 60*time.Second, "every delivery to be delivered", func() bool { return undelivered(db) == 0 })
 	var workers []string
 	db.Select(&workers, `SELECT DISTINCT locked_by FROM deliveries`)
 	mu.Lock()
@@ -127,6 +110,7 @@ func TestDrillThreeProcesses(t *testing.T) {
 // breaker opens, so procfin does not hammer it; every application waiting
 // for it is delivered once it is back.
 func TestDrillBankDownForAMinute(t *testing.T) {
+	t.Parallel() // the one parallel test that serves procfin in this process: see serveInProcess
 	if testing.Short() {
 		t.Skip("drill")
 	}
@@ -162,7 +146,7 @@ func TestDrillBankDownForAMinute(t *testing.T) {
 	for i := 0; i < n; i++ {
 		apply(t, procfinURL, token, drillApplication(contractID, "100.00", 30, "drill"), fmt.Sprint("down-", i))
 	}
-	time.Sleep(60 * time.Second)
+	time.Sleep(60 * time.Second) // the minute the bank is down is what the drill is about
 	down := hits.Load()
 	var breaker string
 	for _, line := range strings.Split(logs.String(), "\n") {
@@ -173,16 +157,7 @@ func TestDrillBankDownForAMinute(t *testing.T) {
 	f := bank.Faults()
 	f.Down = false
 	bank.SetFaults(f)
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		var pending int
-		db.Get(&pending, `SELECT count(*) FROM deliveries WHERE status <> 'delivered'`)
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries still waiting 90 s after the bank came back", pending)
-		}
-	}
+	waitfor.True(t, 90*time.Second, "every delivery to be delivered after the bank came back", func() bool { return undelivered(db) == 0 })
 	// Five failures open the breaker; then one probe per 30 s: a handful
 	// of calls in a minute, not a hot loop.
 	if breaker != "opened" || down > 12 {

@@ -25,6 +25,7 @@ import (
 	"procfin/platform/money"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/safehttp"
+	"procfin/platform/waitfor"
 )
 
 // TestDrillKillDuringBurst: procfin is killed (SIGKILL) in the middle of a
@@ -33,6 +34,7 @@ import (
 // retries by Idempotency-Key), every one it acknowledged was committed,
 // and nothing it did not commit is sent.
 func TestDrillKillDuringBurst(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("drill")
 	}
@@ -65,16 +67,8 @@ func TestDrillKillDuringBurst(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			if res, err := http.Get(procfinURL + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					return cmd
-				}
-			}
-		}
-		t.Fatal("procfin did not become ready")
-		return nil
+		waitfor.True(t, 20*time.Second, "procfin to be ready", func() bool { return ready(procfinURL) })
+		return cmd
 	}
 	proc := start()
 	defer func() { proc.Process.Kill(); proc.Wait() }()
@@ -109,7 +103,12 @@ func TestDrillKillDuringBurst(t *testing.T) {
 			}
 		}(w)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Killed in the middle of the burst: once it has acknowledged some.
+	waitfor.True(t, 30*time.Second, "the burst to be under way", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 40
+	})
 	proc.Process.Kill() // kill -9
 	proc.Wait()
 	wg.Wait()
@@ -120,16 +119,11 @@ func TestDrillKillDuringBurst(t *testing.T) {
 	if len(committed) == 0 || len(acked) == 0 {
 		t.Fatalf("the burst made %d applications (%d acknowledged): nothing to check", len(committed), len(acked))
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	waitfor.True(t, 60*time.Second, "no delivery pending after the restart", func() bool {
 		var pending int
 		db.Get(&pending, `SELECT count(*) FROM deliveries WHERE status = 'pending'`)
-		if pending == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries still pending a minute after the restart", pending)
-		}
-	}
+		return pending == 0
+	})
 	inDB := map[string]bool{}
 	for _, id := range committed {
 		inDB[id] = true

@@ -29,6 +29,7 @@ import (
 	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/signature"
+	"procfin/platform/waitfor"
 )
 
 // syncBuffer is an io.Writer safe for the server goroutine and the test.
@@ -246,11 +247,8 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, &logs) }()
 	base := waitListening(t, &logs, done)
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), "procfin-demo-admin"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
+		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
 	}
 	// The story: a supplier applies; the sandbox bank receives the signed
 	// application, approves and disburses through signed events.
@@ -273,15 +271,11 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 	var app struct{ ID, Status string }
 	json.NewDecoder(res.Body).Decode(&app)
 	res.Body.Close()
-	for deadline := time.Now().Add(40 * time.Second); ; {
+	if !waitfor.Within(40*time.Second, func() bool {
 		getJSON(t, base+"/v1/credit-applications/"+app.ID, tok, &app)
-		if app.Status == "disbursed" || app.Status == "repaid" || app.Status == "closed" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the application stayed %s: it did not travel to the sandbox bank and back", app.Status)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return app.Status == "disbursed" || app.Status == "repaid" || app.Status == "closed"
+	}) {
+		t.Fatalf("the application stayed %s: it did not travel to the sandbox bank and back", app.Status)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -338,10 +332,32 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// ready reports whether the procfin at base answers /readyz with 200.
+func ready(base string) bool {
+	res, err := http.Get(base + "/readyz")
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
+}
+
+// undelivered counts the deliveries in db not delivered yet.
+func undelivered(db *sqlx.DB) int {
+	var n int
+	db.Get(&n, `SELECT count(*) FROM deliveries WHERE status <> 'delivered'`)
+	return n
+}
+
 // serveInProcess runs `procfin serve` in this process, with vars (and
 // PROCFIN_ALLOW_PRIVATE_URLS=1: the drills' banks listen on 127.0.0.1) as
 // its whole environment, and returns once it listens: its log, and stop,
 // which ends it and waits for it.
+//
+// run sets slog's default logger and reads stdin (a package variable), so
+// of the tests that run procfin in this process only one may run in
+// parallel (TestDrillBankDownForAMinute); the other parallel tests run it
+// in processes of their own.
 func serveInProcess(t *testing.T, vars map[string]string) (*syncBuffer, func()) {
 	t.Helper()
 	if _, ok := vars["PROCFIN_ALLOW_PRIVATE_URLS"]; !ok {

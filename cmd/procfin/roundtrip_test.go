@@ -14,6 +14,7 @@ import (
 
 	"procfin/banking/sandbox"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/waitfor"
 )
 
 // TestSandboxRoundTrip: applications travel to a sandbox bank that sends
@@ -55,17 +56,14 @@ func TestSandboxRoundTrip(t *testing.T) {
 	for i := range ids {
 		ids[i] = apply(t, procfinURL, token, drillApplication(contractID, "300000.01", 90, "round trip"), fmt.Sprint("rt-", i))
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	if !waitfor.Within(60*time.Second, func() bool {
 		var closed int
 		db.Get(&closed, `SELECT count(*) FROM applications WHERE status = 'closed'`)
-		if closed == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			var states []string
-			db.Select(&states, `SELECT status || ' d=' || disbursed || ' r=' || repaid_principal || ' ' || (SELECT string_agg(type, ',' ORDER BY received_at) FROM bank_events e WHERE e.application_id = a.id) FROM applications a`)
-			t.Fatalf("after a minute the applications are %v, want all closed\n%s", strings.Join(states, "\n"), logs.String())
-		}
+		return closed == n
+	}) {
+		var states []string
+		db.Select(&states, `SELECT status || ' d=' || disbursed || ' r=' || repaid_principal || ' ' || (SELECT string_agg(type, ',' ORDER BY received_at) FROM bank_events e WHERE e.application_id = a.id) FROM applications a`)
+		t.Fatalf("after a minute the applications are %v, want all closed\n%s", strings.Join(states, "\n"), logs.String())
 	}
 	var wrong int
 	db.Get(&wrong, `SELECT count(*) FROM applications WHERE NOT (disbursed = amount AND approved_amount = amount AND repaid_principal = amount)`)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/waitfor"
 )
 
 // TestUsersDisableAndPasswordReachServe: `procfin users disable` and
@@ -62,13 +63,8 @@ func TestUsersDisableAndPasswordReachServe(t *testing.T) {
 	}
 	refusedSoon := func(tok string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second) // the users' cache itself expires after 10 s
-		for me(tok) != http.StatusUnauthorized {
-			if time.Now().After(deadline) {
-				t.Fatal("serve still accepts the revoked token after 5 s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		// Within 5 s: the users' cache itself expires after 10 s.
+		waitfor.True(t, 5*time.Second, "serve to refuse the revoked token", func() bool { return me(tok) == http.StatusUnauthorized })
 	}
 	olga, root := token("olga", "a long enough password"), token("root", "a long enough password")
 	for _, tok := range []string{olga, olga, root} {

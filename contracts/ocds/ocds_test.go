@@ -22,6 +22,7 @@ const (
 )
 
 func TestUSCCFixturesAreValid(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{usccA, usccB, usccC} {
 		if !realUSCC(u) {
 			t.Errorf("%s should be a valid USCC", u)
@@ -77,6 +78,7 @@ func pkg(releases ...string) string {
 }
 
 func TestSimpleAwardAndContract(t *testing.T) {
+	t.Parallel()
 	b := read(t, pkg(rel("ocds-1", "r1", "2026-10-08T10:00:00+08:00", `
 	  "awards": [{"id": "a1", "status": "active", "date": "2026-10-07T20:00:00Z",
 	    "value": {"amount": 1200000, "currency": "CNY"}, "suppliers": [{"id": "sup-a", "name": "甲科技有限公司"}]}],
@@ -114,6 +116,7 @@ func TestSimpleAwardAndContract(t *testing.T) {
 }
 
 func TestMergeNewerWins(t *testing.T) {
+	t.Parallel()
 	award := func(amount, status, title string) string {
 		return `"awards": [{"id": "a1", "status": "` + status + `", "title": "` + title + `", "date": "2026-01-05",
 		  "value": {"amount": ` + amount + `, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]}]`
@@ -145,6 +148,7 @@ func TestMergeNewerWins(t *testing.T) {
 }
 
 func TestRecordPackage(t *testing.T) {
+	t.Parallel()
 	compiled := rel("ocds-r", "compiled", "2026-02-01T00:00:00Z", `"awards": [{"id": "a1", "date": "2026-01-05",
 	  "value": {"amount": 500, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]}]`)
 	old := rel("ocds-r", "r1", "2026-01-01T00:00:00Z", `"awards": [{"id": "a1", "date": "2026-01-05",
@@ -166,6 +170,7 @@ func TestRecordPackage(t *testing.T) {
 }
 
 func TestIntegerIDs(t *testing.T) {
+	t.Parallel()
 	b := read(t, pkg(rel("ocds-i", "r1", "2026-01-01T00:00:00Z", `
 	  "awards": [{"id": 7, "date": "2026-01-05", "value": {"amount": 100, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]}],
 	  "contracts": [{"id": 9, "awardID": 7, "dateSigned": "2026-01-06", "value": {"amount": 100}},
@@ -179,6 +184,7 @@ func TestIntegerIDs(t *testing.T) {
 }
 
 func TestContractRefusals(t *testing.T) {
+	t.Parallel()
 	b := read(t, pkg(rel("ocds-c", "r1", "2026-01-01T00:00:00Z", `
 	  "awards": [{"id": "a1", "date": "2026-01-05", "value": {"amount": 1000.00, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]},
 	             {"id": "a2", "date": "2026-01-05", "value": {"amount": 1000.00, "currency": "CNY"}, "suppliers": [{"id": "sup-x"}]}],
@@ -210,6 +216,7 @@ func TestContractRefusals(t *testing.T) {
 }
 
 func TestAwardRefusals(t *testing.T) {
+	t.Parallel()
 	b := read(t, pkg(rel("ocds-a", "r1", "2026-01-01T00:00:00Z", `
 	  "awards": [
 	    {"id": "nosup", "date": "2026-01-05", "value": {"amount": 1, "currency": "CNY"}},
@@ -229,6 +236,7 @@ func TestAwardRefusals(t *testing.T) {
 }
 
 func TestUSCCRecognition(t *testing.T) {
+	t.Parallel()
 	body := `"awards": [{"id": "a1", "date": "2026-01-05", "value": {"amount": 1, "currency": "CNY"},
 	  "suppliers": [{"id": "sup-a"}, {"id": "sup-b"}, {"id": "sup-x"},
 	                {"name": "inline", "identifier": {"id": "` + strings.ToLower(usccC) + `"}},
@@ -262,6 +270,7 @@ func TestUSCCRecognition(t *testing.T) {
 }
 
 func TestNonCNYKept(t *testing.T) {
+	t.Parallel()
 	b := read(t, pkg(rel("ocds-usd", "r1", "2026-01-01T00:00:00Z", `
 	  "awards": [{"id": "a1", "date": "2026-01-05", "value": {"amount": 5000, "currency": "USD"}, "suppliers": [{"id": "sup-a"}]}],
 	  "contracts": [{"id": "c1", "awardID": "a1", "dateSigned": "2026-01-06", "value": {"amount": 4000}}]`)))
@@ -272,6 +281,7 @@ func TestNonCNYKept(t *testing.T) {
 }
 
 func TestAmounts(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		amount string
 		want   string
@@ -314,6 +324,7 @@ func TestAmounts(t *testing.T) {
 }
 
 func TestDates(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"2026-01-05":                "2026-01-05",
 		"2026-01-05T15:59:59Z":      "2026-01-05", // 23:59:59 in Shanghai
@@ -340,6 +351,7 @@ func TestDates(t *testing.T) {
 }
 
 func TestMalformedReleases(t *testing.T) {
+	t.Parallel()
 	good := rel("ocds-g", "r1", "2026-01-01T00:00:00Z", `"awards": [{"id": "a1", "date": "2026-01-05",
 	  "value": {"amount": 1, "currency": "CNY"}, "suppliers": [{"id": "sup-a"}]}]`)
 	b := read(t, pkg(`42`, `{"id": "no-ocid"}`, `{"ocid": 5}`, `{"ocid": "ocds-bd", "date": "yesterday"}`,
@@ -351,6 +363,7 @@ func TestMalformedReleases(t *testing.T) {
 }
 
 func TestPurchaser(t *testing.T) {
+	t.Parallel()
 	// OCDS 1.0 shape: an inline buyer without parties, inline suppliers.
 	b := read(t, `{"releases": [{"ocid": "ocds-p", "date": "2026-01-01T00:00:00Z",
 	  "buyer": {"identifier": {"scheme": "CN-USCC", "id": "11370100004186000M"}, "name": "采购人"},
@@ -387,6 +400,7 @@ func latin1(s string) []byte {
 }
 
 func TestCharsets(t *testing.T) {
+	t.Parallel()
 	doc := `{"releases": [{"ocid": "ocds-l", "date": "2026-01-01T00:00:00Z",
 	  "buyer": {"id": "b", "name": "Secretaría de Finanzas"},
 	  "tender": {"title": "Máquina cortadora ÁÉÍÓÚ ñ"},
@@ -430,6 +444,7 @@ func TestCharsets(t *testing.T) {
 }
 
 func TestNotAPackage(t *testing.T) {
+	t.Parallel()
 	cases := map[string]string{
 		"":                                "empty",
 		"   ":                             "empty",
@@ -455,6 +470,7 @@ func TestNotAPackage(t *testing.T) {
 }
 
 func TestEmptyPackage(t *testing.T) {
+	t.Parallel()
 	for _, in := range []string{`{"releases": []}`, `{"records": []}`, `{"releases": null}`, `{"uri": "x", "publisher": {"name": "p"}, "releases": []}`} {
 		b := read(t, in)
 		if b.Releases != 0 || b.OCIDs != 0 || len(b.Notices)+len(b.Contracts)+len(b.Refused) != 0 {
@@ -468,6 +484,7 @@ type failingReader struct{}
 func (failingReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
 
 func TestReaderErrorPassesThrough(t *testing.T) {
+	t.Parallel()
 	_, err := Read(failingReader{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("err %v", err)
@@ -477,6 +494,7 @@ func TestReaderErrorPassesThrough(t *testing.T) {
 // TestStreamingLargeFile feeds a generated package through a pipe: Read
 // consumes it as it comes and reports progress per release.
 func TestStreamingLargeFile(t *testing.T) {
+	t.Parallel()
 	const ocids, perOCID = 2000, 3
 	pr, pw := io.Pipe()
 	go func() {
@@ -523,6 +541,7 @@ type stuckReader struct{}
 func (stuckReader) Read([]byte) (int, error) { return 0, nil }
 
 func TestStuckReader(t *testing.T) {
+	t.Parallel()
 	if _, err := Read(stuckReader{}, Options{}); !errors.Is(err, io.ErrNoProgress) {
 		t.Errorf("err %v", err)
 	}

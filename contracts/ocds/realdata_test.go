@@ -57,6 +57,7 @@ func readFile(t *testing.T, name string, opts Options) *Batch {
 }
 
 func TestRealFilesWithRealValidator(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		file               string
 		releases, ocids    int
@@ -91,6 +92,7 @@ func TestRealFilesWithRealValidator(t *testing.T) {
 }
 
 func TestRealFile1Mapping(t *testing.T) {
+	t.Parallel()
 	b := readFile(t, "release-package-1.json", Options{ValidUSCC: acceptAny})
 	if len(b.Notices) != 1 || len(b.Contracts) != 1 || len(b.Refused) != 0 {
 		t.Fatalf("got %d notices, %d contracts, refused %+v", len(b.Notices), len(b.Contracts), b.Refused)
@@ -114,6 +116,7 @@ func TestRealFile1Mapping(t *testing.T) {
 }
 
 func TestRealFile2USD(t *testing.T) {
+	t.Parallel()
 	b := readFile(t, "release-package-2.json", Options{ValidUSCC: acceptAny})
 	if len(b.Notices) != 1 || len(b.Contracts) != 1 {
 		t.Fatalf("got %+v", b)
@@ -128,6 +131,7 @@ func TestRealFile2USD(t *testing.T) {
 }
 
 func TestRealFile11(t *testing.T) {
+	t.Parallel()
 	b := readFile(t, "release-package_1.1-1.json", Options{ValidUSCC: acceptAny})
 	if len(b.Notices) != 1 {
 		t.Fatalf("got %+v", b)
@@ -149,6 +153,7 @@ func TestRealFile11(t *testing.T) {
 }
 
 func TestRealFileLatin1(t *testing.T) {
+	t.Parallel()
 	for _, cs := range []string{"", "ISO-8859-1", "latin1"} {
 		b := readFile(t, "release-package_encoding-iso-8859-1.json", Options{ValidUSCC: acceptAny, Charset: cs})
 		if len(b.Notices) != 1 || len(b.Contracts) != 0 {

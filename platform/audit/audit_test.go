@@ -60,6 +60,7 @@ func sealedAs(n int) string {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		tamper string
@@ -80,6 +81,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			db := pgtest.NewDB(t)
 			mustRecord(t, db, 5)
 			if tc.tamper != "" {
@@ -100,6 +102,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestVerifyRehashedEdit(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 3)
 	var r audit.Row
@@ -119,6 +122,7 @@ func TestVerifyRehashedEdit(t *testing.T) {
 }
 
 func TestAppendOnly(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 1)
 	for _, sql := range []string{
@@ -134,6 +138,7 @@ func TestAppendOnly(t *testing.T) {
 // A row taken out of the sealer's queue is never sealed, and Verify
 // counts it.
 func TestUnqueuedRowIsCounted(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 2)
 	recordUnsealed(t, db, 1)
@@ -150,6 +155,7 @@ func TestUnqueuedRowIsCounted(t *testing.T) {
 }
 
 func TestRolledBackChangeLeavesNoTrace(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 2)
 	_ = postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
@@ -166,6 +172,7 @@ func TestRolledBackChangeLeavesNoTrace(t *testing.T) {
 }
 
 func TestConcurrentWritersKeepChain(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	var wg sync.WaitGroup
 	const writers, each = 8, 10
@@ -196,6 +203,7 @@ func TestConcurrentWritersKeepChain(t *testing.T) {
 // Writers and three sealers (as in three procfin processes) at once: every
 // row is sealed exactly once, in one gapless chain.
 func TestConcurrentSealers(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	var sealers sync.WaitGroup
@@ -227,6 +235,7 @@ func TestConcurrentSealers(t *testing.T) {
 }
 
 func TestUnsealedRows(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 2)
 	recordUnsealed(t, db, 3)
@@ -261,6 +270,7 @@ func TestUnsealedRows(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	mustRecord(t, db, 4) // entity ids alternate 0,1,0,1
 	rows, err := audit.List(context.Background(), db, "thing", "1", 0, 10)
@@ -277,6 +287,7 @@ func TestList(t *testing.T) {
 }
 
 func TestRecordRequiresFields(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	err := postgres.Transact(context.Background(), db, func(tx *postgres.Tx) error {
 		return audit.Record(context.Background(), tx, audit.Entry{Action: "x", EntityType: "y", EntityID: "z"})
@@ -287,6 +298,7 @@ func TestRecordRequiresFields(t *testing.T) {
 }
 
 func TestRecordMany(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
@@ -323,6 +335,7 @@ func TestRecordMany(t *testing.T) {
 // written together, in the order recorded, with the states as they were
 // when recorded.
 func TestRecordWritesAtCommit(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, Config{LoginPerMinute: 1000, LoginPerMinutePerAddr: 1000}, newTestClock())
 	ctx := context.Background()
@@ -62,6 +63,7 @@ func TestAuthenticate(t *testing.T) {
 // An unknown user costs a password hash too, so its timing resembles a
 // wrong password's.
 func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, testConfig(), newTestClock())
 	if s.dummyHash != "" {
@@ -75,6 +77,7 @@ func TestAuthenticateUnknownUserSpendsHash(t *testing.T) {
 }
 
 func TestAuthenticateRateLimit(t *testing.T) {
+	t.Parallel()
 	const perUser, perAddr = 3, 5
 	ctx := context.Background()
 	setupWith := func(t *testing.T, perAddr int) (*Service, *testClock) {
@@ -98,6 +101,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 	// password from address B works meanwhile. A waits 1 s, then 2 s,
 	// then 4 s, ... and a success forgets its failures.
 	t.Run("PerUsernameAndAddress", func(t *testing.T) {
+		t.Parallel()
 		s, clock := setupWith(t, 1000)
 		const a, b = "192.0.2.1", "198.51.100.1"
 		wrong := 0
@@ -148,6 +152,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 	// Attempts racing from one address cannot slip past the count: each
 	// is counted when it starts.
 	t.Run("Concurrent", func(t *testing.T) {
+		t.Parallel()
 		s, _ := setupWith(t, 1000)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -169,6 +174,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 	})
 
 	t.Run("PerAddress", func(t *testing.T) {
+		t.Parallel()
 		s, clock := setup(t)
 		for i := range perAddr {
 			_, err := s.Authenticate(ctx, fmt.Sprintf("user%d", i), "wrong password", "203.0.113.7")
@@ -189,6 +195,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 	// The limit is checked before the password work: a user whose stored
 	// hash cannot even be parsed gets rate_limited, not internal, once over.
 	t.Run("BeforePasswordWork", func(t *testing.T) {
+		t.Parallel()
 		db := pgtest.NewDB(t)
 		s := MustService(t, db, Config{LoginPerMinute: perUser, LoginPerMinutePerAddr: perAddr}, newTestClock())
 		u := MustCreateUser(t, s, NewUser{Username: "broken", Password: goodPassword, Role: "officer"})
@@ -205,6 +212,7 @@ func TestAuthenticateRateLimit(t *testing.T) {
 }
 
 func TestLimiterSet(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	t.Run("Burst", func(t *testing.T) {
@@ -268,6 +276,7 @@ func TestLimiterSet(t *testing.T) {
 }
 
 func TestBackoffSet(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 	t.Run("DoublesToTheCap", func(t *testing.T) {

@@ -48,6 +48,7 @@ func sameStrings(a, b []string) bool {
 }
 
 func TestEnsureSigningKey(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	clock := newTestClock()
 	s := MustService(t, db, testConfig(), clock)
@@ -115,6 +116,7 @@ func TestEnsureSigningKey(t *testing.T) {
 
 // The private key is stored encrypted under the master key, bound to its kid.
 func TestPrivateKeyEncrypted(t *testing.T) {
+	t.Parallel()
 	_, db, _ := MustReadyService(t, testConfig())
 	var k signingKey
 	if err := db.Get(&k, `SELECT kid, alg, public_key, private_key_enc, not_before, retire_after FROM signing_keys`); err != nil {
@@ -156,6 +158,7 @@ func TestPrivateKeyEncrypted(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
+	t.Parallel()
 	s, db, _ := MustReadyService(t, testConfig())
 	var pub []byte
 	var kid string
@@ -189,6 +192,7 @@ func TestJWKS(t *testing.T) {
 }
 
 func TestRotateSigningKey(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig()
 	cfg.TokenTTL = 15 * time.Minute
 	cfg.RotationLead = 10 * time.Minute
@@ -329,6 +333,7 @@ func openSeparateDB(t *testing.T, url string) *sqlx.DB {
 // A second replica learns keys from the database: by periodic refresh, or
 // on an unknown kid (at most once per 5 s), and verifies from memory.
 func TestKeyCacheAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	clock := newTestClock()
 	cfg := testConfig()
@@ -424,6 +429,7 @@ func TestKeyCacheAcrossReplicas(t *testing.T) {
 }
 
 func TestLoadOrCreateMasterKey(t *testing.T) {
+	t.Parallel()
 	key := bytes.Repeat([]byte{0xfb}, 32) // 0xfb makes '+' / '-' in base64
 	cases := []struct {
 		name string
@@ -500,6 +506,7 @@ func TestLoadOrCreateMasterKey(t *testing.T) {
 }
 
 func TestNewService(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	cases := []struct {
 		name string

@@ -10,6 +10,7 @@ import (
 )
 
 func TestHashPassword(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		password string
@@ -52,6 +53,7 @@ func TestHashPassword(t *testing.T) {
 }
 
 func TestHashPasswordDefaults(t *testing.T) {
+	t.Parallel()
 	h, err := HashPassword("correct horse battery", PasswordParams{})
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +64,7 @@ func TestHashPasswordDefaults(t *testing.T) {
 }
 
 func TestHashPasswordLength(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name     string
 		password string
@@ -93,6 +96,7 @@ func TestHashPasswordLength(t *testing.T) {
 }
 
 func TestVerifyPasswordRejectsGarbage(t *testing.T) {
+	t.Parallel()
 	good, err := HashPassword("correct horse battery", fastPassword)
 	if err != nil {
 		t.Fatal(err)

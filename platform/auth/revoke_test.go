@@ -7,6 +7,7 @@ import (
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres/pgtest"
+	"procfin/platform/waitfor"
 )
 
 // startWatch runs s.Watch until the test ends and waits until it listens.
@@ -30,13 +31,7 @@ func startWatch(t *testing.T, s *Service) {
 // doing.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 5 s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 5*time.Second, what, cond)
 }
 
 func mustIssue(t *testing.T, s *Service, u User) string {
@@ -52,12 +47,14 @@ func mustIssue(t *testing.T, s *Service, u User) string {
 // just verified and is remembered (verifiedTokens, the users' cache),
 // with or without the process listening for changes; they cannot log in.
 func TestDisableRevokesTokensAtOnce(t *testing.T) {
+	t.Parallel()
 	for _, watch := range []bool{false, true} {
 		name := "Unwatched"
 		if watch {
 			name = "Watched"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			s, _, _ := MustReadyService(t, testConfig())
 			if watch {
 				startWatch(t, s)
@@ -95,6 +92,7 @@ func TestDisableRevokesTokensAtOnce(t *testing.T) {
 // notification arrives, though it had the user's state in memory: whether
 // procfin disabled the user or an operator's SQL did.
 func TestRevocationAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	url := pgtest.URL(t)
 	clock := newTestClock()
 	ctx := context.Background()
@@ -132,6 +130,7 @@ func TestRevocationAcrossProcesses(t *testing.T) {
 // A listener that loses its connection stops trusting its cache (every
 // check reads the database) and trusts it again once it listens again.
 func TestWatchReconnects(t *testing.T) {
+	t.Parallel()
 	s, db, _ := MustReadyService(t, testConfig())
 	startWatch(t, s)
 	ctx := context.Background()
@@ -157,6 +156,7 @@ func TestWatchReconnects(t *testing.T) {
 // A password change revokes the tokens issued before it; a token issued
 // after works. Only the new password logs in.
 func TestChangePasswordRevokesTokens(t *testing.T) {
+	t.Parallel()
 	s, _, _ := MustReadyService(t, testConfig())
 	startWatch(t, s)
 	ctx := context.Background()
@@ -190,6 +190,7 @@ func TestChangePasswordRevokesTokens(t *testing.T) {
 }
 
 func TestDisableUserRules(t *testing.T) {
+	t.Parallel()
 	s, db, _ := MustReadyService(t, testConfig())
 	ctx := context.Background()
 	admin := MustCreateUser(t, s, NewUser{Username: "root", Password: goodPassword, Role: "admin"})
@@ -256,9 +257,7 @@ func BenchmarkVerifyTokenRemembered(b *testing.B) {
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				go func() { _ = s.Watch(ctx) }()
-				for !s.Watching() {
-					time.Sleep(time.Millisecond)
-				}
+				waitfor.True(b, 5*time.Second, "Watch to listen", s.Watching)
 			}
 			u := MustCreateUser(b, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
 			tok, _, err := s.IssueToken(context.Background(), u)

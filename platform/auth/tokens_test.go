@@ -43,6 +43,7 @@ func decodeSegment(t *testing.T, seg string, v any) {
 }
 
 func TestIssueToken(t *testing.T) {
+	t.Parallel()
 	s, _, clock := MustReadyService(t, testConfig())
 	ctx := context.Background()
 	officer := MustCreateUser(t, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
@@ -132,6 +133,7 @@ func mapsEqual(a, b map[string]any) bool {
 }
 
 func TestVerifyToken(t *testing.T) {
+	t.Parallel()
 	cfg := testConfig()
 	s, db, clock := MustReadyService(t, cfg)
 	ctx := context.Background()
@@ -325,6 +327,7 @@ func TestVerifyToken(t *testing.T) {
 }
 
 func TestPrincipalJSON(t *testing.T) {
+	t.Parallel()
 	b, err := json.Marshal(Principal{UserID: "u1", Username: "acme", Role: RoleSupplier, SupplierUSCC: goodUSCC})
 	if err != nil {
 		t.Fatal(err)
@@ -336,6 +339,7 @@ func TestPrincipalJSON(t *testing.T) {
 }
 
 func TestVerifyTokenRemembered(t *testing.T) {
+	t.Parallel()
 	s, _, clock := MustReadyService(t, testConfig())
 	ctx := context.Background()
 	user := MustCreateUser(t, s, NewUser{Username: "officer.li", Password: goodPassword, Role: "officer"})
@@ -374,6 +378,7 @@ func TestVerifyTokenRemembered(t *testing.T) {
 }
 
 func TestVerifiedTokensBounded(t *testing.T) {
+	t.Parallel()
 	var v verifiedTokens
 	now := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	// Half the entries have expired when the cache fills: they go, the rest stay.
@@ -408,6 +413,7 @@ func TestVerifiedTokensBounded(t *testing.T) {
 // carrying 4 bits of padding) decodes, leniently, to the same signature;
 // it is another token all the same, and refused.
 func TestVerifyTokenStrictBase64(t *testing.T) {
+	t.Parallel()
 	s, _, _ := MustReadyService(t, testConfig())
 	ctx := context.Background()
 	user := MustCreateUser(t, s, NewUser{Username: "officer.wu", Password: goodPassword, Role: "officer"})

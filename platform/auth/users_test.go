@@ -19,6 +19,7 @@ const (
 )
 
 func TestCreateUser(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	clock := newTestClock()
 	s := MustService(t, db, testConfig(), clock)
@@ -147,6 +148,7 @@ func TestCreateUser(t *testing.T) {
 }
 
 func TestCreateUserAudited(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, testConfig(), newTestClock())
 	ctx := context.Background()
@@ -188,6 +190,7 @@ func TestCreateUserAudited(t *testing.T) {
 }
 
 func TestCreateUserDuplicate(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, testConfig(), newTestClock())
 	MustCreateUser(t, s, NewUser{Username: "alice", Password: goodPassword, Role: "officer"})
@@ -202,6 +205,7 @@ func TestCreateUserDuplicate(t *testing.T) {
 
 // The table's constraints hold even for SQL that bypasses CreateUser.
 func TestUsersTableConstraints(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	const hash = "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA"
 	cases := []struct {
@@ -232,6 +236,7 @@ func TestUsersTableConstraints(t *testing.T) {
 }
 
 func TestGetUser(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	s := MustService(t, db, testConfig(), newTestClock())
 	u := MustCreateUser(t, s, NewUser{Username: "findme", Password: goodPassword, Role: "admin"})
@@ -265,6 +270,7 @@ func TestGetUser(t *testing.T) {
 }
 
 func TestUserJSON(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name string

@@ -13,6 +13,7 @@ import (
 // Writers writers at once; with one writer, in the order each goroutine
 // added them (the inbox's shards rely on it).
 func TestQueueWritesEachItemOnceInBatches(t *testing.T) {
+	t.Parallel()
 	for _, writers := range []int{1, 2} {
 		t.Run(fmt.Sprintf("Writers%d", writers), func(t *testing.T) { testQueue(t, writers) })
 	}

@@ -35,6 +35,7 @@ func next(t *testing.T, batches chan []int) []int {
 }
 
 func TestLoneItemNeverLingers(t *testing.T) {
+	t.Parallel()
 	q, batches, gate, lingering := lingerQueue(8)
 	defer close(gate)
 	for i := range 3 { // a writer starts on each: the queue was empty
@@ -59,6 +60,7 @@ func TestLoneItemNeverLingers(t *testing.T) {
 }
 
 func TestWriterLingersAfterFullerBatch(t *testing.T) {
+	t.Parallel()
 	q, batches, gate, lingering := lingerQueue(3)
 	defer close(gate)
 	q.Add(1)
@@ -92,6 +94,7 @@ func TestWriterLingersAfterFullerBatch(t *testing.T) {
 }
 
 func TestLingerEnds(t *testing.T) {
+	t.Parallel()
 	batches, gate := make(chan []int, 16), make(chan struct{})
 	defer close(gate)
 	q := &batch.Queue[int]{Writers: 1, MaxBatch: 16, Linger: time.Millisecond, Fill: 8}

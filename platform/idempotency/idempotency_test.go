@@ -13,6 +13,7 @@ import (
 )
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	s := idempotency.NewStore(db, time.Hour)
@@ -71,6 +72,7 @@ func TestStore(t *testing.T) {
 // commits and not if it rolls back; Lookup replays it, refuses another
 // body, and an answer stored first stays (an expired one is replaced).
 func TestKeptAnswers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	s := idempotency.NewStore(db, time.Hour)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestCanonical(t *testing.T) {
+	t.Parallel()
 	const id = "0b8e4c1e-7f5a-4d2b-9c3e-2a1f6d7e8b90"
 	for _, tc := range []struct {
 		name, in, want string // want "" = refused

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseAmount(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"0": "0.00", "1": "1.00", "1.5": "1.50", "1200000.00": "1200000.00", "-3.20": "-3.20",
 		"1.000": "1.00", "999999999999999.99": "999999999999999.99", "0.01": "0.01",
@@ -25,6 +26,7 @@ func TestParseAmount(t *testing.T) {
 }
 
 func TestAmountJSONIsAString(t *testing.T) {
+	t.Parallel()
 	var v struct{ A Amount }
 	if err := json.Unmarshal([]byte(`{"A": "800000.00"}`), &v); err != nil || v.A.String() != "800000.00" {
 		t.Fatalf("string: %v %v", v.A, err)
@@ -47,6 +49,7 @@ func TestAmountJSONIsAString(t *testing.T) {
 }
 
 func TestAmountRoundsHalfUpOnce(t *testing.T) {
+	t.Parallel()
 	// 分 rounding is half-up, away from zero, at the end only.
 	a := AmountFromDecimal(MustAmount("0.01").Decimal().Div(MustAmount("2.00").Decimal())) // 0.005
 	if a.String() != "0.01" {
@@ -55,6 +58,7 @@ func TestAmountRoundsHalfUpOnce(t *testing.T) {
 }
 
 func TestParseRate(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"0", "0.0345", "1", "0.000001"} {
 		if _, err := ParseRate(ok); err != nil {
 			t.Errorf("ParseRate(%q): %v", ok, err)
@@ -68,6 +72,7 @@ func TestParseRate(t *testing.T) {
 }
 
 func TestDate(t *testing.T) {
+	t.Parallel()
 	d := MustDate("2024-02-28")
 	if d.AddDays(1).String() != "2024-02-29" || d.DaysUntil(MustDate("2024-03-01")) != 2 {
 		t.Fatal("leap-year arithmetic")

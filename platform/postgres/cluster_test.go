@@ -24,6 +24,7 @@ func TestNoBinariesSaysWhatToDo(t *testing.T) {
 }
 
 func TestSocketDirStaysShort(t *testing.T) {
+	t.Parallel()
 	deep := "/tmp/a/very/deep/directory/that/goes/on/and/on/and/on/for/a/long/while/until/it/is/too/long"
 	c := &Cluster{Dir: deep}
 	if len(c.SocketDir())+len("/.s.PGSQL.5432") >= 100 {

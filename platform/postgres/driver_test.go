@@ -9,6 +9,7 @@ import (
 // A statement with arguments is prepared once on its connection and run by
 // name after; one without arguments is not prepared.
 func TestStatementsPreparedOncePerConnection(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	db.SetMaxOpenConns(1) // one connection, so every query sees its statements
 	if _, err := db.Exec(`CREATE TABLE p (a int, b text)`); err != nil {
@@ -36,6 +37,7 @@ func TestStatementsPreparedOncePerConnection(t *testing.T) {
 // statement once ("cached plan must not change result type"); the next run
 // prepares it again and sees the new column.
 func TestPreparedStatementAfterSchemaChange(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	db.SetMaxOpenConns(1)
 	for _, s := range []string{`CREATE TABLE s (a int)`, `INSERT INTO s VALUES (1)`} {
@@ -72,6 +74,7 @@ func TestPreparedStatementAfterSchemaChange(t *testing.T) {
 // A statement the server dropped (DEALLOCATE, or a pooler that does not
 // keep them) fails once and is prepared again on its next use.
 func TestPreparedStatementDeallocated(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	db.SetMaxOpenConns(1)
 	const q = `SELECT $1::int + 1`

@@ -14,6 +14,7 @@ import (
 // braces and commas (what an array literal escapes), multibyte text, NUL
 // and invalid UTF-8 (bytea only).
 func TestPacked(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	texts := []string{"", `{"a": "b\"c", "d": [1, 2]}`, `\\x00 {,} NULL "`, "中标核实 贴息", "x"}

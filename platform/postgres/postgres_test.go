@@ -12,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
 
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -19,6 +20,7 @@ import (
 )
 
 func TestTransact(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	if _, err := db.Exec(`CREATE TABLE t (id int PRIMARY KEY)`); err != nil {
@@ -168,7 +170,7 @@ func TestTransact(t *testing.T) {
 		}
 	})
 	t.Run("RetriesTheDatabasesOwnConflicts", func(t *testing.T) {
-		for _, code := range []pq.ErrorCode{"40001", "40P01"} {
+		for _, code := range []pqerror.Code{"40001", "40P01"} {
 			// Two attempts meet the conflict, the third passes: the caller
 			// sees nil, and only the third attempt's work commits.
 			attempts, ran := 0, 0
@@ -257,6 +259,7 @@ func TestTransact(t *testing.T) {
 }
 
 func TestSchemaIsCurrent(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	if err := postgres.CheckSchema(context.Background(), db.DB); err != nil {
 		t.Fatalf("fresh test database: %v", err)
@@ -264,6 +267,7 @@ func TestSchemaIsCurrent(t *testing.T) {
 }
 
 func TestCheckSchemaRefusesOldSchema(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	// Pretend the newest migration was never applied.
 	if _, err := db.Exec(`DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`); err != nil {
@@ -276,6 +280,7 @@ func TestCheckSchemaRefusesOldSchema(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"postgres://u:secret@h/db":          "postgres://u:xxxxx@h/db",
 		"host=h password=secret dbname=d":   "host=h password=xxxxx dbname=d",
@@ -290,6 +295,7 @@ func TestRedact(t *testing.T) {
 // TestConcurrentMigrate: replicas starting at once each run Migrate; the
 // session lock makes every migration apply once and all of them succeed.
 func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
 	url := pgtest.EmptyURL(t)
 	const replicas = 3
 	errc := make(chan error, replicas)
@@ -334,6 +340,7 @@ func TestConcurrentMigrate(t *testing.T) {
 // versions without a foreign key (migration 00015), so neither may be
 // deleted, truncated or have its key changed; other columns may change.
 func TestBanksAndPoliciesArePermanent(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	if _, err := db.Exec(`
 		INSERT INTO banks (id, name, base_url, jwks, algorithms, version) VALUES ('qilu-bank', 'Qilu', 'http://127.0.0.1:9', '{}', '{EdDSA}', 'v1');
@@ -366,6 +373,7 @@ func TestBanksAndPoliciesArePermanent(t *testing.T) {
 // TestGenericPlans: the setting holds for the rest of its transaction and
 // ends with it, so the pooled connection's next user plans as before.
 func TestGenericPlans(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	db.SetMaxOpenConns(1)
 	ctx := context.Background()
@@ -396,6 +404,7 @@ func TestGenericPlans(t *testing.T) {
 // TestLargeValuesUseLZ4: where the server has lz4, the columns holding
 // large values compress with it (migration 00018).
 func TestLargeValuesUseLZ4(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, `CREATE TEMP TABLE probe (v text COMPRESSION lz4)`); err != nil {
@@ -421,6 +430,7 @@ func TestLargeValuesUseLZ4(t *testing.T) {
 // which refuse what the CHECK constraints refused; the rules across
 // columns stay constraints.
 func TestColumnRulesAreDomains(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	want := map[string]string{
@@ -498,6 +508,7 @@ func TestColumnRulesAreDomains(t *testing.T) {
 // writes the new version beside the old one without index entries. Full
 // pages (fillfactor 100) gave none of the five claims room.
 func TestDeliveryClaimIsHOT(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	ctx := context.Background()
 	tx, err := db.BeginTxx(ctx, nil)

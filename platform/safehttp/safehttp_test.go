@@ -14,6 +14,7 @@ import (
 )
 
 func TestPublic(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ip   string
 		want bool
@@ -60,6 +61,7 @@ func TestPublic(t *testing.T) {
 }
 
 func TestCheckURL(t *testing.T) {
+	t.Parallel()
 	strict, open := safehttp.Policy{}, safehttp.Policy{AllowPrivate: true}
 	for _, tc := range []struct {
 		url          string
@@ -134,6 +136,7 @@ func get(c *http.Client, url string) error {
 // TestTransportRefusesLoopback: the dialer refuses 127.0.0.1 unless
 // private addresses are allowed.
 func TestTransportRefusesLoopback(t *testing.T) {
+	t.Parallel()
 	srv := okServer(t, true)
 	if err := get(client(safehttp.Policy{}, srv), srv.URL); !errors.Is(err, safehttp.ErrBlocked) {
 		t.Fatalf("strict GET %s: err = %v, want ErrBlocked", srv.URL, err)
@@ -146,6 +149,7 @@ func TestTransportRefusesLoopback(t *testing.T) {
 // TestTransportRefusesNameResolvingToLoopback: the check is on the address
 // dialled, after DNS: localhost resolves to loopback and is refused.
 func TestTransportRefusesNameResolvingToLoopback(t *testing.T) {
+	t.Parallel()
 	srv := okServer(t, true)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	url := "https://localhost:" + port + "/"
@@ -159,6 +163,7 @@ func TestTransportRefusesNameResolvingToLoopback(t *testing.T) {
 // addresses are allowed; a redirect to loopback is refused when they are
 // not.
 func TestRedirectDowngradeRefused(t *testing.T) {
+	t.Parallel()
 	plain := okServer(t, false)
 	tlsOK := okServer(t, true)
 	redirect := func(to string) *httptest.Server {

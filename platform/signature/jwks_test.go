@@ -57,6 +57,7 @@ func setJSON(tb testing.TB, keys ...map[string]any) []byte {
 }
 
 func TestParseJWKS(t *testing.T) {
+	t.Parallel()
 	ed, ec, rs := publicJWKs(t)
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {
@@ -185,6 +186,7 @@ func TestParseJWKS(t *testing.T) {
 }
 
 func TestCheckJWKSURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		url          string
 		strict, open bool // accepted by the strict policy, with private URLs allowed

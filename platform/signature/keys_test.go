@@ -62,6 +62,7 @@ func (s *jwksServer) down() {
 }
 
 func TestVerifyJWKSURL(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	srv := newJWKSServer(t)
 	k := keys(t)
@@ -133,6 +134,7 @@ func TestVerifyJWKSURL(t *testing.T) {
 
 // TestVerifyJWKSHardExpiryConfigurable: WithJWKSHardExpiry shortens it.
 func TestVerifyJWKSHardExpiryConfigurable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t), signature.WithJWKSHardExpiry(2*time.Hour))
 	srv := newJWKSServer(t)
 	k1 := signature.Signer{ID: "urlbank", KeyID: "k1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
@@ -168,6 +170,7 @@ func redirectingJWKS(t *testing.T, to string) (url string, hc *http.Client) {
 // TestJWKSRedirects: a JWKS URL's redirect to plain http is refused, and one
 // to a loopback address unless private URLs are allowed.
 func TestJWKSRedirects(t *testing.T) {
+	t.Parallel()
 	k1 := signature.Signer{ID: "redir", KeyID: "k1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
 	plain := newJWKSServer(t)
 	plain.serve(t, jwksOf(t, k1))
@@ -225,6 +228,7 @@ func TestJWKSRedirects(t *testing.T) {
 }
 
 func TestVerifyJWKSURLUnavailable(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	srv := newJWKSServer(t)
 	s := signature.Signer{ID: "downbank", KeyID: "k1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
@@ -262,6 +266,7 @@ func TestVerifyJWKSURLUnavailable(t *testing.T) {
 }
 
 func TestKeySetBodyLimit(t *testing.T) {
+	t.Parallel()
 	big := make([]byte, 1<<20+10)
 	for i := range big {
 		big[i] = ' '
@@ -294,6 +299,7 @@ func TestKeySetBodyLimit(t *testing.T) {
 }
 
 func TestNewKeySetRefusesBadURL(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"http://example.com/jwks.json", "ftp://x/y", "jwks.json"} {
 		if _, err := signature.NewKeySet(signature.JWKS{}, u); !errs.Is(err, errs.Invalid) {
 			t.Errorf("NewKeySet(%q) err = %v, want invalid", u, err)

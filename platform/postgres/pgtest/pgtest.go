@@ -2,7 +2,9 @@
 // database, cloned from a template database (fast: a file copy, not a
 // migration run). The server is TEST_DATABASE_URL's or, when that is unset,
 // a private cluster started once and shared by every test process of a run
-// (see scripts/test.sh, which stops it at the end).
+// (see scripts/test.sh, which stops it at the end). Each database has a
+// random name and its own connections, so tests that use them may run in
+// parallel (t.Parallel).
 package pgtest
 
 import (
