@@ -82,6 +82,7 @@ func claims(t *testing.T, w *world) map[string]claimRow {
 // application and before another loan's repayment, make the same claim,
 // figure for figure.
 func TestRepaymentClaimAloneAndInBatch(t *testing.T) {
+	t.Parallel()
 	none := make([]*banking.Consume, 3)
 	w, ev, apps := claimsWorld(t, 2, "100000.00")
 	if outcomes, errors := ev.ApplyBatch("qilu-bank", [][]byte{repaidEvent("e1", apps[0], 0, "R1", "100.00")}, none[:1]); outcomes[0] != banking.Processed {
@@ -118,6 +119,7 @@ func TestRepaymentClaimAloneAndInBatch(t *testing.T) {
 // first its whole claim, the second what the cap leaves, whatever the
 // order of their applications' ids; the year's total is theirs.
 func TestRepaymentClaimsOfOneBatchShareTheCap(t *testing.T) {
+	t.Parallel()
 	w, ev, apps := claimsWorld(t, 2, "0.50")
 	first, second := 0, 1
 	if apps[0] < apps[1] { // the first repayment's application locked last

@@ -15,6 +15,7 @@ import (
 // exactly for the credit_line.* types, whose envelope names no
 // application.
 func TestEventTypesAreTheProtocols(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile("../handlers/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)

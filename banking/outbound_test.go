@@ -23,6 +23,7 @@ import (
 // published JWK Set, at the credit application's path: after a rotation,
 // with the new key.
 func TestRelaySignsWithThePlatformsKey(t *testing.T) {
+	t.Parallel()
 	var (
 		mu       sync.Mutex
 		verified []signature.Claims
@@ -108,6 +109,7 @@ func TestRelaySignsWithThePlatformsKey(t *testing.T) {
 // TestRelayLeavesAnUnknownKind: a delivery of a kind this procfin does not
 // know (queued by a newer one) is not sent anywhere, and waits.
 func TestRelayLeavesAnUnknownKind(t *testing.T) {
+	t.Parallel()
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)

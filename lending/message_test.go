@@ -16,6 +16,7 @@ import (
 // term's condition is not sent), times in whole seconds, the purpose
 // trimmed.
 func TestApplicationMessageIsTheProtocols(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	src := contracts.Source{Kind: "signed", KeyID: "k1", MessageID: "C9", Actor: "issuer:jinan-pprc"}
 	if _, _, err := w.contracts.SubmitAwardNotice(ctx, "jinan-pprc", contracts.AwardNoticeDoc{

@@ -15,6 +15,7 @@ import (
 // same history row, numbered after the last, the same audit entry), leaves
 // one cancelled meanwhile alone, and a repeat changes nothing.
 func TestMarkDeliveredManyIsTransitionsOfOne(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	var apps []lending.Application
 	for i := 0; i < 4; i++ {
@@ -93,6 +94,7 @@ func TestMarkDeliveredManyIsTransitionsOfOne(t *testing.T) {
 // expiry) takes one instant, its transaction's, however often the
 // service's clock is read meanwhile.
 func TestApplicationTakesItsTransactionsInstant(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	w.tick = time.Second // every reading of the clock a second later
 	a, err := w.apply("1000.00", true)

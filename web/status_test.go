@@ -21,6 +21,7 @@ import (
 // of errs' one table, the API's, for every code; its title is in both
 // languages; an error that is not an *errs.Error is internal.
 func TestFailAnswersTheTablesStatus(t *testing.T) {
+	t.Parallel()
 	pages, err := parseTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +55,7 @@ func TestFailAnswersTheTablesStatus(t *testing.T) {
 // with no such role (invalid, 422), an administrator disabling themselves
 // (conflict, 409).
 func TestWebAndAPIAnswerAlike(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	admin, err := e.auth.UserByName(ctx, "admin")

@@ -12,6 +12,7 @@ import (
 // TestEveryCodeHasAStatus: each Code constant declared in this package is
 // in the one table, with an error status and a title.
 func TestEveryCodeHasAStatus(t *testing.T) {
+	t.Parallel()
 	f, err := parser.ParseFile(token.NewFileSet(), "errs.go", nil, 0)
 	if err != nil {
 		t.Fatal(err)

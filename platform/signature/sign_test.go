@@ -103,6 +103,7 @@ func (r *rotating) SigningKey(context.Context) (string, crypto.Signer, error) {
 // each signing and signs with the one they give, under its kid; their
 // error is Sign's.
 func TestSignerWithSigningKeys(t *testing.T) {
+	t.Parallel()
 	k := keys(t)
 	f := newFixture(t, nil, signature.WithReplayStore(signature.NewMemoryReplayStore()))
 	a := signature.Signer{ID: "rot", KeyID: "a", Key: k.edA}
