@@ -231,7 +231,7 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 // transitions, one takes their share of the contracts' financing, one
 // reserves their amounts on the credit lines; the banks' messages, the
 // audit rows and the callers' answers (Applicant.Answered) are written
-// together just before tx commits (postgres.BeforeCommit). Applications of
+// together just before tx commits (tx.BeforeCommit). Applications of
 // one contract or line are checked in turn, each seeing what those before
 // it took.
 //

@@ -214,7 +214,7 @@ type prepared struct {
 // it will be. c's id and times are made here, from the transaction's
 // clock, so that its audit entry shows the row as written. The
 // transaction's claims and the years' totals are written by the statement
-// that ends the transaction (postgres.BeforeCommit): the claims of a batch
+// that ends the transaction (tx.BeforeCommit): the claims of a batch
 // cost one insert together.
 func (pr *prepared) add(tx *postgres.Tx, c *Claim) error {
 	var y *supplierYear
