@@ -44,7 +44,7 @@ func hold(t *testing.T, s *contracts.Service, db *sqlx.DB, id, delta string) {
 		if err != nil {
 			return err
 		}
-		return s.HoldFinancing(ctx, tx, c, money.MustAmount(delta))
+		return s.HoldFinancing(ctx, tx, map[string]contracts.Contract{c.ID: c}, map[string]money.Amount{c.ID: money.MustAmount(delta)})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -275,15 +275,31 @@ func (s *Service) ContractsForUpdate(ctx context.Context, tx *postgres.Tx, contr
 	return found, evidence, nil
 }
 
-// HoldFinancingMany adds to each contract's financing what holds[id]
-// says, each contract as HoldFinancing does, in one round trip; the
-// contracts must be locked with ContractsForUpdate. Taking more than a
-// contract's limit allows is a conflict, and then nothing of holds may be
-// kept: the caller rolls back.
-func (s *Service) HoldFinancingMany(ctx context.Context, tx *postgres.Tx, cs map[string]Contract, holds map[string]money.Amount) error {
+// HoldFinancing adds to each contract's financing what holds[id] says
+// (negative: given back), in one statement: the one path by which what
+// live applications hold of a contract's financing moves. A contract whose
+// hold grows must be in cs, locked with ContractsForUpdate, and taking
+// more than its limit allows is a conflict, after which nothing of holds
+// may be kept: the caller rolls back. Giving back needs no lock of its own
+// (the update takes it) and no limit.
+func (s *Service) HoldFinancing(ctx context.Context, tx *postgres.Tx, cs map[string]Contract, holds map[string]money.Amount) error {
 	ids, deltas, limits := make([]string, 0, len(holds)), make([]string, 0, len(holds)), make([]string, 0, len(holds))
 	for id, delta := range holds {
-		ids, deltas, limits = append(ids, id), append(deltas, delta.String()), append(limits, s.policy.FinancingOf(cs[id]).Limit.String())
+		if delta.IsZero() {
+			continue
+		}
+		limit := "0" // giving back: no limit applies
+		if delta.IsPositive() {
+			c, ok := cs[id]
+			if !ok {
+				return errs.E(errs.Internal, "contract %s takes more financing without its row locked", id)
+			}
+			limit = s.policy.FinancingOf(c).Limit.String()
+		}
+		ids, deltas, limits = append(ids, id), append(deltas, delta.String()), append(limits, limit)
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	res, err := tx.ExecContext(ctx, `
 		UPDATE contracts AS c SET financed = c.financed + v.delta, updated_at = now()
@@ -294,34 +310,19 @@ func (s *Service) HoldFinancingMany(ctx context.Context, tx *postgres.Tx, cs map
 		return postgres.Translate(err)
 	}
 	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		if len(ids) == 1 && limits[0] != "0" {
+			return errs.E(errs.Conflict, "the contract's financing limit %s would be exceeded", limits[0])
+		}
 		return errs.E(errs.Conflict, "a contract's financing limit would be exceeded")
 	}
 	return nil
 }
 
-// HoldFinancing adds delta (negative to release) to what live applications
-// hold of the contract's financing. Taking more than the limit allows is a
-// conflict; call it on a contract locked with ContractForUpdate.
-func (s *Service) HoldFinancing(ctx context.Context, tx *postgres.Tx, c Contract, delta money.Amount) error {
-	limit := s.policy.FinancingOf(c).Limit
-	res, err := tx.ExecContext(ctx, `
-		UPDATE contracts SET financed = financed + $2::numeric, updated_at = now()
-		WHERE id = $1 AND ($2::numeric <= 0 OR financed + $2::numeric <= $3::numeric)`, c.ID, delta, limit)
-	if err != nil {
-		return postgres.Translate(err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return errs.E(errs.Conflict, "the contract's financing limit %s would be exceeded", limit)
-	}
-	return nil
-}
-
-// ReleaseFinancing gives back amount of a contract's financing; the
-// contract row is locked by the update itself.
+// ReleaseFinancing gives back amount of a contract's financing: a batch of
+// one of HoldFinancing.
 func (s *Service) ReleaseFinancing(ctx context.Context, tx *postgres.Tx, contractID string, amount money.Amount) error {
 	if !amount.IsPositive() {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE contracts SET financed = financed - $2, updated_at = now() WHERE id = $1`, contractID, amount)
-	return postgres.Translate(err)
+	return s.HoldFinancing(ctx, tx, nil, map[string]money.Amount{contractID: money.Zero.Sub(amount)})
 }

@@ -332,7 +332,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		}
 		return nil
 	}
-	if err := s.contracts.HoldFinancingMany(ctx, tx, cs, contractHolds); err != nil {
+	if err := s.contracts.HoldFinancing(ctx, tx, cs, contractHolds); err != nil {
 		return err
 	}
 	if err := holdLines(ctx, tx, lineHolds); err != nil {

@@ -27,7 +27,7 @@ func TestAmendmentConsole(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return e.contracts.HoldFinancing(ctx, tx, c, money.MustAmount("800000.00"))
+		return e.contracts.HoldFinancing(ctx, tx, map[string]contracts.Contract{c.ID: c}, map[string]money.Amount{c.ID: money.MustAmount("800000.00")})
 	})
 	if err != nil {
 		t.Fatal(err)
