@@ -46,6 +46,7 @@ type Application struct {
 	InterestPaid     money.Amount    `db:"interest_paid" json:"interest_paid"`
 	Outstanding      money.Amount    `db:"-" json:"outstanding"`
 	OverdueSince     *money.Date     `db:"overdue_since" json:"overdue_since"`
+	WrittenOffOn     *money.Date     `db:"written_off_on" json:"written_off_on,omitempty"`
 	Verification     json.RawMessage `db:"verification" json:"verification"`
 	SubmittedBy      string          `db:"submitted_by" json:"-"`
 	RequestKey       *string         `db:"request_key" json:"-"`

@@ -272,6 +272,9 @@ type Loan struct {
 	Outstanding      money.Amount `db:"-" json:"outstanding"`
 	OverduePrincipal money.Amount `db:"overdue_principal" json:"overdue_principal"`
 	OverdueSince     *money.Date  `db:"overdue_since" json:"overdue_since"`
+	DrawdownEndedOn  *money.Date  `db:"drawdown_ended_on" json:"drawdown_ended_on"`
+	ClosedOn         *money.Date  `db:"closed_on" json:"closed_on"`
+	CloseReason      string       `db:"close_reason" json:"close_reason,omitempty"`
 	SupplierUSCC     string       `db:"supplier_uscc" json:"supplier_uscc"`
 	CreatedAt        time.Time    `db:"created_at" json:"created_at"`
 	UpdatedAt        time.Time    `db:"updated_at" json:"updated_at"`

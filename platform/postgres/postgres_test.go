@@ -480,6 +480,7 @@ func TestColumnRulesAreDomains(t *testing.T) {
 		{"paid", "claim_status", true}, {"disbursed", "claim_status", false},
 		{"2", "claim_approvals", true}, {"3", "claim_approvals", false}, {"-1", "claim_approvals", false},
 		{"1", "claim_approvals_required", true}, {"0", "claim_approvals_required", false},
+		{"written_off", "loan_close_reason", true}, {"cancelled", "loan_close_reason", false},
 	} {
 		_, err := db.ExecContext(ctx, `SELECT $1::text::`+tc.domain, tc.value)
 		switch {
@@ -498,8 +499,8 @@ func TestColumnRulesAreDomains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(checks) != 8 {
-		t.Errorf("CHECK constraints left: %d, want the 8 across columns:\n%s", len(checks), strings.Join(checks, "\n"))
+	if len(checks) != 9 {
+		t.Errorf("CHECK constraints left: %d, want the 9 across columns:\n%s", len(checks), strings.Join(checks, "\n"))
 	}
 }
 
