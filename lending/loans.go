@@ -530,6 +530,15 @@ type RepaymentResult struct {
 	Loan        Loan
 }
 
+// OverdueResult is a loan.overdue recorded in a transaction: the subsidy
+// claims of repayments paid on or after Since that wait for an officer
+// are no longer eligible (subsidies.Service.OnOverdue).
+type OverdueResult struct {
+	ApplicationID string
+	LoanID        string // procfin's id of the loan
+	Since         money.Date
+}
+
 // CheckFigures refuses, with invalid_figures, a repayment whose figures
 // cannot be true whatever was recorded before (bank-protocol.md 1.1): an
 // interest period that does not start before it ends or ends after the
