@@ -27,14 +27,24 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 	ctx := context.Background()
 	// Interest-only repayments of 9 days on 800000.00 at the rate cap: a
 	// claim of 310.00 each before the cap of 500.00.
+	// Each on a loan of its own, one tranche of 800000.00 from the period's
+	// start (the histories OnRepaid would read).
+	histories := map[string]lending.LoanHistory{}
 	repayment := func(i int) lending.RepaymentResult {
 		start := money.MustDate("2027-01-01").AddDays(9 * i)
-		return lending.RepaymentResult{
-			Repayment: lending.Repayment{ID: uuid.NewString(), Interest: money.MustAmount("690.00"), PaidOn: start.AddDays(9),
+		r := lending.RepaymentResult{
+			Repayment: lending.Repayment{ID: uuid.NewString(), Seq: 1, Interest: money.MustAmount("690.00"), PaidOn: start.AddDays(9),
 				PeriodStart: start, PeriodEnd: start.AddDays(9), OutstandingBefore: money.MustAmount("800000.00")},
 			Application: lending.Application{ID: uuid.NewString(), SupplierUSCC: uscc, BankID: "b"},
 			Loan:        lending.Loan{ID: uuid.NewString(), AnnualRate: money.MustRate("0.0345")},
 		}
+		end := start.AddDays(9)
+		histories[r.Loan.ID] = lending.LoanHistory{LoanID: r.Loan.ID,
+			Tranches: []lending.TrancheRecord{{ID: "t", BankDisbursementID: "D1", Amount: money.MustAmount("800000.00"),
+				ValueDate: start, AnnualRate: money.MustRate("0.0345")}},
+			Repayments: []lending.RepaymentEntry{{ID: r.Repayment.ID, Seq: 1, Principal: money.Zero, Interest: r.Repayment.Interest,
+				PaidOn: r.Repayment.PaidOn, PeriodStart: &start, PeriodEnd: &end}}}
+		return r
 	}
 	for _, tc := range []struct {
 		name  string
@@ -56,12 +66,12 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 			err := postgres.Transact(ctx, db, func(tx *postgres.Tx) error {
 				began = tx.Now()
 				if tc.batch {
-					if err := s.OnRepaid(ctx, tx, rs); err != nil {
+					if err := s.onRepaid(ctx, tx, rs, histories); err != nil {
 						return err
 					}
 				} else {
 					for _, r := range rs {
-						if err := s.OnRepaid(ctx, tx, []lending.RepaymentResult{r}); err != nil {
+						if err := s.onRepaid(ctx, tx, []lending.RepaymentResult{r}, histories); err != nil {
 							return err
 						}
 					}
