@@ -17,7 +17,7 @@ func defaultPolicy() Policy {
 	return Policy{Version: 1, EffectiveFrom: money.MustDate("2020-01-01"), SubsidyRatio: money.MustRate("0.5"),
 		RateCap: money.MustRate("0.0310"), LPR1Y: LPRTable{{From: money.MustDate("2020-01-01"), Rate: money.MustRate("0.0310")}},
 		SupplierYearlyCap: money.MustAmount("200000.00"),
-		ProgrammeBudget: money.MustAmount("50000000.00"), EligibleSizeClasses: pq.StringArray{"micro", "small", "medium"},
+		ProgrammeBudget:   money.MustAmount("50000000.00"), EligibleSizeClasses: pq.StringArray{"micro", "small", "medium"},
 		FourEyesThreshold: money.MustAmount("50000.00")}
 }
 

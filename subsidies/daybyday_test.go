@@ -107,7 +107,7 @@ func TestComputeDayByDay(t *testing.T) {
 		tranches: []lending.TrancheRecord{tranche("D1", "100000.00", "2024-11-01", "0.0345"), tranche("D2", "200000.00", "2024-11-11", "0.0345")},
 		repayments: []lending.RepaymentEntry{
 			repaid(1, "", "0.00", "670.83", "2024-11-01", "2024-12-01")},
-		runs: []string{"D1 2024-11-01..2024-12-01 30 100000.00 0.031", "D2 2024-11-11..2024-12-01 20 200000.00 0.031"},
+		runs:    []string{"D1 2024-11-01..2024-12-01 30 100000.00 0.031", "D2 2024-11-11..2024-12-01 20 200000.00 0.031"},
 		subsidy: "301.39", limitedBy: []string{},
 	}, {
 		// A partial repayment mid-period: 100,000.00 of D1's 300,000.00
