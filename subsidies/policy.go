@@ -59,8 +59,11 @@ type PolicyInput struct {
 }
 
 // Validate parses the input into a Policy (without version). Returns
-// invalid, naming every bad field: a ratio or rate cap outside 0..1, a
-// negative or malformed cap, budget or threshold, an unknown size class.
+// invalid, naming every bad field: a ratio or rate outside 0..1, an
+// lpr_1y empty, with a bad date or not in increasing date order, lpr_1y
+// given with rate_cap or neither given, a negative or malformed cap,
+// budget or threshold, an unknown size class. rate_cap alone is the table
+// of one entry from effective_from.
 func (in PolicyInput) Validate() (Policy, error) {
 	var p Policy
 	var fe []errs.FieldError
