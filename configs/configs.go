@@ -116,13 +116,23 @@ type Config struct {
 // SubsidyConfig is the default subsidy policy (domain.md "Interest
 // subsidy"): decimal strings, as the API takes them.
 type SubsidyConfig struct {
-	EffectiveFrom       string   `yaml:"effective_from"`
-	Ratio               string   `yaml:"ratio"`
-	RateCap             string   `yaml:"rate_cap"`
-	SupplierYearlyCap   string   `yaml:"supplier_yearly_cap"`
-	ProgrammeBudget     string   `yaml:"programme_budget"`
-	EligibleSizeClasses []string `yaml:"eligible_size_classes"`
-	FourEyesThreshold   string   `yaml:"four_eyes_threshold"`
+	EffectiveFrom string `yaml:"effective_from"`
+	Ratio         string `yaml:"ratio"`
+	// LPR1Y is the dated 1-year LPR, each day's rate cap; RateCap, one cap
+	// for every day, is taken only when LPR1Y is empty.
+	LPR1Y               []LPREntryConfig `yaml:"lpr_1y"`
+	RateCap             string           `yaml:"rate_cap"`
+	SupplierYearlyCap   string           `yaml:"supplier_yearly_cap"`
+	ProgrammeBudget     string           `yaml:"programme_budget"`
+	EligibleSizeClasses []string         `yaml:"eligible_size_classes"`
+	FourEyesThreshold   string           `yaml:"four_eyes_threshold"`
+}
+
+// LPREntryConfig is one entry of the dated 1-year LPR: the rate from the
+// date on.
+type LPREntryConfig struct {
+	From string `yaml:"from"`
+	Rate string `yaml:"rate"`
 }
 
 // BankConfig is a partner bank listed in the configuration. JWKS is the
@@ -333,7 +343,25 @@ func (c *Config) validate() []error {
 	if _, err := money.ParseDate(c.Subsidy.EffectiveFrom); err != nil {
 		bad("subsidy.effective_from", "want a date YYYY-MM-DD, got %q", c.Subsidy.EffectiveFrom)
 	}
-	for _, f := range [][2]string{{"subsidy.ratio", c.Subsidy.Ratio}, {"subsidy.rate_cap", c.Subsidy.RateCap}} {
+	rates := [][2]string{{"subsidy.ratio", c.Subsidy.Ratio}}
+	switch {
+	case len(c.Subsidy.LPR1Y) > 0 && c.Subsidy.RateCap != "":
+		bad("subsidy.rate_cap", "give subsidy.lpr_1y (the dated 1-year LPR) or subsidy.rate_cap (one cap for every day), not both")
+	case len(c.Subsidy.LPR1Y) == 0:
+		rates = append(rates, [2]string{"subsidy.rate_cap", c.Subsidy.RateCap})
+	}
+	var last money.Date
+	for i, e := range c.Subsidy.LPR1Y {
+		d, err := money.ParseDate(e.From)
+		if err != nil {
+			bad(fmt.Sprintf("subsidy.lpr_1y[%d].from", i), "want a date YYYY-MM-DD, got %q", e.From)
+		} else if i > 0 && !d.After(last) {
+			bad(fmt.Sprintf("subsidy.lpr_1y[%d].from", i), "%s is not after the entry before it: entries go from the oldest, one per date", e.From)
+		}
+		last = d
+		rates = append(rates, [2]string{fmt.Sprintf("subsidy.lpr_1y[%d].rate", i), e.Rate})
+	}
+	for _, f := range rates {
 		if _, err := money.ParseRate(f[1]); err != nil {
 			bad(f[0], "want a decimal fraction from 0 to 1, got %q", f[1])
 		}

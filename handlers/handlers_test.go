@@ -83,8 +83,9 @@ func newEnvFrom(t *testing.T, getenv func(string) string) *env {
 	e.contracts.SetURLPolicy(urls)
 	banks := banking.NewRegistry(e.db)
 	banks.SetURLPolicy(urls)
+	// The tests' figures are at one rate cap, 3.10 %, for every day.
 	e.subsidies = subsidies.NewService(e.db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
-		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
+		SubsidyRatio: cfg.Subsidy.Ratio, RateCap: "0.0310", SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
 		ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
 		FourEyesThreshold: cfg.Subsidy.FourEyesThreshold})
 	if err := e.subsidies.EnsurePolicy(context.Background()); err != nil {

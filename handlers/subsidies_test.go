@@ -497,14 +497,21 @@ func TestSubsidyIneligible(t *testing.T) {
 	if r := qilu.send("ev-od", "loan.overdue", appID, `{"loan_id": "LN-1", "overdue_principal": "100000.00", "since": "2027-01-10"}`); r.status != 200 {
 		t.Fatalf("overdue: %d %s", r.status, r.body)
 	}
+	e.overdueEpisode("LN-1", "2027-01-10")
+	// Paid while overdue: recorded rejected, loan_overdue, counting
+	// against nothing.
 	qilu.repay(appID, "R2", "1000.00", "500.00", "2026-12-31", "2027-01-31")
-	cl = e.claims(officer, "?status=ineligible")
-	if len(cl) != 3 || !strings.Contains(cl[0].IneligibleReason, "overdue since 2027-01-10") {
+	cl = e.claims(officer, "?status=rejected")
+	if len(cl) != 1 || cl[0].RejectionReason != "loan_overdue" {
 		t.Fatalf("overdue loan's claim %+v", cl)
 	}
 	wantProblem(t, e.do("POST", "/v1/subsidy-claims/"+cl[0].ID+"/approve", officer, nil), 409, "conflict")
 	if pending := e.claims(officer, "?status=pending"); len(pending) != 0 {
 		t.Fatalf("pending %+v", pending)
+	}
+	var claimed string
+	if err := e.db.Get(&claimed, `SELECT coalesce((SELECT claimed::text FROM subsidy_supplier_years WHERE year = 2027), 'none')`); err != nil || claimed != "0.00" {
+		t.Fatalf("the supplier's 2027 holds %s (%v), want 0.00", claimed, err)
 	}
 }
 

@@ -298,6 +298,7 @@ type Disbursement struct {
 // may have no interest period (zero PeriodStart and PeriodEnd).
 type Repayment struct {
 	ID                 string       `db:"id" json:"-"`
+	Seq                int64        `db:"seq" json:"-"` // the order the loan's repayments were recorded in
 	BankRepaymentID    string       `db:"bank_repayment_id" json:"repayment_id"`
 	BankDisbursementID string       `db:"bank_disbursement_id" json:"disbursement_id,omitempty"`
 	Principal          money.Amount `db:"principal" json:"principal"`
@@ -638,6 +639,7 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 		ValueDate   *money.Date   `db:"value_date"`
 		Outstanding *money.Amount `db:"outstanding"`
 		ID          *string       `db:"id"`
+		Seq         *int64        `db:"seq"`
 	}
 	statement := repayLoanStatement
 	if r.BankDisbursementID != "" {
@@ -673,7 +675,7 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 	if res.ID == nil {
 		return out, errs.E(errs.Internal, "the repayment was not written")
 	}
-	r.ID = *res.ID
+	r.ID, r.Seq = *res.ID, *res.Seq
 	a.RepaidPrincipal = a.RepaidPrincipal.Add(r.Principal)
 	a.InterestPaid = a.InterestPaid.Add(r.Interest)
 	a.derive()
@@ -747,7 +749,7 @@ const (
 		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
 			outstanding_before, disbursement_id)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
-		RETURNING id`
+		RETURNING id, seq`
 	repaidTotals = `loan AS (
 		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()
 		FROM chk WHERE loans.id = $1 AND chk.refusal = ''
@@ -755,7 +757,7 @@ const (
 		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
 		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
 	)
-	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id FROM chk LEFT JOIN r ON true`
+	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id, r.seq FROM chk LEFT JOIN r ON true`
 )
 
 const repayTrancheStatement = `

@@ -86,20 +86,42 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 // batch of bank events; a lone repayment is a batch of one), in their
 // order: banking.Events.OnRepaid. A repayment without interest has none. A
 // repayment that is not subsidised (no policy in force, a supplier of an
-// ineligible or unknown size class, an overdue loan, the supplier's yearly
-// cap used up) gets an "ineligible" claim with the reason, so officers see
-// why.
+// ineligible or unknown size class, the supplier's yearly cap used up)
+// gets an "ineligible" claim with the reason, so officers see why; one
+// paid while its loan was overdue a claim created "rejected" with the
+// reason loan_overdue, for the record.
 //
-// It reads, in one statement, what the claims are computed from: the
-// policy in force on each day paid, the suppliers' size classes, and the
-// suppliers' (supplier, year) rows, made on first use and locked in
-// (supplier, year) order. A batch of bank events locks its applications
-// first (in id order), then what its events lock, and these rows last, in
-// this one order, so two transactions never wait on each other's years. Each claim counts against its year's
-// total as it stands with the claims made before it in tx, so two
-// repayments of one supplier share the yearly cap in their order. The
-// claims and the years' new totals are written just before tx commits.
+// It reads, in one statement, the histories of the repayments' loans
+// (lending.LoanHistories: tranches, repayments, overdue episodes), and in
+// another what the claims are computed from: the policy in force on each
+// day paid, the suppliers' size classes, and the suppliers' (supplier,
+// year) rows, made on first use and locked in (supplier, year) order. A
+// batch of bank events locks its applications first (in id order), then
+// what its events lock, and these rows last, in this one order, so two
+// transactions never wait on each other's years. Each claim counts
+// against its year's total as it stands with the claims made before it in
+// tx, so two repayments of one supplier share the yearly cap in their
+// order. The claims and the years' new totals are written just before tx
+// commits.
 func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult) error {
+	var loans []string
+	for _, r := range rs {
+		if r.Repayment.Interest.IsPositive() {
+			loans = append(loans, r.Loan.ID)
+		}
+	}
+	if len(loans) == 0 {
+		return nil
+	}
+	histories, err := lending.LoanHistories(ctx, tx, loans)
+	if err != nil {
+		return err
+	}
+	return s.onRepaid(ctx, tx, rs, histories)
+}
+
+// onRepaid is OnRepaid with the loans' histories read.
+func (s *Service) onRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult, histories map[string]lending.LoanHistory) error {
 	var usccs []string
 	var paidOn []money.Date
 	for _, r := range rs {
@@ -119,7 +141,11 @@ func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.Re
 		if !r.Repayment.Interest.IsPositive() {
 			continue
 		}
-		c, err := claimOf(r, bases[basisKey{r.Application.SupplierUSCC, r.Repayment.PaidOn.String()}])
+		h, ok := histories[r.Loan.ID]
+		if !ok {
+			return errs.E(errs.Internal, "no history of loan %s read for repayment %s", r.Loan.ID, r.Repayment.ID)
+		}
+		c, err := claimOf(r, h, bases[basisKey{r.Application.SupplierUSCC, r.Repayment.PaidOn.String()}])
 		if err != nil {
 			return err
 		}
@@ -127,19 +153,96 @@ func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.Re
 			return err
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
-			EntityID: c.ID, After: c, Reason: c.IneligibleReason}); err != nil {
+			EntityID: c.ID, After: c, Reason: c.IneligibleReason + c.RejectionReason}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// claimOf is the claim of repayment r computed from basis (nil: no policy
-// was in force on the day paid), its year's claimed total as it stands.
-func claimOf(r lending.RepaymentResult, basis *claimBasis) (*Claim, error) {
+// LoanOverdue is the rejection reason of a claim of a repayment paid while
+// its loan was overdue (domain.md 1.1, "While overdue").
+const LoanOverdue = "loan_overdue"
+
+// inputsOf is what repayment r's subsidy is computed from, out of its
+// loan's history h: the tranches it covers (the one it names, or all),
+// and the principal of the repayments recorded before it on them, a
+// whole-loan repayment's allocated oldest tranche first, replayed in the
+// order recorded as lending.Repay allocated it. Returns internal when h
+// does not hold r.
+func inputsOf(r lending.RepaymentResult, h lending.LoanHistory) (Inputs, error) {
 	rp := r.Repayment
-	in := Inputs{OutstandingBefore: rp.OutstandingBefore, AnnualRate: r.Loan.AnnualRate, PeriodStart: rp.PeriodStart,
-		PeriodEnd: rp.PeriodEnd, InterestPaid: rp.Interest, PaidOn: rp.PaidOn, ClaimedThisYear: money.Zero}
+	in := Inputs{OutstandingBefore: rp.OutstandingBefore, AnnualRate: r.Loan.AnnualRate, DisbursementID: rp.BankDisbursementID,
+		PeriodStart: rp.PeriodStart, PeriodEnd: rp.PeriodEnd, InterestPaid: rp.Interest, PaidOn: rp.PaidOn,
+		ClaimedThisYear: money.Zero, Tranches: []TrancheInput{}, EarlierPrincipal: []PrincipalRepaid{}}
+	var this *lending.RepaymentEntry
+	for i := range h.Repayments {
+		if h.Repayments[i].ID == rp.ID {
+			this = &h.Repayments[i]
+		}
+	}
+	if this == nil {
+		return in, errs.E(errs.Internal, "repayment %s is not in the history of loan %s", rp.ID, r.Loan.ID)
+	}
+	bankID := make(map[string]string, len(h.Tranches))
+	left := make(map[string]money.Amount, len(h.Tranches))
+	for _, t := range h.Tranches {
+		bankID[t.ID], left[t.ID] = t.BankDisbursementID, t.Amount
+	}
+	var earlier []PrincipalRepaid
+	take := func(trancheID string, paidOn money.Date, p money.Amount) {
+		left[trancheID] = left[trancheID].Sub(p)
+		earlier = append(earlier, PrincipalRepaid{DisbursementID: bankID[trancheID], PaidOn: paidOn, Principal: p})
+	}
+	for _, e := range h.Repayments {
+		if e.Seq >= this.Seq || !e.Principal.IsPositive() {
+			continue
+		}
+		if e.TrancheID != "" {
+			take(e.TrancheID, e.PaidOn, e.Principal)
+			continue
+		}
+		rest := e.Principal
+		for _, t := range h.Tranches {
+			p := left[t.ID]
+			if !rest.IsPositive() {
+				break
+			}
+			if !p.IsPositive() {
+				continue
+			}
+			if rest.LessThan(p) {
+				p = rest
+			}
+			take(t.ID, e.PaidOn, p)
+			rest = rest.Sub(p)
+		}
+	}
+	covered := map[string]bool{}
+	for _, t := range h.Tranches {
+		if this.TrancheID == "" || this.TrancheID == t.ID {
+			covered[t.BankDisbursementID] = true
+			in.Tranches = append(in.Tranches, TrancheInput{DisbursementID: t.BankDisbursementID, Amount: t.Amount,
+				ValueDate: t.ValueDate, AnnualRate: t.AnnualRate})
+		}
+	}
+	for _, e := range earlier {
+		if covered[e.DisbursementID] {
+			in.EarlierPrincipal = append(in.EarlierPrincipal, e)
+		}
+	}
+	return in, nil
+}
+
+// claimOf is the claim of repayment r of the loan whose history is h,
+// computed from basis (nil: no policy was in force on the day paid), its
+// year's claimed total as it stands.
+func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis) (*Claim, error) {
+	rp := r.Repayment
+	in, err := inputsOf(r, h)
+	if err != nil {
+		return nil, err
+	}
 	claim := &Claim{RepaymentID: rp.ID, ApplicationID: r.Application.ID, LoanID: r.Loan.ID, BankID: r.Application.BankID,
 		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
 		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
@@ -152,7 +255,6 @@ func claimOf(r lending.RepaymentResult, basis *claimBasis) (*Claim, error) {
 	claim.PolicyVersion = &p.Version
 	in.ClaimedThisYear = basis.year.claimed
 	comp := Compute(in, p)
-	var err error
 	claim.Computation, err = json.Marshal(comp)
 	if err != nil {
 		return nil, errs.Wrap(errs.Internal, err, "encode the computation")
@@ -161,16 +263,17 @@ func claimOf(r lending.RepaymentResult, basis *claimBasis) (*Claim, error) {
 	if basis.SizeClass.Valid {
 		sizeClass = basis.SizeClass.String
 	}
+	_, isOverdue := h.OverdueOn(rp.PaidOn)
 	switch {
 	case sizeClass == "unknown" || sizeClass == "":
 		claim.IneligibleReason = "the supplier's size class is unknown: only " + strings.Join(p.EligibleSizeClasses, ", ") + " suppliers are subsidised"
 	case !p.eligible(sizeClass):
 		claim.IneligibleReason = fmt.Sprintf("the supplier is %s: policy version %d subsidises only %s suppliers",
 			sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
-	case r.Loan.OverdueSince != nil:
-		claim.IneligibleReason = fmt.Sprintf("the loan has been overdue since %s: only loans repaid without overdue are subsidised", r.Loan.OverdueSince)
-	case r.Application.OverdueSince != nil:
-		claim.IneligibleReason = fmt.Sprintf("the financing has been overdue since %s: only loans repaid without overdue are subsidised", r.Application.OverdueSince)
+	case isOverdue:
+		// Kept for the record with what it would have been; a rejected
+		// claim counts against no cap or budget.
+		claim.Status, claim.RejectionReason, claim.Amount = Rejected, LoanOverdue, comp.Amount
 	case comp.Amount.IsZero() && comp.Subsidy.IsPositive():
 		claim.IneligibleReason = fmt.Sprintf("the supplier's yearly cap of %s for %d is used up", p.SupplierYearlyCap, claim.Year)
 	case comp.Amount.IsZero():
@@ -224,6 +327,10 @@ func (pr *prepared) add(tx *postgres.Tx, c *Claim) error {
 		}
 	}
 	c.ID, c.CreatedAt, c.UpdatedAt = uuid.NewString(), tx.Now(), tx.Now()
+	if c.Status == Rejected {
+		at := tx.Now()
+		c.DecidedAt = &at
+	}
 	if len(pr.claims) == 0 {
 		tx.BeforeCommit(pr.insertClaims)
 		tx.BeforeCommit(pr.countClaims)
@@ -242,6 +349,8 @@ func (pr *prepared) insertClaims() (postgres.Write, error) {
 	n := len(pr.claims)
 	ids, reps, apps, loans := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	banks, usccs, statuses, reasons := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	rejections := make([]string, n)
+	decided := make([]bool, n)
 	paid, interest, amounts := make([]string, n), make([]string, n), make([]string, n)
 	versions, years, required := make([]int64, n), make([]int64, n), make([]int64, n)
 	at := make([]time.Time, n)
@@ -250,6 +359,7 @@ func (pr *prepared) insertClaims() (postgres.Write, error) {
 	for i, c := range pr.claims {
 		ids[i], reps[i], apps[i], loans[i] = c.ID, c.RepaymentID, c.ApplicationID, c.LoanID
 		banks[i], usccs[i], statuses[i], reasons[i] = c.BankID, c.SupplierUSCC, c.Status, c.IneligibleReason
+		rejections[i], decided[i] = c.RejectionReason, c.Status == Rejected
 		paid[i], interest[i], amounts[i] = c.PaidOn.String(), c.InterestPaid.String(), c.Amount.String()
 		if c.PolicyVersion != nil {
 			versions[i] = int64(*c.PolicyVersion)
@@ -266,18 +376,21 @@ func (pr *prepared) insertClaims() (postgres.Write, error) {
 	comps.WriteByte(']')
 	return postgres.Write{Query: `
 		INSERT INTO subsidy_claims (id, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
-			paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation, created_at, updated_at)
+			paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, computation, created_at, updated_at,
+			rejection_reason, decided_at)
 		SELECT v.id, v.repayment_id, v.application_id, v.loan_id, v.bank_id, v.supplier_uscc, NULLIF(v.policy_version, 0), v.year,
-			v.paid_on, v.interest_paid, v.amount, v.status, v.ineligible_reason, v.approvals_required, j.computation, v.at, v.at
+			v.paid_on, v.interest_paid, v.amount, v.status, v.ineligible_reason, v.approvals_required, j.computation, v.at, v.at,
+			v.rejection_reason, CASE WHEN v.decided THEN v.at END
 		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::int[], $8::int[],
-				$9::date[], $10::numeric[], $11::numeric[], $12::text[], $13::text[], $14::int[], $15::timestamptz[])
+				$9::date[], $10::numeric[], $11::numeric[], $12::text[], $13::text[], $14::int[], $15::timestamptz[],
+				$17::text[], $18::bool[])
 			WITH ORDINALITY AS v(id, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
-				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, at, i)
+				paid_on, interest_paid, amount, status, ineligible_reason, approvals_required, at, rejection_reason, decided, i)
 		JOIN jsonb_array_elements($16::jsonb) WITH ORDINALITY AS j(computation, i) USING (i)
 		ORDER BY i`,
 		Args: []any{pq.Array(ids), pq.Array(reps), pq.Array(apps), pq.Array(loans), pq.Array(banks), pq.Array(usccs),
 			pq.Array(versions), pq.Array(years), pq.Array(paid), pq.Array(interest), pq.Array(amounts), pq.Array(statuses),
-			pq.Array(reasons), pq.Array(required), pq.Array(at), comps.String()}}, nil
+			pq.Array(reasons), pq.Array(required), pq.Array(at), comps.String(), pq.Array(rejections), pq.Array(decided)}}, nil
 }
 
 // countClaims is the statement adding the transaction's claims to their

@@ -15,8 +15,9 @@ import (
 // defaultPolicy is configs/defaults.yaml's subsidy section.
 func defaultPolicy() Policy {
 	return Policy{Version: 1, EffectiveFrom: money.MustDate("2020-01-01"), SubsidyRatio: money.MustRate("0.5"),
-		RateCap: money.MustRate("0.0310"), SupplierYearlyCap: money.MustAmount("200000.00"),
-		ProgrammeBudget: money.MustAmount("50000000.00"), EligibleSizeClasses: pq.StringArray{"micro", "small", "medium"},
+		RateCap: money.MustRate("0.0310"), LPR1Y: LPRTable{{From: money.MustDate("2020-01-01"), Rate: money.MustRate("0.0310")}},
+		SupplierYearlyCap: money.MustAmount("200000.00"),
+		ProgrammeBudget:   money.MustAmount("50000000.00"), EligibleSizeClasses: pq.StringArray{"micro", "small", "medium"},
 		FourEyesThreshold: money.MustAmount("50000.00")}
 }
 
@@ -119,6 +120,7 @@ func TestComputeGolden(t *testing.T) {
 			InterestPaid: money.MustAmount("6900.00"), PaidOn: money.MustDate("2027-02-20"), ClaimedThisYear: money.Zero},
 		policy: func(p *Policy) {
 			p.Version, p.SubsidyRatio, p.RateCap = 2, money.MustRate("0.6"), money.MustRate("0.0385")
+			p.LPR1Y = LPRTable{{From: money.MustDate("2020-01-01"), Rate: money.MustRate("0.0385")}}
 		},
 		days: 90, subsidy: "4140.00", amount: "4140.00", limitedBy: []string{},
 	}, {
@@ -135,7 +137,7 @@ func TestComputeGolden(t *testing.T) {
 			if tc.policy != nil {
 				tc.policy(&p)
 			}
-			c := Compute(tc.in, p)
+			c := Compute(oneTranche(tc.in), p)
 			got := []any{c.Days, c.Subsidy.String(), c.Amount.String(), c.LimitedBy, c.PolicyVersion}
 			want := []any{tc.days, tc.subsidy, tc.amount, tc.limitedBy, p.Version}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -148,17 +150,26 @@ func TestComputeGolden(t *testing.T) {
 	}
 }
 
+// oneTranche is in with one tranche of its outstanding_before at its
+// annual rate, from the period's start, when it names none.
+func oneTranche(in Inputs) Inputs {
+	if len(in.Tranches) == 0 {
+		in.Tranches = []TrancheInput{{DisbursementID: "D1", Amount: in.OutstandingBefore, ValueDate: in.PeriodStart, AnnualRate: in.AnnualRate}}
+	}
+	return in
+}
+
 // TestComputeShowsEachStep checks the steps an officer reads.
 func TestComputeShowsEachStep(t *testing.T) {
 	t.Parallel()
-	c := Compute(Inputs{OutstandingBefore: money.MustAmount("500000.00"), AnnualRate: money.MustRate("0.0290"),
+	c := Compute(oneTranche(Inputs{OutstandingBefore: money.MustAmount("500000.00"), AnnualRate: money.MustRate("0.0290"),
 		PeriodStart: money.MustDate("2028-02-01"), PeriodEnd: money.MustDate("2028-03-01"),
-		InterestPaid: money.MustAmount("1168.06"), PaidOn: money.MustDate("2028-03-01"), ClaimedThisYear: money.Zero}, defaultPolicy())
+		InterestPaid: money.MustAmount("1168.06"), PaidOn: money.MustDate("2028-03-01"), ClaimedThisYear: money.Zero}), defaultPolicy())
 	var got []string
 	for _, s := range c.Steps {
 		got = append(got, s.Name+"="+s.Value)
 	}
-	want := []string{"rate=0.029", "days=29", "eligible_interest=1168.0555555556", "capped_by_interest_paid=1168.0555555556",
+	want := []string{"days=29", "rate=0.029", "eligible_interest=1168.0555555556", "capped_by_interest_paid=1168.0555555556",
 		"subsidy=584.03", "supplier_yearly_cap=584.03"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("steps (-want +got):\n%s", diff)
@@ -200,6 +211,7 @@ func TestComputeProperties(t *testing.T) {
 		p := defaultPolicy()
 		p.SubsidyRatio = rate(t, "ratio", 1000000)
 		p.RateCap = rate(t, "rate_cap", 100000)
+		p.LPR1Y = LPRTable{{From: money.MustDate("2020-01-01"), Rate: p.RateCap}}
 		p.SupplierYearlyCap = cents(t, "supplier_cap", 50000000)
 		start := money.MustDate("2027-01-01").AddDays(rapid.IntRange(-800, 800).Draw(t, "start"))
 		in := Inputs{
@@ -211,7 +223,7 @@ func TestComputeProperties(t *testing.T) {
 			ClaimedThisYear:   cents(t, "claimed", 60000000),
 		}
 		in.PaidOn = in.PeriodEnd
-		c := Compute(in, p)
+		c := Compute(oneTranche(in), p)
 
 		// The oracle: exact rationals, rounded half-up once.
 		r := ratOf(in.AnnualRate.String())

@@ -3,10 +3,15 @@
 // review, the yearly budget, and payment batches.
 //
 // A claim is computed in the transaction that records a loan.repaid event
-// (OnRepaid): outstanding principal × min(rate, cap) × days / 360, capped
+// (OnRepaid), day by day: Σ over the interest period's days of the
+// principal outstanding that day on each tranche the repayment covers ×
+// min(the tranche's rate, the 1-year LPR in force that day) / 360, capped
 // by the interest paid, × the policy's ratio, rounded half-up to the 分
 // once at the end, then limited by the supplier's yearly cap. The claim
-// keeps the computation, step by step, and the policy version. Officers
+// keeps the computation (its runs of days and each step) and the policy
+// version. A repayment paid while its loan was overdue gets a claim
+// rejected loan_overdue; OnOverdue rejects so the pending claims an
+// overdue reported late makes ineligible. Officers
 // approve (two different officers at or above the four-eyes threshold) or
 // reject with a reason; the approval that completes a claim takes its
 // amount from the year's programme budget in one guarded UPDATE, so no

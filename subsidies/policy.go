@@ -17,10 +17,13 @@ import (
 // Policy is one version of the subsidy policy (SubsidyPolicy). A repayment
 // is subsidised under the newest version in force on the day it was paid.
 type Policy struct {
-	Version             int            `db:"version" json:"version"`
-	EffectiveFrom       money.Date     `db:"effective_from" json:"effective_from"`
-	SubsidyRatio        money.Rate     `db:"subsidy_ratio" json:"subsidy_ratio"`
+	Version       int        `db:"version" json:"version"`
+	EffectiveFrom money.Date `db:"effective_from" json:"effective_from"`
+	SubsidyRatio  money.Rate `db:"subsidy_ratio" json:"subsidy_ratio"`
+	// RateCap is the entry of LPR1Y in force on EffectiveFrom, shown for
+	// reference: claims use LPR1Y, day by day.
 	RateCap             money.Rate     `db:"rate_cap" json:"rate_cap"`
+	LPR1Y               LPRTable       `db:"lpr_1y" json:"lpr_1y"`
 	SupplierYearlyCap   money.Amount   `db:"supplier_yearly_cap" json:"supplier_yearly_cap"`
 	ProgrammeBudget     money.Amount   `db:"programme_budget" json:"programme_budget"`
 	EligibleSizeClasses pq.StringArray `db:"eligible_size_classes" json:"eligible_size_classes"`
@@ -42,18 +45,25 @@ func (p Policy) eligible(sizeClass string) bool {
 // PolicyInput is a new policy version as an administrator (or the
 // configuration) gives it: decimal strings, checked by Validate.
 type PolicyInput struct {
-	EffectiveFrom       string   `json:"effective_from"`
-	SubsidyRatio        string   `json:"subsidy_ratio"`
-	RateCap             string   `json:"rate_cap"`
-	SupplierYearlyCap   string   `json:"supplier_yearly_cap"`
-	ProgrammeBudget     string   `json:"programme_budget"`
-	EligibleSizeClasses []string `json:"eligible_size_classes"`
-	FourEyesThreshold   string   `json:"four_eyes_threshold"`
+	EffectiveFrom string `json:"effective_from"`
+	SubsidyRatio  string `json:"subsidy_ratio"`
+	// LPR1Y is the dated 1-year LPR, the rate cap of each day. RateCap,
+	// a single cap, is the table of one entry from EffectiveFrom; give
+	// one of the two.
+	LPR1Y               []LPRInput `json:"lpr_1y"`
+	RateCap             string     `json:"rate_cap"`
+	SupplierYearlyCap   string     `json:"supplier_yearly_cap"`
+	ProgrammeBudget     string     `json:"programme_budget"`
+	EligibleSizeClasses []string   `json:"eligible_size_classes"`
+	FourEyesThreshold   string     `json:"four_eyes_threshold"`
 }
 
 // Validate parses the input into a Policy (without version). Returns
-// invalid, naming every bad field: a ratio or rate cap outside 0..1, a
-// negative or malformed cap, budget or threshold, an unknown size class.
+// invalid, naming every bad field: a ratio or rate outside 0..1, an
+// lpr_1y empty, with a bad date or not in increasing date order, lpr_1y
+// given with rate_cap or neither given, a negative or malformed cap,
+// budget or threshold, an unknown size class. rate_cap alone is the table
+// of one entry from effective_from.
 func (in PolicyInput) Validate() (Policy, error) {
 	var p Policy
 	var fe []errs.FieldError
@@ -74,7 +84,21 @@ func (in PolicyInput) Validate() (Policy, error) {
 		*dst = r
 	}
 	rate("subsidy_ratio", in.SubsidyRatio, &p.SubsidyRatio)
-	rate("rate_cap", in.RateCap, &p.RateCap)
+	switch {
+	case len(in.LPR1Y) > 0 && in.RateCap != "":
+		bad("rate_cap", "conflicts", "give lpr_1y (the dated 1-year LPR) or rate_cap (one cap for every day), not both")
+	case in.LPR1Y != nil:
+		table, lprErrs := parseLPR(in.LPR1Y)
+		fe = append(fe, lprErrs...)
+		p.LPR1Y = table
+	case in.RateCap != "":
+		rate("rate_cap", in.RateCap, &p.RateCap)
+		if !p.EffectiveFrom.IsZero() && len(fe) == 0 {
+			p.LPR1Y = LPRTable{{From: p.EffectiveFrom, Rate: p.RateCap}}
+		}
+	default:
+		bad("lpr_1y", "required", "name the 1-year LPR: at least one entry {\"from\": \"YYYY-MM-DD\", \"rate\": \"0.0310\"}")
+	}
 	amount := func(field, v string, dst *money.Amount) {
 		a, err := money.ParseAmount(v)
 		switch {
@@ -108,10 +132,11 @@ func (in PolicyInput) Validate() (Policy, error) {
 	if len(fe) > 0 {
 		return Policy{}, errs.InvalidFields(fe...)
 	}
+	p.RateCap = p.LPR1Y.On(p.EffectiveFrom)
 	return p, nil
 }
 
-const selectPolicy = `SELECT version, effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
+const selectPolicy = `SELECT version, effective_from, subsidy_ratio, rate_cap, lpr_1y, supplier_yearly_cap, programme_budget,
 	eligible_size_classes, four_eyes_threshold, created_by, created_at FROM subsidy_policies`
 
 // EnsurePolicy inserts the configured defaults as version 1 when there is
@@ -176,12 +201,12 @@ func (s *Service) AddPolicy(ctx context.Context, in PolicyInput, actor string) (
 func (s *Service) insertPolicy(ctx context.Context, tx *postgres.Tx, p Policy, actor string) (Policy, error) {
 	err := tx.GetContext(ctx, &p, `
 		INSERT INTO subsidy_policies (effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
-			eligible_size_classes, four_eyes_threshold, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		RETURNING version, effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
+			eligible_size_classes, four_eyes_threshold, created_by, lpr_1y)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		RETURNING version, effective_from, subsidy_ratio, rate_cap, lpr_1y, supplier_yearly_cap, programme_budget,
 			eligible_size_classes, four_eyes_threshold, created_by, created_at`,
 		p.EffectiveFrom, p.SubsidyRatio, p.RateCap, p.SupplierYearlyCap, p.ProgrammeBudget,
-		p.EligibleSizeClasses, p.FourEyesThreshold, actor)
+		p.EligibleSizeClasses, p.FourEyesThreshold, actor, p.LPR1Y)
 	if err != nil {
 		return p, postgres.Translate(err)
 	}

@@ -267,6 +267,10 @@ func TestBrowserStory(t *testing.T) {
 	if st := value(t, ctx, "claim status", chromedp.AttributeValue(css("#claim-status"), "data-status")).Value; st != "approved" {
 		t.Fatalf("claim %s after approval", st)
 	}
+	// The computation's runs of days, labelled in Chinese, for checking by hand.
+	if runs := value(t, ctx, "runs", chromedp.Evaluate[string](`[...document.querySelectorAll("#runs th, #runs tbody td")].map(c => c.textContent).join("|")`)); !strings.Contains(runs, "计息利率") || !strings.Contains(runs, "%") {
+		t.Fatalf("the claim's runs: %q", runs)
+	}
 	run("batch",
 		chromedp.Navigate(base+"/console/batches"),
 		chromedp.Click(css("#create-batch")),

@@ -139,6 +139,10 @@ var zh = map[string]string{
 	"claim.reject": "驳回", "claim.decided": "已于此时决定：", "claim.computation": "计算过程",
 	"claim.computation_intro": "计息期 %s 至 %s，共 %d 天。", "claim.step": "步骤", "claim.formula": "公式", "claim.value": "结果",
 	"claim.limited_by": "受以下限制：",
+	"claim.runs":       "逐日计息分段", "claim.runs_intro": "同一笔放款本金与利率上限（一年期 LPR）都不变的连续日期合为一段；每段利息 = 本金 × 计息利率 × 天数 / 360，计息利率取贷款利率与当日 LPR 的较低者。",
+	"claim.run_tranche": "放款", "claim.run_from": "起日（计息）", "claim.run_to": "止日（不计息）", "claim.run_days": "天数",
+	"claim.run_principal": "本金", "claim.run_annual_rate": "贷款利率", "claim.run_cap": "LPR 上限", "claim.run_rate": "计息利率", "claim.run_interest": "利息",
+	"claim.reason_loan_overdue": "还款时该贷款处于逾期状态，不予贴息（loan_overdue）。",
 
 	"batches.title": "支付批次", "batches.intro": "把已批准的贴息归入批次，导出 CSV 或 XLSX 交付支付；关闭批次后其中贴息记为已支付。",
 	"batches.create": "把已批准的贴息生成批次", "batches.batch": "批次", "batches.claims": "笔数", "batches.total": "合计",
@@ -311,6 +315,10 @@ var en = map[string]string{
 	"claim.reject": "Reject", "claim.decided": "Decided", "claim.computation": "Computation",
 	"claim.computation_intro": "Interest period %s to %s, %d days.", "claim.step": "Step", "claim.formula": "Formula", "claim.value": "Value",
 	"claim.limited_by": "Limited by:",
+	"claim.runs":       "Day by day, in runs", "claim.runs_intro": "Consecutive days of one tranche with the same principal and the same cap (the 1-year LPR) form a run; each run's interest = principal × rate × days / 360, the rate the lower of the loan's and that day's LPR.",
+	"claim.run_tranche": "Tranche", "claim.run_from": "From (accrues)", "claim.run_to": "To (does not accrue)", "claim.run_days": "Days",
+	"claim.run_principal": "Principal", "claim.run_annual_rate": "Loan rate", "claim.run_cap": "LPR cap", "claim.run_rate": "Rate used", "claim.run_interest": "Interest",
+	"claim.reason_loan_overdue": "The loan was overdue when this repayment was paid: no subsidy (loan_overdue).",
 
 	"batches.title": "Payment batches", "batches.intro": "Gather approved claims into a batch and export it as CSV or XLSX for payment; closing a batch marks its claims paid.",
 	"batches.create": "Batch the approved claims", "batches.batch": "Batch", "batches.claims": "Claims", "batches.total": "Total",

@@ -439,7 +439,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		subs := subsidies.NewService(db, subsidies.PolicyInput{EffectiveFrom: cfg.Subsidy.EffectiveFrom,
 			SubsidyRatio: cfg.Subsidy.Ratio, RateCap: cfg.Subsidy.RateCap, SupplierYearlyCap: cfg.Subsidy.SupplierYearlyCap,
 			ProgrammeBudget: cfg.Subsidy.ProgrammeBudget, EligibleSizeClasses: cfg.Subsidy.EligibleSizeClasses,
-			FourEyesThreshold: cfg.Subsidy.FourEyesThreshold})
+			FourEyesThreshold: cfg.Subsidy.FourEyesThreshold, LPR1Y: lprInput(cfg.Subsidy.LPR1Y)})
 		if err := subs.EnsurePolicy(ctx); err != nil {
 			return err
 		}

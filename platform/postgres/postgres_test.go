@@ -345,8 +345,8 @@ func TestBanksAndPoliciesArePermanent(t *testing.T) {
 	if _, err := db.Exec(`
 		INSERT INTO banks (id, name, base_url, jwks, algorithms, version) VALUES ('qilu-bank', 'Qilu', 'http://127.0.0.1:9', '{}', '{EdDSA}', 'v1');
 		INSERT INTO subsidy_policies (effective_from, subsidy_ratio, rate_cap, supplier_yearly_cap, programme_budget,
-			eligible_size_classes, four_eyes_threshold, created_by)
-		VALUES ('2020-01-01', 0.5, 0.031, 200000, 50000000, '{micro}', 50000, 'test')`); err != nil {
+			eligible_size_classes, four_eyes_threshold, created_by, lpr_1y)
+		VALUES ('2020-01-01', 0.5, 0.031, 200000, 50000000, '{micro}', 50000, 'test', '[{"from": "2020-01-01", "rate": "0.031"}]')`); err != nil {
 		t.Fatal(err)
 	}
 	for _, stmt := range []string{
