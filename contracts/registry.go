@@ -201,7 +201,9 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 		fe = append(fe, ie.Fields...)
 	}
 	if r.SettlementAccount != nil {
-		fe = append(fe, r.SettlementAccount.check("settlement_account")...)
+		acct := *r.SettlementAccount // checked and trimmed: the caller's stays as given
+		fe = append(fe, acct.check("settlement_account")...)
+		r.SettlementAccount = &acct
 	}
 	if strings.TrimSpace(r.Name) == "" {
 		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
