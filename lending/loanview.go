@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -56,4 +57,29 @@ func (s *Service) loanDetail(ctx context.Context, l *Loan) error {
 		l.RepaymentAccount = &acct
 	}
 	return nil
+}
+
+// LoansOf returns the loans made on an application in scope, oldest
+// first, each with its detail as Loan gives it: what the application's
+// page shows. An application out of scope has none.
+func (s *Service) LoansOf(ctx context.Context, sc Scope, appID string) ([]Loan, error) {
+	list := []Loan{}
+	canon, isID := ids.Canonical(appID)
+	if !isID {
+		return list, nil
+	}
+	err := s.db.SelectContext(ctx, &list, `
+		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
+		WHERE l.application_id = $1 AND ($2 = '' OR a.supplier_uscc = $2) AND ($3 = '' OR l.bank_id = $3)
+		ORDER BY l.seq`, canon, sc.SupplierUSCC, sc.BankID)
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	for i := range list {
+		list[i].Outstanding = list[i].Disbursed.Sub(list[i].RepaidPrincipal)
+		if err := s.loanDetail(ctx, &list[i]); err != nil {
+			return nil, err
+		}
+	}
+	return list, nil
 }
