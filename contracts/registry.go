@@ -158,6 +158,10 @@ type Supplier struct {
 	Registered         bool          `db:"registered" json:"registered"`
 	CreatedAt          time.Time     `db:"created_at" json:"created_at"`
 	UpdatedAt          time.Time     `db:"updated_at" json:"updated_at"`
+
+	// SettlementAccount is where the supplier's subsidies are paid (nil:
+	// none registered yet).
+	SettlementAccount *SettlementAccount `db:"settlement_account" json:"settlement_account"`
 }
 
 // SupplierRegistration is what an administrator registers.
@@ -171,30 +175,40 @@ type SupplierRegistration struct {
 	// USCCOverrideReason accepts a code that fails its checksum (it
 	// happens to real firms); it is kept and audited.
 	USCCOverrideReason string `json:"uscc_override_reason"`
+	// SettlementAccount, when given, registers or changes where the
+	// supplier's subsidies are paid; without it the one registered stays.
+	SettlementAccount *SettlementAccount `json:"settlement_account"`
 }
 
 // RegisterSupplier creates, completes or updates a supplier and computes
 // its size class. Returns invalid for bad fields (a USCC failing its
-// checksum without an override reason: code uscc_checksum).
+// checksum without an override reason: code uscc_checksum), every bad
+// field named in one error.
 func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, actor string) (Supplier, bool, error) {
 	var fe []errs.FieldError
+	var ie *errs.Error
 	override := strings.TrimSpace(r.USCCOverrideReason)
 	uscc, err := ParseUSCC(r.USCC)
-	if err != nil {
-		if override == "" || !USCCChecksumOnly(err) {
-			return Supplier{}, false, err
-		}
-		if uscc, err = ParseUSCCAllowChecksum(r.USCC); err != nil {
-			return Supplier{}, false, err
-		}
-	} else {
+	if err != nil && override != "" && USCCChecksumOnly(err) {
+		uscc, err = ParseUSCCAllowChecksum(r.USCC)
+	} else if err == nil {
 		override = "" // a valid code needs no override
+	}
+	if err != nil {
+		if !errors.As(err, &ie) || len(ie.Fields) == 0 {
+			return Supplier{}, false, err
+		}
+		fe = append(fe, ie.Fields...)
+	}
+	if r.SettlementAccount != nil {
+		acct := *r.SettlementAccount // checked and trimmed: the caller's stays as given
+		fe = append(fe, acct.check("settlement_account")...)
+		r.SettlementAccount = &acct
 	}
 	if strings.TrimSpace(r.Name) == "" {
 		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
 	}
 	industry, err := ParseIndustry(r.Industry)
-	var ie *errs.Error
 	if errors.As(err, &ie) {
 		fe = append(fe, ie.Fields...)
 	}
@@ -230,18 +244,18 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 		}
 		err = tx.GetContext(ctx, &out, `
 			INSERT INTO suppliers (uscc, name, industry, employees, annual_revenue, total_assets,
-				size_class, size_assessed_on, uscc_override_reason, registered)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true)
+				size_class, size_assessed_on, uscc_override_reason, registered, settlement_account)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, $10)
 			ON CONFLICT (uscc) DO UPDATE SET name = $2, industry = $3, employees = $4,
 				annual_revenue = $5, total_assets = $6, size_class = $7,
 				size_assessed_on = CASE WHEN suppliers.size_class = $7 AND suppliers.industry = $3
 					AND suppliers.employees = $4 AND suppliers.annual_revenue = $5
 					AND suppliers.total_assets = $6 THEN suppliers.size_assessed_on ELSE $8 END,
 				uscc_override_reason = CASE WHEN $9 = '' THEN suppliers.uscc_override_reason ELSE $9 END,
-				registered = true, updated_at = now()
+				registered = true, settlement_account = coalesce($10, suppliers.settlement_account), updated_at = now()
 			RETURNING *`,
 			string(uscc), strings.TrimSpace(r.Name), string(industry), *r.Employees, *r.AnnualRevenue,
-			*r.TotalAssets, string(class), today(tx.Now()), override)
+			*r.TotalAssets, string(class), today(tx.Now()), override, r.SettlementAccount)
 		if err != nil {
 			return postgres.Translate(err)
 		}

@@ -133,7 +133,8 @@ func (s *server) closeSubsidyBatch(c *gin.Context) {
 	reply(c, http.StatusOK, b)
 }
 
-// exportSubsidyBatch serves /v1/subsidy-batches/{id}.csv and {id}.xlsx.
+// exportSubsidyBatch serves /v1/subsidy-batches/{id}.csv and {id}.xlsx,
+// headed in ?lang= (zh-CN by default).
 // Gin cannot route a parameter followed by a literal, so the one route
 // takes the whole last segment and splits it here.
 func (s *server) exportSubsidyBatch(c *gin.Context) {
@@ -141,6 +142,12 @@ func (s *server) exportSubsidyBatch(c *gin.Context) {
 	id, ext, _ := strings.Cut(file, ".")
 	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") {
 		fail(c, errs.E(errs.NotFound, "no route GET %s: batches export as /v1/subsidy-batches/{id}.csv or .xlsx", c.Request.URL.Path))
+		return
+	}
+	// Headers in ?lang=, else zh-CN: an API user has no language of its own.
+	lang, err := subsidies.ExportLang(c.Query("lang"))
+	if err != nil {
+		fail(c, err)
 		return
 	}
 	b, lines, err := s.subsidies.BatchLines(c.Request.Context(), id)
@@ -151,9 +158,9 @@ func (s *server) exportSubsidyBatch(c *gin.Context) {
 	var body []byte
 	contentType := "text/csv; charset=utf-8"
 	if ext == "csv" {
-		body, err = subsidies.ExportCSV(b, lines)
+		body, err = subsidies.ExportCSV(b, lines, lang)
 	} else {
-		body, err = subsidies.ExportXLSX(b, lines)
+		body, err = subsidies.ExportXLSX(b, lines, lang)
 		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	if err != nil {

@@ -262,18 +262,20 @@ func checkExports(t *testing.T, e *env, officer, batchID, wantTotal string) {
 	}
 	sum := func(rows [][]string) {
 		t.Helper()
-		if len(rows) < 2 || rows[0][8] != "subsidy_amount" || rows[len(rows)-1][0] != "TOTAL" {
+		// The amount column, headed in zh-CN by default.
+		const amount = 6
+		if len(rows) < 2 || rows[0][amount] != "贴息金额（元）" || rows[len(rows)-1][0] != "合计" {
 			t.Fatalf("rows %q", rows)
 		}
 		s := decimal.Zero
 		for _, row := range rows[1 : len(rows)-1] {
-			d, err := decimal.NewFromString(row[8])
+			d, err := decimal.NewFromString(row[amount])
 			if err != nil {
 				t.Fatal(err)
 			}
 			s = s.Add(d)
 		}
-		total, _ := decimal.NewFromString(rows[len(rows)-1][8])
+		total, _ := decimal.NewFromString(rows[len(rows)-1][amount])
 		if s.StringFixed(2) != wantTotal || !total.Equal(s) {
 			t.Fatalf("lines sum to %s, TOTAL line says %s, database %s", s.StringFixed(2), total, wantTotal)
 		}

@@ -281,6 +281,9 @@ type Loan struct {
 
 	Disbursements []Disbursement `db:"-" json:"disbursements,omitempty"`
 	Repayments    []Repayment    `db:"-" json:"repayments,omitempty"`
+	// RepaymentAccount is the application's repayment account and its
+	// lock's state (Service.Loan only; nil when none was approved).
+	RepaymentAccount *RepaymentAccount `db:"-" json:"repayment_account,omitempty"`
 }
 
 // Disbursement is one tranche paid out (loan.disbursed).
@@ -290,6 +293,7 @@ type Disbursement struct {
 	ValueDate          money.Date   `db:"value_date" json:"value_date"`
 	MaturityDate       money.Date   `db:"maturity_date" json:"maturity_date"`
 	AnnualRate         money.Rate   `db:"annual_rate" json:"annual_rate"`
+	Outstanding        money.Amount `db:"outstanding" json:"outstanding"` // principal not yet repaid on the tranche
 	LoanID             string       `db:"-" json:"loan_id"`
 }
 
@@ -308,6 +312,9 @@ type Repayment struct {
 	PeriodEnd          money.Date   `db:"period_end" json:"-"`
 	OutstandingBefore  money.Amount `db:"outstanding_before" json:"outstanding_before"`
 	LoanID             string       `db:"-" json:"loan_id"`
+	// InterestPeriod is PeriodStart and PeriodEnd as the API shows them
+	// (Service.Loan only; nil for a repayment without one).
+	InterestPeriod *InterestPeriod `db:"-" json:"interest_period,omitempty"`
 }
 
 // LoanKey names what a loan event acts on: a bank's application and the
@@ -867,16 +874,5 @@ func (s *Service) Loan(ctx context.Context, sc Scope, id string) (Loan, error) {
 		return l, postgres.Translate(err)
 	}
 	l.Outstanding = l.Disbursed.Sub(l.RepaidPrincipal)
-	l.Disbursements, l.Repayments = []Disbursement{}, []Repayment{}
-	if err := s.db.SelectContext(ctx, &l.Disbursements, `SELECT bank_disbursement_id, amount, value_date, maturity_date, annual_rate FROM disbursements WHERE loan_id = $1 ORDER BY created_at`, id); err != nil {
-		return l, postgres.Translate(err)
-	}
-	if err := s.db.SelectContext(ctx, &l.Repayments, `
-		SELECT r.id, r.bank_repayment_id, coalesce(d.bank_disbursement_id, '') AS bank_disbursement_id, r.principal, r.interest,
-			r.paid_on, r.period_start, r.period_end, r.outstanding_before
-		FROM repayments r LEFT JOIN disbursements d ON d.id = r.disbursement_id
-		WHERE r.loan_id = $1 ORDER BY r.created_at`, id); err != nil {
-		return l, postgres.Translate(err)
-	}
-	return l, nil
+	return l, s.loanDetail(ctx, &l)
 }

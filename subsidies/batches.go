@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/xuri/excelize/v2"
@@ -98,7 +97,11 @@ func (s *Service) CloseBatch(ctx context.Context, id, actor string) (Batch, erro
 			return errs.E(errs.Conflict, "batch %s was closed at %s: a closed batch does not change", b.ID, b.ClosedAt.UTC().Format(time.RFC3339))
 		}
 		before := b
-		if _, err := tx.ExecContext(ctx, `UPDATE subsidy_claims SET status = 'paid', updated_at = now() WHERE batch_id = $1`, b.ID); err != nil {
+		// Each claim keeps the settlement account it is paid into.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE subsidy_claims c SET status = 'paid', updated_at = now(),
+				settlement_account = (SELECT s.settlement_account FROM suppliers s WHERE s.uscc = c.supplier_uscc)
+			WHERE c.batch_id = $1`, b.ID); err != nil {
 			return postgres.Translate(err)
 		}
 		if err := tx.GetContext(ctx, &b, `
@@ -123,17 +126,25 @@ func (s *Service) Batches(ctx context.Context, before int64, limit int) ([]Batch
 	return list, postgres.Translate(err)
 }
 
-// Line is one claim of a batch, as exported for payment.
+// Line is one claim of a batch, as exported for payment: what a treasury
+// needs to pay it. The settlement account is the one the claim was paid
+// into once its batch is closed, else the supplier's now; its fields are
+// empty when the supplier has none registered (SettlementMissing).
 type Line struct {
-	ClaimID       string       `db:"id"`
-	SupplierUSCC  string       `db:"supplier_uscc"`
-	SupplierName  string       `db:"supplier_name"`
-	BankID        string       `db:"bank_id"`
-	ApplicationID string       `db:"application_id"`
-	PaidOn        money.Date   `db:"paid_on"`
-	InterestPaid  money.Amount `db:"interest_paid"`
-	PolicyVersion int          `db:"policy_version"`
-	Amount        money.Amount `db:"amount"`
+	ClaimID               string       `db:"id"`
+	SupplierUSCC          string       `db:"supplier_uscc"`
+	SupplierName          string       `db:"supplier_name"`
+	SettlementBankName    string       `db:"settlement_bank_name"`
+	SettlementAccountNo   string       `db:"settlement_account_no"`
+	SettlementAccountName string       `db:"settlement_account_name"`
+	SettlementMissing     bool         `db:"settlement_missing"`
+	BankID                string       `db:"bank_id"`
+	BankName              string       `db:"bank_name"`
+	ApplicationID         string       `db:"application_id"`
+	PaidOn                money.Date   `db:"paid_on"`
+	InterestPaid          money.Amount `db:"interest_paid"`
+	PolicyVersion         int          `db:"policy_version"`
+	Amount                money.Amount `db:"amount"`
 }
 
 // BatchLines returns a batch and its claims, in a stable order. Returns
@@ -159,40 +170,44 @@ func (s *Service) BatchLines(ctx context.Context, id string) (Batch, []Line, err
 			return postgres.Translate(err)
 		}
 		return postgres.Translate(tx.SelectContext(ctx, &lines, `
-			SELECT c.id, c.supplier_uscc, coalesce(s.name, '') AS supplier_name, c.bank_id, c.application_id,
+			SELECT c.id, c.supplier_uscc, coalesce(s.name, '') AS supplier_name,
+				coalesce(acct ->> 'bank_name', '') AS settlement_bank_name,
+				coalesce(acct ->> 'account_no', '') AS settlement_account_no,
+				coalesce(acct ->> 'account_name', '') AS settlement_account_name,
+				acct IS NULL AS settlement_missing,
+				c.bank_id, coalesce(b.name, '') AS bank_name, c.application_id,
 				c.paid_on, c.interest_paid, c.policy_version, c.amount
-			FROM subsidy_claims c LEFT JOIN suppliers s ON s.uscc = c.supplier_uscc
+			FROM subsidy_claims c
+			LEFT JOIN suppliers s ON s.uscc = c.supplier_uscc
+			LEFT JOIN banks b ON b.id = c.bank_id
+			CROSS JOIN LATERAL (SELECT CASE WHEN c.status = 'paid' THEN c.settlement_account::jsonb
+				ELSE s.settlement_account::jsonb END AS acct) a
 			WHERE c.batch_id = $1 ORDER BY c.seq`, id))
 	})
 	return b, lines, err
 }
 
-var exportHeader = []string{"claim_id", "supplier_uscc", "supplier_name", "bank_id", "application_id", "paid_on",
-	"interest_paid", "policy_version", "subsidy_amount"}
-
-func (l Line) record() []string {
-	return []string{l.ClaimID, l.SupplierUSCC, l.SupplierName, l.BankID, l.ApplicationID, l.PaidOn.String(),
-		l.InterestPaid.String(), strconv.Itoa(l.PolicyVersion), l.Amount.String()}
-}
-
-// ExportCSV writes the batch as CSV: a header, one line per claim, and a
-// TOTAL line with the batch total from the database.
-func ExportCSV(b Batch, lines []Line) ([]byte, error) {
+// ExportCSV writes the batch as CSV in lang (ExportLang): a header, one
+// line per claim, and a total line with the number of claims and the
+// batch total from the database. Every cell goes through
+// text.NewCSVWriter (formulas neutralised, decimal numbers kept).
+func ExportCSV(b Batch, lines []Line, lang string) ([]byte, error) {
 	var buf bytes.Buffer
 	w := text.NewCSVWriter(&buf)
-	_ = w.Write(exportHeader)
+	_ = w.Write(exportHeader(lang))
 	for _, l := range lines {
-		_ = w.Write(l.record())
+		_ = w.Write(l.record(lang))
 	}
-	_ = w.Write([]string{"TOTAL", "", "", "", "", "", "", strconv.Itoa(b.Claims), b.Total.String()})
+	_ = w.Write(totalRecord(b, lang))
 	w.Flush()
 	return buf.Bytes(), w.Error()
 }
 
 // ExportXLSX writes the batch as an XLSX workbook with the same rows as
 // ExportCSV. Amounts are written as the exact decimal text of numeric
-// cells (never through float64), formatted to two places.
-func ExportXLSX(b Batch, lines []Line) ([]byte, error) {
+// cells (never through float64), formatted to two places; every other
+// cell is a string, never a formula.
+func ExportXLSX(b Batch, lines []Line, lang string) ([]byte, error) {
 	f := excelize.NewFile()
 	defer f.Close()
 	const sheet = "Batch"
@@ -203,14 +218,13 @@ func ExportXLSX(b Batch, lines []Line) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	amountCols := map[int]bool{6: true, 8: true}
 	write := func(row int, rec []string, numeric bool) error {
 		for i, v := range rec {
 			cell, err := excelize.CoordinatesToCellName(i+1, row)
 			if err != nil {
 				return err
 			}
-			if numeric && amountCols[i] && v != "" {
+			if numeric && exportColumns[i].amount && v != "" {
 				if err := f.SetCellDefault(sheet, cell, v); err != nil {
 					return err
 				}
@@ -225,15 +239,15 @@ func ExportXLSX(b Batch, lines []Line) ([]byte, error) {
 		}
 		return nil
 	}
-	if err := write(1, exportHeader, false); err != nil {
+	if err := write(1, exportHeader(lang), false); err != nil {
 		return nil, err
 	}
 	for i, l := range lines {
-		if err := write(i+2, l.record(), true); err != nil {
+		if err := write(i+2, l.record(lang), true); err != nil {
 			return nil, err
 		}
 	}
-	if err := write(len(lines)+2, []string{"TOTAL", "", "", "", "", "", "", strconv.Itoa(b.Claims), b.Total.String()}, true); err != nil {
+	if err := write(len(lines)+2, totalRecord(b, lang), true); err != nil {
 		return nil, err
 	}
 	buf, err := f.WriteToBuffer()

@@ -26,6 +26,9 @@ type formData struct {
 	Issuers []contracts.Issuer
 	Users   []auth.User
 	Options []string
+	// Supplier is the supplier shown on the suppliers' page (looked up by
+	// ?uscc=, or just registered), with its settlement account.
+	Supplier *contracts.Supplier
 }
 
 func newForm(r *http.Request, fields ...string) formData {
@@ -148,17 +151,65 @@ func (s *server) registerBank(w http.ResponseWriter, r *http.Request, v *view) {
 var industries = []string{"agriculture", "industry", "construction", "wholesale", "retail", "transport", "warehousing", "postal",
 	"accommodation", "catering", "information_transmission", "software_it", "real_estate", "property_management", "leasing_business", "other"}
 
+// The settlement account's form fields, named as the API names its
+// fields, so that its problems land on them.
+const (
+	formSettlementBank = "settlement_account.bank_name"
+	formSettlementNo   = "settlement_account.account_no"
+	formSettlementName = "settlement_account.account_name"
+)
+
+// suppliersPage shows the registration form; with ?uscc= it shows that
+// supplier, its settlement account among its facts, and fills the form
+// with what is registered, to be changed.
 func (s *server) suppliersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	d := newForm(r)
 	d.Options = industries
+	if uscc := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("uscc"))); uscc != "" {
+		sp, err := s.Contracts.GetSupplier(r.Context(), contracts.Scope{}, uscc)
+		if err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		d.Supplier = &sp
+		d.Form = supplierForm(sp)
+	}
 	s.render(w, r, v, http.StatusOK, "admin_suppliers", "admin.suppliers", d)
 }
 
+// supplierForm is the registration form filled with what is registered.
+func supplierForm(sp contracts.Supplier) map[string]string {
+	f := map[string]string{"uscc": sp.USCC, "name": sp.Name}
+	if sp.Industry != nil {
+		f["industry"] = *sp.Industry
+	}
+	if sp.Employees != nil {
+		f["employees"] = strconv.Itoa(*sp.Employees)
+	}
+	if sp.AnnualRevenue != nil {
+		f["annual_revenue"] = sp.AnnualRevenue.String()
+	}
+	if sp.TotalAssets != nil {
+		f["total_assets"] = sp.TotalAssets.String()
+	}
+	if a := sp.SettlementAccount; a != nil {
+		f[formSettlementBank], f[formSettlementNo], f[formSettlementName] = a.BankName, a.AccountNo, a.AccountName
+	}
+	return f
+}
+
 func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *view) {
-	d := newForm(r, "uscc", "name", "industry", "employees", "annual_revenue", "total_assets", "uscc_override_reason")
+	d := newForm(r, "uscc", "name", "industry", "employees", "annual_revenue", "total_assets", "uscc_override_reason",
+		formSettlementBank, formSettlementNo, formSettlementName)
 	d.Options = industries
 	reg := contracts.SupplierRegistration{USCC: strings.ToUpper(d.Form["uscc"]), Name: d.Form["name"], Industry: d.Form["industry"],
 		USCCOverrideReason: d.Form["uscc_override_reason"]}
+	// All three empty: the registered account stays; any one given: all
+	// three are required.
+	if d.Form[formSettlementBank] != "" || d.Form[formSettlementNo] != "" || d.Form[formSettlementName] != "" {
+		reg.SettlementAccount = &contracts.SettlementAccount{BankName: d.Form[formSettlementBank],
+			AccountNo: d.Form[formSettlementNo], AccountName: d.Form[formSettlementName]}
+	}
 	if f := d.Form["employees"]; f != "" {
 		if n, err := strconv.Atoi(f); err != nil {
 			d.Errors["employees"] = v.T("fe.whole_number")
@@ -193,7 +244,8 @@ func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *vie
 		s.render(w, r, v, errs.StatusOf(err), "admin_suppliers", "admin.suppliers", d)
 		return
 	}
-	d = formData{Form: map[string]string{}, Options: industries, Done: sp.USCC + " — " + sp.Name + " (" + v.T("size."+string(sp.SizeClass)) + ")"}
+	d = formData{Form: map[string]string{}, Options: industries, Done: sp.USCC + " — " + sp.Name + " (" + v.T("size."+string(sp.SizeClass)) + ")",
+		Supplier: &sp}
 	s.render(w, r, v, http.StatusOK, "admin_suppliers", "admin.suppliers", d)
 }
 

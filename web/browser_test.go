@@ -300,7 +300,8 @@ func TestBrowserStory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(csv), quancheng) || !strings.Contains(string(csv), "TOTAL") {
+		// Headed in the officer's language (zh-CN here), totalled.
+		if !strings.Contains(string(csv), quancheng) || !strings.Contains(string(csv), "贴息金额（元）") || !strings.Contains(string(csv), "合计") {
 			t.Fatalf("batch CSV:\n%s", csv)
 		}
 	case <-time.After(10 * time.Second):

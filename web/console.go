@@ -321,12 +321,22 @@ func (s *server) closeBatch(w http.ResponseWriter, r *http.Request, v *view) {
 	http.Redirect(w, r, "/console/batches?ok=batch_closed", http.StatusSeeOther)
 }
 
-// exportBatch serves /console/batches/{id}.csv and {id}.xlsx.
+// exportBatch serves /console/batches/{id}.csv and {id}.xlsx, headed in
+// ?lang=, else in the page's language (the officer's choice), else zh-CN.
 func (s *server) exportBatch(w http.ResponseWriter, r *http.Request, v *view) {
 	id, ext, _ := strings.Cut(r.PathValue("file"), ".")
 	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") || s.Subsidies == nil {
 		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
 		return
+	}
+	// Headers in ?lang=, else the officer's language on these pages.
+	lang, err := subsidies.ExportLang(r.URL.Query().Get("lang"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if lang == "" {
+		lang = v.Lang
 	}
 	b, lines, err := s.Subsidies.BatchLines(r.Context(), id)
 	if err != nil {
@@ -336,9 +346,9 @@ func (s *server) exportBatch(w http.ResponseWriter, r *http.Request, v *view) {
 	var body []byte
 	contentType := "text/csv; charset=utf-8"
 	if ext == "csv" {
-		body, err = subsidies.ExportCSV(b, lines)
+		body, err = subsidies.ExportCSV(b, lines, lang)
 	} else {
-		body, err = subsidies.ExportXLSX(b, lines)
+		body, err = subsidies.ExportXLSX(b, lines, lang)
 		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 	}
 	if err != nil {

@@ -333,20 +333,9 @@ func (s *server) applicationPage(w http.ResponseWriter, r *http.Request, v *view
 			d.Checks = checksOf(rep.Checks)
 		}
 	}
-	loans, err := s.Lending.Loans(ctx, lendingScope(v), 0, 200)
-	if err != nil {
+	if d.Loans, err = s.Lending.LoansOf(ctx, lendingScope(v), a.ID); err != nil {
 		s.fail(w, r, v, err)
 		return
-	}
-	for _, l := range loans {
-		if l.ApplicationID == a.ID {
-			full, err := s.Lending.Loan(ctx, lendingScope(v), l.ID)
-			if err != nil {
-				s.fail(w, r, v, err)
-				return
-			}
-			d.Loans = append(d.Loans, full)
-		}
 	}
 	d.Final = slices.Contains([]lending.Status{lending.Rejected, lending.Closed, lending.Cancelled, lending.DeliveryFailed}, a.Status)
 	d.CanCancel = lending.CanBecome(a.Status, lending.Cancelled)

@@ -53,6 +53,14 @@ var demoSuppliers = []struct {
 	{"91110108MA01K3P20A", "齐鲁建设工程有限公司 Qilu Construction", "construction", 260, "90000000.00", "70000000.00"}, // medium
 }
 
+// demoSettlementAccounts are where the demo suppliers' subsidies are paid;
+// Lixia has none yet, so its claims show as 待补充结算账户 in the payment
+// files.
+var demoSettlementAccounts = map[string]*contracts.SettlementAccount{
+	"91350100M000100Y43": {BankName: "齐鲁银行济南高新支行 Qilu Bank Jinan Hi-tech Sub-branch", AccountNo: "6222 0216 0100 4312", AccountName: "泉城软件有限公司"},
+	"91110108MA01K3P20A": {BankName: "中国建设银行济南分行 CCB Jinan Branch", AccountNo: "3705 0161 6108 0000 2468", AccountName: "齐鲁建设工程有限公司"},
+}
+
 // demo seeds a believable programme: a procurement centre with signed
 // awards and contracts, two sandbox banks (run in this process) with
 // credit lines, suppliers of different sizes, an officer and an
@@ -76,7 +84,8 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		emp := sp.Employees
 		rev, assets := money.MustAmount(sp.Revenue), money.MustAmount(sp.Assets)
 		if _, _, err := s.contracts.RegisterSupplier(ctx, contracts.SupplierRegistration{USCC: sp.USCC, Name: sp.Name,
-			Industry: sp.Industry, Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets}, "demo"); err != nil {
+			Industry: sp.Industry, Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets,
+			SettlementAccount: demoSettlementAccounts[sp.USCC]}, "demo"); err != nil {
 			return fmt.Errorf("demo supplier %s: %s", sp.USCC, describe(err))
 		}
 	}
