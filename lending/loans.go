@@ -315,7 +315,7 @@ type LoanKey struct{ BankID, ApplicationID, BankLoanID string }
 
 // Locked is an application locked in a transaction and read with the
 // bank's loan a loan event names (LockApplications, LockLoan): what
-// Disburse, Repay and Overdue act on. It is what the application was when
+// Disburse, Repay, Overdue, CureOverdue, EndDrawdown and CloseLoan act on. It is what the application was when
 // read, so it serves one change: a second change of the same application
 // in the transaction locks and reads it again (a Locked used twice is an
 // internal error).
@@ -604,9 +604,9 @@ func figuresError(fe ...errs.FieldError) error {
 // loan's first, for a whole-loan repayment). A whole-loan repayment
 // reduces the oldest tranches first (earliest value date, then earliest
 // recorded). Repaid principal restores a revolving credit line; when
-// nothing is outstanding the application is repaid, and closed (releasing
-// the contract's share and the account) when all that was approved was
-// disbursed.
+// nothing is outstanding the application is repaid, and its loan closes
+// by itself (closeLoan: the contract's share and the account released)
+// when all that was approved was disbursed or its drawdown ended.
 //
 // The loan is the one l names on its application. Returns invalid_figures
 // (CheckFigures, and a period starting before the value date),
