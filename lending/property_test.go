@@ -756,6 +756,12 @@ func (p *prop) step(i int) {
 			})
 		}
 	case "cure":
+		for _, x := range m.apps { // mostly an overdue one, if any
+			if x.overdue && rt.IntRange(0, 3, "cure_overdue") > 0 {
+				a = x
+				break
+			}
+		}
 		day := rt.IntRange(28, 40, "cured_on")
 		desc = fmt.Sprintf("cure %s on %s", a.id, propDay0.AddDays(day))
 		switch {
@@ -1103,6 +1109,21 @@ func TestRepaymentsProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+}
+
+// TestLoanLifeProperty: random sequences of a loan's life (approvals,
+// tranches, repayments, the end of drawdown, closing as repaid or written
+// off, overdue and cure, lapsed approvals) on one contract and line,
+// revolving or not; after every one, the contract's financed and the
+// line's use are what the model says the applications hold, every hold
+// within its limit, and a closed application holds of its line only what
+// it keeps for good.
+func TestLoanLifeProperty(t *testing.T) {
+	limitRapidChecks(t, rapidChecks)
+	w := newWorld(t)
+	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
+		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
 }
 
