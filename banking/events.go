@@ -172,6 +172,11 @@ type Events struct {
 	// lone repayment is a batch of one): their subsidy claims are made
 	// there.
 	OnRepaid func(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult) error
+	// OnOverdue, when set, runs once a batch's events are applied, after
+	// OnRepaid, in its transaction, with the loan.overdue events recorded
+	// in it in their order: the pending subsidy claims they make
+	// ineligible are rejected there.
+	OnOverdue func(ctx context.Context, tx *postgres.Tx, os []lending.OverdueResult) error
 }
 
 // NewEvents returns the event handler.
@@ -273,7 +278,12 @@ func (ev *Events) applyAll(ctx context.Context, tx *postgres.Tx, items []*inboxI
 		// The claims' (supplier, year) rows are locked here, after the
 		// applications and what their events lock: the one order of
 		// every transaction taking them.
-		return ev.OnRepaid(ctx, tx, e.repaid)
+		if err := ev.OnRepaid(ctx, tx, e.repaid); err != nil {
+			return err
+		}
+	}
+	if len(e.overdue) > 0 && ev.OnOverdue != nil {
+		return ev.OnOverdue(ctx, tx, e.overdue)
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ func TestParseEvent(t *testing.T) {
 		// Without interest, no period (version-1 banks send one: above).
 		"RepaidNoInterestNoPeriod": env("loan.repaid", `{"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "0.00", "paid_on": "2027-01-01"}`),
 		"Overdue":                  env("loan.overdue", `{"loan_id": "L", "overdue_principal": "5.00", "since": "2027-01-01"}`),
+		"OverdueCured":             env("loan.overdue_cured", `{"loan_id": "L", "cured_on": "2027-01-05"}`),
+		"DrawdownEnded":            env("loan.drawdown_ended", `{"loan_id": "L", "ended_on": "2027-01-05"}`),
+		"ClosedRepaid":             env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "repaid"}`),
+		"WrittenOff":               env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "written_off"}`),
+		"Lapsed":                   env("application.lapsed", `{"reason": "declined_by_supplier"}`),
 		"Granted":                  `{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "supplier_uscc": "91350100M000100Y43", "limit": "5.00", "valid_from": "2026-01-01", "valid_until": "2027-01-01", "revolving": true, "annual_rate_ceiling": "0.05"}}`,
 		"Revoked":                  `{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r"}}`,
 	}
@@ -59,6 +64,16 @@ func TestParseEvent(t *testing.T) {
 		"EscapeInEventID":     {strings.Replace(env("application.received", `{}`), `"event_id": "e1"`, `"event_id": "e\u001b1"`, 1), "event_id"},
 		"ControlInLoanID":     {env("loan.overdue", `{"loan_id": "L\u0007", "overdue_principal": "5.00", "since": "2027-01-01"}`), "data.loan_id"},
 		"DeleteInAccount":     {env("application.approved", `{"approved_amount": "1.00", "annual_rate": "0.0345", "term_days": 180, "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A\u007f"}}`), "data.repayment_account.account_name"},
+		"CuredWithoutDay":     {env("loan.overdue_cured", `{"loan_id": "L"}`), "data.cured_on"},
+		"CuredWithoutLoan":    {env("loan.overdue_cured", `{"cured_on": "2027-01-05"}`), "data.loan_id"},
+		"EndedOnBadDate":      {env("loan.drawdown_ended", `{"loan_id": "L", "ended_on": "2027-13-01"}`), "data."},
+		"EndedWithoutDay":     {env("loan.drawdown_ended", `{"loan_id": "L"}`), "data.ended_on"},
+		"ClosedForgiven":      {env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "forgiven"}`), "data.reason"},
+		"ClosedWithoutDay":    {env("loan.closed", `{"loan_id": "L", "reason": "repaid"}`), "data.closed_on"},
+		"ClosedLapsed":        {env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "lapsed"}`), "data.reason"},
+		"LapsedNoReason":      {env("application.lapsed", `{}`), "data.reason"},
+		"LapsedOtherReason":   {env("application.lapsed", `{"reason": "Expired"}`), "data.reason"},
+		"LapsedNoApplication": {strings.Replace(env("application.lapsed", `{"reason": "expired"}`), app+`, `, "", 1), "application_id"},
 		"ControlInRevocation": {`{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r\u0002"}}`, "data.reason"},
 	}
 	for name, tc := range bad {
@@ -144,6 +159,10 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "disbursement_id": "D1", "principal": "1.00", "interest": "0.00", "paid_on": "2026-11-20"}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "disbursement_id": "D1", "principal": "1.00", "interest": "2.00", "paid_on": "2099-01-01", "interest_period": {"start": "2000-01-01", "end": "2000-01-01"}}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.repaid", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_id": "R", "principal": "1.00", "interest": "2.00", "paid_on": "2027-01-01", "interest_period": {"start": "2026-12-01", "end": "2027-01-01"}}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.closed", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "closed_on": "2027-01-05", "reason": "written_off"}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.overdue_cured", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "cured_on": "2027-01-05"}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "loan.drawdown_ended", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "ended_on": "2027-01-05"}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "application.lapsed", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"reason": "expired"}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"limit": "5.00"}}`))
 	f.Add([]byte(`{"type": "application.approved", "data": {"approved_amount": "x"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -17,6 +17,10 @@ const (
 	EventLoanDisbursed       = "loan.disbursed"
 	EventLoanRepaid          = "loan.repaid"
 	EventLoanOverdue         = "loan.overdue"
+	EventLoanOverdueCured    = "loan.overdue_cured"
+	EventLoanDrawdownEnded   = "loan.drawdown_ended"
+	EventLoanClosed          = "loan.closed"
+	EventApplicationLapsed   = "application.lapsed"
 	EventLineGranted         = "credit_line.granted"
 	EventLineChanged         = "credit_line.changed"
 	EventLineRevoked         = "credit_line.revoked"
@@ -32,6 +36,10 @@ var eventTypes = map[string]func() eventData{
 	EventLoanDisbursed:       func() eventData { return &disbursedData{} },
 	EventLoanRepaid:          func() eventData { return &repaidData{} },
 	EventLoanOverdue:         func() eventData { return &overdueData{} },
+	EventLoanOverdueCured:    func() eventData { return &curedData{} },
+	EventLoanDrawdownEnded:   func() eventData { return &drawdownEndedData{} },
+	EventLoanClosed:          func() eventData { return &closedData{} },
+	EventApplicationLapsed:   func() eventData { return &lapsedData{} },
 	EventLineGranted:         func() eventData { return &lineData{granted: true} },
 	EventLineChanged:         func() eventData { return &lineData{} },
 	EventLineRevoked:         func() eventData { return &revokedData{} },
@@ -83,6 +91,9 @@ type applying struct {
 	// subsidy claims are made together once the batch's events are
 	// applied (Events.OnRepaid).
 	repaid []lending.RepaymentResult
+	// overdue are the loan.overdue events applied in the batch, in order
+	// (Events.OnOverdue).
+	overdue []lending.OverdueResult
 }
 
 func (e *applying) actor() string { return "bank:" + e.bankID }
@@ -269,7 +280,12 @@ func (d *overdueData) check(c *checker) {
 func (d *overdueData) subject(Envelope) subject { return onLoan(d.LoanID) }
 
 func (d *overdueData) apply(ctx context.Context, tx *postgres.Tx, e *applying) error {
-	return e.ls.Overdue(ctx, tx, e.locked, *d.OverduePrincipal, *d.Since, e.actor())
+	o, err := e.ls.Overdue(ctx, tx, e.locked, *d.OverduePrincipal, *d.Since, e.actor())
+	if err != nil {
+		return err
+	}
+	e.overdue = append(e.overdue, o)
+	return nil
 }
 
 // lineData is credit_line.granted's and credit_line.changed's.

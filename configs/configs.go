@@ -108,6 +108,12 @@ type Config struct {
 		EligibleSizeClasses  []string `yaml:"eligible_size_classes"`
 	} `yaml:"financing"`
 
+	Lending struct {
+		// WriteOffBarDays is how long after a loan of the supplier is
+		// written off its new applications fail supplier.not_overdue.
+		WriteOffBarDays int `yaml:"write_off_bar_days"`
+	} `yaml:"lending"`
+
 	// Subsidy is the interest-subsidy (贴息) policy that becomes version 1
 	// when the database has none; administrators add versions through the API.
 	Subsidy SubsidyConfig `yaml:"subsidy"`
@@ -324,6 +330,9 @@ func (c *Config) validate() []error {
 	}
 	if c.Financing.MaxTermDays < 1 {
 		bad("financing.max_term_days", "must be at least 1")
+	}
+	if c.Lending.WriteOffBarDays < 1 {
+		bad("lending.write_off_bar_days", "must be at least 1")
 	}
 	if len(c.Financing.Currency) != 3 {
 		bad("financing.currency", "want an ISO 4217 code such as CNY, got %q", c.Financing.Currency)

@@ -28,6 +28,7 @@ const (
 	CheckContractInPeriod    = "contract.in_period"
 	CheckNoPendingAmendment  = "contract.no_pending_amendment"
 	CheckFinancingHeadroom   = "financing.headroom"
+	CheckSupplierNotOverdue  = "supplier.not_overdue" // added by lending: no overdue loan, no recent write-off
 	CheckCreditLineAvailable = "credit_line.available"
 )
 

@@ -499,7 +499,6 @@ func TestSubsidyIneligible(t *testing.T) {
 	if r := qilu.send("ev-od", "loan.overdue", appID, `{"loan_id": "LN-1", "overdue_principal": "100000.00", "since": "2027-01-10"}`); r.status != 200 {
 		t.Fatalf("overdue: %d %s", r.status, r.body)
 	}
-	e.overdueEpisode("LN-1", "2027-01-10")
 	// Paid while overdue: recorded rejected, loan_overdue, counting
 	// against nothing.
 	qilu.repay(appID, "R2", "1000.00", "500.00", "2026-12-31", "2027-01-31")

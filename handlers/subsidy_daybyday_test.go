@@ -1,27 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
 
-	"procfin/lending"
 	"procfin/platform/money"
-	"procfin/platform/postgres"
 )
-
-// overdueEpisode records that the bank's loan is overdue since the day,
-// as loan.overdue does (lending's loan_overdues), unless it is recorded.
-func (e *env) overdueEpisode(bankLoanID, since string) {
-	e.t.Helper()
-	if _, err := e.db.Exec(`
-		INSERT INTO loan_overdues (loan_id, since, principal)
-		SELECT id, $2, 0 FROM loans WHERE bank_loan_id = $1
-		ON CONFLICT DO NOTHING`, bankLoanID, since); err != nil {
-		e.t.Fatal(err)
-	}
-}
 
 // trancheLoan is a small supplier's loan LN-1 of two tranches of
 // 250,000.00 valued 2026-11-22 at 3.45 %, under a policy version whose
@@ -123,18 +108,10 @@ func TestSubsidyOnOverdue(t *testing.T) {
 	if list := e.claims(officer, "?status=pending"); len(list) != 3 || list[0].Amount != "333.68" {
 		t.Fatalf("claims %+v", list)
 	}
-	// Overdue since 2027-03-01: only R3 was paid on or after it.
-	e.overdueEpisode("LN-1", "2027-03-01")
-	var loanID string
-	if err := e.db.Get(&loanID, `SELECT id FROM loans WHERE bank_loan_id = 'LN-1'`); err != nil {
-		t.Fatal(err)
-	}
-	err := postgres.Transact(context.Background(), e.db, func(tx *postgres.Tx) error {
-		return e.subsidies.OnOverdue(context.Background(), tx, []lending.OverdueResult{{ApplicationID: appID, LoanID: loanID,
-			Since: money.MustDate("2027-03-01")}})
-	})
-	if err != nil {
-		t.Fatal(err)
+	// Overdue since 2027-03-01, told by the bank: only R3 was paid on or
+	// after it (the batch's OnOverdue).
+	if r := qilu.send("ev-od", "loan.overdue", appID, `{"loan_id": "LN-1", "overdue_principal": "250000.00", "since": "2027-03-01"}`); r.status != 200 {
+		t.Fatalf("overdue: %d %s", r.status, r.body)
 	}
 	var got []string
 	if err := e.db.Select(&got, `SELECT c.status || ' ' || c.rejection_reason || ' ' || c.amount || ' ' ||

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -36,6 +37,7 @@ type Application struct {
 	Status           Status          `db:"status" json:"status"`
 	FinancingHeld    money.Amount    `db:"financing_held" json:"-"`
 	LineHeld         money.Amount    `db:"line_held" json:"-"`
+	LineRevolving    bool            `db:"line_revolving" json:"-"` // its credit line is revolving (read with the lock, lockRows)
 	BankReference    string          `db:"bank_reference" json:"bank_reference,omitempty"`
 	ApprovedAmount   *money.Amount   `db:"approved_amount" json:"approved_amount"`
 	AnnualRate       *money.Rate     `db:"annual_rate" json:"annual_rate"`
@@ -265,6 +267,16 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err := s.banks.learn(ctx, tx, items); err != nil {
 		return err
 	}
+	usccs := make([]string, 0, len(items))
+	for _, it := range items {
+		if !slices.Contains(usccs, it.who.SupplierUSCC) {
+			usccs = append(usccs, it.who.SupplierUSCC)
+		}
+	}
+	bars, err := s.supplierBars(ctx, tx, usccs, money.DateOf(now))
+	if err != nil {
+		return err
+	}
 
 	// The checks, in order; what each accepted application takes moves its
 	// contract and line on for the next.
@@ -283,6 +295,11 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			continue
 		}
 		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount}, now)
+		bar, barred := bars[who.SupplierUSCC]
+		if !barred {
+			bar = "no loan of the supplier is overdue or was written off recently"
+		}
+		report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
@@ -698,7 +715,7 @@ func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []chan
 	}
 	for _, c := range cs {
 		if releasesHolds(c.to) {
-			if err := s.release(ctx, tx, c.app, c.app.FinancingHeld, c.app.LineHeld); err != nil {
+			if err := s.release(ctx, tx, c.app, c.app.FinancingHeld, c.app.LineHeld.Sub(c.app.lineKept())); err != nil {
 				return err
 			}
 		}

@@ -42,7 +42,12 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		"batch of events' loans": `SELECT a.*, l.* FROM applications a
 			LEFT JOIN unnest(ARRAY['` + app.ID + `']::uuid[], ARRAY['LN-1']) AS v(application_id, bank_loan_id) ON v.application_id = a.id
 			LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
+			LEFT JOIN credit_lines cl ON cl.id = a.credit_line_id
 			WHERE a.id = ANY(ARRAY['` + app.ID + `']::uuid[]) ORDER BY a.id FOR UPDATE OF a`,
+		"batch's barred suppliers": `SELECT supplier_uscc, min(overdue_since), max(written_off_on) FROM applications
+			WHERE supplier_uscc = ANY(ARRAY['` + uscc + `']) AND (overdue_since IS NOT NULL OR written_off_on > '2025-11-20'::date)
+			GROUP BY supplier_uscc`,
+		"open overdue of loan": `SELECT * FROM loan_overdues WHERE loan_id = '` + app.ID + `' AND cured_on IS NULL`,
 		"batch's supplier years": `SELECT * FROM unnest(ARRAY['` + uscc + `'], ARRAY[2026]) AS v(supplier_uscc, year)
 			JOIN subsidy_supplier_years y ON y.supplier_uscc = v.supplier_uscc AND y.year = v.year
 			LEFT JOIN suppliers s ON s.uscc = v.supplier_uscc`,

@@ -45,5 +45,32 @@ func (s *Service) OverdueOne(ctx context.Context, tx *postgres.Tx, bankID, appID
 	if err != nil {
 		return err
 	}
-	return s.Overdue(ctx, tx, l, principal, since, actor)
+	_, err = s.Overdue(ctx, tx, l, principal, since, actor)
+	return err
+}
+
+// EndDrawdownOne, CloseOne and CureOne lock the application and loan and
+// act on them, as a lone bank event does.
+func (s *Service) EndDrawdownOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, on money.Date, actor string) error {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return err
+	}
+	return s.EndDrawdown(ctx, tx, l, on, actor)
+}
+
+func (s *Service) CloseOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, on money.Date, reason, actor string) error {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return err
+	}
+	return s.CloseLoan(ctx, tx, l, on, reason, actor)
+}
+
+func (s *Service) CureOne(ctx context.Context, tx *postgres.Tx, bankID, appID, bankLoanID string, on money.Date, actor string) error {
+	l, err := s.LockLoan(ctx, tx, LoanKey{BankID: bankID, ApplicationID: appID, BankLoanID: bankLoanID})
+	if err != nil {
+		return err
+	}
+	return s.CureOverdue(ctx, tx, l, on, actor)
 }

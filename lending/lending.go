@@ -16,6 +16,9 @@ type Limits struct {
 	MaxAmount   money.Amount
 	MaxTermDays int
 	ConsentTTL  time.Duration // how long a consent to share data lasts
+	// WriteOffBarDays is how long after a write-off the supplier's new
+	// applications fail supplier.not_overdue (lending.write_off_bar_days).
+	WriteOffBarDays int
 }
 
 // Outbox queues the message telling an application's bank of it, in the
@@ -46,6 +49,9 @@ func NewService(db *sqlx.DB, cs *contracts.Service, outbox Outbox, limits Limits
 	}
 	if limits.ConsentTTL == 0 {
 		limits.ConsentTTL = 365 * 24 * time.Hour
+	}
+	if limits.WriteOffBarDays == 0 {
+		limits.WriteOffBarDays = 365
 	}
 	s := &Service{db: db, contracts: cs, outbox: outbox, limits: limits, now: now}
 	s.intake = newIntake(s, intakeWriters, intakeMaxBatch)

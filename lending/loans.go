@@ -28,8 +28,8 @@ type RepaymentAccount struct {
 
 // accountSteps is the lock's state machine.
 var accountSteps = map[string][]string{
-	"proposed":  {"confirmed", "locked"},
-	"confirmed": {"locked"},
+	"proposed":  {"confirmed", "locked", "released"},
+	"confirmed": {"locked", "released"},
 	"locked":    {"released"},
 	"released":  {},
 }
@@ -323,7 +323,7 @@ type LoanKey struct{ BankID, ApplicationID, BankLoanID string }
 
 // Locked is an application locked in a transaction and read with the
 // bank's loan a loan event names (LockApplications, LockLoan): what
-// Disburse, Repay and Overdue act on. It is what the application was when
+// Disburse, Repay, Overdue, CureOverdue, EndDrawdown and CloseLoan act on. It is what the application was when
 // read, so it serves one change: a second change of the same application
 // in the transaction locks and reads it again (a Locked used twice is an
 // internal error).
@@ -373,6 +373,7 @@ const loanColumns = `l.id AS loan_id, l.seq AS loan_seq, l.application_id AS loa
 	l.annual_rate AS loan_annual_rate, l.maturity_date AS loan_maturity_date, l.disbursed AS loan_disbursed,
 	l.repaid_principal AS loan_repaid_principal, l.interest_paid AS loan_interest_paid,
 	l.overdue_principal AS loan_overdue_principal, l.overdue_since AS loan_overdue_since,
+	l.drawdown_ended_on AS loan_drawdown_ended_on, l.closed_on AS loan_closed_on, l.close_reason AS loan_close_reason,
 	l.created_at AS loan_created_at, l.updated_at AS loan_updated_at`
 
 // applicationLoan is an application with the loan a bank named, if found.
@@ -388,6 +389,9 @@ type applicationLoan struct {
 	LoanInterestPaid     *money.Amount `db:"loan_interest_paid"`
 	LoanOverduePrincipal *money.Amount `db:"loan_overdue_principal"`
 	LoanOverdueSince     *money.Date   `db:"loan_overdue_since"`
+	LoanDrawdownEndedOn  *money.Date   `db:"loan_drawdown_ended_on"`
+	LoanClosedOn         *money.Date   `db:"loan_closed_on"`
+	LoanCloseReason      *string       `db:"loan_close_reason"`
 	LoanCreatedAt        *time.Time    `db:"loan_created_at"`
 	LoanUpdatedAt        *time.Time    `db:"loan_updated_at"`
 }
@@ -401,7 +405,8 @@ func (row applicationLoan) split(bankLoanID string) (Application, *Loan) {
 	return a, &Loan{ID: *row.LoanID, Seq: *row.LoanSeq, ApplicationID: *row.LoanApplicationID, BankID: a.BankID, BankLoanID: bankLoanID,
 		AnnualRate: *row.LoanAnnualRate, MaturityDate: *row.LoanMaturityDate, Disbursed: *row.LoanDisbursed,
 		RepaidPrincipal: *row.LoanRepaidPrincipal, InterestPaid: *row.LoanInterestPaid, OverduePrincipal: *row.LoanOverduePrincipal,
-		OverdueSince: row.LoanOverdueSince, SupplierUSCC: a.SupplierUSCC, CreatedAt: *row.LoanCreatedAt, UpdatedAt: *row.LoanUpdatedAt}
+		OverdueSince: row.LoanOverdueSince, DrawdownEndedOn: row.LoanDrawdownEndedOn, ClosedOn: row.LoanClosedOn, CloseReason: *row.LoanCloseReason,
+		SupplierUSCC: a.SupplierUSCC, CreatedAt: *row.LoanCreatedAt, UpdatedAt: *row.LoanUpdatedAt}
 }
 
 // LockApplications locks the applications ids (canonical spellings) for
@@ -445,8 +450,9 @@ func (s *Service) lockRows(ctx context.Context, tx *postgres.Tx, ids []string, l
 	}
 	var rows []applicationLoan
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT a.*, `+loanColumns+`
+		SELECT a.*, coalesce(cl.revolving, false) AS line_revolving, `+loanColumns+`
 		FROM applications a
+		LEFT JOIN credit_lines cl ON cl.id = a.credit_line_id
 		LEFT JOIN unnest($2::uuid[], $3::text[]) AS v(application_id, bank_loan_id) ON v.application_id = a.id
 		LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id
 		WHERE a.id = ANY($1::uuid[]) ORDER BY a.id FOR UPDATE OF a`, pq.Array(ids), pq.Array(apps), pq.Array(loanIDs))
@@ -462,8 +468,10 @@ func (s *Service) lockRows(ctx context.Context, tx *postgres.Tx, ids []string, l
 }
 
 // loanOf returns a's loan as LockApplications found it, or, for a
-// disbursement (create), makes it. A loan of another application, or none
-// when one is needed, is an invalid transition.
+// disbursement (create), makes it. A loan of another application, none
+// when one is needed, or a second loan of an application (one loan per
+// application, bank-protocol.md 1.1: an application with money disbursed
+// has its loan) is an invalid transition.
 func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, found *Loan, bankLoanID string, create *Disbursement) (Loan, error) {
 	switch {
 	case found != nil && found.ApplicationID != a.ID:
@@ -472,6 +480,8 @@ func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, fo
 		return *found, nil
 	case create == nil:
 		return Loan{}, errs.E(errs.InvalidTransition, "no loan %q on this application", bankLoanID)
+	case a.Disbursed.IsPositive():
+		return Loan{}, errs.E(errs.InvalidTransition, "the application has its loan already: loan %q would be a second", bankLoanID)
 	}
 	var l Loan
 	err := tx.GetContext(ctx, &l, `
@@ -505,6 +515,9 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Di
 	loan, err := s.loanOf(ctx, tx, a, found, bankLoanID, &d)
 	if err != nil {
 		return err
+	}
+	if loan.DrawdownEndedOn != nil {
+		return errs.E(errs.InvalidTransition, "the drawdown of loan %q ended on %s: nothing more is disbursed", bankLoanID, loan.DrawdownEndedOn)
 	}
 	_, err = tx.ExecContext(ctx, `
 		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate)
@@ -599,9 +612,9 @@ func figuresError(fe ...errs.FieldError) error {
 // loan's first, for a whole-loan repayment). A whole-loan repayment
 // reduces the oldest tranches first (earliest value date, then earliest
 // recorded). Repaid principal restores a revolving credit line; when
-// nothing is outstanding the application is repaid, and closed (releasing
-// the contract's share and the account) when all that was approved was
-// disbursed.
+// nothing is outstanding the application is repaid, and its loan closes
+// by itself (closeLoan: the contract's share and the account released)
+// when all that was approved was disbursed or its drawdown ended.
 //
 // The loan is the one l names on its application. Returns invalid_figures
 // (CheckFigures, and a period starting before the value date),
@@ -688,11 +701,7 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 	a.derive()
 	// Revolving use (循环使用): repaid principal is available again.
 	if a.CreditLineID != nil && a.LineHeld.IsPositive() && r.Principal.IsPositive() {
-		var revolving bool
-		if err := tx.GetContext(ctx, &revolving, `SELECT revolving FROM credit_lines WHERE id = $1`, *a.CreditLineID); err != nil {
-			return out, postgres.Translate(err)
-		}
-		if revolving {
+		if a.LineRevolving {
 			restore := r.Principal
 			if restore.GreaterThan(a.LineHeld) {
 				restore = a.LineHeld
@@ -707,11 +716,9 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 		if err := s.transition(ctx, tx, &a, Repaid, actor, cause); err != nil {
 			return out, err
 		}
-		if a.ApprovedAmount != nil && a.Disbursed.Equal(*a.ApprovedAmount) {
-			if err := s.moveAccount(ctx, tx, a.ID, "released", actor, "the loan is repaid"); err != nil {
-				return out, err
-			}
-			if err := s.transition(ctx, tx, &a, Closed, actor, "repaid in full"); err != nil {
+		if (a.ApprovedAmount != nil && a.Disbursed.Equal(*a.ApprovedAmount)) || l.DrawdownEndedOn != nil {
+			// Nothing outstanding and nothing more to draw: the loan closes by itself.
+			if err := s.closeLoan(ctx, tx, &a, l, r.PaidOn, closedRepaid, actor, "repaid in full"); err != nil {
 				return out, err
 			}
 		}
@@ -818,31 +825,6 @@ const repayLoanStatement = `
 		UPDATE disbursements d SET outstanding = d.outstanding - alloc.take
 		FROM alloc WHERE d.loan_id = $1 AND d.id = alloc.id AND alloc.take > 0
 	), ` + repaidTotals
-
-// Overdue records loan.overdue of the loan locked names on its
-// application.
-func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, principal money.Amount, since money.Date, actor string) error {
-	bankLoanID := locked.key.BankLoanID
-	a, found, err := s.open(locked)
-	if err != nil {
-		return err
-	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
-	if err != nil {
-		return err
-	}
-	if principal.IsNegative() || principal.GreaterThan(l.Disbursed.Sub(l.RepaidPrincipal)) {
-		return errs.E(errs.InvalidTransition, "overdue principal %s is more than is outstanding", principal)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE loans SET overdue_principal = $2, overdue_since = $3, updated_at = now() WHERE id = $1`, l.ID, principal, since); err != nil {
-		return postgres.Translate(err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE applications SET overdue_since = coalesce(overdue_since, $2) WHERE id = $1`, a.ID, since); err != nil {
-		return postgres.Translate(err)
-	}
-	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.overdue", EntityType: "application", EntityID: a.ID,
-		Reason: fmt.Sprintf("%s overdue since %s on loan %s", principal, since, bankLoanID)})
-}
 
 // Loans lists loans in scope, newest first, with seq below before (0:
 // from the newest), at most limit.

@@ -41,8 +41,8 @@ func TestStateTable(t *testing.T) {
 		{"delivered", "received"}: true, {"delivered", "approved"}: true, {"delivered", "rejected"}: true, {"delivered", "cancelled"}: true,
 		{"received", "approved"}: true, {"received", "rejected"}: true, {"received", "cancelled"}: true,
 		{"delivery_failed", "submitted"}: true, {"delivery_failed", "cancelled"}: true,
-		{"approved", "disbursed"}:  true,
-		{"disbursed", "disbursed"}: true, {"disbursed", "repaid"}: true,
+		{"approved", "disbursed"}: true, {"approved", "closed"}: true,
+		{"disbursed", "disbursed"}: true, {"disbursed", "repaid"}: true, {"disbursed", "closed"}: true,
 		{"repaid", "disbursed"}: true, {"repaid", "closed"}: true,
 		// rejected, cancelled and closed go nowhere.
 	}
@@ -145,6 +145,9 @@ type mApp struct {
 	onLine                          bool
 	everApproved                    bool
 	hasLoan                         bool
+	drawdownEnded                   bool        // loan.drawdown_ended, or closed
+	closedAs                        string      // why it closed: repaid, written_off, lapsed
+	overdue                         bool        // an overdue episode is open
 	tranches                        []*mTranche // in the order disbursed
 	periods                         []mPeriod   // the interest periods stored
 }
@@ -179,6 +182,42 @@ type model struct {
 	contractID, lineID      string
 	bankLineID              string
 	contractAmount, retains cents
+	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
+}
+
+// supplierBarred says whether the supplier fails supplier.not_overdue: a
+// loan overdue, or one written off (all within the bar of a year here).
+func (m *model) supplierBarred() bool {
+	for _, a := range m.apps {
+		if a.overdue || a.closedAs == "written_off" {
+			return true
+		}
+	}
+	return false
+}
+
+// newSupplier registers the n-th iteration's supplier and returns its
+// USCC: a valid code of organisation body P and n's digits.
+func (p *prop) newSupplier(n int64) string {
+	p.rt.Helper()
+	prefix := fmt.Sprintf("91350100P%07d", n%10000000)
+	for _, oc := range "0123456789X" {
+		for _, cc := range "0123456789ABCDEFGHJKLMNPQRTUWXY" {
+			code := prefix + string(oc) + string(cc)
+			if _, err := contracts.ParseUSCC(code); err != nil {
+				continue
+			}
+			emp := 42
+			rev, assets := money.MustAmount("8000000.00"), money.MustAmount("5000000.00")
+			if _, _, err := p.w.contracts.RegisterSupplier(ctx, contracts.SupplierRegistration{USCC: code, Name: "Firm " + code[9:16],
+				Industry: "software_it", Employees: &emp, AnnualRevenue: &rev, TotalAssets: &assets}, "test"); err != nil {
+				p.rt.Fatalf("register supplier %s: %v", code, err)
+			}
+			return code
+		}
+	}
+	p.rt.Fatalf("no valid USCC for %s", prefix)
+	return ""
 }
 
 func (m *model) release(a *mApp, financing, line cents) {
@@ -189,8 +228,25 @@ func (m *model) release(a *mApp, financing, line cents) {
 }
 
 func (m *model) final(a *mApp, to lending.Status) {
-	m.release(a, a.financingHeld, a.lineHeld)
+	m.release(a, a.financingHeld, a.lineHeld-m.lineKept(a))
 	a.status = to
+}
+
+// lineKept is what a's line keeps for good once a draws no more: principal
+// not repaid and, on a line that is not revolving, repaid principal too.
+func (m *model) lineKept(a *mApp) cents {
+	kept := a.disbursed - a.repaid
+	if !m.revolving {
+		kept = a.disbursed
+	}
+	return max(0, min(kept, a.lineHeld))
+}
+
+// close closes a's loan for reason: everything held beyond the line's
+// keep is released, the loan is no longer overdue.
+func (m *model) close(a *mApp, reason string) {
+	m.final(a, lending.Closed)
+	a.closedAs, a.drawdownEnded, a.overdue = reason, true, false
 }
 
 func oneOf(s lending.Status, set ...lending.Status) bool { return slices.Contains(set, s) }
@@ -212,7 +268,7 @@ func (p *prop) newContract(no string, retention cents) string {
 	src := contracts.Source{Kind: "signed", KeyID: "k1", MessageID: no, Actor: "issuer:jinan-pprc"}
 	_, _, err := p.w.contracts.SubmitAwardNotice(ctx, "jinan-pprc", contracts.AwardNoticeDoc{
 		NoticeNo: "N-" + no, ProjectNo: "P-" + no, ProjectName: "Network", Purchaser: contracts.Party{ID: "sdu", Name: "SDU"},
-		Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("1200000.00"), Currency: "CNY",
+		Supplier: contracts.SupplierRef{USCC: p.m.uscc}, Amount: money.MustAmount("1200000.00"), Currency: "CNY",
 		AwardedOn: money.MustDate("2026-10-08"), ProcurementMethod: "open_tender", Status: "active"}, src)
 	if err != nil {
 		p.rt.Fatal(err)
@@ -223,7 +279,7 @@ func (p *prop) newContract(no string, retention cents) string {
 		ret = &r
 	}
 	c, _, err := p.w.contracts.SubmitContract(ctx, "jinan-pprc", contracts.ContractDoc{
-		ContractNo: no, NoticeNo: "N-" + no, Purchaser: contracts.Party{ID: "sdu"}, Supplier: contracts.SupplierRef{USCC: uscc},
+		ContractNo: no, NoticeNo: "N-" + no, Purchaser: contracts.Party{ID: "sdu"}, Supplier: contracts.SupplierRef{USCC: p.m.uscc},
 		Amount: money.MustAmount("1180000.00"), Retention: ret, SignedOn: money.MustDate("2026-10-20"),
 		Period: contracts.Period{Start: money.MustDate("2026-11-01"), End: money.MustDate("2027-04-30")}, Status: "active"}, src)
 	if err != nil {
@@ -237,7 +293,7 @@ func (p *prop) setLine(limit cents, granted bool) (lending.CreditLine, error) {
 	err := p.w.tx(func(tx *postgres.Tx) error {
 		c := ceiling
 		var err error
-		l, err = p.w.lending.SetLine(ctx, tx, bank, lending.LineTerms{BankLineID: p.m.bankLineID, SupplierUSCC: uscc,
+		l, err = p.w.lending.SetLine(ctx, tx, bank, lending.LineTerms{BankLineID: p.m.bankLineID, SupplierUSCC: p.m.uscc,
 			Limit: amountOf(limit), ValidFrom: money.MustDate("2026-01-01"), ValidUntil: money.MustDate("2027-12-31"),
 			Revolving: p.m.revolving, RateCeiling: &c}, granted, "bank:"+bank)
 		return err
@@ -313,11 +369,16 @@ var preferred = map[string][]lending.Status{
 	"reject":          {lending.Submitted, lending.Delivered, lending.Received},
 	"disburse":        {lending.Approved, lending.Disbursed, lending.Repaid},
 	"repay":           {lending.Disbursed, lending.Repaid},
+	"end_drawdown":    {lending.Disbursed, lending.Repaid},
+	"close":           {lending.Disbursed, lending.Repaid},
+	"overdue":         {lending.Disbursed},
+	"cure":            {lending.Disbursed, lending.Repaid},
+	"lapse":           {lending.Approved},
 }
 
 var ops = []string{"apply", "apply", "cancel", "deliver", "delivery_failed", "requeue", "received", "approve", "approve",
 	"approve", "reject", "disburse", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "change_line",
-	"change_line", "revoke_line"}
+	"change_line", "revoke_line", "end_drawdown", "close", "close", "overdue", "cure", "lapse"}
 
 // step draws and runs one operation, then checks the model and invariants.
 func (p *prop) step(i int) {
@@ -347,6 +408,8 @@ func (p *prop) step(i int) {
 			want = refused(errs.VerificationFailed)
 		case line && (m.lineRevoked || amount > m.lineLimit-m.lineUsed):
 			want = refused(errs.VerificationFailed)
+		case m.supplierBarred(): // supplier.not_overdue
+			want = refused(errs.VerificationFailed)
 		default:
 			want = outcome{ok: true}
 		}
@@ -358,7 +421,7 @@ func (p *prop) step(i int) {
 				in.CreditLineID = &m.lineID
 			}
 			var err error
-			got, err = w.lending.Apply(ctx, w.who, in)
+			got, err = w.lending.Apply(ctx, lending.Applicant{UserID: "u1", SupplierUSCC: m.uscc}, in)
 			return err
 		}
 		want.commit = func() {
@@ -382,7 +445,7 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		}
 		run = func() error {
-			_, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: uscc}, a.id, "user:u1")
+			_, err := w.lending.Cancel(ctx, lending.Scope{SupplierUSCC: m.uscc}, a.id, "user:u1")
 			return err
 		}
 	case "deliver":
@@ -479,7 +542,7 @@ func (p *prop) step(i int) {
 		seq := propSeq.Add(1)
 		valueDay := rt.IntRange(0, 20, "value_day")
 		desc = fmt.Sprintf("disburse %s on %s, value date %s", fmtCents(amount), a.id, propDay0.AddDays(valueDay))
-		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved {
+		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved && !a.drawdownEnded {
 			want = outcome{ok: true, commit: func() {
 				a.disbursed += amount
 				a.status, a.hasLoan = lending.Disbursed, true
@@ -607,8 +670,8 @@ func (p *prop) step(i int) {
 				}
 				if a.status == lending.Disbursed && a.disbursed == a.repaid {
 					a.status = lending.Repaid
-					if a.disbursed == a.approved {
-						m.final(a, lending.Closed)
+					if a.disbursed == a.approved || a.drawdownEnded {
+						m.close(a, "repaid")
 					}
 				}
 			}}
@@ -638,6 +701,94 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		}
 		run = func() error { _, err := p.setLine(limit, false); return err }
+	case "end_drawdown":
+		desc = "end the drawdown of " + a.id
+		switch {
+		case !a.hasLoan:
+			want = refused(errs.InvalidTransition)
+		case a.drawdownEnded || a.status == lending.Closed:
+			want = outcome{ok: true, noop: true}
+		case a.status == lending.Repaid:
+			want = outcome{ok: true, commit: func() { m.close(a, "repaid") }}
+		default:
+			want = outcome{ok: true, commit: func() {
+				m.release(a, max(0, a.financingHeld-a.disbursed), a.lineHeld-m.lineKept(a))
+				a.drawdownEnded = true
+			}}
+		}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				return w.lending.EndDrawdownOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(40), "bank:"+bank)
+			})
+		}
+	case "close":
+		reason := rt.OneOf([]string{"repaid", "written_off"}, "reason")
+		desc = fmt.Sprintf("close %s as %s", a.id, reason)
+		outstanding := a.disbursed - a.repaid
+		switch {
+		case !a.hasLoan:
+			want = refused(errs.InvalidTransition)
+		case a.status == lending.Closed && a.closedAs == reason:
+			want = outcome{ok: true, noop: true}
+		case a.status == lending.Closed,
+			reason == "repaid" && outstanding > 0,
+			reason == "written_off" && outstanding == 0:
+			want = refused(errs.InvalidTransition)
+		default:
+			want = outcome{ok: true, commit: func() { m.close(a, reason) }}
+		}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				return w.lending.CloseOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(45), reason, "bank:"+bank)
+			})
+		}
+	case "overdue":
+		principal := rt.Int64Range(0, max(0, a.disbursed-a.repaid)+1, "overdue_principal")
+		desc = fmt.Sprintf("overdue %s on %s", fmtCents(principal), a.id)
+		if !a.hasLoan || a.status == lending.Closed || principal > a.disbursed-a.repaid {
+			want = refused(errs.InvalidTransition)
+		} else {
+			want = outcome{ok: true, commit: func() { a.overdue = true }}
+		}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				return w.lending.OverdueOne(ctx, tx, bank, a.id, a.loanID(), amountOf(principal), propDay0.AddDays(30), "bank:"+bank)
+			})
+		}
+	case "cure":
+		for _, x := range m.apps { // mostly an overdue one, if any
+			if x.overdue && rt.IntRange(0, 3, "cure_overdue") > 0 {
+				a = x
+				break
+			}
+		}
+		day := rt.IntRange(28, 40, "cured_on")
+		desc = fmt.Sprintf("cure %s on %s", a.id, propDay0.AddDays(day))
+		switch {
+		case !a.hasLoan || !a.overdue:
+			want = refused(errs.InvalidTransition)
+		case day < 30:
+			want = refused(errs.Invalid)
+		default:
+			want = outcome{ok: true, commit: func() { a.overdue = false }}
+		}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				return w.lending.CureOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(day), "bank:"+bank)
+			})
+		}
+	case "lapse":
+		desc = "lapse " + a.id
+		if a.status == lending.Approved {
+			want = outcome{ok: true, commit: func() { m.final(a, lending.Closed); a.closedAs = "lapsed" }}
+		} else {
+			want = refused(errs.InvalidTransition)
+		}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				return w.lending.Lapse(ctx, tx, bank, a.id, "expired", "bank:"+bank)
+			})
+		}
 	case "revoke_line":
 		desc = "revoke line"
 		if m.lineRevoked {
@@ -740,16 +891,19 @@ func (p *prop) check(after string) {
 	var apps []struct {
 		ID, Status, Amount, Approved, FinancingHeld, LineHeld string
 		Disbursed, Repaid, Interest                           string
-		OnLine                                                bool
+		OnLine, Overdue                                       bool
 		Account                                               string
-		Pending                                               int
+		Pending, OpenOverdues                                 int
 	}
 	if err := db.Select(&apps, `
 		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
 			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
 			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
 			coalesce(ra.status, '') AS account,
-			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending') AS pending
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending') AS pending,
+			a.overdue_since IS NOT NULL AS overdue,
+			(SELECT count(*) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
+				WHERE l.application_id = a.id AND o.cured_on IS NULL) AS openoverdues
 		FROM applications a LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
 		WHERE a.contract_id = $1 ORDER BY a.seq`, m.contractID); err != nil {
 		fail("applications: %v", err)
@@ -781,16 +935,23 @@ func (p *prop) check(after string) {
 			fail("application %s disbursed %s of %s approved", r.ID, r.Disbursed, r.Approved)
 		case repaid > disbursed:
 			fail("application %s repaid %s of %s disbursed", r.ID, r.Repaid, r.Disbursed)
-		case line > fin:
+		case line > fin && r.Status != "closed":
 			fail("application %s holds %s of the line but only %s of the contract", r.ID, r.LineHeld, r.FinancingHeld)
 		case !r.OnLine && line != 0:
 			fail("application %s holds %s of a line it does not draw on", r.ID, r.LineHeld)
-		case oneOf(lending.Status(r.Status), lending.Rejected, lending.Cancelled, lending.Closed) && (fin != 0 || line != 0):
+		case oneOf(lending.Status(r.Status), lending.Rejected, lending.Cancelled) && (fin != 0 || line != 0):
 			fail("application %s is %s but still holds %s/%s", r.ID, r.Status, r.FinancingHeld, r.LineHeld)
+		case r.Status == "closed" && (fin != 0 || line > disbursed-repaid && m.revolving || line > disbursed):
+			fail("application %s is closed but still holds %s/%s (disbursed %s, repaid %s)", r.ID, r.FinancingHeld, r.LineHeld, r.Disbursed, r.Repaid)
+		case r.Overdue != ma.overdue || r.OpenOverdues != map[bool]int{false: 0, true: 1}[ma.overdue]:
+			fail("application %s overdue %v with %d open episodes; the model says overdue %v", r.ID, r.Overdue, r.OpenOverdues, ma.overdue)
 		case r.Status == "cancelled" && r.Pending != 0:
 			fail("application %s is cancelled but still queued for the bank", r.ID)
 		}
 		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
+		if ma.closedAs == "written_off" {
+			wantAccount = "locked" // the bank is still owed what the purchaser pays
+		}
 		if r.Account != wantAccount {
 			fail("application %s is %s with repayment account %q, want %q", r.ID, r.Status, r.Account, wantAccount)
 		}
@@ -951,6 +1112,21 @@ func TestRepaymentsProperty(t *testing.T) {
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
 }
 
+// TestLoanLifeProperty: random sequences of a loan's life (approvals,
+// tranches, repayments, the end of drawdown, closing as repaid or written
+// off, overdue and cure, lapsed approvals) on one contract and line,
+// revolving or not; after every one, the contract's financed and the
+// line's use are what the model says the applications hold, every hold
+// within its limit, and a closed application holds of its line only what
+// it keeps for good.
+func TestLoanLifeProperty(t *testing.T) {
+	limitRapidChecks(t, rapidChecks)
+	w := newWorld(t)
+	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
+		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+}
+
 // runProp runs one iteration of minSteps to maxSteps operations drawn
 // from ops (nil: all), on a new contract and credit line of w.
 func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
@@ -965,6 +1141,7 @@ func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
 			revolving: rt.Bool("revolving"), bankLineID: fmt.Sprintf("PL-%d", n)}
 		m.limit = 85 * (m.contractAmount - retention) / 100
 		p := &prop{rt: rt, w: w, m: m, ops: ops}
+		m.uscc = p.newSupplier(n)
 		m.contractID = p.newContract(fmt.Sprintf("PROP-%d", n), retention)
 		m.lineLimit = rt.Int64Range(0, 80000000, "line_limit")
 		l, err := p.setLine(m.lineLimit, true)

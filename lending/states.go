@@ -13,7 +13,7 @@ const (
 	Rejected       Status = "rejected"        // the bank declined
 	Disbursed      Status = "disbursed"       // at least one tranche paid out
 	Repaid         Status = "repaid"          // nothing outstanding
-	Closed         Status = "closed"          // repaid in full, account released
+	Closed         Status = "closed"          // the loan's life ended: repaid, written off, or an approval lapsed
 	Cancelled      Status = "cancelled"       // the supplier withdrew before the bank decided
 	DeliveryFailed Status = "delivery_failed" // the bank refused the message or it could not be delivered
 )
@@ -25,8 +25,8 @@ var transitions = map[Status][]Status{
 	Delivered:      {Received, Approved, Rejected, Cancelled},
 	Received:       {Approved, Rejected, Cancelled},
 	DeliveryFailed: {Submitted, Cancelled},
-	Approved:       {Disbursed},
-	Disbursed:      {Disbursed, Repaid},
+	Approved:       {Disbursed, Closed},         // closed: application.lapsed
+	Disbursed:      {Disbursed, Repaid, Closed}, // closed: written off
 	Repaid:         {Disbursed, Closed},
 	Rejected:       {},
 	Cancelled:      {},

@@ -122,11 +122,13 @@ type BankReportLine struct {
 	Approvals    int          `db:"approvals"`
 	Disbursed    money.Amount `db:"disbursed"`   // in the month
 	Outstanding  money.Amount `db:"outstanding"` // at the month's end
-	Overdue      money.Amount `db:"overdue"`     // overdue principal of loans overdue since before the month's end
+	Overdue      money.Amount `db:"overdue"`     // overdue principal at the month's end (loan_overdues)
 }
 
 // BankReport returns every bank's figures for the month (first day of the
-// month given). Returns internal on database failure.
+// month given), as they were at its end: overdue is the principal of the
+// overdue episodes begun by the month's last day and not cured by then, of
+// loans not closed by then. Returns internal on database failure.
 func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankReportLine, error) {
 	lines := []BankReportLine{}
 	err := s.db.SelectContext(ctx, &lines, `
@@ -143,8 +145,9 @@ func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankRepor
 				AND d.value_date >= p.m0 AND d.value_date < p.m1) AS disbursed,
 			(SELECT coalesce(sum(amount), 0) FROM disbursements d WHERE d.bank_id = b.id AND d.value_date < p.m1)
 			- (SELECT coalesce(sum(principal), 0) FROM repayments r WHERE r.bank_id = b.id AND r.paid_on < p.m1) AS outstanding,
-			(SELECT coalesce(sum(overdue_principal), 0) FROM loans l WHERE l.bank_id = b.id
-				AND l.overdue_since < p.m1) AS overdue
+			(SELECT coalesce(sum(o.principal), 0) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
+				WHERE l.bank_id = b.id AND o.since < p.m1 AND (o.cured_on IS NULL OR o.cured_on >= p.m1)
+				AND (l.closed_on IS NULL OR l.closed_on >= p.m1)) AS overdue
 		FROM banks b, p ORDER BY b.id`, month)
 	return lines, postgres.Translate(err)
 }

@@ -92,6 +92,7 @@ var zh = map[string]string{
 	"check.contract.in_period":           "合同在履约期内",
 	"check.financing.headroom":           "合同尚有可融资额度",
 	"check.credit_line.available":        "所选授信额度足够",
+	"check.supplier.not_overdue":         "供应商没有逾期贷款，近期也没有被核销的贷款",
 
 	"apply.title": "申请融资", "apply.intro": "以合同 %s 申请融资。此合同尚可融资 %s 元。",
 	"apply.fix_fields": "请修改下面标出的内容。", "apply.refused": "申请未被受理：",
@@ -279,6 +280,7 @@ var en = map[string]string{
 	"check.contract.in_period":           "The contract is within its performance period",
 	"check.financing.headroom":           "Some of the contract can still be financed",
 	"check.credit_line.available":        "The chosen credit line has enough left",
+	"check.supplier.not_overdue":         "The supplier has no overdue loan and no loan written off recently",
 
 	"apply.title": "Apply for financing", "apply.intro": "Apply against contract %s. It can still finance %s yuan.",
 	"apply.fix_fields": "Please correct the fields marked below.", "apply.refused": "The application was not accepted:",

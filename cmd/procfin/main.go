@@ -445,6 +445,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		}
 		events := banking.NewEvents(db, ls)
 		events.OnRepaid = subs.OnRepaid
+		events.OnOverdue = subs.OnOverdue
 		banks := banking.NewRegistry(db)
 		banks.SetURLPolicy(urls)
 		for _, b := range cfg.Banks {
@@ -588,7 +589,8 @@ func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lendin
 	if err != nil {
 		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
 	}
-	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays,
+		WriteOffBarDays: cfg.Lending.WriteOffBarDays}, nil)
 	ls.UseReadCache(cfg.HTTP.ReadCacheTTL)
 	return ls, nil
 }
