@@ -588,7 +588,8 @@ func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lendin
 	if err != nil {
 		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
 	}
-	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays}, nil)
+	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays,
+		ConsentTTL: cfg.Lending.ConsentTTL}, nil)
 	ls.UseReadCache(cfg.HTTP.ReadCacheTTL)
 	return ls, nil
 }
