@@ -76,8 +76,9 @@ func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 // (the caller holds its lock), and tells the bank if it may have heard of
 // it (bank-protocol.md 1.1, "What each event does to an application"):
 //
-//   - its credit application not attempted yet (pending, no attempt, not
-//     leased): the delivery is deleted and nothing is sent;
+//   - the application still submitted and its credit application not
+//     attempted yet (pending, no attempt, not leased): the delivery is
+//     deleted and nothing is sent;
 //   - otherwise a pending retry is stopped (failed, "withdrawn"; one under
 //     way keeps its lease until the relay records its answer) and a
 //     withdrawal is queued, which the relay sends once the application's
@@ -85,19 +86,21 @@ func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 //
 // It reports whether a withdrawal was queued.
 func (o Outbox) Withdraw(ctx context.Context, tx *postgres.Tx, w lending.Withdrawal) (bool, error) {
-	var deleted []int64
-	err := tx.SelectContext(ctx, &deleted, `
-		DELETE FROM deliveries
-		WHERE application_id = $1 AND kind = $2 AND status = 'pending' AND attempts = 0
-			AND (locked_until IS NULL OR locked_until < now())
-		RETURNING id`, w.ApplicationID, KindCreditApplication)
-	if err != nil {
-		return false, postgres.Translate(err)
+	if !w.Known {
+		var deleted []int64
+		err := tx.SelectContext(ctx, &deleted, `
+			DELETE FROM deliveries
+			WHERE application_id = $1 AND kind = $2 AND status = 'pending' AND attempts = 0
+				AND (locked_until IS NULL OR locked_until < now())
+			RETURNING id`, w.ApplicationID, KindCreditApplication)
+		if err != nil {
+			return false, postgres.Translate(err)
+		}
+		if len(deleted) > 0 {
+			return false, nil
+		}
 	}
-	if len(deleted) > 0 {
-		return false, nil
-	}
-	_, err = tx.ExecContext(ctx, `
+	_, err := tx.ExecContext(ctx, `
 		UPDATE deliveries SET status = 'failed', last_error = 'withdrawn: the application was cancelled'
 		WHERE application_id = $1 AND kind = $2 AND status = 'pending'`, w.ApplicationID, KindCreditApplication)
 	if err != nil {

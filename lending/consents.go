@@ -219,9 +219,10 @@ func (s *Service) RevokeConsent(ctx context.Context, sc Scope, id, actor string)
 // it holds, and has the outbox stop its credit application or tell the
 // bank with a withdrawal.
 func (s *Service) withdraw(ctx context.Context, tx *postgres.Tx, a *Application, actor, cause string) error {
+	known := a.Status != Submitted
 	if err := s.transition(ctx, tx, a, Cancelled, actor, cause); err != nil {
 		return err
 	}
-	_, err := s.outbox.Withdraw(ctx, tx, Withdrawal{ApplicationID: a.ID, BankID: a.BankID, Reason: cause})
+	_, err := s.outbox.Withdraw(ctx, tx, Withdrawal{ApplicationID: a.ID, BankID: a.BankID, Reason: cause, Known: known})
 	return err
 }

@@ -34,6 +34,9 @@ type Withdrawal struct {
 	ApplicationID string
 	BankID        string
 	Reason        string // CauseCancelledBySupplier or CauseConsentRevoked
+	// Known: the bank has heard of the application (it was delivered or
+	// its delivery failed), so it is told whatever its delivery's state.
+	Known bool
 }
 
 // Service keeps credit lines, applications and loans.
