@@ -742,14 +742,15 @@ func (p *prop) check(after string) {
 		Disbursed, Repaid, Interest                           string
 		OnLine                                                bool
 		Account                                               string
-		Pending                                               int
+		Pending, Withdrawals                                  int
 	}
 	if err := db.Select(&apps, `
 		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
 			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
 			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
 			coalesce(ra.status, '') AS account,
-			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending') AS pending
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending' AND d.kind = 'credit-application') AS pending,
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.kind = 'withdrawal') AS withdrawals
 		FROM applications a LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
 		WHERE a.contract_id = $1 ORDER BY a.seq`, m.contractID); err != nil {
 		fail("applications: %v", err)
@@ -789,6 +790,8 @@ func (p *prop) check(after string) {
 			fail("application %s is %s but still holds %s/%s", r.ID, r.Status, r.FinancingHeld, r.LineHeld)
 		case r.Status == "cancelled" && r.Pending != 0:
 			fail("application %s is cancelled but still queued for the bank", r.ID)
+		case r.Status != "cancelled" && r.Withdrawals != 0 || r.Withdrawals > 1:
+			fail("application %s is %s with %d withdrawals", r.ID, r.Status, r.Withdrawals)
 		}
 		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
 		if r.Account != wantAccount {
