@@ -181,11 +181,17 @@ func (s *Service) ConsentOf(ctx context.Context, applicationID string) (Consent,
 func (s *Service) RevokeConsent(ctx context.Context, sc Scope, id, actor string) (SupplierConsent, error) {
 	var out SupplierConsent
 	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
-		before, err := s.consent(ctx, tx, sc, id, tx.Now())
+		found, err := s.consent(ctx, tx, sc, id, tx.Now())
 		if err != nil {
 			return err
 		}
-		a, err := s.lockApplication(ctx, tx, sc, before.ApplicationID)
+		a, err := s.lockApplication(ctx, tx, sc, found.ApplicationID)
+		if err != nil {
+			return err
+		}
+		// Read again under the lock: a concurrent revocation may have
+		// committed meanwhile.
+		before, err := s.consent(ctx, tx, sc, found.ID, tx.Now())
 		if err != nil {
 			return err
 		}
