@@ -16,9 +16,10 @@ import (
 // bank"). A kind of message is a Go type whose JSON is the protocol's body
 // (the Outbound interface) and one entry in outboundKinds, which gives its
 // path at the bank's base URL and what the bank's answer means for the
-// business. The outbox stores a message's kind beside its body
-// (deliveries.kind), and the relay posts the body to the bank's base URL
-// and that kind's path.
+// business. The outbox stores a message's kind and message id beside its
+// body (deliveries.kind, deliveries.message_id), and the relay posts the
+// body to the bank's base URL and that kind's path, under the message id
+// as its Idempotency-Key, after any earlier message of its application.
 
 // Outbound is a message for a bank. json.Marshal of it is its body, stored
 // once by the outbox and sent as it is at every attempt.
