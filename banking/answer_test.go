@@ -49,7 +49,7 @@ func TestInterpret(t *testing.T) {
 	// 497 for the text, cut to 495 on a character boundary (165
 	// characters), then "…".
 	long := interpret(422, "", []byte(`{"detail":"`+strings.Repeat("拒", 330)+`"}`))
-	if want := "the bank refused the application (422): " + strings.Repeat("拒", 165) + "…"; long.detail != want {
+	if want := "the bank refused the message (422): " + strings.Repeat("拒", 165) + "…"; long.detail != want {
 		t.Errorf("a long detail is kept as %q, want %q", long.detail, want)
 	}
 }

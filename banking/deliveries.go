@@ -18,6 +18,8 @@ import (
 type Delivery struct {
 	ID            int64      `db:"id" json:"id"`
 	ApplicationID string     `db:"application_id" json:"application_id"`
+	MessageID     string     `db:"message_id" json:"message_id"`
+	Kind          string     `db:"kind" json:"kind"`
 	BankID        string     `db:"bank_id" json:"bank_id"`
 	Status        string     `db:"status" json:"status"`
 	Attempts      int        `db:"attempts" json:"attempts"`
@@ -50,20 +52,23 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 	}
 	list := []Delivery{}
 	err := d.db.SelectContext(ctx, &list, `
-		SELECT id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+		SELECT id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
 		FROM deliveries WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, status, before, limit)
 	return list, postgres.Translate(err)
 }
 
-// Requeue sends a dead or failed delivery again, from a fresh 24 hours.
-// Returns not_found, or invalid_transition when it is not dead or failed
-// or its application was cancelled.
+// Requeue sends a dead or failed delivery again, from a fresh 24 hours
+// (its attempts still counted, so a delivery never attempted is one with
+// none). Returns not_found; invalid_transition when it is not dead or
+// failed, or it is a credit application whose application is no longer
+// submitted or delivery_failed; consent_expired when it carries the
+// supplier's data and the consent to its bank has expired or was revoked.
 func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Delivery, error) {
 	var out Delivery
 	err := postgres.Transact(ctx, d.db, func(tx *postgres.Tx) error {
 		var cur Delivery
 		err := tx.GetContext(ctx, &cur, `
-			SELECT id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+			SELECT id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
 			FROM deliveries WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.E(errs.NotFound, "no delivery %d", id)
@@ -74,23 +79,35 @@ func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Deliv
 		if cur.Status != "dead" && cur.Status != "failed" {
 			return errs.E(errs.InvalidTransition, "the delivery is %s: only dead or failed deliveries are re-queued", cur.Status)
 		}
-		a, err := d.lending.Application(ctx, lending.Scope{}, cur.ApplicationID)
-		if err != nil {
-			return err
+		kind := outboundKinds[cur.Kind]
+		if kind.requeued != nil {
+			a, err := d.lending.Application(ctx, lending.Scope{}, cur.ApplicationID)
+			if err != nil {
+				return err
+			}
+			if a.Status != lending.DeliveryFailed && a.Status != lending.Submitted {
+				return errs.E(errs.InvalidTransition, "the application is %s", a.Status)
+			}
 		}
-		if a.Status != lending.DeliveryFailed && a.Status != lending.Submitted {
-			return errs.E(errs.InvalidTransition, "the application is %s", a.Status)
+		if kind.carriesData {
+			if c, err := d.lending.ConsentOf(ctx, cur.ApplicationID); err != nil {
+				return err
+			} else if c.State(tx.Now()) != lending.ConsentGiven {
+				return errs.E(errs.ConsentExpired, "the supplier's consent to send its data to %s is %s: the message cannot be sent again", cur.BankID, c.State(tx.Now()))
+			}
 		}
 		err = tx.GetContext(ctx, &out, `
-			UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), created_at = now(),
+			UPDATE deliveries SET status = 'pending', next_attempt_at = now(), created_at = now(),
 				locked_until = NULL, last_error = ''
 			WHERE id = $1
-			RETURNING id, application_id, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at`, id)
+			RETURNING id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at`, id)
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		if err := d.lending.Requeued(ctx, tx, cur.ApplicationID, actor); err != nil {
-			return err
+		if kind.requeued != nil {
+			if err := kind.requeued(d.lending, ctx, tx, cur.ApplicationID, actor); err != nil {
+				return err
+			}
 		}
 		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "delivery.requeued", EntityType: "application",
 			EntityID: cur.ApplicationID, Before: cur, After: out})

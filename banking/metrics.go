@@ -23,7 +23,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
 	m := &Metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "procfin_bank_deliveries_total",
-			Help: "Delivery attempts to banks by outcome (delivered, refused, conflict, retry, dead)."}, []string{"bank", "outcome"}),
+			Help: "Delivery attempts to banks by outcome (delivered, refused, conflict, retry, dead, no_consent)."}, []string{"bank", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "procfin_bank_delivery_seconds",
 			Help: "Delivery attempt latency by bank.", Buckets: prometheus.DefBuckets}, []string{"bank"}),
 		breakers: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "procfin_bank_breaker_state",

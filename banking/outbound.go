@@ -3,6 +3,7 @@ package banking
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"procfin/contracts"
@@ -15,28 +16,40 @@ import (
 // bank"). A kind of message is a Go type whose JSON is the protocol's body
 // (the Outbound interface) and one entry in outboundKinds, which gives its
 // path at the bank's base URL and what the bank's answer means for the
-// business. The outbox stores a message's kind beside its body
-// (deliveries.kind), and the relay posts the body to the bank's base URL
-// and that kind's path.
+// business. The outbox stores a message's kind and message id beside its
+// body (deliveries.kind, deliveries.message_id), and the relay posts the
+// body to the bank's base URL and that kind's path, under the message id
+// as its Idempotency-Key, after any earlier message of its application.
 
 // Outbound is a message for a bank. json.Marshal of it is its body, stored
 // once by the outbox and sent as it is at every attempt.
 type Outbound interface {
 	// Kind is the message's entry in outboundKinds.
 	Kind() string
-	// Delivery names the bank it goes to and the application it concerns,
-	// whose id is its Idempotency-Key.
-	Delivery() (bankID, applicationID string)
+	// Delivery names the bank it goes to, the application it concerns
+	// and its own message id, its Idempotency-Key at every attempt.
+	Delivery() (bankID, applicationID, messageID string)
 }
 
 // The kinds of outbound message.
 const (
 	KindCreditApplication = "credit-application"
+	KindWithdrawal        = "withdrawal"
 )
 
 // outboundKind is what the relay needs of a kind of message.
 type outboundKind struct {
-	path string // where the bank takes it, below its base URL
+	// path is where the bank takes it, below its base URL; {application_id}
+	// in it stands for the message's application.
+	path string
+	// carriesData says the message carries the supplier's data, so it
+	// needs the supplier's consent to that bank in force when it is sent
+	// (domain.md 1.1, "Consent"): otherwise it fails with consent_expired,
+	// and an administrator cannot re-queue it.
+	carriesData bool
+	// requeued records what an administrator's re-queue of a failed or dead
+	// message means; nil for nothing.
+	requeued func(ls *lending.Service, ctx context.Context, tx *postgres.Tx, applicationID, actor string) error
 	// delivered records what the bank's acceptance of messages of the kind
 	// means, for all those of one batch at once, in the transaction that
 	// marks them delivered; nil for nothing.
@@ -49,8 +62,30 @@ type outboundKind struct {
 
 // outboundKinds is the one registry of the messages procfin sends to banks.
 var outboundKinds = map[string]outboundKind{
-	KindCreditApplication: {path: "/v1/credit-applications",
-		delivered: (*lending.Service).MarkDeliveredMany, failed: (*lending.Service).MarkDeliveryFailed},
+	KindCreditApplication: {path: "/v1/credit-applications", carriesData: true,
+		delivered: (*lending.Service).MarkDeliveredMany, failed: (*lending.Service).MarkDeliveryFailed,
+		requeued: (*lending.Service).Requeued},
+	// The application is already cancelled when its withdrawal is queued:
+	// the bank's acceptance or refusal of it changes nothing more. It
+	// carries no data of the supplier's, so no consent is needed to send it.
+	KindWithdrawal: {path: "/v1/credit-applications/{application_id}/withdrawal"},
+}
+
+// dataKinds are the kinds of message that carry the supplier's data.
+var dataKinds = func() []string {
+	var ks []string
+	for k, o := range outboundKinds {
+		if o.carriesData {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}()
+
+// pathOf is where the bank takes a message of the kind about the
+// application.
+func (k outboundKind) pathOf(applicationID string) string {
+	return strings.ReplaceAll(k.path, "{application_id}", applicationID)
 }
 
 // ApplicationMessage is a credit application as the protocol carries it
@@ -114,8 +149,26 @@ type MessageVerification struct {
 
 func (ApplicationMessage) Kind() string { return KindCreditApplication }
 
-func (m ApplicationMessage) Delivery() (bankID, applicationID string) {
-	return m.BankID, m.ApplicationID
+// Delivery: a credit application's message id is its application's id.
+func (m ApplicationMessage) Delivery() (bankID, applicationID, messageID string) {
+	return m.BankID, m.ApplicationID, m.ApplicationID
+}
+
+// Withdrawal tells the bank that the supplier cancelled the application,
+// or revoked its consent, after it was sent and before the bank decided
+// (bank-protocol.md 1.1, "Withdrawal").
+type Withdrawal struct {
+	ApplicationID string    `json:"application_id"`
+	WithdrawnAt   time.Time `json:"withdrawn_at"`
+	Reason        string    `json:"reason"` // cancelled_by_supplier or consent_revoked
+	BankID        string    `json:"-"`
+	MessageID     string    `json:"-"`
+}
+
+func (Withdrawal) Kind() string { return KindWithdrawal }
+
+func (m Withdrawal) Delivery() (bankID, applicationID, messageID string) {
+	return m.BankID, m.ApplicationID, m.MessageID
 }
 
 // NewApplicationMessage makes the credit application that tells the bank

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/lib/pq"
 
 	"procfin/lending"
@@ -32,8 +34,8 @@ func (o Outbox) Enqueue(ctx context.Context, tx *postgres.Tx, ss ...lending.Subm
 // kind.
 func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 	type rows struct {
-		ids, banks []string
-		bodies     postgres.Packed
+		ids, banks, messageIDs []string
+		bodies                 postgres.Packed
 	}
 	var kinds []string
 	byKind := map[string]*rows{}
@@ -52,28 +54,58 @@ func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 			byKind[kind] = r
 			kinds = append(kinds, kind)
 		}
-		bankID, applicationID := m.Delivery()
-		r.ids, r.banks = append(r.ids, applicationID), append(r.banks, bankID)
+		bankID, applicationID, messageID := m.Delivery()
+		r.ids, r.banks, r.messageIDs = append(r.ids, applicationID), append(r.banks, bankID), append(r.messageIDs, messageID)
 		r.bodies.Add(body)
 	}
 	for _, kind := range kinds {
 		r := byKind[kind]
 		w := postgres.Write{Query: `
-		INSERT INTO deliveries (application_id, bank_id, kind, payload)
-		SELECT application_id, bank_id, $6::text, substring($5::bytea FROM payload_at FOR payload_len)
-		FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS v(application_id, bank_id, payload_at, payload_len, i)
-		ORDER BY i`, Args: []any{pq.Array(r.ids), pq.Array(r.banks), r.bodies.Starts(), r.bodies.Lengths(), r.bodies.Bytes(), kind}}
+		INSERT INTO deliveries (application_id, message_id, bank_id, kind, payload)
+		SELECT application_id, message_id, bank_id, $6::text, substring($5::bytea FROM payload_at FOR payload_len)
+		FROM unnest($1::uuid[], $7::uuid[], $2::text[], $3::int[], $4::int[])
+			WITH ORDINALITY AS v(application_id, message_id, bank_id, payload_at, payload_len, i)
+		ORDER BY i`, Args: []any{pq.Array(r.ids), pq.Array(r.banks), r.bodies.Starts(), r.bodies.Lengths(), r.bodies.Bytes(), kind,
+			pq.Array(r.messageIDs)}}
 		tx.BeforeCommit(func() (postgres.Write, error) { return w, nil })
 	}
 	return nil
 }
 
-// Withdraw stops a message not delivered yet (the application was
-// cancelled). A message in flight may still arrive; the bank's later
-// events then meet a cancelled application and are refused.
-func (Outbox) Withdraw(ctx context.Context, tx *postgres.Tx, applicationID string) error {
+// Withdraw stops what the bank was to be told of a cancelled application
+// (the caller holds its lock), and tells the bank if it may have heard of
+// it (bank-protocol.md 1.1, "What each event does to an application"):
+//
+//   - the application still submitted and its credit application not
+//     attempted yet (pending, no attempt, not leased): the delivery is
+//     deleted and nothing is sent;
+//   - otherwise a pending retry is stopped (failed, "withdrawn"; one under
+//     way keeps its lease until the relay records its answer) and a
+//     withdrawal is queued, which the relay sends once the application's
+//     delivery has ended.
+//
+// It reports whether a withdrawal was queued.
+func (o Outbox) Withdraw(ctx context.Context, tx *postgres.Tx, w lending.Withdrawal) (bool, error) {
+	if !w.Known {
+		var deleted []int64
+		err := tx.SelectContext(ctx, &deleted, `
+			DELETE FROM deliveries
+			WHERE application_id = $1 AND kind = $2 AND status = 'pending' AND attempts = 0
+				AND (locked_until IS NULL OR locked_until < now())
+			RETURNING id`, w.ApplicationID, KindCreditApplication)
+		if err != nil {
+			return false, postgres.Translate(err)
+		}
+		if len(deleted) > 0 {
+			return false, nil
+		}
+	}
 	_, err := tx.ExecContext(ctx, `
 		UPDATE deliveries SET status = 'failed', last_error = 'withdrawn: the application was cancelled'
-		WHERE application_id = $1 AND status = 'pending'`, applicationID)
-	return postgres.Translate(err)
+		WHERE application_id = $1 AND kind = $2 AND status = 'pending'`, w.ApplicationID, KindCreditApplication)
+	if err != nil {
+		return false, postgres.Translate(err)
+	}
+	return true, o.queue(tx, Withdrawal{ApplicationID: w.ApplicationID, BankID: w.BankID, Reason: w.Reason,
+		WithdrawnAt: tx.Now().UTC().Truncate(time.Second), MessageID: uuid.NewString()})
 }

@@ -140,11 +140,15 @@ func (r *Relay) Run(ctx context.Context) {
 type claimed struct {
 	ID            int64     `db:"id"`
 	ApplicationID string    `db:"application_id"`
+	MessageID     string    `db:"message_id"`
 	BankID        string    `db:"bank_id"`
 	Kind          string    `db:"kind"`
 	Payload       []byte    `db:"payload"`
 	Attempts      int       `db:"attempts"`
 	CreatedAt     time.Time `db:"created_at"`
+	// NoConsent: the message carries the supplier's data and its consent
+	// to the bank has expired or was revoked.
+	NoConsent bool `db:"no_consent"`
 }
 
 // RunOnce claims the due deliveries and delivers them, each bank's in a
@@ -172,15 +176,28 @@ func (r *Relay) dispatch(ctx context.Context, lanes *sync.WaitGroup) (int, error
 	}
 	r.mu.Unlock()
 	var due []claimed
+	// A message after an application's credit application (a withdrawal)
+	// waits while an earlier delivery of that application is pending or
+	// under a lease: one probe of deliveries_application each, and none
+	// for credit applications, always their application's first. A
+	// message carrying the supplier's data is claimed with whether its
+	// consent still holds (one probe of the consent's unique index).
 	err := r.db.SelectContext(ctx, &due, `
-		UPDATE deliveries SET locked_until = now() + $2 * interval '1 millisecond', locked_by = $3, attempts = attempts + 1
+		UPDATE deliveries AS d SET locked_until = now() + $2 * interval '1 millisecond', locked_by = $3, attempts = attempts + 1
 		WHERE id IN (
-			SELECT id FROM deliveries
+			SELECT id FROM deliveries AS n
 			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
 				AND bank_id <> ALL($4::text[])
+				AND (kind = $5 OR NOT EXISTS (
+					SELECT FROM deliveries AS e
+					WHERE e.application_id = n.application_id AND e.id < n.id
+						AND (e.status = 'pending' OR e.locked_until >= now())))
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, application_id, bank_id, kind, payload, attempts, created_at`,
-		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy))
+		RETURNING id, application_id, message_id, bank_id, kind, payload, attempts, created_at,
+			kind = ANY($6::text[]) AND NOT EXISTS (
+				SELECT FROM consents AS c
+				WHERE c.application_id = d.application_id AND c.expires_at > now() AND c.revoked_at IS NULL) AS no_consent`,
+		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy), KindCreditApplication, pq.Array(dataKinds))
 	if err != nil {
 		return 0, postgres.Translate(err)
 	}
@@ -385,7 +402,10 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 		// Queued by a newer procfin, perhaps: one that knows it may send it.
 		return result{outcome: "retry", detail: text.Clean(fmt.Sprintf("no message kind %q in this procfin", d.Kind), maxError)}
 	}
-	url := bank.BaseURL + kind.path
+	if d.NoConsent {
+		return result{outcome: "no_consent", detail: "consent_expired: the supplier's consent to send its data to the bank has expired or was revoked; nothing was sent"}
+	}
+	url := bank.BaseURL + kind.pathOf(d.ApplicationID)
 	token, err := r.signer.SignContext(ctx, http.MethodPost, url, d.BankID, d.Payload, time.Now())
 	if err != nil {
 		return result{outcome: "retry", detail: "sign: " + err.Error()}
@@ -397,7 +417,7 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set(signature.HeaderName, token)
-		req.Header.Set("Idempotency-Key", d.ApplicationID)
+		req.Header.Set("Idempotency-Key", d.MessageID)
 		start := time.Now()
 		resp, err := r.client.Do(req)
 		if err != nil {
@@ -462,7 +482,7 @@ func interpret(status int, retryAfterHeader string, body []byte) result {
 	case status == http.StatusConflict:
 		res.outcome, res.detail = "conflict", "the bank holds a different body under this Idempotency-Key: flagged for an administrator"
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
-		res.outcome, res.detail = "refused", fmt.Sprintf("the bank refused the application (%d): %s", status, problemDetail(body))
+		res.outcome, res.detail = "refused", fmt.Sprintf("the bank refused the message (%d): %s", status, problemDetail(body))
 	case status >= 500 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
 		res.outcome, res.troubled, res.detail = "retry", true, fmt.Sprintf("the bank answered %d", status)
 		if len(bytes.TrimSpace(body)) > 0 {
@@ -491,24 +511,29 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 			n, err := res.RowsAffected()
 			return n == 1, postgres.Translate(err)
 		}
+		// A delivery withdrawn while under way (its application cancelled)
+		// is failed already: the answer only ends its lease.
 		switch res.outcome {
-		case "conflict", "refused":
+		case "conflict", "refused", "no_consent":
 			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'failed', last_status = $2, last_error = $3, locked_until = NULL
-				WHERE id = $1 AND locked_by = $4`,
+				WHERE id = $1 AND locked_by = $4 AND status = 'pending'`,
 				d.ID, status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 			if !ok || err != nil {
-				return err
+				return r.endLease(ctx, tx, d, err)
+			}
+			if res.outcome == "no_consent" {
+				return failed(ctx, tx, r.lending, d, lending.CauseConsentExpired)
 			}
 			return failed(ctx, tx, r.lending, d, text.Clean(res.detail, maxError))
 		}
 		if time.Since(d.CreatedAt) > r.cfg.DeadAfter {
 			ok, err := mine(tx.ExecContext(ctx, `
 				UPDATE deliveries SET status = 'dead', last_status = $2, last_error = $3, locked_until = NULL
-				WHERE id = $1 AND locked_by = $4`,
+				WHERE id = $1 AND locked_by = $4 AND status = 'pending'`,
 				d.ID, status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
 			if !ok || err != nil {
-				return err
+				return r.endLease(ctx, tx, d, err)
 			}
 			r.metrics.delivery(d.BankID, "dead", 0)
 			return failed(ctx, tx, r.lending, d, text.Clean("undeliverable for 24 hours: "+res.detail, maxError))
@@ -517,12 +542,28 @@ func (r *Relay) record(ctx context.Context, d claimed, res result) error {
 		if res.retryAfter > wait {
 			wait = min(res.retryAfter, r.cfg.MaxBackoff)
 		}
-		_, err := mine(tx.ExecContext(ctx, `
+		ok, err := mine(tx.ExecContext(ctx, `
 			UPDATE deliveries SET next_attempt_at = now() + $2 * interval '1 millisecond', last_status = $3, last_error = $4,
-				locked_until = NULL WHERE id = $1 AND locked_by = $5`,
+				locked_until = NULL WHERE id = $1 AND locked_by = $5 AND status = 'pending'`,
 			d.ID, wait.Milliseconds(), status, text.Clean(res.detail, maxError), r.cfg.WorkerID))
-		return err
+		if !ok || err != nil {
+			return r.endLease(ctx, tx, d, err)
+		}
+		return nil
 	})
+}
+
+// endLease ends this worker's lease of a delivery that is no longer
+// pending (withdrawn while under way), so that the application's next
+// message need not wait for the lease to run out; err, if any, is
+// returned as it is.
+func (r *Relay) endLease(ctx context.Context, tx *postgres.Tx, d claimed, err error) error {
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE deliveries SET locked_until = NULL WHERE id = $1 AND locked_by = $2 AND status <> 'pending'`,
+		d.ID, r.cfg.WorkerID)
+	return postgres.Translate(err)
 }
 
 // failed records what d's failing for good means, by its kind.

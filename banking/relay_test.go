@@ -143,7 +143,7 @@ func (w *world) relay(cfg banking.RelayConfig) *banking.Relay {
 
 func (w *world) state(t *testing.T, appID string) (delivery, app string) {
 	t.Helper()
-	w.db.Get(&delivery, `SELECT status FROM deliveries WHERE application_id = $1`, appID)
+	w.db.Get(&delivery, `SELECT status FROM deliveries WHERE application_id = $1 ORDER BY id LIMIT 1`, appID)
 	w.db.Get(&app, `SELECT status FROM applications WHERE id = $1`, appID)
 	return
 }

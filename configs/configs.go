@@ -112,6 +112,9 @@ type Config struct {
 		// WriteOffBarDays is how long after a loan of the supplier is
 		// written off its new applications fail supplier.not_overdue.
 		WriteOffBarDays int `yaml:"write_off_bar_days"`
+		// ConsentTTL is how long a supplier's consent to send its data to a
+		// bank lasts (PROCFIN_CONSENT_TTL).
+		ConsentTTL time.Duration `yaml:"consent_ttl"`
 	} `yaml:"lending"`
 
 	// Subsidy is the interest-subsidy (贴息) policy that becomes version 1
@@ -225,6 +228,14 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		c.Outbound.JWKSHardExpiry = d
 		return nil
 	})
+	env("PROCFIN_CONSENT_TTL", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 8760h): %q", v)
+		}
+		c.Lending.ConsentTTL = d
+		return nil
+	})
 	if c.PublicURL == "" {
 		c.PublicURL = "http://" + c.Addr
 	}
@@ -277,6 +288,7 @@ func (c *Config) validate() []error {
 	positive("http.shutdown_timeout", c.HTTP.ShutdownTimeout)
 	positive("auth.token_ttl", c.Auth.TokenTTL)
 	positive("idempotency.ttl", c.Idempotency.TTL)
+	positive("lending.consent_ttl", c.Lending.ConsentTTL)
 	if c.Auth.TokenTTL > time.Hour {
 		bad("auth.token_ttl", "access tokens are short-lived: at most 1h, got %s", c.Auth.TokenTTL)
 	}

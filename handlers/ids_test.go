@@ -55,7 +55,13 @@ func TestIDSpellings(t *testing.T) {
 	if batchID == "" {
 		t.Fatal("setup: no second claim")
 	}
+	var consents struct{ Items []map[string]any }
+	json.Unmarshal(e.do("GET", "/v1/consents", tokA, nil).body, &consents)
+	if len(consents.Items) != 1 {
+		t.Fatalf("setup: %d consents", len(consents.Items))
+	}
 	idFor := map[string]string{
+		"/v1/consents":            consents.Items[0]["id"].(string),
 		"/v1/credit-applications": appID, "/v1/contracts": contractID, "/v1/award-notices": contract["notice_id"].(string),
 		"/v1/loans": loans.Items[0]["id"].(string), "/v1/subsidy-claims": claimID, "/v1/subsidy-batches": batchID,
 		"/v1/admin/users": officerUser.ID,

@@ -68,7 +68,8 @@ func (s *server) apply(c *gin.Context) {
 		return
 	}
 	p, _ := principal(c)
-	who := lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key")}
+	who := lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key"),
+		Lang: consentLang(c.GetHeader("Accept-Language"))}
 	var answer *appliedAnswer
 	if claim, ok := c.Get(ctxClaim); ok {
 		answer = &appliedAnswer{store: s.idem, claim: claim.(idempotency.Claim)}

@@ -40,6 +40,7 @@ var routeAccess = map[string]access{
 	"GET /v1/contracts": readersAll, "GET /v1/contracts/:id": readersAll,
 	"GET /v1/credit-lines": readersAll, "GET /v1/credit-applications": readersAll, "GET /v1/credit-applications/:id": readersAll,
 	"GET /v1/loans": readersAll, "GET /v1/loans/:id": readersAll,
+	"GET /v1/consents": suppliersOnly, "POST /v1/consents/:id/revoke": suppliersOnly,
 	"POST /v1/contracts/:id/verify": supplierOrOfficer,
 	"GET /v1/subsidy-claims":        supplierOrOfficer, "GET /v1/subsidy-claims/:id": supplierOrOfficer,
 	"POST /v1/credit-applications": suppliersOnly, "POST /v1/credit-applications/:id/cancel": suppliersOnly,
@@ -67,7 +68,7 @@ func TestAccessMatrix(t *testing.T) {
 	_, officer := e.user("olga", "officer", "")
 	_, admin := e.user("root2", "admin", "")
 
-	var ids struct{ contract, notice, loan string }
+	var ids struct{ contract, notice, loan, consent string }
 	var a map[string]any
 	json.Unmarshal(e.do("GET", "/v1/credit-applications/"+appA, tokA, nil).body, &a)
 	ids.contract = a["contract_id"].(string)
@@ -80,7 +81,13 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatalf("setup: %d loans", len(loans.Items))
 	}
 	ids.loan = loans.Items[0]["id"].(string)
-	secrets := []string{usccA, appA, ids.contract, ids.notice, ids.loan}
+	var consents struct{ Items []map[string]any }
+	json.Unmarshal(e.do("GET", "/v1/consents", tokA, nil).body, &consents)
+	if len(consents.Items) != 1 {
+		t.Fatalf("setup: %d consents", len(consents.Items))
+	}
+	ids.consent = consents.Items[0]["id"].(string)
+	secrets := []string{usccA, appA, ids.contract, ids.notice, ids.loan, ids.consent}
 	idFor := func(path string) string {
 		switch {
 		case strings.HasPrefix(path, "/v1/credit-applications"):
@@ -91,6 +98,8 @@ func TestAccessMatrix(t *testing.T) {
 			return ids.notice
 		case strings.HasPrefix(path, "/v1/loans"):
 			return ids.loan
+		case strings.HasPrefix(path, "/v1/consents"):
+			return ids.consent
 		case strings.HasPrefix(path, "/v1/subsidy-batches/:file"):
 			return "00000000-0000-0000-0000-000000000000.csv"
 		}

@@ -47,6 +47,8 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/credit-applications", authed, readers, s.listApplications)
 	r.GET("/v1/credit-applications/:id", authed, readers, s.getApplication)
 	r.POST("/v1/credit-applications/:id/cancel", authed, suppliers, idem, s.cancelApplication)
+	r.GET("/v1/consents", authed, suppliers, s.listConsents)
+	r.POST("/v1/consents/:id/revoke", authed, suppliers, idem, s.revokeConsent)
 	r.GET("/v1/loans", authed, readers, s.listLoans)
 	r.GET("/v1/loans/:id", authed, readers, s.getLoan)
 

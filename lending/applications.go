@@ -109,20 +109,19 @@ type Transition struct {
 	Cause string    `db:"cause" json:"cause"`
 }
 
-// Consent is the supplier's consent to send named data to one bank.
+// Consent is the supplier's consent to send named data to one bank, its
+// data items and statement in the language the supplier saw (Lang).
 type Consent struct {
+	ID        string     `db:"id" json:"id"`
 	BankID    string     `db:"bank_id" json:"bank_id"`
 	DataItems []string   `db:"-" json:"data_items"`
 	Statement string     `db:"statement" json:"statement"`
+	Lang      string     `db:"lang" json:"lang"`
 	GivenBy   string     `db:"given_by" json:"given_by"`
 	GivenAt   time.Time  `db:"given_at" json:"given_at"`
 	ExpiresAt time.Time  `db:"expires_at" json:"expires_at"`
 	RevokedAt *time.Time `db:"revoked_at" json:"revoked_at"`
 }
-
-// consentItems are the data an application sends to the bank.
-var consentItems = []string{"supplier identity and size class", "award notice", "contract and its payment terms",
-	"purchaser", "requested amount, term and purpose", "verification report"}
 
 // ApplyInput is a supplier's application.
 type ApplyInput struct {
@@ -140,6 +139,9 @@ type Applicant struct {
 	UserID       string
 	SupplierUSCC string
 	RequestKey   string
+	// Lang is the language the applicant was shown the consent statement
+	// in (ConsentLang): zh-CN or en.
+	Lang string
 	// Answered, if set, is called in the transaction that writes the
 	// application, once it is written, so that the caller can store its
 	// answer to the request in the same commit. An error rolls it back.
@@ -376,8 +378,8 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		}
 		// The answer is what this transaction wrote: no need to read it back.
 		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: submittedCause}}
-		app.Consent = &Consent{BankID: app.BankID, DataItems: consentItems, Statement: a.statement, GivenBy: a.actor,
-			GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
+		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentTexts[a.lang].items, Statement: a.statement,
+			Lang: a.lang, GivenBy: a.actor, GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
 		if answered := a.item.who.Answered; answered != nil {
 			if err := answered(ctx, tx, app); err != nil {
 				return err
@@ -397,6 +399,8 @@ type accepted struct {
 	contractID   string
 	lineHeld     money.Amount
 	verification []byte
+	consentID    string
+	lang         string // of the consent's statement
 	statement    string
 	submission   Submission
 }
@@ -407,7 +411,8 @@ func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contract
 	in := it.in
 	verification, _ := json.Marshal(report)
 	a := accepted{item: it, id: uuid.NewString(), actor: "user:" + it.who.UserID, contractID: c.ID, lineHeld: money.Zero, verification: verification,
-		statement: fmt.Sprintf("I consent to procfin sending %s to %s for this credit application.", strings.Join(consentItems, ", "), in.BankID)}
+		consentID: uuid.NewString(), lang: ConsentLang(it.who.Lang)}
+	a.statement = consentStatement(a.lang, in.BankID)
 	var lineRef *string
 	if line != nil {
 		a.lineHeld = *in.Amount
@@ -433,7 +438,7 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 	amounts, lineHelds, purposes := make([]string, n), make([]string, n), make([]string, n)
 	var verifications postgres.Packed // 1.5 KB of JSON each: not an array parameter
 	terms := make([]int64, n)
-	actors, statements := make([]string, n), make([]string, n)
+	actors, statements, langs, consentIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, a := range accepted {
 		it := a.item
 		ids[i], usccs[i], contractIDs[i], banks[i] = a.id, it.who.SupplierUSCC, a.contractID, it.in.BankID
@@ -446,15 +451,15 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		amounts[i], lineHelds[i] = it.in.Amount.String(), a.lineHeld.String()
 		purposes[i], terms[i] = strings.TrimSpace(it.in.Purpose), int64(*it.in.TermDays)
 		verifications.Add(a.verification)
-		actors[i], statements[i] = a.actor, a.statement
+		actors[i], statements[i], langs[i], consentIDs[i] = a.actor, a.statement, a.lang, a.consentID
 	}
 	var rows []Application
 	err := tx.SelectContext(ctx, &rows, `
 		WITH v AS (
 			SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::numeric[], $7::int[],
-				$8::text[], $9::numeric[], $10::int[], $17::int[], $11::text[], $12::text[], $13::text[])
+				$8::text[], $9::numeric[], $10::int[], $17::int[], $11::text[], $12::text[], $13::text[], $19::text[], $20::uuid[])
 				WITH ORDINALITY AS v(id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-					purpose, line_held, verification_at, verification_len, submitted_by, request_key, statement, i)
+					purpose, line_held, verification_at, verification_len, submitted_by, request_key, statement, lang, consent_id, i)
 		), app AS (
 			INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
 				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
@@ -465,8 +470,9 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 			ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
 			RETURNING *
 		), consent AS (
-			INSERT INTO consents (application_id, supplier_uscc, bank_id, data_items, statement, given_by, expires_at)
-			SELECT app.id, app.supplier_uscc, app.bank_id, $14, v.statement, app.submitted_by, $15
+			INSERT INTO consents (id, application_id, supplier_uscc, bank_id, data_items, statement, lang, given_by, expires_at)
+			SELECT v.consent_id, app.id, app.supplier_uscc, app.bank_id, CASE WHEN v.lang = 'en' THEN $21::text[] ELSE $14::text[] END,
+				v.statement, v.lang, app.submitted_by, $15
 			FROM app JOIN v ON v.id = app.id
 		), transition AS (
 			INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
@@ -476,7 +482,8 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		pq.Array(ids), pq.Array(usccs), pq.Array(contractIDs), pq.Array(banks), pq.Array(lineIDs),
 		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
-		pq.StringArray(consentItems), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes())
+		pq.StringArray(consentTexts[LangZH].items), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes(),
+		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
@@ -573,8 +580,8 @@ func (s *Service) Application(ctx context.Context, sc Scope, id string) (Applica
 			(SELECT COALESCE(json_agg(json_build_object('n', t.n, 'at', t.at, 'from', t.from_status,
 				'to', t.to_status, 'actor', t.actor, 'cause', t.cause) ORDER BY t.n), '[]')
 			 FROM application_transitions t WHERE t.application_id = a.id) AS history_json,
-			(SELECT json_build_object('bank_id', c.bank_id, 'data_items', c.data_items,
-				'statement', c.statement, 'given_by', c.given_by, 'given_at', c.given_at,
+			(SELECT json_build_object('id', c.id, 'bank_id', c.bank_id, 'data_items', c.data_items,
+				'statement', c.statement, 'lang', c.lang, 'given_by', c.given_by, 'given_at', c.given_at,
 				'expires_at', c.expires_at, 'revoked_at', c.revoked_at)
 			 FROM consents c WHERE c.application_id = a.id LIMIT 1) AS consent_json,
 			(SELECT json_build_object('bank_name', r.bank_name, 'account_no', r.account_no,
@@ -645,17 +652,17 @@ func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before i
 }
 
 // Cancel withdraws an application before the bank decides, releasing what
-// it holds. Returns not_found (absent or another's) or invalid_transition.
+// it holds (cause cancelled_by_supplier): nothing is sent if its credit
+// application was not attempted yet, else a withdrawal is (withdraw).
+// Returns not_found (absent or another's) or invalid_transition (the bank
+// decided).
 func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Application, error) {
 	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		a, err := s.lockApplication(ctx, tx, sc, id)
 		if err != nil {
 			return err
 		}
-		if err := s.transition(ctx, tx, &a, Cancelled, actor, "cancelled by the supplier"); err != nil {
-			return err
-		}
-		return s.outbox.Withdraw(ctx, tx, a.ID)
+		return s.withdraw(ctx, tx, &a, actor, CauseCancelledBySupplier)
 	})
 	if err != nil {
 		return Application{}, err

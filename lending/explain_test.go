@@ -33,12 +33,20 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		"bank event inbox":         `SELECT body_hash FROM bank_events WHERE bank_id = 'qilu-bank' AND event_id = 'e1'`,
 		"due deliveries":           `SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED`,
 		"delivery of application":  `SELECT * FROM deliveries WHERE application_id = '` + app.ID + `'`,
-		"idempotency key":          `SELECT * FROM idempotency_keys WHERE scope = 'user:1' AND key = 'k'`,
-		"audit of entity":          `SELECT * FROM audit_log WHERE entity_type = 'application' AND entity_id = '` + app.ID + `' AND id > 0 ORDER BY id LIMIT 51`,
-		"audit chain from seq":     `SELECT * FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id WHERE c.seq > 0 ORDER BY c.seq LIMIT 5000`,
-		"audit rows to seal":       `SELECT * FROM audit_log a WHERE a.id = ANY(ARRAY[1, 2]::bigint[])`,
-		"audit rows with links":    `SELECT * FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id WHERE a.entity_type = 'application' AND a.entity_id = '` + app.ID + `' AND a.id > 0 ORDER BY a.id LIMIT 51`,
-		"batch of applications":    `SELECT * FROM applications WHERE id = ANY(ARRAY['` + app.ID + `']::uuid[]) ORDER BY id FOR UPDATE`,
+		"due deliveries in order": `SELECT id FROM deliveries AS n WHERE status = 'pending' AND next_attempt_at <= now()
+			AND (kind = 'credit-application' OR NOT EXISTS (SELECT FROM deliveries AS e WHERE e.application_id = n.application_id AND e.id < n.id
+				AND (e.status = 'pending' OR e.locked_until >= now())))
+			ORDER BY next_attempt_at LIMIT 16 FOR UPDATE SKIP LOCKED`,
+		"consents of supplier": `SELECT c.id FROM applications a JOIN consents c ON c.application_id = a.id LEFT JOIN banks b ON b.id = c.bank_id
+			WHERE a.supplier_uscc = '` + uscc + `' AND a.seq < 1000 ORDER BY a.seq DESC LIMIT 51`,
+		"consent by id": `SELECT c.id FROM applications a JOIN consents c ON c.application_id = a.id LEFT JOIN banks b ON b.id = c.bank_id
+			WHERE c.id = '` + app.ID + `'`,
+		"idempotency key":       `SELECT * FROM idempotency_keys WHERE scope = 'user:1' AND key = 'k'`,
+		"audit of entity":       `SELECT * FROM audit_log WHERE entity_type = 'application' AND entity_id = '` + app.ID + `' AND id > 0 ORDER BY id LIMIT 51`,
+		"audit chain from seq":  `SELECT * FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id WHERE c.seq > 0 ORDER BY c.seq LIMIT 5000`,
+		"audit rows to seal":    `SELECT * FROM audit_log a WHERE a.id = ANY(ARRAY[1, 2]::bigint[])`,
+		"audit rows with links": `SELECT * FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id WHERE a.entity_type = 'application' AND a.entity_id = '` + app.ID + `' AND a.id > 0 ORDER BY a.id LIMIT 51`,
+		"batch of applications": `SELECT * FROM applications WHERE id = ANY(ARRAY['` + app.ID + `']::uuid[]) ORDER BY id FOR UPDATE`,
 		"batch of events' loans": `SELECT a.*, l.* FROM applications a
 			LEFT JOIN unnest(ARRAY['` + app.ID + `']::uuid[], ARRAY['LN-1']) AS v(application_id, bank_loan_id) ON v.application_id = a.id
 			LEFT JOIN loans l ON l.bank_id = a.bank_id AND l.bank_loan_id = v.bank_loan_id

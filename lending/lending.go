@@ -26,8 +26,20 @@ type Limits struct {
 // is never lost and never sent if rolled back.
 type Outbox interface {
 	Enqueue(ctx context.Context, tx *postgres.Tx, ss ...Submission) error
-	// Withdraw stops a queued message that was not delivered yet.
-	Withdraw(ctx context.Context, tx *postgres.Tx, applicationID string) error
+	// Withdraw stops what the bank was to be told of a cancelled
+	// application and, if the bank may have heard of it, queues a
+	// withdrawal; it reports whether it did.
+	Withdraw(ctx context.Context, tx *postgres.Tx, w Withdrawal) (bool, error)
+}
+
+// Withdrawal is a cancelled application the bank may have to be told of.
+type Withdrawal struct {
+	ApplicationID string
+	BankID        string
+	Reason        string // CauseCancelledBySupplier or CauseConsentRevoked
+	// Known: the bank has heard of the application (it was delivered or
+	// its delivery failed), so it is told whatever its delivery's state.
+	Known bool
 }
 
 // Service keeps credit lines, applications and loans.

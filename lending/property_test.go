@@ -893,17 +893,18 @@ func (p *prop) check(after string) {
 		Disbursed, Repaid, Interest                           string
 		OnLine, Overdue                                       bool
 		Account                                               string
-		Pending, OpenOverdues                                 int
+		Pending, OpenOverdues, Withdrawals                    int
 	}
 	if err := db.Select(&apps, `
 		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
 			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
 			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
 			coalesce(ra.status, '') AS account,
-			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending') AS pending,
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending' AND d.kind = 'credit-application') AS pending,
 			a.overdue_since IS NOT NULL AS overdue,
 			(SELECT count(*) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
-				WHERE l.application_id = a.id AND o.cured_on IS NULL) AS openoverdues
+				WHERE l.application_id = a.id AND o.cured_on IS NULL) AS openoverdues,
+			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.kind = 'withdrawal') AS withdrawals
 		FROM applications a LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
 		WHERE a.contract_id = $1 ORDER BY a.seq`, m.contractID); err != nil {
 		fail("applications: %v", err)
@@ -947,6 +948,8 @@ func (p *prop) check(after string) {
 			fail("application %s overdue %v with %d open episodes; the model says overdue %v", r.ID, r.Overdue, r.OpenOverdues, ma.overdue)
 		case r.Status == "cancelled" && r.Pending != 0:
 			fail("application %s is cancelled but still queued for the bank", r.ID)
+		case r.Status != "cancelled" && r.Withdrawals != 0 || r.Withdrawals > 1:
+			fail("application %s is %s with %d withdrawals", r.ID, r.Status, r.Withdrawals)
 		}
 		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
 		if ma.closedAs == "written_off" {

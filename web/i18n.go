@@ -33,6 +33,16 @@ var zh = map[string]string{
 	"app.footer":  "procfin · 政府采购合同融资服务平台 · 全程留痕",
 	"lang.switch": "English",
 
+	"nav.consents": "数据授权", "ok.consent_revoked": "授权已撤回。",
+	"consents.title": "我的数据授权", "consents.intro": "每次申请融资时，您授权平台把所列资料发送给所选银行。银行作出决定前撤回授权，申请随之撤回，并通知银行；贷款结清前不能撤回。",
+	"consents.statement": "授权内容", "consents.application": "融资申请", "consents.given": "授权时间", "consents.expires": "有效至",
+	"consents.revoke": "撤回授权", "consents.none": "还没有数据授权。",
+	"consent.state.given": "有效", "consent.state.revoked": "已撤回", "consent.state.expired": "已过期",
+	"err.consent_in_use":          "贷款尚未结清，银行和平台仍需要这些资料，授权在贷款结清前不能撤回。",
+	"err.consent_expired":         "供应商的数据授权已过期或已撤回，不能再向银行发送其资料。",
+	"cause.cancelled_by_supplier": "供应商撤回了申请", "cause.consent_revoked": "供应商撤回了数据授权",
+	"cause.consent_expired": "数据授权已过期，申请未发送给银行",
+
 	"nav.main": "主导航", "nav.portal": "我的首页", "nav.applications": "融资申请", "nav.my_claims": "贴息",
 	"nav.dashboard": "总览", "nav.claims": "贴息审核", "nav.batches": "支付批次", "nav.audit": "审计记录",
 	"nav.admin": "管理", "nav.deliveries": "报文投递", "nav.logout": "退出",
@@ -220,6 +230,16 @@ var en = map[string]string{
 	"app.skip":    "Skip to content",
 	"app.footer":  "procfin · government procurement contract financing · every change on the audit trail",
 	"lang.switch": "中文",
+
+	"nav.consents": "Consents", "ok.consent_revoked": "The consent is revoked.",
+	"consents.title": "My consents to share data", "consents.intro": "With each application you consent to procfin sending the listed data to the bank you chose. Revoking before the bank decides withdraws the application, and the bank is told; while a loan is live the consent cannot be revoked.",
+	"consents.statement": "Statement", "consents.application": "Application", "consents.given": "Given", "consents.expires": "Valid until",
+	"consents.revoke": "Revoke consent", "consents.none": "No consents yet.",
+	"consent.state.given": "in force", "consent.state.revoked": "revoked", "consent.state.expired": "expired",
+	"err.consent_in_use":          "The loan is not closed yet: the bank and procfin need the data until it is, so the consent cannot be revoked before then.",
+	"err.consent_expired":         "The supplier's consent to share its data has expired or was revoked: its data cannot be sent to the bank again.",
+	"cause.cancelled_by_supplier": "withdrawn by the supplier", "cause.consent_revoked": "the supplier revoked its consent",
+	"cause.consent_expired": "the consent had expired: the application was not sent to the bank",
 
 	"nav.main": "Main navigation", "nav.portal": "My home", "nav.applications": "Applications", "nav.my_claims": "Subsidies",
 	"nav.dashboard": "Dashboard", "nav.claims": "Subsidy review", "nav.batches": "Payment batches", "nav.audit": "Audit trail",

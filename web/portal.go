@@ -215,7 +215,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if len(fe) > 0 {
 		err = errs.InvalidFields(fe...)
 	} else {
-		who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC}
+		who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC, Lang: v.Lang}
 		if key := r.PostFormValue(formKeyField); key != "" { // once checked it
 			// The application is unique by it too: a submission whose
 			// answer was lost finds the application it made.

@@ -261,7 +261,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 		s.errorPage(w, r, v, status, "err.unavailable")
 	case status < 500:
 		s.render(w, r, v, status, "error", fmt.Sprintf("err.%d", status),
-			errorData{Status: status, Message: "err.refused", Detail: errs.MessageOf(err)})
+			errorData{Status: status, Message: refusalKey(code), Detail: errs.MessageOf(err)})
 	default:
 		s.Logger.Error("web: internal error", "path", r.URL.Path, "error", err)
 		s.errorPage(w, r, v, http.StatusInternalServerError, "err.internal")

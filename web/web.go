@@ -115,6 +115,8 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("GET /portal/applications/{id}", s.page(suppliers, s.applicationPage))
 	mux.HandleFunc("POST /portal/applications/{id}/cancel", s.page(suppliers, s.once(s.cancelApplication)))
 	mux.HandleFunc("GET /portal/subsidies", s.page(suppliers, s.supplierClaims))
+	mux.HandleFunc("GET /portal/consents", s.page(suppliers, s.consentsPage))
+	mux.HandleFunc("POST /portal/consents/{id}/revoke", s.page(suppliers, s.once(s.revokeConsent)))
 
 	mux.HandleFunc("GET /console", s.page(officers, s.dashboard))
 	mux.HandleFunc("GET /console/claims", s.page(officers, s.claimsQueue))

@@ -590,7 +590,7 @@ func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lendin
 		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
 	}
 	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays,
-		WriteOffBarDays: cfg.Lending.WriteOffBarDays}, nil)
+		WriteOffBarDays: cfg.Lending.WriteOffBarDays, ConsentTTL: cfg.Lending.ConsentTTL}, nil)
 	ls.UseReadCache(cfg.HTTP.ReadCacheTTL)
 	return ls, nil
 }

@@ -39,6 +39,8 @@ const (
 	EventConflict      Code = "event_conflict"          // event id seen with another body (409)
 	VerificationFailed Code = "verification_failed"     // a verification check failed (422)
 	InvalidFigures     Code = "invalid_figures"         // a bank's figures cannot be true (422)
+	ConsentInUse       Code = "consent_in_use"          // a live loan needs the data the consent covers (409)
+	ConsentExpired     Code = "consent_expired"         // the consent to send the data has expired (409)
 )
 
 // table is the one mapping of codes to HTTP statuses and titles.
@@ -49,6 +51,8 @@ var table = map[Code]struct {
 	Invalid:            {http.StatusUnprocessableEntity, "Invalid input"},
 	VerificationFailed: {http.StatusUnprocessableEntity, "Verification failed"},
 	InvalidFigures:     {http.StatusUnprocessableEntity, "Invalid figures"},
+	ConsentInUse:       {http.StatusConflict, "Consent in use"},
+	ConsentExpired:     {http.StatusConflict, "Consent expired"},
 	MalformedRequest:   {http.StatusBadRequest, "Malformed request"},
 	UnsupportedMedia:   {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	BodyTooLarge:       {http.StatusRequestEntityTooLarge, "Request body too large"},

@@ -518,8 +518,8 @@ func TestDeliveryClaimIsHOT(t *testing.T) {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO deliveries (application_id, bank_id, payload)
-		SELECT gen_random_uuid(), 'b', convert_to(repeat('x', 1300), 'UTF8') FROM generate_series(1, 5)`); err != nil {
+		INSERT INTO deliveries (application_id, message_id, bank_id, payload)
+		SELECT gen_random_uuid(), gen_random_uuid(), 'b', convert_to(repeat('x', 1300), 'UTF8') FROM generate_series(1, 5)`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET locked_until = now(), locked_by = 'w', attempts = attempts + 1`); err != nil {
