@@ -59,17 +59,13 @@ func (b *Bank) withdraw(w http.ResponseWriter, r *http.Request) {
 	if answered := b.withdrawnBefore(w, key, hash); answered {
 		return
 	}
-	if !json.Valid(body) {
-		writeProblem(w, http.StatusBadRequest, string(errs.MalformedRequest), "the body is not JSON")
-		return
-	}
-	var m withdrawal
-	if err := json.Unmarshal(body, &m); err != nil {
-		writeProblem(w, http.StatusUnprocessableEntity, string(errs.Invalid), "the body is not a withdrawal: "+errs.MessageOf(err))
-		return
-	}
-	if detail := m.check(r.PathValue("application_id")); detail != "" {
-		writeProblem(w, http.StatusUnprocessableEntity, string(errs.Invalid), detail)
+	m, status, detail := parseWithdrawal(body, r.PathValue("application_id"))
+	if status != 0 {
+		code := errs.Invalid
+		if status == http.StatusBadRequest {
+			code = errs.MalformedRequest
+		}
+		writeProblem(w, status, string(code), detail)
 		return
 	}
 
@@ -113,6 +109,22 @@ func (b *Bank) withdrawnBefore(w http.ResponseWriter, key, hash string) bool {
 	b.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{"application_id": id, "status": "withdrawn"})
 	return true
+}
+
+// parseWithdrawal reads a withdrawal of the application the path names:
+// status 0, or 400 (not JSON) or 422 (not a withdrawal of it) with what is
+// wrong. It never panics.
+func parseWithdrawal(body []byte, pathID string) (m withdrawal, status int, detail string) {
+	if !json.Valid(body) {
+		return m, http.StatusBadRequest, "the body is not JSON"
+	}
+	if err := json.Unmarshal(body, &m); err != nil {
+		return m, http.StatusUnprocessableEntity, "the body is not a withdrawal: " + errs.MessageOf(err)
+	}
+	if detail := m.check(pathID); detail != "" {
+		return m, http.StatusUnprocessableEntity, detail
+	}
+	return m, 0, ""
 }
 
 // check returns what is wrong with a withdrawal of the application the
