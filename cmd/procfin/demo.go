@@ -123,8 +123,9 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 }
 
 // populate runs once procfin listens: the procurement centre posts its
-// signed award notices and contracts, and the sandbox banks grant credit
-// lines, all through procfin's real API.
+// signed award notices and contracts, the sandbox banks grant credit
+// lines, change one and revoke another, and the suppliers make the demo's
+// own applications (demo_life.go), all through procfin's real API.
 func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer) error {
 	for i, sp := range demoSuppliers {
 		no := fmt.Sprintf("JNCG-2026-%04d", 815+i)
