@@ -36,7 +36,7 @@ const (
 
 // Event is the envelope of a bank event. Its JSON has occurred_at in RFC
 // 3339 UTC to the second, and data {} when Data is nil; application_id and
-// bank_reference are left out when empty (credit line events).
+// bank_reference are null when empty (credit line events).
 type Event struct {
 	EventID       string    `json:"event_id"`
 	Type          string    `json:"type"`
@@ -49,18 +49,24 @@ type Event struct {
 // MarshalJSON writes the protocol's envelope.
 func (e Event) MarshalJSON() ([]byte, error) {
 	type envelope struct {
-		EventID       string `json:"event_id"`
-		Type          string `json:"type"`
-		OccurredAt    string `json:"occurred_at"`
-		ApplicationID string `json:"application_id,omitempty"`
-		BankReference string `json:"bank_reference,omitempty"`
-		Data          any    `json:"data"`
+		EventID       string  `json:"event_id"`
+		Type          string  `json:"type"`
+		OccurredAt    string  `json:"occurred_at"`
+		ApplicationID *string `json:"application_id"`
+		BankReference *string `json:"bank_reference"`
+		Data          any     `json:"data"`
 	}
 	data := e.Data
 	if data == nil {
 		data = struct{}{}
 	}
-	return json.Marshal(envelope{e.EventID, e.Type, e.OccurredAt.UTC().Format(time.RFC3339), e.ApplicationID, e.BankReference, data})
+	orNull := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	return json.Marshal(envelope{e.EventID, e.Type, e.OccurredAt.UTC().Format(time.RFC3339), orNull(e.ApplicationID), orNull(e.BankReference), data})
 }
 
 // RepaymentAccount is where the purchaser pays the contract.
@@ -178,7 +184,8 @@ func newOutEvent(e Event) (outEvent, error) {
 }
 
 // process decides one application after the delay and sends its events,
-// then its repayments.
+// then the later steps of its loan's life, RepayAfter apart. A withdrawn
+// application is not decided.
 func (b *Bank) process(ctx context.Context, a *application) {
 	if !sleep(ctx, b.cfg.DecisionDelay) {
 		return
@@ -188,28 +195,67 @@ func (b *Bank) process(ctx context.Context, a *application) {
 		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
 		return
 	}
-	if !b.sendBatch(ctx, events) || !a.approved || b.cfg.RepayAfter <= 0 {
+	if len(events) == 0 {
+		b.log.Info("application withdrawn: no decision", "application_id", a.rec.ApplicationID)
 		return
 	}
-	if !sleep(ctx, b.cfg.RepayAfter) {
+	if !b.sendBatch(ctx, a, events) || !a.approved || b.cfg.RepayAfter <= 0 {
 		return
 	}
-	events, err = b.repay(a)
-	if err != nil {
-		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+	if a.life == LifeRepaid {
+		if !sleep(ctx, b.cfg.RepayAfter) {
+			return
+		}
+		if events, err = b.repay(a); err != nil {
+			b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+			return
+		}
+		b.sendBatch(ctx, a, events)
 		return
 	}
-	b.sendBatch(ctx, events)
+	for i, step := range a.plan.steps {
+		if !sleep(ctx, b.cfg.RepayAfter) {
+			return
+		}
+		now := b.now()
+		for j := range step {
+			step[j].OccurredAt = now
+		}
+		if events, err = outEvents(step); err != nil {
+			b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+			return
+		}
+		if !b.sendBatch(ctx, a, events) {
+			return
+		}
+		b.log.Info("loan's life goes on", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "life", a.life, "step", i+1, "events", len(events))
+	}
+	b.settleLine(a, a.plan.undisbursed)
 }
 
 // decide approves or rejects the application and returns its events:
-// received, approved or rejected, and the disbursements.
+// received, approved or rejected, and the disbursements; received alone
+// when its life is LifeHeld; none when it was withdrawn.
 func (b *Bank) decide(a *application) ([]outEvent, error) {
 	now := b.now()
 	req := a.msg.Request
 	amount := *req.Amount
+	ref := a.rec.BankReference
+	mk := func(suffix, typ string, data any) Event {
+		return Event{EventID: ref + "." + suffix, Type: typ, OccurredAt: now, ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: data}
+	}
+	list := []Event{mk("received", TypeReceived, nil)}
 
 	b.mu.Lock()
+	if _, ok := b.withdrawnApps[a.rec.ApplicationID]; ok {
+		b.mu.Unlock()
+		return nil, nil
+	}
+	if a.life == LifeHeld {
+		b.mu.Unlock()
+		b.log.Info("application held: no decision until it is withdrawn", "application_id", a.rec.ApplicationID)
+		return outEvents(list)
+	}
 	limit, what := b.cfg.ApproveUpTo, "the bank's limit"
 	var line *creditLine
 	var reject *Rejected
@@ -224,45 +270,38 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 	if reject == nil && amount.GreaterThan(limit) {
 		reject = &Rejected{ReasonCode: ReasonOverLimit, Reason: fmt.Sprintf("%s requested is above %s (%s)", amount, what, limit)}
 	}
+	a.decided = true
 	if reject == nil {
 		a.approved, a.amount, a.line = true, amount, line
 		if line != nil {
 			line.used = line.used.Add(amount)
 		}
 		a.loanID = "SBX-L-" + a.rec.BankReference[len("SBX-"):]
-		// LoanDays back, when set: the demo's loans are repaid today with
-		// that many days of interest, never on a date to come.
-		a.valueDate = money.DateOf(now).AddDays(-max(b.cfg.LoanDays, 0))
-		a.tranches = Split(amount, b.cfg.Tranches)
+		a.plan = b.planLoan(a, money.DateOf(now))
 	}
 	b.mu.Unlock()
 
-	ref := a.rec.BankReference
-	mk := func(suffix, typ string, data any) Event {
-		return Event{EventID: ref + "." + suffix, Type: typ, OccurredAt: now, ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: data}
-	}
-	list := []Event{mk("received", TypeReceived, nil)}
 	if reject != nil {
 		b.log.Info("application rejected", "application_id", a.rec.ApplicationID, "reason_code", reject.ReasonCode)
 		list = append(list, mk("rejected", TypeRejected, *reject))
-	} else {
-		b.log.Info("application approved", "application_id", a.rec.ApplicationID, "amount", amount)
-		list = append(list, mk("approved", TypeApproved, Approved{
-			ApprovedAmount: amount, AnnualRate: b.cfg.Rate, TermDays: req.TermDays,
-			RepaymentAccount: RepaymentAccount{
-				BankName:    b.cfg.BankName,
-				AccountNo:   accountNo(a.rec.ApplicationID),
-				AccountName: a.msg.Supplier.Name,
-			},
+		return outEvents(list)
+	}
+	b.log.Info("application approved", "application_id", a.rec.ApplicationID, "amount", amount, "life", a.life)
+	list = append(list, mk("approved", TypeApproved, Approved{
+		ApprovedAmount: amount, AnnualRate: b.cfg.Rate, TermDays: req.TermDays,
+		RepaymentAccount: RepaymentAccount{
+			BankName:    b.cfg.BankName,
+			AccountNo:   accountNo(a.rec.ApplicationID),
+			AccountName: a.msg.Supplier.Name,
+		},
+	}))
+	maturity := a.plan.tranches[0].valueDate.AddDays(req.TermDays)
+	for i, t := range a.plan.tranches {
+		n := strconv.Itoa(i + 1)
+		list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
+			LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t.amount,
+			ValueDate: t.valueDate, MaturityDate: maturity, AnnualRate: b.cfg.Rate,
 		}))
-		maturity := a.valueDate.AddDays(req.TermDays)
-		for i, t := range a.tranches {
-			n := strconv.Itoa(i + 1)
-			list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
-				LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t,
-				ValueDate: a.valueDate, MaturityDate: maturity, AnnualRate: b.cfg.Rate,
-			}))
-		}
 	}
 	return outEvents(list)
 }
@@ -270,40 +309,53 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 // trancheID is the bank's id of a's tranche i (from 0).
 func trancheID(a *application, i int) string { return a.loanID + "-D" + strconv.Itoa(i+1) }
 
-// repay returns the repayment of every tranche, naming it, paid today
-// with interest from its value date to today (none, and no interest
-// period, when that is no day).
+// repay returns the repayment of every tranche of a LifeRepaid loan,
+// naming it, paid today with interest from its value date to today (none,
+// and no interest period, when that is no day).
 func (b *Bank) repay(a *application) ([]outEvent, error) {
 	now := b.now()
-	paidOn := money.DateOf(now)
-	if paidOn.Before(a.valueDate) {
-		paidOn = a.valueDate
-	}
-	days := a.valueDate.DaysUntil(paidOn)
+	today := money.DateOf(now)
 	ref := a.rec.BankReference
 	var list []Event
-	for i, t := range a.tranches {
+	for i, t := range a.plan.tranches {
 		n := strconv.Itoa(i + 1)
-		r := Repaid{LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, DisbursementID: trancheID(a, i), Principal: t,
-			Interest: Interest(t, b.cfg.Rate, days), PaidOn: paidOn}
+		paidOn := today
+		if paidOn.Before(t.valueDate) {
+			paidOn = t.valueDate
+		}
+		days := t.valueDate.DaysUntil(paidOn)
+		r := Repaid{LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, DisbursementID: trancheID(a, i), Principal: t.amount,
+			Interest: Interest(t.amount, b.cfg.Rate, days), PaidOn: paidOn}
 		if days > 0 {
-			r.InterestPeriod = &Period{Start: a.valueDate, End: paidOn}
+			r.InterestPeriod = &Period{Start: t.valueDate, End: paidOn}
 		}
 		list = append(list, Event{
 			EventID: ref + ".repaid." + n, Type: TypeRepaid, OccurredAt: now,
 			ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: r,
 		})
 	}
-	b.mu.Lock()
-	if a.line != nil && a.line.revolving {
-		a.line.used = a.line.used.Sub(a.amount)
-		if a.line.used.IsNegative() {
-			a.line.used = money.Zero
-		}
-	}
-	b.mu.Unlock()
-	b.log.Info("loan repaid", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "paid_on", paidOn)
+	b.settleLine(a, money.Zero)
+	b.log.Info("loan repaid", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "paid_on", today)
 	return outEvents(list)
+}
+
+// settleLine gives a's credit line back what the closed loan no longer
+// uses: all of the approval to a revolving line, only the undisbursed
+// part to one that is not.
+func (b *Bank) settleLine(a *application, undisbursed money.Amount) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if a.line == nil {
+		return
+	}
+	back := undisbursed
+	if a.line.revolving {
+		back = a.amount
+	}
+	a.line.used = a.line.used.Sub(back)
+	if a.line.used.IsNegative() {
+		a.line.used = money.Zero
+	}
 }
 
 func outEvents(list []Event) ([]outEvent, error) {
@@ -331,7 +383,7 @@ func accountNo(applicationID string) string {
 // sendBatch sends the events of a batch in order, each with retries, and
 // reports whether all were delivered. With ReorderEvents it first sends
 // them once each in a shuffled order; with DuplicateEvents each goes twice.
-func (b *Bank) sendBatch(ctx context.Context, events []outEvent) bool {
+func (b *Bank) sendBatch(ctx context.Context, a *application, events []outEvent) bool {
 	f := b.Faults()
 	if f.ReorderEvents && len(events) > 1 {
 		for _, e := range shuffled(events) {
@@ -343,12 +395,12 @@ func (b *Bank) sendBatch(ctx context.Context, events []outEvent) bool {
 		}
 	}
 	for _, e := range events {
-		if err := b.deliver(ctx, e); err != nil {
+		if err := b.deliver(ctx, e, a); err != nil {
 			b.log.Warn("event not delivered; the rest of its batch is dropped", "event_id", e.EventID, "type", e.Type, "error", err)
 			return false
 		}
 		if f.DuplicateEvents {
-			if err := b.deliver(ctx, e); err != nil {
+			if err := b.deliver(ctx, e, a); err != nil {
 				b.log.Warn("duplicate event not delivered", "event_id", e.EventID, "type", e.Type, "error", err)
 			}
 		}
@@ -376,11 +428,15 @@ func shuffled(events []outEvent) []outEvent {
 // errDropped: procfin refused an event for good.
 var errDropped = errors.New("refused by procfin")
 
+// errWithdrawn: the event's application was withdrawn meanwhile.
+var errWithdrawn = errors.New("the application was withdrawn")
+
 // deliver sends an event until procfin answers 200: it resends on a
 // connection error, time-out, 408, 429, 5xx and 409 invalid_transition
 // (the event may have come before what it follows), with a doubling
-// back-off, at most 10 times. Any other answer drops it.
-func (b *Bank) deliver(ctx context.Context, e outEvent) error {
+// back-off, at most 10 times, but not once a (non-nil) a has been
+// withdrawn. Any other answer drops it.
+func (b *Bank) deliver(ctx context.Context, e outEvent, a *application) error {
 	backoff := b.cfg.RetryBackoff
 	for try := 1; ; try++ {
 		status, body, err := b.post(ctx, e.body)
@@ -405,6 +461,9 @@ func (b *Bank) deliver(ctx context.Context, e outEvent) error {
 		}
 		if try >= maxTries {
 			return fmt.Errorf("gave up after %d tries: status %d, error %v", try, status, err)
+		}
+		if a != nil && b.withdrawn(a.rec.ApplicationID) {
+			return errWithdrawn
 		}
 		b.log.Info("event not taken; resending", "event_id", e.EventID, "type", e.Type, "try", try, "status", status, "error", err)
 		// Full jitter in [backoff/2, backoff].
@@ -481,13 +540,79 @@ func (b *Bank) GrantLine(ctx context.Context, supplierUSCC, limit string, revolv
 	if err != nil {
 		return "", err
 	}
-	if err := b.deliver(ctx, o); err != nil {
+	if err := b.deliver(ctx, o, nil); err != nil {
 		return "", fmt.Errorf("sandbox: credit_line.granted: %w", err)
 	}
 	b.mu.Lock()
-	b.lines[id] = &creditLine{id: id, uscc: supplierUSCC, limit: amount, revolving: revolving}
+	b.lines[id] = &creditLine{id: id, uscc: supplierUSCC, limit: amount, revolving: revolving, validFrom: from, validUntil: until}
 	b.mu.Unlock()
 	return id, nil
+}
+
+// LineRevoked is credit_line.revoked's data.
+type LineRevoked struct {
+	CreditLineID string `json:"credit_line_id"`
+	Reason       string `json:"reason"`
+}
+
+// ChangeLine changes the limit (a decimal string) and revolving of a line
+// the bank granted, its dates and rate ceiling kept: it sends
+// credit_line.changed (with retries) and, once procfin took it, measures
+// applications against the new limit.
+func (b *Bank) ChangeLine(ctx context.Context, lineID, limit string, revolving bool) error {
+	amount, err := money.ParseAmount(limit)
+	if err != nil {
+		return fmt.Errorf("sandbox: limit: %w", err)
+	}
+	if amount.IsNegative() {
+		return errors.New("sandbox: a credit line's limit may not be negative")
+	}
+	b.mu.Lock()
+	l, ok := b.lines[lineID]
+	if !ok {
+		b.mu.Unlock()
+		return fmt.Errorf("sandbox: no credit line %q in force", lineID)
+	}
+	l.changes++
+	data := LineGranted{CreditLineID: l.id, SupplierUSCC: l.uscc, Limit: amount, ValidFrom: l.validFrom,
+		ValidUntil: l.validUntil, Revolving: revolving, AnnualRateCeiling: b.cfg.Rate}
+	eventID := l.id + ".changed." + strconv.Itoa(l.changes)
+	b.mu.Unlock()
+	o, err := newOutEvent(Event{EventID: eventID, Type: TypeLineChanged, OccurredAt: b.now(), Data: data})
+	if err != nil {
+		return err
+	}
+	if err := b.deliver(ctx, o, nil); err != nil {
+		return fmt.Errorf("sandbox: credit_line.changed: %w", err)
+	}
+	b.mu.Lock()
+	l.limit, l.revolving = amount, revolving
+	b.mu.Unlock()
+	return nil
+}
+
+// RevokeLine revokes a line the bank granted, for reason: it sends
+// credit_line.revoked (with retries) and, once procfin took it, measures
+// an application naming the line against the bank's own limit.
+func (b *Bank) RevokeLine(ctx context.Context, lineID, reason string) error {
+	b.mu.Lock()
+	_, ok := b.lines[lineID]
+	b.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("sandbox: no credit line %q in force", lineID)
+	}
+	o, err := newOutEvent(Event{EventID: lineID + ".revoked", Type: TypeLineRevoked, OccurredAt: b.now(),
+		Data: LineRevoked{CreditLineID: lineID, Reason: reason}})
+	if err != nil {
+		return err
+	}
+	if err := b.deliver(ctx, o, nil); err != nil {
+		return fmt.Errorf("sandbox: credit_line.revoked: %w", err)
+	}
+	b.mu.Lock()
+	delete(b.lines, lineID)
+	b.mu.Unlock()
+	return nil
 }
 
 // sleep waits d or until ctx ends, and reports whether d passed.

@@ -6,11 +6,18 @@
 // de-duplicates them by Idempotency-Key, and after a delay decides them by
 // rule: approve the requested amount when it is within ApproveUpTo (or
 // within what is left of a credit line the sandbox granted, when the request
-// names one), reject it with reason_code "over_limit" otherwise. An approved
-// application is disbursed in equal tranches and, when RepayAfter is set,
-// later repaid with ACT/360 interest. Every step goes to procfin as a signed
-// event (POST {ProcfinURL}/v1/bank-events), resent on 5xx, time-outs and
-// 409 invalid_transition.
+// names one), reject it with reason_code "over_limit" otherwise. What
+// becomes of an application is its Life, chosen by Config.Life: by default
+// the approved amount is disbursed in equal tranches and, when RepayAfter is
+// set, later repaid with ACT/360 interest; other lives repay the loan whole
+// or per tranche, end its drawdown early, make it overdue and cure it, and
+// close it (protocol version 1.1), or hold the application undecided. Every
+// step goes to procfin as a signed event (POST {ProcfinURL}/v1/bank-events),
+// resent on 5xx, time-outs and 409 invalid_transition.
+//
+// It takes procfin's withdrawals (POST
+// /v1/credit-applications/{application_id}/withdrawal) and then decides
+// nothing more for the application.
 //
 // Faults make it misbehave on demand (down, slow, 500s, duplicate and
 // reordered events); SetFaults changes them at run time.
@@ -33,6 +40,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,8 +115,12 @@ type Config struct {
 	// remainder cents go to the last).
 	Tranches int
 	// RepayAfter is how long after the disbursements the loan is repaid in
-	// full, one loan.repaid per tranche; 0 never repays.
+	// full, one loan.repaid per tranche, and the pause between the later
+	// steps of the other lives; 0 never repays.
 	RepayAfter time.Duration
+	// Life chooses what becomes of each application the bank accepts (nil:
+	// LifeRepaid for all). It must depend only on the application.
+	Life func(Application) Life
 	// LoanDays, when above zero, dates each loan's value date that many
 	// days before its approval (interest accrues over them until the
 	// repayment, paid on the day it is sent): a demo can show a 90-day
@@ -158,6 +170,7 @@ type Received struct {
 	BankReference  string
 	ReceivedAt     time.Time // first delivery, by Config.Now
 	Deliveries     int       // deliveries with this key and body, the first included
+	Life           Life      // what the bank does with it (Config.Life)
 }
 
 // application is an accepted application and what became of it.
@@ -165,13 +178,15 @@ type application struct {
 	rec Received
 	msg incoming
 
+	life Life
+
 	// Set by the decision.
-	approved  bool
-	amount    money.Amount
-	line      *creditLine
-	loanID    string
-	valueDate money.Date
-	tranches  []money.Amount
+	decided  bool // approved or rejected
+	approved bool
+	amount   money.Amount
+	line     *creditLine
+	loanID   string
+	plan     plan
 }
 
 // creditLine is a line the sandbox granted.
@@ -179,6 +194,9 @@ type creditLine struct {
 	id, uscc    string
 	limit, used money.Amount
 	revolving   bool
+	validFrom   money.Date
+	validUntil  money.Date
+	changes     int // credit_line.changed sent
 }
 
 // incoming is what the bank reads of a credit application
@@ -195,6 +213,21 @@ type incoming struct {
 		TermDays     int           `json:"term_days"`
 		CreditLineID *string       `json:"credit_line_id"`
 	} `json:"request"`
+}
+
+// lifeOf is the life Config.Life gives m.
+func (b *Bank) lifeOf(m incoming) Life {
+	if b.cfg.Life == nil {
+		return LifeRepaid
+	}
+	app := Application{ApplicationID: m.ApplicationID, SupplierUSCC: m.Supplier.USCC, Amount: *m.Request.Amount, TermDays: m.Request.TermDays}
+	if m.Request.CreditLineID != nil {
+		app.CreditLineID = *m.Request.CreditLineID
+	}
+	if l := b.cfg.Life(app); slices.Contains(Lives, l) {
+		return l
+	}
+	return LifeRepaid
 }
 
 // Bank is a running sandbox bank. Its methods are safe for concurrent use.
@@ -214,11 +247,16 @@ type Bank struct {
 	order    []*application
 	pending  []*application // accepted, not yet picked up by Run
 	lines    map[string]*creditLine
-	closed   bool
-	running  sync.WaitGroup
-	wake     chan struct{}
-	done     chan struct{}
-	doneOnce sync.Once
+	// withdrawals are the withdrawals taken, by Idempotency-Key, in the
+	// order taken; withdrawn the first of each application, by its id.
+	withdrawals   map[string]*WithdrawalReceived
+	wOrder        []*WithdrawalReceived
+	withdrawnApps map[string]*WithdrawalReceived
+	closed        bool
+	running       sync.WaitGroup
+	wake          chan struct{}
+	done          chan struct{}
+	doneOnce      sync.Once
 }
 
 // New checks cfg, fills in its defaults and returns the bank. Call Run to
@@ -294,17 +332,19 @@ func New(cfg Config) (*Bank, error) {
 		cfg.RetryBackoff = DefaultRetryBackoff
 	}
 	b := &Bank{
-		cfg:       cfg,
-		signer:    signature.Signer{ID: cfg.BankID, KeyID: cfg.KeyID, Key: cfg.Key, Algorithm: signature.AlgEdDSA},
-		log:       cfg.Logger.With("bank", cfg.BankID),
-		client:    cfg.HTTPClient,
-		eventsURL: cfg.ProcfinURL + "/v1/bank-events",
-		publicURL: cfg.PublicURL,
-		faults:    cfg.Faults,
-		apps:      map[string]*application{},
-		lines:     map[string]*creditLine{},
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		cfg:           cfg,
+		signer:        signature.Signer{ID: cfg.BankID, KeyID: cfg.KeyID, Key: cfg.Key, Algorithm: signature.AlgEdDSA},
+		log:           cfg.Logger.With("bank", cfg.BankID),
+		client:        cfg.HTTPClient,
+		eventsURL:     cfg.ProcfinURL + "/v1/bank-events",
+		publicURL:     cfg.PublicURL,
+		faults:        cfg.Faults,
+		apps:          map[string]*application{},
+		lines:         map[string]*creditLine{},
+		withdrawals:   map[string]*WithdrawalReceived{},
+		withdrawnApps: map[string]*WithdrawalReceived{},
+		wake:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
 	}
 	if _, err := b.signer.PublicJWK(); err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -442,11 +482,13 @@ func (b *Bank) takePending() []*application {
 
 func (b *Bank) now() time.Time { return b.cfg.Now() }
 
-// Handler serves the bank: POST /v1/credit-applications, GET
+// Handler serves the bank: POST /v1/credit-applications, POST
+// /v1/credit-applications/{application_id}/withdrawal, GET
 // /.well-known/jwks.json and GET /healthz, each subject to the faults.
 func (b *Bank) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/credit-applications", b.createApplication)
+	mux.HandleFunc("POST /v1/credit-applications/{application_id}/withdrawal", b.withdraw)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		writeJSONType(w, http.StatusOK, "application/jwk-set+json", b.JWKS())
@@ -484,32 +526,8 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusInternalServerError, string(errs.Internal), "injected fault: every "+strconv.Itoa(every)+"th request fails")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeProblem(w, http.StatusRequestEntityTooLarge, string(errs.BodyTooLarge), "the body is over 1 MiB")
-			return
-		}
-		writeProblem(w, http.StatusBadRequest, string(errs.MalformedRequest), "the body could not be read")
-		return
-	}
-	if _, err := b.verifier.Verify(r.Context(), signature.Request{
-		Header: r.Header.Get(signature.HeaderName),
-		Method: r.Method,
-		URL:    b.baseURLOf(r) + "/v1/credit-applications",
-		Body:   body,
-	}); err != nil {
-		switch code := errs.CodeOf(err); code {
-		case errs.SignatureInvalid:
-			writeProblem(w, http.StatusUnauthorized, string(code), errs.MessageOf(err))
-		case errs.Unavailable:
-			w.Header().Set("Retry-After", "5")
-			writeProblem(w, http.StatusServiceUnavailable, string(code), errs.MessageOf(err))
-		default:
-			b.log.Error("verify an application's signature", "error", err)
-			writeProblem(w, http.StatusInternalServerError, string(errs.Internal), "the signature could not be checked")
-		}
+	body, ok := b.readSigned(w, r)
+	if !ok {
 		return
 	}
 	key := r.Header.Get("Idempotency-Key")
@@ -561,9 +579,10 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]string{"bank_reference": ref})
 		return
 	}
-	a := &application{msg: msg, rec: Received{
+	life := b.lifeOf(msg)
+	a := &application{msg: msg, life: life, rec: Received{
 		ApplicationID: msg.ApplicationID, IdempotencyKey: key, BodyHash: hash,
-		BankReference: "SBX-" + randomID(5), ReceivedAt: b.now(), Deliveries: 1,
+		BankReference: "SBX-" + randomID(5), ReceivedAt: b.now(), Deliveries: 1, Life: life,
 	}}
 	b.apps[key] = a
 	b.order = append(b.order, a)
@@ -573,8 +592,44 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 	case b.wake <- struct{}{}:
 	default:
 	}
-	b.log.Info("application accepted", "application_id", msg.ApplicationID, "bank_reference", a.rec.BankReference, "amount", msg.Request.Amount)
+	b.log.Info("application accepted", "application_id", msg.ApplicationID, "bank_reference", a.rec.BankReference, "amount", msg.Request.Amount, "life", life)
 	writeJSON(w, http.StatusAccepted, map[string]string{"bank_reference": a.rec.BankReference})
+}
+
+// readSigned reads the body of a request from procfin and checks its
+// signature, as addressed to the bank's URL of the request. On a failure it
+// answers (401 signature_invalid, 413, 400, or 503 when procfin's keys
+// cannot be read) and returns false.
+func (b *Bank) readSigned(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeProblem(w, http.StatusRequestEntityTooLarge, string(errs.BodyTooLarge), "the body is over 1 MiB")
+			return nil, false
+		}
+		writeProblem(w, http.StatusBadRequest, string(errs.MalformedRequest), "the body could not be read")
+		return nil, false
+	}
+	if _, err := b.verifier.Verify(r.Context(), signature.Request{
+		Header: r.Header.Get(signature.HeaderName),
+		Method: r.Method,
+		URL:    b.baseURLOf(r) + r.URL.EscapedPath(),
+		Body:   body,
+	}); err != nil {
+		switch code := errs.CodeOf(err); code {
+		case errs.SignatureInvalid:
+			writeProblem(w, http.StatusUnauthorized, string(code), errs.MessageOf(err))
+		case errs.Unavailable:
+			w.Header().Set("Retry-After", "5")
+			writeProblem(w, http.StatusServiceUnavailable, string(code), errs.MessageOf(err))
+		default:
+			b.log.Error("verify a message's signature", "error", err)
+			writeProblem(w, http.StatusInternalServerError, string(errs.Internal), "the signature could not be checked")
+		}
+		return nil, false
+	}
+	return body, true
 }
 
 // check returns what is wrong with an application the bank cannot decide,

@@ -69,12 +69,15 @@ type demo struct {
 	issuer  signature.Signer
 	banks   []*sandbox.Bank
 	servers []*http.Server
+	runCtx  context.Context // until the demo stops
 	cancel  context.CancelFunc
+	logger  *slog.Logger
 }
 
 // prepare runs before procfin listens: users, the issuer, suppliers and
 // the sandbox banks (started, and registered as partner banks).
 func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logger *slog.Logger) error {
+	d.logger = logger
 	for _, u := range demoUsers {
 		if _, err := s.auth.CreateUser(ctx, u, "demo"); err != nil && !errs.Is(err, errs.Conflict) {
 			return fmt.Errorf("demo user %s: %s", u.Username, describe(err))
@@ -97,7 +100,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		return fmt.Errorf("demo issuer: %s", describe(err))
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.cancel = cancel
+	d.runCtx, d.cancel = runCtx, cancel
 	for _, b := range []struct {
 		id, name string
 		delay    time.Duration
@@ -110,7 +113,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		bank, err := sandbox.New(sandbox.Config{BankID: b.id, BankName: b.name, ProcfinURL: procfinURL,
 			PublicURL: "http://" + ln.Addr().String(), Key: bankKey, KeyID: b.id + "-demo",
 			DecisionDelay: b.delay, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
-			Tranches: 2, RepayAfter: 30 * time.Second, LoanDays: 90, Logger: logger})
+			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, Logger: logger})
 		if err != nil {
 			ln.Close()
 			return err
@@ -129,8 +132,9 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 }
 
 // populate runs once procfin listens: the procurement centre posts its
-// signed award notices and contracts, and the sandbox banks grant credit
-// lines, all through procfin's real API.
+// signed award notices and contracts, the sandbox banks grant credit
+// lines, change one and revoke another, and the suppliers make the demo's
+// own applications (demo_life.go), all through procfin's real API.
 func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer) error {
 	for i, sp := range demoSuppliers {
 		no := fmt.Sprintf("JNCG-2026-%04d", 815+i)
@@ -153,14 +157,22 @@ func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer
 			return err
 		}
 	}
+	var lines []string // the last bank's, by supplier
 	for i, bank := range d.banks {
+		lines = nil
 		for _, sp := range demoSuppliers[:2] {
 			limit := []string{"800000.00", "500000.00"}[i]
-			if _, err := bank.GrantLine(ctx, sp.USCC, limit, true); err != nil {
+			id, err := bank.GrantLine(ctx, sp.USCC, limit, true)
+			if err != nil {
 				return fmt.Errorf("demo credit line: %w", err)
 			}
+			lines = append(lines, id)
 		}
 	}
+	if err := d.changeLines(ctx, d.banks[len(d.banks)-1], lines[1], lines[0]); err != nil {
+		d.logger.Warn("demo: change and revoke credit lines", "error", err)
+	}
+	d.stories(ctx, procfinURL, d.logger)
 	fmt.Fprintf(stdout, `
 procfin demo is running at %s (Ctrl-C stops it)
 
@@ -173,15 +185,17 @@ Open it in a browser (中文, with an English switch), or use the API
 
 The sandbox banks qilu-sandbox and jinan-rural-sandbox approve applications
 up to 5,000,000.00 within seconds, disburse in two tranches valued 90 days
-back, and repay them 30 s later, today, with 90 days of interest. Try, as
-quancheng:
+back, and repay them %s later, today, with 90 days of interest.
+
+%s
+Try, as quancheng:
   TOKEN=$(curl -s %s/v1/auth/token -H 'Content-Type: application/json' \
     -d '{"username":"quancheng","password":"procfin-demo-supplier"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
   curl -s %s/v1/contracts -H "Authorization: Bearer $TOKEN"
   curl -s %s/v1/credit-applications -H "Authorization: Bearer $TOKEN" -H 'Idempotency-Key: demo-1' \
     -H 'Content-Type: application/json' \
     -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
-`, procfinURL, procfinURL, procfinURL, procfinURL, procfinURL)
+`, procfinURL, procfinURL, demoStep, demoStoriesText(), procfinURL, procfinURL, procfinURL)
 	return nil
 }
 

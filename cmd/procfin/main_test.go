@@ -73,7 +73,7 @@ func runCmd(t *testing.T, getenv func(string) string, input string, args ...stri
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"},
 		{"users", "disable"}, {"users", "disable", "a", "b"}, {"users", "password"},
-		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}} {
+		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}, {"sandbox-bank", "--life", "forever"}} {
 		_, err := runCmd(t, func(string) string { return "" }, "", args...)
 		var u usageError
 		if !errors.As(err, &u) {
@@ -253,13 +253,24 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 	// The story: a supplier applies; the sandbox bank receives the signed
 	// application, approves and disburses through signed events.
 	tok := login(t, base, "quancheng", "procfin-demo-supplier")
-	var contracts struct{ Items []struct{ ID string } }
+	var contracts struct {
+		Items []struct {
+			ID         string
+			ContractNo string `json:"contract_no"`
+		}
+	}
 	getJSON(t, base+"/v1/contracts", tok, &contracts)
-	if len(contracts.Items) != 1 {
-		t.Fatalf("quancheng sees %d contracts, want its 1", len(contracts.Items))
+	contractID := ""
+	for _, c := range contracts.Items {
+		if c.ContractNo == "HT-JNCG-2026-0815" { // the one the demo leaves to the walk-through
+			contractID = c.ID
+		}
+	}
+	if len(contracts.Items) != 4 || contractID == "" {
+		t.Fatalf("quancheng sees %+v, want its 4 contracts, HT-JNCG-2026-0815 among them", contracts.Items)
 	}
 	req, _ := http.NewRequest("POST", base+"/v1/credit-applications", strings.NewReader(
-		`{"contract_id": "`+contracts.Items[0].ID+`", "bank_id": "qilu-sandbox", "amount": "500000.00", "term_days": 180, "purpose": "materials"}`))
+		`{"contract_id": "`+contractID+`", "bank_id": "qilu-sandbox", "amount": "500000.00", "term_days": 180, "purpose": "materials"}`))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Idempotency-Key", "demo-test-1")
 	req.Header.Set("Content-Type", "application/json")

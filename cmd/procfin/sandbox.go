@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +43,8 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	approveUpTo := fset.String("approve-up-to", sandbox.DefaultApproveUpTo, "approve requests up to this amount, reject those above")
 	rate := fset.String("rate", sandbox.DefaultRate, "annual rate of the loans")
 	tranches := fset.Int("tranches", sandbox.DefaultTranches, "disbursements per loan")
-	repayAfter := fset.Duration("repay-after", 0, "repay each loan this long after disbursing it (0: never)")
+	repayAfter := fset.Duration("repay-after", 0, "repay each loan this long after disbursing it, and pause as long between a loan's later steps (0: never)")
+	life := fset.String("life", string(sandbox.LifeRepaid), "what becomes of every application: repaid, tranches, whole, partial, overdue or held (bank-protocol.md 1.1)")
 	down := fset.Bool("down", false, "fault: answer 503 to everything")
 	slow := fset.Duration("slow", 0, "fault: wait this long before answering")
 	fail5xx := fset.Int("fail-5xx-every", 0, "fault: answer 500 to every Nth application")
@@ -65,6 +67,9 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	if *tranches < 1 {
 		return usageError{errors.New("sandbox-bank: --tranches must be at least 1")}
 	}
+	if !slices.Contains(sandbox.Lives, sandbox.Life(*life)) {
+		return usageError{fmt.Errorf("sandbox-bank: --life %q is not one of %v", *life, sandbox.Lives)}
+	}
 
 	key, created, err := loadOrCreateBankKey(*keyFile)
 	if err != nil {
@@ -84,6 +89,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 		BankID: *bankID, ProcfinURL: *procfinURL, ProcfinJWKSURL: *jwksURL, PublicURL: base,
 		Key: key, DecisionDelay: *delay, ApproveUpTo: limit, Rate: r, Tranches: *tranches,
 		RepayAfter: *repayAfter, BankName: *name, Logger: logger,
+		Life:   func(sandbox.Application) sandbox.Life { return sandbox.Life(*life) },
 		Faults: sandbox.Faults{Down: *down, Slow: *slow, Fail5xxEvery: *fail5xx, DuplicateEvents: *dup, ReorderEvents: *reorder},
 	})
 	if err != nil {
