@@ -266,6 +266,18 @@ func TestLoanWrittenOff(t *testing.T) {
 			if checkResult(p["verification"].(map[string]any), "supplier.not_overdue") != "fail" {
 				t.Fatalf("after a write-off: %v", p["verification"])
 			}
+
+			// The bank is paid in the end and closes it as repaid: the lock
+			// is released; the line keeps what it kept, the write-off stays
+			// on record.
+			lw.ok(app, "loan.closed", `{"loan_id": "LN-1", "closed_on": "2027-01-20", "reason": "repaid"}`)
+			lw.wantHolds(app, "financed 0.00, line "+tc.after+", closed, lock released")
+			var closed string
+			if err := lw.db.Get(&closed, `SELECT close_reason || ' ' || closed_on FROM loans`); err != nil || closed != "repaid 2027-01-20" {
+				t.Fatalf("loan closed %q (%v), want repaid 2027-01-20", closed, err)
+			}
+			lw.ok(app, "loan.closed", `{"loan_id": "LN-1", "closed_on": "2027-01-20", "reason": "repaid"}`)
+			wantProblem(t, lw.event(app, "loan.closed", `{"loan_id": "LN-1", "closed_on": "2027-01-21", "reason": "written_off"}`), 409, "invalid_transition")
 		})
 	}
 }

@@ -163,8 +163,11 @@ func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked
 		return err
 	}
 	if a.Status == Closed {
-		if l.CloseReason == reason || (l.CloseReason == "" && reason == closedRepaid) {
+		switch {
+		case l.CloseReason == reason || (l.CloseReason == "" && reason == closedRepaid):
 			return nil // closed before, as the bank says: nothing changes
+		case l.CloseReason == closedWrittenOff && reason == closedRepaid:
+			return s.repaidAfterWriteOff(ctx, tx, a, l, closedOn, actor)
 		}
 		return errs.E(errs.InvalidTransition, "loan %q is closed already (%s)", bankLoanID, l.CloseReason)
 	}
@@ -182,6 +185,24 @@ func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked
 		cause = fmt.Sprintf("loan %s closed on %s, repaid", bankLoanID, closedOn)
 	}
 	return s.closeLoan(ctx, tx, &a, l, closedOn, reason, actor, cause)
+}
+
+// repaidAfterWriteOff records the bank's loan.closed repaid of a loan it
+// wrote off: the bank was paid in the end (what the purchaser paid into the
+// locked account), so the repayment account's lock is released (domain.md
+// 1.1, clarifications: a written-off loan keeps its lock until the bank
+// closes it as repaid). The loan's figures stay as recorded, the line
+// keeps the written-off principal and the supplier's write-off stays on
+// record.
+func (s *Service) repaidAfterWriteOff(ctx context.Context, tx *postgres.Tx, a Application, l Loan, on money.Date, actor string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE loans SET close_reason = 'repaid', closed_on = $2, updated_at = now() WHERE id = $1`, l.ID, on); err != nil {
+		return postgres.Translate(err)
+	}
+	if err := s.moveAccount(ctx, tx, a.ID, "released", actor, fmt.Sprintf("loan %s, written off, closed as repaid on %s", l.BankLoanID, on)); err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.closed", EntityType: "application", EntityID: a.ID,
+		Reason: fmt.Sprintf("loan %s, written off, closed as repaid on %s", l.BankLoanID, on)})
 }
 
 // Lapse records application.lapsed: an approval that will never be drawn
