@@ -234,6 +234,26 @@ func TestBrowserStory(t *testing.T) {
 		}
 	}
 
+	// The loan: its tranches, the repayment account and its lock, in words.
+	if lock := value(t, ctx, "lock", chromedp.Text(css("#account-lock"))); !slices.Contains([]string{"已锁定", "已解除"}, strings.TrimSpace(lock)) {
+		t.Fatalf("the repayment account's lock reads %q", lock)
+	}
+	if n := value(t, ctx, "tranche rows", chromedp.Evaluate[int](`document.querySelectorAll("#disbursements tbody tr[data-tranche]").length`)); n != 2 {
+		t.Fatalf("%d tranches shown, want 2", n)
+	}
+
+	// The consent given with it, in the language the supplier read, with
+	// its revoke button (what a revocation does: web/consents_test.go).
+	appID := url[strings.LastIndex(url, "/")+1:]
+	run("consents", chromedp.Navigate(base+"/portal/consents"), chromedp.WaitVisible(css("#consents")), shot(dir, "consents"))
+	row := `#consents tr[data-state="given"]:has(a[href="/portal/applications/` + appID + `"])`
+	if stmt := value(t, ctx, "consent", chromedp.Text(css(row+" td:nth-child(2)"))); !strings.HasPrefix(stmt, "本企业同意") {
+		t.Fatalf("the consent's statement reads %q", stmt)
+	}
+	if n := value(t, ctx, "revoke button", chromedp.Evaluate[int](`document.querySelectorAll('`+row+` button[type="submit"]').length`)); n != 1 {
+		t.Fatalf("%d revoke buttons for the consent of %s, want 1", n, appID)
+	}
+
 	// The console is not for suppliers.
 	run("forbidden",
 		chromedp.Navigate(base+"/console"),
