@@ -227,7 +227,7 @@ var zh = map[string]string{
 	// The subsidy policy's versions and the form adding one (admin/subsidy-policies).
 	"nav.policies": "贴息政策", "policy.tile_help": "查看贴息政策各版本及其一年期 LPR 表，新增版本。", "ok.policy_added": "已新增贴息政策版本。",
 	"policy.title": "贴息政策", "policy.intro": "贴息按还款日有效的最新政策版本计算；每日的计息利率不超过当日有效的一年期贷款市场报价利率（LPR）。政策不修改，只新增版本，每个版本都留痕。",
-	"policy.versions": "政策版本（新的在前）", "policy.version": "版本", "policy.current": "现行",
+	"policy.versions": "政策版本（新的在前）", "policy.effective_from": "生效日期", "policy.version": "版本", "policy.current": "现行",
 	"policy.ratio": "贴息比例", "policy.yearly_cap": "每户每年上限", "policy.budget": "年度预算", "policy.classes": "适用企业规模",
 	"policy.four_eyes": "双人复核起点", "policy.lpr": "一年期 LPR（利率上限）", "policy.created": "创建人 / 时间", "policy.none": "还没有政策版本。",
 	"policy.add": "新增政策版本", "policy.add_help": "下面已填入现行版本的条款。修改后提交，新版本自生效日期起适用；已有版本保持不变。",
@@ -440,7 +440,7 @@ var en = map[string]string{
 	// The subsidy policy's versions and the form adding one (admin/subsidy-policies).
 	"nav.policies": "Subsidy policy", "policy.tile_help": "See the subsidy policy's versions with their 1-year LPR table, and add a version.", "ok.policy_added": "The new policy version is added.",
 	"policy.title": "Subsidy policy", "policy.intro": "A repayment is subsidised under the newest policy version in force on the day it was paid; each day's rate is capped by the 1-year loan prime rate (LPR) in force that day. Versions are never changed, only added, each on the audit trail.",
-	"policy.versions": "Versions (newest first)", "policy.version": "Version", "policy.current": "in force",
+	"policy.versions": "Versions (newest first)", "policy.effective_from": "Effective from", "policy.version": "Version", "policy.current": "in force",
 	"policy.ratio": "Subsidy ratio", "policy.yearly_cap": "Yearly cap per supplier", "policy.budget": "Yearly budget", "policy.classes": "Size classes",
 	"policy.four_eyes": "Four-eyes threshold", "policy.lpr": "1-year LPR (the rate cap)", "policy.created": "Created by / at", "policy.none": "No policy version yet.",
 	"policy.add": "Add a policy version", "policy.add_help": "The form holds the terms of the version in force. Change them and submit: the new version applies from its effective date; the versions before it stay as they are.",
