@@ -223,6 +223,21 @@ var zh = map[string]string{
 	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s", "fe.unknown_decision": "须为采用或保留",
 	"amend.reason.limit_below_financed": "融资上限低于已融资金额", "amend.reason.supplier_changed": "变更供应商",
 	"amend.reason.purchaser_changed": "变更采购人", "amend.reason.cancelled": "合同撤销", "amend.reason.terminated": "合同终止",
+
+	// The subsidy policy's versions and the form adding one (admin/subsidy-policies).
+	"nav.policies": "贴息政策", "policy.tile_help": "查看贴息政策各版本及其一年期 LPR 表，新增版本。", "ok.policy_added": "已新增贴息政策版本。",
+	"policy.title": "贴息政策", "policy.intro": "贴息按还款日有效的最新政策版本计算；每日的计息利率不超过当日有效的一年期贷款市场报价利率（LPR）。政策不修改，只新增版本，每个版本都留痕。",
+	"policy.versions": "政策版本（新的在前）", "policy.effective_from": "生效日期", "policy.version": "版本", "policy.current": "现行",
+	"policy.ratio": "贴息比例", "policy.yearly_cap": "每户每年上限", "policy.budget": "年度预算", "policy.classes": "适用企业规模",
+	"policy.four_eyes": "双人复核起点", "policy.lpr": "一年期 LPR（利率上限）", "policy.created": "创建人 / 时间", "policy.none": "还没有政策版本。",
+	"policy.add": "新增政策版本", "policy.add_help": "下面已填入现行版本的条款。修改后提交，新版本自生效日期起适用；已有版本保持不变。",
+	"policy.lpr_help": "每行一个公布日期和自该日起适用的利率，按日期从早到晚填写；利率填小数，0.0310 即 3.10%。整行留空的不计入。",
+	"policy.lpr_from": "自（日期）", "policy.lpr_rate": "利率（小数）", "policy.submit": "新增版本",
+	"field.effective_from": "生效日期（YYYY-MM-DD）", "field.subsidy_ratio": "贴息比例（小数，0.5 即 50%）",
+	"field.supplier_yearly_cap": "每户每年贴息上限（元）", "field.programme_budget": "年度贴息预算（元）",
+	"field.four_eyes_threshold": "双人复核起点（元，达到即需两位经办人批准）", "field.eligible_size_classes": "适用企业规模",
+	"fe.invalid_date": "请输入日期，格式 YYYY-MM-DD", "fe.invalid_amount": "请输入金额，例如 200000.00", "fe.negative": "不能为负数",
+	"fe.not_increasing": "日期须晚于上一行（从早到晚，每个日期一行）", "fe.unknown_size_class": "不是已知的企业规模", "fe.conflicts": "与其他填写内容冲突",
 }
 
 var en = map[string]string{
@@ -421,4 +436,19 @@ var en = map[string]string{
 	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s", "fe.unknown_decision": "must be adopt or keep",
 	"amend.reason.limit_below_financed": "limit below what is financed", "amend.reason.supplier_changed": "supplier changed",
 	"amend.reason.purchaser_changed": "purchaser changed", "amend.reason.cancelled": "cancelled", "amend.reason.terminated": "terminated",
+
+	// The subsidy policy's versions and the form adding one (admin/subsidy-policies).
+	"nav.policies": "Subsidy policy", "policy.tile_help": "See the subsidy policy's versions with their 1-year LPR table, and add a version.", "ok.policy_added": "The new policy version is added.",
+	"policy.title": "Subsidy policy", "policy.intro": "A repayment is subsidised under the newest policy version in force on the day it was paid; each day's rate is capped by the 1-year loan prime rate (LPR) in force that day. Versions are never changed, only added, each on the audit trail.",
+	"policy.versions": "Versions (newest first)", "policy.effective_from": "Effective from", "policy.version": "Version", "policy.current": "in force",
+	"policy.ratio": "Subsidy ratio", "policy.yearly_cap": "Yearly cap per supplier", "policy.budget": "Yearly budget", "policy.classes": "Size classes",
+	"policy.four_eyes": "Four-eyes threshold", "policy.lpr": "1-year LPR (the rate cap)", "policy.created": "Created by / at", "policy.none": "No policy version yet.",
+	"policy.add": "Add a policy version", "policy.add_help": "The form holds the terms of the version in force. Change them and submit: the new version applies from its effective date; the versions before it stay as they are.",
+	"policy.lpr_help": "One row per published date with the rate in force from that day, oldest first; rates as decimal fractions, 0.0310 for 3.10%. A row left empty is ignored.",
+	"policy.lpr_from": "From (date)", "policy.lpr_rate": "Rate (fraction)", "policy.submit": "Add version",
+	"field.effective_from": "Effective from (YYYY-MM-DD)", "field.subsidy_ratio": "Subsidy ratio (fraction, 0.5 for 50%)",
+	"field.supplier_yearly_cap": "Yearly cap per supplier (yuan)", "field.programme_budget": "Yearly programme budget (yuan)",
+	"field.four_eyes_threshold": "Four-eyes threshold (yuan; at or above it two officers approve)", "field.eligible_size_classes": "Eligible size classes",
+	"fe.invalid_date": "must be a date YYYY-MM-DD", "fe.invalid_amount": "must be an amount such as 200000.00", "fe.negative": "must not be negative",
+	"fe.not_increasing": "must be after the row before it (oldest first, one row per date)", "fe.unknown_size_class": "is not a size class", "fe.conflicts": "conflicts with another field",
 }

@@ -144,6 +144,8 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.once(s.disableUser)))
 	mux.HandleFunc("GET /admin/deliveries", s.page(admins, s.deliveriesPage))
 	mux.HandleFunc("POST /admin/deliveries/{id}/requeue", s.page(admins, s.once(s.requeueDelivery)))
+	mux.HandleFunc("GET /admin/subsidy-policies", s.page(reviewers, s.policiesPage))
+	mux.HandleFunc("POST /admin/subsidy-policies", s.page(admins, s.once(s.addPolicy)))
 
 	mux.HandleFunc("/", s.notFoundPage)
 }
