@@ -76,14 +76,6 @@ func (g gen) Int64Range(lo, hi int64, label string) int64 {
 	return rapid.Int64Range(lo, hi).Draw(g.T, label)
 }
 
-// sized draws from lo to hi, half the time from the upper half (rapid
-// leans towards small values, and subsidies need large ones too).
-func (g gen) sized(lo, hi int64, label string) int64 {
-	if hi-lo >= 2 && g.Bool(label+"_large") {
-		return g.Int64Range(lo+(hi-lo)/2, hi, label)
-	}
-	return g.Int64Range(lo, hi, label)
-}
 func (g gen) IntRange(lo, hi int, label string) int { return rapid.IntRange(lo, hi).Draw(g.T, label) }
 func (g gen) Bool(label string) bool                { return rapid.Bool().Draw(g.T, label) }
 func (g gen) OneOf(list []string, label string) string {
@@ -403,6 +395,10 @@ type prop struct {
 	w   *world
 	m   *model
 	ops []string // the operations drawn from (nil: ops)
+	// lawful: approvals, tranches and repayments are drawn only with
+	// figures a bank could send (more of them succeed), except where an
+	// application's state makes them wrong.
+	lawful bool
 }
 
 const bank = "qilu-bank"
@@ -485,6 +481,19 @@ type outcome struct {
 
 func refused(code errs.Code) outcome { return outcome{code: code} }
 
+// sized draws an amount from lo to hi, half the time from the upper half
+// (rapid leans towards small values, and subsidies need large ones too);
+// a lawful one at least a hundredth of the way up.
+func (p *prop) sized(lo, hi int64, label string) int64 {
+	if p.lawful {
+		lo += (hi - lo) / 100
+	}
+	if hi-lo >= 2 && p.rt.Bool(label+"_large") {
+		return p.rt.Int64Range(lo+(hi-lo)/2, hi, label)
+	}
+	return p.rt.Int64Range(lo, hi, label)
+}
+
 // pick draws the application an operation acts on: mostly one in a state
 // where the operation can succeed (so that sequences reach disbursement,
 // repayment and closing), otherwise any, to exercise the refusals.
@@ -546,7 +555,7 @@ func (p *prop) step(i int) {
 	)
 	switch op {
 	case "apply":
-		amount := rt.sized(1, 60000000, "amount")
+		amount := p.sized(1, 60000000, "amount")
 		line := rt.Bool("with_line")
 		desc = fmt.Sprintf("apply %s line=%v", fmtCents(amount), line)
 		switch {
@@ -628,13 +637,13 @@ func (p *prop) step(i int) {
 		}
 	case "approve":
 		var approved cents
-		switch rt.IntRange(0, 9, "approve_kind") {
-		case 0:
+		switch k := rt.IntRange(0, 9, "approve_kind"); {
+		case k == 0 && !p.lawful:
 			approved = a.amount + rt.Int64Range(1, 10000000, "over")
-		case 1:
+		case k <= 1:
 			approved = a.amount
 		default:
-			approved = rt.sized(1, a.amount, "approved")
+			approved = p.sized(1, a.amount, "approved")
 		}
 		rate := rt.OneOf([]string{"0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0600"}, "rate")
 		desc = fmt.Sprintf("approve %s of %s at %s", a.id, fmtCents(approved), rate)
@@ -678,12 +687,12 @@ func (p *prop) step(i int) {
 		remaining := a.approved - a.disbursed
 		var amount cents
 		switch k := rt.IntRange(0, 5, "disburse_kind"); {
-		case k == 0 || remaining <= 0:
+		case k == 0 && !p.lawful || remaining <= 0:
 			amount = max(remaining, 0) + rt.Int64Range(1, 10000000, "over")
-		case k == 1:
+		case k <= 1:
 			amount = remaining
 		default:
-			amount = rt.sized(1, remaining, "tranche")
+			amount = p.sized(1, remaining, "tranche")
 		}
 		seq := propSeq.Add(1)
 		valueDay := rt.IntRange(0, 20, "value_day")
@@ -710,7 +719,7 @@ func (p *prop) step(i int) {
 		// loan does not have.
 		target := -1
 		switch k := rt.IntRange(0, 4, "target"); {
-		case k == 1:
+		case k == 1 && !p.lawful:
 			target = len(a.tranches)
 		case k >= 2 && len(a.tranches) > 0:
 			target = rt.IntRange(0, len(a.tranches)-1, "tranche")
@@ -722,6 +731,10 @@ func (p *prop) step(i int) {
 		}
 		var principal, interest cents
 		switch k := rt.IntRange(0, 5, "repay_kind"); {
+		case p.lawful && outstanding == 0:
+			principal = 0
+		case p.lawful && (k == 0 || k >= 4):
+			principal = rt.Int64Range(1, outstanding, "principal")
 		case k == 0, k == 5 && outstanding < loanOutstanding: // over the tranche's outstanding, often not the loan's
 			principal = outstanding + rt.Int64Range(1, loanOutstanding-outstanding+100, "over")
 		case k == 1:
@@ -732,7 +745,7 @@ func (p *prop) step(i int) {
 			principal = rt.Int64Range(1, outstanding, "principal")
 		}
 		if rt.IntRange(0, 3, "with_interest") > 0 {
-			interest = rt.sized(1, 500000, "interest")
+			interest = p.sized(1, 500000, "interest")
 		}
 		// The interest period [start, end) and the payment, in days from
 		// propDay0: mostly true figures (from the value date on, a week
@@ -748,9 +761,9 @@ func (p *prop) step(i int) {
 			firstValue = a.tranches[target].valueDay
 		}
 		var start, end, paidOn int
-		if rt.IntRange(0, 4, "true_figures") > 0 {
+		if p.lawful || rt.IntRange(0, 4, "true_figures") > 0 {
 			start = firstValue + rt.IntRange(0, 24, "start")
-			if rt.Bool("next_period") { // from the end of the last period it may not overlap
+			if p.lawful || rt.Bool("next_period") { // from the end of the last period it may not overlap
 				for _, q := range a.periods {
 					if target == -1 || q.tranche == -1 || q.tranche == target {
 						start = max(start, q.end)
@@ -1345,7 +1358,7 @@ func TestLendingStateMachine(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, nil, 20, 40) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, nil, 20, 40, false) })
 }
 
 // TestRepaymentsProperty runs the state machine's random sequences with
@@ -1360,7 +1373,7 @@ func TestRepaymentsProperty(t *testing.T) {
 	w := newWorld(t)
 	w.withSubsidies()
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
 
 // TestLoanLifeProperty: random sequences of a loan's life (approvals,
@@ -1376,7 +1389,7 @@ func TestLoanLifeProperty(t *testing.T) {
 	w.withSubsidies()
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
 		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
 
 // TestSubsidyProperty runs random sequences of a loan's life weighted
@@ -1394,7 +1407,7 @@ func TestSubsidyProperty(t *testing.T) {
 	w.withSubsidies()
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
 		"repay", "repay", "repay", "overdue", "overdue", "cure", "cure", "end_drawdown", "close"}
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 30, 40) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 30, 40, true) })
 }
 
 // withSubsidies gives w the subsidy service, under the property tests'
@@ -1415,8 +1428,9 @@ func (w *world) withSubsidies() {
 }
 
 // runProp runs one iteration of minSteps to maxSteps operations drawn
-// from ops (nil: all), on a new contract and credit line of w.
-func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
+// from ops (nil: all), lawful or not, on a new contract and credit line
+// of w.
+func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int, lawful bool) {
 	{
 		rt := gen{r}
 		n := propSeq.Add(1)
@@ -1427,7 +1441,7 @@ func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
 		m := &model{byID: map[string]*mApp{}, contractAmount: 118000000, retains: retention,
 			revolving: rt.Bool("revolving"), bankLineID: fmt.Sprintf("PL-%d", n)}
 		m.limit = 85 * (m.contractAmount - retention) / 100
-		p := &prop{rt: rt, w: w, m: m, ops: ops}
+		p := &prop{rt: rt, w: w, m: m, ops: ops, lawful: lawful}
 		m.uscc = p.newSupplier(n)
 		m.contractID = p.newContract(fmt.Sprintf("PROP-%d", n), retention)
 		m.lineLimit = rt.Int64Range(0, 80000000, "line_limit")
