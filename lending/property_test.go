@@ -210,6 +210,10 @@ var (
 	propRatio = big.NewRat(1, 2)
 )
 
+// propYearlyCap is the policy's cap of a supplier's claims in a year:
+// some iterations reach it.
+const propYearlyCap cents = 10000
+
 // lprOn is the 1-year LPR in force on day d from propDay0 (2026-10-01):
 // 3.45 % before 2026-10-15 (day 14), 3.10 % before 2026-11-05 (day 35,
 // October having 31 days), 3.00 % from then on.
@@ -295,6 +299,7 @@ type model struct {
 	bankLineID              string
 	contractAmount, retains cents
 	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
+	claimed                 cents  // what the supplier's pending claims hold of its yearly cap (all are of 2026)
 }
 
 // supplierBarred says whether the supplier fails supplier.not_overdue: a
@@ -819,6 +824,9 @@ func (p *prop) step(i int) {
 				var claim *mClaim
 				if interest > 0 { // its subsidy, from the repayments before it
 					claim = &mClaim{repayment: fmt.Sprintf("PR-%d", seq), paidOn: paidOn, amount: subsidyOf(a, target, start, end, interest)}
+					if room := max(0, propYearlyCap-m.claimed); claim.amount > room {
+						claim.amount = room // what the supplier's yearly cap leaves
+					}
 					a.claims = append(a.claims, claim)
 				}
 				a.repaid += principal
@@ -863,6 +871,7 @@ func (p *prop) step(i int) {
 					claim.status = subsidies.Ineligible
 				default:
 					claim.status = subsidies.Pending
+					m.claimed += claim.amount
 				}
 			}}
 		}
@@ -954,6 +963,7 @@ func (p *prop) step(i int) {
 				for _, c := range a.claims {
 					if c.status == subsidies.Pending && c.paidOn >= start {
 						c.status, c.reason = subsidies.Rejected, subsidies.LoanOverdue
+						m.claimed -= c.amount
 					}
 				}
 			}}
@@ -1277,6 +1287,14 @@ func (p *prop) check(after string) {
 		WHERE a.contract_id = $1`, m.contractID); err != nil {
 		fail("claims: %v", err)
 	}
+	var year string
+	if err := db.Get(&year, `SELECT coalesce((SELECT claimed::text FROM subsidy_supplier_years WHERE supplier_uscc = $1 AND year = 2026), '0')`,
+		m.uscc); err != nil {
+		fail("the supplier's year: %v", err)
+	}
+	if toCents(rt, year) != m.claimed {
+		fail("the supplier's claims hold %s of its yearly cap; the model says %s", year, fmtCents(m.claimed))
+	}
 	wantClaims := 0
 	for _, ma := range m.apps {
 		wantClaims += len(ma.claims)
@@ -1412,7 +1430,7 @@ func TestSubsidyProperty(t *testing.T) {
 
 // withSubsidies gives w the subsidy service, under the property tests'
 // policy (propLPR, propRatio) from 2026-01-01 for micro, small and medium
-// suppliers, with a yearly cap no iteration reaches.
+// suppliers, with a yearly cap of propYearlyCap.
 func (w *world) withSubsidies() {
 	w.t.Helper()
 	if got := propDay0.AddDays(14).String() + " " + propDay0.AddDays(35).String(); got != "2026-10-15 2026-11-05" {
@@ -1421,7 +1439,7 @@ func (w *world) withSubsidies() {
 	w.subsidies = subsidies.NewService(w.db, subsidies.PolicyInput{})
 	must(w.t, func() error {
 		_, err := w.subsidies.AddPolicy(ctx, subsidies.PolicyInput{EffectiveFrom: "2026-01-01", SubsidyRatio: "0.5", LPR1Y: propLPR,
-			SupplierYearlyCap: "10000000.00", ProgrammeBudget: "100000000.00", EligibleSizeClasses: []string{"micro", "small", "medium"},
+			SupplierYearlyCap: fmtCents(propYearlyCap), ProgrammeBudget: "100000000.00", EligibleSizeClasses: []string{"micro", "small", "medium"},
 			FourEyesThreshold: "50000.00"}, "test")
 		return err
 	})
