@@ -75,7 +75,6 @@ type gen struct{ *rapid.T }
 func (g gen) Int64Range(lo, hi int64, label string) int64 {
 	return rapid.Int64Range(lo, hi).Draw(g.T, label)
 }
-
 func (g gen) IntRange(lo, hi int, label string) int { return rapid.IntRange(lo, hi).Draw(g.T, label) }
 func (g gen) Bool(label string) bool                { return rapid.Bool().Draw(g.T, label) }
 func (g gen) OneOf(list []string, label string) string {
@@ -166,13 +165,8 @@ type mEpisode struct {
 
 // overdueOn reports whether a's loan was overdue on day d: some episode
 // with since ≤ d, not cured or cured after d.
-func (a *mApp) overdueOn(d int) (since int, ok bool) {
-	for _, e := range a.overdues {
-		if e.since <= d && (e.open || d < e.cured) {
-			return e.since, true
-		}
-	}
-	return 0, false
+func (a *mApp) overdueOn(d int) bool {
+	return slices.ContainsFunc(a.overdues, func(e mEpisode) bool { return e.since <= d && (e.open || d < e.cured) })
 }
 
 // mClaim is the model of one repayment's subsidy claim.
@@ -201,7 +195,7 @@ type mTaken struct {
 	principal cents
 }
 
-// The subsidy policy of the property tests (propPolicy): half the
+// The subsidy policy of the property tests (withSubsidies): half the
 // interest, capped day by day at the 1-year LPR, which changes twice
 // within the tests' dates. lprOn is that table by day from propDay0.
 var (
@@ -229,12 +223,12 @@ func lprOn(d int) *big.Rat {
 }
 
 // trancheRates are the annual rates tranches are disbursed at: below every
-// cap, between them, above every cap.
+// cap, between them, at or above every cap.
 var trancheRates = map[string]*big.Rat{"0.0290": big.NewRat(290, 10000), "0.0320": big.NewRat(320, 10000), "0.0345": big.NewRat(345, 10000)}
 
-// subsidyOf is the model's subsidy, in 分, of a repayment of a paying
-// interest for the days [start, end) on its tranche target (-1: every
-// tranche), before the repayment's own principal is taken: day by day,
+// subsidyOf is the model's subsidy, in 分, of a repayment of application a
+// paying interest for the days [start, end) on its tranche target (-1:
+// every tranche), before the repayment's own principal is taken: day by day,
 // each tranche's principal outstanding that day (its amount from its value
 // date on, less what earlier repayments paid on or before that day took of
 // it) × min(its rate, the LPR that day) / 360, summed exactly; capped by
@@ -863,9 +857,9 @@ func (p *prop) step(i int) {
 				}
 				// The claim's status, with the repayment recorded: a
 				// repayment that closes the loan ends its overdue that day.
-				switch _, overdue := a.overdueOn(paidOn); {
+				switch {
 				case claim == nil:
-				case overdue:
+				case a.overdueOn(paidOn):
 					claim.status, claim.reason = subsidies.Rejected, subsidies.LoanOverdue
 				case claim.amount == 0:
 					claim.status = subsidies.Ineligible
@@ -1418,7 +1412,8 @@ func TestLoanLifeProperty(t *testing.T) {
 // makes them, and each loan.overdue's effect on claims in its own; after
 // every one, every claim of the iteration's loans is the model's day-by-day
 // subsidy to the 分 (its own computation, independent of package
-// subsidies'), with the model's status and rejection reason.
+// subsidies'), with the model's status and rejection reason, and the
+// supplier's claims hold of its yearly cap what the model says.
 func TestSubsidyProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
