@@ -24,6 +24,7 @@ import (
 	"procfin/platform/postgres"
 	"procfin/platform/postgres/pgtest"
 	"procfin/platform/safehttp"
+	"procfin/subsidies"
 )
 
 var ctx = context.Background()
@@ -41,6 +42,7 @@ type world struct {
 	db         *sqlx.DB
 	contracts  *contracts.Service
 	lending    *lending.Service
+	subsidies  *subsidies.Service // nil unless withSubsidies
 	contractID string
 	lineID     string
 	who        lending.Applicant

@@ -3,6 +3,7 @@ package lending
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -29,6 +30,10 @@ type TrancheRecord struct {
 	Amount             money.Amount `json:"amount"`
 	ValueDate          money.Date   `json:"value_date"`
 	AnnualRate         money.Rate   `json:"annual_rate"`
+	// RecordedAt is when it was written, by the database's clock at the
+	// insert (not the transaction's start), so that it orders the loan's
+	// tranches and repayments as recorded, even within one transaction.
+	RecordedAt time.Time `json:"recorded_at"`
 }
 
 // RepaymentEntry is one recorded repayment of a loan. TrancheID is the
@@ -43,6 +48,7 @@ type RepaymentEntry struct {
 	PaidOn      money.Date   `json:"paid_on"`
 	PeriodStart *money.Date  `json:"period_start"`
 	PeriodEnd   *money.Date  `json:"period_end"`
+	RecordedAt  time.Time    `json:"recorded_at"` // as TrancheRecord's
 }
 
 // OverdueEpisode is one time a loan was overdue: from Since until CuredOn
@@ -80,12 +86,12 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, loanIDs []string) (map[
 		SELECT l.id, json_build_object(
 			'loan_id', l.id,
 			'tranches', coalesce((SELECT json_agg(json_build_object('id', d.id, 'disbursement_id', d.bank_disbursement_id,
-					'amount', d.amount::text, 'value_date', d.value_date, 'annual_rate', d.annual_rate::text)
+					'amount', d.amount::text, 'value_date', d.value_date, 'annual_rate', d.annual_rate::text, 'recorded_at', d.created_at)
 					ORDER BY d.value_date, d.created_at, d.id)
 				FROM disbursements d WHERE d.loan_id = l.id), '[]'),
 			'repayments', coalesce((SELECT json_agg(json_build_object('id', r.id, 'seq', r.seq,
 					'tranche_id', coalesce(r.disbursement_id::text, ''), 'principal', r.principal::text, 'interest', r.interest::text,
-					'paid_on', r.paid_on, 'period_start', r.period_start, 'period_end', r.period_end) ORDER BY r.seq)
+					'paid_on', r.paid_on, 'period_start', r.period_start, 'period_end', r.period_end, 'recorded_at', r.created_at) ORDER BY r.seq)
 				FROM repayments r WHERE r.loan_id = l.id), '[]'),
 			'overdues', coalesce((SELECT json_agg(json_build_object('since', o.since, 'cured_on', o.cured_on) ORDER BY o.since, o.id)
 				FROM loan_overdues o WHERE o.loan_id = l.id), '[]')

@@ -520,8 +520,8 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Di
 		return errs.E(errs.InvalidTransition, "the drawdown of loan %q ended on %s: nothing more is disbursed", bankLoanID, loan.DrawdownEndedOn)
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate)
-		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7)`, loan.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
+		INSERT INTO disbursements (loan_id, bank_id, bank_disbursement_id, amount, outstanding, value_date, maturity_date, annual_rate, created_at)
+		VALUES ($1, $2, $3, $4::numeric, $4::numeric, $5, $6, $7, clock_timestamp())`, loan.ID, bankID, d.BankDisbursementID, d.Amount, d.ValueDate, d.MaturityDate, d.AnnualRate)
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return errs.E(errs.InvalidTransition, "disbursement %q was recorded before", d.BankDisbursementID)
@@ -761,8 +761,8 @@ const (
 		ORDER BY p.period_start DESC LIMIT 1) w WHERE w.period_end > $7::date)`
 	insertRepayment = `
 		INSERT INTO repayments (loan_id, bank_id, bank_repayment_id, principal, interest, paid_on, period_start, period_end,
-			outstanding_before, disbursement_id)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche FROM chk WHERE chk.refusal = ''
+			outstanding_before, disbursement_id, created_at)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, chk.tranche, clock_timestamp() FROM chk WHERE chk.refusal = ''
 		RETURNING id, seq`
 	repaidTotals = `loan AS (
 		UPDATE loans SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5, updated_at = now()

@@ -3,6 +3,7 @@ package lending_test
 import (
 	"flag"
 	"fmt"
+	"math/big"
 	"os"
 	"slices"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/subsidies"
 )
 
 // TestStateTable checks the transition table against the lifecycle written
@@ -148,16 +150,124 @@ type mApp struct {
 	drawdownEnded                   bool        // loan.drawdown_ended, or closed
 	closedAs                        string      // why it closed: repaid, written_off, lapsed
 	overdue                         bool        // an overdue episode is open
+	overdues                        []mEpisode  // every overdue episode, in the order opened
 	tranches                        []*mTranche // in the order disbursed
 	periods                         []mPeriod   // the interest periods stored
+	claims                          []*mClaim   // the subsidy claims of its repayments
+}
+
+// mEpisode is an overdue episode [since, cured) in days from propDay0;
+// open until cured (cured is then meaningless).
+type mEpisode struct {
+	since, cured int
+	open         bool
+}
+
+// overdueOn reports whether a's loan was overdue on day d: some episode
+// with since ≤ d, not cured or cured after d.
+func (a *mApp) overdueOn(d int) bool {
+	return slices.ContainsFunc(a.overdues, func(e mEpisode) bool { return e.since <= d && (e.open || d < e.cured) })
+}
+
+// mClaim is the model of one repayment's subsidy claim.
+type mClaim struct {
+	repayment string // the bank's repayment id
+	paidOn    int
+	amount    cents
+	status    string // pending, rejected or ineligible
+	reason    string // the rejection reason
 }
 
 // mTranche is the model of one disbursement: its principal, what was
-// repaid of it, and its value date in days from propDay0.
+// repaid of it, its value date in days from propDay0, its annual rate,
+// and the principal each repayment took of it, in the order recorded.
 type mTranche struct {
 	id             string
 	amount, repaid cents
 	valueDay       int
+	rate           *big.Rat
+	taken          []mTaken
+}
+
+// mTaken is principal a repayment paid on day paidOn took of a tranche.
+type mTaken struct {
+	paidOn    int
+	principal cents
+}
+
+// The subsidy policy of the property tests (withSubsidies): half the
+// interest, capped day by day at the 1-year LPR, which changes twice
+// within the tests' dates. lprOn is that table by day from propDay0.
+var (
+	propLPR = []subsidies.LPRInput{{From: "2026-01-01", Rate: "0.0345"}, {From: "2026-10-15", Rate: "0.0310"},
+		{From: "2026-11-05", Rate: "0.0300"}}
+	propRatio = big.NewRat(1, 2)
+)
+
+// propYearlyCap is the policy's cap of a supplier's claims in a year:
+// some iterations reach it.
+const propYearlyCap cents = 10000
+
+// lprOn is the 1-year LPR in force on day d from propDay0 (2026-10-01):
+// 3.45 % before 2026-10-15 (day 14), 3.10 % before 2026-11-05 (day 35,
+// October having 31 days), 3.00 % from then on.
+func lprOn(d int) *big.Rat {
+	switch {
+	case d < 14:
+		return big.NewRat(345, 10000)
+	case d < 35:
+		return big.NewRat(310, 10000)
+	default:
+		return big.NewRat(300, 10000)
+	}
+}
+
+// trancheRates are the annual rates tranches are disbursed at: below every
+// cap, between them, at or above every cap.
+var trancheRates = map[string]*big.Rat{"0.0290": big.NewRat(290, 10000), "0.0320": big.NewRat(320, 10000), "0.0345": big.NewRat(345, 10000)}
+
+// subsidyOf is the model's subsidy, in 分, of a repayment of application a
+// paying interest for the days [start, end) on its tranche target (-1:
+// every tranche), before the repayment's own principal is taken: day by day,
+// each tranche's principal outstanding that day (its amount from its value
+// date on, less what earlier repayments paid on or before that day took of
+// it) × min(its rate, the LPR that day) / 360, summed exactly; capped by
+// the interest paid; × the ratio; rounded half-up to the 分 once.
+func subsidyOf(a *mApp, target, start, end int, interest cents) cents {
+	covered := a.tranches
+	if target >= 0 {
+		covered = a.tranches[target : target+1]
+	}
+	sum := new(big.Rat)
+	for d := start; d < end; d++ {
+		for _, t := range covered {
+			if d < t.valueDay {
+				continue
+			}
+			out := t.amount
+			for _, k := range t.taken {
+				if k.paidOn <= d {
+					out -= k.principal
+				}
+			}
+			if out <= 0 {
+				continue
+			}
+			rate := t.rate
+			if c := lprOn(d); c.Cmp(rate) < 0 {
+				rate = c
+			}
+			sum.Add(sum, new(big.Rat).Mul(new(big.Rat).SetInt64(out), rate))
+		}
+	}
+	eligible := sum.Quo(sum, big.NewRat(360, 1))
+	if paid := new(big.Rat).SetInt64(interest); eligible.Cmp(paid) > 0 {
+		eligible = paid
+	}
+	x := eligible.Mul(eligible, propRatio)
+	// half-up of x ≥ 0: ⌊(2·num + den) / (2·den)⌋.
+	num := new(big.Int).Add(new(big.Int).Lsh(x.Num(), 1), x.Denom())
+	return num.Quo(num, new(big.Int).Lsh(x.Denom(), 1)).Int64()
 }
 
 // mPeriod is a stored interest period [start, end) in days from propDay0,
@@ -183,6 +293,7 @@ type model struct {
 	bankLineID              string
 	contractAmount, retains cents
 	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
+	claimed                 cents  // what the supplier's pending claims hold of its yearly cap (all are of 2026)
 }
 
 // supplierBarred says whether the supplier fails supplier.not_overdue: a
@@ -242,11 +353,37 @@ func (m *model) lineKept(a *mApp) cents {
 	return max(0, min(kept, a.lineHeld))
 }
 
-// close closes a's loan for reason: everything held beyond the line's
-// keep is released, the loan is no longer overdue.
-func (m *model) close(a *mApp, reason string) {
+// close closes a's loan on day for reason: everything held beyond the
+// line's keep is released, an open overdue episode ends that day (or on
+// its start, if later).
+func (m *model) close(a *mApp, reason string, day int) {
 	m.final(a, lending.Closed)
-	a.closedAs, a.drawdownEnded, a.overdue = reason, true, false
+	a.closedAs, a.drawdownEnded = reason, true
+	a.cure(max(day, a.openSince()))
+}
+
+// propCloseDay is the day loan.closed closes loans on, propEndDay the day
+// loan.drawdown_ended ends their drawdown on.
+const propCloseDay, propEndDay = 45, 40
+
+// openSince is the start of a's open overdue episode (-1: none).
+func (a *mApp) openSince() int {
+	for _, e := range a.overdues {
+		if e.open {
+			return e.since
+		}
+	}
+	return -1
+}
+
+// cure ends a's open overdue episode, if any, on day.
+func (a *mApp) cure(day int) {
+	for i := range a.overdues {
+		if a.overdues[i].open {
+			a.overdues[i].open, a.overdues[i].cured = false, day
+		}
+	}
+	a.overdue = false
 }
 
 func oneOf(s lending.Status, set ...lending.Status) bool { return slices.Contains(set, s) }
@@ -257,6 +394,10 @@ type prop struct {
 	w   *world
 	m   *model
 	ops []string // the operations drawn from (nil: ops)
+	// lawful: approvals, tranches and repayments are drawn only with
+	// figures a bank could send (more of them succeed), except where an
+	// application's state makes them wrong.
+	lawful bool
 }
 
 const bank = "qilu-bank"
@@ -339,6 +480,19 @@ type outcome struct {
 
 func refused(code errs.Code) outcome { return outcome{code: code} }
 
+// sized draws an amount from lo to hi, half the time from the upper half
+// (rapid leans towards small values, and subsidies need large ones too);
+// a lawful one at least a hundredth of the way up.
+func (p *prop) sized(lo, hi int64, label string) int64 {
+	if p.lawful {
+		lo += (hi - lo) / 100
+	}
+	if hi-lo >= 2 && p.rt.Bool(label+"_large") {
+		return p.rt.Int64Range(lo+(hi-lo)/2, hi, label)
+	}
+	return p.rt.Int64Range(lo, hi, label)
+}
+
 // pick draws the application an operation acts on: mostly one in a state
 // where the operation can succeed (so that sequences reach disbursement,
 // repayment and closing), otherwise any, to exercise the refusals.
@@ -400,7 +554,7 @@ func (p *prop) step(i int) {
 	)
 	switch op {
 	case "apply":
-		amount := rt.Int64Range(1, 60000000, "amount")
+		amount := p.sized(1, 60000000, "amount")
 		line := rt.Bool("with_line")
 		desc = fmt.Sprintf("apply %s line=%v", fmtCents(amount), line)
 		switch {
@@ -482,13 +636,13 @@ func (p *prop) step(i int) {
 		}
 	case "approve":
 		var approved cents
-		switch rt.IntRange(0, 9, "approve_kind") {
-		case 0:
+		switch k := rt.IntRange(0, 9, "approve_kind"); {
+		case k == 0 && !p.lawful:
 			approved = a.amount + rt.Int64Range(1, 10000000, "over")
-		case 1:
+		case k <= 1:
 			approved = a.amount
 		default:
-			approved = rt.Int64Range(1, a.amount, "approved")
+			approved = p.sized(1, a.amount, "approved")
 		}
 		rate := rt.OneOf([]string{"0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0345", "0.0600"}, "rate")
 		desc = fmt.Sprintf("approve %s of %s at %s", a.id, fmtCents(approved), rate)
@@ -532,21 +686,22 @@ func (p *prop) step(i int) {
 		remaining := a.approved - a.disbursed
 		var amount cents
 		switch k := rt.IntRange(0, 5, "disburse_kind"); {
-		case k == 0 || remaining <= 0:
+		case k == 0 && !p.lawful || remaining <= 0:
 			amount = max(remaining, 0) + rt.Int64Range(1, 10000000, "over")
-		case k == 1:
+		case k <= 1:
 			amount = remaining
 		default:
-			amount = rt.Int64Range(1, remaining, "tranche")
+			amount = p.sized(1, remaining, "tranche")
 		}
 		seq := propSeq.Add(1)
 		valueDay := rt.IntRange(0, 20, "value_day")
-		desc = fmt.Sprintf("disburse %s on %s, value date %s", fmtCents(amount), a.id, propDay0.AddDays(valueDay))
+		rate := rt.OneOf([]string{"0.0290", "0.0320", "0.0345", "0.0345"}, "tranche_rate")
+		desc = fmt.Sprintf("disburse %s on %s at %s, value date %s", fmtCents(amount), a.id, rate, propDay0.AddDays(valueDay))
 		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved && !a.drawdownEnded {
 			want = outcome{ok: true, commit: func() {
 				a.disbursed += amount
 				a.status, a.hasLoan = lending.Disbursed, true
-				a.tranches = append(a.tranches, &mTranche{id: fmt.Sprintf("PD-%d", seq), amount: amount, valueDay: valueDay})
+				a.tranches = append(a.tranches, &mTranche{id: fmt.Sprintf("PD-%d", seq), amount: amount, valueDay: valueDay, rate: trancheRates[rate]})
 			}}
 		} else {
 			want = refused(errs.InvalidTransition)
@@ -555,7 +710,7 @@ func (p *prop) step(i int) {
 			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.DisburseOne(ctx, tx, bank, a.id, a.loanID(), lending.Disbursement{BankDisbursementID: fmt.Sprintf("PD-%d", seq),
 					Amount: amountOf(amount), ValueDate: propDay0.AddDays(valueDay), MaturityDate: money.MustDate("2027-05-21"),
-					AnnualRate: money.MustRate("0.0345")}, "bank:"+bank)
+					AnnualRate: money.MustRate(rate)}, "bank:"+bank)
 			})
 		}
 	case "repay":
@@ -563,7 +718,7 @@ func (p *prop) step(i int) {
 		// loan does not have.
 		target := -1
 		switch k := rt.IntRange(0, 4, "target"); {
-		case k == 1:
+		case k == 1 && !p.lawful:
 			target = len(a.tranches)
 		case k >= 2 && len(a.tranches) > 0:
 			target = rt.IntRange(0, len(a.tranches)-1, "tranche")
@@ -575,6 +730,10 @@ func (p *prop) step(i int) {
 		}
 		var principal, interest cents
 		switch k := rt.IntRange(0, 5, "repay_kind"); {
+		case p.lawful && outstanding == 0:
+			principal = 0
+		case p.lawful && (k == 0 || k >= 4):
+			principal = rt.Int64Range(1, outstanding, "principal")
 		case k == 0, k == 5 && outstanding < loanOutstanding: // over the tranche's outstanding, often not the loan's
 			principal = outstanding + rt.Int64Range(1, loanOutstanding-outstanding+100, "over")
 		case k == 1:
@@ -585,7 +744,7 @@ func (p *prop) step(i int) {
 			principal = rt.Int64Range(1, outstanding, "principal")
 		}
 		if rt.IntRange(0, 3, "with_interest") > 0 {
-			interest = rt.Int64Range(1, 500000, "interest")
+			interest = p.sized(1, 500000, "interest")
 		}
 		// The interest period [start, end) and the payment, in days from
 		// propDay0: mostly true figures (from the value date on, a week
@@ -601,8 +760,15 @@ func (p *prop) step(i int) {
 			firstValue = a.tranches[target].valueDay
 		}
 		var start, end, paidOn int
-		if rt.IntRange(0, 4, "true_figures") > 0 {
+		if p.lawful || rt.IntRange(0, 4, "true_figures") > 0 {
 			start = firstValue + rt.IntRange(0, 24, "start")
+			if p.lawful || rt.Bool("next_period") { // from the end of the last period it may not overlap
+				for _, q := range a.periods {
+					if target == -1 || q.tranche == -1 || q.tranche == target {
+						start = max(start, q.end)
+					}
+				}
+			}
 			end = start + rt.IntRange(1, 7, "days")
 			paidOn = min(end+rt.IntRange(0, 1, "paid_after"), propTomorrow)
 		} else {
@@ -649,17 +815,32 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		default:
 			want = outcome{ok: true, commit: func() {
+				var claim *mClaim
+				if interest > 0 { // its subsidy, from the repayments before it
+					claim = &mClaim{repayment: fmt.Sprintf("PR-%d", seq), paidOn: paidOn, amount: subsidyOf(a, target, start, end, interest)}
+					if room := max(0, propYearlyCap-m.claimed); claim.amount > room {
+						claim.amount = room // what the supplier's yearly cap leaves
+					}
+					a.claims = append(a.claims, claim)
+				}
 				a.repaid += principal
 				a.interestPaid += interest
+				take := func(t *mTranche, p cents) {
+					t.repaid += p
+					if p > 0 {
+						t.taken = append(t.taken, mTaken{paidOn: paidOn, principal: p})
+					}
+				}
 				if target >= 0 {
-					a.tranches[target].repaid += principal
+					take(a.tranches[target], principal)
 				} else { // the oldest tranches first: earliest value date, then earliest disbursed
 					order := slices.Clone(a.tranches)
 					slices.SortStableFunc(order, func(x, y *mTranche) int { return x.valueDay - y.valueDay })
 					left := principal
 					for _, t := range order {
-						take := min(left, t.amount-t.repaid)
-						t.repaid, left = t.repaid+take, left-take
+						p := min(left, t.amount-t.repaid)
+						take(t, p)
+						left -= p
 					}
 				}
 				if hasPeriod {
@@ -671,8 +852,20 @@ func (p *prop) step(i int) {
 				if a.status == lending.Disbursed && a.disbursed == a.repaid {
 					a.status = lending.Repaid
 					if a.disbursed == a.approved || a.drawdownEnded {
-						m.close(a, "repaid")
+						m.close(a, "repaid", paidOn)
 					}
+				}
+				// The claim's status, with the repayment recorded: a
+				// repayment that closes the loan ends its overdue that day.
+				switch {
+				case claim == nil:
+				case a.overdueOn(paidOn):
+					claim.status, claim.reason = subsidies.Rejected, subsidies.LoanOverdue
+				case claim.amount == 0:
+					claim.status = subsidies.Ineligible
+				default:
+					claim.status = subsidies.Pending
+					m.claimed += claim.amount
 				}
 			}}
 		}
@@ -682,9 +875,14 @@ func (p *prop) step(i int) {
 			if hasPeriod {
 				r.PeriodStart, r.PeriodEnd = propDay0.AddDays(start), propDay0.AddDays(end)
 			}
+			// As a batch of one bank event: the repayment and its claim
+			// in one transaction.
 			return w.tx(func(tx *postgres.Tx) error {
-				_, err := w.lending.RepayOne(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
-				return err
+				res, err := w.lending.RepayOne(ctx, tx, bank, a.id, a.loanID(), r, "bank:"+bank)
+				if err != nil {
+					return err
+				}
+				return w.subsidies.OnRepaid(ctx, tx, []lending.RepaymentResult{res})
 			})
 		}
 	case "change_line":
@@ -709,7 +907,7 @@ func (p *prop) step(i int) {
 		case a.drawdownEnded || a.status == lending.Closed:
 			want = outcome{ok: true, noop: true}
 		case a.status == lending.Repaid:
-			want = outcome{ok: true, commit: func() { m.close(a, "repaid") }}
+			want = outcome{ok: true, commit: func() { m.close(a, "repaid", propEndDay) }}
 		default:
 			want = outcome{ok: true, commit: func() {
 				m.release(a, max(0, a.financingHeld-a.disbursed), a.lineHeld-m.lineKept(a))
@@ -718,7 +916,7 @@ func (p *prop) step(i int) {
 		}
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
-				return w.lending.EndDrawdownOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(40), "bank:"+bank)
+				return w.lending.EndDrawdownOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(propEndDay), "bank:"+bank)
 			})
 		}
 	case "close":
@@ -735,24 +933,48 @@ func (p *prop) step(i int) {
 			reason == "written_off" && outstanding == 0:
 			want = refused(errs.InvalidTransition)
 		default:
-			want = outcome{ok: true, commit: func() { m.close(a, reason) }}
+			want = outcome{ok: true, commit: func() { m.close(a, reason, propCloseDay) }}
 		}
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
-				return w.lending.CloseOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(45), reason, "bank:"+bank)
+				return w.lending.CloseOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(propCloseDay), reason, "bank:"+bank)
 			})
 		}
 	case "overdue":
 		principal := rt.Int64Range(0, max(0, a.disbursed-a.repaid)+1, "overdue_principal")
-		desc = fmt.Sprintf("overdue %s on %s", fmtCents(principal), a.id)
+		since := rt.IntRange(15, 45, "overdue_since")
+		desc = fmt.Sprintf("overdue %s on %s since %s", fmtCents(principal), a.id, propDay0.AddDays(since))
 		if !a.hasLoan || a.status == lending.Closed || principal > a.disbursed-a.repaid {
 			want = refused(errs.InvalidTransition)
 		} else {
-			want = outcome{ok: true, commit: func() { a.overdue = true }}
+			want = outcome{ok: true, commit: func() {
+				if !a.overdue { // an open episode keeps its start
+					a.overdues = append(a.overdues, mEpisode{since: since, open: true})
+				}
+				a.overdue = true
+				// A pending claim of a repayment paid since the episode began is rejected.
+				start := a.openSince()
+				for _, c := range a.claims {
+					if c.status == subsidies.Pending && c.paidOn >= start {
+						c.status, c.reason = subsidies.Rejected, subsidies.LoanOverdue
+						m.claimed -= c.amount
+					}
+				}
+			}}
 		}
+		// As a batch of one bank event: the overdue and what it does to
+		// the loan's claims in one transaction.
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
-				return w.lending.OverdueOne(ctx, tx, bank, a.id, a.loanID(), amountOf(principal), propDay0.AddDays(30), "bank:"+bank)
+				l, err := w.lending.LockLoan(ctx, tx, lending.LoanKey{BankID: bank, ApplicationID: a.id, BankLoanID: a.loanID()})
+				if err != nil {
+					return err
+				}
+				o, err := w.lending.Overdue(ctx, tx, l, amountOf(principal), propDay0.AddDays(since), "bank:"+bank)
+				if err != nil {
+					return err
+				}
+				return w.subsidies.OnOverdue(ctx, tx, []lending.OverdueResult{o})
 			})
 		}
 	case "cure":
@@ -762,15 +984,15 @@ func (p *prop) step(i int) {
 				break
 			}
 		}
-		day := rt.IntRange(28, 40, "cured_on")
+		day := rt.IntRange(13, 50, "cured_on")
 		desc = fmt.Sprintf("cure %s on %s", a.id, propDay0.AddDays(day))
 		switch {
 		case !a.hasLoan || !a.overdue:
 			want = refused(errs.InvalidTransition)
-		case day < 30:
+		case day < a.openSince():
 			want = refused(errs.Invalid)
 		default:
-			want = outcome{ok: true, commit: func() { a.overdue = false }}
+			want = outcome{ok: true, commit: func() { a.cure(day) }}
 		}
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
@@ -1042,6 +1264,55 @@ func (p *prop) check(after string) {
 		fail("%s", strings.Join(bad, "\n"))
 	}
 
+	// Subsidy claims: one per repayment with interest, each the model's
+	// day-by-day subsidy to the 分, with the model's status and reason.
+	var claims []struct {
+		App         string `db:"application_id"`
+		Repayment   string `db:"bank_repayment_id"`
+		Amount      string `db:"amount"`
+		Status      string `db:"status"`
+		Reason      string `db:"rejection_reason"`
+		Computation string `db:"computation"`
+	}
+	if err := db.Select(&claims, `
+		SELECT c.application_id, r.bank_repayment_id, c.amount::text AS amount, c.status, c.rejection_reason,
+			c.computation::text AS computation
+		FROM subsidy_claims c JOIN repayments r ON r.id = c.repayment_id JOIN applications a ON a.id = c.application_id
+		WHERE a.contract_id = $1`, m.contractID); err != nil {
+		fail("claims: %v", err)
+	}
+	var year string
+	if err := db.Get(&year, `SELECT coalesce((SELECT claimed::text FROM subsidy_supplier_years WHERE supplier_uscc = $1 AND year = 2026), '0')`,
+		m.uscc); err != nil {
+		fail("the supplier's year: %v", err)
+	}
+	if toCents(rt, year) != m.claimed {
+		fail("the supplier's claims hold %s of its yearly cap; the model says %s", year, fmtCents(m.claimed))
+	}
+	wantClaims := 0
+	for _, ma := range m.apps {
+		wantClaims += len(ma.claims)
+	}
+	if len(claims) != wantClaims {
+		fail("%d subsidy claims, the model has %d", len(claims), wantClaims)
+	}
+	for _, c := range claims {
+		ma := m.byID[c.App]
+		var mc *mClaim
+		if ma != nil {
+			if i := slices.IndexFunc(ma.claims, func(x *mClaim) bool { return x.repayment == c.Repayment }); i >= 0 {
+				mc = ma.claims[i]
+			}
+		}
+		if mc == nil {
+			fail("claim of repayment %s of %s is not in the model", c.Repayment, c.App)
+		}
+		got := fmt.Sprintf("%s %s %q", c.Amount, c.Status, c.Reason)
+		if want := fmt.Sprintf("%s %s %q", fmtCents(mc.amount), mc.status, mc.reason); got != want {
+			fail("claim of repayment %s is %s; the model says %s\ncomputation %s", c.Repayment, got, want, c.Computation)
+		}
+	}
+
 	// History: every recorded change follows the table, in order, and ends
 	// in the application's status.
 	var hist []struct {
@@ -1098,7 +1369,8 @@ func (p *prop) check(after string) {
 func TestLendingStateMachine(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, nil, 20, 40) })
+	w.withSubsidies()
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, nil, 20, 40, false) })
 }
 
 // TestRepaymentsProperty runs the state machine's random sequences with
@@ -1111,8 +1383,9 @@ func TestLendingStateMachine(t *testing.T) {
 func TestRepaymentsProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
+	w.withSubsidies()
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
 
 // TestLoanLifeProperty: random sequences of a loan's life (approvals,
@@ -1125,14 +1398,52 @@ func TestRepaymentsProperty(t *testing.T) {
 func TestLoanLifeProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
+	w.withSubsidies()
 	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
 		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
-	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30) })
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
+}
+
+// TestSubsidyProperty runs random sequences of a loan's life weighted
+// towards repayments (of a tranche, of the whole loan, with interest and
+// without), with tranches at rates below, between and above the caps,
+// overdue episodes and cures, the end of drawdown and closing, each
+// repayment's claims made in its transaction as a bank event's batch
+// makes them, and each loan.overdue's effect on claims in its own; after
+// every one, every claim of the iteration's loans is the model's day-by-day
+// subsidy to the 分 (its own computation, independent of package
+// subsidies'), with the model's status and rejection reason, and the
+// supplier's claims hold of its yearly cap what the model says.
+func TestSubsidyProperty(t *testing.T) {
+	limitRapidChecks(t, rapidChecks)
+	w := newWorld(t)
+	w.withSubsidies()
+	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
+		"repay", "repay", "repay", "overdue", "overdue", "cure", "cure", "end_drawdown", "close"}
+	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 30, 40, true) })
+}
+
+// withSubsidies gives w the subsidy service, under the property tests'
+// policy (propLPR, propRatio) from 2026-01-01 for micro, small and medium
+// suppliers, with a yearly cap of propYearlyCap.
+func (w *world) withSubsidies() {
+	w.t.Helper()
+	if got := propDay0.AddDays(14).String() + " " + propDay0.AddDays(35).String(); got != "2026-10-15 2026-11-05" {
+		w.t.Fatalf("lprOn's days are %s", got)
+	}
+	w.subsidies = subsidies.NewService(w.db, subsidies.PolicyInput{})
+	must(w.t, func() error {
+		_, err := w.subsidies.AddPolicy(ctx, subsidies.PolicyInput{EffectiveFrom: "2026-01-01", SubsidyRatio: "0.5", LPR1Y: propLPR,
+			SupplierYearlyCap: fmtCents(propYearlyCap), ProgrammeBudget: "100000000.00", EligibleSizeClasses: []string{"micro", "small", "medium"},
+			FourEyesThreshold: "50000.00"}, "test")
+		return err
+	})
 }
 
 // runProp runs one iteration of minSteps to maxSteps operations drawn
-// from ops (nil: all), on a new contract and credit line of w.
-func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
+// from ops (nil: all), lawful or not, on a new contract and credit line
+// of w.
+func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int, lawful bool) {
 	{
 		rt := gen{r}
 		n := propSeq.Add(1)
@@ -1143,7 +1454,7 @@ func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
 		m := &model{byID: map[string]*mApp{}, contractAmount: 118000000, retains: retention,
 			revolving: rt.Bool("revolving"), bankLineID: fmt.Sprintf("PL-%d", n)}
 		m.limit = 85 * (m.contractAmount - retention) / 100
-		p := &prop{rt: rt, w: w, m: m, ops: ops}
+		p := &prop{rt: rt, w: w, m: m, ops: ops, lawful: lawful}
 		m.uscc = p.newSupplier(n)
 		m.contractID = p.newContract(fmt.Sprintf("PROP-%d", n), retention)
 		m.lineLimit = rt.Int64Range(0, 80000000, "line_limit")
@@ -1161,6 +1472,12 @@ func runProp(r *rapid.T, w *world, ops []string, minSteps, maxSteps int) {
 		for _, a := range m.apps {
 			reached[a.status]++
 		}
-		rt.Logf("%d steps; applications end %v", steps, reached)
+		claims := map[string]int{}
+		for _, a := range m.apps {
+			for _, c := range a.claims {
+				claims[c.status]++
+			}
+		}
+		rt.Logf("%d steps; applications end %v; claims %v", steps, reached, claims)
 	}
 }

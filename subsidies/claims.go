@@ -167,8 +167,9 @@ const LoanOverdue = "loan_overdue"
 // inputsOf is what repayment r's subsidy is computed from, out of its
 // loan's history h: the tranches it covers (the one it names, or all),
 // and the principal of the repayments recorded before it on them, a
-// whole-loan repayment's allocated oldest tranche first, replayed in the
-// order recorded as lending.Repay allocated it. Returns internal when h
+// whole-loan repayment's allocated oldest tranche first among the tranches
+// recorded before it, replayed in the order recorded as lending.Repay
+// allocated it. Returns internal when h
 // does not hold r.
 func inputsOf(r lending.RepaymentResult, h lending.LoanHistory) (Inputs, error) {
 	rp := r.Repayment
@@ -208,7 +209,7 @@ func inputsOf(r lending.RepaymentResult, h lending.LoanHistory) (Inputs, error) 
 			if !rest.IsPositive() {
 				break
 			}
-			if !p.IsPositive() {
+			if !p.IsPositive() || t.RecordedAt.After(e.RecordedAt) { // a tranche recorded after it took none of it
 				continue
 			}
 			if rest.LessThan(p) {
