@@ -149,6 +149,7 @@ type mApp struct {
 	hasLoan                         bool
 	drawdownEnded                   bool        // loan.drawdown_ended, or closed
 	closedAs                        string      // why it closed: repaid, written_off, lapsed
+	writtenOff                      bool        // its loan was written off (a bar, even once closed as repaid after)
 	overdue                         bool        // an overdue episode is open
 	overdues                        []mEpisode  // every overdue episode, in the order opened
 	tranches                        []*mTranche // in the order disbursed
@@ -300,7 +301,7 @@ type model struct {
 // loan overdue, or one written off (all within the bar of a year here).
 func (m *model) supplierBarred() bool {
 	for _, a := range m.apps {
-		if a.overdue || a.closedAs == "written_off" {
+		if a.overdue || a.writtenOff {
 			return true
 		}
 	}
@@ -359,6 +360,7 @@ func (m *model) lineKept(a *mApp) cents {
 func (m *model) close(a *mApp, reason string, day int) {
 	m.final(a, lending.Closed)
 	a.closedAs, a.drawdownEnded = reason, true
+	a.writtenOff = a.writtenOff || reason == "written_off"
 	a.cure(max(day, a.openSince()))
 }
 
@@ -928,6 +930,10 @@ func (p *prop) step(i int) {
 			want = refused(errs.InvalidTransition)
 		case a.status == lending.Closed && a.closedAs == reason:
 			want = outcome{ok: true, noop: true}
+		case a.status == lending.Closed && a.closedAs == "written_off" && reason == "repaid":
+			// The bank was paid in the end: the lock is released, the rest
+			// stays as the write-off left it.
+			want = outcome{ok: true, commit: func() { a.closedAs = "repaid" }}
 		case a.status == lending.Closed,
 			reason == "repaid" && outstanding > 0,
 			reason == "written_off" && outstanding == 0:
