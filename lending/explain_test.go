@@ -55,6 +55,10 @@ func TestHotPathsUseIndexes(t *testing.T) {
 		"batch's barred suppliers": `SELECT supplier_uscc, min(overdue_since), max(written_off_on) FROM applications
 			WHERE supplier_uscc = ANY(ARRAY['` + uscc + `']) AND (overdue_since IS NOT NULL OR written_off_on > '2025-11-20'::date)
 			GROUP BY supplier_uscc`,
+		"repayments paid in a period": `SELECT seq, principal FROM repayments WHERE loan_id = '` + app.ID + `' AND seq < 100
+			AND paid_on > '2026-10-01'::date AND paid_on < '2026-10-02'::date AND principal > 0`,
+		"repayments paid before a period": `SELECT disbursement_id, sum(principal), max(paid_on) FROM repayments WHERE loan_id = '` + app.ID + `'
+			AND seq < 100 AND paid_on <= '2026-10-01'::date AND principal > 0 GROUP BY disbursement_id`,
 		"open overdue of loan": `SELECT * FROM loan_overdues WHERE loan_id = '` + app.ID + `' AND cured_on IS NULL`,
 		"batch's supplier years": `SELECT * FROM unnest(ARRAY['` + uscc + `'], ARRAY[2026]) AS v(supplier_uscc, year)
 			JOIN subsidy_supplier_years y ON y.supplier_uscc = v.supplier_uscc AND y.year = v.year

@@ -69,34 +69,88 @@ func (h LoanHistory) OverdueOn(d money.Date) (OverdueEpisode, bool) {
 	return OverdueEpisode{}, false
 }
 
-// LoanHistories reads the histories of the loans loanIDs (procfin's ids),
-// in one statement, by loan id; a loan with nothing recorded has an empty
-// history, one not found none. It reads what tx sees, so the repayments
-// written in tx are in it.
-func LoanHistories(ctx context.Context, tx *postgres.Tx, loanIDs []string) (map[string]LoanHistory, error) {
-	out := make(map[string]LoanHistory, len(loanIDs))
-	if len(loanIDs) == 0 {
+// ClaimOf names a repayment whose subsidy claim is to be computed: its
+// loan, its place in the order repayments were recorded, and its interest
+// period [Start, End).
+type ClaimOf struct {
+	LoanID     string
+	Seq        int64
+	Start, End money.Date
+}
+
+// LoanHistories reads, in one statement, the histories of the loans of the
+// repayments cs, by loan id, as far as those repayments' claims need them
+// (a loan not found has none): every tranche and overdue episode, and the
+// repayments that may change a tranche's principal on a day of one of the
+// periods. Of a loan's repayments recorded before all of cs's (seq below
+// theirs), those paid on or before every period's start count on all
+// their days: they come summed per tranche, as one entry per tranche (no
+// id, seq 0, paid on the latest of them); those paid on or after every
+// period's end count on none and are left out, as are those of no
+// principal. The rest come one by one: those recorded with or after cs's,
+// and those paid inside the periods. A whole-loan repayment's principal is
+// shared among the tranches by replaying the loan's repayments in order,
+// so a loan of several tranches with one before cs comes whole. It reads
+// what tx sees, so the repayments written in tx are in it.
+//
+// So the read stays as small as a claim needs however many repayments a
+// loan has: the index repayments_paid_on finds the few paid inside a
+// period, and the sum runs in the database.
+func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[string]LoanHistory, error) {
+	out := make(map[string]LoanHistory, len(cs))
+	if len(cs) == 0 {
 		return out, nil
+	}
+	loans, seqs, starts, ends := make([]string, len(cs)), make([]int64, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		loans[i], seqs[i], starts[i], ends[i] = c.LoanID, c.Seq, c.Start.String(), c.End.String()
 	}
 	var rows []struct {
 		ID      string `db:"id"`
 		History []byte `db:"history"`
 	}
 	err := tx.SelectContext(ctx, &rows, `
+		WITH q AS (
+			SELECT loan_id, min(seq) AS seq_min, max(seq) AS seq_max, min(s) AS s_min, max(e) AS e_max
+			FROM unnest($1::uuid[], $2::bigint[], $3::date[], $4::date[]) AS v(loan_id, seq, s, e) GROUP BY loan_id
+		), l AS (
+			SELECT l.id, q.seq_min, q.s_min, q.e_max,
+				(SELECT min(d.id::text) FROM disbursements d WHERE d.loan_id = l.id
+					HAVING count(*) = 1)::uuid AS single,
+				(SELECT count(*) > 1 FROM disbursements d WHERE d.loan_id = l.id)
+				AND EXISTS (SELECT FROM repayments r WHERE r.loan_id = l.id AND r.disbursement_id IS NULL
+					AND r.principal > 0 AND r.seq < q.seq_max) AS whole
+			FROM q JOIN loans l ON l.id = q.loan_id
+		)
 		SELECT l.id, json_build_object(
 			'loan_id', l.id,
 			'tranches', coalesce((SELECT json_agg(json_build_object('id', d.id, 'disbursement_id', d.bank_disbursement_id,
 					'amount', d.amount::text, 'value_date', d.value_date, 'annual_rate', d.annual_rate::text, 'recorded_at', d.created_at)
 					ORDER BY d.value_date, d.created_at, d.id)
 				FROM disbursements d WHERE d.loan_id = l.id), '[]'),
-			'repayments', coalesce((SELECT json_agg(json_build_object('id', r.id, 'seq', r.seq,
-					'tranche_id', coalesce(r.disbursement_id::text, ''), 'principal', r.principal::text, 'interest', r.interest::text,
-					'paid_on', r.paid_on, 'period_start', r.period_start, 'period_end', r.period_end, 'recorded_at', r.created_at) ORDER BY r.seq)
-				FROM repayments r WHERE r.loan_id = l.id), '[]'),
+			'repayments', coalesce((SELECT json_agg(json_build_object('id', x.id, 'seq', x.seq,
+					'tranche_id', coalesce(x.disbursement_id::text, ''), 'principal', x.principal::text, 'interest', x.interest::text,
+					'paid_on', x.paid_on, 'period_start', x.period_start, 'period_end', x.period_end, 'recorded_at', x.created_at) ORDER BY x.seq)
+				FROM (
+					SELECT r.id::text, r.seq, r.disbursement_id, r.principal, r.interest, r.paid_on, r.period_start, r.period_end, r.created_at
+					FROM repayments r WHERE r.loan_id = l.id AND l.whole
+					UNION ALL
+					SELECT r.id::text, r.seq, r.disbursement_id, r.principal, r.interest, r.paid_on, r.period_start, r.period_end, r.created_at
+					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq >= l.seq_min
+					UNION ALL
+					SELECT r.id::text, r.seq, r.disbursement_id, r.principal, r.interest, r.paid_on, r.period_start, r.period_end, r.created_at
+					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq < l.seq_min
+						AND r.paid_on > l.s_min AND r.paid_on < l.e_max AND r.principal > 0
+					UNION ALL
+					SELECT '', 0, coalesce(r.disbursement_id, l.single), sum(r.principal), 0, max(r.paid_on), NULL, NULL, min(r.created_at)
+					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq < l.seq_min
+						AND r.paid_on <= l.s_min AND r.principal > 0
+					GROUP BY coalesce(r.disbursement_id, l.single)
+				) x), '[]'),
 			'overdues', coalesce((SELECT json_agg(json_build_object('since', o.since, 'cured_on', o.cured_on) ORDER BY o.since, o.id)
 				FROM loan_overdues o WHERE o.loan_id = l.id), '[]')
 		)::text AS history
-		FROM loans l WHERE l.id = ANY($1::uuid[])`, pq.Array(loanIDs))
+		FROM l`, pq.Array(loans), pq.Array(seqs), pq.Array(starts), pq.Array(ends))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

@@ -104,16 +104,16 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 // order. The claims and the years' new totals are written just before tx
 // commits.
 func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.RepaymentResult) error {
-	var loans []string
+	var claims []lending.ClaimOf
 	for _, r := range rs {
-		if r.Repayment.Interest.IsPositive() {
-			loans = append(loans, r.Loan.ID)
+		if rp := r.Repayment; rp.Interest.IsPositive() {
+			claims = append(claims, lending.ClaimOf{LoanID: r.Loan.ID, Seq: rp.Seq, Start: rp.PeriodStart, End: rp.PeriodEnd})
 		}
 	}
-	if len(loans) == 0 {
+	if len(claims) == 0 {
 		return nil
 	}
-	histories, err := lending.LoanHistories(ctx, tx, loans)
+	histories, err := lending.LoanHistories(ctx, tx, claims)
 	if err != nil {
 		return err
 	}
