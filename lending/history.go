@@ -73,37 +73,41 @@ func (h LoanHistory) OverdueOn(d money.Date) (OverdueEpisode, bool) {
 // loan, its place in the order repayments were recorded, and its interest
 // period [Start, End).
 type ClaimOf struct {
-	LoanID     string
-	Seq        int64
-	Start, End money.Date
+	LoanID      string
+	RepaymentID string
+	Seq         int64
+	Start, End  money.Date
 }
 
 // LoanHistories reads, in one statement, the histories of the loans of the
 // repayments cs, by loan id, as far as those repayments' claims need them
-// (a loan not found has none): every tranche and overdue episode, and the
-// repayments that may change a tranche's principal on a day of one of the
-// periods. Of a loan's repayments recorded before all of cs's (seq below
-// theirs), those paid on or before every period's start count on all
-// their days: they come summed per tranche, as one entry per tranche (no
-// id, seq 0, paid on the latest of them); those paid on or after every
+// (a loan not found has none): every tranche and overdue episode, the
+// repayments cs name, and the earlier repayments that may change a
+// tranche's principal on a day of one of the periods. Of a loan's
+// repayments of some principal paid on or before every period's start,
+// those recorded before all of cs's (seq below theirs) count on all the
+// periods' days: they come summed per tranche, as one entry per tranche
+// (no id, seq 0, paid on the latest of them); the others come one by one,
+// as do those paid inside the periods. Those paid on or after every
 // period's end count on none and are left out, as are those of no
-// principal. The rest come one by one: those recorded with or after cs's,
-// and those paid inside the periods. A whole-loan repayment's principal is
-// shared among the tranches by replaying the loan's repayments in order,
-// so a loan of several tranches with one before cs comes whole. It reads
-// what tx sees, so the repayments written in tx are in it.
+// principal. A whole-loan repayment's principal is shared among the
+// tranches by replaying the loan's repayments in order, so a loan of
+// several tranches with one before cs comes whole. It reads what tx sees,
+// so the repayments written in tx are in it.
 //
-// So the read stays as small as a claim needs however many repayments a
-// loan has: the index repayments_paid_on finds the few paid inside a
-// period, and the sum runs in the database.
+// So the read stays as small as the claims need, however many repayments
+// a loan has: the index repayments_paid_on finds those paid before or
+// inside a period, and the sum runs in the database.
 func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[string]LoanHistory, error) {
 	out := make(map[string]LoanHistory, len(cs))
 	if len(cs) == 0 {
 		return out, nil
 	}
 	loans, seqs, starts, ends := make([]string, len(cs)), make([]int64, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	repayments := make([]string, len(cs))
 	for i, c := range cs {
 		loans[i], seqs[i], starts[i], ends[i] = c.LoanID, c.Seq, c.Start.String(), c.End.String()
+		repayments[i] = c.RepaymentID
 	}
 	var rows []struct {
 		ID      string `db:"id"`
@@ -113,8 +117,8 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 		WITH q AS (
 			SELECT loan_id, min(seq) AS seq_min, max(seq) AS seq_max, min(s) AS s_min, max(e) AS e_max
 			FROM unnest($1::uuid[], $2::bigint[], $3::date[], $4::date[]) AS v(loan_id, seq, s, e) GROUP BY loan_id
-		), l AS (
-			SELECT l.id, q.seq_min, q.s_min, q.e_max,
+		), l AS MATERIALIZED (
+			SELECT l.id, q.seq_min, q.seq_max, q.s_min, q.e_max,
 				(SELECT min(d.id::text) FROM disbursements d WHERE d.loan_id = l.id
 					HAVING count(*) = 1)::uuid AS single,
 				(SELECT count(*) > 1 FROM disbursements d WHERE d.loan_id = l.id)
@@ -136,21 +140,21 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 					FROM repayments r WHERE r.loan_id = l.id AND l.whole
 					UNION ALL
 					SELECT r.id::text, r.seq, r.disbursement_id, r.principal, r.interest, r.paid_on, r.period_start, r.period_end, r.created_at
-					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq >= l.seq_min
+					FROM repayments r WHERE r.id = ANY($5::uuid[]) AND r.loan_id = l.id AND NOT l.whole
 					UNION ALL
 					SELECT r.id::text, r.seq, r.disbursement_id, r.principal, r.interest, r.paid_on, r.period_start, r.period_end, r.created_at
-					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq < l.seq_min
-						AND r.paid_on > l.s_min AND r.paid_on < l.e_max AND r.principal > 0
+					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.paid_on < l.e_max AND r.principal > 0
+						AND (r.paid_on > l.s_min OR r.seq >= l.seq_min) AND r.seq < l.seq_max AND r.id <> ALL($5::uuid[])
 					UNION ALL
 					SELECT '', 0, coalesce(r.disbursement_id, l.single), sum(r.principal), 0, max(r.paid_on), NULL, NULL, min(r.created_at)
-					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.seq < l.seq_min
-						AND r.paid_on <= l.s_min AND r.principal > 0
+					FROM repayments r WHERE r.loan_id = l.id AND NOT l.whole AND r.paid_on <= l.s_min
+						AND r.seq < l.seq_min AND r.principal > 0
 					GROUP BY coalesce(r.disbursement_id, l.single)
 				) x), '[]'),
 			'overdues', coalesce((SELECT json_agg(json_build_object('since', o.since, 'cured_on', o.cured_on) ORDER BY o.since, o.id)
 				FROM loan_overdues o WHERE o.loan_id = l.id), '[]')
 		)::text AS history
-		FROM l`, pq.Array(loans), pq.Array(seqs), pq.Array(starts), pq.Array(ends))
+		FROM l`, pq.Array(loans), pq.Array(seqs), pq.Array(starts), pq.Array(ends), pq.Array(repayments))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

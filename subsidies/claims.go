@@ -107,7 +107,7 @@ func (s *Service) OnRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.Re
 	var claims []lending.ClaimOf
 	for _, r := range rs {
 		if rp := r.Repayment; rp.Interest.IsPositive() {
-			claims = append(claims, lending.ClaimOf{LoanID: r.Loan.ID, Seq: rp.Seq, Start: rp.PeriodStart, End: rp.PeriodEnd})
+			claims = append(claims, lending.ClaimOf{LoanID: r.Loan.ID, RepaymentID: rp.ID, Seq: rp.Seq, Start: rp.PeriodStart, End: rp.PeriodEnd})
 		}
 	}
 	if len(claims) == 0 {

@@ -40,10 +40,8 @@ CREATE INDEX applications_supplier_overdue ON applications (supplier_uscc)
 -- whole-loan repayment reduces the oldest tranches first, in that order).
 -- created_at is the transaction's instant, shared by a batch's rows.
 ALTER TABLE repayments ADD COLUMN seq bigserial;
-CREATE UNIQUE INDEX repayments_seq ON repayments (loan_id, seq);
 
 -- +goose Down
-DROP INDEX repayments_seq;
 ALTER TABLE repayments DROP COLUMN seq;
 DROP INDEX applications_supplier_overdue;
 ALTER TABLE applications DROP COLUMN written_off_on;
