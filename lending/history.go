@@ -12,10 +12,11 @@ import (
 	"procfin/platform/postgres"
 )
 
-// LoanHistory is what a loan's subsidy is computed from: its tranches, in
-// the order a whole-loan repayment reduces them (oldest first: value date,
-// then recorded), its repayments in the order they were recorded, and the
-// times it was overdue.
+// LoanHistory is what a loan's subsidy claims are computed from: its
+// tranches, in the order a whole-loan repayment reduces them (oldest
+// first: value date, then recorded), the repayments the claims need in the
+// order they were recorded (LoanHistories says which; a sum of several
+// has no id and seq 0), and the times it was overdue.
 type LoanHistory struct {
 	LoanID     string           `json:"loan_id"`
 	Tranches   []TrancheRecord  `json:"tranches"`
