@@ -82,8 +82,9 @@ type ClaimOf struct {
 
 // LoanHistories reads, in one statement, the histories of the loans of the
 // repayments cs, by loan id, as far as those repayments' claims need them
-// (a loan not found has none): every tranche and overdue episode, the
-// repayments cs name, and the earlier repayments that may change a
+// (a loan not found has none): its overdue episodes, the tranches the
+// claims cover (those named, or all for a whole-loan repayment or when a
+// replay needs them), the repayments cs name, and the earlier repayments that may change a
 // tranche's principal on a day of one of the periods. Of a loan's
 // repayments of some principal paid on or before every period's start,
 // those recorded before all of cs's (seq below theirs) count on all the
@@ -124,7 +125,9 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 					HAVING count(*) = 1)::uuid AS single,
 				(SELECT count(*) > 1 FROM disbursements d WHERE d.loan_id = l.id)
 				AND EXISTS (SELECT FROM repayments r WHERE r.loan_id = l.id AND r.disbursement_id IS NULL
-					AND r.principal > 0 AND r.seq < q.seq_max) AS whole
+					AND r.principal > 0 AND r.seq < q.seq_max) AS whole,
+				EXISTS (SELECT FROM repayments r WHERE r.id = ANY($5::uuid[]) AND r.loan_id = l.id
+					AND r.disbursement_id IS NULL) AS whole_claim
 			FROM q JOIN loans l ON l.id = q.loan_id
 		)
 		SELECT l.id, json_build_object(
@@ -132,7 +135,8 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 			'tranches', coalesce((SELECT json_agg(json_build_object('id', d.id, 'disbursement_id', d.bank_disbursement_id,
 					'amount', d.amount::text, 'value_date', d.value_date, 'annual_rate', d.annual_rate::text, 'recorded_at', d.created_at)
 					ORDER BY d.value_date, d.created_at, d.id)
-				FROM disbursements d WHERE d.loan_id = l.id), '[]'),
+				FROM disbursements d WHERE d.loan_id = l.id AND (l.whole OR l.whole_claim
+					OR d.id IN (SELECT r.disbursement_id FROM repayments r WHERE r.id = ANY($5::uuid[])))), '[]'),
 			'repayments', coalesce((SELECT json_agg(json_build_object('id', x.id, 'seq', x.seq,
 					'tranche_id', coalesce(x.disbursement_id::text, ''), 'principal', x.principal::text, 'interest', x.interest::text,
 					'paid_on', x.paid_on, 'period_start', x.period_start, 'period_end', x.period_end, 'recorded_at', x.created_at) ORDER BY x.seq)
