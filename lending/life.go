@@ -61,6 +61,19 @@ func (s *Service) releaseUndrawn(ctx context.Context, tx *postgres.Tx, a *Applic
 	return s.release(ctx, tx, a, financing, line)
 }
 
+// openLoan returns the application and its loan locked names, for an
+// event that acts on a loan it has (not one that makes it): not_found
+// (no such application of the bank) or invalid_transition (no such loan
+// of the application).
+func (s *Service) openLoan(ctx context.Context, tx *postgres.Tx, locked *Locked) (Application, Loan, error) {
+	a, found, err := s.open(locked)
+	if err != nil {
+		return Application{}, Loan{}, err
+	}
+	l, err := s.loanOf(ctx, tx, a, found, locked.key.BankLoanID, nil)
+	return a, l, err
+}
+
 // closeLoan closes a's loan l (a locked, in a state that may become
 // closed) on the day on for reason: it records the closing on the loan
 // (its drawdown ended too, by then), ends an open overdue episode on that
@@ -105,15 +118,11 @@ func (s *Service) closeLoan(ctx context.Context, tx *postgres.Tx, a *Application
 // nothing. Returns not_found or invalid_transition (no such loan of the
 // application).
 func (s *Service) EndDrawdown(ctx context.Context, tx *postgres.Tx, locked *Locked, endedOn money.Date, actor string) error {
-	bankLoanID := locked.key.BankLoanID
-	a, found, err := s.open(locked)
+	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
 		return err
 	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
-	if err != nil {
-		return err
-	}
+	bankLoanID := l.BankLoanID
 	if l.DrawdownEndedOn != nil || l.ClosedOn != nil || a.Status == Closed {
 		return nil // told before: nothing changes
 	}
@@ -150,18 +159,14 @@ func (s *Service) EndDrawdown(ctx context.Context, tx *postgres.Tx, locked *Lock
 // outstanding, written off with none outstanding, closed before for the
 // other reason, no such loan of the application.
 func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked, closedOn money.Date, reason, actor string) error {
-	bankLoanID := locked.key.BankLoanID
 	if reason != closedRepaid && reason != closedWrittenOff {
 		return errs.InvalidFields(errs.FieldError{Field: "data.reason", Code: "invalid", Message: "must be repaid or written_off"})
 	}
-	a, found, err := s.open(locked)
+	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
 		return err
 	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
-	if err != nil {
-		return err
-	}
+	bankLoanID := l.BankLoanID
 	if a.Status == Closed {
 		switch {
 		case l.CloseReason == reason || (l.CloseReason == "" && reason == closedRepaid):
@@ -238,15 +243,11 @@ func (s *Service) Lapse(ctx context.Context, tx *postgres.Tx, bankID, appID, rea
 // invalid_transition (principal above what is outstanding, a closed loan,
 // no such loan of the application).
 func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, principal money.Amount, since money.Date, actor string) (OverdueResult, error) {
-	bankLoanID := locked.key.BankLoanID
-	a, found, err := s.open(locked)
+	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
 		return OverdueResult{}, err
 	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
-	if err != nil {
-		return OverdueResult{}, err
-	}
+	bankLoanID := l.BankLoanID
 	if a.Status == Closed {
 		return OverdueResult{}, errs.E(errs.InvalidTransition, "loan %q is closed", bankLoanID)
 	}
@@ -279,15 +280,11 @@ func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, 
 // episode began, naming data.cured_on) or invalid_transition (the loan is
 // not overdue, no such loan of the application).
 func (s *Service) CureOverdue(ctx context.Context, tx *postgres.Tx, locked *Locked, curedOn money.Date, actor string) error {
-	bankLoanID := locked.key.BankLoanID
-	a, found, err := s.open(locked)
+	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
 		return err
 	}
-	l, err := s.loanOf(ctx, tx, a, found, bankLoanID, nil)
-	if err != nil {
-		return err
-	}
+	bankLoanID := l.BankLoanID
 	switch {
 	case l.OverdueSince == nil:
 		return errs.E(errs.InvalidTransition, "loan %q is not overdue", bankLoanID)
