@@ -35,6 +35,7 @@ type Outbound interface {
 const (
 	KindCreditApplication = "credit-application"
 	KindWithdrawal        = "withdrawal"
+	KindContractEvent     = "contract-event"
 )
 
 // outboundKind is what the relay needs of a kind of message.
@@ -69,6 +70,10 @@ var outboundKinds = map[string]outboundKind{
 	// the bank's acceptance or refusal of it changes nothing more. It
 	// carries no data of the supplier's, so no consent is needed to send it.
 	KindWithdrawal: {path: "/v1/credit-applications/{application_id}/withdrawal"},
+	// Contract events tell the bank what the purchaser, the treasury or
+	// the issuer did; they carry no data of the supplier's (a consent's
+	// expiry never blocks them, domain.md 1.1 "Consent").
+	KindContractEvent: {path: "/v1/contract-events"},
 }
 
 // dataKinds are the kinds of message that carry the supplier's data.
@@ -169,6 +174,43 @@ func (Withdrawal) Kind() string { return KindWithdrawal }
 
 func (m Withdrawal) Delivery() (bankID, applicationID, messageID string) {
 	return m.BankID, m.ApplicationID, m.MessageID
+}
+
+// ContractEventMessage is a contract event's envelope (bank-protocol.md
+// 1.1, "Contract events").
+type ContractEventMessage struct {
+	EventID       string                `json:"event_id"`
+	Type          string                `json:"type"`
+	OccurredAt    time.Time             `json:"occurred_at"`
+	Contract      ContractEventContract `json:"contract"`
+	ApplicationID string                `json:"application_id"`
+	LoanID        *string               `json:"loan_id"`
+	Data          any                   `json:"data"`
+	BankID        string                `json:"-"`
+}
+
+// ContractEventContract names the contract of a contract event.
+type ContractEventContract struct {
+	ID          string `json:"id"`
+	ContractNo  string `json:"contract_no"`
+	PurchaserID string `json:"purchaser_id"`
+}
+
+func (ContractEventMessage) Kind() string { return KindContractEvent }
+
+// Delivery: a contract event's message id is its event id.
+func (m ContractEventMessage) Delivery() (bankID, applicationID, messageID string) {
+	return m.BankID, m.ApplicationID, m.EventID
+}
+
+// NewContractEventMessage makes the envelope of a contract event, its
+// time in whole seconds, UTC.
+func NewContractEventMessage(e lending.ContractEvent) ContractEventMessage {
+	return ContractEventMessage{
+		EventID: e.EventID, Type: e.Type, OccurredAt: e.OccurredAt.UTC().Truncate(time.Second),
+		Contract:      ContractEventContract{ID: e.ContractID, ContractNo: e.ContractNo, PurchaserID: e.PurchaserID},
+		ApplicationID: e.ApplicationID, LoanID: e.BankLoanID, Data: e.Data, BankID: e.BankID,
+	}
 }
 
 // NewApplicationMessage makes the credit application that tells the bank

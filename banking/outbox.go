@@ -27,6 +27,22 @@ func (o Outbox) Enqueue(ctx context.Context, tx *postgres.Tx, ss ...lending.Subm
 	return o.queue(tx, ms...)
 }
 
+// ContractEvents queues contract events, each for its application's bank
+// (lending's Outbox). An event without an id gets a new one.
+func (o Outbox) ContractEvents(ctx context.Context, tx *postgres.Tx, es ...lending.ContractEvent) error {
+	ms := make([]Outbound, len(es))
+	for i, e := range es {
+		if e.EventID == "" {
+			e.EventID = uuid.NewString()
+		}
+		if e.OccurredAt.IsZero() {
+			e.OccurredAt = tx.Now()
+		}
+		ms[i] = NewContractEventMessage(e)
+	}
+	return o.queue(tx, ms...)
+}
+
 // queue stores the messages exactly as they will be sent, so that every
 // retry carries the same body under the same Idempotency-Key, in their
 // order, each with its kind. The rows are written just before the

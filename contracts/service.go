@@ -41,6 +41,10 @@ func NewService(db *sqlx.DB, policy Policy, now func() time.Time) *Service {
 // naming its supplier; officers and administrators see all (empty USCC).
 type Scope struct {
 	SupplierUSCC string
+	// PurchaserIssuerID and PurchaserID, when set, limit the scope to the
+	// contracts of that purchaser (a purchaser user or signing system).
+	PurchaserIssuerID string
+	PurchaserID       string
 }
 
 // All is the scope of officers and administrators.

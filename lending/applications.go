@@ -520,6 +520,10 @@ func verificationFailed(r contracts.Report) error {
 type Scope struct {
 	SupplierUSCC string
 	BankID       string
+	// PurchaserIssuerID and PurchaserID, when set, limit the scope to the
+	// contracts of that purchaser (a purchaser user or signing system).
+	PurchaserIssuerID string
+	PurchaserID       string
 }
 
 func (sc Scope) allows(a Application) bool {

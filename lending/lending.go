@@ -2,6 +2,7 @@ package lending
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -30,6 +31,77 @@ type Outbox interface {
 	// application and, if the bank may have heard of it, queues a
 	// withdrawal; it reports whether it did.
 	Withdraw(ctx context.Context, tx *postgres.Tx, w Withdrawal) (bool, error)
+	// ContractEvents queues contract events (bank-protocol.md 1.1,
+	// "Contract events"), each for its application's bank.
+	ContractEvents(ctx context.Context, tx *postgres.Tx, es ...ContractEvent) error
+}
+
+// The types of contract event (bank-protocol.md 1.1, "Contract events").
+const (
+	EventReceivableConfirmed = "receivable.confirmed"
+	EventReceivableRefused   = "receivable.refused"
+	EventContractAmended     = "contract.amended"
+	EventPaymentReceived     = "payment.received"
+	EventPaymentMisdirected  = "payment.misdirected"
+)
+
+// ContractEvent is one contract event for the bank of one live application
+// or loan on the contract: each such application gets its own, with its
+// own event id (its message id).
+type ContractEvent struct {
+	EventID       string // a new UUID
+	Type          string // one of the Event* types
+	OccurredAt    time.Time
+	ContractID    string
+	ContractNo    string
+	PurchaserID   string
+	ApplicationID string
+	BankID        string
+	BankLoanID    *string // the bank's id of the application's loan; nil before any
+	// Data is the event's data, marshalled as the envelope's "data": one
+	// of the *Data types below.
+	Data any
+}
+
+// ReceivableConfirmedData is receivable.confirmed's data.
+type ReceivableConfirmedData struct {
+	ConfirmedAmount  money.Amount    `json:"confirmed_amount"`
+	PaymentTerms     json.RawMessage `json:"payment_terms"` // as the purchaser gave them
+	RepaymentAccount Account         `json:"repayment_account"`
+	ConfirmedBy      string          `json:"confirmed_by"`
+	ConfirmedAt      time.Time       `json:"confirmed_at"`
+}
+
+// ReceivableRefusedData is receivable.refused's data.
+type ReceivableRefusedData struct {
+	Reason string `json:"reason"`
+}
+
+// ContractAmendedData is contract.amended's data.
+type ContractAmendedData struct {
+	Version        int          `json:"version"`
+	Amount         money.Amount `json:"amount"`
+	Status         string       `json:"status"`
+	FinancingLimit money.Amount `json:"financing_limit"`
+	Financed       money.Amount `json:"financed"`
+	ExceedsLimit   bool         `json:"exceeds_limit"`
+}
+
+// PaymentData is payment.received's and payment.misdirected's data
+// (ExpectedAccount only in the latter).
+type PaymentData struct {
+	PaymentID       string       `json:"payment_id"`
+	Amount          money.Amount `json:"amount"`
+	PaidOn          money.Date   `json:"paid_on"`
+	PayeeAccount    Account      `json:"payee_account"`
+	ExpectedAccount *Account     `json:"expected_account,omitempty"`
+}
+
+// Account is a bank account as the protocol carries it.
+type Account struct {
+	BankName    string `json:"bank_name"`
+	AccountNo   string `json:"account_no"`
+	AccountName string `json:"account_name"`
 }
 
 // Withdrawal is a cancelled application the bank may have to be told of.

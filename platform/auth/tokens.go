@@ -30,6 +30,10 @@ type Principal struct {
 	Username     string `json:"username"`
 	Role         Role   `json:"role"`
 	SupplierUSCC string `json:"supplier_uscc,omitempty"`
+	// PurchaserIssuerID and PurchaserID name the purchaser a purchaser
+	// user acts for.
+	PurchaserIssuerID string `json:"purchaser_issuer_id,omitempty"`
+	PurchaserID       string `json:"purchaser_id,omitempty"`
 }
 
 // accessClaims are the claims of an access token.

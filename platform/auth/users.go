@@ -24,6 +24,9 @@ const (
 	RoleSupplier Role = "supplier" // a supplier's staff: applies for financing for that supplier
 	RoleOfficer  Role = "officer"  // a government officer: reviews and approves
 	RoleAdmin    Role = "admin"    // a platform administrator
+	// RolePurchaser is a purchaser's (采购人) staff: confirms its
+	// contracts' receivables and sees their payments.
+	RolePurchaser Role = "purchaser"
 )
 
 // Valid reports whether r is one of the roles.

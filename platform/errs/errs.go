@@ -19,28 +19,29 @@ type Code string
 
 // The codes. Each maps to exactly one HTTP status (Status).
 const (
-	Invalid            Code = "invalid"                 // input well-formed but not acceptable (422)
-	MalformedRequest   Code = "malformed_request"       // body is not the JSON asked for (400)
-	UnsupportedMedia   Code = "unsupported_media_type"  // wrong Content-Type (415)
-	BodyTooLarge       Code = "body_too_large"          // request body over the limit (413)
-	NotFound           Code = "not_found"               // no such resource, or not the caller's (404)
-	MethodNotAllowed   Code = "method_not_allowed"      // route exists, method does not (405)
-	Conflict           Code = "conflict"                // clashes with current state (409)
-	IdempotencyReused  Code = "idempotency_key_reused"  // same key, different request (409)
-	IdempotencyPending Code = "idempotency_in_progress" // same key still running (409)
-	Unauthorized       Code = "unauthorized"            // missing or bad credentials (401)
-	InvalidToken       Code = "token_invalid"           // bearer token rejected (401)
-	SignatureInvalid   Code = "signature_invalid"       // signed message rejected (401)
-	Forbidden          Code = "forbidden"               // authenticated, not allowed (403)
-	RateLimited        Code = "rate_limited"            // too many attempts (429)
-	Unavailable        Code = "unavailable"             // a dependency is down; retry (503)
-	Internal           Code = "internal"                // a bug or an unexpected failure (500)
-	InvalidTransition  Code = "invalid_transition"      // state machine refuses the change (409)
-	EventConflict      Code = "event_conflict"          // event id seen with another body (409)
-	VerificationFailed Code = "verification_failed"     // a verification check failed (422)
-	InvalidFigures     Code = "invalid_figures"         // a bank's figures cannot be true (422)
-	ConsentInUse       Code = "consent_in_use"          // a live loan needs the data the consent covers (409)
-	ConsentExpired     Code = "consent_expired"         // the consent to send the data has expired (409)
+	Invalid              Code = "invalid"                 // input well-formed but not acceptable (422)
+	MalformedRequest     Code = "malformed_request"       // body is not the JSON asked for (400)
+	UnsupportedMedia     Code = "unsupported_media_type"  // wrong Content-Type (415)
+	BodyTooLarge         Code = "body_too_large"          // request body over the limit (413)
+	NotFound             Code = "not_found"               // no such resource, or not the caller's (404)
+	MethodNotAllowed     Code = "method_not_allowed"      // route exists, method does not (405)
+	Conflict             Code = "conflict"                // clashes with current state (409)
+	IdempotencyReused    Code = "idempotency_key_reused"  // same key, different request (409)
+	IdempotencyPending   Code = "idempotency_in_progress" // same key still running (409)
+	Unauthorized         Code = "unauthorized"            // missing or bad credentials (401)
+	InvalidToken         Code = "token_invalid"           // bearer token rejected (401)
+	SignatureInvalid     Code = "signature_invalid"       // signed message rejected (401)
+	Forbidden            Code = "forbidden"               // authenticated, not allowed (403)
+	RateLimited          Code = "rate_limited"            // too many attempts (429)
+	Unavailable          Code = "unavailable"             // a dependency is down; retry (503)
+	Internal             Code = "internal"                // a bug or an unexpected failure (500)
+	InvalidTransition    Code = "invalid_transition"      // state machine refuses the change (409)
+	EventConflict        Code = "event_conflict"          // event id seen with another body (409)
+	VerificationFailed   Code = "verification_failed"     // a verification check failed (422)
+	InvalidFigures       Code = "invalid_figures"         // a bank's figures cannot be true (422)
+	ConsentInUse         Code = "consent_in_use"          // a live loan needs the data the consent covers (409)
+	ConsentExpired       Code = "consent_expired"         // the consent to send the data has expired (409)
+	ConfirmationMismatch Code = "confirmation_mismatch"   // a purchaser's confirmation does not fit the financing (422)
 )
 
 // table is the one mapping of codes to HTTP statuses and titles.
@@ -48,28 +49,29 @@ var table = map[Code]struct {
 	status int
 	title  string
 }{
-	Invalid:            {http.StatusUnprocessableEntity, "Invalid input"},
-	VerificationFailed: {http.StatusUnprocessableEntity, "Verification failed"},
-	InvalidFigures:     {http.StatusUnprocessableEntity, "Invalid figures"},
-	ConsentInUse:       {http.StatusConflict, "Consent in use"},
-	ConsentExpired:     {http.StatusConflict, "Consent expired"},
-	MalformedRequest:   {http.StatusBadRequest, "Malformed request"},
-	UnsupportedMedia:   {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	BodyTooLarge:       {http.StatusRequestEntityTooLarge, "Request body too large"},
-	NotFound:           {http.StatusNotFound, "Not found"},
-	MethodNotAllowed:   {http.StatusMethodNotAllowed, "Method not allowed"},
-	Conflict:           {http.StatusConflict, "Conflict"},
-	IdempotencyReused:  {http.StatusConflict, "Idempotency key reused"},
-	IdempotencyPending: {http.StatusConflict, "Request in progress"},
-	InvalidTransition:  {http.StatusConflict, "Invalid transition"},
-	EventConflict:      {http.StatusConflict, "Event conflict"},
-	Unauthorized:       {http.StatusUnauthorized, "Unauthorized"},
-	InvalidToken:       {http.StatusUnauthorized, "Invalid token"},
-	SignatureInvalid:   {http.StatusUnauthorized, "Invalid signature"},
-	Forbidden:          {http.StatusForbidden, "Forbidden"},
-	RateLimited:        {http.StatusTooManyRequests, "Too many requests"},
-	Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
-	Internal:           {http.StatusInternalServerError, "Internal error"},
+	Invalid:              {http.StatusUnprocessableEntity, "Invalid input"},
+	VerificationFailed:   {http.StatusUnprocessableEntity, "Verification failed"},
+	InvalidFigures:       {http.StatusUnprocessableEntity, "Invalid figures"},
+	ConsentInUse:         {http.StatusConflict, "Consent in use"},
+	ConsentExpired:       {http.StatusConflict, "Consent expired"},
+	ConfirmationMismatch: {http.StatusUnprocessableEntity, "Confirmation mismatch"},
+	MalformedRequest:     {http.StatusBadRequest, "Malformed request"},
+	UnsupportedMedia:     {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	BodyTooLarge:         {http.StatusRequestEntityTooLarge, "Request body too large"},
+	NotFound:             {http.StatusNotFound, "Not found"},
+	MethodNotAllowed:     {http.StatusMethodNotAllowed, "Method not allowed"},
+	Conflict:             {http.StatusConflict, "Conflict"},
+	IdempotencyReused:    {http.StatusConflict, "Idempotency key reused"},
+	IdempotencyPending:   {http.StatusConflict, "Request in progress"},
+	InvalidTransition:    {http.StatusConflict, "Invalid transition"},
+	EventConflict:        {http.StatusConflict, "Event conflict"},
+	Unauthorized:         {http.StatusUnauthorized, "Unauthorized"},
+	InvalidToken:         {http.StatusUnauthorized, "Invalid token"},
+	SignatureInvalid:     {http.StatusUnauthorized, "Invalid signature"},
+	Forbidden:            {http.StatusForbidden, "Forbidden"},
+	RateLimited:          {http.StatusTooManyRequests, "Too many requests"},
+	Unavailable:          {http.StatusServiceUnavailable, "Service unavailable"},
+	Internal:             {http.StatusInternalServerError, "Internal error"},
 }
 
 // Status is the HTTP status of code, for the API and the web pages alike;
