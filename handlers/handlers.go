@@ -45,7 +45,11 @@ type Deps struct {
 	Subsidies *subsidies.Service
 	// IssuerMessages verifies issuers' signed submissions.
 	IssuerMessages *signature.Verifier
-	Logger         *slog.Logger
+	// PurchaserMessages verifies purchasers' signing systems' messages,
+	// PaymentMessages the treasury payment systems'.
+	PurchaserMessages *signature.Verifier
+	PaymentMessages   *signature.Verifier
+	Logger            *slog.Logger
 	// Metrics, when set, receives the banking metrics registered on the
 	// router's registry, for the relay to report into.
 	Metrics **banking.Metrics
@@ -60,22 +64,24 @@ type Deps struct {
 
 // server holds the dependencies the handler methods use.
 type server struct {
-	cfg            configs.Config
-	db             *sqlx.DB
-	auth           *auth.Service
-	contracts      *contracts.Service
-	banks          *banking.Registry
-	lending        *lending.Service
-	events         *banking.Events
-	bankMessages   *signature.Verifier
-	deliveries     *banking.Deliveries
-	subsidies      *subsidies.Service
-	bankMetrics    *banking.Metrics
-	issuerMessages *signature.Verifier
-	idem           *idempotency.Store
-	logger         *slog.Logger
-	metrics        http.Handler
-	rejections     *prometheus.CounterVec
+	cfg               configs.Config
+	db                *sqlx.DB
+	auth              *auth.Service
+	contracts         *contracts.Service
+	banks             *banking.Registry
+	lending           *lending.Service
+	events            *banking.Events
+	bankMessages      *signature.Verifier
+	deliveries        *banking.Deliveries
+	subsidies         *subsidies.Service
+	bankMetrics       *banking.Metrics
+	issuerMessages    *signature.Verifier
+	purchaserMessages *signature.Verifier
+	paymentMessages   *signature.Verifier
+	idem              *idempotency.Store
+	logger            *slog.Logger
+	metrics           http.Handler
+	rejections        *prometheus.CounterVec
 }
 
 // New builds the router with its middleware and every route.
@@ -93,6 +99,7 @@ func New(d Deps) (http.Handler, error) {
 	s := &server{
 		cfg: d.Config, db: d.DB, auth: d.Auth, contracts: d.Contracts, banks: d.Banks, lending: d.Lending, subsidies: d.Subsidies,
 		events: d.Events, bankMessages: d.BankMessages, deliveries: d.Deliveries, issuerMessages: d.IssuerMessages, logger: d.Logger,
+		purchaserMessages: d.PurchaserMessages, paymentMessages: d.PaymentMessages,
 		idem:    idempotency.NewStore(d.DB, d.Config.Idempotency.TTL),
 		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -96,8 +96,10 @@ func newEnvFrom(t *testing.T, getenv func(string) string) *env {
 	events.OnOverdue = e.subsidies.OnOverdue
 	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
 		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender, signature.WithURLPolicy(urls)),
-		Deliveries:     banking.NewDeliveries(e.db, e.lending),
-		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)), Logger: slog.Default()})
+		Deliveries:        banking.NewDeliveries(e.db, e.lending),
+		IssuerMessages:    signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)),
+		PurchaserMessages: signature.NewVerifier(e.db, "procfin", e.contracts.PurchaserSender, signature.WithURLPolicy(urls)),
+		PaymentMessages:   signature.NewVerifier(e.db, "procfin", e.contracts.PaymentSystemSender, signature.WithURLPolicy(urls)), Logger: slog.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,9 +116,11 @@ func newEnv(t *testing.T) *env {
 	}
 	e.h, err = handlers.New(handlers.Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: e.banks,
 		Lending: e.lending, Subsidies: e.subsidies, Events: e.events, Deliveries: deliveries,
-		BankMessages:   signature.NewVerifier(e.db, "procfin", e.banks.Sender, signature.WithURLPolicy(urls)),
-		IssuerMessages: signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)),
-		Logger:         logger, Metrics: &e.metrics, Web: w})
+		BankMessages:      signature.NewVerifier(e.db, "procfin", e.banks.Sender, signature.WithURLPolicy(urls)),
+		IssuerMessages:    signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)),
+		PurchaserMessages: signature.NewVerifier(e.db, "procfin", e.contracts.PurchaserSender, signature.WithURLPolicy(urls)),
+		PaymentMessages:   signature.NewVerifier(e.db, "procfin", e.contracts.PaymentSystemSender, signature.WithURLPolicy(urls)),
+		Logger:            logger, Metrics: &e.metrics, Web: w})
 	if err != nil {
 		t.Fatal(err)
 	}

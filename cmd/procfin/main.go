@@ -432,6 +432,8 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		cs.SetURLPolicy(urls)
 		keyOpts := []signature.Option{signature.WithURLPolicy(urls), signature.WithJWKSHardExpiry(cfg.Outbound.JWKSHardExpiry)}
 		issuerMessages := signature.NewVerifier(db, "procfin", cs.Sender, keyOpts...)
+		purchaserMessages := signature.NewVerifier(db, "procfin", cs.PurchaserSender, keyOpts...)
+		paymentMessages := signature.NewVerifier(db, "procfin", cs.PaymentSystemSender, keyOpts...)
 		ls, err := newLending(cfg, db, cs)
 		if err != nil {
 			return err
@@ -475,6 +477,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		var metrics http.Handler
 		h, err := handlers.New(handlers.Deps{Config: cfg, DB: db, Auth: a, Contracts: cs, Banks: banks,
 			Lending: ls, IssuerMessages: issuerMessages, BankMessages: bankMessages,
+			PurchaserMessages: purchaserMessages, PaymentMessages: paymentMessages,
 			Events: events, Subsidies: subs, Deliveries: deliveries, Web: webUI,
 			Metrics: &bankMetrics, MetricsHandler: &metrics, Logger: logger})
 		if err != nil {
@@ -505,6 +508,8 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		go purgeIdempotency(ctx, db, cfg, logger)
 		go purgeSeenMessages(ctx, issuerMessages, logger)
 		go purgeSeenMessages(ctx, bankMessages, logger)
+		go purgeSeenMessages(ctx, purchaserMessages, logger)
+		go purgeSeenMessages(ctx, paymentMessages, logger)
 		relay := banking.NewRelay(db, banks, ls, a, bankMetrics, logger, banking.RelayConfig{})
 		relayDone := make(chan struct{})
 		go func() { relay.Run(ctx); close(relayDone) }()
