@@ -124,6 +124,18 @@ type Service struct {
 	cache     *readCache // nil: off (UseReadCache)
 	intake    *intake
 	banks     bankSet
+	// onConfirmed is told, in the confirmation's transaction, of the
+	// applications whose repayment account the purchaser has just
+	// confirmed for the first time (OnConfirmed).
+	onConfirmed func(ctx context.Context, tx *postgres.Tx, applicationIDs []string) error
+}
+
+// OnConfirmed registers what a purchaser's first confirmation of
+// applications' repayment accounts sets off (package subsidies releases the
+// claims it held): called in the confirmation's transaction. Call it before
+// the service is used.
+func (s *Service) OnConfirmed(f func(ctx context.Context, tx *postgres.Tx, applicationIDs []string) error) {
+	s.onConfirmed = f
 }
 
 // NewService returns the lending service. A nil now means time.Now.
