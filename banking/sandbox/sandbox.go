@@ -24,6 +24,11 @@
 // only after the purchaser's receivable.confirmed for the application, and
 // lets the approval lapse on receivable.refused.
 //
+// Beside the bank, the package has the purchaser's and the treasury's
+// sandbox systems, signing clients of procfin: Purchaser confirms or
+// refuses receivables (purchaser.go), Treasury reports payments of
+// contracts (treasury.go).
+//
 // Faults make it misbehave on demand (down, slow, 500s, duplicate and
 // reordered events); SetFaults changes them at run time.
 //
