@@ -88,8 +88,10 @@ func (rw *receivableWorld) ok(typ, data string) {
 	}
 }
 
-func (rw *receivableWorld) confirmation() string { return "/v1/contracts/" + rw.contractID + "/confirmation" }
-func (rw *receivableWorld) refusal() string      { return "/v1/contracts/" + rw.contractID + "/refusal" }
+func (rw *receivableWorld) confirmation() string {
+	return "/v1/contracts/" + rw.contractID + "/confirmation"
+}
+func (rw *receivableWorld) refusal() string { return "/v1/contracts/" + rw.contractID + "/refusal" }
 
 // confirmBody confirms amount into account no, with the contract's terms.
 func confirmBody(amount, accountNo string) string {
