@@ -639,15 +639,8 @@ func (s *Service) receivableState(ctx context.Context, tx *postgres.Tx, contract
 // not_found (no receivable in scope) or invalid_transition (confirmed,
 // refused with another reason, nothing approved).
 func (s *Service) Refuse(ctx context.Context, sc Scope, contractID string, r Refusal, actor string) (rec Receivable, changed bool, err error) {
-	switch n := utf8.RuneCountInString(r.Reason); {
-	case strings.TrimSpace(r.Reason) == "":
-		return Receivable{}, false, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "required", Message: "say why the receivable is refused"})
-	case !text.Valid(r.Reason):
-		return Receivable{}, false, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "invalid_text",
-			Message: "must be text: valid UTF-8 without NUL or control characters"})
-	case n > maxRefusal:
-		return Receivable{}, false, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "too_long",
-			Message: fmt.Sprintf("is at most %d characters", maxRefusal)})
+	if fe := r.validate(); len(fe) > 0 {
+		return Receivable{}, false, errs.InvalidFields(fe...)
 	}
 	err = postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		changed = false
@@ -663,6 +656,19 @@ func (s *Service) Refuse(ctx context.Context, sc Scope, contractID string, r Ref
 	}
 	rec, err = s.Receivable(ctx, sc, contractID)
 	return rec, changed, err
+}
+
+// validate names what is wrong with a refusal's reason.
+func (r Refusal) validate() []errs.FieldError {
+	switch {
+	case strings.TrimSpace(r.Reason) == "":
+		return []errs.FieldError{{Field: "reason", Code: "required", Message: "say why the receivable is refused"}}
+	case !text.Valid(r.Reason):
+		return []errs.FieldError{{Field: "reason", Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"}}
+	case utf8.RuneCountInString(r.Reason) > maxRefusal:
+		return []errs.FieldError{{Field: "reason", Code: "too_long", Message: fmt.Sprintf("is at most %d characters", maxRefusal)}}
+	}
+	return nil
 }
 
 func (s *Service) refuse(ctx context.Context, tx *postgres.Tx, rl receivableLock, reason, actor string) (bool, error) {
