@@ -495,3 +495,34 @@ func TestWrittenOffAccountChange(t *testing.T) {
 		t.Fatalf("lock %s %s, want released on the new account", st, no)
 	}
 }
+
+// TestAccountChangeOnlyWhileInForce: a bank cannot consent to a new
+// account for a loan whose lock is no longer in force (released when the
+// loan was repaid and closed).
+func TestAccountChangeOnlyWhileInForce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.approved("300000.00")
+	w.disburse(a, "300000.00")
+	must(t, func() error {
+		return w.tx(func(tx *postgres.Tx) error {
+			_, err := w.lending.RepayOne(ctx, tx, "qilu-bank", a.ID, "LN-"+a.ID[:8], lending.Repayment{BankRepaymentID: "R1",
+				Principal: money.MustAmount("300000.00"), Interest: money.Zero, PaidOn: money.MustDate("2026-11-21")}, "bank:qilu-bank")
+			return err
+		})
+	})
+	if st, _, _ := w.lock(a.ID); st != "released" {
+		t.Fatalf("lock %s, want released", st)
+	}
+	err := w.tx(func(tx *postgres.Tx) error {
+		l, err := w.lending.LockLoan(ctx, tx, lending.LoanKey{BankID: "qilu-bank", ApplicationID: a.ID, BankLoanID: "LN-" + a.ID[:8]})
+		if err != nil {
+			return err
+		}
+		return w.lending.ConsentAccountChange(ctx, tx, l, newAccount, "bank:qilu-bank")
+	})
+	wantCode(t, err, errs.InvalidTransition)
+	if _, _, waiting := w.lock(a.ID); waiting != "" {
+		t.Fatalf("a new account %s waits on a released lock", waiting)
+	}
+}
