@@ -8,6 +8,7 @@ import (
 	"procfin/lending"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/ids"
 )
 
 // ctxPurchaserSystem holds the lending.Scope of a request signed by a
@@ -62,20 +63,34 @@ func (s *server) signedPurchaser(c *gin.Context) {
 
 // receivableCaller is the scope and the audit trail's name of the caller
 // of a receivables route: a purchaser's signing system, a purchaser user
-// (its purchaser's), a supplier user (its own), an officer (all).
-func receivableCaller(c *gin.Context) (lending.Scope, string) {
+// (its purchaser's), a supplier user (its own), an officer (all). A
+// purchaser user without its purchaser is forbidden.
+func receivableCaller(c *gin.Context) (lending.Scope, string, error) {
 	if v, ok := c.Get(ctxPurchaserSystem); ok {
 		sc := v.(lending.Scope)
-		return sc, "purchaser-system:" + sc.PurchaserID
+		return sc, "purchaser-system:" + sc.PurchaserID, nil
 	}
 	p, _ := principal(c)
 	switch p.Role {
 	case auth.RolePurchaser:
-		return lending.Scope{PurchaserIssuerID: p.PurchaserIssuerID, PurchaserID: p.PurchaserID}, p.Username
+		if p.PurchaserIssuerID == "" || p.PurchaserID == "" {
+			return lending.Scope{}, "", errs.E(errs.Forbidden, "your user acts for no purchaser")
+		}
+		return lending.Scope{PurchaserIssuerID: p.PurchaserIssuerID, PurchaserID: p.PurchaserID}, p.Username, nil
 	case auth.RoleSupplier:
-		return lending.Scope{SupplierUSCC: p.SupplierUSCC}, p.Username
+		return lending.Scope{SupplierUSCC: p.SupplierUSCC}, p.Username, nil
 	}
-	return lending.Scope{}, p.Username
+	return lending.Scope{}, p.Username, nil
+}
+
+// contractParam is the route's contract id: not_found, before the body is
+// read, when it is no id.
+func contractParam(c *gin.Context) (string, error) {
+	id, ok := ids.Canonical(c.Param("id"))
+	if !ok {
+		return "", errs.E(errs.NotFound, "no contract %s", c.Param("id"))
+	}
+	return id, nil
 }
 
 // bindSignedOrJSON decodes the body of a route purchaserOrSystem guards:
@@ -91,13 +106,22 @@ func bindSignedOrJSON(c *gin.Context, dst any) error {
 // contract's receivable: 200 with the receivable, also when it repeats the
 // recorded confirmation.
 func (s *server) confirmReceivable(c *gin.Context) {
+	id, err := contractParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	sc, who, err := receivableCaller(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	var req lending.Confirmation
 	if err := bindSignedOrJSON(c, &req); err != nil {
 		fail(c, err)
 		return
 	}
-	sc, who := receivableCaller(c)
-	r, _, err := s.lending.Confirm(c.Request.Context(), sc, c.Param("id"), req, who)
+	r, _, err := s.lending.Confirm(c.Request.Context(), sc, id, req, who)
 	if err != nil {
 		fail(c, err)
 		return
@@ -108,13 +132,22 @@ func (s *server) confirmReceivable(c *gin.Context) {
 // refuseReceivable takes the purchaser's refusal: 200 with the
 // receivable, also when it repeats the recorded refusal.
 func (s *server) refuseReceivable(c *gin.Context) {
+	id, err := contractParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	sc, who, err := receivableCaller(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	var req lending.Refusal
 	if err := bindSignedOrJSON(c, &req); err != nil {
 		fail(c, err)
 		return
 	}
-	sc, who := receivableCaller(c)
-	r, _, err := s.lending.Refuse(c.Request.Context(), sc, c.Param("id"), req, who)
+	r, _, err := s.lending.Refuse(c.Request.Context(), sc, id, req, who)
 	if err != nil {
 		fail(c, err)
 		return
@@ -137,7 +170,11 @@ func (s *server) listReceivables(c *gin.Context) {
 		fail(c, errs.InvalidFields(errs.FieldError{Field: "status", Code: "invalid", Message: "must be pending, confirmed or refused"}))
 		return
 	}
-	sc, _ := receivableCaller(c)
+	sc, _, err := receivableCaller(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	list, err := s.lending.Receivables(c.Request.Context(), sc, status, before, limit+1)
 	if err != nil {
 		fail(c, err)
