@@ -83,6 +83,18 @@ func receivableCaller(c *gin.Context) (lending.Scope, string, error) {
 	return lending.Scope{}, p.Username, nil
 }
 
+// receivableInScope is receivableCaller for a route on the receivable of
+// contract id, which must be in the caller's scope (not_found otherwise),
+// before the body is read: another purchaser learns nothing of it.
+func (s *server) receivableInScope(c *gin.Context, id string) (lending.Scope, string, error) {
+	sc, who, err := receivableCaller(c)
+	if err != nil {
+		return sc, who, err
+	}
+	_, err = s.lending.Receivable(c.Request.Context(), sc, id)
+	return sc, who, err
+}
+
 // contractParam is the route's contract id: not_found, before the body is
 // read, when it is no id.
 func contractParam(c *gin.Context) (string, error) {
@@ -111,7 +123,7 @@ func (s *server) confirmReceivable(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	sc, who, err := receivableCaller(c)
+	sc, who, err := s.receivableInScope(c, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -137,7 +149,7 @@ func (s *server) refuseReceivable(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	sc, who, err := receivableCaller(c)
+	sc, who, err := s.receivableInScope(c, id)
 	if err != nil {
 		fail(c, err)
 		return

@@ -19,18 +19,17 @@ type purchaserSystem struct {
 	signer signature.Signer
 }
 
-// purchaserSystem registers keys for the purchaser id of issuer (a row the
-// issuer's award notice made, or a new one) and returns its system.
+// purchaserSystem registers the purchaser id of issuer with keys of its
+// signing system (POST /v1/admin/purchasers) and returns that system.
 func (e *env) purchaserSystem(issuerID, id string) *purchaserSystem {
 	e.t.Helper()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	ps := &purchaserSystem{e: e, signer: signature.Signer{ID: id, KeyID: id + "-k1", Key: priv, Algorithm: "EdDSA"}}
 	jwks, _ := json.Marshal(ps.signer.PublicJWKS())
-	if _, err := e.db.Exec(`
-		INSERT INTO purchasers (issuer_id, id, name, jwks, algorithms, version) VALUES ($1, $2, $2, $3::jsonb, '{EdDSA}', 'v1')
-		ON CONFLICT (issuer_id, id) DO UPDATE SET jwks = EXCLUDED.jwks, algorithms = EXCLUDED.algorithms, version = EXCLUDED.version`,
-		issuerID, id, string(jwks)); err != nil {
-		e.t.Fatal(err)
+	_, admin := e.user("admin-p-"+id, "admin", "")
+	r := e.do("POST", "/v1/admin/purchasers", admin, fmt.Sprintf(`{"id": %q, "name": "Purchaser %s", "issuer_id": %q, "jwks": %s}`, id, id, issuerID, jwks))
+	if r.status != 200 && r.status != 201 {
+		e.t.Fatalf("register purchaser: %d %s", r.status, r.body)
 	}
 	return ps
 }
@@ -139,7 +138,7 @@ func (rw *receivableWorld) receivable() map[string]any {
 	return items[0].(map[string]any)
 }
 
-func fieldsOf(p map[string]any) []string {
+func problemFields(p map[string]any) []string {
 	var fs []string
 	errors, _ := p["errors"].([]any)
 	for _, e := range errors {
@@ -159,13 +158,13 @@ func TestPurchaserSystemConfirms(t *testing.T) {
 
 	p := wantProblem(t, rw.sdu.post(rw.confirmation(), `{"confirmed_amount": "abc", "repayment_account": {"bank_name": "", "account_no": "6222", "account_name": "Q"}, "payment_terms": {}}`),
 		422, "invalid")
-	if fs := strings.Join(fieldsOf(p), ","); fs != "confirmed_amount" {
+	if fs := strings.Join(problemFields(p), ","); fs != "confirmed_amount" {
 		// The amount fails the decoding first, alone.
 		t.Fatalf("fields %s", fs)
 	}
 	p = wantProblem(t, rw.sdu.post(rw.confirmation(), `{"confirmed_amount": "800000.00", "repayment_account": {"bank_name": "", "account_no": "6222", "account_name": "Q"}, "payment_terms": {}}`),
 		422, "invalid")
-	if fs := strings.Join(fieldsOf(p), ","); fs != "repayment_account.bank_name,payment_terms" {
+	if fs := strings.Join(problemFields(p), ","); fs != "repayment_account.bank_name,payment_terms" {
 		t.Fatalf("fields %s", fs)
 	}
 	// 800,000.00 approved: 799,999.99 is below it; the contract is 1,180,000.00.
@@ -176,7 +175,7 @@ func TestPurchaserSystemConfirms(t *testing.T) {
 		confirmBody("1.00", "7777"):       "confirmed_amount,repayment_account.account_no",
 	} {
 		p := wantProblem(t, rw.sdu.post(rw.confirmation(), body), 422, "confirmation_mismatch")
-		if fs := strings.Join(fieldsOf(p), ","); fs != want {
+		if fs := strings.Join(problemFields(p), ","); fs != want {
 			t.Fatalf("fields %s, want %s", fs, want)
 		}
 	}
@@ -244,7 +243,7 @@ func TestPurchaserSystemRefuses(t *testing.T) {
 	t.Parallel()
 	rw := newReceivableWorld(t)
 	p := wantProblem(t, rw.sdu.post(rw.refusal(), `{"reason": "`+strings.Repeat("否", 501)+`"}`), 422, "invalid")
-	if fs := strings.Join(fieldsOf(p), ","); fs != "reason" {
+	if fs := strings.Join(problemFields(p), ","); fs != "reason" {
 		t.Fatalf("fields %s", fs)
 	}
 	wantProblem(t, rw.sdu.post(rw.refusal(), `{}`), 422, "invalid")
@@ -289,7 +288,7 @@ func TestAccountChangeSequence(t *testing.T) {
 	// The purchaser cannot move the account on its own.
 	wantProblem(t, rw.sdu.post(rw.confirmation(), confirmBody("800000.00", "70001")), 409, "invalid_transition")
 	p := wantProblem(t, rw.qilu.send("rw-bad", "account.change_consented", rw.appID, `{"loan_id": "LN-1", "repayment_account": {"account_no": "1"}}`), 422, "invalid")
-	if fs := strings.Join(fieldsOf(p), ","); fs != "data.repayment_account.bank_name,data.repayment_account.account_name" {
+	if fs := strings.Join(problemFields(p), ","); fs != "data.repayment_account.bank_name,data.repayment_account.account_name" {
 		t.Fatalf("fields %s", fs)
 	}
 	rw.ok("account.change_consented", change)
@@ -324,5 +323,76 @@ func TestAccountChangeSequence(t *testing.T) {
 	trail = rw.do("GET", "/v1/audit?entity=application:"+rw.appID, rw.officer, nil)
 	if !strings.Contains(string(trail.body), "repayment_account.change_consented") {
 		t.Fatalf("audit of the application: %s", trail.body)
+	}
+}
+
+// TestPurchaserUserConfirms: a purchaser's user lists its receivables and
+// confirms one under its Idempotency-Key; another purchaser's user finds
+// neither the receivable nor anything to confirm; a supplier may not.
+func TestPurchaserUserConfirms(t *testing.T) {
+	t.Parallel()
+	rw := newReceivableWorld(t)
+	_, clerk := rw.purchaserUser("sdu-clerk", "jinan-pprc", "sdu")
+	_, stranger := rw.purchaserUser("other-clerk", "jinan-pprc", "other-unit")
+	list := func(tok, query string) []any {
+		t.Helper()
+		r := rw.do("GET", "/v1/receivables"+query, tok, nil)
+		if r.status != 200 {
+			t.Fatalf("list%s: %d %s", query, r.status, r.body)
+		}
+		return r.json(t)["items"].([]any)
+	}
+	if items := list(clerk, "?status=pending"); len(items) != 1 || items[0].(map[string]any)["contract_id"] != rw.contractID ||
+		items[0].(map[string]any)["purchaser_name"] != "Purchaser sdu" {
+		t.Fatalf("the clerk's pending receivables: %v", items)
+	}
+	if items := list(clerk, "?status=confirmed"); len(items) != 0 {
+		t.Fatalf("confirmed: %v", items)
+	}
+	if items := list(stranger, ""); len(items) != 0 {
+		t.Fatalf("another purchaser's list: %v", items)
+	}
+	wantProblem(t, rw.do("GET", "/v1/receivables?status=open", clerk, nil), 422, "invalid")
+	body := confirmBody("800000.00", "6222")
+	wantProblem(t, rw.do("POST", rw.confirmation(), stranger, body, "Idempotency-Key", "s1"), 404, "not_found")
+	wantProblem(t, rw.do("POST", rw.refusal(), stranger, `{"reason": "no"}`, "Idempotency-Key", "s2"), 404, "not_found")
+	wantProblem(t, rw.do("POST", rw.confirmation(), rw.supplier, body, "Idempotency-Key", "s3"), 403, "forbidden")
+	wantProblem(t, rw.do("POST", rw.confirmation(), "", body), 401, "unauthorized")
+	if n := len(rw.queued()); n != 0 {
+		t.Fatalf("%d events after refused requests", n)
+	}
+
+	r := rw.do("POST", rw.confirmation(), clerk, body, "Idempotency-Key", "c1")
+	if r.status != 200 || r.json(t)["confirmed_by"] != "sdu-clerk" || r.json(t)["lock_status"] != "confirmed" {
+		t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+	if again := rw.do("POST", rw.confirmation(), clerk, body, "Idempotency-Key", "c1"); again.status != 200 || string(again.body) != string(r.body) {
+		t.Fatalf("the same key again: %d %s", again.status, again.body)
+	}
+	wantProblem(t, rw.do("POST", rw.confirmation(), clerk, confirmBody("900000.00", "6222"), "Idempotency-Key", "c1"), 409, "idempotency_key_reused")
+	if again := rw.do("POST", rw.confirmation(), clerk, body, "Idempotency-Key", "c2"); again.status != 200 {
+		t.Fatalf("the same confirmation under a new key: %d %s", again.status, again.body)
+	}
+	wantProblem(t, rw.do("POST", rw.confirmation(), clerk, confirmBody("900000.00", "6222"), "Idempotency-Key", "c3"), 409, "invalid_transition")
+	es := rw.queued()
+	if len(es) != 1 || es[0].body["data"].(map[string]any)["confirmed_by"] != "sdu-clerk" {
+		t.Fatalf("events %v", es)
+	}
+	if items := list(rw.officer, "?status=confirmed"); len(items) != 1 {
+		t.Fatalf("the officer's confirmed receivables: %v", items)
+	}
+}
+
+// TestPurchaserUserRefuses: the purchaser's user refuses; the bank is told.
+func TestPurchaserUserRefuses(t *testing.T) {
+	t.Parallel()
+	rw := newReceivableWorld(t)
+	_, clerk := rw.purchaserUser("sdu-clerk", "jinan-pprc", "sdu")
+	r := rw.do("POST", rw.refusal(), clerk, `{"reason": "合同金额有误"}`, "Idempotency-Key", "r1")
+	if r.status != 200 || r.json(t)["refused_by"] != "sdu-clerk" || r.json(t)["status"] != "refused" {
+		t.Fatalf("refuse: %d %s", r.status, r.body)
+	}
+	if es := rw.queued(); len(es) != 1 || es[0].body["type"] != "receivable.refused" || es[0].bank != "qilu-bank" {
+		t.Fatalf("events %v", es)
 	}
 }
