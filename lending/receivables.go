@@ -131,9 +131,9 @@ func (s *Service) Receivable(ctx context.Context, sc Scope, contractID string) (
 	return row.receivable()
 }
 
-// liveStatuses are the statuses of an application whose approval stands
+// coveredStatuses are the statuses of an application whose approval stands
 // and whose loan is not closed: the applications a confirmation covers.
-const liveStatuses = `('approved', 'disbursed', 'repaid')`
+const coveredStatuses = `('approved', 'disbursed', 'repaid')`
 
 // receivableSelect reads receivables (r) with their contract, purchaser,
 // supplier and bank, the approved sum and ids of the live applications at
@@ -159,7 +159,7 @@ const receivableSelect = `
 	LEFT JOIN LATERAL (
 		SELECT sum(a.approved_amount) AS approved, array_agg(a.id::text ORDER BY a.id) AS ids
 		FROM applications a
-		WHERE a.contract_id = r.contract_id AND a.bank_id = r.bank_id AND a.status IN ` + liveStatuses + `
+		WHERE a.contract_id = r.contract_id AND a.bank_id = r.bank_id AND a.status IN ` + coveredStatuses + `
 	) cov ON true
 	LEFT JOIN LATERAL (
 		SELECT ra.bank_name, ra.account_no, ra.account_name, ra.status,
@@ -171,7 +171,7 @@ const receivableSelect = `
 		FROM applications a JOIN repayment_accounts ra ON ra.application_id = a.id
 		WHERE a.contract_id = r.contract_id AND a.bank_id = r.bank_id
 		ORDER BY array_position(ARRAY['locked', 'confirmed', 'refused', 'proposed', 'released'], ra.status),
-			a.status IN ` + liveStatuses + ` DESC, a.created_at DESC, a.id
+			a.status IN ` + coveredStatuses + ` DESC, a.created_at DESC, a.id
 		LIMIT 1
 	) lk ON true`
 
@@ -247,11 +247,11 @@ const (
 	maxRefusal      = 500      // characters of a refusal's reason
 )
 
-// sameAccountNo reports whether two account numbers are one, spaces
-// (any white space) removed.
-func sameAccountNo(a, b string) bool { return accountNo(a) == accountNo(b) }
+// accountNosMatch reports whether two account numbers are one, spaces
+// removed (domain.md 1.1, "Confirmation body").
+func accountNosMatch(a, b string) bool { return bareAccountNo(a) == bareAccountNo(b) }
 
-func accountNo(s string) string { return strings.Join(strings.Fields(s), "") }
+func bareAccountNo(s string) string { return strings.ReplaceAll(s, " ", "") }
 
 // checkAccount names each part of an account that is missing or is not
 // bounded, valid text, under prefix.
@@ -361,7 +361,7 @@ func (s *Service) lockReceivable(ctx context.Context, tx *postgres.Tx, sc Scope,
 		JOIN contracts c ON c.id = r.contract_id
 		JOIN applications a ON a.contract_id = r.contract_id AND a.bank_id = r.bank_id
 		LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
-		WHERE r.contract_id = $1 AND $2 = 0 AND (a.status IN `+liveStatuses+` OR ra.new_account IS NOT NULL)
+		WHERE r.contract_id = $1 AND $2 = 0 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL)
 			AND `+receivableScope, id, 0, sc.PurchaserIssuerID, sc.PurchaserID, sc.SupplierUSCC, sc.BankID)
 	if err != nil {
 		return rl, postgres.Translate(err)
@@ -389,7 +389,7 @@ func (s *Service) lockReceivable(ctx context.Context, tx *postgres.Tx, sc Scope,
 		FROM applications a
 		JOIN repayment_accounts ra ON ra.application_id = a.id
 		LEFT JOIN loans l ON l.application_id = a.id
-		WHERE a.id = ANY($1::uuid[]) AND a.bank_id = $2 AND (a.status IN `+liveStatuses+` OR ra.new_account IS NOT NULL)
+		WHERE a.id = ANY($1::uuid[]) AND a.bank_id = $2 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL)
 		ORDER BY a.id`, appIDs, rl.BankID)
 	if err != nil {
 		return rl, postgres.Translate(err)
@@ -434,7 +434,7 @@ func sameTerms(a, b []byte) bool {
 // The confirmation (domain.md 1.1, "Confirmation body") confirms at least
 // the approved sum of the live applications it covers and at most the
 // contract's amount, and names the bank's repayment account (account_no
-// compared with white space removed); payment_terms are stored as given.
+// compared with spaces removed); payment_terms are stored as given.
 // It covers every live application of the contract at the receivable's
 // bank: each lock proposed or refused becomes confirmed (a locked one
 // stays locked), and each gets a receivable.confirmed contract event. The
@@ -487,7 +487,7 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	}
 	settled := rl.Status == ReceivableConfirmed && !unconfirmed
 	if settled && rl.ConfirmedAmount != nil && rl.ConfirmedAmount.Equal(c.ConfirmedAmount) && sameTerms(rl.ConfirmedTerms, c.PaymentTerms) &&
-		sameAccountNo(recordedAccountNo(rl), c.RepaymentAccount.AccountNo) {
+		accountNosMatch(recordedAccountNo(rl), c.RepaymentAccount.AccountNo) {
 		return false, nil // the recorded confirmation again: nothing changes
 	}
 	if len(rl.apps) == 0 {
@@ -499,9 +499,9 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	neither := false
 	for i, a := range rl.apps {
 		switch {
-		case a.newAccount != nil && sameAccountNo(c.RepaymentAccount.AccountNo, a.newAccount.AccountNo):
+		case a.newAccount != nil && accountNosMatch(c.RepaymentAccount.AccountNo, a.newAccount.AccountNo):
 			change = append(change, i)
-		case sameAccountNo(c.RepaymentAccount.AccountNo, a.AccountNo):
+		case accountNosMatch(c.RepaymentAccount.AccountNo, a.AccountNo):
 		default:
 			neither = true
 		}

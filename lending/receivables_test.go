@@ -56,9 +56,9 @@ func (w *world) disburse(a lending.Application, amount string) {
 	})
 }
 
-// lock is a's repayment account's lock: status, account number, and the
+// lockOf is a's repayment account's lock: status, account number, and the
 // new account waiting ("" for none).
-func (w *world) lock(appID string) (status, accountNo, waiting string) {
+func (w *world) lockOf(appID string) (status, accountNo, waiting string) {
 	w.t.Helper()
 	var row struct {
 		Status    string  `db:"status"`
@@ -216,7 +216,7 @@ func TestConfirmReceivable(t *testing.T) {
 		t.Fatalf("confirmed receivable %+v", r)
 	}
 	for _, a := range []lending.Application{a1, a2} {
-		if st, no, _ := w.lock(a.ID); st != "confirmed" || no != account.AccountNo {
+		if st, no, _ := w.lockOf(a.ID); st != "confirmed" || no != account.AccountNo {
 			t.Fatalf("lock of %s: %s %s", a.ID, st, no)
 		}
 	}
@@ -340,7 +340,7 @@ func TestRefuseReceivable(t *testing.T) {
 	if err != nil || !changed || r.Status != "refused" || r.RefusalReason != reason || r.RefusedBy != "sdu-user" || r.LockStatus != "refused" {
 		t.Fatalf("refuse: %v %v %+v", err, changed, r)
 	}
-	if st, _, _ := w.lock(a.ID); st != "refused" {
+	if st, _, _ := w.lockOf(a.ID); st != "refused" {
 		t.Fatalf("lock %s, want refused", st)
 	}
 	es := w.contractEvents()
@@ -377,7 +377,7 @@ func TestRefusedThenLapsed(t *testing.T) {
 			return w.lending.Lapse(ctx, tx, "qilu-bank", a.ID, "receivable_refused", "bank:qilu-bank")
 		})
 	})
-	if st, _, _ := w.lock(a.ID); st != "released" {
+	if st, _, _ := w.lockOf(a.ID); st != "released" {
 		t.Fatalf("lock %s, want released", st)
 	}
 }
@@ -406,7 +406,7 @@ func TestAccountChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.disburse(a, "300000.00")
-	if st, _, _ := w.lock(a.ID); st != "locked" {
+	if st, _, _ := w.lockOf(a.ID); st != "locked" {
 		t.Fatalf("lock %s, want locked", st)
 	}
 	moved := c
@@ -416,7 +416,7 @@ func TestAccountChange(t *testing.T) {
 	wantCode(t, consent(a.ID, lending.Account{AccountNo: "1"}), errs.Invalid, "data.repayment_account.bank_name", "data.repayment_account.account_name")
 
 	must(t, func() error { return consent(a.ID, newAccount) })
-	if st, no, waiting := w.lock(a.ID); st != "locked" || no != account.AccountNo || waiting != newAccount.AccountNo {
+	if st, no, waiting := w.lockOf(a.ID); st != "locked" || no != account.AccountNo || waiting != newAccount.AccountNo {
 		t.Fatalf("after consent: %s %s %s, want the old account locked and the new one waiting", st, no, waiting)
 	}
 	r, err := w.lending.Receivable(ctx, sduScope, w.contractID)
@@ -432,7 +432,7 @@ func TestAccountChange(t *testing.T) {
 	if err != nil || !changed || r.RepaymentAccount != newAccount || r.NewAccount != nil || r.LockStatus != "locked" {
 		t.Fatalf("confirm the new account: %v %v %+v", err, changed, r)
 	}
-	if st, no, waiting := w.lock(a.ID); st != "locked" || no != newAccount.AccountNo || waiting != "" {
+	if st, no, waiting := w.lockOf(a.ID); st != "locked" || no != newAccount.AccountNo || waiting != "" {
 		t.Fatalf("after the change: %s %s %q", st, no, waiting)
 	}
 	es := w.contractEvents()
@@ -491,7 +491,7 @@ func TestWrittenOffAccountChange(t *testing.T) {
 	if _, changed, err := w.lending.Confirm(ctx, sduScope, w.contractID, moved, "sdu-user"); err != nil || !changed {
 		t.Fatalf("confirm the new account: %v %v", err, changed)
 	}
-	if st, no, _ := w.lock(a.ID); st != "released" || no != newAccount.AccountNo {
+	if st, no, _ := w.lockOf(a.ID); st != "released" || no != newAccount.AccountNo {
 		t.Fatalf("lock %s %s, want released on the new account", st, no)
 	}
 }
@@ -511,7 +511,7 @@ func TestAccountChangeOnlyWhileInForce(t *testing.T) {
 			return err
 		})
 	})
-	if st, _, _ := w.lock(a.ID); st != "released" {
+	if st, _, _ := w.lockOf(a.ID); st != "released" {
 		t.Fatalf("lock %s, want released", st)
 	}
 	err := w.tx(func(tx *postgres.Tx) error {
@@ -522,7 +522,7 @@ func TestAccountChangeOnlyWhileInForce(t *testing.T) {
 		return w.lending.ConsentAccountChange(ctx, tx, l, newAccount, "bank:qilu-bank")
 	})
 	wantCode(t, err, errs.InvalidTransition)
-	if _, _, waiting := w.lock(a.ID); waiting != "" {
+	if _, _, waiting := w.lockOf(a.ID); waiting != "" {
 		t.Fatalf("a new account %s waits on a released lock", waiting)
 	}
 }
