@@ -452,7 +452,7 @@ func TestAccountChange(t *testing.T) {
 	wantCode(t, err, errs.InvalidTransition)
 	var actions []string
 	must(t, func() error {
-		return w.db.Select(&actions, `SELECT action FROM audit_log WHERE entity_id IN ($1, $2) AND (action LIKE 'receivable.%' OR action LIKE 'repayment_account.change%') ORDER BY id`,
+		return w.db.Select(&actions, `SELECT action FROM audit_log WHERE entity_id IN ($1, $2) AND action IN ('receivable.confirmed', 'repayment_account.change_consented', 'receivable.account_changed') ORDER BY id`,
 			w.contractID, a.ID)
 	})
 	if !slices.Equal(actions, []string{"receivable.confirmed", "repayment_account.change_consented", "receivable.account_changed"}) {
