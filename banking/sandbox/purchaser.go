@@ -35,8 +35,9 @@ type Confirmation struct {
 }
 
 // Confirm posts the purchaser's signed confirmation of the contract's
-// receivable. procfin answers 201 (or 200 for the confirmation it
-// recorded already); err only when no answer came.
+// receivable. procfin answers 200 with the receivable (also for the
+// confirmation it recorded already), 409 for another one; err only when
+// no answer came.
 func (p *Purchaser) Confirm(ctx context.Context, contractID string, c Confirmation) (Answer, error) {
 	if c.PaymentTerms == nil {
 		c.PaymentTerms = json.RawMessage(`[]`)
