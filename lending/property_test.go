@@ -155,6 +155,8 @@ type mApp struct {
 	tranches                        []*mTranche // in the order disbursed
 	periods                         []mPeriod   // the interest periods stored
 	claims                          []*mClaim   // the subsidy claims of its repayments
+	confirmed                       bool        // the purchaser confirmed its repayment account (its claims are not held)
+	alerted                         bool        // its bank disbursed before the purchaser confirmed (disbursed_unconfirmed_at)
 }
 
 // mEpisode is an overdue episode [since, cured) in days from propDay0;
@@ -175,7 +177,7 @@ type mClaim struct {
 	repayment string // the bank's repayment id
 	paidOn    int
 	amount    cents
-	status    string // pending, rejected or ineligible
+	status    string // pending, held, rejected or ineligible
 	reason    string // the rejection reason
 }
 
@@ -294,7 +296,7 @@ type model struct {
 	bankLineID              string
 	contractAmount, retains cents
 	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
-	claimed                 cents  // what the supplier's pending claims hold of its yearly cap (all are of 2026)
+	claimed                 cents  // what the supplier's pending and held claims hold of its yearly cap (all are of 2026)
 }
 
 // supplierBarred says whether the supplier fails supplier.not_overdue: a
@@ -530,11 +532,12 @@ var preferred = map[string][]lending.Status{
 	"overdue":         {lending.Disbursed},
 	"cure":            {lending.Disbursed, lending.Repaid},
 	"lapse":           {lending.Approved},
+	"confirm":         {lending.Approved, lending.Disbursed, lending.Repaid},
 }
 
 var ops = []string{"apply", "apply", "cancel", "deliver", "delivery_failed", "requeue", "received", "approve", "approve",
 	"approve", "reject", "disburse", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "change_line",
-	"change_line", "revoke_line", "end_drawdown", "close", "close", "overdue", "cure", "lapse"}
+	"change_line", "revoke_line", "end_drawdown", "close", "close", "overdue", "cure", "lapse", "confirm"}
 
 // step draws and runs one operation, then checks the model and invariants.
 func (p *prop) step(i int) {
@@ -701,6 +704,9 @@ func (p *prop) step(i int) {
 		desc = fmt.Sprintf("disburse %s on %s at %s, value date %s", fmtCents(amount), a.id, rate, propDay0.AddDays(valueDay))
 		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved && !a.drawdownEnded {
 			want = outcome{ok: true, commit: func() {
+				if a.status == lending.Approved && !a.confirmed { // recorded, never refused
+					a.alerted = true
+				}
 				a.disbursed += amount
 				a.status, a.hasLoan = lending.Disbursed, true
 				a.tranches = append(a.tranches, &mTranche{id: fmt.Sprintf("PD-%d", seq), amount: amount, valueDay: valueDay, rate: trancheRates[rate]})
@@ -865,6 +871,9 @@ func (p *prop) step(i int) {
 					claim.status, claim.reason = subsidies.Rejected, subsidies.LoanOverdue
 				case claim.amount == 0:
 					claim.status = subsidies.Ineligible
+				case !a.confirmed: // the purchaser has not confirmed: held, counted as pending
+					claim.status = subsidies.Held
+					m.claimed += claim.amount
 				default:
 					claim.status = subsidies.Pending
 					m.claimed += claim.amount
@@ -958,10 +967,10 @@ func (p *prop) step(i int) {
 					a.overdues = append(a.overdues, mEpisode{since: since, open: true})
 				}
 				a.overdue = true
-				// A pending claim of a repayment paid since the episode began is rejected.
+				// A pending or held claim of a repayment paid since the episode began is rejected.
 				start := a.openSince()
 				for _, c := range a.claims {
-					if c.status == subsidies.Pending && c.paidOn >= start {
+					if (c.status == subsidies.Pending || c.status == subsidies.Held) && c.paidOn >= start {
 						c.status, c.reason = subsidies.Rejected, subsidies.LoanOverdue
 						m.claimed -= c.amount
 					}
@@ -1003,6 +1012,36 @@ func (p *prop) step(i int) {
 		run = func() error {
 			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.CureOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(day), "bank:"+bank)
+			})
+		}
+	case "confirm":
+		// The purchaser's confirmation of the application's repayment
+		// account, as it sets the lock, with what it sets off: the held
+		// claims become pending.
+		desc = "confirm " + a.id
+		want = outcome{ok: true, commit: func() {
+			if !a.everApproved {
+				return // no repayment account yet: nothing to confirm
+			}
+			a.confirmed = true
+			for _, c := range a.claims {
+				if c.status == subsidies.Held {
+					c.status = subsidies.Pending
+				}
+			}
+		}}
+		run = func() error {
+			return w.tx(func(tx *postgres.Tx) error {
+				// Locked as every change to an application is, so that the
+				// read cache forgets it.
+				if _, err := w.lending.BankApplication(ctx, tx, bank, a.id); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE repayment_accounts SET confirmed_at = coalesce(confirmed_at, now()),
+					status = CASE WHEN status = 'proposed' THEN 'confirmed' ELSE status END WHERE application_id = $1`, a.id); err != nil {
+					return err
+				}
+				return w.subsidies.ReleaseHeld(ctx, tx, []string{a.id})
 			})
 		}
 	case "lapse":
@@ -1119,7 +1158,7 @@ func (p *prop) check(after string) {
 	var apps []struct {
 		ID, Status, Amount, Approved, FinancingHeld, LineHeld string
 		Disbursed, Repaid, Interest                           string
-		OnLine, Overdue                                       bool
+		OnLine, Overdue, Alerted                              bool
 		Account                                               string
 		Pending, OpenOverdues, Withdrawals                    int
 	}
@@ -1127,7 +1166,7 @@ func (p *prop) check(after string) {
 		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
 			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
 			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
-			coalesce(ra.status, '') AS account,
+			coalesce(ra.status, '') AS account, coalesce(ra.disbursed_unconfirmed_at IS NOT NULL, false) AS alerted,
 			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending' AND d.kind = 'credit-application') AS pending,
 			a.overdue_since IS NOT NULL AS overdue,
 			(SELECT count(*) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
@@ -1182,6 +1221,12 @@ func (p *prop) check(after string) {
 		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
 		if ma.closedAs == "written_off" {
 			wantAccount = "locked" // the bank is still owed what the purchaser pays
+		}
+		if r.Status == "approved" && ma.confirmed {
+			wantAccount = "confirmed"
+		}
+		if r.Alerted != ma.alerted {
+			fail("application %s: disbursed before the purchaser's confirmation %v; the model says %v", r.ID, r.Alerted, ma.alerted)
 		}
 		if r.Account != wantAccount {
 			fail("application %s is %s with repayment account %q, want %q", r.ID, r.Status, r.Account, wantAccount)
@@ -1390,7 +1435,7 @@ func TestRepaymentsProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
 
@@ -1405,7 +1450,7 @@ func TestLoanLifeProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay",
 		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
@@ -1424,7 +1469,7 @@ func TestSubsidyProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
 		"repay", "repay", "repay", "overdue", "overdue", "cure", "cure", "end_drawdown", "close"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 30, 40, true) })
 }
