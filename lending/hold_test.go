@@ -335,11 +335,12 @@ func TestDisbursedBeforeConfirmation(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	a := w.approvedAndDisbursed("100000.00") // nothing confirmed it
-	var at []*string
+	var at []string
 	must(t, func() error {
-		return w.db.Select(&at, `SELECT disbursed_unconfirmed_at::text FROM repayment_accounts WHERE application_id = $1 AND status = 'locked'`, a.ID)
+		return w.db.Select(&at, `SELECT coalesce(disbursed_unconfirmed_at::text, 'none') FROM repayment_accounts
+			WHERE application_id = $1 AND status = 'locked'`, a.ID)
 	})
-	if len(at) != 1 || at[0] == nil {
+	if len(at) != 1 || at[0] == "none" {
 		t.Fatalf("the lock after a disbursement before confirmation: %v, want locked with disbursed_unconfirmed_at", at)
 	}
 	if n := w.count(`SELECT count(*) FROM audit_log WHERE action = 'repayment_account.locked' AND entity_id = $1
