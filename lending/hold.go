@@ -77,11 +77,11 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 			WITH d AS (
 				SELECT CASE
 					WHEN $2 <> $5 AND EXISTS (SELECT FROM applications o
-						WHERE o.contract_id = $1 AND o.bank_id = $5 AND o.status IN `+liveSQL+`) THEN 'other_bank'
+						WHERE o.contract_id = $1 AND o.bank_id = $5 AND o.status IN `+liveStatusesSQL+`) THEN 'other_bank'
 					WHEN $2 <> $5 THEN 'moved'
 					WHEN $6 = 'confirmed' AND replace($7, ' ', '') = replace($4, ' ', '')
 						AND (SELECT coalesce(sum(a.approved_amount), 0) FROM applications a
-							WHERE a.contract_id = $1 AND a.bank_id = $2 AND a.status IN `+liveSQL+`) <= $8::numeric THEN 'covered'
+							WHERE a.contract_id = $1 AND a.bank_id = $2 AND a.status IN `+liveStatusesSQL+`) <= $8::numeric THEN 'covered'
 					WHEN $6 = 'pending' THEN 'pending'
 					ELSE 'repended' END AS outcome
 			), pend AS (
@@ -119,7 +119,7 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 		after.Status = "confirmed"
 		entry = audit.Entry{Actor: actor, Action: "repayment_account.confirmed", EntityType: "application", EntityID: a.ID,
 			Before: before, After: after,
-			Reason: fmt.Sprintf("the purchaser's confirmation of %s into account %s covers this approval", confirmed(cur.ConfirmedAmount), acct.AccountNo)}
+			Reason: fmt.Sprintf("the purchaser's confirmation of %s into account %s covers this approval", amountText(cur.ConfirmedAmount), acct.AccountNo)}
 	case receivablePending, receivableOtherBank:
 		return nil
 	default:
@@ -128,7 +128,7 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 	return audit.Record(ctx, tx, entry)
 }
 
-func confirmed(a *money.Amount) string {
+func amountText(a *money.Amount) string {
 	if a == nil {
 		return "?"
 	}
@@ -200,7 +200,7 @@ func otherBanks(ctx context.Context, tx *postgres.Tx, contractIDs []string) (map
 	}
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT DISTINCT contract_id, bank_id FROM applications
-		WHERE contract_id = ANY($1::uuid[]) AND status IN `+liveSQL+` ORDER BY contract_id, bank_id`, pq.Array(contractIDs))
+		WHERE contract_id = ANY($1::uuid[]) AND status IN `+liveStatusesSQL+` ORDER BY contract_id, bank_id`, pq.Array(contractIDs))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
