@@ -77,11 +77,11 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 			WITH d AS (
 				SELECT CASE
 					WHEN $2 <> $5 AND EXISTS (SELECT FROM applications o
-						WHERE o.contract_id = $1 AND o.bank_id = $5 AND o.status IN `+liveStatusesSQL+`) THEN 'other_bank'
+						WHERE o.contract_id = $1 AND o.bank_id = $5 AND o.status IN `+liveSetSQL+`) THEN 'other_bank'
 					WHEN $2 <> $5 THEN 'moved'
 					WHEN $6 = 'confirmed' AND replace($7, ' ', '') = replace($4, ' ', '')
 						AND (SELECT coalesce(sum(a.approved_amount), 0) FROM applications a
-							WHERE a.contract_id = $1 AND a.bank_id = $2 AND a.status IN `+liveStatusesSQL+`) <= $8::numeric THEN 'covered'
+							WHERE a.contract_id = $1 AND a.bank_id = $2 AND a.status IN `+liveSetSQL+`) <= $8::numeric THEN 'covered'
 					WHEN $6 = 'pending' THEN 'pending'
 					ELSE 'repended' END AS outcome
 			), pend AS (
@@ -200,7 +200,7 @@ func otherBanks(ctx context.Context, tx *postgres.Tx, contractIDs []string) (map
 	}
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT DISTINCT contract_id, bank_id FROM applications
-		WHERE contract_id = ANY($1::uuid[]) AND status IN `+liveStatusesSQL+` ORDER BY contract_id, bank_id`, pq.Array(contractIDs))
+		WHERE contract_id = ANY($1::uuid[]) AND status IN `+liveSetSQL+` ORDER BY contract_id, bank_id`, pq.Array(contractIDs))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
