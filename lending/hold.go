@@ -2,10 +2,12 @@ package lending
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lib/pq"
 
 	"procfin/platform/audit"
@@ -38,8 +40,10 @@ const (
 // at a's bank. If it is confirmed, into acct (account numbers compared
 // without spaces), for at least what the bank approved on the contract's
 // live applications with this one, a's lock is confirmed at once (the
-// purchaser confirmed paying that account that much); otherwise it goes
-// back to pending (the applications confirmed before keep their locks).
+// purchaser confirmed paying that account that much) and the bank is sent
+// receivable.confirmed for a, with the recorded confirmation; otherwise it
+// goes back to pending (the applications confirmed before keep their
+// locks).
 //
 // The receivable's row is taken in the first statement (made or locked),
 // so that two approvals of one contract queue on it; the second
@@ -53,12 +57,22 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 		Status          string        `db:"status"`
 		ConfirmedAmount *money.Amount `db:"confirmed_amount"`
 		AccountNo       *string       `db:"account_no"`
+		Account         []byte        `db:"repayment_account"`
+		PaymentTerms    []byte        `db:"payment_terms"`
+		ConfirmedBy     string        `db:"confirmed_by"`
+		ConfirmedAt     *time.Time    `db:"confirmed_at"`
+		ContractNo      string        `db:"contract_no"`
+		PurchaserID     string        `db:"purchaser_id"`
 		Created         bool          `db:"created"`
 	}
 	err := tx.GetContext(ctx, &cur, `
 		INSERT INTO receivables AS r (contract_id, bank_id) VALUES ($1, $2)
 		ON CONFLICT (contract_id) DO UPDATE SET contract_id = r.contract_id
-		RETURNING r.bank_id, r.status, r.confirmed_amount, r.repayment_account->>'account_no' AS account_no, r.xmax = 0 AS created`,
+		RETURNING r.bank_id, r.status, r.confirmed_amount, r.repayment_account->>'account_no' AS account_no,
+			r.repayment_account, r.payment_terms, r.confirmed_by, r.confirmed_at,
+			(SELECT c.contract_no FROM contracts c WHERE c.id = r.contract_id) AS contract_no,
+			(SELECT c.purchaser_id FROM contracts c WHERE c.id = r.contract_id) AS purchaser_id,
+			r.xmax = 0 AS created`,
 		a.ContractID, a.BankID)
 	if err != nil {
 		return postgres.Translate(err)
@@ -120,6 +134,19 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 		entry = audit.Entry{Actor: actor, Action: "repayment_account.confirmed", EntityType: "application", EntityID: a.ID,
 			Before: before, After: after,
 			Reason: fmt.Sprintf("the purchaser's confirmation of %s into account %s covers this approval", amountText(cur.ConfirmedAmount), acct.AccountNo)}
+		// The bank hears of the confirmation for this application too.
+		data := ReceivableConfirmedData{ConfirmedAmount: *cur.ConfirmedAmount, PaymentTerms: cur.PaymentTerms, ConfirmedBy: cur.ConfirmedBy}
+		if cur.ConfirmedAt != nil {
+			data.ConfirmedAt = *cur.ConfirmedAt
+		}
+		if err := json.Unmarshal(cur.Account, &data.RepaymentAccount); err != nil {
+			return errs.Wrap(errs.Internal, err, "the confirmed repayment account of contract %s", a.ContractID)
+		}
+		if err := s.outbox.ContractEvents(ctx, tx, ContractEvent{EventID: uuid.NewString(), Type: EventReceivableConfirmed, OccurredAt: tx.Now(),
+			ContractID: a.ContractID, ContractNo: cur.ContractNo, PurchaserID: cur.PurchaserID, ApplicationID: a.ID, BankID: a.BankID,
+			Data: data}); err != nil {
+			return err
+		}
 	case receivablePending, receivableOtherBank:
 		return nil
 	default:

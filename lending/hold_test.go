@@ -118,6 +118,18 @@ func TestReceivableAtApproval(t *testing.T) {
 	if r := w.receivable(w.contractID); r.Status != "confirmed" || r.Confirmed == nil || *r.Confirmed != "500000.00" {
 		t.Fatalf("after a covered approval: %+v, want confirmed 500000.00", r)
 	}
+	// The bank hears of the confirmation for the second application.
+	var told []string
+	must(t, func() error {
+		return w.db.Select(&told, `SELECT convert_from(payload, 'UTF8') FROM deliveries WHERE application_id = $1 AND kind = 'contract-event'`, second.ID)
+	})
+	if len(told) != 1 || !strings.Contains(told[0], `"type":"receivable.confirmed"`) || !strings.Contains(told[0], `"confirmed_amount":"500000.00"`) ||
+		!strings.Contains(told[0], `"account_no":"6222020000001234"`) {
+		t.Fatalf("contract events queued for the covered approval: %q, want one receivable.confirmed of 500000.00", told)
+	}
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE application_id = $1 AND kind = 'contract-event'`, first.ID); n != 0 {
+		t.Fatalf("%d contract events for the first application, whose confirmation the test set, want 0", n)
+	}
 
 	// 500,000.00 + 0.01 > 500,000.00: a new confirmation is needed.
 	third := apply("0.01")
