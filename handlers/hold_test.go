@@ -2,51 +2,40 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 
-	"procfin/platform/postgres"
+	"procfin/lending"
+	"procfin/platform/money"
 )
 
 // confirmReceivable has the purchaser confirm the receivable of the
-// contract of application appID: the approved sum into the approved
-// account, as a confirmation does (the lock confirmed, the receivable
-// confirmed, the held claims released).
+// contract of application appID (lending.Service.Confirm): the sum its
+// bank approved on the contract, into the approved account. The lock is
+// confirmed and the held claims released.
 func (e *env) confirmReceivable(appID string) {
 	e.t.Helper()
-	ctx := context.Background()
-	err := postgres.Transact(ctx, e.db, func(tx *postgres.Tx) error {
-		var a struct {
-			BankID     string `db:"bank_id"`
-			ContractID string `db:"contract_id"`
-		}
-		if err := tx.GetContext(ctx, &a, `SELECT bank_id, contract_id FROM applications WHERE id = $1`, appID); err != nil {
-			return err
-		}
-		// Locked as every change to an application is (the read cache forgets it).
-		if _, err := e.lending.BankApplication(ctx, tx, a.BankID, appID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `
-			WITH apps AS (
-				SELECT ap.id, ap.approved_amount FROM applications ap
-				WHERE ap.contract_id = $1 AND ap.bank_id = $2 AND ap.approved_amount IS NOT NULL
-			), r AS (
-				UPDATE receivables SET status = 'confirmed', confirmed_by = 'user:purchaser', confirmed_at = now(), payment_terms = '[]',
-					confirmed_amount = (SELECT sum(approved_amount) FROM apps),
-					repayment_account = (SELECT json_build_object('bank_name', bank_name, 'account_no', account_no, 'account_name', account_name)
-						FROM repayment_accounts WHERE application_id = $3)
-				WHERE contract_id = $1
-			)
-			UPDATE repayment_accounts SET confirmed_at = coalesce(confirmed_at, now()),
-				status = CASE WHEN status = 'proposed' THEN 'confirmed' ELSE status END
-			WHERE application_id IN (SELECT id FROM apps)`, a.ContractID, a.BankID, appID); err != nil {
-			return err
-		}
-		return e.subsidies.ReleaseHeld(ctx, tx, []string{appID})
-	})
+	var a struct {
+		ContractID  string       `db:"contract_id"`
+		BankName    string       `db:"bank_name"`
+		AccountNo   string       `db:"account_no"`
+		AccountName string       `db:"account_name"`
+		Approved    money.Amount `db:"approved"`
+	}
+	err := e.db.Get(&a, `
+		SELECT ap.contract_id, ra.bank_name, ra.account_no, ra.account_name,
+			(SELECT sum(x.approved_amount) FROM applications x WHERE x.contract_id = ap.contract_id AND x.bank_id = ap.bank_id
+				AND x.status IN ('approved', 'disbursed', 'repaid')) AS approved
+		FROM applications ap JOIN repayment_accounts ra ON ra.application_id = ap.id WHERE ap.id = $1`, appID)
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	_, _, err = e.lending.Confirm(context.Background(), lending.Scope{}, a.ContractID, lending.Confirmation{ConfirmedAmount: a.Approved,
+		RepaymentAccount: lending.Account{BankName: a.BankName, AccountNo: a.AccountNo, AccountName: a.AccountName},
+		PaymentTerms:     json.RawMessage(`[]`)}, "user:purchaser")
+	if err != nil {
+		e.t.Fatalf("the purchaser's confirmation: %v", err)
 	}
 }
 

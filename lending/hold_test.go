@@ -30,26 +30,16 @@ func (w *world) approve(bank string, a lending.Application, amount string, acct 
 	}
 }
 
-// confirmReceivable sets the contract's receivable and the locks of its
-// approved applications as the purchaser's confirmation of amount into
-// acct does.
+// confirmReceivable has the purchaser confirm the contract's receivable:
+// amount into acct (lending.Service.Confirm).
 func (w *world) confirmReceivable(contractID, amount string, acct lending.RepaymentAccount) {
 	w.t.Helper()
-	must(w.t, func() error {
-		_, err := w.db.Exec(`
-			WITH r AS (
-				UPDATE receivables SET status = 'confirmed', confirmed_amount = $2, confirmed_by = 'user:purchaser',
-					confirmed_at = now(), payment_terms = '[]',
-					repayment_account = json_build_object('bank_name', $3::text, 'account_no', $4::text, 'account_name', $5::text)
-				WHERE contract_id = $1 RETURNING bank_id
-			)
-			UPDATE repayment_accounts ra SET status = CASE WHEN ra.status = 'proposed' THEN 'confirmed' ELSE ra.status END,
-				confirmed_at = now()
-			FROM applications a, r
-			WHERE ra.application_id = a.id AND a.contract_id = $1 AND a.bank_id = r.bank_id AND a.status = 'approved'`,
-			contractID, amount, acct.BankName, acct.AccountNo, acct.AccountName)
-		return err
-	})
+	_, _, err := w.lending.Confirm(ctx, lending.Scope{}, contractID, lending.Confirmation{ConfirmedAmount: money.MustAmount(amount),
+		RepaymentAccount: lending.Account{BankName: acct.BankName, AccountNo: acct.AccountNo, AccountName: acct.AccountName},
+		PaymentTerms:     json.RawMessage(`[]`)}, "user:purchaser")
+	if err != nil {
+		w.t.Fatalf("the purchaser's confirmation of %s: %v", amount, err)
+	}
 }
 
 type receivableRow struct {
@@ -127,8 +117,8 @@ func TestReceivableAtApproval(t *testing.T) {
 		!strings.Contains(told[0], `"account_no":"6222020000001234"`) {
 		t.Fatalf("contract events queued for the covered approval: %q, want one receivable.confirmed of 500000.00", told)
 	}
-	if n := w.count(`SELECT count(*) FROM deliveries WHERE application_id = $1 AND kind = 'contract-event'`, first.ID); n != 0 {
-		t.Fatalf("%d contract events for the first application, whose confirmation the test set, want 0", n)
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE application_id = $1 AND kind = 'contract-event'`, first.ID); n != 1 {
+		t.Fatalf("%d contract events for the first application, want 1 (the purchaser's confirmation; the second approval adds none)", n)
 	}
 
 	// 500,000.00 + 0.01 > 500,000.00: a new confirmation is needed.
