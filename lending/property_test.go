@@ -1,6 +1,7 @@
 package lending_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/big"
@@ -296,6 +297,7 @@ type model struct {
 	bankLineID              string
 	contractAmount, retains cents
 	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
+	receivable              string // the contract's receivable: "" before any approval, pending or confirmed
 	claimed                 cents  // what the supplier's pending and held claims hold of its yearly cap (all are of 2026)
 }
 
@@ -667,6 +669,14 @@ func (p *prop) step(i int) {
 				}
 				m.release(a, diff, lineDiff)
 				a.approved, a.everApproved, a.status = approved, true, lending.Approved
+				// The receivable: a confirmation (of the contract's whole
+				// amount, into the one account) covers the approval; else
+				// it waits for the purchaser.
+				if m.receivable == lending.ReceivableConfirmed {
+					a.confirmed = true
+				} else {
+					m.receivable = lending.ReceivablePending
+				}
 			}}
 		}
 		run = func() error {
@@ -1015,34 +1025,45 @@ func (p *prop) step(i int) {
 			})
 		}
 	case "confirm":
-		// The purchaser's confirmation of the application's repayment
-		// account, as it sets the lock, with what it sets off: the held
-		// claims become pending.
-		desc = "confirm " + a.id
-		want = outcome{ok: true, commit: func() {
-			if !a.everApproved {
-				return // no repayment account yet: nothing to confirm
+		// The purchaser confirms the contract's receivable, for the
+		// contract's whole amount into the one account the bank approves
+		// (so that it covers every later approval too): every live
+		// application's lock is confirmed, and its held claims become
+		// pending (OnConfirmed: subsidies.ReleaseHeld).
+		desc = "confirm the receivable"
+		var live []*mApp
+		approvedAny := false
+		for _, x := range m.apps {
+			approvedAny = approvedAny || x.everApproved
+			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) {
+				live = append(live, x)
 			}
-			a.confirmed = true
-			for _, c := range a.claims {
-				if c.status == subsidies.Held {
-					c.status = subsidies.Pending
+		}
+		switch {
+		case !approvedAny:
+			want = refused(errs.NotFound) // no receivable before an approval
+		case len(live) == 0 && m.receivable == lending.ReceivableConfirmed:
+			want = outcome{ok: true, noop: true} // the recorded confirmation again: nothing changes
+		case len(live) == 0:
+			want = refused(errs.InvalidTransition) // nothing approved to confirm
+		default:
+			want = outcome{ok: true, commit: func() {
+				m.receivable = lending.ReceivableConfirmed
+				for _, x := range live {
+					x.confirmed = true
+					for _, c := range x.claims {
+						if c.status == subsidies.Held {
+							c.status = subsidies.Pending
+						}
+					}
 				}
-			}
-		}}
+			}}
+		}
 		run = func() error {
-			return w.tx(func(tx *postgres.Tx) error {
-				// Locked as every change to an application is, so that the
-				// read cache forgets it.
-				if _, err := w.lending.BankApplication(ctx, tx, bank, a.id); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `UPDATE repayment_accounts SET confirmed_at = coalesce(confirmed_at, now()),
-					status = CASE WHEN status = 'proposed' THEN 'confirmed' ELSE status END WHERE application_id = $1`, a.id); err != nil {
-					return err
-				}
-				return w.subsidies.ReleaseHeld(ctx, tx, []string{a.id})
-			})
+			_, _, err := w.lending.Confirm(ctx, lending.Scope{}, m.contractID, lending.Confirmation{ConfirmedAmount: amountOf(m.contractAmount),
+				RepaymentAccount: lending.Account{BankName: account.BankName, AccountNo: account.AccountNo, AccountName: account.AccountName},
+				PaymentTerms:     json.RawMessage(`[]`)}, "user:purchaser")
+			return err
 		}
 	case "lapse":
 		desc = "lapse " + a.id
@@ -1106,6 +1127,15 @@ func (p *prop) check(after string) {
 	fail := func(format string, args ...any) {
 		rt.Helper()
 		rt.Fatalf("after %s: %s", after, fmt.Sprintf(format, args...))
+	}
+
+	// The contract's receivable: as the model says.
+	var receivable string
+	if err := db.Get(&receivable, `SELECT coalesce((SELECT status FROM receivables WHERE contract_id = $1), '')`, m.contractID); err != nil {
+		rt.Fatal(err)
+	}
+	if receivable != m.receivable {
+		fail("the contract's receivable is %q; the model says %q", receivable, m.receivable)
 	}
 
 	// The contract: financed ≤ 0.85 × (amount − retention), and it is the
@@ -1483,6 +1513,7 @@ func (w *world) withSubsidies() {
 		w.t.Fatalf("lprOn's days are %s", got)
 	}
 	w.subsidies = subsidies.NewService(w.db, subsidies.PolicyInput{})
+	w.lending.OnConfirmed(w.subsidies.ReleaseHeld)
 	must(w.t, func() error {
 		_, err := w.subsidies.AddPolicy(ctx, subsidies.PolicyInput{EffectiveFrom: "2026-01-01", SubsidyRatio: "0.5", LPR1Y: propLPR,
 			SupplierYearlyCap: fmtCents(propYearlyCap), ProgrammeBudget: "100000000.00", EligibleSizeClasses: []string{"micro", "small", "medium"},
