@@ -49,6 +49,8 @@ var routeAccess = map[string]access{
 	"POST /v1/subsidy-batches/:id/close": officerOnly, "GET /v1/subsidy-batches/:file": officerOnly,
 	"GET /v1/stats": officerOnly, "GET /v1/stats/bank-report.csv": officerOnly,
 	"POST /v1/contracts/:id/amendments/:version/resolve": officerOnly,
+	"POST /v1/admin/payment-systems":                     adminOnly, "POST /v1/contract-payments": signedOnly,
+	"GET /v1/contracts/:id/payments": supplierOrOfficer, "GET /v1/alerts": officerOnly,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)
