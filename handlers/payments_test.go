@@ -248,6 +248,17 @@ func TestContractPayments(t *testing.T) {
 	if r.status != 200 || len(pg.Items) != 1 || pg.Items[0].PaymentID != "TP-1" || pg.NextCursor != nil {
 		t.Fatalf("officer's second page: %d %s", r.status, r.body)
 	}
+	// The loan shows the payments matched to it or misdirected while it
+	// was locked, newest first.
+	var loans struct{ Items []map[string]any }
+	json.Unmarshal(pw.do("GET", "/v1/loans", pw.supplier, nil).body, &loans)
+	var loan struct{ Payments []paymentJSON }
+	r = pw.do("GET", "/v1/loans/"+loans.Items[0]["id"].(string), pw.supplier, nil)
+	json.Unmarshal(r.body, &loan)
+	if r.status != 200 || len(loan.Payments) != 2 || loan.Payments[0].PaymentID != "TP-3" || loan.Payments[1].PaymentID != "TP-2" {
+		t.Fatalf("loan's payments: %d %s", r.status, r.body)
+	}
+
 	_, other := pw.user("other-firm", "supplier", usccB)
 	wantProblem(t, pw.do("GET", "/v1/contracts/"+pw.contractID+"/payments", other, nil), 404, "not_found")
 	wantProblem(t, pw.do("GET", "/v1/contracts/00000000-0000-0000-0000-000000000000/payments", officer, nil), 404, "not_found")

@@ -436,3 +436,20 @@ func (s *Service) ContractPayments(ctx context.Context, sc Scope, contractID str
 	}
 	return list, nil
 }
+
+// applicationPayments are the payments matched to the application, or
+// misdirected while its lock held, newest first.
+func (s *Service) applicationPayments(ctx context.Context, appID string) ([]ContractPayment, error) {
+	var rows []paymentRow
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+paymentColumns+` FROM contract_payments
+		WHERE contract_id = (SELECT contract_id FROM applications WHERE id = $1) AND $1 = ANY(application_ids)
+		ORDER BY seq DESC`, appID)
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	list := make([]ContractPayment, len(rows))
+	for i, r := range rows {
+		list[i] = r.payment()
+	}
+	return list, nil
+}
