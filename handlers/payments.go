@@ -8,7 +8,6 @@ import (
 
 	"procfin/contracts"
 	"procfin/lending"
-	"procfin/platform/auth"
 )
 
 // registerPaymentSystem registers or updates a treasury payment system
@@ -53,15 +52,6 @@ func (s *server) recordPayment(c *gin.Context) {
 	reply(c, status, cp)
 }
 
-// paymentsScope is lendingScope with a purchaser user's purchaser.
-func paymentsScope(c *gin.Context) lending.Scope {
-	sc := lendingScope(c)
-	if p, _ := principal(c); p.Role == auth.RolePurchaser {
-		sc.PurchaserIssuerID, sc.PurchaserID = p.PurchaserIssuerID, p.PurchaserID
-	}
-	return sc
-}
-
 // contractPayments lists a contract's payments: its supplier's, its
 // purchaser's, or an officer's; 404 for another's contract.
 func (s *server) contractPayments(c *gin.Context) {
@@ -70,7 +60,7 @@ func (s *server) contractPayments(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	list, err := s.lending.ContractPayments(c.Request.Context(), paymentsScope(c), c.Param("id"), before, limit+1)
+	list, err := s.lending.ContractPayments(c.Request.Context(), lendingScope(c), c.Param("id"), before, limit+1)
 	if err != nil {
 		fail(c, err)
 		return

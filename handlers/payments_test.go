@@ -259,8 +259,21 @@ func TestContractPayments(t *testing.T) {
 		t.Fatalf("loan's payments: %d %s", r.status, r.body)
 	}
 
+	// The contract's purchaser sees them too; another supplier or
+	// purchaser is answered 404, an administrator 403.
+	_, sdu := pw.purchaserUser("sdu-finance", "jinan-pprc", "sdu")
+	r = pw.do("GET", "/v1/contracts/"+pw.contractID+"/payments", sdu, nil)
+	pg.Items = nil
+	json.Unmarshal(r.body, &pg)
+	if r.status != 200 || len(pg.Items) != 3 {
+		t.Fatalf("purchaser's list: %d %s", r.status, r.body)
+	}
 	_, other := pw.user("other-firm", "supplier", usccB)
 	wantProblem(t, pw.do("GET", "/v1/contracts/"+pw.contractID+"/payments", other, nil), 404, "not_found")
+	_, otherUnit := pw.purchaserUser("other-unit-finance", "jinan-pprc", "other-unit")
+	wantProblem(t, pw.do("GET", "/v1/contracts/"+pw.contractID+"/payments", otherUnit, nil), 404, "not_found")
+	_, admin := pw.user("root-payments", "admin", "")
+	wantProblem(t, pw.do("GET", "/v1/contracts/"+pw.contractID+"/payments", admin, nil), 403, "forbidden")
 	wantProblem(t, pw.do("GET", "/v1/contracts/00000000-0000-0000-0000-000000000000/payments", officer, nil), 404, "not_found")
 	wantProblem(t, pw.do("GET", "/v1/contracts/nope/payments", officer, nil), 404, "not_found")
 }

@@ -99,6 +99,7 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	officers := []auth.Role{auth.RoleOfficer}
 	reviewers := []auth.Role{auth.RoleOfficer, auth.RoleAdmin}
 	admins := []auth.Role{auth.RoleAdmin}
+	purchasers := []auth.Role{auth.RolePurchaser}
 
 	mux.Handle("GET /static/", staticHandler(static))
 	mux.HandleFunc("GET /{$}", s.home)
@@ -132,6 +133,8 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /console/contracts/{id}/amendments/{version}/resolve", s.page(officers, s.once(s.resolveAmendment)))
 	mux.HandleFunc("GET /console/audit", s.page(reviewers, s.auditPage))
 
+	mux.HandleFunc("GET /purchaser", s.page(purchasers, s.purchaserHome))
+
 	mux.HandleFunc("GET /admin", s.page(admins, s.adminHome))
 	mux.HandleFunc("GET /admin/issuers", s.page(admins, s.issuersPage))
 	mux.HandleFunc("POST /admin/issuers", s.page(admins, s.once(s.registerIssuer)))
@@ -139,6 +142,8 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /admin/banks", s.page(admins, s.once(s.registerBank)))
 	mux.HandleFunc("GET /admin/suppliers", s.page(admins, s.suppliersPage))
 	mux.HandleFunc("POST /admin/suppliers", s.page(admins, s.once(s.registerSupplier)))
+	mux.HandleFunc("GET /admin/purchasers", s.page(admins, s.purchasersPage))
+	mux.HandleFunc("POST /admin/purchasers", s.page(admins, s.once(s.registerPurchaser)))
 	mux.HandleFunc("GET /admin/users", s.page(admins, s.usersPage))
 	mux.HandleFunc("POST /admin/users", s.page(admins, s.once(s.createUser)))
 	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.once(s.disableUser)))
