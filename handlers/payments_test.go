@@ -88,8 +88,8 @@ type contractEvent struct {
 	Data map[string]any `json:"data"`
 }
 
-// contractEvents returns the queued contract events, oldest first, with
-// each delivery's bank and message id.
+// contractEvents returns the queued payment events, oldest first, each
+// for its delivery's bank under its message id.
 func (e *env) contractEvents() []contractEvent {
 	e.t.Helper()
 	var rows []struct {
@@ -97,7 +97,8 @@ func (e *env) contractEvents() []contractEvent {
 		MessageID string `db:"message_id"`
 		Payload   []byte `db:"payload"`
 	}
-	if err := e.db.Select(&rows, `SELECT bank_id, message_id, payload FROM deliveries WHERE kind = 'contract-event' ORDER BY id`); err != nil {
+	if err := e.db.Select(&rows, `SELECT bank_id, message_id, payload FROM deliveries WHERE kind = 'contract-event'
+		AND convert_from(payload, 'UTF8')::jsonb->>'type' LIKE 'payment.%' ORDER BY id`); err != nil {
 		e.t.Fatal(err)
 	}
 	out := make([]contractEvent, len(rows))
@@ -328,8 +329,13 @@ func TestContractPaymentRefused(t *testing.T) {
 func TestContractPaymentAtOnce(t *testing.T) {
 	t.Parallel()
 	pw := newPaymentWorld(t)
-	if _, err := pw.db.Exec(`UPDATE repayment_accounts SET status = 'confirmed', confirmed_at = now() WHERE application_id = $1`, pw.appID); err != nil {
+	// The purchaser confirms (the receivable as the approval leaves it).
+	if _, err := pw.db.Exec(`INSERT INTO receivables (contract_id, bank_id) VALUES ($1, 'qilu-bank') ON CONFLICT DO NOTHING`, pw.contractID); err != nil {
 		t.Fatal(err)
+	}
+	sdu := pw.purchaserSystem("jinan-pprc", "sdu")
+	if r := sdu.post("/v1/contracts/"+pw.contractID+"/confirmation", confirmBody("800000.00", "6222")); r.status != 201 && r.status != 200 {
+		t.Fatalf("confirmation: %d %s", r.status, r.body)
 	}
 	for round := 0; round < 5; round++ {
 		body := paymentBody(fmt.Sprintf("TP-%d", round), "1000.00", "6222")
