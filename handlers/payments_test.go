@@ -569,3 +569,41 @@ func TestRegisterPaymentSystem(t *testing.T) {
 	_, officer := e.user("olga", "officer", "")
 	wantProblem(t, e.do("POST", "/v1/admin/payment-systems", officer, body, "Idempotency-Key", "k4"), 403, "forbidden")
 }
+
+// TestPaymentDuringAccountChange: while the bank's consent to a new
+// repayment account waits for the purchaser's confirmation, the old account
+// stays the locked one: a payment into the new one is misdirected. Once
+// the purchaser confirms the new account, payments into it are matched and
+// the old one is another account.
+func TestPaymentDuringAccountChange(t *testing.T) {
+	t.Parallel()
+	rw := newReceivableWorld(t)
+	treasury := rw.paymentSystem("sd-treasury")
+	if r := rw.sdu.post(rw.confirmation(), confirmBody("800000.00", "6222")); r.status != 200 {
+		t.Fatalf("confirm: %d %s", r.status, r.body)
+	}
+	rw.ok("loan.disbursed", disbursed("D1", "800000.00"))
+	rw.ok("account.change_consented", `{"loan_id": "LN-1", "repayment_account": {"bank_name": "Qilu Bank Licheng", "account_no": "7000 1", "account_name": "Quancheng"}}`)
+	pay := func(id, accountNo, status, expected string) {
+		t.Helper()
+		r := treasury.pay(paymentBody(id, "1000.00", accountNo))
+		p := decodePayment(t, r)
+		if r.status != 201 || p.Status != status || p.ExpectedAccount["account_no"] != expected {
+			t.Fatalf("%s into %s: %d %s, want %s", id, accountNo, r.status, r.body, status)
+		}
+	}
+	pay("TP-1", "70001", "misdirected", "6222")
+	pay("TP-2", "6222", "matched", "")
+	if r := rw.sdu.post(rw.confirmation(), confirmBody("800000.00", "70001")); r.status != 200 {
+		t.Fatalf("confirm the new account: %d %s", r.status, r.body)
+	}
+	pay("TP-3", "7000 1", "matched", "")
+	pay("TP-4", "6222", "misdirected", "7000 1")
+	types := []string{}
+	for _, ev := range rw.contractEvents() {
+		types = append(types, ev.Type)
+	}
+	if strings.Join(types, ",") != "payment.misdirected,payment.received,payment.received,payment.misdirected" {
+		t.Fatalf("payment events %v", types)
+	}
+}
