@@ -242,7 +242,7 @@ func TestSubsidyClaimEndToEnd(t *testing.T) {
 	}
 	want := []string{"2026-11", "qilu-bank", "Bank qilu-bank"}
 	if len(rows) != 3 || strings.Join(rows[1][:3], ",") != strings.Join(want, ",") ||
-		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00" || rows[2][1] != "TOTAL" {
+		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00,0,0.00" || rows[2][1] != "TOTAL" {
 		t.Fatalf("bank report rows %q", rows)
 	}
 	wantProblem(t, e.do("GET", "/v1/stats/bank-report.csv?month=2026-13", officer, nil), 422, "invalid")

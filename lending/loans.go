@@ -296,6 +296,10 @@ type Loan struct {
 	// RepaymentAccount is the application's repayment account and its
 	// lock's state (Service.Loan only; nil when none was approved).
 	RepaymentAccount *RepaymentAccount `db:"-" json:"repayment_account,omitempty"`
+	// Payments are the treasury's payments of the contract matched to the
+	// loan's application, or misdirected while its lock held, newest first
+	// (Service.Loan and LoansOf only).
+	Payments []ContractPayment `db:"-" json:"payments,omitempty"`
 }
 
 // Disbursement is one tranche paid out (loan.disbursed).
