@@ -40,6 +40,9 @@ func (e *env) disbursedLoanFrom(valueDate2 string) (*bankSystem, string, string)
 		if r := qilu.send(s.id, s.typ, appID, s.data); r.status != 200 {
 			e.t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
 		}
+		if s.typ == "application.approved" {
+			e.confirmReceivable(appID) // the purchaser confirms before the bank disburses
+		}
 	}
 	return qilu, appID, tok
 }
@@ -675,6 +678,9 @@ func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
 	} {
 		if r := qilu.send(s.id, s.typ, app2, s.data); r.status != 200 {
 			t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
+		}
+		if s.typ == "application.approved" {
+			e.confirmReceivable(app2)
 		}
 	}
 	// Interest-only repayments of 9 days at the rate cap: a claim of 310.00
