@@ -3,19 +3,9 @@ package lending
 import (
 	"context"
 
-	"github.com/lib/pq"
-
 	"procfin/contracts"
 	"procfin/platform/postgres"
 )
-
-// liveStatuses are the statuses of an application financing its contract
-// whose bank knows of it, or will before anything else of it: submitted
-// (its credit application goes first; the relay sends an application's
-// messages in order), delivered, received, approved, disbursed and repaid
-// (a loan not yet closed). Rejected, cancelled and closed ones hold nothing
-// of the contract; one whose delivery failed never reached the bank.
-var liveStatuses = []string{string(Submitted), string(Delivered), string(Received), string(Approved), string(Disbursed), string(Repaid)}
 
 // liveOnContract is a live application on a contract, with its bank and
 // the bank's id of its loan, if any.
@@ -25,15 +15,17 @@ type liveOnContract struct {
 	BankLoanID *string `db:"bank_loan_id"`
 }
 
-// liveApplications lists the contract's live applications (liveStatuses)
-// holding a share of it, oldest first, in one statement.
+// liveApplications lists the contract's live applications (Live: their
+// bank knows of them or, submitted, will before anything else of them, the
+// relay sending an application's messages in order), oldest first, in one
+// statement.
 func liveApplications(ctx context.Context, tx *postgres.Tx, contractID string) ([]liveOnContract, error) {
 	var list []liveOnContract
 	err := tx.SelectContext(ctx, &list, `
 		SELECT a.id, a.bank_id, (SELECT l.bank_loan_id FROM loans l WHERE l.application_id = a.id ORDER BY l.created_at LIMIT 1) AS bank_loan_id
 		FROM applications a
-		WHERE a.contract_id = $1 AND a.status = ANY($2::text[]) AND a.financing_held > 0
-		ORDER BY a.seq`, contractID, pq.Array(liveStatuses))
+		WHERE a.contract_id = $1 AND a.status IN `+liveSetSQL+`
+		ORDER BY a.seq`, contractID)
 	return list, postgres.Translate(err)
 }
 
