@@ -1,0 +1,134 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+
+	"procfin/contracts"
+	"procfin/lending"
+	"procfin/platform/errs"
+)
+
+// The officers' alerts (lending.Service.Alerts): misdirected and unmatched
+// payments, disbursements before confirmation, amendments awaiting review,
+// overdue loans and dead deliveries, newest first, each in words with a
+// link to what it concerns; and one contract's lock and payments, where
+// the payments' alerts lead.
+
+var alertKinds = []string{lending.AlertMisdirectedPayment, lending.AlertUnmatchedPayment, lending.AlertDisbursedBeforeConfirmation,
+	lending.AlertAmendmentPending, lending.AlertOverdueLoan, lending.AlertDeadDelivery}
+
+// alertLink is a link from an alert to what it concerns.
+type alertLink struct {
+	Key  string // message key of its words
+	Href string
+}
+
+type alertRow struct {
+	lending.Alert
+	BankName string
+	Links    []alertLink
+}
+
+type alertsData struct {
+	Rows       []alertRow
+	Kind       string
+	Kinds      []string
+	Cursor     string // this page's, "" for the first
+	NextCursor string
+}
+
+func (s *server) alertsPage(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	d := alertsData{Kinds: alertKinds, Cursor: q.Get("cursor")}
+	if k := q.Get("kind"); slices.Contains(alertKinds, k) {
+		d.Kind = k
+	}
+	page, err := s.Lending.Alerts(r.Context(), d.Kind, d.Cursor, 50)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d.NextCursor = page.NextCursor
+	names := s.bankNames(r)
+	for _, a := range page.Items {
+		row := alertRow{Alert: a}
+		if a.BankID != nil {
+			row.BankName = names[*a.BankID]
+		}
+		row.Links = alertLinks(v, a)
+		d.Rows = append(d.Rows, row)
+	}
+	s.render(w, r, v, http.StatusOK, "alerts", "alerts.title", d)
+}
+
+// alertLinks are the pages an alert concerns that the user may open.
+func alertLinks(v *view, a lending.Alert) []alertLink {
+	var links []alertLink
+	switch a.Kind {
+	case lending.AlertAmendmentPending:
+		links = append(links, alertLink{"alert.link.amendments", "/console/amendments"})
+	case lending.AlertDeadDelivery:
+		if v.Is("admin") {
+			links = append(links, alertLink{"alert.link.deliveries", "/admin/deliveries?status=dead"})
+		}
+	}
+	if a.ContractID != nil && a.Kind != lending.AlertAmendmentPending {
+		links = append(links, alertLink{"alert.link.payments", "/console/contracts/" + *a.ContractID})
+	}
+	if a.ApplicationID != nil {
+		links = append(links, alertLink{"alert.link.application", "/console/audit?type=application&id=" + *a.ApplicationID})
+	}
+	return links
+}
+
+// alertCountCap bounds the count the dashboard shows ("500+" above it).
+const alertCountCap = 500
+
+// openAlerts counts the open alerts, up to alertCountCap.
+func (s *server) openAlerts(r *http.Request) (string, error) {
+	n, cursor := 0, ""
+	for n <= alertCountCap {
+		page, err := s.Lending.Alerts(r.Context(), "", cursor, 100)
+		if err != nil {
+			return "", err
+		}
+		n += len(page.Items)
+		if page.NextCursor == "" || len(page.Items) == 0 {
+			return strconv.Itoa(n), nil
+		}
+		cursor = page.NextCursor
+	}
+	return strconv.Itoa(alertCountCap) + "+", nil
+}
+
+type consoleContractData struct {
+	Contract   contracts.Contract
+	Receivable *lending.Receivable
+	Payments   []lending.ContractPayment
+}
+
+// consoleContract shows a contract's receivable, lock and payments to the
+// officers.
+func (s *server) consoleContract(w http.ResponseWriter, r *http.Request, v *view) {
+	ctx := r.Context()
+	c, err := s.Contracts.Contract(ctx, contracts.All, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	d := consoleContractData{Contract: c}
+	switch rec, err := s.Lending.Receivable(ctx, lending.Scope{}, c.ID); {
+	case err == nil:
+		d.Receivable = &rec
+	case !errs.Is(err, errs.NotFound):
+		s.fail(w, r, v, err)
+		return
+	}
+	if d.Payments, err = s.Lending.ContractPayments(ctx, lending.Scope{}, c.ID, 0, 200); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	s.render(w, r, v, http.StatusOK, "console_contract", "ccontract.title", d)
+}
