@@ -161,9 +161,10 @@ func (s *Service) PendingAmendments(ctx context.Context, q sqlx.QueryerContext, 
 // amendments.
 func (s *Service) ContractsPendingReview(ctx context.Context, scope Scope, before int64, limit int) ([]Contract, error) {
 	list := []Contract{}
+	cond, args := scope.scopeSQL("c", 3)
 	err := s.db.SelectContext(ctx, &list, selectContract+`
-		WHERE c.amendment_pending AND ($1 = '' OR c.supplier_uscc = $1) AND ($2 = 0 OR c.seq < $2)
-		ORDER BY c.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
+		WHERE c.amendment_pending AND ($1 = 0 OR c.seq < $1) AND `+cond+`
+		ORDER BY c.seq DESC LIMIT $2`, append([]any{before, limit}, args...)...)
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

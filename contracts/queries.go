@@ -71,7 +71,7 @@ func (s *Service) AwardNotice(ctx context.Context, scope Scope, id string) (Awar
 	}
 	id = canon
 	n, err := getAwardNotice(ctx, s.db, id)
-	if err == nil && !scope.allows(n.SupplierUSCC) {
+	if err == nil && !scope.allowsDocument(n.IssuerID, n.PurchaserID, n.SupplierUSCC) {
 		return AwardNotice{}, errs.E(errs.NotFound, "no award notice %s", id)
 	}
 	return n, err
@@ -81,9 +81,10 @@ func (s *Service) AwardNotice(ctx context.Context, scope Scope, id string) (Awar
 // (0: from the newest), at most limit.
 func (s *Service) AwardNotices(ctx context.Context, scope Scope, before int64, limit int) ([]AwardNotice, error) {
 	list := []AwardNotice{}
+	cond, args := scope.scopeSQL("n", 3)
 	err := s.db.SelectContext(ctx, &list, selectAwardNotice+`
-		WHERE ($1 = '' OR n.supplier_uscc = $1) AND ($2 = 0 OR n.seq < $2)
-		ORDER BY n.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
+		WHERE ($1 = 0 OR n.seq < $1) AND `+cond+`
+		ORDER BY n.seq DESC LIMIT $2`, append([]any{before, limit}, args...)...)
 	for i := range list {
 		list[i].fill()
 	}
@@ -193,7 +194,7 @@ func (s *Service) Contract(ctx context.Context, scope Scope, id string) (Contrac
 	if err != nil {
 		return c, err
 	}
-	if !scope.allows(c.SupplierUSCC) {
+	if !scope.allowsDocument(c.IssuerID, c.PurchaserID, c.SupplierUSCC) {
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
 	}
 	c.Financing = s.policy.FinancingOf(c)
@@ -208,9 +209,10 @@ func (s *Service) Contract(ctx context.Context, scope Scope, id string) (Contrac
 // Contracts lists contracts in scope, newest first, as AwardNotices does.
 func (s *Service) Contracts(ctx context.Context, scope Scope, before int64, limit int) ([]Contract, error) {
 	list := []Contract{}
+	cond, args := scope.scopeSQL("c", 3)
 	err := s.db.SelectContext(ctx, &list, selectContract+`
-		WHERE ($1 = '' OR c.supplier_uscc = $1) AND ($2 = 0 OR c.seq < $2)
-		ORDER BY c.seq DESC LIMIT $3`, scope.SupplierUSCC, before, limit)
+		WHERE ($1 = 0 OR c.seq < $1) AND `+cond+`
+		ORDER BY c.seq DESC LIMIT $2`, append([]any{before, limit}, args...)...)
 	for i := range list {
 		list[i].fillParties()
 		list[i].Financing = s.policy.FinancingOf(list[i])
@@ -229,7 +231,7 @@ func (s *Service) ContractForUpdate(ctx context.Context, tx *postgres.Tx, scope 
 	id = canon
 	var c Contract
 	err := tx.GetContext(ctx, &c, selectContract+` WHERE c.id = $1 FOR UPDATE OF c`, id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.allows(c.SupplierUSCC)) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !scope.allowsDocument(c.IssuerID, c.PurchaserID, c.SupplierUSCC)) {
 		return Contract{}, errs.E(errs.NotFound, "no contract %s", id)
 	}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -38,7 +39,8 @@ func NewService(db *sqlx.DB, policy Policy, now func() time.Time) *Service {
 }
 
 // Scope limits what a caller sees: a supplier user sees only documents
-// naming its supplier; officers and administrators see all (empty USCC).
+// naming its supplier, a purchaser user or signing system only those of its
+// purchaser; officers and administrators see all (the zero Scope).
 type Scope struct {
 	SupplierUSCC string
 	// PurchaserIssuerID and PurchaserID, when set, limit the scope to the
@@ -50,7 +52,33 @@ type Scope struct {
 // All is the scope of officers and administrators.
 var All = Scope{}
 
-func (s Scope) allows(uscc string) bool { return s.SupplierUSCC == "" || s.SupplierUSCC == uscc }
+// purchaserScoped reports whether the scope is a purchaser's: one with
+// either field set sees only documents naming exactly that purchaser under
+// that issuer, never everything.
+func (s Scope) purchaserScoped() bool { return s.PurchaserID != "" || s.PurchaserIssuerID != "" }
+
+// allows reports whether the scope may see the supplier: a purchaser's
+// scope sees no supplier record of its own accord.
+func (s Scope) allows(uscc string) bool {
+	return !s.purchaserScoped() && (s.SupplierUSCC == "" || s.SupplierUSCC == uscc)
+}
+
+// allowsDocument reports whether the scope may see a document of the
+// issuer naming the purchaser and the supplier.
+func (s Scope) allowsDocument(issuerID, purchaserID, uscc string) bool {
+	return (s.SupplierUSCC == "" || s.SupplierUSCC == uscc) &&
+		(!s.purchaserScoped() || (s.PurchaserIssuerID == issuerID && s.PurchaserID == purchaserID))
+}
+
+// scopeSQL is the condition, on a documents' table aliased t, that keeps
+// to the scope, with its arguments numbered from n: the supplier, then the
+// purchaser.
+func (s Scope) scopeSQL(t string, n int) (string, []any) {
+	arg := func(i int) string { return "$" + strconv.Itoa(n+i) }
+	cond := "(" + arg(0) + " = '' OR " + t + ".supplier_uscc = " + arg(0) + ") AND (NOT " + arg(1) + " OR (" +
+		t + ".issuer_id = " + arg(2) + " AND " + t + ".purchaser_id = " + arg(3) + "))"
+	return cond, []any{s.SupplierUSCC, s.purchaserScoped(), s.PurchaserIssuerID, s.PurchaserID}
+}
 
 // digestOf is the SHA-256 of v's JSON: documents are compared by it. The
 // JSON of the parsed document is canonical (fixed field order, normalised

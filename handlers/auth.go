@@ -66,6 +66,9 @@ type createUserRequest struct {
 	Password     string `json:"password"`
 	Role         string `json:"role"`
 	SupplierUSCC string `json:"supplier_uscc"`
+
+	PurchaserID       string `json:"purchaser_id"`
+	PurchaserIssuerID string `json:"purchaser_issuer_id"`
 }
 
 // createUser registers a user (administrators only).
@@ -77,6 +80,7 @@ func (s *server) createUser(c *gin.Context) {
 	}
 	u, err := s.auth.CreateUser(c.Request.Context(), auth.NewUser{
 		Username: req.Username, Password: req.Password, Role: req.Role, SupplierUSCC: req.SupplierUSCC,
+		PurchaserID: req.PurchaserID, PurchaserIssuerID: req.PurchaserIssuerID,
 	}, actor(c))
 	if err != nil {
 		fail(c, err)

@@ -13,11 +13,15 @@ import (
 )
 
 // scope is what the caller may see: a supplier user its own supplier's
-// documents, officers and administrators everything.
+// documents, a purchaser user its own purchaser's, officers and
+// administrators everything.
 func scope(c *gin.Context) contracts.Scope {
 	p, _ := principal(c)
-	if p.Role == auth.RoleSupplier {
+	switch p.Role {
+	case auth.RoleSupplier:
 		return contracts.Scope{SupplierUSCC: p.SupplierUSCC}
+	case auth.RolePurchaser:
+		return contracts.Scope{PurchaserIssuerID: p.PurchaserIssuerID, PurchaserID: p.PurchaserID}
 	}
 	return contracts.All
 }

@@ -66,7 +66,7 @@ func TestIDSpellings(t *testing.T) {
 		"/v1/loans": loans.Items[0]["id"].(string), "/v1/subsidy-claims": claimID, "/v1/subsidy-batches": batchID,
 		"/v1/admin/users": officerUser.ID,
 	}
-	tokenFor := map[access]string{readersAll: tokA, suppliersOnly: tokA, supplierOrOfficer: officer, officerOnly: officer,
+	tokenFor := map[access]string{readersAll: tokA, docReaders: tokA, suppliersOnly: tokA, supplierOrOfficer: officer, officerOnly: officer,
 		reviewersOnly: officer, adminOnly: admin}
 	spellings := map[string]func(string) string{
 		"urn":        func(id string) string { return "urn:uuid:" + id },

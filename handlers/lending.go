@@ -18,11 +18,15 @@ import (
 )
 
 // lendingScope is what the caller may see of lending: a supplier user its
-// own supplier's, officers and administrators everything.
+// own supplier's, a purchaser user its own purchaser's contracts', officers
+// and administrators everything.
 func lendingScope(c *gin.Context) lending.Scope {
 	p, _ := principal(c)
-	if p.Role == auth.RoleSupplier {
+	switch p.Role {
+	case auth.RoleSupplier:
 		return lending.Scope{SupplierUSCC: p.SupplierUSCC}
+	case auth.RolePurchaser:
+		return lending.Scope{PurchaserIssuerID: p.PurchaserIssuerID, PurchaserID: p.PurchaserID}
 	}
 	return lending.Scope{}
 }

@@ -23,7 +23,12 @@ const (
 	readersAll    // suppliers (their own), officers, administrators
 	suppliersOnly // suppliers (their own)
 	supplierOrOfficer
+	docReaders // readersAll and purchasers (their own)
 )
+
+// purchaserMay reports whether a purchaser user may call a route of the
+// class (its own resources only); it is refused (403) every other route.
+func purchaserMay(acc access) bool { return acc == anyUser || acc == docReaders }
 
 // routeAccess classifies every route; an unclassified route fails the
 // matrix, so a new route cannot escape it.
@@ -36,8 +41,9 @@ var routeAccess = map[string]access{
 	"POST /v1/admin/banks": adminOnly, "GET /v1/admin/deliveries": adminOnly, "POST /v1/admin/deliveries/:id/requeue": adminOnly,
 	"POST /v1/admin/subsidy-policies": adminOnly,
 	"GET /v1/audit":                   reviewersOnly, "GET /v1/admin/subsidy-policies": reviewersOnly,
-	"GET /v1/award-notices": readersAll, "GET /v1/award-notices/:id": readersAll,
-	"GET /v1/contracts": readersAll, "GET /v1/contracts/:id": readersAll,
+	"GET /v1/award-notices": docReaders, "GET /v1/award-notices/:id": docReaders,
+	"GET /v1/contracts": docReaders, "GET /v1/contracts/:id": docReaders,
+	"POST /v1/admin/purchasers": adminOnly, "GET /v1/admin/purchasers": reviewersOnly,
 	"GET /v1/credit-lines": readersAll, "GET /v1/credit-applications": readersAll, "GET /v1/credit-applications/:id": readersAll,
 	"GET /v1/loans": readersAll, "GET /v1/loans/:id": readersAll,
 	"GET /v1/consents": suppliersOnly, "POST /v1/consents/:id/revoke": suppliersOnly,
@@ -56,7 +62,9 @@ var pathParam = regexp.MustCompile(`:[a-z]+`)
 // TestAccessMatrix: every route × every role × another tenant's resources.
 // Anonymous callers are refused every user route; a supplier is refused
 // every route of another role and never sees another supplier's data: its
-// ids answer 404 and its lists hold none of them.
+// ids answer 404 and its lists hold none of them. A purchaser user (of
+// another purchaser than A's contract's) is refused every route its role
+// may not call and likewise never sees A's data.
 func TestAccessMatrix(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -67,6 +75,7 @@ func TestAccessMatrix(t *testing.T) {
 	_, tokB := e.user("other-firm", "supplier", usccB)
 	_, officer := e.user("olga", "officer", "")
 	_, admin := e.user("root2", "admin", "")
+	_, purchaser := e.purchaserUser("other-unit", "jinan-pprc", "other-unit")
 
 	var ids struct{ contract, notice, loan, consent string }
 	var a map[string]any
@@ -121,6 +130,7 @@ func TestAccessMatrix(t *testing.T) {
 			case signedOnly:
 				wantProblem(t, e.do(r.Method, path, "", `{}`), http.StatusUnauthorized, "signature_invalid")
 				wantProblem(t, e.do(r.Method, path, tokA, `{}`), http.StatusUnauthorized, "signature_invalid") // a user token is no signature
+				wantProblem(t, e.do(r.Method, path, purchaser, `{}`), http.StatusUnauthorized, "signature_invalid")
 				return
 			}
 			wantProblem(t, e.do(r.Method, path, "", `{}`, "Idempotency-Key", "m"), http.StatusUnauthorized, "unauthorized")
@@ -140,6 +150,22 @@ func TestAccessMatrix(t *testing.T) {
 			for _, s := range secrets {
 				if strings.Contains(string(res.body), s) && !strings.Contains(path, s) {
 					t.Fatalf("supplier B's answer from %s holds supplier A's %s: %s", path, s, res.body)
+				}
+			}
+			pres := e.do(r.Method, path, purchaser, `{}`, "Idempotency-Key", "mp-"+strings.ReplaceAll(key, " ", "_"))
+			switch {
+			case !purchaserMay(acc):
+				wantProblem(t, pres, http.StatusForbidden, "forbidden")
+			case strings.Contains(r.Path, ":"):
+				if pres.status != http.StatusNotFound {
+					t.Fatalf("another purchaser on A's %s: %d %s, want 404", path, pres.status, pres.body)
+				}
+			case r.Method == "GET" && pres.status != 200:
+				t.Fatalf("another purchaser listing %s: %d %s", path, pres.status, pres.body)
+			}
+			for _, s := range secrets {
+				if strings.Contains(string(pres.body), s) && !strings.Contains(path, s) {
+					t.Fatalf("another purchaser's answer from %s holds A's %s: %s", path, s, pres.body)
 				}
 			}
 			if acc == adminOnly || acc == officerOnly || acc == reviewersOnly {

@@ -14,11 +14,14 @@ import (
 )
 
 // subsidyScope is what the caller may see of claims: a supplier user its
-// own supplier's, officers everything.
+// own supplier's, a purchaser user none, officers everything.
 func subsidyScope(c *gin.Context) subsidies.Scope {
 	p, _ := principal(c)
-	if p.Role == auth.RoleSupplier {
+	switch p.Role {
+	case auth.RoleSupplier:
 		return subsidies.Scope{SupplierUSCC: p.SupplierUSCC}
+	case auth.RolePurchaser:
+		return subsidies.Scope{PurchaserIssuerID: p.PurchaserIssuerID, PurchaserID: p.PurchaserID}
 	}
 	return subsidies.Scope{}
 }

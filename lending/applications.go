@@ -526,8 +526,15 @@ type Scope struct {
 	PurchaserID       string
 }
 
+// purchaserScoped reports whether the scope is a purchaser's. A
+// purchaser's scope sees no application, loan, credit line or consent here
+// (an application does not carry its purchaser); it reads its contracts'
+// receivables and payments through receivables.go and payments.go.
+func (sc Scope) purchaserScoped() bool { return sc.PurchaserID != "" || sc.PurchaserIssuerID != "" }
+
 func (sc Scope) allows(a Application) bool {
-	return (sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
+	return !sc.purchaserScoped() &&
+		(sc.SupplierUSCC == "" || sc.SupplierUSCC == a.SupplierUSCC) && (sc.BankID == "" || sc.BankID == a.BankID)
 }
 
 // lockApplication locks the application for the rest of tx
@@ -631,6 +638,9 @@ type Filter struct {
 // seq below before (0: from the newest), at most limit.
 func (s *Service) Applications(ctx context.Context, sc Scope, f Filter, before int64, limit int) ([]Application, error) {
 	list := []Application{}
+	if sc.purchaserScoped() {
+		return list, nil
+	}
 	var from, to any
 	if f.From != nil {
 		from = f.From.String()

@@ -125,6 +125,9 @@ func (r consentRow) consent(now time.Time) SupplierConsent {
 // most limit.
 func (s *Service) Consents(ctx context.Context, sc Scope, before int64, limit int) ([]SupplierConsent, error) {
 	var rows []consentRow
+	if sc.purchaserScoped() {
+		return []SupplierConsent{}, nil
+	}
 	err := s.db.SelectContext(ctx, &rows, consentsQuery+`
 		WHERE ($1 = '' OR a.supplier_uscc = $1) AND ($2 = 0 OR a.seq < $2)
 		ORDER BY a.seq DESC LIMIT $3`, sc.SupplierUSCC, before, limit)
@@ -143,7 +146,7 @@ func (s *Service) Consents(ctx context.Context, sc Scope, before int64, limit in
 // outside scope.
 func (s *Service) consent(ctx context.Context, q sqlx.QueryerContext, sc Scope, id string, now time.Time) (SupplierConsent, error) {
 	canon, ok := ids.Canonical(id)
-	if !ok {
+	if !ok || sc.purchaserScoped() {
 		return SupplierConsent{}, errs.E(errs.NotFound, "no consent %s", id)
 	}
 	var r consentRow

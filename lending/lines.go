@@ -112,6 +112,9 @@ func holdLines(ctx context.Context, tx *postgres.Tx, holds map[string]money.Amou
 // Lines lists the credit lines in scope, newest first.
 func (s *Service) Lines(ctx context.Context, sc Scope, before int64, limit int) ([]CreditLine, error) {
 	list := []CreditLine{}
+	if sc.purchaserScoped() {
+		return list, nil
+	}
 	err := s.db.SelectContext(ctx, &list, `
 		SELECT * FROM credit_lines
 		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR bank_id = $2) AND ($3 = 0 OR seq < $3)
@@ -126,7 +129,7 @@ func (s *Service) Lines(ctx context.Context, sc Scope, before int64, limit int) 
 func (s *Service) Line(ctx context.Context, sc Scope, id string) (CreditLine, error) {
 	var l CreditLine
 	canon, isID := ids.Canonical(id)
-	if !isID {
+	if !isID || sc.purchaserScoped() {
 		return l, errs.E(errs.NotFound, "no credit line %s", id)
 	}
 	id = canon

@@ -830,6 +830,9 @@ const repayLoanStatement = `
 // from the newest), at most limit.
 func (s *Service) Loans(ctx context.Context, sc Scope, before int64, limit int) ([]Loan, error) {
 	list := []Loan{}
+	if sc.purchaserScoped() {
+		return list, nil
+	}
 	err := s.db.SelectContext(ctx, &list, `
 		SELECT l.*, a.supplier_uscc FROM loans l JOIN applications a ON a.id = l.application_id
 		WHERE ($1 = '' OR a.supplier_uscc = $1) AND ($2 = '' OR l.bank_id = $2) AND ($3 = 0 OR l.seq < $3)
@@ -844,7 +847,7 @@ func (s *Service) Loans(ctx context.Context, sc Scope, before int64, limit int) 
 func (s *Service) Loan(ctx context.Context, sc Scope, id string) (Loan, error) {
 	var l Loan
 	canon, isID := ids.Canonical(id)
-	if !isID {
+	if !isID || sc.purchaserScoped() {
 		return l, errs.E(errs.NotFound, "no loan %s", id)
 	}
 	id = canon

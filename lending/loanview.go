@@ -65,7 +65,7 @@ func (s *Service) loanDetail(ctx context.Context, l *Loan) error {
 func (s *Service) LoansOf(ctx context.Context, sc Scope, appID string) ([]Loan, error) {
 	list := []Loan{}
 	canon, isID := ids.Canonical(appID)
-	if !isID {
+	if !isID || sc.purchaserScoped() {
 		return list, nil
 	}
 	err := s.db.SelectContext(ctx, &list, `

@@ -483,13 +483,22 @@ func preparedIn(tx *postgres.Tx) *prepared {
 }
 
 // Scope is what the caller may see of claims: a supplier its own, an
-// officer everything.
-type Scope struct{ SupplierUSCC string }
+// officer everything, a purchaser (PurchaserIssuerID, PurchaserID) none.
+type Scope struct {
+	SupplierUSCC      string
+	PurchaserIssuerID string
+	PurchaserID       string
+}
+
+func (sc Scope) purchaserScoped() bool { return sc.PurchaserID != "" || sc.PurchaserIssuerID != "" }
 
 // Claims lists claims in scope, newest first, with the status when given,
 // at most limit, before seq `before` (0 for the newest).
 func (s *Service) Claims(ctx context.Context, sc Scope, status string, before int64, limit int) ([]Claim, error) {
 	list := []Claim{}
+	if sc.purchaserScoped() {
+		return list, nil
+	}
 	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+` FROM subsidy_claims
 		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR seq < $3)
 		ORDER BY seq DESC LIMIT $4`, sc.SupplierUSCC, status, before, limit)
@@ -500,7 +509,7 @@ func (s *Service) Claims(ctx context.Context, sc Scope, status string, before in
 func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error) {
 	var c Claim
 	canon, isID := ids.Canonical(id)
-	if !isID {
+	if !isID || sc.purchaserScoped() {
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
 	id = canon

@@ -269,9 +269,10 @@ func (s *server) renderUsers(w http.ResponseWriter, r *http.Request, v *view, d 
 }
 
 func (s *server) createUser(w http.ResponseWriter, r *http.Request, v *view) {
-	d := newForm(r, "username", "role", "supplier_uscc")
+	d := newForm(r, "username", "role", "supplier_uscc", "purchaser_id", "purchaser_issuer_id")
 	u, err := s.Auth.CreateUser(r.Context(), auth.NewUser{Username: d.Form["username"], Password: r.PostFormValue("password"),
-		Role: d.Form["role"], SupplierUSCC: strings.ToUpper(d.Form["supplier_uscc"])}, "user:"+v.User.ID)
+		Role: d.Form["role"], SupplierUSCC: strings.ToUpper(d.Form["supplier_uscc"]),
+		PurchaserID: d.Form["purchaser_id"], PurchaserIssuerID: d.Form["purchaser_issuer_id"]}, "user:"+v.User.ID)
 	if err != nil {
 		if !refused(v, &d, err) {
 			s.fail(w, r, v, err)

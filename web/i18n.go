@@ -47,7 +47,7 @@ var zh = map[string]string{
 	"nav.dashboard": "总览", "nav.claims": "贴息审核", "nav.batches": "支付批次", "nav.audit": "审计记录",
 	"nav.admin": "管理", "nav.deliveries": "报文投递", "nav.logout": "退出",
 
-	"role.supplier": "供应商", "role.officer": "财政经办人", "role.admin": "管理员",
+	"role.supplier": "供应商", "role.officer": "财政经办人", "role.admin": "管理员", "role.purchaser": "采购人",
 	"size.micro": "微型企业", "size.small": "小型企业", "size.medium": "中型企业", "size.large": "大型企业", "size.unknown": "规模未知",
 
 	"login.title": "登录", "login.intro": "供应商、财政经办人和管理员使用各自的账号登录。",
@@ -226,7 +226,6 @@ var zh = map[string]string{
 
 	// The purchaser's pages (/purchaser), the lock and payments on the
 	// supplier's contract page, the officers' alerts (/console/alerts).
-	"nav.receivables": "应收账款确权", "purchaser.title": "应收账款确权",
 	"purchaser.intro":   "供应商以与贵单位签订的政府采购合同向银行融资。银行批准后，请核对合同、贵单位应付的金额、付款安排和银行的还款账户，予以确认（确权），或说明理由拒绝。确认后，合同款请通过国库集中支付付入该还款账户。",
 	"rcv.group.pending": "待确权", "rcv.group.confirmed": "已确权", "rcv.group.refused": "已拒绝", "rcv.none": "没有。",
 	"rcv.status.pending": "待采购人确权", "rcv.status.confirmed": "采购人已确权", "rcv.status.refused": "采购人已拒绝",
@@ -276,6 +275,14 @@ var zh = map[string]string{
 	"field.four_eyes_threshold": "双人复核起点（元，达到即需两位经办人批准）", "field.eligible_size_classes": "适用企业规模",
 	"fe.invalid_date": "请输入日期，格式 YYYY-MM-DD", "fe.invalid_amount": "请输入金额，例如 200000.00", "fe.negative": "不能为负数",
 	"fe.not_increasing": "日期须晚于上一行（从早到晚，每个日期一行）", "fe.unknown_size_class": "不是已知的企业规模", "fe.conflicts": "与其他填写内容冲突",
+	"nav.receivables": "应收账款确权", "purchaser.title": "应收账款确权",
+	"admin.purchasers": "采购人", "admin.purchasers_help": "在发布其合同的采购中心之下登记采购人（预算单位）；可选登记其签名系统的公钥。",
+	"admin.no_purchasers": "还没有采购人。", "admin.signing_system": "签名系统", "admin.no_signing_system": "无（由采购人用户操作）",
+	"admin.purchaser_keys_help": "公钥可不填：采购人的签名系统以采购人编号为 iss 签名，两个有公钥的采购人不能共用一个编号；不填时保留已登记的公钥。",
+	"admin.user_of":             "所属单位",
+	"field.issuer_id":           "采购中心", "field.purchaser_code": "采购人编号（与采购中心文件中的一致）",
+	"field.purchaser_id": "采购人编号（仅采购人用户）", "field.purchaser_issuer_id": "采购人所属采购中心（编号在多个采购中心下重复时必填）",
+	"fe.unknown_purchaser": "没有这个采购人",
 }
 
 var en = map[string]string{
@@ -298,7 +305,7 @@ var en = map[string]string{
 	"nav.dashboard": "Dashboard", "nav.claims": "Subsidy review", "nav.batches": "Payment batches", "nav.audit": "Audit trail",
 	"nav.admin": "Administration", "nav.deliveries": "Deliveries", "nav.logout": "Log out",
 
-	"role.supplier": "Supplier", "role.officer": "Finance officer", "role.admin": "Administrator",
+	"role.supplier": "Supplier", "role.officer": "Finance officer", "role.admin": "Administrator", "role.purchaser": "Purchaser",
 	"size.micro": "micro enterprise", "size.small": "small enterprise", "size.medium": "medium enterprise", "size.large": "large enterprise", "size.unknown": "size unknown",
 
 	"login.title": "Log in", "login.intro": "Suppliers, finance officers and administrators log in with their own accounts.",
@@ -477,7 +484,6 @@ var en = map[string]string{
 
 	// The purchaser's pages (/purchaser), the lock and payments on the
 	// supplier's contract page, the officers' alerts (/console/alerts).
-	"nav.receivables": "Receivables", "purchaser.title": "Receivables to confirm",
 	"purchaser.intro":   "Suppliers finance the procurement contracts they signed with you at a bank. Once the bank approves, check the contract, the amount you owe, the payment terms and the bank's repayment account, then confirm the receivable (确权) or refuse it with a reason. Once confirmed, pay the contract through the treasury into that repayment account.",
 	"rcv.group.pending": "Awaiting your confirmation", "rcv.group.confirmed": "Confirmed", "rcv.group.refused": "Refused", "rcv.none": "None.",
 	"rcv.status.pending": "awaiting the purchaser", "rcv.status.confirmed": "confirmed by the purchaser", "rcv.status.refused": "refused by the purchaser",
@@ -527,4 +533,12 @@ var en = map[string]string{
 	"field.four_eyes_threshold": "Four-eyes threshold (yuan; at or above it two officers approve)", "field.eligible_size_classes": "Eligible size classes",
 	"fe.invalid_date": "must be a date YYYY-MM-DD", "fe.invalid_amount": "must be an amount such as 200000.00", "fe.negative": "must not be negative",
 	"fe.not_increasing": "must be after the row before it (oldest first, one row per date)", "fe.unknown_size_class": "is not a size class", "fe.conflicts": "conflicts with another field",
+	"nav.receivables": "Receivable confirmation", "purchaser.title": "Receivable confirmation",
+	"admin.purchasers": "Purchasers", "admin.purchasers_help": "Register a purchaser (budget unit) under the procurement centre that publishes its contracts, with its signing system's public keys if it has one.",
+	"admin.no_purchasers": "No purchasers yet.", "admin.signing_system": "Signing system", "admin.no_signing_system": "none (its users act)",
+	"admin.purchaser_keys_help": "Keys are optional: a purchaser's signing system signs with iss = the purchaser's id, so two purchasers with keys cannot share an id; left empty, the keys registered before stay.",
+	"admin.user_of":             "Belongs to",
+	"field.issuer_id":           "Procurement centre", "field.purchaser_code": "Purchaser id (as the procurement centre's documents give it)",
+	"field.purchaser_id": "Purchaser id (purchaser users only)", "field.purchaser_issuer_id": "The purchaser's procurement centre (needed when its id exists under several)",
+	"fe.unknown_purchaser": "no such purchaser",
 }

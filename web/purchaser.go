@@ -18,22 +18,16 @@ import (
 // went. A purchaser user sees only its own purchaser's contracts (the
 // services' scopes); another purchaser's contract is not found.
 
-// purchaserScopes are the services' scopes of the purchaser the user acts for.
-func (s *server) purchaserScopes(r *http.Request, v *view) (lending.Scope, contracts.Scope, error) {
-	var p struct {
-		IssuerID    string `db:"purchaser_issuer_id"`
-		PurchaserID string `db:"purchaser_id"`
-	}
-	err := s.DB.GetContext(r.Context(), &p, `SELECT COALESCE(purchaser_issuer_id, '') AS purchaser_issuer_id,
-		COALESCE(purchaser_id, '') AS purchaser_id FROM users WHERE id = $1`, v.User.ID)
-	if err != nil {
-		return lending.Scope{}, contracts.Scope{}, err
-	}
-	if p.PurchaserID == "" { // never matches: the user acts for no purchaser
+// purchaserScopes are the services' scopes of the purchaser the user acts
+// for (a purchaser user always names one; the page's role check let only
+// purchaser users in).
+func purchaserScopes(v *view) (lending.Scope, contracts.Scope, error) {
+	u := v.User
+	if u.PurchaserID == "" || u.PurchaserIssuerID == "" {
 		return lending.Scope{}, contracts.Scope{}, errs.E(errs.Forbidden, "the user acts for no purchaser")
 	}
-	return lending.Scope{PurchaserIssuerID: p.IssuerID, PurchaserID: p.PurchaserID},
-		contracts.Scope{PurchaserIssuerID: p.IssuerID, PurchaserID: p.PurchaserID}, nil
+	return lending.Scope{PurchaserIssuerID: u.PurchaserIssuerID, PurchaserID: u.PurchaserID},
+		contracts.Scope{PurchaserIssuerID: u.PurchaserIssuerID, PurchaserID: u.PurchaserID}, nil
 }
 
 // receivableGroup is one status's receivables on the purchaser's home page.
@@ -49,7 +43,7 @@ type purchaserData struct {
 // purchaserHome lists the purchaser's receivables: those waiting for its
 // confirmation first, then the confirmed and the refused ones.
 func (s *server) purchaserHome(w http.ResponseWriter, r *http.Request, v *view) {
-	sc, _, err := s.purchaserScopes(r, v)
+	sc, _, err := purchaserScopes(v)
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
@@ -97,7 +91,7 @@ type receivableData struct {
 // the error page and answers false when it cannot.
 func (s *server) receivableData(w http.ResponseWriter, r *http.Request, v *view) (receivableData, bool) {
 	ctx := r.Context()
-	sc, csc, err := s.purchaserScopes(r, v)
+	sc, csc, err := purchaserScopes(v)
 	if err != nil {
 		s.fail(w, r, v, err)
 		return receivableData{}, false

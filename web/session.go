@@ -168,6 +168,8 @@ func startPage(role auth.Role) string {
 		return "/portal"
 	case auth.RoleOfficer:
 		return "/console"
+	case auth.RolePurchaser:
+		return "/purchaser"
 	default:
 		return "/admin"
 	}

@@ -147,6 +147,8 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /admin/banks", s.page(admins, s.once(s.registerBank)))
 	mux.HandleFunc("GET /admin/suppliers", s.page(admins, s.suppliersPage))
 	mux.HandleFunc("POST /admin/suppliers", s.page(admins, s.once(s.registerSupplier)))
+	mux.HandleFunc("GET /admin/purchasers", s.page(admins, s.purchasersPage))
+	mux.HandleFunc("POST /admin/purchasers", s.page(admins, s.once(s.registerPurchaser)))
 	mux.HandleFunc("GET /admin/users", s.page(admins, s.usersPage))
 	mux.HandleFunc("POST /admin/users", s.page(admins, s.once(s.createUser)))
 	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(admins, s.once(s.disableUser)))

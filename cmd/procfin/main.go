@@ -93,7 +93,8 @@ commands:
   serve [--migrate]      run the service (--migrate applies pending migrations first)
   migrate                apply pending migrations and exit
   demo                   run the service with demo users on the private database
-  users add --username U --role supplier|officer|admin [--supplier USCC]
+  users add --username U --role supplier|officer|admin|purchaser [--supplier USCC]
+            [--purchaser ID [--purchaser-issuer ISSUER]]
                          create a user; the password is read from standard input
   users disable NAME     disable a user: their tokens and web sessions stop working at once (final)
   users password NAME    set a user's password (from standard input); their tokens and sessions end
@@ -199,8 +200,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		username := fs.String("username", "", "user name")
-		role := fs.String("role", "", "supplier, officer or admin")
+		role := fs.String("role", "", "supplier, officer, admin or purchaser")
 		supplier := fs.String("supplier", "", "the supplier's USCC (role supplier)")
+		purchaser := fs.String("purchaser", "", "the purchaser's id (role purchaser)")
+		purchaserIssuer := fs.String("purchaser-issuer", "", "the purchaser's issuer, when purchasers of several issuers have its id")
 		if err := parse(); err != nil {
 			return err
 		}
@@ -216,7 +219,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		return withAuth(ctx, cfg, stdout, func(db *sqlx.DB, a *auth.Service) error {
-			u, err := a.CreateUser(ctx, auth.NewUser{Username: *username, Password: password, Role: *role, SupplierUSCC: *supplier}, "cli")
+			u, err := a.CreateUser(ctx, auth.NewUser{Username: *username, Password: password, Role: *role, SupplierUSCC: *supplier,
+				PurchaserID: *purchaser, PurchaserIssuerID: *purchaserIssuer}, "cli")
 			if err != nil {
 				return describe(err)
 			}

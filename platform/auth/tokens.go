@@ -45,12 +45,17 @@ type accessClaims struct {
 	// Gen is the user's token generation at issue; a token whose
 	// generation is not the user's current one is revoked.
 	Gen int64 `json:"gen,omitempty"`
+
+	// PurchaserIssuerID and PurchaserID: purchaser users only.
+	PurchaserIssuerID string `json:"purchaser_issuer_id,omitempty"`
+	PurchaserID       string `json:"purchaser_id,omitempty"`
 }
 
 // IssueToken returns a signed access token for u and how long it is valid:
 // an EdDSA JWT (typ at+jwt) with iss, aud, sub (the user id), iat, nbf, exp
 // (now + TokenTTL), a random jti, and the claims role, username,
-// supplier_uscc (suppliers only) and gen (the user's token generation). Returns internal (no signing key, a user
+// supplier_uscc (suppliers only), purchaser_issuer_id and purchaser_id
+// (purchasers only) and gen (the user's token generation). Returns internal (no signing key, a user
 // without id or role) or unavailable.
 func (s *Service) IssueToken(ctx context.Context, u User) (string, time.Duration, error) {
 	if u.ID == "" || !u.Role.Valid() {
@@ -77,6 +82,9 @@ func (s *Service) IssueToken(ctx context.Context, u User) (string, time.Duration
 		Username:     u.Username,
 		SupplierUSCC: u.SupplierUSCC,
 		Gen:          u.TokenGeneration,
+
+		PurchaserIssuerID: u.PurchaserIssuerID,
+		PurchaserID:       u.PurchaserID,
 	}
 	token, err := s.Sign(ctx, claims, accessTokenType)
 	if err != nil {
@@ -176,8 +184,12 @@ func (s *Service) VerifyToken(ctx context.Context, token string) (Principal, err
 		Username:     claims.Username,
 		Role:         claims.Role,
 		SupplierUSCC: claims.SupplierUSCC,
+
+		PurchaserIssuerID: claims.PurchaserIssuerID,
+		PurchaserID:       claims.PurchaserID,
 	}
-	if p.UserID == "" || p.Username == "" || !p.Role.Valid() || (p.Role == RoleSupplier) != (p.SupplierUSCC != "") {
+	if p.UserID == "" || p.Username == "" || !p.Role.Valid() || (p.Role == RoleSupplier) != (p.SupplierUSCC != "") ||
+		(p.Role == RolePurchaser) != (p.PurchaserID != "") || (p.PurchaserID != "") != (p.PurchaserIssuerID != "") {
 		return Principal{}, errs.E(errs.InvalidToken, "token claims are incomplete")
 	}
 	epoch := s.states.epoch.Load()

@@ -32,7 +32,7 @@ const (
 // Valid reports whether r is one of the roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleSupplier, RoleOfficer, RoleAdmin:
+	case RoleSupplier, RoleOfficer, RoleAdmin, RolePurchaser:
 		return true
 	}
 	return false
@@ -49,10 +49,18 @@ type User struct {
 	// TokenGeneration is carried by the user's access tokens and web
 	// sessions; revoking them adds one (revoke.go).
 	TokenGeneration int64 `json:"-" db:"token_generation"`
+
+	// PurchaserIssuerID and PurchaserID name the purchaser (under its
+	// issuer) a purchaser user acts for; set exactly when Role is
+	// RolePurchaser.
+	PurchaserIssuerID string `json:"purchaser_issuer_id,omitempty" db:"purchaser_issuer_id"`
+	PurchaserID       string `json:"purchaser_id,omitempty" db:"purchaser_id"`
 }
 
 // userColumns are the columns of a User.
-const userColumns = `id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc, created_at, disabled_at, token_generation`
+const userColumns = `id, username, role, COALESCE(supplier_uscc, '') AS supplier_uscc,
+	COALESCE(purchaser_issuer_id, '') AS purchaser_issuer_id, COALESCE(purchaser_id, '') AS purchaser_id,
+	created_at, disabled_at, token_generation`
 
 // NewUser is the input to CreateUser.
 type NewUser struct {
@@ -60,6 +68,12 @@ type NewUser struct {
 	Password     string `json:"password"`
 	Role         string `json:"role"`
 	SupplierUSCC string `json:"supplier_uscc"`
+
+	// PurchaserID names the purchaser of a purchaser user; its issuer
+	// (PurchaserIssuerID) is needed only when purchasers of several
+	// issuers have that id.
+	PurchaserID       string `json:"purchaser_id"`
+	PurchaserIssuerID string `json:"purchaser_issuer_id"`
 }
 
 var (
@@ -93,7 +107,7 @@ func (n *NewUser) validate() []errs.FieldError {
 		fields = append(fields, errs.FieldError{Field: "role", Code: "required", Message: "is required"})
 	case !role.Valid():
 		fields = append(fields, errs.FieldError{Field: "role", Code: "unknown_role",
-			Message: "must be one of supplier, officer, admin"})
+			Message: "must be one of supplier, officer, admin, purchaser"})
 	case role == RoleSupplier && n.SupplierUSCC == "":
 		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "required",
 			Message: "is required for a supplier user"})
@@ -104,20 +118,72 @@ func (n *NewUser) validate() []errs.FieldError {
 		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "not_allowed",
 			Message: "only a supplier user belongs to a supplier"})
 	}
+	switch {
+	case role == RolePurchaser && strings.TrimSpace(n.PurchaserID) == "":
+		fields = append(fields, errs.FieldError{Field: "purchaser_id", Code: "required",
+			Message: "is required for a purchaser user"})
+	case role != RolePurchaser && n.PurchaserID != "":
+		fields = append(fields, errs.FieldError{Field: "purchaser_id", Code: "not_allowed",
+			Message: "only a purchaser user belongs to a purchaser"})
+	}
+	if role != RolePurchaser && n.PurchaserIssuerID != "" {
+		fields = append(fields, errs.FieldError{Field: "purchaser_issuer_id", Code: "not_allowed",
+			Message: "only a purchaser user belongs to a purchaser"})
+	}
 	return fields
 }
 
+// purchaserOf finds the issuer of the purchaser a new purchaser user names
+// (n.PurchaserID, and n.PurchaserIssuerID when given) and sets it, or
+// returns the field's problem: no such purchaser, or an id that purchasers
+// of several issuers have (purchaser_issuer_id then names which). The
+// purchasers table is package contracts'; users refer to its rows.
+func (s *Service) purchaserOf(ctx context.Context, n *NewUser) (*errs.FieldError, error) {
+	var issuers []string
+	err := s.db.SelectContext(ctx, &issuers, `
+		SELECT issuer_id FROM purchasers WHERE id = $1 AND ($2 = '' OR issuer_id = $2) ORDER BY issuer_id LIMIT 10`,
+		n.PurchaserID, n.PurchaserIssuerID)
+	if err != nil {
+		return nil, postgres.Translate(err)
+	}
+	switch {
+	case len(issuers) == 0 && n.PurchaserIssuerID != "":
+		return &errs.FieldError{Field: "purchaser_id", Code: "unknown_purchaser",
+			Message: "no purchaser has this id under issuer " + n.PurchaserIssuerID}, nil
+	case len(issuers) == 0:
+		return &errs.FieldError{Field: "purchaser_id", Code: "unknown_purchaser", Message: "no purchaser has this id"}, nil
+	case len(issuers) > 1:
+		return &errs.FieldError{Field: "purchaser_issuer_id", Code: "required",
+			Message: "purchasers of several issuers have this id (" + strings.Join(issuers, ", ") + "): name the issuer"}, nil
+	}
+	n.PurchaserIssuerID = issuers[0]
+	return nil, nil
+}
+
 const insertUserSQL = `
-INSERT INTO users (username, password_hash, role, supplier_uscc, created_at)
-VALUES ($1, $2, $3, NULLIF($4, ''), $5)
+INSERT INTO users (username, password_hash, role, supplier_uscc, created_at, purchaser_issuer_id, purchaser_id)
+VALUES ($1, $2, $3, NULLIF($4, ''), $5, NULLIF($6, ''), NULLIF($7, ''))
 RETURNING ` + userColumns
 
 // CreateUser creates a user and records it in the audit log, in one
 // transaction; actor is who creates it. The username is stored lower-cased.
+// A purchaser user names its purchaser by id, and by its issuer too when
+// purchasers of several issuers have that id.
 // Returns invalid with field errors (username, password, role,
-// supplier_uscc) for unacceptable input, conflict "username already taken".
+// supplier_uscc, purchaser_id, purchaser_issuer_id), every one at once,
+// for unacceptable input, conflict "username already taken".
 func (s *Service) CreateUser(ctx context.Context, n NewUser, actor string) (User, error) {
-	if fields := n.validate(); len(fields) > 0 {
+	fields := n.validate()
+	if Role(n.Role) == RolePurchaser && strings.TrimSpace(n.PurchaserID) != "" {
+		fe, err := s.purchaserOf(ctx, &n)
+		if err != nil {
+			return User{}, err
+		}
+		if fe != nil {
+			fields = append(fields, *fe)
+		}
+	}
+	if len(fields) > 0 {
 		return User{}, errs.InvalidFields(fields...)
 	}
 	hash, err := hashPassword(n.Password, s.cfg.Password)
@@ -127,7 +193,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, actor string) (User
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var u User
 	err = postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
-		if err := tx.GetContext(ctx, &u, insertUserSQL, n.Username, hash, n.Role, n.SupplierUSCC, now); err != nil {
+		if err := tx.GetContext(ctx, &u, insertUserSQL, n.Username, hash, n.Role, n.SupplierUSCC, now, n.PurchaserIssuerID, n.PurchaserID); err != nil {
 			var pqErr *pq.Error
 			if errors.As(err, &pqErr) && pqErr.Code == "23505" && pqErr.Constraint == "users_username_key" {
 				return errs.Wrap(errs.Conflict, err, "username already taken")
