@@ -31,6 +31,7 @@ func TestParseEvent(t *testing.T) {
 		"ClosedRepaid":             env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "repaid"}`),
 		"WrittenOff":               env("loan.closed", `{"loan_id": "L", "closed_on": "2027-01-05", "reason": "written_off"}`),
 		"Lapsed":                   env("application.lapsed", `{"reason": "declined_by_supplier"}`),
+		"AccountChange":            env("account.change_consented", `{"loan_id": "L", "repayment_account": {"bank_name": "B", "account_no": "6222 0200", "account_name": "A"}}`),
 		"Granted":                  `{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "supplier_uscc": "91350100M000100Y43", "limit": "5.00", "valid_from": "2026-01-01", "valid_until": "2027-01-01", "revolving": true, "annual_rate_ceiling": "0.05"}}`,
 		"Revoked":                  `{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r"}}`,
 	}
@@ -74,6 +75,11 @@ func TestParseEvent(t *testing.T) {
 		"LapsedNoReason":      {env("application.lapsed", `{}`), "data.reason"},
 		"LapsedOtherReason":   {env("application.lapsed", `{"reason": "Expired"}`), "data.reason"},
 		"LapsedNoApplication": {strings.Replace(env("application.lapsed", `{"reason": "expired"}`), app+`, `, "", 1), "application_id"},
+		"ChangeNoAccount":     {env("account.change_consented", `{"loan_id": "L"}`), "data.repayment_account"},
+		"ChangeNoLoan":        {env("account.change_consented", `{"repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}`), "data.loan_id"},
+		"ChangeNoAccountNo":   {env("account.change_consented", `{"loan_id": "L", "repayment_account": {"bank_name": "B", "account_name": "A"}}`), "data.repayment_account.account_no"},
+		"ChangeControlInName": {env("account.change_consented", `{"loan_id": "L", "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A\u0007"}}`), "data.repayment_account.account_name"},
+		"ChangeNoApplication": {strings.Replace(env("account.change_consented", `{"loan_id": "L", "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}`), app+`, `, "", 1), "application_id"},
 		"ControlInRevocation": {`{"event_id": "e1", "type": "credit_line.revoked", "occurred_at": "2026-11-21T02:00:00Z", "data": {"credit_line_id": "CL", "reason": "r\u0002"}}`, "data.reason"},
 	}
 	for name, tc := range bad {
@@ -163,6 +169,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.overdue_cured", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "cured_on": "2027-01-05"}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "loan.drawdown_ended", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "ended_on": "2027-01-05"}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "application.lapsed", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"reason": "expired"}}`))
+	f.Add([]byte(`{"event_id": "e1", "type": "account.change_consented", "occurred_at": "2026-11-21T02:00:00Z", "application_id": "0b5e1c4e-7a51-4b2f-9d3e-1f2a3b4c5d6e", "data": {"loan_id": "L", "repayment_account": {"bank_name": "B", "account_no": "1", "account_name": "A"}}}`))
 	f.Add([]byte(`{"event_id": "e1", "type": "credit_line.granted", "occurred_at": "2026-11-21T02:00:00Z", "data": {"limit": "5.00"}}`))
 	f.Add([]byte(`{"type": "application.approved", "data": {"approved_amount": "x"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -21,6 +21,7 @@ const (
 	EventLoanDrawdownEnded   = "loan.drawdown_ended"
 	EventLoanClosed          = "loan.closed"
 	EventApplicationLapsed   = "application.lapsed"
+	EventAccountChange       = "account.change_consented"
 	EventLineGranted         = "credit_line.granted"
 	EventLineChanged         = "credit_line.changed"
 	EventLineRevoked         = "credit_line.revoked"
@@ -40,6 +41,7 @@ var eventTypes = map[string]func() eventData{
 	EventLoanDrawdownEnded:   func() eventData { return &drawdownEndedData{} },
 	EventLoanClosed:          func() eventData { return &closedData{} },
 	EventApplicationLapsed:   func() eventData { return &lapsedData{} },
+	EventAccountChange:       func() eventData { return &accountChangeData{} },
 	EventLineGranted:         func() eventData { return &lineData{granted: true} },
 	EventLineChanged:         func() eventData { return &lineData{} },
 	EventLineRevoked:         func() eventData { return &revokedData{} },

@@ -66,8 +66,9 @@ func TestIDSpellings(t *testing.T) {
 		"/v1/loans": loans.Items[0]["id"].(string), "/v1/subsidy-claims": claimID, "/v1/subsidy-batches": batchID,
 		"/v1/admin/users": officerUser.ID,
 	}
+	_, sduClerk := e.purchaserUser("sdu-clerk", "jinan-pprc", "sdu") // the contract's purchaser
 	tokenFor := map[access]string{readersAll: tokA, docReaders: tokA, suppliersOnly: tokA, supplierOrOfficer: officer, officerOnly: officer,
-		reviewersOnly: officer, adminOnly: admin}
+		reviewersOnly: officer, adminOnly: admin, purchaserOrOfficer: officer, purchaserOrSigned: sduClerk}
 	spellings := map[string]func(string) string{
 		"urn":        func(id string) string { return "urn:uuid:" + id },
 		"braces":     func(id string) string { return "{" + id + "}" },

@@ -23,12 +23,16 @@ const (
 	readersAll    // suppliers (their own), officers, administrators
 	suppliersOnly // suppliers (their own)
 	supplierOrOfficer
-	docReaders // readersAll and purchasers (their own)
+	docReaders         // readersAll and purchasers (their own)
+	purchaserOrOfficer // purchasers (their own), officers
+	purchaserOrSigned  // purchasers (their own) or their signed systems
 )
 
 // purchaserMay reports whether a purchaser user may call a route of the
 // class (its own resources only); it is refused (403) every other route.
-func purchaserMay(acc access) bool { return acc == anyUser || acc == docReaders }
+func purchaserMay(acc access) bool {
+	return acc == anyUser || acc == docReaders || acc == purchaserOrOfficer || acc == purchaserOrSigned
+}
 
 // routeAccess classifies every route; an unclassified route fails the
 // matrix, so a new route cannot escape it.
@@ -55,6 +59,8 @@ var routeAccess = map[string]access{
 	"POST /v1/subsidy-batches/:id/close": officerOnly, "GET /v1/subsidy-batches/:file": officerOnly,
 	"GET /v1/stats": officerOnly, "GET /v1/stats/bank-report.csv": officerOnly,
 	"POST /v1/contracts/:id/amendments/:version/resolve": officerOnly,
+	"GET /v1/receivables":                                purchaserOrOfficer,
+	"POST /v1/contracts/:id/confirmation":                purchaserOrSigned, "POST /v1/contracts/:id/refusal": purchaserOrSigned,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)
@@ -136,7 +142,7 @@ func TestAccessMatrix(t *testing.T) {
 			wantProblem(t, e.do(r.Method, path, "", `{}`, "Idempotency-Key", "m"), http.StatusUnauthorized, "unauthorized")
 			res := e.do(r.Method, path, tokB, `{}`, "Idempotency-Key", "m-"+strings.ReplaceAll(key, " ", "_"))
 			switch acc {
-			case adminOnly, reviewersOnly, officerOnly:
+			case adminOnly, reviewersOnly, officerOnly, purchaserOrOfficer, purchaserOrSigned:
 				wantProblem(t, res, http.StatusForbidden, "forbidden")
 			default:
 				if strings.Contains(r.Path, ":") {
@@ -150,6 +156,15 @@ func TestAccessMatrix(t *testing.T) {
 			for _, s := range secrets {
 				if strings.Contains(string(res.body), s) && !strings.Contains(path, s) {
 					t.Fatalf("supplier B's answer from %s holds supplier A's %s: %s", path, s, res.body)
+				}
+			}
+			if acc == purchaserOrOfficer || acc == purchaserOrSigned {
+				for who, tok := range map[string]string{"officer": officer, "admin": admin} {
+					allowed := acc == purchaserOrOfficer && who == "officer"
+					res := e.do(r.Method, path, tok, `{}`, "Idempotency-Key", "m3-"+who+strings.ReplaceAll(key, " ", "_"))
+					if allowed != (res.status != http.StatusForbidden) || res.status == http.StatusUnauthorized {
+						t.Fatalf("%s on %s: %d %s, allowed %v", who, key, res.status, res.body, allowed)
+					}
 				}
 			}
 			pres := e.do(r.Method, path, purchaser, `{}`, "Idempotency-Key", "mp-"+strings.ReplaceAll(key, " ", "_"))

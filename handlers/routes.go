@@ -54,6 +54,9 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/consents/:id/revoke", authed, suppliers, idem, s.revokeConsent)
 	r.GET("/v1/loans", authed, readers, s.listLoans)
 	r.GET("/v1/loans/:id", authed, readers, s.getLoan)
+	r.GET("/v1/receivables", authed, requireRole(auth.RolePurchaser, auth.RoleOfficer), s.listReceivables)
+	r.POST("/v1/contracts/:id/confirmation", append(s.purchaserOrSystem(), s.confirmReceivable)...)
+	r.POST("/v1/contracts/:id/refusal", append(s.purchaserOrSystem(), s.refuseReceivable)...)
 
 	r.POST("/v1/bank-events", s.signedInTx(s.bankMessages), s.bankEvent)
 	r.GET("/v1/admin/deliveries", authed, admin, s.listDeliveries)

@@ -22,13 +22,16 @@ type RepaymentAccount struct {
 	BankName    string    `db:"bank_name" json:"bank_name"`
 	AccountNo   string    `db:"account_no" json:"account_no"`
 	AccountName string    `db:"account_name" json:"account_name"`
-	Status      string    `db:"status" json:"status"` // proposed → confirmed → locked → released
+	Status      string    `db:"status" json:"status"` // proposed → confirmed → locked → released; refused by the purchaser
 	UpdatedAt   time.Time `db:"updated_at" json:"updated_at"`
 }
 
-// accountSteps is the lock's state machine.
+// accountSteps is the lock's state machine. The purchaser's confirmation
+// and refusal move locks together (lending/receivables.go); refused may
+// still be confirmed later, locked by a disbursement, or released.
 var accountSteps = map[string][]string{
-	"proposed":  {"confirmed", "locked", "released"},
+	"proposed":  {"confirmed", "locked", "released", "refused"},
+	"refused":   {"confirmed", "locked", "released"},
 	"confirmed": {"locked", "released"},
 	"locked":    {"released"},
 	"released":  {},
