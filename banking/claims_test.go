@@ -28,9 +28,12 @@ func claimsWorld(t *testing.T, n int, yearlyCap string) (*world, *banking.Events
 		apps[i] = w.apply(t)
 		disbursed := fmt.Sprintf(`{"loan_id":"LN-%d","disbursement_id":"D%d","amount":"1000.00","value_date":"2026-11-22","maturity_date":"2027-02-20","annual_rate":"0.0345"}`, i, i)
 		if _, errors := ev.ApplyBatch("qilu-bank", [][]byte{event(fmt.Sprint("r", i), "application.received", apps[i], `{}`),
-			event(fmt.Sprint("a", i), "application.approved", apps[i], approved), event(fmt.Sprint("d", i), "loan.disbursed", apps[i], disbursed)},
-			none); errors[0] != nil || errors[1] != nil || errors[2] != nil {
+			event(fmt.Sprint("a", i), "application.approved", apps[i], approved)}, none[:2]); errors[0] != nil || errors[1] != nil {
 			t.Fatalf("setting up loan %d: %v", i, errors)
+		}
+		w.confirmReceivable(t, apps[i]) // the purchaser confirms before the bank disburses
+		if _, errors := ev.ApplyBatch("qilu-bank", [][]byte{event(fmt.Sprint("d", i), "loan.disbursed", apps[i], disbursed)}, none[:1]); errors[0] != nil {
+			t.Fatalf("disbursing loan %d: %v", i, errors)
 		}
 	}
 	return w, ev, apps

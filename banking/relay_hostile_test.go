@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"procfin/banking"
+	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/money"
 	"procfin/platform/signature"
@@ -266,8 +267,12 @@ func (w *world) addBank(t *testing.T, id, url string) {
 func (w *world) applyTo(t *testing.T, bankID string) string {
 	t.Helper()
 	a, days := money.MustAmount("1000.00"), 90
+	contract := w.contract
+	if bankID != "qilu-bank" { // one bank finances a contract: another bank's applications are on a contract of their own
+		contract = w.contractOf(t, bankID)
+	}
 	app, err := w.lending.Apply(ctx, lending.Applicant{UserID: "u", SupplierUSCC: uscc},
-		lending.ApplyInput{ContractID: w.contract, BankID: bankID, Amount: &a, TermDays: &days, Purpose: "p"})
+		lending.ApplyInput{ContractID: contract, BankID: bankID, Amount: &a, TermDays: &days, Purpose: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,4 +366,25 @@ func TestRelaySlowSuccessCountsAgainstBreaker(t *testing.T) {
 	if delivered != 3 || !strings.Contains(w.lastError(t, ids[5]), "circuit breaker open") {
 		t.Fatalf("%d delivered (want the 3 slow acceptances); the last: %q", delivered, w.lastError(t, ids[5]))
 	}
+}
+
+// contractOf returns the contract C-<bankID> of the world's supplier under
+// its award, made on first use.
+func (w *world) contractOf(t *testing.T, bankID string) string {
+	t.Helper()
+	var id string
+	if err := w.db.Get(&id, `SELECT coalesce((SELECT id::text FROM contracts WHERE contract_no = $1), '')`, "C-"+bankID); err != nil {
+		t.Fatal(err)
+	}
+	if id != "" {
+		return id
+	}
+	c, _, err := w.contracts.SubmitContract(ctx, "jinan-pprc", contracts.ContractDoc{ContractNo: "C-" + bankID, NoticeNo: "N1",
+		Purchaser: contracts.Party{ID: "sdu"}, Supplier: contracts.SupplierRef{USCC: uscc}, Amount: money.MustAmount("1000000.00"),
+		SignedOn: money.MustDate("2026-10-02"), Period: contracts.Period{Start: money.MustDate("2026-10-02"), End: money.MustDate("2027-10-02")},
+		Status: "active"}, contracts.Source{Kind: "signed", Actor: "issuer:jinan-pprc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID
 }

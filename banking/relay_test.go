@@ -79,10 +79,11 @@ func newFakeBank(t *testing.T, script ...int) *fakeBank {
 func (b *fakeBank) count() int { b.mu.Lock(); defer b.mu.Unlock(); return b.hits }
 
 type world struct {
-	db       *sqlx.DB
-	lending  *lending.Service
-	banks    *banking.Registry
-	contract string
+	db        *sqlx.DB
+	contracts *contracts.Service
+	lending   *lending.Service
+	banks     *banking.Registry
+	contract  string
 }
 
 func newWorld(t *testing.T, bankURL string) *world {
@@ -90,7 +91,7 @@ func newWorld(t *testing.T, bankURL string) *world {
 	db := pgtest.NewDB(t)
 	cs := contracts.NewService(db, contracts.Policy{FinancingRatio: decimal.RequireFromString("0.85"), Currency: "CNY",
 		EligibleClasses: []contracts.SizeClass{contracts.SizeSmall}}, func() time.Time { return time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC) })
-	w := &world{db: db, banks: banking.NewRegistry(db)}
+	w := &world{db: db, contracts: cs, banks: banking.NewRegistry(db)}
 	w.banks.SetURLPolicy(safehttp.Policy{AllowPrivate: true}) // the test banks listen on 127.0.0.1
 	w.lending = lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: money.MustAmount("10000000.00"), MaxTermDays: 365}, nil)
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)

@@ -29,6 +29,7 @@ const (
 	CheckNoPendingAmendment  = "contract.no_pending_amendment"
 	CheckFinancingHeadroom   = "financing.headroom"
 	CheckSupplierNotOverdue  = "supplier.not_overdue" // added by lending: no overdue loan, no recent write-off
+	CheckContractSingleBank  = "contract.single_bank" // added by lending: no live application at another bank
 	CheckCreditLineAvailable = "credit_line.available"
 )
 

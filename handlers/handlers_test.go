@@ -94,6 +94,7 @@ func newEnvFrom(t *testing.T, getenv func(string) string) *env {
 	events := banking.NewEvents(e.db, e.lending)
 	events.OnRepaid = e.subsidies.OnRepaid
 	events.OnOverdue = e.subsidies.OnOverdue
+	e.lending.OnConfirmed(e.subsidies.ReleaseHeld)
 	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
 		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender, signature.WithURLPolicy(urls)),
 		Deliveries:        banking.NewDeliveries(e.db, e.lending),

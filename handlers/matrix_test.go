@@ -26,12 +26,14 @@ const (
 	docReaders         // readersAll and purchasers (their own)
 	purchaserOrOfficer // purchasers (their own), officers
 	purchaserOrSigned  // purchasers (their own) or their signed systems
+	contractParties    // suppliers and purchasers (their own), officers
 )
 
 // purchaserMay reports whether a purchaser user may call a route of the
 // class (its own resources only); it is refused (403) every other route.
 func purchaserMay(acc access) bool {
-	return acc == anyUser || acc == docReaders || acc == purchaserOrOfficer || acc == purchaserOrSigned
+	return acc == anyUser || acc == docReaders || acc == purchaserOrOfficer || acc == purchaserOrSigned ||
+		acc == contractParties
 }
 
 // routeAccess classifies every route; an unclassified route fails the
@@ -61,6 +63,8 @@ var routeAccess = map[string]access{
 	"POST /v1/contracts/:id/amendments/:version/resolve": officerOnly,
 	"GET /v1/receivables":                                purchaserOrOfficer,
 	"POST /v1/contracts/:id/confirmation":                purchaserOrSigned, "POST /v1/contracts/:id/refusal": purchaserOrSigned,
+	"POST /v1/admin/payment-systems": adminOnly, "POST /v1/contract-payments": signedOnly,
+	"GET /v1/contracts/:id/payments": contractParties, "GET /v1/alerts": officerOnly,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)
@@ -183,7 +187,7 @@ func TestAccessMatrix(t *testing.T) {
 					t.Fatalf("another purchaser's answer from %s holds A's %s: %s", path, s, pres.body)
 				}
 			}
-			if acc == adminOnly || acc == officerOnly || acc == reviewersOnly {
+			if acc == adminOnly || acc == officerOnly || acc == reviewersOnly || acc == contractParties {
 				for who, tok := range map[string]string{"officer": officer, "admin": admin} {
 					allowed := acc == reviewersOnly || (acc == adminOnly) == (who == "admin")
 					res := e.do(r.Method, path, tok, `{}`, "Idempotency-Key", "m2-"+who+strings.ReplaceAll(key, " ", "_"))

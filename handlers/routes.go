@@ -33,6 +33,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/admin/issuers", authed, admin, idem, s.registerIssuer)
 	r.POST("/v1/admin/suppliers", authed, admin, idem, s.registerSupplier)
 	r.POST("/v1/admin/banks", authed, admin, idem, s.registerBank)
+	r.POST("/v1/admin/payment-systems", authed, admin, idem, s.registerPaymentSystem)
 	r.POST("/v1/admin/purchasers", authed, admin, idem, s.registerPurchaser)
 	r.GET("/v1/admin/purchasers", authed, reviewers, s.listPurchasers)
 
@@ -44,6 +45,9 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/contracts/:id", authed, docReaders, s.getContract)
 	r.POST("/v1/contracts/:id/verify", authed, verifiers, s.verifyContract)
 	r.POST("/v1/contracts/:id/amendments/:version/resolve", authed, requireRole(auth.RoleOfficer), idem, s.resolveAmendment)
+	r.GET("/v1/contracts/:id/payments", authed, requireRole(auth.RoleSupplier, auth.RolePurchaser, auth.RoleOfficer), s.contractPayments)
+	r.POST("/v1/contract-payments", s.signed(s.paymentMessages), s.recordPayment)
+	r.GET("/v1/alerts", authed, requireRole(auth.RoleOfficer), s.listAlerts)
 
 	r.GET("/v1/credit-lines", authed, readers, s.listCreditLines)
 	r.POST("/v1/credit-applications", authed, suppliers, idempotentInTx(s.idem), s.apply)

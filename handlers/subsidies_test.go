@@ -40,6 +40,9 @@ func (e *env) disbursedLoanFrom(valueDate2 string) (*bankSystem, string, string)
 		if r := qilu.send(s.id, s.typ, appID, s.data); r.status != 200 {
 			e.t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
 		}
+		if s.typ == "application.approved" {
+			e.confirmReceivable(appID) // the purchaser confirms before the bank disburses
+		}
 	}
 	return qilu, appID, tok
 }
@@ -239,7 +242,7 @@ func TestSubsidyClaimEndToEnd(t *testing.T) {
 	}
 	want := []string{"2026-11", "qilu-bank", "Bank qilu-bank"}
 	if len(rows) != 3 || strings.Join(rows[1][:3], ",") != strings.Join(want, ",") ||
-		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00" || rows[2][1] != "TOTAL" {
+		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00,0,0.00" || rows[2][1] != "TOTAL" {
 		t.Fatalf("bank report rows %q", rows)
 	}
 	wantProblem(t, e.do("GET", "/v1/stats/bank-report.csv?month=2026-13", officer, nil), 422, "invalid")
@@ -675,6 +678,9 @@ func TestSubsidySupplierCapConcurrentRepayments(t *testing.T) {
 	} {
 		if r := qilu.send(s.id, s.typ, app2, s.data); r.status != 200 {
 			t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
+		}
+		if s.typ == "application.approved" {
+			e.confirmReceivable(app2)
 		}
 	}
 	// Interest-only repayments of 9 days at the rate cap: a claim of 310.00

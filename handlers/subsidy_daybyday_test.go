@@ -32,6 +32,9 @@ func (e *env) trancheLoan() (*bankSystem, string, string) {
 		if r := qilu.send(s.id, s.typ, appID, s.data); r.status != 200 {
 			e.t.Fatalf("%s: %d %s", s.typ, r.status, r.body)
 		}
+		if s.typ == "application.approved" {
+			e.confirmReceivable(appID) // the purchaser confirms before the bank disburses
+		}
 	}
 	return qilu, appID, tok
 }

@@ -231,7 +231,9 @@ var errRequestKeyUsed = errs.E(errs.Conflict, "an application was already made u
 // applyMany writes the applications of items in tx, in their order, in a
 // fixed number of round trips however many they are: lock their contracts
 // (in id order) and read their evidence, in one statement; lock the credit
-// lines named; then, every check made in Go on what was read, one statement
+// lines named; read the suppliers barred (supplier.not_overdue) and, under
+// the contracts' locks, the banks financing them (contract.single_bank),
+// one statement each; then, every check made in Go on what was read, one statement
 // writes the accepted applications with their consents and first
 // transitions, one takes their share of the contracts' financing, one
 // reserves their amounts on the credit lines; the banks' messages, the
@@ -279,6 +281,14 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err != nil {
 		return err
 	}
+	locked := make([]string, 0, len(cs))
+	for id := range cs {
+		locked = append(locked, id)
+	}
+	financing, err := otherBanks(ctx, tx, locked)
+	if err != nil {
+		return err
+	}
 
 	// The checks, in order; what each accepted application takes moves its
 	// contract and line on for the next.
@@ -302,6 +312,8 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			bar = "no loan of the supplier is overdue or was written off recently"
 		}
 		report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
+		oneBank, reason := singleBank(in.BankID, financing[c.ID])
+		report.Add(contracts.CheckContractSingleBank, oneBank, "%s", reason)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
@@ -323,6 +335,9 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		}
 		c.Financed = c.Financed.Add(*in.Amount)
 		cs[c.ID] = c
+		if !slices.Contains(financing[c.ID], in.BankID) {
+			financing[c.ID] = append(financing[c.ID], in.BankID)
+		}
 		contractHolds[c.ID] = contractHolds[c.ID].Add(*in.Amount)
 		if line != nil {
 			line.Used = line.Used.Add(*in.Amount)

@@ -55,6 +55,7 @@ func TestClaimOfTrancheDisbursedAfterRepayment(t *testing.T) {
 		return w.lending.Approve(ctx, tx, bank, a.ID, lending.Approval{ApprovedAmount: money.MustAmount("200000.00"),
 			AnnualRate: money.MustRate("0.0345"), TermDays: 180, RepaymentAccount: account}, "bank:"+bank)
 	})
+	w.confirmReceivable(w.contractID, "200000.00", account) // the purchaser confirms before the bank disburses
 	disburse("T1", "2026-10-11", "0.0345")
 	repay(lending.Repayment{BankRepaymentID: "R1", Principal: money.MustAmount("50000.00"), Interest: money.Zero, PaidOn: money.MustDate("2026-10-16")})
 	disburse("T2", "2026-10-01", "0.0345")

@@ -16,9 +16,12 @@ import (
 // tranches, in the order a whole-loan repayment reduces them (oldest
 // first: value date, then recorded), the repayments the claims need in the
 // order they were recorded (LoanHistories says which; a sum of several
-// has no id and seq 0), and the times it was overdue.
+// has no id and seq 0), the times it was overdue, and whether the
+// purchaser has confirmed its repayment account (its claims are held until
+// then).
 type LoanHistory struct {
 	LoanID     string           `json:"loan_id"`
+	Confirmed  bool             `json:"confirmed"` // the application's lock has its confirmed_at
 	Tranches   []TrancheRecord  `json:"tranches"`
 	Repayments []RepaymentEntry `json:"repayments"`
 	Overdues   []OverdueEpisode `json:"overdues"`
@@ -82,7 +85,8 @@ type ClaimOf struct {
 
 // LoanHistories reads, in one statement, the histories of the loans of the
 // repayments cs, by loan id, as far as those repayments' claims need them
-// (a loan not found has none): its overdue episodes, the tranches the
+// (a loan not found has none): whether the purchaser confirmed its
+// repayment account, its overdue episodes, the tranches the
 // claims cover (those named, or all for a whole-loan repayment or when a
 // replay needs them), the repayments cs name, and the earlier repayments that may change a
 // tranche's principal on a day of one of the periods. Of a loan's
@@ -120,7 +124,7 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 			SELECT loan_id, min(seq) AS seq_min, max(seq) AS seq_max, min(s) AS s_min, max(e) AS e_max
 			FROM unnest($1::uuid[], $2::bigint[], $3::date[], $4::date[]) AS v(loan_id, seq, s, e) GROUP BY loan_id
 		), l AS MATERIALIZED (
-			SELECT l.id, q.seq_min, q.seq_max, q.s_min, q.e_max,
+			SELECT l.id, l.application_id, q.seq_min, q.seq_max, q.s_min, q.e_max,
 				(SELECT min(d.id::text) FROM disbursements d WHERE d.loan_id = l.id
 					HAVING count(*) = 1)::uuid AS single,
 				(SELECT count(*) > 1 FROM disbursements d WHERE d.loan_id = l.id)
@@ -132,6 +136,7 @@ func LoanHistories(ctx context.Context, tx *postgres.Tx, cs []ClaimOf) (map[stri
 		)
 		SELECT l.id, json_build_object(
 			'loan_id', l.id,
+			'confirmed', EXISTS (SELECT FROM repayment_accounts ra WHERE ra.application_id = l.application_id AND ra.confirmed_at IS NOT NULL),
 			'tranches', coalesce((SELECT json_agg(json_build_object('id', d.id, 'disbursement_id', d.bank_disbursement_id,
 					'amount', d.amount::text, 'value_date', d.value_date, 'annual_rate', d.annual_rate::text, 'recorded_at', d.created_at)
 					ORDER BY d.value_date, d.created_at, d.id)

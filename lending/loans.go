@@ -137,7 +137,9 @@ func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *postgres.Tx, appID
 	return s.transition(ctx, tx, &a, DeliveryFailed, "system:relay", detail)
 }
 
-// Requeued records an administrator's re-queue of a failed delivery.
+// Requeued records an administrator's re-queue of a failed delivery:
+// invalid_transition while another bank finances the contract
+// (contract.single_bank).
 func (s *Service) Requeued(ctx context.Context, tx *postgres.Tx, appID, actor string) error {
 	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
@@ -145,6 +147,9 @@ func (s *Service) Requeued(ctx context.Context, tx *postgres.Tx, appID, actor st
 	}
 	if a.Status != DeliveryFailed {
 		return nil
+	}
+	if err := s.checkSingleBank(ctx, tx, a); err != nil {
+		return err
 	}
 	return s.transition(ctx, tx, &a, Submitted, actor, "delivery re-queued by an administrator")
 }
@@ -180,8 +185,9 @@ type Approval struct {
 }
 
 // Approve records the bank's approval: the amount (at most what was asked;
-// any difference is released), rate and term, and proposes the repayment
-// account lock. Returns invalid_transition when the state or figures do not
+// any difference is released), rate and term, proposes the repayment
+// account lock, and makes the contract's receivable answer the approval
+// (receivableAtApproval). Returns invalid_transition when the state or figures do not
 // follow.
 func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID string, ap Approval, actor string) error {
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
@@ -236,6 +242,9 @@ func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID st
 	if err != nil {
 		return postgres.Translate(err)
 	}
+	if err := s.receivableAtApproval(ctx, tx, a, ap.RepaymentAccount, actor); err != nil {
+		return err
+	}
 	return s.transition(ctx, tx, &a, Approved, actor, fmt.Sprintf("approved %s at %s for %d days", ap.ApprovedAmount, ap.AnnualRate, ap.TermDays))
 }
 
@@ -287,6 +296,10 @@ type Loan struct {
 	// RepaymentAccount is the application's repayment account and its
 	// lock's state (Service.Loan only; nil when none was approved).
 	RepaymentAccount *RepaymentAccount `db:"-" json:"repayment_account,omitempty"`
+	// Payments are the treasury's payments of the contract matched to the
+	// loan's application, or misdirected while its lock held, newest first
+	// (Service.Loan and LoansOf only).
+	Payments []ContractPayment `db:"-" json:"payments,omitempty"`
 }
 
 // Disbursement is one tranche paid out (loan.disbursed).
@@ -496,7 +509,8 @@ func (s *Service) loanOf(ctx context.Context, tx *postgres.Tx, a Application, fo
 
 // Disburse records a tranche (loan.disbursed) of the loan l names on its
 // application: never more in all than was approved. The repayment account
-// is locked from the first tranche on.
+// is locked from the first tranche on, whether or not the purchaser
+// confirmed it (lockOnDisbursement).
 func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Disbursement, actor string) error {
 	bankID, bankLoanID := l.key.BankID, l.key.BankLoanID
 	a, found, err := s.open(l)
@@ -540,7 +554,7 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Di
 		return postgres.Translate(err)
 	}
 	a.Disbursed = a.Disbursed.Add(d.Amount)
-	if err := s.moveAccount(ctx, tx, a.ID, "locked", actor, "funds disbursed: the repayment account is locked"); err != nil {
+	if err := s.lockOnDisbursement(ctx, tx, a.ID, actor); err != nil {
 		return err
 	}
 	return s.transition(ctx, tx, &a, Disbursed, actor, fmt.Sprintf("tranche %s of %s disbursed on %s", d.BankDisbursementID, d.Amount, d.ValueDate))

@@ -56,7 +56,8 @@ func (s *Service) loanDetail(ctx context.Context, l *Loan) error {
 	default:
 		l.RepaymentAccount = &acct
 	}
-	return nil
+	l.Payments, err = s.applicationPayments(ctx, l.ApplicationID)
+	return err
 }
 
 // LoansOf returns the loans made on an application in scope, oldest

@@ -63,7 +63,8 @@ func TestApplicationMessageIsTheProtocols(t *testing.T) {
 		`{"name":"contract.parties_match_award","result":"pass"},{"name":"contract.amount_within_award","result":"pass"},`,
 		`{"name":"contract.active","result":"pass"},{"name":"contract.no_pending_amendment","result":"pass"},`,
 		`{"name":"contract.in_period","result":"pass"},{"name":"financing.headroom","result":"pass"},`,
-		`{"name":"supplier.not_overdue","result":"pass"},{"name":"credit_line.available","result":"pass"}]}}`,
+		`{"name":"supplier.not_overdue","result":"pass"},{"name":"contract.single_bank","result":"pass"},`,
+		`{"name":"credit_line.available","result":"pass"}]}}`,
 	}, "")
 	if string(payload) != want {
 		t.Fatalf("the delivery's body\n%s\nwant\n%s", payload, want)

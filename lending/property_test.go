@@ -1,6 +1,7 @@
 package lending_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math/big"
@@ -155,6 +156,8 @@ type mApp struct {
 	tranches                        []*mTranche // in the order disbursed
 	periods                         []mPeriod   // the interest periods stored
 	claims                          []*mClaim   // the subsidy claims of its repayments
+	confirmed                       bool        // the purchaser confirmed its repayment account (its claims are not held)
+	alerted                         bool        // its bank disbursed before the purchaser confirmed (disbursed_unconfirmed_at)
 }
 
 // mEpisode is an overdue episode [since, cured) in days from propDay0;
@@ -175,7 +178,7 @@ type mClaim struct {
 	repayment string // the bank's repayment id
 	paidOn    int
 	amount    cents
-	status    string // pending, rejected or ineligible
+	status    string // pending, held, rejected or ineligible
 	reason    string // the rejection reason
 }
 
@@ -294,7 +297,8 @@ type model struct {
 	bankLineID              string
 	contractAmount, retains cents
 	uscc                    string // the iteration's own supplier, whom overdue and write-offs bar
-	claimed                 cents  // what the supplier's pending claims hold of its yearly cap (all are of 2026)
+	receivable              string // the contract's receivable: "" before any approval, pending or confirmed
+	claimed                 cents  // what the supplier's pending and held claims hold of its yearly cap (all are of 2026)
 }
 
 // supplierBarred says whether the supplier fails supplier.not_overdue: a
@@ -530,11 +534,12 @@ var preferred = map[string][]lending.Status{
 	"overdue":         {lending.Disbursed},
 	"cure":            {lending.Disbursed, lending.Repaid},
 	"lapse":           {lending.Approved},
+	"confirm":         {lending.Approved, lending.Disbursed, lending.Repaid},
 }
 
 var ops = []string{"apply", "apply", "cancel", "deliver", "delivery_failed", "requeue", "received", "approve", "approve",
 	"approve", "reject", "disburse", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "change_line",
-	"change_line", "revoke_line", "end_drawdown", "close", "close", "overdue", "cure", "lapse"}
+	"change_line", "revoke_line", "end_drawdown", "close", "close", "overdue", "cure", "lapse", "confirm"}
 
 // step draws and runs one operation, then checks the model and invariants.
 func (p *prop) step(i int) {
@@ -664,6 +669,14 @@ func (p *prop) step(i int) {
 				}
 				m.release(a, diff, lineDiff)
 				a.approved, a.everApproved, a.status = approved, true, lending.Approved
+				// The receivable: a confirmation (of the contract's whole
+				// amount, into the one account) covers the approval; else
+				// it waits for the purchaser.
+				if m.receivable == lending.ReceivableConfirmed {
+					a.confirmed = true
+				} else {
+					m.receivable = lending.ReceivablePending
+				}
 			}}
 		}
 		run = func() error {
@@ -701,6 +714,9 @@ func (p *prop) step(i int) {
 		desc = fmt.Sprintf("disburse %s on %s at %s, value date %s", fmtCents(amount), a.id, rate, propDay0.AddDays(valueDay))
 		if oneOf(a.status, lending.Approved, lending.Disbursed, lending.Repaid) && a.disbursed+amount <= a.approved && !a.drawdownEnded {
 			want = outcome{ok: true, commit: func() {
+				if a.status == lending.Approved && !a.confirmed { // recorded, never refused
+					a.alerted = true
+				}
 				a.disbursed += amount
 				a.status, a.hasLoan = lending.Disbursed, true
 				a.tranches = append(a.tranches, &mTranche{id: fmt.Sprintf("PD-%d", seq), amount: amount, valueDay: valueDay, rate: trancheRates[rate]})
@@ -865,6 +881,9 @@ func (p *prop) step(i int) {
 					claim.status, claim.reason = subsidies.Rejected, subsidies.LoanOverdue
 				case claim.amount == 0:
 					claim.status = subsidies.Ineligible
+				case !a.confirmed: // the purchaser has not confirmed: held, counted as pending
+					claim.status = subsidies.Held
+					m.claimed += claim.amount
 				default:
 					claim.status = subsidies.Pending
 					m.claimed += claim.amount
@@ -958,10 +977,10 @@ func (p *prop) step(i int) {
 					a.overdues = append(a.overdues, mEpisode{since: since, open: true})
 				}
 				a.overdue = true
-				// A pending claim of a repayment paid since the episode began is rejected.
+				// A pending or held claim of a repayment paid since the episode began is rejected.
 				start := a.openSince()
 				for _, c := range a.claims {
-					if c.status == subsidies.Pending && c.paidOn >= start {
+					if (c.status == subsidies.Pending || c.status == subsidies.Held) && c.paidOn >= start {
 						c.status, c.reason = subsidies.Rejected, subsidies.LoanOverdue
 						m.claimed -= c.amount
 					}
@@ -1004,6 +1023,47 @@ func (p *prop) step(i int) {
 			return w.tx(func(tx *postgres.Tx) error {
 				return w.lending.CureOne(ctx, tx, bank, a.id, a.loanID(), propDay0.AddDays(day), "bank:"+bank)
 			})
+		}
+	case "confirm":
+		// The purchaser confirms the contract's receivable, for the
+		// contract's whole amount into the one account the bank approves
+		// (so that it covers every later approval too): every live
+		// application's lock is confirmed, and its held claims become
+		// pending (OnConfirmed: subsidies.ReleaseHeld).
+		desc = "confirm the receivable"
+		var live []*mApp
+		approvedAny := false
+		for _, x := range m.apps {
+			approvedAny = approvedAny || x.everApproved
+			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) {
+				live = append(live, x)
+			}
+		}
+		switch {
+		case !approvedAny:
+			want = refused(errs.NotFound) // no receivable before an approval
+		case len(live) == 0 && m.receivable == lending.ReceivableConfirmed:
+			want = outcome{ok: true, noop: true} // the recorded confirmation again: nothing changes
+		case len(live) == 0:
+			want = refused(errs.InvalidTransition) // nothing approved to confirm
+		default:
+			want = outcome{ok: true, commit: func() {
+				m.receivable = lending.ReceivableConfirmed
+				for _, x := range live {
+					x.confirmed = true
+					for _, c := range x.claims {
+						if c.status == subsidies.Held {
+							c.status = subsidies.Pending
+						}
+					}
+				}
+			}}
+		}
+		run = func() error {
+			_, _, err := w.lending.Confirm(ctx, lending.Scope{}, m.contractID, lending.Confirmation{ConfirmedAmount: amountOf(m.contractAmount),
+				RepaymentAccount: lending.Account{BankName: account.BankName, AccountNo: account.AccountNo, AccountName: account.AccountName},
+				PaymentTerms:     json.RawMessage(`[]`)}, "user:purchaser")
+			return err
 		}
 	case "lapse":
 		desc = "lapse " + a.id
@@ -1069,6 +1129,15 @@ func (p *prop) check(after string) {
 		rt.Fatalf("after %s: %s", after, fmt.Sprintf(format, args...))
 	}
 
+	// The contract's receivable: as the model says.
+	var receivable string
+	if err := db.Get(&receivable, `SELECT coalesce((SELECT status FROM receivables WHERE contract_id = $1), '')`, m.contractID); err != nil {
+		rt.Fatal(err)
+	}
+	if receivable != m.receivable {
+		fail("the contract's receivable is %q; the model says %q", receivable, m.receivable)
+	}
+
 	// The contract: financed ≤ 0.85 × (amount − retention), and it is the
 	// sum of what its applications hold.
 	var c struct {
@@ -1119,7 +1188,7 @@ func (p *prop) check(after string) {
 	var apps []struct {
 		ID, Status, Amount, Approved, FinancingHeld, LineHeld string
 		Disbursed, Repaid, Interest                           string
-		OnLine, Overdue                                       bool
+		OnLine, Overdue, Alerted                              bool
 		Account                                               string
 		Pending, OpenOverdues, Withdrawals                    int
 	}
@@ -1127,7 +1196,7 @@ func (p *prop) check(after string) {
 		SELECT a.id, a.status, a.amount::text AS amount, coalesce(a.approved_amount::text, '') AS approved,
 			a.financing_held::text AS financingheld, a.line_held::text AS lineheld, a.disbursed::text AS disbursed,
 			a.repaid_principal::text AS repaid, a.interest_paid::text AS interest, a.credit_line_id IS NOT NULL AS online,
-			coalesce(ra.status, '') AS account,
+			coalesce(ra.status, '') AS account, coalesce(ra.disbursed_unconfirmed_at IS NOT NULL, false) AS alerted,
 			(SELECT count(*) FROM deliveries d WHERE d.application_id = a.id AND d.status = 'pending' AND d.kind = 'credit-application') AS pending,
 			a.overdue_since IS NOT NULL AS overdue,
 			(SELECT count(*) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
@@ -1182,6 +1251,12 @@ func (p *prop) check(after string) {
 		wantAccount := map[string]string{"approved": "proposed", "disbursed": "locked", "repaid": "locked", "closed": "released"}[r.Status]
 		if ma.closedAs == "written_off" {
 			wantAccount = "locked" // the bank is still owed what the purchaser pays
+		}
+		if r.Status == "approved" && ma.confirmed {
+			wantAccount = "confirmed"
+		}
+		if r.Alerted != ma.alerted {
+			fail("application %s: disbursed before the purchaser's confirmation %v; the model says %v", r.ID, r.Alerted, ma.alerted)
 		}
 		if r.Account != wantAccount {
 			fail("application %s is %s with repayment account %q, want %q", r.ID, r.Status, r.Account, wantAccount)
@@ -1390,7 +1465,7 @@ func TestRepaymentsProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay", "repay"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
 
@@ -1405,7 +1480,7 @@ func TestLoanLifeProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay",
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay",
 		"end_drawdown", "close", "close", "overdue", "overdue", "cure", "cure", "cure", "lapse"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 20, 30, false) })
 }
@@ -1424,7 +1499,7 @@ func TestSubsidyProperty(t *testing.T) {
 	limitRapidChecks(t, rapidChecks)
 	w := newWorld(t)
 	w.withSubsidies()
-	ops := []string{"apply", "approve", "approve", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
+	ops := []string{"apply", "approve", "approve", "confirm", "disburse", "disburse", "disburse", "repay", "repay", "repay", "repay", "repay",
 		"repay", "repay", "repay", "overdue", "overdue", "cure", "cure", "end_drawdown", "close"}
 	rapid.Check(t, func(r *rapid.T) { runProp(r, w, ops, 30, 40, true) })
 }
@@ -1438,6 +1513,7 @@ func (w *world) withSubsidies() {
 		w.t.Fatalf("lprOn's days are %s", got)
 	}
 	w.subsidies = subsidies.NewService(w.db, subsidies.PolicyInput{})
+	w.lending.OnConfirmed(w.subsidies.ReleaseHeld)
 	must(w.t, func() error {
 		_, err := w.subsidies.AddPolicy(ctx, subsidies.PolicyInput{EffectiveFrom: "2026-01-01", SubsidyRatio: "0.5", LPR1Y: propLPR,
 			SupplierYearlyCap: fmtCents(propYearlyCap), ProgrammeBudget: "100000000.00", EligibleSizeClasses: []string{"micro", "small", "medium"},

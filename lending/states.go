@@ -1,6 +1,11 @@
 package lending
 
-import "procfin/platform/errs"
+import (
+	"slices"
+	"strings"
+
+	"procfin/platform/errs"
+)
 
 // Status is the state of a credit application.
 type Status string
@@ -61,3 +66,23 @@ func KnownStatus(s Status) bool {
 	_, ok := transitions[s]
 	return ok
 }
+
+// liveSet is the states of a live application: its bank finances,
+// or may yet finance, the contract. It was not rejected, cancelled or
+// closed, and its delivery did not fail (an administrator's re-queue of a
+// failed one makes it live again, checked as an application is:
+// Requeued). One bank finances a contract at a time (contract.single_bank)
+// and a receivable covers the live applications at its bank.
+var liveSet = []Status{Submitted, Delivered, Received, Approved, Disbursed, Repaid}
+
+// Live reports whether an application in s is live.
+func Live(s Status) bool { return slices.Contains(liveSet, s) }
+
+// liveSetSQL is liveSet as an SQL list: `status IN ` + liveSetSQL.
+var liveSetSQL = func() string {
+	q := make([]string, len(liveSet))
+	for i, s := range liveSet {
+		q[i] = "'" + string(s) + "'"
+	}
+	return "(" + strings.Join(q, ", ") + ")"
+}()

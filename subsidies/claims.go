@@ -37,6 +37,7 @@ func NewService(db *sqlx.DB, defaults PolicyInput) *Service {
 // Claim statuses.
 const (
 	Pending    = "pending"    // waits for one officer, or two at or above the four-eyes threshold
+	Held       = "held"       // would be pending, but waits for the purchaser's confirmation of the receivable (确权) first
 	Approved   = "approved"   // took its amount from the year's budget
 	Rejected   = "rejected"   // an officer refused it, with a reason
 	Ineligible = "ineligible" // recorded so officers see why no subsidy is due
@@ -46,7 +47,7 @@ const (
 // KnownStatus reports whether s is a claim status.
 func KnownStatus(s string) bool {
 	switch s {
-	case Pending, Approved, Rejected, Ineligible, Paid:
+	case Pending, Held, Approved, Rejected, Ineligible, Paid:
 		return true
 	}
 	return false
@@ -89,7 +90,10 @@ const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, s
 // ineligible or unknown size class, the supplier's yearly cap used up)
 // gets an "ineligible" claim with the reason, so officers see why; one
 // paid while its loan was overdue a claim created "rejected" with the
-// reason loan_overdue, for the record.
+// reason loan_overdue, for the record. A claim that would be pending on a
+// loan whose repayment account the purchaser has not confirmed (a bank
+// that disbursed before the confirmation) is created "held" instead, and
+// waits for the confirmation (ReleaseHeld).
 //
 // It reads, in one statement, the histories of the repayments' loans
 // (lending.LoanHistories: tranches, repayments, overdue episodes), and in
@@ -152,8 +156,12 @@ func (s *Service) onRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.Re
 		if err := pr.add(tx, c); err != nil {
 			return err
 		}
+		reason := c.IneligibleReason + c.RejectionReason
+		if c.Status == Held {
+			reason = HeldReason
+		}
 		if err := audit.Record(ctx, tx, audit.Entry{Actor: "system:subsidies", Action: "subsidy_claim." + c.Status, EntityType: "subsidy_claim",
-			EntityID: c.ID, After: c, Reason: c.IneligibleReason + c.RejectionReason}); err != nil {
+			EntityID: c.ID, After: c, Reason: reason}); err != nil {
 			return err
 		}
 	}
@@ -163,6 +171,9 @@ func (s *Service) onRepaid(ctx context.Context, tx *postgres.Tx, rs []lending.Re
 // LoanOverdue is the rejection reason of a claim of a repayment paid while
 // its loan was overdue (domain.md 1.1, "While overdue").
 const LoanOverdue = "loan_overdue"
+
+// HeldReason says why a claim is held (domain.md 1.1, "Confirmation").
+const HeldReason = "held: the purchaser has not confirmed the receivable (确权); the claim waits for the confirmation"
 
 // inputsOf is what repayment r's subsidy is computed from, out of its
 // loan's history h: the tranches it covers (the one it names, or all),
@@ -284,6 +295,9 @@ func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis
 		if !comp.Amount.LessThan(p.FourEyesThreshold) {
 			claim.ApprovalsRequired = 2
 		}
+		if !h.Confirmed {
+			claim.Status = Held
+		}
 	}
 	return claim, nil
 }
@@ -313,7 +327,7 @@ type prepared struct {
 }
 
 // add makes c one of the transaction's claims, counted against its
-// supplier's year when it counts (pending, with an amount): the year's
+// supplier's year when it counts (pending or held, with an amount): the year's
 // row is locked in tx (read) until the commit, so its total here is what
 // it will be. c's id and times are made here, from the transaction's
 // clock, so that its audit entry shows the row as written. The
@@ -322,7 +336,7 @@ type prepared struct {
 // cost one insert together.
 func (pr *prepared) add(tx *postgres.Tx, c *Claim) error {
 	var y *supplierYear
-	if c.Amount.IsPositive() && (c.Status == Pending || c.Status == Approved || c.Status == Paid) {
+	if c.Amount.IsPositive() && (c.Status == Pending || c.Status == Held || c.Status == Approved || c.Status == Paid) {
 		if y = pr.years[yearKey{c.SupplierUSCC, c.Year}]; y == nil {
 			return errs.E(errs.Internal, "claim of repayment %s counted against a year not locked", c.RepaymentID)
 		}
@@ -540,14 +554,18 @@ func claimForUpdate(ctx context.Context, tx *postgres.Tx, id string) (Claim, err
 // officer disabled since (auth.DisableUser) no longer counts: the claim
 // waits for another officer. The last
 // approval takes the amount from the year's programme budget atomically.
-// Returns not_found, conflict (not pending; the same officer again; the
-// budget would be overdrawn), or the claim.
+// Returns not_found, invalid_transition (held: it waits for the
+// purchaser's confirmation), conflict (not pending; the same officer
+// again; the budget would be overdrawn), or the claim.
 func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error) {
 	var c Claim
 	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var err error
 		if c, err = claimForUpdate(ctx, tx, id); err != nil {
 			return err
+		}
+		if c.Status == Held {
+			return errs.E(errs.InvalidTransition, "the claim is held: the purchaser has not confirmed the receivable (确权), and the claim cannot be approved until it does")
 		}
 		if c.Status != Pending {
 			return errs.E(errs.Conflict, "the claim is %s: only a pending claim can be approved", c.Status)

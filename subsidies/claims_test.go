@@ -40,7 +40,7 @@ func TestClaimsOfOneTransactionShareTheCap(t *testing.T) {
 			Loan:        lending.Loan{ID: uuid.NewString(), AnnualRate: money.MustRate("0.0345")},
 		}
 		end := start.AddDays(9)
-		histories[r.Loan.ID] = lending.LoanHistory{LoanID: r.Loan.ID,
+		histories[r.Loan.ID] = lending.LoanHistory{LoanID: r.Loan.ID, Confirmed: true,
 			Tranches: []lending.TrancheRecord{{ID: "t", BankDisbursementID: "D1", Amount: money.MustAmount("800000.00"),
 				ValueDate: start, AnnualRate: money.MustRate("0.0345")}},
 			Repayments: []lending.RepaymentEntry{{ID: r.Repayment.ID, Seq: 1, Principal: money.Zero, Interest: r.Repayment.Interest,
@@ -180,7 +180,7 @@ func TestOnOverdueInTheSameTransaction(t *testing.T) {
 			Application: lending.Application{ID: uuid.NewString(), SupplierUSCC: uscc, BankID: "b"},
 			Loan:        lending.Loan{ID: uuid.NewString(), AnnualRate: money.MustRate("0.0345")},
 		}
-		histories[r.Loan.ID] = lending.LoanHistory{LoanID: r.Loan.ID,
+		histories[r.Loan.ID] = lending.LoanHistory{LoanID: r.Loan.ID, Confirmed: true,
 			Tranches: []lending.TrancheRecord{{ID: "t", BankDisbursementID: "D1", Amount: money.MustAmount("800000.00"),
 				ValueDate: start, AnnualRate: money.MustRate("0.0345")}},
 			Repayments: []lending.RepaymentEntry{{ID: r.Repayment.ID, Seq: 1, Principal: money.Zero, Interest: r.Repayment.Interest,

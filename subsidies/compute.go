@@ -31,7 +31,7 @@ type Inputs struct {
 	PeriodEnd        money.Date        `json:"period_end"`   // does not accrue
 	InterestPaid     money.Amount      `json:"interest_paid"`
 	PaidOn           money.Date        `json:"paid_on"`
-	// ClaimedThisYear is what the supplier's pending, approved and paid
+	// ClaimedThisYear is what the supplier's pending, held, approved and paid
 	// claims of PaidOn's calendar year already hold of its yearly cap.
 	ClaimedThisYear money.Amount `json:"supplier_claimed_this_year"`
 }

@@ -10,8 +10,10 @@
 // once at the end, then limited by the supplier's yearly cap. The claim
 // keeps the computation (its runs of days and each step) and the policy
 // version. A repayment paid while its loan was overdue gets a claim
-// rejected loan_overdue; OnOverdue rejects so the pending claims an
-// overdue reported late makes ineligible. Officers
+// rejected loan_overdue; OnOverdue rejects so the pending (and held)
+// claims an overdue reported late makes ineligible. A claim of a loan whose
+// purchaser has not confirmed the receivable is held until it does
+// (ReleaseHeld, in the confirmation's transaction). Officers
 // approve (two different officers at or above the four-eyes threshold) or
 // reject with a reason; the approval that completes a claim takes its
 // amount from the year's programme budget in one guarded UPDATE, so no

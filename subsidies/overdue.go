@@ -11,8 +11,8 @@ import (
 	"procfin/platform/postgres"
 )
 
-// OnOverdue rejects, with the reason loan_overdue, the pending claims of
-// the loans os names whose repayments were paid on or after the overdue's
+// OnOverdue rejects, with the reason loan_overdue, the pending and held
+// claims of the loans os names whose repayments were paid on or after the overdue's
 // since (domain.md 1.1, "While overdue": a loan.overdue that arrives
 // late): banking.Events.OnOverdue, once per batch of bank events. Each
 // rejection is audited and no longer counts against its supplier's
@@ -31,7 +31,7 @@ func (s *Service) OnOverdue(ctx context.Context, tx *postgres.Tx, os []lending.O
 	for i, o := range os {
 		loans[i], since[i] = o.LoanID, o.Since.String()
 		for _, c := range pr.claims {
-			if c.LoanID != o.LoanID || c.Status != Pending || c.PaidOn.Before(o.Since) {
+			if c.LoanID != o.LoanID || (c.Status != Pending && c.Status != Held) || c.PaidOn.Before(o.Since) {
 				continue
 			}
 			before := *c
@@ -48,18 +48,19 @@ func (s *Service) OnOverdue(ctx context.Context, tx *postgres.Tx, os []lending.O
 	var rows []struct {
 		Claim
 		Since string `db:"overdue_since"`
+		Was   string `db:"was_status"`
 	}
 	err := tx.SelectContext(ctx, &rows, `
 		WITH v AS (
 			SELECT loan_id, min(since) AS since FROM unnest($1::uuid[], $2::date[]) AS v(loan_id, since) GROUP BY loan_id
 		), locked AS (
-			SELECT c.id, v.since FROM subsidy_claims c JOIN v ON c.loan_id = v.loan_id
-			WHERE c.status = 'pending' AND c.paid_on >= v.since
+			SELECT c.id, c.status AS was_status, v.since FROM subsidy_claims c JOIN v ON c.loan_id = v.loan_id
+			WHERE c.status IN ('pending', 'held') AND c.paid_on >= v.since
 			ORDER BY c.id FOR UPDATE OF c
 		), rejected AS (
 			UPDATE subsidy_claims c SET status = 'rejected', rejection_reason = $3, decided_at = now(), updated_at = now()
 			FROM locked WHERE c.id = locked.id
-			RETURNING c.*, locked.since
+			RETURNING c.*, locked.since, locked.was_status
 		), years AS (
 			SELECT y.supplier_uscc, y.year FROM subsidy_supplier_years y
 			WHERE (y.supplier_uscc, y.year) IN (SELECT supplier_uscc, year FROM rejected)
@@ -70,14 +71,14 @@ func (s *Service) OnOverdue(ctx context.Context, tx *postgres.Tx, os []lending.O
 			JOIN years USING (supplier_uscc, year)
 			WHERE y.supplier_uscc = r.supplier_uscc AND y.year = r.year
 		)
-		SELECT `+claimColumns+`, since::text AS overdue_since FROM rejected ORDER BY id`, pq.Array(loans), pq.Array(since), LoanOverdue)
+		SELECT `+claimColumns+`, since::text AS overdue_since, was_status FROM rejected ORDER BY id`, pq.Array(loans), pq.Array(since), LoanOverdue)
 	if err != nil {
 		return postgres.Translate(err)
 	}
 	for _, r := range rows {
 		after := r.Claim
 		before := after
-		before.Status, before.RejectionReason, before.DecidedAt, before.UpdatedAt = Pending, "", nil, after.CreatedAt
+		before.Status, before.RejectionReason, before.DecidedAt, before.UpdatedAt = r.Was, "", nil, after.CreatedAt
 		if y := pr.years[yearKey{after.SupplierUSCC, after.Year}]; y != nil {
 			y.claimed = y.claimed.Sub(after.Amount) // the row's total now, as the statement left it
 		}

@@ -48,6 +48,16 @@ type Stats struct {
 	Banks         []BankMonth    `json:"banks"`
 	ApprovalTimes ApprovalTimes  `json:"approval_times"`
 	Subsidy       SubsidyFigures `json:"subsidy"`
+	Payments      PaymentFigures `json:"payments"`
+}
+
+// PaymentFigures count the treasury's payments that went wrong: paid
+// into an account other than the locked one (misdirected, with their sum)
+// or naming no contract procfin knows (unmatched).
+type PaymentFigures struct {
+	Misdirected       int          `db:"misdirected" json:"misdirected"`
+	MisdirectedAmount money.Amount `db:"misdirected_amount" json:"misdirected_amount"`
+	Unmatched         int          `db:"unmatched" json:"unmatched"`
 }
 
 // The month's end is the start of the next month: dates before it count.
@@ -102,6 +112,13 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 		FROM subsidy_claims`); err != nil {
 		return st, postgres.Translate(err)
 	}
+	if err := s.db.GetContext(ctx, &st.Payments, `
+		SELECT count(*) FILTER (WHERE status = 'misdirected') AS misdirected,
+			coalesce(sum(amount) FILTER (WHERE status = 'misdirected'), 0) AS misdirected_amount,
+			count(*) FILTER (WHERE status = 'unmatched') AS unmatched
+		FROM contract_payments WHERE status IN ('misdirected', 'unmatched')`); err != nil {
+		return st, postgres.Translate(err)
+	}
 	st.Subsidy.Budgets = []Budget{}
 	if err := s.db.SelectContext(ctx, &st.Subsidy.Budgets, `SELECT year, budget, used FROM subsidy_budgets ORDER BY year`); err != nil {
 		return st, postgres.Translate(err)
@@ -123,6 +140,10 @@ type BankReportLine struct {
 	Disbursed    money.Amount `db:"disbursed"`   // in the month
 	Outstanding  money.Amount `db:"outstanding"` // at the month's end
 	Overdue      money.Amount `db:"overdue"`     // overdue principal at the month's end (loan_overdues)
+	// Misdirected payments of the bank's contracts paid in the month
+	// (contract_payments), and their sum.
+	Misdirected       int          `db:"misdirected"`
+	MisdirectedAmount money.Amount `db:"misdirected_amount"`
 }
 
 // BankReport returns every bank's figures for the month (first day of the
@@ -147,7 +168,11 @@ func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankRepor
 			- (SELECT coalesce(sum(principal), 0) FROM repayments r WHERE r.bank_id = b.id AND r.paid_on < p.m1) AS outstanding,
 			(SELECT coalesce(sum(o.principal), 0) FROM loan_overdues o JOIN loans l ON l.id = o.loan_id
 				WHERE l.bank_id = b.id AND o.since < p.m1 AND (o.cured_on IS NULL OR o.cured_on >= p.m1)
-				AND (l.closed_on IS NULL OR l.closed_on >= p.m1)) AS overdue
+				AND (l.closed_on IS NULL OR l.closed_on >= p.m1)) AS overdue,
+			(SELECT count(*) FROM contract_payments cp WHERE cp.bank_id = b.id AND cp.status = 'misdirected'
+				AND cp.paid_on >= p.m0 AND cp.paid_on < p.m1) AS misdirected,
+			(SELECT coalesce(sum(cp.amount), 0) FROM contract_payments cp WHERE cp.bank_id = b.id AND cp.status = 'misdirected'
+				AND cp.paid_on >= p.m0 AND cp.paid_on < p.m1) AS misdirected_amount
 		FROM banks b, p ORDER BY b.id`, month)
 	return lines, postgres.Translate(err)
 }
@@ -156,17 +181,19 @@ func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankRepor
 func BankReportCSV(month string, lines []BankReportLine) ([]byte, error) {
 	var buf bytes.Buffer
 	w := text.NewCSVWriter(&buf)
-	_ = w.Write([]string{"month", "bank_id", "bank_name", "applications", "approvals", "disbursed", "outstanding", "overdue"})
-	var apps, approvals int
-	disbursed, outstanding, overdue := money.Zero, money.Zero, money.Zero
+	_ = w.Write([]string{"month", "bank_id", "bank_name", "applications", "approvals", "disbursed", "outstanding", "overdue",
+		"misdirected_payments", "misdirected_amount"})
+	var apps, approvals, misdirected int
+	disbursed, outstanding, overdue, misdirectedAmount := money.Zero, money.Zero, money.Zero, money.Zero
 	for _, l := range lines {
 		_ = w.Write([]string{month, l.BankID, l.BankName, strconv.Itoa(l.Applications), strconv.Itoa(l.Approvals),
-			l.Disbursed.String(), l.Outstanding.String(), l.Overdue.String()})
-		apps, approvals = apps+l.Applications, approvals+l.Approvals
+			l.Disbursed.String(), l.Outstanding.String(), l.Overdue.String(), strconv.Itoa(l.Misdirected), l.MisdirectedAmount.String()})
+		apps, approvals, misdirected = apps+l.Applications, approvals+l.Approvals, misdirected+l.Misdirected
 		disbursed, outstanding, overdue = disbursed.Add(l.Disbursed), outstanding.Add(l.Outstanding), overdue.Add(l.Overdue)
+		misdirectedAmount = misdirectedAmount.Add(l.MisdirectedAmount)
 	}
 	_ = w.Write([]string{month, "TOTAL", "", strconv.Itoa(apps), strconv.Itoa(approvals),
-		disbursed.String(), outstanding.String(), overdue.String()})
+		disbursed.String(), outstanding.String(), overdue.String(), strconv.Itoa(misdirected), misdirectedAmount.String()})
 	w.Flush()
 	if err := w.Error(); err != nil {
 		return nil, fmt.Errorf("bank report: %w", err)

@@ -261,6 +261,10 @@ func TestBrowserStory(t *testing.T) {
 		shot(dir, "forbidden"))
 	run("log out", chromedp.Click(css(`.who button[type="submit"]`)), chromedp.WaitVisible(css("#username")))
 
+	// The purchaser confirms the receivable: the claims the sandbox bank's
+	// repayments made wait for an officer.
+	e.confirmReceivable(appID)
+
 	// The officer: dashboard, a claim approved, the batch downloaded.
 	login("officer")
 	deadline = time.Now().Add(20 * time.Second)

@@ -151,7 +151,7 @@ type queueData struct {
 
 func (s *server) claimsQueue(w http.ResponseWriter, r *http.Request, v *view) {
 	d := queueData{Enabled: s.Subsidies != nil, Status: r.URL.Query().Get("status"), BankNames: s.bankNames(r),
-		Statuses: []string{subsidies.Pending, subsidies.Approved, subsidies.Rejected, subsidies.Ineligible, subsidies.Paid}}
+		Statuses: []string{subsidies.Pending, subsidies.Held, subsidies.Approved, subsidies.Rejected, subsidies.Ineligible, subsidies.Paid}}
 	if d.Status == "" {
 		d.Status = subsidies.Pending
 	}

@@ -103,6 +103,7 @@ var zh = map[string]string{
 	"check.financing.headroom":           "合同尚有可融资额度",
 	"check.credit_line.available":        "所选授信额度足够",
 	"check.supplier.not_overdue":         "供应商没有逾期贷款，近期也没有被核销的贷款",
+	"check.contract.single_bank":         "合同没有在其他银行融资",
 
 	"apply.title": "申请融资", "apply.intro": "以合同 %s 申请融资。此合同尚可融资 %s 元。",
 	"apply.fix_fields": "请修改下面标出的内容。", "apply.refused": "申请未被受理：",
@@ -155,6 +156,7 @@ var zh = map[string]string{
 	"claims.queue_intro": "逐笔核对计算过程后批准或驳回。达到双人复核金额的，需要两位不同的经办人批准。",
 	"claims.claim":       "贴息", "claims.supplier": "供应商", "claims.approvals": "批准数", "claims.four_eyes": "双人复核",
 	"claim.pending": "待审核", "claim.approved": "已批准", "claim.rejected": "已驳回", "claim.ineligible": "不符合条件", "claim.paid": "已支付",
+	"claim.held": "待确权", "claim.held_note": "待确权：等待采购人确认应收账款（确权）。采购人确权后，此申请转为待审核。",
 	"claim.title": "贴息申请", "claim.facts": "基本信息", "claim.policy": "政策版本", "claim.rejection": "驳回原因",
 	"claim.decision": "审核", "claim.four_eyes": "金额达到 %s 元，需要两位不同经办人批准（双人复核）。已有 %d 人批准。",
 	"claim.one_officer": "一位经办人批准即可。已有 %d 人批准。", "claim.approve": "批准", "claim.reason": "驳回原因（必填）",
@@ -361,6 +363,7 @@ var en = map[string]string{
 	"check.financing.headroom":           "Some of the contract can still be financed",
 	"check.credit_line.available":        "The chosen credit line has enough left",
 	"check.supplier.not_overdue":         "The supplier has no overdue loan and no loan written off recently",
+	"check.contract.single_bank":         "No other bank finances the contract",
 
 	"apply.title": "Apply for financing", "apply.intro": "Apply against contract %s. It can still finance %s yuan.",
 	"apply.fix_fields": "Please correct the fields marked below.", "apply.refused": "The application was not accepted:",
@@ -413,6 +416,7 @@ var en = map[string]string{
 	"claims.queue_intro": "Check each computation, then approve or reject. Claims at or above the four-eyes threshold need two different officers.",
 	"claims.claim":       "Claim", "claims.supplier": "Supplier", "claims.approvals": "Approvals", "claims.four_eyes": "four-eyes",
 	"claim.pending": "pending", "claim.approved": "approved", "claim.rejected": "rejected", "claim.ineligible": "ineligible", "claim.paid": "paid",
+	"claim.held": "held", "claim.held_note": "Held: waiting for the purchaser's confirmation of the receivable (确权). It becomes pending once the purchaser confirms.",
 	"claim.title": "Subsidy claim", "claim.facts": "Facts", "claim.policy": "Policy version", "claim.rejection": "Reason for rejection",
 	"claim.decision": "Decision", "claim.four_eyes": "At %s yuan or more two different officers must approve (four-eyes). Approvals so far: %d.",
 	"claim.one_officer": "One officer's approval is enough. Approvals so far: %d.", "claim.approve": "Approve", "claim.reason": "Reason for rejection (required)",

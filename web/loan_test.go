@@ -18,8 +18,16 @@ import (
 // valued 2026-11-22) and take two repayments: R1 names D2 (100000.00 of
 // principal, 862.50 of interest for 2026-11-22 to 2026-12-01), R2 repays
 // 50000.00 of the whole loan, which comes off D1 first. It returns the
-// application's id.
+// application's id. The purchaser confirms the receivable once the bank
+// approved.
 func (e *env) loan(c *client) string {
+	e.t.Helper()
+	return e.loanConfirmed(c, true)
+}
+
+// loanConfirmed is loan, with the purchaser's confirmation or (a bank
+// disbursing before it) without.
+func (e *env) loanConfirmed(c *client, confirm bool) string {
 	e.t.Helper()
 	if _, _, err := e.banks.Register(e.t.Context(), bankRegistration("qilu", "http://127.0.0.1:1"), "test"); err != nil {
 		e.t.Fatal(err)
@@ -43,6 +51,9 @@ func (e *env) loan(c *client) string {
 			uuid.NewString(), ev.typ, appID, ev.data)
 		if _, _, err := e.events.Apply(e.t.Context(), "qilu", []byte(body), nil); err != nil {
 			e.t.Fatalf("%s: %v", ev.typ, err)
+		}
+		if ev.typ == "application.approved" && confirm {
+			e.confirmReceivable(appID) // the purchaser confirms before the bank disburses
 		}
 	}
 	return appID

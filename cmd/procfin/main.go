@@ -452,6 +452,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		events := banking.NewEvents(db, ls)
 		events.OnRepaid = subs.OnRepaid
 		events.OnOverdue = subs.OnOverdue
+		ls.OnConfirmed(subs.ReleaseHeld)
 		banks := banking.NewRegistry(db)
 		banks.SetURLPolicy(urls)
 		for _, b := range cfg.Banks {
