@@ -220,6 +220,9 @@ func (s *server) receivableRefused(w http.ResponseWriter, r *http.Request, v *vi
 		return
 	}
 	d.Errors = fieldErrors(v, e.Fields)
+	if e.Code != errs.Invalid {
+		d.ProblemKey = refusalKey(e.Code)
+	}
 	if len(d.Errors) == 0 {
 		d.ProblemKey, d.Problem = refusalKey(e.Code), e.Message
 	}
