@@ -16,9 +16,6 @@ import (
 // link to what it concerns; and one contract's lock and payments, where
 // the payments' alerts lead.
 
-var alertKinds = []string{lending.AlertMisdirectedPayment, lending.AlertUnmatchedPayment, lending.AlertDisbursedBeforeConfirmation,
-	lending.AlertAmendmentPending, lending.AlertOverdueLoan, lending.AlertDeadDelivery}
-
 // alertLink is a link from an alert to what it concerns.
 type alertLink struct {
 	Key  string // message key of its words
@@ -27,8 +24,7 @@ type alertLink struct {
 
 type alertRow struct {
 	lending.Alert
-	BankName string
-	Links    []alertLink
+	Links []alertLink
 }
 
 type alertsData struct {
@@ -41,8 +37,8 @@ type alertsData struct {
 
 func (s *server) alertsPage(w http.ResponseWriter, r *http.Request, v *view) {
 	q := r.URL.Query()
-	d := alertsData{Kinds: alertKinds, Cursor: q.Get("cursor")}
-	if k := q.Get("kind"); slices.Contains(alertKinds, k) {
+	d := alertsData{Kinds: lending.AlertKinds, Cursor: q.Get("cursor")}
+	if k := q.Get("kind"); slices.Contains(lending.AlertKinds, k) {
 		d.Kind = k
 	}
 	page, err := s.Lending.Alerts(r.Context(), d.Kind, d.Cursor, 50)
@@ -51,14 +47,8 @@ func (s *server) alertsPage(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d.NextCursor = page.NextCursor
-	names := s.bankNames(r)
 	for _, a := range page.Items {
-		row := alertRow{Alert: a}
-		if a.BankID != nil {
-			row.BankName = names[*a.BankID]
-		}
-		row.Links = alertLinks(v, a)
-		d.Rows = append(d.Rows, row)
+		d.Rows = append(d.Rows, alertRow{Alert: a, Links: alertLinks(v, a)})
 	}
 	s.render(w, r, v, http.StatusOK, "alerts", "alerts.title", d)
 }
@@ -86,21 +76,16 @@ func alertLinks(v *view, a lending.Alert) []alertLink {
 // alertCountCap bounds the count the dashboard shows ("500+" above it).
 const alertCountCap = 500
 
-// openAlerts counts the open alerts, up to alertCountCap.
+// openAlerts counts the open alerts, up to alertCountCap, in one read.
 func (s *server) openAlerts(r *http.Request) (string, error) {
-	n, cursor := 0, ""
-	for n <= alertCountCap {
-		page, err := s.Lending.Alerts(r.Context(), "", cursor, 100)
-		if err != nil {
-			return "", err
-		}
-		n += len(page.Items)
-		if page.NextCursor == "" || len(page.Items) == 0 {
-			return strconv.Itoa(n), nil
-		}
-		cursor = page.NextCursor
+	page, err := s.Lending.Alerts(r.Context(), "", "", alertCountCap)
+	if err != nil {
+		return "", err
 	}
-	return strconv.Itoa(alertCountCap) + "+", nil
+	if page.NextCursor != "" {
+		return strconv.Itoa(alertCountCap) + "+", nil
+	}
+	return strconv.Itoa(len(page.Items)), nil
 }
 
 type consoleContractData struct {
