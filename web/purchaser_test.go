@@ -357,6 +357,39 @@ func TestDisbursedBeforeConfirmationShown(t *testing.T) {
 		"HT-JNCG-2026-0815", `href="/console/contracts/`+id+`"`, `href="/console/audit?type=application&amp;id=`+appID+`"`)
 }
 
+// TestAlertLinks: each kind of alert links to what it concerns, the dead
+// deliveries only for administrators, who alone may open that page.
+func TestAlertLinks(t *testing.T) {
+	t.Parallel()
+	contract, app := "c1", "a1"
+	officer := &view{Lang: defaultLang, User: &auth.User{Role: auth.RoleOfficer}}
+	admin := &view{Lang: defaultLang, User: &auth.User{Role: auth.RoleAdmin}}
+	for _, tc := range []struct {
+		v    *view
+		a    lending.Alert
+		want string
+	}{
+		{officer, lending.Alert{Kind: lending.AlertMisdirectedPayment, ContractID: &contract, ApplicationID: &app}, "/console/contracts/c1 /console/audit?type=application&id=a1"},
+		{officer, lending.Alert{Kind: lending.AlertUnmatchedPayment}, ""},
+		{officer, lending.Alert{Kind: lending.AlertDisbursedBeforeConfirmation, ContractID: &contract, ApplicationID: &app}, "/console/contracts/c1 /console/audit?type=application&id=a1"},
+		{officer, lending.Alert{Kind: lending.AlertAmendmentPending, ContractID: &contract}, "/console/amendments"},
+		{officer, lending.Alert{Kind: lending.AlertOverdueLoan, ApplicationID: &app}, "/console/audit?type=application&id=a1"},
+		{officer, lending.Alert{Kind: lending.AlertDeadDelivery, ApplicationID: &app}, "/console/audit?type=application&id=a1"},
+		{admin, lending.Alert{Kind: lending.AlertDeadDelivery, ApplicationID: &app}, "/admin/deliveries?status=dead /console/audit?type=application&id=a1"},
+	} {
+		var got []string
+		for _, l := range alertLinks(tc.v, tc.a) {
+			if _, ok := zh[l.Key]; !ok {
+				t.Errorf("%s: link words %q not in the catalogue", tc.a.Kind, l.Key)
+			}
+			got = append(got, l.Href)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s as %s: links %q, want %q", tc.a.Kind, tc.v.User.Role, got, tc.want)
+		}
+	}
+}
+
 var nextPage = regexp.MustCompile(`href="(/console/alerts\?[^"]*)" id="next-page"`)
 
 // TestAlertsPage: officers see the open alerts in words, newest first,
