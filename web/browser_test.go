@@ -332,3 +332,68 @@ func TestBrowserStory(t *testing.T) {
 		t.Fatal("the CSV did not download")
 	}
 }
+
+// TestBrowserPurchaserConfirms walks the purchaser's confirmation in a real
+// Chromium: the purchaser's user logs in, sees the receivable waiting,
+// opens it, is told its empty refusal reason, and confirms; the page then
+// shows the receivable confirmed and the lock confirmed.
+func TestBrowserPurchaserConfirms(t *testing.T) {
+	// Not in parallel: it drives Chromium, which wants the machine to itself.
+	ctx := browserContext(t)
+	e := newEnv(t)
+	supplier := e.client()
+	supplier.login("quancheng")
+	e.approve(supplier)
+	e.purchaserUser("jn-edu", "jn-edu", "济南市教育局")
+	dir := artifacts(t)
+	base := e.srv.URL
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			_ = chromedp.Do(ctx, shot(dir, "failed-"+strings.ReplaceAll(step, " ", "-")))
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	run("log in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "jn-edu"),
+		chromedp.SendKeys(css("#password"), password),
+		chromedp.Click(css(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`[data-testid="user"]`)),
+		chromedp.Navigate(base+"/purchaser"),
+		chromedp.WaitVisible(css("#receivables-pending")),
+		shot(dir, "purchaser"))
+	pending := value(t, ctx, "pending", chromedp.Text(css("#receivables-pending")))
+	for _, want := range []string{"HT-JNCG-2026-0815", "泉城软件有限公司", "齐鲁银行", "800,000.00", "待采购人确权"} {
+		if !strings.Contains(pending, want) {
+			t.Fatalf("the pending receivables lack %q:\n%s", want, pending)
+		}
+	}
+	run("open the receivable",
+		chromedp.Click(css("#receivables-pending a")),
+		chromedp.WaitVisible(css("#confirm-form")),
+		shot(dir, "receivable"))
+	if v := value(t, ctx, "amount", chromedp.Value(css("#confirmed_amount"))); v != "1200000.00" {
+		t.Fatalf("the confirmed amount is prefilled with %q", v)
+	}
+	run("refuse without a reason",
+		chromedp.Click(css("#refuse")),
+		chromedp.WaitVisible(css("#reason-error")),
+		shot(dir, "refuse-error"))
+	if msg := value(t, ctx, "reason message", chromedp.Text(css("#form-problem"))); !strings.Contains(msg, "拒绝理由：必填") {
+		t.Fatalf("the refusal's problem reads %q", msg)
+	}
+	run("confirm",
+		chromedp.Click(css("#confirm")),
+		chromedp.WaitVisible(css(".flash")),
+		shot(dir, "receivable-confirmed"))
+	if st := value(t, ctx, "status", chromedp.AttributeValue(css("#rcv-status"), "data-status")).Value; st != "confirmed" {
+		t.Fatalf("receivable %s after the confirmation", st)
+	}
+	if lock := value(t, ctx, "lock", chromedp.Text(css("#lock-status"))); strings.TrimSpace(lock) != "采购人已确认" {
+		t.Fatalf("the lock reads %q", lock)
+	}
+}

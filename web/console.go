@@ -26,6 +26,7 @@ type dashboardData struct {
 	ApprovalChart  template.HTML
 	BudgetCharts   []template.HTML
 	P50, P90       string
+	Alerts         string // how many alerts are open
 }
 
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
@@ -64,6 +65,10 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
 		return
 	}
 	d.ApprovalChart = chart
+	if d.Alerts, err = s.openAlerts(r); err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
 	s.render(w, r, v, http.StatusOK, "dashboard", "dash.title", d)
 }
 

@@ -96,6 +96,10 @@ type contractData struct {
 	Checks       []checkView
 	Applications []lending.Application
 	BankNames    map[string]string
+	// Receivable is the purchaser's confirmation and the lock, once a bank
+	// approved; Payments the treasury's payments of the contract.
+	Receivable *lending.Receivable
+	Payments   []lending.ContractPayment
 }
 
 func (s *server) contractPage(w http.ResponseWriter, r *http.Request, v *view) {
@@ -123,6 +127,17 @@ func (s *server) contractPage(w http.ResponseWriter, r *http.Request, v *view) {
 		if a.ContractID == c.ID {
 			d.Applications = append(d.Applications, a)
 		}
+	}
+	switch rec, err := s.Lending.Receivable(ctx, lendingScope(v), c.ID); {
+	case err == nil:
+		d.Receivable = &rec
+	case !errs.Is(err, errs.NotFound):
+		s.fail(w, r, v, err)
+		return
+	}
+	if d.Payments, err = s.Lending.ContractPayments(ctx, lendingScope(v), c.ID, 0, 200); err != nil {
+		s.fail(w, r, v, err)
+		return
 	}
 	s.render(w, r, v, http.StatusOK, "contract", "contract.title", d)
 }
@@ -302,6 +317,9 @@ type applicationData struct {
 	Checks    []checkView
 	Final     bool // no more changes are expected soon: the page stops refreshing
 	CanCancel bool
+	// Receivable is the purchaser's answer on the contract, once a bank
+	// approved.
+	Receivable *lending.Receivable
 }
 
 var milestones = []lending.Status{lending.Submitted, lending.Delivered, lending.Approved, lending.Disbursed, lending.Repaid, lending.Closed}
@@ -336,6 +354,15 @@ func (s *server) applicationPage(w http.ResponseWriter, r *http.Request, v *view
 	if d.Loans, err = s.Lending.LoansOf(ctx, lendingScope(v), a.ID); err != nil {
 		s.fail(w, r, v, err)
 		return
+	}
+	if a.RepaymentAccount != nil {
+		switch rec, err := s.Lending.Receivable(ctx, lendingScope(v), a.ContractID); {
+		case err == nil:
+			d.Receivable = &rec
+		case !errs.Is(err, errs.NotFound):
+			s.fail(w, r, v, err)
+			return
+		}
 	}
 	d.Final = slices.Contains([]lending.Status{lending.Rejected, lending.Closed, lending.Cancelled, lending.DeliveryFailed}, a.Status)
 	d.CanCancel = lending.CanBecome(a.Status, lending.Cancelled)

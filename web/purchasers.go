@@ -8,13 +8,7 @@ import (
 	"procfin/platform/errs"
 )
 
-// The purchaser's side: a purchaser user's start page, and the
-// administrators' page of purchasers.
-
-// purchaserHome is a purchaser user's start page (/purchaser).
-func (s *server) purchaserHome(w http.ResponseWriter, r *http.Request, v *view) {
-	s.render(w, r, v, http.StatusOK, "purchaser", "purchaser.title", nil)
-}
+// The administrators' page of purchasers.
 
 // purchasersData is the administrators' page of purchasers.
 type purchasersData struct {

@@ -132,8 +132,13 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("GET /console/amendments", s.page(officers, s.amendmentsPage))
 	mux.HandleFunc("POST /console/contracts/{id}/amendments/{version}/resolve", s.page(officers, s.once(s.resolveAmendment)))
 	mux.HandleFunc("GET /console/audit", s.page(reviewers, s.auditPage))
+	mux.HandleFunc("GET /console/alerts", s.page(reviewers, s.alertsPage))
+	mux.HandleFunc("GET /console/contracts/{id}", s.page(reviewers, s.consoleContract))
 
 	mux.HandleFunc("GET /purchaser", s.page(purchasers, s.purchaserHome))
+	mux.HandleFunc("GET /purchaser/contracts/{id}", s.page(purchasers, s.receivablePage))
+	mux.HandleFunc("POST /purchaser/contracts/{id}/confirm", s.page(purchasers, s.once(s.confirmReceivable)))
+	mux.HandleFunc("POST /purchaser/contracts/{id}/refuse", s.page(purchasers, s.once(s.refuseReceivable)))
 
 	mux.HandleFunc("GET /admin", s.page(admins, s.adminHome))
 	mux.HandleFunc("GET /admin/issuers", s.page(admins, s.issuersPage))

@@ -127,6 +127,12 @@ func TestRoles(t *testing.T) {
 		{"admin", "/console/audit", http.StatusOK},
 		{"quancheng", "/portal/subsidies", http.StatusOK},
 		{"quancheng", "/portal/applications", http.StatusOK},
+		{"quancheng", "/console/alerts", http.StatusForbidden},
+		{"quancheng", "/console/contracts/" + e.contract[quancheng], http.StatusForbidden},
+		{"officer", "/console/alerts", http.StatusOK},
+		{"officer", "/console/contracts/" + e.contract[quancheng], http.StatusOK},
+		{"admin", "/console/alerts", http.StatusOK},
+		{"officer", "/purchaser/contracts/" + e.contract[quancheng], http.StatusForbidden},
 	} {
 		t.Run(tc.user+tc.path, func(t *testing.T) {
 			c := e.client()
