@@ -1,6 +1,7 @@
 package contracts
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 	"procfin/platform/safehttp"
 )
 
@@ -28,6 +30,8 @@ type Service struct {
 	policy Policy
 	now    func() time.Time
 	urls   safehttp.Policy // which issuers' JWKS URLs may be registered (SetURLPolicy)
+	// onNewVersion is told of each new version of a financed contract (OnNewVersion).
+	onNewVersion func(ctx context.Context, tx *postgres.Tx, v VersionArrived) error
 }
 
 // NewService returns a Service over db. A nil now means time.Now.

@@ -325,7 +325,10 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 				if err := insertVersion(ctx, tx, "contract", id, cur.Version, body, digest, src); err != nil {
 					return err
 				}
-				return s.holdAmendment(ctx, tx, old, contractOfDoc(old, doc), cur.Version, why, src.Actor)
+				if err := s.holdAmendment(ctx, tx, old, contractOfDoc(old, doc), cur.Version, why, src.Actor); err != nil {
+					return err
+				}
+				return s.newVersion(ctx, tx, old, contractOfDoc(old, doc), cur.Version, true)
 			}
 			_, err = tx.ExecContext(ctx, `
 				UPDATE contracts SET notice_id = $2, purchaser_id = $3, supplier_uscc = $4, amount = $5,
@@ -336,6 +339,9 @@ func (s *Service) SubmitContract(ctx context.Context, issuerID string, doc Contr
 				doc.SignedOn, doc.Period.Start, doc.Period.End, terms, doc.Status, cur.Version, digest, src.Kind)
 			if err != nil {
 				return postgres.Translate(err)
+			}
+			if err := s.newVersion(ctx, tx, old, contractOfDoc(old, doc), cur.Version, false); err != nil {
+				return err
 			}
 		}
 		if err := insertVersion(ctx, tx, "contract", id, cur.Version, body, digest, src); err != nil {

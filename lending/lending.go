@@ -151,6 +151,9 @@ func NewService(db *sqlx.DB, cs *contracts.Service, outbox Outbox, limits Limits
 	}
 	s := &Service{db: db, contracts: cs, outbox: outbox, limits: limits, now: now}
 	s.intake = newIntake(s, intakeWriters, intakeMaxBatch)
+	if cs != nil {
+		cs.OnNewVersion(s.contractAmended) // the banks hear of new versions of the contracts they finance
+	}
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -199,6 +200,11 @@ func (b *Bank) process(ctx context.Context, a *application) {
 		b.log.Info("application withdrawn: no decision", "application_id", a.rec.ApplicationID)
 		return
 	}
+	if b.cfg.AwaitConfirmation && a.approved {
+		if events = b.awaitConfirmation(ctx, a, events); events == nil {
+			return
+		}
+	}
 	if !b.sendBatch(ctx, a, events) || !a.approved || b.cfg.RepayAfter <= 0 {
 		return
 	}
@@ -231,6 +237,45 @@ func (b *Bank) process(ctx context.Context, a *application) {
 		b.log.Info("loan's life goes on", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "life", a.life, "step", i+1, "events", len(events))
 	}
 	b.settleLine(a, a.plan.undisbursed)
+}
+
+// awaitConfirmation sends the decision of an approved application (events
+// up to its first disbursement), waits for the purchaser's confirmation or
+// refusal (procfin's contract event), and returns the disbursements to send
+// once confirmed; nil when the decision was not delivered, the purchaser
+// refused (the approval then lapses: application.lapsed,
+// receivable_refused) or ctx ended.
+func (b *Bank) awaitConfirmation(ctx context.Context, a *application, events []outEvent) []outEvent {
+	i := slices.IndexFunc(events, func(e outEvent) bool { return e.Type == TypeDisbursed })
+	if i < 0 {
+		return events
+	}
+	if !b.sendBatch(ctx, a, events[:i]) {
+		return nil
+	}
+	b.log.Info("approved: waiting for the purchaser's confirmation before disbursing", "application_id", a.rec.ApplicationID)
+	select {
+	case <-a.settled:
+	case <-ctx.Done():
+		return nil
+	}
+	b.mu.Lock()
+	refused := a.receivable == TypeReceivableRefused
+	b.mu.Unlock()
+	if !refused {
+		b.log.Info("receivable confirmed: disbursing", "application_id", a.rec.ApplicationID)
+		return events[i:]
+	}
+	lapsed, err := newOutEvent(Event{EventID: a.rec.BankReference + ".lapsed", Type: TypeLapsed, OccurredAt: b.now(),
+		ApplicationID: a.rec.ApplicationID, BankReference: a.rec.BankReference, Data: Lapsed{Reason: ReasonReceivableRefused}})
+	if err != nil {
+		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+		return nil
+	}
+	b.log.Info("receivable refused: the approval lapses", "application_id", a.rec.ApplicationID)
+	b.settleLine(a, a.amount)
+	b.sendBatch(ctx, a, []outEvent{lapsed})
+	return nil
 }
 
 // decide approves or rejects the application and returns its events:

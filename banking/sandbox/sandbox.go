@@ -17,7 +17,17 @@
 //
 // It takes procfin's withdrawals (POST
 // /v1/credit-applications/{application_id}/withdrawal) and then decides
-// nothing more for the application.
+// nothing more for the application, and procfin's contract events (POST
+// /v1/contract-events, contractevents.go). A bank of version 1 (the
+// default) disburses at once after approving; one that waits for
+// confirmation (Config.AwaitConfirmation, protocol version 1.1) disburses
+// only after the purchaser's receivable.confirmed for the application, and
+// lets the approval lapse on receivable.refused.
+//
+// Beside the bank, the package has the purchaser's and the treasury's
+// sandbox systems, signing clients of procfin: Purchaser confirms or
+// refuses receivables (purchaser.go), Treasury reports payments of
+// contracts (treasury.go).
 //
 // Faults make it misbehave on demand (down, slow, 500s, duplicate and
 // reordered events); SetFaults changes them at run time.
@@ -127,6 +137,12 @@ type Config struct {
 	// loan repaid, with its interest, a minute after disbursement, with
 	// every date in the past, as procfin requires (bank-protocol.md 1.1).
 	LoanDays int
+	// AwaitConfirmation makes the bank wait, after approving an
+	// application, for procfin's receivable.confirmed of it before
+	// disbursing (the purchaser's 确权, bank-protocol.md 1.1), and answer
+	// receivable.refused with application.lapsed (receivable_refused).
+	// False: a version-1 bank, disbursing at once.
+	AwaitConfirmation bool
 	// Faults is the initial misbehaviour; see SetFaults.
 	Faults Faults
 	// HTTPClient sends events and fetches procfin's JWKS (default: a
@@ -187,6 +203,12 @@ type application struct {
 	line     *creditLine
 	loanID   string
 	plan     plan
+
+	// receivable is the first of receivable.confirmed or
+	// receivable.refused procfin sent of it ("" before); settled is closed
+	// when it is set.
+	receivable string
+	settled    chan struct{}
 }
 
 // creditLine is a line the sandbox granted.
@@ -252,11 +274,15 @@ type Bank struct {
 	withdrawals   map[string]*WithdrawalReceived
 	wOrder        []*WithdrawalReceived
 	withdrawnApps map[string]*WithdrawalReceived
-	closed        bool
-	running       sync.WaitGroup
-	wake          chan struct{}
-	done          chan struct{}
-	doneOnce      sync.Once
+	// cEvents are the contract events taken, by Idempotency-Key, in the
+	// order taken (cOrder).
+	cEvents  map[string]*ContractEventReceived
+	cOrder   []*ContractEventReceived
+	closed   bool
+	running  sync.WaitGroup
+	wake     chan struct{}
+	done     chan struct{}
+	doneOnce sync.Once
 }
 
 // New checks cfg, fills in its defaults and returns the bank. Call Run to
@@ -343,6 +369,7 @@ func New(cfg Config) (*Bank, error) {
 		lines:         map[string]*creditLine{},
 		withdrawals:   map[string]*WithdrawalReceived{},
 		withdrawnApps: map[string]*WithdrawalReceived{},
+		cEvents:       map[string]*ContractEventReceived{},
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
@@ -483,12 +510,14 @@ func (b *Bank) takePending() []*application {
 func (b *Bank) now() time.Time { return b.cfg.Now() }
 
 // Handler serves the bank: POST /v1/credit-applications, POST
-// /v1/credit-applications/{application_id}/withdrawal, GET
-// /.well-known/jwks.json and GET /healthz, each subject to the faults.
+// /v1/credit-applications/{application_id}/withdrawal, POST
+// /v1/contract-events, GET /.well-known/jwks.json and GET /healthz, each
+// subject to the faults.
 func (b *Bank) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/credit-applications", b.createApplication)
 	mux.HandleFunc("POST /v1/credit-applications/{application_id}/withdrawal", b.withdraw)
+	mux.HandleFunc("POST /v1/contract-events", b.contractEvents)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		writeJSONType(w, http.StatusOK, "application/jwk-set+json", b.JWKS())
@@ -580,7 +609,7 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	life := b.lifeOf(msg)
-	a := &application{msg: msg, life: life, rec: Received{
+	a := &application{msg: msg, life: life, settled: make(chan struct{}), rec: Received{
 		ApplicationID: msg.ApplicationID, IdempotencyKey: key, BodyHash: hash,
 		BankReference: "SBX-" + randomID(5), ReceivedAt: b.now(), Deliveries: 1, Life: life,
 	}}

@@ -19,6 +19,7 @@ import (
 	"procfin/banking"
 	"procfin/banking/sandbox"
 	"procfin/contracts"
+	"procfin/lending"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -31,6 +32,7 @@ type services struct {
 	auth      *auth.Service
 	contracts *contracts.Service
 	banks     *banking.Registry
+	lending   *lending.Service
 }
 
 // demoUsers are the demo's log-ins. Their passwords are public: the demo
@@ -66,18 +68,21 @@ var demoSettlementAccounts = map[string]*contracts.SettlementAccount{
 // credit lines, suppliers of different sizes, an officer and an
 // administrator.
 type demo struct {
-	issuer  signature.Signer
-	banks   []*sandbox.Bank
-	servers []*http.Server
-	runCtx  context.Context // until the demo stops
-	cancel  context.CancelFunc
-	logger  *slog.Logger
+	issuer    signature.Signer
+	purchaser *sandbox.Purchaser // the purchaser's signing system (demo_purchaser.go)
+	treasury  *sandbox.Treasury
+	lending   *lending.Service
+	banks     []*sandbox.Bank
+	servers   []*http.Server
+	runCtx    context.Context // until the demo stops
+	cancel    context.CancelFunc
+	logger    *slog.Logger
 }
 
 // prepare runs before procfin listens: users, the issuer, suppliers and
 // the sandbox banks (started, and registered as partner banks).
 func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logger *slog.Logger) error {
-	d.logger = logger
+	d.logger, d.lending = logger, s.lending
 	for _, u := range demoUsers {
 		if _, err := s.auth.CreateUser(ctx, u, "demo"); err != nil && !errs.Is(err, errs.Conflict) {
 			return fmt.Errorf("demo user %s: %s", u.Username, describe(err))
@@ -113,7 +118,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		bank, err := sandbox.New(sandbox.Config{BankID: b.id, BankName: b.name, ProcfinURL: procfinURL,
 			PublicURL: "http://" + ln.Addr().String(), Key: bankKey, KeyID: b.id + "-demo",
 			DecisionDelay: b.delay, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
-			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, Logger: logger})
+			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, AwaitConfirmation: true, Logger: logger})
 		if err != nil {
 			ln.Close()
 			return err
@@ -136,6 +141,10 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 // lines, change one and revoke another, and the suppliers make the demo's
 // own applications (demo_life.go), all through procfin's real API.
 func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer) error {
+	if err := d.purchaserSide(ctx, procfinURL); err != nil {
+		return err
+	}
+	go d.confirmReceivables(d.runCtx, d.lending, d.logger)
 	for i, sp := range demoSuppliers {
 		no := fmt.Sprintf("JNCG-2026-%04d", 815+i)
 		amount := []string{"1200000.00", "360000.00", "8800000.00"}[i]
@@ -180,13 +189,16 @@ Open it in a browser (中文, with an English switch), or use the API
 (POST %s/v1/auth/token). Log in as:
   supplier  quancheng / procfin-demo-supplier   (泉城软件, small)
   supplier  lixia     / procfin-demo-supplier   (历下商贸, micro)
+  purchaser %s     / %s  (济南市教育局, 采购人 the purchaser)
   officer   officer   / procfin-demo-officer
   admin     admin     / procfin-demo-admin
 
 The sandbox banks qilu-sandbox and jinan-rural-sandbox approve applications
 up to 5,000,000.00 within seconds, disburse in two tranches valued 90 days
-back, and repay them %s later, today, with 90 days of interest.
+back once the purchaser confirmed the receivable, and repay them %s
+later, today, with 90 days of interest.
 
+%s
 %s
 Try, as quancheng:
   TOKEN=$(curl -s %s/v1/auth/token -H 'Content-Type: application/json' \
@@ -195,7 +207,8 @@ Try, as quancheng:
   curl -s %s/v1/credit-applications -H "Authorization: Bearer $TOKEN" -H 'Idempotency-Key: demo-1' \
     -H 'Content-Type: application/json' \
     -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
-`, procfinURL, procfinURL, demoStep, demoStoriesText(), procfinURL, procfinURL, procfinURL)
+`, procfinURL, procfinURL, demoPurchaserUser.Username, demoPurchaserUser.Password, demoStep, demoStoriesText(), demoPurchaserText(),
+		procfinURL, procfinURL, procfinURL)
 	return nil
 }
 

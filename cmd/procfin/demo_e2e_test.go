@@ -18,7 +18,8 @@ import (
 // sandbox banks send is taken (200), the loans close, the drawdown end and
 // the overdue's cure are recorded, the held application is cancelled and
 // its withdrawal reaches the bank, the claim of the repayment paid while
-// overdue is rejected loan_overdue, and the lines are changed and revoked.
+// overdue is rejected loan_overdue, and the lines are changed and revoked;
+// and the purchaser's side (checkDemoPurchaserSide).
 // It changes demoStep (a step a second), so it does not run in parallel.
 func TestDemoLoanLives(t *testing.T) {
 	saved := demoStep
@@ -152,6 +153,7 @@ func TestDemoLoanLives(t *testing.T) {
 			t.Errorf("quancheng's revoked line: %+v, want revoked", l)
 		}
 	}
+	checkDemoPurchaserSide(t, base)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo returned %v", err)

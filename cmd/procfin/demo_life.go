@@ -43,6 +43,8 @@ var demoStories = []demoStory{
 		"repaid as a whole loan, naming no tranche; closed as repaid"},
 	{"lixia", "JNCG-2026-0822", "400000.00", "qilu-sandbox", "250000.00", sandbox.LifeOverdue,
 		"overdue; a tranche repaid while overdue (its subsidy claim rejected, loan_overdue); cured; the rest repaid; closed"},
+	{"lixia", "JNCG-2026-0823", "300000.00", "qilu-sandbox", "180000.00", sandbox.LifeRepaid,
+		"approved; its receivable waits for the purchaser's confirmation by hand (log in as jnedu), then disbursed and repaid"},
 }
 
 // demoLife is the sandbox banks' rule in the demo: a demo story's amount
@@ -176,7 +178,7 @@ func demoCall(ctx context.Context, method, url, token, key string, body any, out
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, strings.TrimSpace(string(b)))
+		return &statusError{method: method, url: url, status: res.StatusCode, body: strings.TrimSpace(string(b))}
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)

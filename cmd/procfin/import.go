@@ -76,6 +76,12 @@ func runImport(ctx context.Context, fs *flag.FlagSet, rest []string, load func()
 		if err != nil {
 			return err
 		}
+		// The lending service hooks itself on cs: a new version of a
+		// financed contract is told to its banks (contract.amended), as
+		// when the issuer signs it.
+		if _, err := newLending(cfg, db, cs); err != nil {
+			return err
+		}
 		sum := newImportSummary()
 		for _, file := range files {
 			if err := importFile(ctx, cs, file, *issuer, *charset, sum, stdout); err != nil {

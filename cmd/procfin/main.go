@@ -499,7 +499,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 			BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		}
 		if seed != nil {
-			if err := seed.prepare(ctx, services{db: db, auth: a, contracts: cs, banks: banks}, cfg.PublicURL, logger); err != nil {
+			if err := seed.prepare(ctx, services{db: db, auth: a, contracts: cs, banks: banks, lending: ls}, cfg.PublicURL, logger); err != nil {
 				return err
 			}
 			defer seed.close()

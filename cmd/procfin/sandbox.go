@@ -45,6 +45,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	tranches := fset.Int("tranches", sandbox.DefaultTranches, "disbursements per loan")
 	repayAfter := fset.Duration("repay-after", 0, "repay each loan this long after disbursing it, and pause as long between a loan's later steps (0: never)")
 	life := fset.String("life", string(sandbox.LifeRepaid), "what becomes of every application: repaid, tranches, whole, partial, overdue or held (bank-protocol.md 1.1)")
+	await := fset.Bool("await-confirmation", false, "disburse only after procfin's receivable.confirmed of the application (protocol 1.1); lapse the approval on receivable.refused")
 	down := fset.Bool("down", false, "fault: answer 503 to everything")
 	slow := fset.Duration("slow", 0, "fault: wait this long before answering")
 	fail5xx := fset.Int("fail-5xx-every", 0, "fault: answer 500 to every Nth application")
@@ -88,7 +89,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	bank, err := sandbox.New(sandbox.Config{
 		BankID: *bankID, ProcfinURL: *procfinURL, ProcfinJWKSURL: *jwksURL, PublicURL: base,
 		Key: key, DecisionDelay: *delay, ApproveUpTo: limit, Rate: r, Tranches: *tranches,
-		RepayAfter: *repayAfter, BankName: *name, Logger: logger,
+		RepayAfter: *repayAfter, BankName: *name, Logger: logger, AwaitConfirmation: *await,
 		Life:   func(sandbox.Application) sandbox.Life { return sandbox.Life(*life) },
 		Faults: sandbox.Faults{Down: *down, Slow: *slow, Fail5xxEvery: *fail5xx, DuplicateEvents: *dup, ReorderEvents: *reorder},
 	})
