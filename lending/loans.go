@@ -65,17 +65,6 @@ func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, a
 		EntityID: appID, Before: acct, After: after, Reason: cause})
 }
 
-// ConfirmAccount records that the purchaser signed the change of the
-// contract's payment account to the bank's repayment account.
-func (s *Service) ConfirmAccount(ctx context.Context, sc Scope, appID, actor string) error {
-	return postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
-		if _, err := s.lockApplication(ctx, tx, sc, appID); err != nil {
-			return err
-		}
-		return s.moveAccount(ctx, tx, appID, "confirmed", actor, "the purchaser signed the account change")
-	})
-}
-
 // BankApplication locks the application for a bank's event: not_found when
 // it does not exist or is another bank's.
 func (s *Service) BankApplication(ctx context.Context, tx *postgres.Tx, bankID, appID string) (Application, error) {
