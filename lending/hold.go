@@ -215,25 +215,37 @@ func (s *Service) lockOnDisbursement(ctx context.Context, tx *postgres.Tx, appID
 		EntityID: appID, Before: before, After: after, Reason: cause})
 }
 
-// otherBanks reads, in one statement, the banks other than the one asked
-// that finance each of the contracts contractIDs: those of the contract's
-// live applications (contract.single_bank), by contract id. Called under
-// the contracts' row locks, after they were taken, so that it sees every
-// application committed before.
+// otherBanks reads, in one statement, the banks that finance each of the
+// contracts contractIDs, by contract id: of the banks of the contract's
+// live applications (contract.single_bank), the lowest and the highest id,
+// which are one bank exactly when one bank finances it; two probes of the
+// index applications_contract_live per contract, however many
+// applications it has. Called under the contracts' row locks, after they
+// were taken, so that it sees every application committed before.
+var contractBanksSQL = `
+	SELECT c.id AS contract_id, lo.bank_id AS low, hi.bank_id AS high
+	FROM unnest($1::uuid[]) AS c(id)
+	CROSS JOIN LATERAL (SELECT bank_id FROM applications
+		WHERE contract_id = c.id AND status IN ` + liveSetSQL + ` ORDER BY bank_id LIMIT 1) lo
+	CROSS JOIN LATERAL (SELECT bank_id FROM applications
+		WHERE contract_id = c.id AND status IN ` + liveSetSQL + ` ORDER BY bank_id DESC LIMIT 1) hi`
+
 func otherBanks(ctx context.Context, tx *postgres.Tx, contractIDs []string) (map[string][]string, error) {
 	var rows []struct {
 		ContractID string `db:"contract_id"`
-		BankID     string `db:"bank_id"`
+		Low        string `db:"low"`
+		High       string `db:"high"`
 	}
-	err := tx.SelectContext(ctx, &rows, `
-		SELECT DISTINCT contract_id, bank_id FROM applications
-		WHERE contract_id = ANY($1::uuid[]) AND status IN `+liveSetSQL+` ORDER BY contract_id, bank_id`, pq.Array(contractIDs))
+	err := tx.SelectContext(ctx, &rows, contractBanksSQL, pq.Array(contractIDs))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
 	banks := make(map[string][]string, len(rows))
 	for _, r := range rows {
-		banks[r.ContractID] = append(banks[r.ContractID], r.BankID)
+		banks[r.ContractID] = append(banks[r.ContractID], r.Low)
+		if r.High != r.Low {
+			banks[r.ContractID] = append(banks[r.ContractID], r.High)
+		}
 	}
 	return banks, nil
 }
