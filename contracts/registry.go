@@ -20,9 +20,10 @@ import (
 	"procfin/platform/text"
 )
 
-// Issuer is a procurement centre (政府采购中心) whose signed records procfin
-// trusts.
-type Issuer struct {
+// Signer is a registered sender of signed messages with a name and keys:
+// a procurement centre (issuer) or a treasury payment system, each in a
+// table of this shape (issuers, payment_systems).
+type Signer struct {
 	ID         string               `db:"id" json:"id"`
 	Name       string               `db:"name" json:"name"`
 	JWKS       signature.StoredJWKS `db:"jwks" json:"jwks,omitempty"`
@@ -33,8 +34,16 @@ type Issuer struct {
 	UpdatedAt  time.Time            `db:"updated_at" json:"updated_at"`
 }
 
-// IssuerRegistration is what an administrator registers.
-type IssuerRegistration struct {
+// Issuer is a procurement centre (政府采购中心) whose signed records procfin
+// trusts.
+type Issuer = Signer
+
+// IssuerRegistration is what an administrator registers of an issuer.
+type IssuerRegistration = SignerRegistration
+
+// SignerRegistration is what an administrator registers of a signer: jwks
+// or jwks_url, with the algorithms it signs with.
+type SignerRegistration struct {
 	ID         string          `json:"id"`
 	Name       string          `json:"name"`
 	JWKS       json.RawMessage `json:"jwks"`
@@ -55,6 +64,14 @@ func (s *Service) SetURLPolicy(p safehttp.Policy) { s.urls = p }
 // Returns invalid for a bad id, name, key set, JWKS URL (not https, or a
 // private address, unless the URL policy allows it) or algorithm.
 func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, actor string) (Issuer, bool, error) {
+	return s.registerSigner(ctx, "issuers", "issuer", r, actor)
+}
+
+// registerSigner creates or updates a signer in its table (issuers or
+// payment_systems; entity names it in the audit trail); created is false
+// for an update or the same registration again (which changes nothing and
+// is not audited). Returns invalid naming every bad field.
+func (s *Service) registerSigner(ctx context.Context, table, entity string, r SignerRegistration, actor string) (Signer, bool, error) {
 	r.Name = text.Clean(r.Name, maxIssuerNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
@@ -66,7 +83,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
 	fe = append(fe, keys.CheckWith(s.urls)...)
 	if len(fe) > 0 {
-		return Issuer{}, false, errs.InvalidFields(fe...)
+		return Signer{}, false, errs.InvalidFields(fe...)
 	}
 	var jwks any
 	var jwksURL *string
@@ -78,14 +95,15 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	algs := keys.Algorithms
 	version, _, err := digestOf([]any{r.Name, string(keys.JWKS), keys.JWKSURL, algs})
 	if err != nil {
-		return Issuer{}, false, err
+		return Signer{}, false, err
 	}
-	var out Issuer
+	var out Signer
 	var created bool
 	err = postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
-		var before *Issuer
-		var old Issuer
-		err := tx.GetContext(ctx, &old, `SELECT * FROM issuers WHERE id = $1 FOR UPDATE`, r.ID)
+		created = false
+		var before *Signer
+		var old Signer
+		err := tx.GetContext(ctx, &old, `SELECT * FROM `+table+` WHERE id = $1 FOR UPDATE`, r.ID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			created = true
@@ -95,7 +113,7 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 			before = &old
 		}
 		err = tx.GetContext(ctx, &out, `
-			INSERT INTO issuers (id, name, jwks, jwks_url, algorithms, version)
+			INSERT INTO `+table+` (id, name, jwks, jwks_url, algorithms, version)
 			VALUES ($1, $2, $3, $4, $5, $6)
 			ON CONFLICT (id) DO UPDATE SET name = $2, jwks = $3, jwks_url = $4, algorithms = $5,
 				version = $6, updated_at = now()
@@ -103,14 +121,14 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		action := "issuer.updated"
-		if created {
-			action = "issuer.registered"
-		}
 		if before != nil && before.Version == out.Version {
 			return nil // the same registration again: nothing changed
 		}
-		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: "issuer", EntityID: out.ID, Before: before, After: out})
+		action := entity + ".updated"
+		if created {
+			action = entity + ".registered"
+		}
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: action, EntityType: entity, EntityID: out.ID, Before: before, After: out})
 	})
 	return out, created, err
 }

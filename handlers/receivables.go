@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -118,32 +119,18 @@ func bindSignedOrJSON(c *gin.Context, dst any) error {
 // contract's receivable: 200 with the receivable, also when it repeats the
 // recorded confirmation.
 func (s *server) confirmReceivable(c *gin.Context) {
-	id, err := contractParam(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	sc, who, err := s.receivableInScope(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req lending.Confirmation
-	if err := bindSignedOrJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	r, _, err := s.lending.Confirm(c.Request.Context(), sc, id, req, who)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	reply(c, http.StatusOK, r)
+	answerReceivable(s, c, (*lending.Service).Confirm)
 }
 
 // refuseReceivable takes the purchaser's refusal: 200 with the
 // receivable, also when it repeats the recorded refusal.
-func (s *server) refuseReceivable(c *gin.Context) {
+func (s *server) refuseReceivable(c *gin.Context) { answerReceivable(s, c, (*lending.Service).Refuse) }
+
+// answerReceivable is the one way of the purchaser's answers: the
+// contract's receivable in the caller's scope (404 before the body is
+// read), the body of type B, then act.
+func answerReceivable[B any](s *server, c *gin.Context,
+	act func(*lending.Service, context.Context, lending.Scope, string, B, string) (lending.Receivable, bool, error)) {
 	id, err := contractParam(c)
 	if err != nil {
 		fail(c, err)
@@ -154,12 +141,12 @@ func (s *server) refuseReceivable(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var req lending.Refusal
+	var req B
 	if err := bindSignedOrJSON(c, &req); err != nil {
 		fail(c, err)
 		return
 	}
-	r, _, err := s.lending.Refuse(c.Request.Context(), sc, id, req, who)
+	r, _, err := act(s.lending, c.Request.Context(), sc, id, req, who)
 	if err != nil {
 		fail(c, err)
 		return
