@@ -115,7 +115,7 @@ func (e *env) startBank(t *testing.T) *sandbox.Bank {
 	ctx, cancel := context.WithCancel(context.Background())
 	bank, err := sandbox.New(sandbox.Config{BankID: "qilu-sandbox", BankName: "齐鲁银行（沙箱）", ProcfinURL: e.srv.URL,
 		DecisionDelay: 300 * time.Millisecond, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
-		Tranches: 2, RepayAfter: 1500 * time.Millisecond, LoanDays: 90, RetryBackoff: 100 * time.Millisecond,
+		Tranches: 2, RepayAfter: 3 * time.Second, LoanDays: 90, RetryBackoff: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -212,10 +212,19 @@ func TestBrowserStory(t *testing.T) {
 
 	// The timeline moves on by itself: delivered, approved, disbursed.
 	url := value(t, ctx, "application url", chromedp.Location())
+	appID := url[strings.LastIndex(url, "/")+1:]
+	// The purchaser confirms the receivable once the bank approved, before
+	// the sandbox bank's repayments close the loan: the claims they make
+	// then wait for an officer.
 	deadline := time.Now().Add(30 * time.Second)
+	confirmed := false
 	for {
 		run("application", chromedp.Navigate(url), chromedp.WaitVisible(css("#app-status")))
 		status := value(t, ctx, "status", chromedp.AttributeValue(css("#app-status"), "data-status")).Value
+		if !confirmed && slices.Contains([]string{"approved", "disbursed", "repaid"}, status) {
+			e.confirmReceivable(appID)
+			confirmed = true
+		}
 		n := value(t, ctx, "disbursements", chromedp.Evaluate[int](`document.querySelectorAll("#disbursements tbody tr").length`))
 		if slices.Contains([]string{"disbursed", "repaid", "closed"}, status) && n == 2 {
 			break
@@ -244,7 +253,6 @@ func TestBrowserStory(t *testing.T) {
 
 	// The consent given with it, in the language the supplier read, with
 	// its revoke button (what a revocation does: web/consents_test.go).
-	appID := url[strings.LastIndex(url, "/")+1:]
 	run("consents", chromedp.Navigate(base+"/portal/consents"), chromedp.WaitVisible(css("#consents")), shot(dir, "consents"))
 	row := `#consents tr[data-state="given"]:has(a[href="/portal/applications/` + appID + `"])`
 	if stmt := value(t, ctx, "consent", chromedp.Text(css(row+" td:nth-child(2)"))); !strings.HasPrefix(stmt, "本企业同意") {
@@ -260,10 +268,6 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.WaitVisible(css(`[data-status="403"]`)),
 		shot(dir, "forbidden"))
 	run("log out", chromedp.Click(css(`.who button[type="submit"]`)), chromedp.WaitVisible(css("#username")))
-
-	// The purchaser confirms the receivable: the claims the sandbox bank's
-	// repayments made wait for an officer.
-	e.confirmReceivable(appID)
 
 	// The officer: dashboard, a claim approved, the batch downloaded.
 	login("officer")
