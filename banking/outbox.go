@@ -125,3 +125,15 @@ func (o Outbox) Withdraw(ctx context.Context, tx *postgres.Tx, w lending.Withdra
 	return true, o.queue(tx, Withdrawal{ApplicationID: w.ApplicationID, BankID: w.BankID, Reason: w.Reason,
 		WithdrawnAt: tx.Now().UTC().Truncate(time.Second), MessageID: uuid.NewString()})
 }
+
+// Intents queues a financing-intents message for each bank asked
+// (lending's Outbox).
+func (o Outbox) Intents(ctx context.Context, tx *postgres.Tx, ms ...lending.IntentMessage) error {
+	return fmt.Errorf("banking: financing-intents messages are not implemented yet")
+}
+
+// Decisions queues the decision on an intent for each bank asked
+// (lending's Outbox).
+func (o Outbox) Decisions(ctx context.Context, tx *postgres.Tx, ds ...lending.Decision) error {
+	return fmt.Errorf("banking: intent decisions are not implemented yet")
+}

@@ -115,6 +115,9 @@ type Config struct {
 		// ConsentTTL is how long a supplier's consent to send its data to a
 		// bank lasts (PROCFIN_CONSENT_TTL).
 		ConsentTTL time.Duration `yaml:"consent_ttl"`
+		// IntentTTL is how long banks have to answer a financing intent
+		// whose supplier names no respond_by (PROCFIN_INTENT_TTL).
+		IntentTTL time.Duration `yaml:"intent_ttl"`
 	} `yaml:"lending"`
 
 	// Subsidy is the interest-subsidy (贴息) policy that becomes version 1
@@ -228,6 +231,14 @@ func Load(file string, getenv func(string) string) (Config, error) {
 		c.Outbound.JWKSHardExpiry = d
 		return nil
 	})
+	env("PROCFIN_INTENT_TTL", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (e.g. 72h): %q", v)
+		}
+		c.Lending.IntentTTL = d
+		return nil
+	})
 	env("PROCFIN_CONSENT_TTL", func(v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -289,6 +300,7 @@ func (c *Config) validate() []error {
 	positive("auth.token_ttl", c.Auth.TokenTTL)
 	positive("idempotency.ttl", c.Idempotency.TTL)
 	positive("lending.consent_ttl", c.Lending.ConsentTTL)
+	positive("lending.intent_ttl", c.Lending.IntentTTL)
 	if c.Auth.TokenTTL > time.Hour {
 		bad("auth.token_ttl", "access tokens are short-lived: at most 1h, got %s", c.Auth.TokenTTL)
 	}

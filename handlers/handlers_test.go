@@ -95,6 +95,7 @@ func newEnvFrom(t *testing.T, getenv func(string) string) *env {
 	events.OnRepaid = e.subsidies.OnRepaid
 	events.OnOverdue = e.subsidies.OnOverdue
 	e.lending.OnConfirmed(e.subsidies.ReleaseHeld)
+	e.lending.UseSubsidyRates(e.subsidies)
 	e.h, err = New(Deps{Config: cfg, DB: e.db, Auth: e.auth, Contracts: e.contracts, Banks: banks, Lending: e.lending,
 		Subsidies: e.subsidies, Events: events, BankMessages: signature.NewVerifier(e.db, "procfin", banks.Sender, signature.WithURLPolicy(urls)),
 		Deliveries:        banking.NewDeliveries(e.db, e.lending),

@@ -24,12 +24,16 @@ import (
 
 // Application is a credit application (融资申请) with its history.
 type Application struct {
-	ID               string          `db:"id" json:"id"`
-	Seq              int64           `db:"seq" json:"-"`
-	SupplierUSCC     string          `db:"supplier_uscc" json:"supplier_uscc"`
-	ContractID       string          `db:"contract_id" json:"contract_id"`
-	BankID           string          `db:"bank_id" json:"bank_id"`
-	CreditLineID     *string         `db:"credit_line_id" json:"credit_line_id"`
+	ID           string  `db:"id" json:"id"`
+	Seq          int64   `db:"seq" json:"-"`
+	SupplierUSCC string  `db:"supplier_uscc" json:"supplier_uscc"`
+	ContractID   string  `db:"contract_id" json:"contract_id"`
+	BankID       string  `db:"bank_id" json:"bank_id"`
+	CreditLineID *string `db:"credit_line_id" json:"credit_line_id"`
+	// OfferID is the offer (financing intent) this application accepted,
+	// nil for a direct application: the bank's approval may not exceed
+	// the offer's amount or rate.
+	OfferID          *string         `db:"offer_id" json:"offer_id,omitempty"`
 	Amount           money.Amount    `db:"amount" json:"amount"`
 	Currency         string          `db:"-" json:"currency"`
 	TermDays         int             `db:"term_days" json:"term_days"`

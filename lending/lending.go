@@ -17,6 +17,9 @@ type Limits struct {
 	MaxAmount   money.Amount
 	MaxTermDays int
 	ConsentTTL  time.Duration // how long a consent to share data lasts
+	// IntentTTL is how long banks have to answer a financing intent when
+	// the supplier names no respond_by (lending.intent_ttl, 72 h).
+	IntentTTL time.Duration
 	// WriteOffBarDays is how long after a write-off the supplier's new
 	// applications fail supplier.not_overdue (lending.write_off_bar_days).
 	WriteOffBarDays int
@@ -34,6 +37,13 @@ type Outbox interface {
 	// ContractEvents queues contract events (bank-protocol.md 1.1,
 	// "Contract events"), each for its application's bank.
 	ContractEvents(ctx context.Context, tx *postgres.Tx, es ...ContractEvent) error
+	// Intents queues a financing-intents message for each bank asked
+	// (bank-protocol.md 1.1, "Competing offers"), each with only the data
+	// its consent names.
+	Intents(ctx context.Context, tx *postgres.Tx, ms ...IntentMessage) error
+	// Decisions queues the decision on an intent for each bank asked
+	// (POST {base}/v1/financing-intents/{intent_id}/decision).
+	Decisions(ctx context.Context, tx *postgres.Tx, ds ...Decision) error
 }
 
 // The types of contract event (bank-protocol.md 1.1, "Contract events").
@@ -128,6 +138,9 @@ type Service struct {
 	// applications whose repayment account the purchaser has just
 	// confirmed for the first time (OnConfirmed).
 	onConfirmed func(ctx context.Context, tx *postgres.Tx, applicationIDs []string) error
+	// subsidy says what the programme's interest subsidy takes off an
+	// offer's rate (UseSubsidyRates); nil: nothing.
+	subsidy SubsidyRates
 }
 
 // OnConfirmed registers what a purchaser's first confirmation of
@@ -145,6 +158,9 @@ func NewService(db *sqlx.DB, cs *contracts.Service, outbox Outbox, limits Limits
 	}
 	if limits.ConsentTTL == 0 {
 		limits.ConsentTTL = 365 * 24 * time.Hour
+	}
+	if limits.IntentTTL == 0 {
+		limits.IntentTTL = 72 * time.Hour
 	}
 	if limits.WriteOffBarDays == 0 {
 		limits.WriteOffBarDays = 365
@@ -170,6 +186,9 @@ type Submission struct {
 	Amount        money.Amount
 	TermDays      int
 	BankLineID    *string // the bank's id of the credit line drawn on; nil for none
-	Purpose       string
-	Verification  contracts.Report
+	// BankOfferID is the bank's own offer_id of the offer this application
+	// accepted (request.offer_id); nil for a direct application.
+	BankOfferID  *string
+	Purpose      string
+	Verification contracts.Report
 }

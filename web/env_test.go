@@ -108,6 +108,7 @@ func newEnv(t *testing.T) *env {
 	e.events = banking.NewEvents(e.db, e.lending)
 	e.events.OnRepaid = e.subsidies.OnRepaid
 	e.lending.OnConfirmed(e.subsidies.ReleaseHeld)
+	e.lending.UseSubsidyRates(e.subsidies)
 	deliveries := banking.NewDeliveries(e.db, e.lending)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	w, err := New(Deps{DB: e.db, Auth: e.auth, Contracts: e.contracts, Lending: e.lending, Banks: e.banks,

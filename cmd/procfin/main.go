@@ -453,6 +453,7 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		events.OnRepaid = subs.OnRepaid
 		events.OnOverdue = subs.OnOverdue
 		ls.OnConfirmed(subs.ReleaseHeld)
+		ls.UseSubsidyRates(subs)
 		banks := banking.NewRegistry(db)
 		banks.SetURLPolicy(urls)
 		for _, b := range cfg.Banks {
@@ -600,7 +601,8 @@ func newLending(cfg configs.Config, db *sqlx.DB, cs *contracts.Service) (*lendin
 		return nil, fmt.Errorf("financing.max_application_amount: %w", err)
 	}
 	ls := lending.NewService(db, cs, banking.Outbox{}, lending.Limits{MaxAmount: maxAmount, MaxTermDays: cfg.Financing.MaxTermDays,
-		WriteOffBarDays: cfg.Lending.WriteOffBarDays, ConsentTTL: cfg.Lending.ConsentTTL}, nil)
+		WriteOffBarDays: cfg.Lending.WriteOffBarDays, ConsentTTL: cfg.Lending.ConsentTTL,
+		IntentTTL: cfg.Lending.IntentTTL}, nil)
 	ls.UseReadCache(cfg.HTTP.ReadCacheTTL)
 	return ls, nil
 }

@@ -42,6 +42,7 @@ const (
 	ConsentInUse         Code = "consent_in_use"          // a live loan needs the data the consent covers (409)
 	ConsentExpired       Code = "consent_expired"         // the consent to send the data has expired (409)
 	ConfirmationMismatch Code = "confirmation_mismatch"   // a purchaser's confirmation does not fit the financing (422)
+	OfferExpired         Code = "offer_expired"           // the offer's valid_until has passed (409)
 )
 
 // table is the one mapping of codes to HTTP statuses and titles.
@@ -55,6 +56,7 @@ var table = map[Code]struct {
 	ConsentInUse:         {http.StatusConflict, "Consent in use"},
 	ConsentExpired:       {http.StatusConflict, "Consent expired"},
 	ConfirmationMismatch: {http.StatusUnprocessableEntity, "Confirmation mismatch"},
+	OfferExpired:         {http.StatusConflict, "Offer expired"},
 	MalformedRequest:     {http.StatusBadRequest, "Malformed request"},
 	UnsupportedMedia:     {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	BodyTooLarge:         {http.StatusRequestEntityTooLarge, "Request body too large"},
