@@ -264,7 +264,7 @@ func NewApplicationMessage(s lending.Submission) ApplicationMessage {
 		Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
 		Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
 			PaymentTerms: paymentTerms(c.PaymentTerms)},
-		Request:      MessageRequest{Amount: s.Amount, Currency: c.Currency, TermDays: s.TermDays, CreditLineID: s.BankLineID, Purpose: s.Purpose,
+		Request: MessageRequest{Amount: s.Amount, Currency: c.Currency, TermDays: s.TermDays, CreditLineID: s.BankLineID, Purpose: s.Purpose,
 			OfferID: s.BankOfferID},
 		Verification: MessageVerification{VerifiedAt: s.Verification.VerifiedAt, Checks: checks},
 	}
