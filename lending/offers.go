@@ -50,15 +50,15 @@ func (s *Service) Accept(ctx context.Context, who Applicant, intentID, offerID s
 		return Application{}, errs.E(errs.NotFound, "no offer %s on financing intent %s", offerID, iid)
 	}
 	var row struct {
-		SupplierUSCC string       `db:"supplier_uscc"`
-		ContractID   string       `db:"contract_id"`
-		Purpose      string       `db:"purpose"`
-		Status       IntentStatus `db:"status"`
-		OfferStatus  *OfferStatus `db:"offer_status"`
-		BankID       *string      `db:"bank_id"`
+		SupplierUSCC string        `db:"supplier_uscc"`
+		ContractID   string        `db:"contract_id"`
+		Purpose      string        `db:"purpose"`
+		Status       IntentStatus  `db:"status"`
+		OfferStatus  *OfferStatus  `db:"offer_status"`
+		BankID       *string       `db:"bank_id"`
 		Amount       *money.Amount `db:"amount"`
-		TermDays     *int       `db:"term_days"`
-		ValidUntil   *time.Time `db:"valid_until"`
+		TermDays     *int          `db:"term_days"`
+		ValidUntil   *time.Time    `db:"valid_until"`
 	}
 	err := s.db.GetContext(ctx, &row, `
 		SELECT i.supplier_uscc, i.contract_id, i.purpose, i.status, o.status AS offer_status, o.bank_id, o.amount, o.term_days, o.valid_until
