@@ -516,7 +516,9 @@ func TestApprovalWithinTheOffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must(t, func() error { return w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "REF-1") }) })
+	must(t, func() error {
+		return w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDelivered(ctx, tx, a.ID, "REF-1") })
+	})
 	approve := func(amount, rate string) error {
 		return w.tx(func(tx *postgres.Tx) error {
 			return w.lending.Approve(ctx, tx, "qilu-bank", a.ID, lending.Approval{ApprovedAmount: money.MustAmount(amount),
