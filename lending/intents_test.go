@@ -25,13 +25,12 @@ import (
 	"procfin/platform/safehttp"
 )
 
-// recordingOutbox is banking's outbox, but for the intents' messages and
-// decisions, which it records once their transaction commits.
+// recordingOutbox is banking's outbox that also records, once committed,
+// the financing-intents messages it queues.
 type recordingOutbox struct {
 	banking.Outbox
-	mu        sync.Mutex
-	intents   []lending.IntentMessage
-	decisions []lending.Decision
+	mu      sync.Mutex
+	intents []lending.IntentMessage
 }
 
 func (o *recordingOutbox) Intents(ctx context.Context, tx *postgres.Tx, ms ...lending.IntentMessage) error {
@@ -40,30 +39,7 @@ func (o *recordingOutbox) Intents(ctx context.Context, tx *postgres.Tx, ms ...le
 		defer o.mu.Unlock()
 		o.intents = append(o.intents, ms...)
 	})
-	return nil
-}
-
-func (o *recordingOutbox) Decisions(ctx context.Context, tx *postgres.Tx, ds ...lending.Decision) error {
-	tx.AfterCommit(func() {
-		o.mu.Lock()
-		defer o.mu.Unlock()
-		o.decisions = append(o.decisions, ds...)
-	})
-	return nil
-}
-
-// told is what each bank was told of intent id, as "bank:decision", in
-// the order told.
-func (o *recordingOutbox) told(id string) []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	var out []string
-	for _, d := range o.decisions {
-		if d.IntentID == id {
-			out = append(out, d.BankID+":"+d.Decision)
-		}
-	}
-	return out
+	return o.Outbox.Intents(ctx, tx, ms...)
 }
 
 // intentWorld is a world with a third bank and a lending service whose
@@ -106,6 +82,18 @@ func (w *intentWorld) setClock(at time.Time) {
 	w.clockMu.Lock()
 	defer w.clockMu.Unlock()
 	w.now = at
+}
+
+// told is what the banks were told of intent id, as "bank:decision", in
+// the order queued: the intent-decision deliveries.
+func (w *intentWorld) told(id string) []string {
+	w.t.Helper()
+	var out []string
+	must(w.t, func() error {
+		return w.db.Select(&out, `SELECT bank_id || ':' || (convert_from(payload, 'UTF8')::jsonb->>'decision') FROM deliveries
+			WHERE intent_id = $1 AND kind = 'intent-decision' ORDER BY id`, id)
+	})
+	return out
 }
 
 func (w *intentWorld) need(amount string, banks ...string) lending.PublishInput {
@@ -214,6 +202,30 @@ func TestPublishToThreeBanks(t *testing.T) {
 			m.Supplier.USCC != uscc || m.Contract.ContractNo != "C1" || !m.Verification.Passed {
 			t.Fatalf("message %d: %+v", i, m)
 		}
+	}
+	var queued []string
+	must(t, func() error {
+		return w.db.Select(&queued, `SELECT bank_id FROM deliveries WHERE intent_id = $1 AND kind = 'financing-intent' AND status = 'pending'
+			ORDER BY bank_id`, in.ID)
+	})
+	if diff := cmp.Diff(threeBanks, queued); diff != "" {
+		t.Fatalf("deliveries (-want +got):\n%s", diff)
+	}
+	must(t, func() error {
+		_, err := w.db.Exec(`UPDATE deliveries SET status = CASE bank_id WHEN 'qilu-bank' THEN 'delivered' ELSE 'dead' END
+			WHERE intent_id = $1 AND kind = 'financing-intent' AND bank_id <> 'other-bank'`, in.ID)
+		return err
+	})
+	read, err := w.ls.Intent(ctx, lending.Scope{SupplierUSCC: uscc}, in.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries = nil
+	for _, b := range read.Banks {
+		deliveries = append(deliveries, b.Delivery)
+	}
+	if diff := cmp.Diff([]string{"pending", "delivered", "dead"}, deliveries); diff != "" {
+		t.Fatalf("deliveries read (-want +got):\n%s", diff)
 	}
 	if got := w.financed(); got != "0.00" {
 		t.Fatalf("financed %s: a need holds nothing", got)
@@ -575,7 +587,7 @@ func TestCancelIntent(t *testing.T) {
 		t.Fatalf("%d cancellations succeeded", ok)
 	}
 	want := []string{"other-bank:cancelled", "qilu-bank:cancelled", "third-bank:cancelled"}
-	if diff := cmp.Diff(want, w.out.told(in.ID)); diff != "" {
+	if diff := cmp.Diff(want, w.told(in.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	got, err := w.ls.Intent(ctx, lending.Scope{}, in.ID)
@@ -633,7 +645,7 @@ func TestExpireIntents(t *testing.T) {
 	if status(alone.ID) != lending.IntentExpired || status(withOffer.ID) != lending.IntentOpen {
 		t.Fatal("alone should have expired, withOffer not")
 	}
-	if diff := cmp.Diff([]string{"other-bank:expired", "qilu-bank:expired"}, w.out.told(alone.ID)); diff != "" {
+	if diff := cmp.Diff([]string{"other-bank:expired", "qilu-bank:expired"}, w.told(alone.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	expire(t0.Add(3*time.Hour-time.Microsecond), 0)
@@ -641,7 +653,7 @@ func TestExpireIntents(t *testing.T) {
 	if status(withOffer.ID) != lending.IntentExpired || status(lasting.ID) != lending.IntentOpen {
 		t.Fatal("withOffer should have expired, lasting not")
 	}
-	if diff := cmp.Diff([]string{"other-bank:expired", "qilu-bank:expired"}, w.out.told(withOffer.ID)); diff != "" {
+	if diff := cmp.Diff([]string{"other-bank:expired", "qilu-bank:expired"}, w.told(withOffer.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	got, _ := w.ls.Intent(ctx, lending.Scope{}, withOffer.ID)
@@ -683,7 +695,7 @@ func TestRevokeIntentConsent(t *testing.T) {
 	if c.State != lending.ConsentRevoked || c.IntentID == nil || *c.IntentID != in.ID || *c.IntentStatus != lending.IntentOpen || c.ApplicationID != "" {
 		t.Fatalf("consent %+v", c)
 	}
-	if diff := cmp.Diff([]string{"qilu-bank:cancelled"}, w.out.told(in.ID)); diff != "" {
+	if diff := cmp.Diff([]string{"qilu-bank:cancelled"}, w.told(in.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	got, _ := w.ls.Intent(ctx, mine, in.ID)
@@ -701,7 +713,7 @@ func TestRevokeIntentConsent(t *testing.T) {
 	if err != nil || *c.IntentStatus != lending.IntentCancelled {
 		t.Fatal(c, err)
 	}
-	if diff := cmp.Diff([]string{"qilu-bank:cancelled", "other-bank:cancelled"}, w.out.told(in.ID)); diff != "" {
+	if diff := cmp.Diff([]string{"qilu-bank:cancelled", "other-bank:cancelled"}, w.told(in.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	if got, _ := w.ls.Intent(ctx, mine, in.ID); got.Status != lending.IntentCancelled {
@@ -717,7 +729,7 @@ func TestRevokeIntentConsent(t *testing.T) {
 	if err != nil || c.State != lending.ConsentRevoked || *c.IntentStatus != lending.IntentCancelled {
 		t.Fatal(c, err)
 	}
-	if diff := cmp.Diff([]string{"third-bank:cancelled"}, w.out.told(closed.ID)); diff != "" {
+	if diff := cmp.Diff([]string{"third-bank:cancelled"}, w.told(closed.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
 	if got, _ := w.ls.Intent(ctx, mine, closed.ID); got.Banks[0].OutAt != nil {
