@@ -71,8 +71,8 @@ func (s *Service) Intents(ctx context.Context, sc Scope, f IntentFilter, before 
 }
 
 // completeIntents reads the banks and offers of the intents list, in one
-// query each, and orders each intent's offers: the current ones (made,
-// valid now, on an open intent) first, cheapest effective rate first (then
+// query each, and orders each intent's offers: the current ones (made, on
+// an open intent, and valid now: now is not after valid_until) first, cheapest effective rate first (then
 // the larger amount, then the earlier), then the others newest first.
 func (s *Service) completeIntents(ctx context.Context, q sqlx.QueryerContext, list []Intent) error {
 	if len(list) == 0 {
@@ -123,7 +123,7 @@ func (s *Service) completeIntents(ctx context.Context, q sqlx.QueryerContext, li
 	}
 	for i := range list {
 		open := list[i].Status == IntentOpen
-		current := func(o Offer) bool { return open && o.Status == OfferMadeStatus && o.ValidUntil.After(now) }
+		current := func(o Offer) bool { return open && o.Status == OfferMadeStatus && !o.ValidUntil.Before(now) }
 		slices.SortStableFunc(list[i].Offers, func(a, b Offer) int {
 			ca, cb := current(a), current(b)
 			switch {
@@ -229,7 +229,8 @@ const expiryBatch = 100
 const ExpiryActor = "system:intent-expiry"
 
 // ExpireIntents closes the open intents whose respond_by has passed and
-// that have no offer still valid (made, valid_until after now), telling
+// that have no offer still valid (made, and now not after its
+// valid_until: it may still be accepted), telling
 // every bank asked expired (bank-protocol.md 1.1, "Competing offers"); it
 // returns how many it closed. It takes intents in batches of expiryBatch,
 // each in a transaction of its own, skipping intents another transaction
@@ -244,8 +245,8 @@ func (s *Service) ExpireIntents(ctx context.Context) (int, error) {
 			var due []string
 			err := tx.SelectContext(ctx, &due, `
 				SELECT fi.id FROM financing_intents fi
-				WHERE fi.status = 'open' AND fi.respond_by <= $1
-				  AND NOT EXISTS (SELECT FROM offers o WHERE o.intent_id = fi.id AND o.status = 'made' AND o.valid_until > $1)
+				WHERE fi.status = 'open' AND fi.respond_by < $1
+				  AND NOT EXISTS (SELECT FROM offers o WHERE o.intent_id = fi.id AND o.status = 'made' AND o.valid_until >= $1)
 				ORDER BY fi.respond_by, fi.id LIMIT $2
 				FOR UPDATE OF fi SKIP LOCKED`, tx.Now(), expiryBatch)
 			if err != nil {

@@ -511,12 +511,16 @@ func TestOffersBestFirst(t *testing.T) {
 	if got.Offers[0].Subsidy == nil || !got.Offers[0].Subsidy.Eligible || got.Offers[0].BankName != "Third Bank" {
 		t.Fatalf("offer %+v", got.Offers[0])
 	}
-	// Past b's and c's validity only a is current.
+	// Past b's and c's validity, only a is current.
 	must(t, func() error {
 		_, err := w.db.Exec(`UPDATE offers SET valid_until = $2 WHERE id = ANY($1::uuid[])`, "{"+b+","+c+"}", t0.Add(time.Hour))
 		return err
 	})
-	w.setClock(t0.Add(time.Hour))
+	w.setClock(t0.Add(time.Hour)) // valid until then, inclusive
+	if got, _ := w.ls.Intent(ctx, lending.Scope{}, in.ID); got.Offers[0].ID != c {
+		t.Fatalf("at valid_until: %+v", rows(got))
+	}
+	w.setClock(t0.Add(time.Hour + time.Microsecond))
 	got, err = w.ls.Intent(ctx, lending.Scope{}, in.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -640,16 +644,16 @@ func TestExpireIntents(t *testing.T) {
 		}
 		return got.Status
 	}
-	expire(t0.Add(time.Hour-time.Microsecond), 0)
-	expire(t0.Add(time.Hour), 1) // respond_by reached: alone expires, withOffer has a valid offer
+	expire(t0.Add(time.Hour), 0)                  // respond_by: offers are still taken
+	expire(t0.Add(time.Hour+time.Microsecond), 1) // respond_by passed: alone expires, withOffer has a valid offer
 	if status(alone.ID) != lending.IntentExpired || status(withOffer.ID) != lending.IntentOpen {
 		t.Fatal("alone should have expired, withOffer not")
 	}
 	if diff := cmp.Diff([]string{"other-bank:expired", "qilu-bank:expired"}, w.told(alone.ID)); diff != "" {
 		t.Fatalf("told (-want +got):\n%s", diff)
 	}
-	expire(t0.Add(3*time.Hour-time.Microsecond), 0)
-	expire(t0.Add(3*time.Hour), 1) // the offer's valid_until passed
+	expire(t0.Add(3*time.Hour), 0)                  // the offer may be accepted until its valid_until
+	expire(t0.Add(3*time.Hour+time.Microsecond), 1) // passed
 	if status(withOffer.ID) != lending.IntentExpired || status(lasting.ID) != lending.IntentOpen {
 		t.Fatal("withOffer should have expired, lasting not")
 	}
