@@ -812,3 +812,88 @@ func TestConsentsOfIntents(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishSameKeyConcurrently: requests racing under one
+// Idempotency-Key publish one need, and each answers it.
+func TestPublishSameKeyConcurrently(t *testing.T) {
+	t.Parallel()
+	w := newIntentWorld(t, nil)
+	who := w.who
+	who.RequestKey = "race"
+	const n = 8
+	got, fails := make([]string, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in, err := w.ls.Publish(ctx, who, w.need("800000.00", threeBanks...))
+			got[i], fails[i] = in.ID, err
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if fails[i] != nil || got[i] != got[0] {
+			t.Fatalf("request %d: %s %v, want %s", i, got[i], fails[i], got[0])
+		}
+	}
+	if c := w.count(`SELECT count(*) FROM financing_intents`); c != 1 {
+		t.Fatalf("%d intents", c)
+	}
+	if c := w.count(`SELECT count(*) FROM deliveries WHERE kind = 'financing-intent'`); c != 3 {
+		t.Fatalf("%d messages", c)
+	}
+}
+
+// TestIntentClosesOnce: a cancellation, the expiry sweep and revocations
+// racing on one need close it once, and each bank asked is told once: the
+// bank taken out cancelled, the others what closed the need.
+func TestIntentClosesOnce(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		w := newIntentWorld(t, nil)
+		need := w.need("800000.00", threeBanks...)
+		need.RespondBy = ptr(w.now.Add(time.Minute).Format(time.RFC3339))
+		in, err := w.ls.Publish(ctx, w.who, need)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.setClock(w.now.Add(2 * time.Minute)) // respond_by passed, no offer: due to expire
+		mine := lending.Scope{SupplierUSCC: uscc}
+		var wg sync.WaitGroup
+		run := func(f func() error) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := f(); err != nil && !errs.Is(err, errs.InvalidTransition) {
+					t.Error(err)
+				}
+			}()
+		}
+		for range 3 {
+			run(func() error { _, err := w.ls.CancelIntent(ctx, mine, in.ID, "user:u1"); return err })
+			run(func() error { _, err := w.ls.ExpireIntents(ctx); return err })
+			run(func() error { _, err := w.ls.RevokeConsent(ctx, mine, in.Banks[1].ConsentID, "user:u1"); return err })
+		}
+		wg.Wait()
+		got, err := w.ls.Intent(ctx, mine, in.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closing := map[lending.IntentStatus]string{lending.IntentCancelled: "cancelled", lending.IntentExpired: "expired"}[got.Status]
+		if closing == "" {
+			t.Fatalf("round %d: status %s", round, got.Status)
+		}
+		told := w.told(in.ID)
+		slices.Sort(told)
+		// qilu-bank (Banks[1]) is told cancelled whether it was taken out
+		// first or the need closed first.
+		want := []string{"other-bank:" + closing, "qilu-bank:cancelled", "third-bank:" + closing}
+		if got.Banks[1].OutAt == nil && closing == "expired" {
+			want[1] = "qilu-bank:expired" // the need expired before the revocation
+		}
+		if diff := cmp.Diff(want, told); diff != "" {
+			t.Fatalf("round %d, %s: told (-want +got):\n%s", round, got.Status, diff)
+		}
+	}
+}
