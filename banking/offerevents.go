@@ -2,14 +2,10 @@ package banking
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"procfin/lending"
-	"procfin/platform/errs"
 	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
@@ -18,16 +14,20 @@ import (
 // The event types of competing offers (bank-protocol.md 1.1, "Competing
 // offers (融资意向)"): a bank's offer on an intent it was asked, and its
 // withdrawal. Their envelope's application_id is null (Clarifications,
-// "Envelopes"); data.intent_id names the intent.
+// "Envelopes"); data.intent_id names the intent. Lending applies them
+// under the intent's lock, and answers not_found, as if the intent did not
+// exist, unless it was asked of the bank: a bank never touches another
+// bank's intent.
 const (
 	EventOfferMade      = "offer.made"
 	EventOfferWithdrawn = "offer.withdrawn"
 )
 
-// The bounds of an offer's data: its conditions are shown to the supplier
-// as they are; its term is at most ten years.
+// The bounds of an offer's data read here: its conditions, shown to the
+// supplier as they are, in bytes (lending's bound); its term, which
+// lending then judges against financing.max_term_days.
 const (
-	maxConditions    = 2000 // characters
+	maxConditions    = 2000
 	maxOfferTermDays = 3650
 )
 
@@ -70,18 +70,12 @@ func (d *offerMadeData) check(c *checker) {
 	} else {
 		d.validUntil = t
 	}
-	c.words("conditions", d.Conditions, 0)
-	if utf8.RuneCountInString(d.Conditions) > maxConditions {
-		c.bad("conditions", "too_long", fmt.Sprintf("is at most %d characters", maxConditions))
-	}
+	c.words("conditions", d.Conditions, maxConditions)
 }
 
 func (d *offerMadeData) subject(Envelope) subject { return onIntent(d.IntentID) }
 
 func (d *offerMadeData) apply(ctx context.Context, tx *postgres.Tx, e *applying) error {
-	if err := askedOf(ctx, tx, e.bankID, d.IntentID); err != nil {
-		return err
-	}
 	return e.ls.MakeOffer(ctx, tx, e.bankID, lending.OfferMade{EventID: e.env.EventID, IntentID: d.IntentID, BankOfferID: d.OfferID,
 		Amount: *d.Amount, AnnualRate: *d.AnnualRate, TermDays: *d.TermDays, ValidUntil: d.validUntil, Conditions: d.Conditions})
 }
@@ -103,9 +97,6 @@ func (d *offerWithdrawnData) check(c *checker) {
 func (d *offerWithdrawnData) subject(Envelope) subject { return onIntent(d.IntentID) }
 
 func (d *offerWithdrawnData) apply(ctx context.Context, tx *postgres.Tx, e *applying) error {
-	if err := askedOf(ctx, tx, e.bankID, d.IntentID); err != nil {
-		return err
-	}
 	return e.ls.WithdrawOffer(ctx, tx, e.bankID, d.IntentID, d.OfferID)
 }
 
@@ -117,16 +108,4 @@ func (c *checker) intent(id *string) {
 		return
 	}
 	*id = canonical
-}
-
-// askedOf answers not_found, as if the intent did not exist, unless the
-// intent was asked of the bank (one probe of intent_banks' key): a bank
-// never touches another bank's intent.
-func askedOf(ctx context.Context, tx *postgres.Tx, bankID, intentID string) error {
-	var one int
-	err := tx.GetContext(ctx, &one, `SELECT 1 FROM intent_banks WHERE intent_id = $1 AND bank_id = $2`, intentID, bankID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return errs.E(errs.NotFound, "no financing intent %s", intentID)
-	}
-	return postgres.Translate(err)
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"procfin/platform/errs"
 	"procfin/platform/ids"
@@ -60,7 +59,7 @@ func TestParseOfferEvents(t *testing.T) {
 		"UpperIntent":        madeWith("intent_id", `"`+strings.ToUpper(testIntent)+`"`),
 		"NoConditions":       madeWith("conditions", ""),
 		"EmptyConditions":    madeWith("conditions", `""`),
-		"LongConditions":     madeWith("conditions", `"`+strings.Repeat("条", maxConditions)+`"`), // 2000 characters, 6000 bytes
+		"LongConditions":     madeWith("conditions", `"`+strings.Repeat("条", 666)+`xx"`), // 666 × 3 + 2 = 2000 bytes
 		"ConditionsNewlines": madeWith("conditions", `"一、质押\n二、按月付息"`),
 		"UTCInstant":         madeWith("valid_until", `"2026-11-24T02:00:00Z"`),
 		"SmallestRate":       madeWith("annual_rate", `"0.000001"`),
@@ -102,7 +101,7 @@ func TestParseOfferEvents(t *testing.T) {
 		"ValidUntilDate":     {madeWith("valid_until", `"2026-11-24"`), "data.valid_until"},
 		"ValidUntilNoOffset": {madeWith("valid_until", `"2026-11-24T10:00:00"`), "data.valid_until"},
 		"ValidUntilNumber":   {madeWith("valid_until", `1764000000`), "data.valid_until"},
-		"ConditionsTooLong":  {madeWith("conditions", `"`+strings.Repeat("条", maxConditions+1)+`"`), "data.conditions"},
+		"ConditionsTooLong":  {madeWith("conditions", `"`+strings.Repeat("条", 666)+`xxx"`), "data.conditions"}, // 2001 bytes
 		"ConditionsControl":  {madeWith("conditions", `"a\u001bb"`), "data.conditions"},
 		"WithdrawnNoOffer":   {offerEvent("offer.withdrawn", `{"intent_id": "`+testIntent+`"}`), "data.offer_id"},
 		"WithdrawnBadIntent": {offerEvent("offer.withdrawn", `{"intent_id": "x", "offer_id": "QL-OFFER-1"}`), "data.intent_id"},
@@ -141,10 +140,10 @@ func TestParseOfferEvents(t *testing.T) {
 // FuzzParseOfferEvent: no input panics; every refusal is a client error;
 // an offer accepted has no application, a canonical intent id, an offer id,
 // a positive amount, a rate above 0 and below 1, a term from 1 to 3650
-// days, an instant and conditions of clean text, at most 2000 characters.
+// days, an instant and conditions of clean text, at most 2000 bytes.
 func FuzzParseOfferEvent(f *testing.F) {
 	f.Add([]byte(madeWith("", "")))
-	f.Add([]byte(madeWith("conditions", `"`+strings.Repeat("条", maxConditions)+`"`)))
+	f.Add([]byte(madeWith("conditions", `"`+strings.Repeat("条", 667)+`"`)))
 	f.Add([]byte(madeWith("valid_until", `"2026-11-24T02:00:00.999999999Z"`)))
 	f.Add([]byte(madeWith("annual_rate", `"0.999999"`)))
 	f.Add([]byte(offerEvent("offer.withdrawn", `{"intent_id": "`+testIntent+`", "offer_id": "QL-OFFER-1"}`)))
@@ -163,7 +162,7 @@ func FuzzParseOfferEvent(f *testing.F) {
 			offerID, intentID = d.OfferID, d.IntentID
 			if !d.Amount.IsPositive() || !d.AnnualRate.Decimal().IsPositive() || !d.AnnualRate.Decimal().LessThan(money.MustRate("1").Decimal()) ||
 				*d.TermDays < 1 || *d.TermDays > maxOfferTermDays || d.validUntil.IsZero() ||
-				!text.Valid(d.Conditions) || utf8.RuneCountInString(d.Conditions) > maxConditions {
+				!text.Valid(d.Conditions) || len(d.Conditions) > maxConditions {
 				t.Fatalf("accepted %q as %+v", body, d)
 			}
 		case *offerWithdrawnData:

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/uuid"
@@ -67,8 +69,82 @@ func TestOfferEventsOnlyOnIntentsAsked(t *testing.T) {
 	if stored != 0 {
 		t.Fatalf("%d bank events and offers stored for refused events", stored)
 	}
-	// qilu-bank was asked: its offer passes the bank's check.
-	if _, _, err := ev.Apply(ctx, "qilu-bank", offerMade("q3", intent, "QL-1", "1000.00"), nil); errs.Is(err, errs.NotFound) || errs.Is(err, errs.Invalid) {
-		t.Fatalf("the bank asked: %v", err)
+	// qilu-bank was asked: its offer is recorded, once.
+	for _, want := range []string{banking.Processed, banking.Duplicate} {
+		if outcome, _, err := ev.Apply(ctx, "qilu-bank", offerMade("q3", intent, "QL-1", "1000.00"), nil); err != nil || outcome != want {
+			t.Fatalf("the bank asked: %s, %v; want %s", outcome, err, want)
+		}
+	}
+	var offers []struct {
+		BankID      string `db:"bank_id"`
+		BankOfferID string `db:"bank_offer_id"`
+		Amount      string `db:"amount"`
+		Status      string `db:"status"`
+	}
+	w.db.Select(&offers, `SELECT bank_id, bank_offer_id, amount::text, status FROM offers WHERE intent_id = $1`, intent)
+	if len(offers) != 1 || offers[0].BankID != "qilu-bank" || offers[0].BankOfferID != "QL-1" || offers[0].Amount != "1000.00" || offers[0].Status != "made" {
+		t.Fatalf("offers %+v", offers)
+	}
+	// Even huaxia-bank's withdrawal of qilu-bank's offer id is not_found.
+	if _, _, err := ev.Apply(ctx, "huaxia-bank", offerWithdrawn("h3", intent, "QL-1"), nil); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("another bank's withdrawal: %v", err)
+	}
+}
+
+// TestOfferEventsFollowLendingsRules: over the inbox, with the bank's
+// signed messages, an offer above the amount asked is 409
+// invalid_transition and changes nothing; a new offer replaces the bank's
+// earlier one; a withdrawal withdraws it; once the bank is taken out of the
+// intent (its consent revoked) its offers are not_found, and on a closed
+// intent invalid_transition.
+func TestOfferEventsFollowLendingsRules(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "http://127.0.0.1:1")
+	intent := w.seedIntent(t) // 1000.00 asked of qilu-bank
+	ev := banking.NewEvents(w.db, w.lending)
+	m := newMessages(t, w.db)
+	var done atomic.Int32
+	send := func(body []byte) (string, error) {
+		outcome, _, err := ev.Apply(ctx, "qilu-bank", body, m.check(body, m.sign(body), &done))
+		return outcome, err
+	}
+	if _, err := send(offerMade("e1", intent, "QL-1", "1000.01")); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("an offer above the amount asked: %v", err)
+	}
+	for _, b := range [][]byte{offerMade("e2", intent, "QL-1", "900.00"), offerMade("e3", intent, "QL-2", "1000.00")} {
+		if outcome, err := send(b); err != nil || outcome != banking.Processed {
+			t.Fatalf("%s, %v", outcome, err)
+		}
+	}
+	statuses := func() string {
+		var s []string
+		w.db.Select(&s, `SELECT bank_offer_id || ':' || status FROM offers WHERE intent_id = $1 ORDER BY made_at, bank_offer_id`, intent)
+		return strings.Join(s, " ")
+	}
+	if got := statuses(); got != "QL-1:replaced QL-2:made" {
+		t.Fatalf("offers %s", got)
+	}
+	if outcome, err := send(offerWithdrawn("e4", intent, "QL-2")); err != nil || outcome != banking.Processed {
+		t.Fatalf("withdrawal: %s, %v", outcome, err)
+	}
+	if got := statuses(); got != "QL-1:replaced QL-2:withdrawn" {
+		t.Fatalf("offers %s", got)
+	}
+	w.db.MustExec(`UPDATE intent_banks SET out_at = now() WHERE intent_id = $1`, intent)
+	if _, err := send(offerMade("e5", intent, "QL-3", "1000.00")); !errs.Is(err, errs.NotFound) {
+		t.Fatalf("a bank taken out: %v", err)
+	}
+	w.db.MustExec(`UPDATE intent_banks SET out_at = NULL WHERE intent_id = $1`, intent)
+	w.db.MustExec(`UPDATE financing_intents SET status = 'cancelled', closed_at = now() WHERE id = $1`, intent)
+	if _, err := send(offerMade("e6", intent, "QL-3", "1000.00")); !errs.Is(err, errs.InvalidTransition) {
+		t.Fatalf("a closed intent: %v", err)
+	}
+	if got := statuses(); got != "QL-1:replaced QL-2:withdrawn" {
+		t.Fatalf("offers %s after refusals", got)
+	}
+	var events int
+	w.db.Get(&events, `SELECT count(*) FROM bank_events WHERE bank_id = 'qilu-bank'`)
+	if events != 3 { // e2, e3, e4
+		t.Fatalf("%d events stored", events)
 	}
 }
