@@ -148,3 +148,42 @@ func TestOfferEventsFollowLendingsRules(t *testing.T) {
 		t.Fatalf("%d events stored", events)
 	}
 }
+
+// TestOfferEventsInABatch: offer events share an inbox batch with an
+// application's events, each applied in its turn as if alone; one refused
+// (another bank's, not_found) leaves the others applied.
+func TestOfferEventsInABatch(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, "http://127.0.0.1:1")
+	w.registerBank(t, "huaxia-bank")
+	app := w.apply(t)
+	intent := w.seedIntent(t)
+	ev := banking.NewEvents(w.db, w.lending)
+	bodies := [][]byte{
+		offerMade("b1", intent, "QL-1", "900.00"),
+		event("b2", "application.received", app, `{}`),
+		offerMade("b3", intent, "QL-2", "1000.00"), // replaces QL-1
+		offerWithdrawn("b4", intent, "QL-2"),
+		offerMade("b5", intent, "HX-1", "1000.00"), // from huaxia-bank, below
+	}
+	outcomes, errors := ev.ApplyBatch("qilu-bank", bodies[:4], make([]*banking.Consume, 4))
+	for i, o := range outcomes {
+		if o != banking.Processed || errors[i] != nil {
+			t.Fatalf("event %d: %s, %v", i, o, errors[i])
+		}
+	}
+	_, errors = ev.ApplyBatch("huaxia-bank", bodies[4:], make([]*banking.Consume, 1))
+	if !errs.Is(errors[0], errs.NotFound) {
+		t.Fatalf("huaxia-bank's offer: %v", errors[0])
+	}
+	var got []string
+	w.db.Select(&got, `SELECT bank_offer_id || ':' || status FROM offers WHERE intent_id = $1 ORDER BY bank_offer_id`, intent)
+	if strings.Join(got, " ") != "QL-1:replaced QL-2:withdrawn" {
+		t.Fatalf("offers %v", got)
+	}
+	var apps []string
+	w.db.Select(&apps, `SELECT coalesce(application_id::text, '-') FROM bank_events ORDER BY event_id`)
+	if strings.Join(apps, " ") != "- "+app+" - -" {
+		t.Fatalf("the inbox rows' applications: %v", apps)
+	}
+}
