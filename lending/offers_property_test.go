@@ -17,24 +17,24 @@ import (
 // The model of TestOffersProperty: an iteration's intents on one contract,
 // their offers, and what the contract has financed.
 type (
-	mOffer struct {
+	ofrOffer struct {
 		id, bank, bankOfferID string
 		amount                cents
 		validUntil            time.Time
 		status                string
 	}
-	mIntent struct {
+	ofrIntent struct {
 		id        string
 		amount    cents
 		respondBy time.Time
 		banks     []string
 		status    string
-		offers    []*mOffer
+		offers    []*ofrOffer
 	}
 	offersModel struct {
 		financed cents
 		banks    []string // the banks financing the contract
-		intents  []*mIntent
+		intents  []*ofrIntent
 	}
 )
 
@@ -100,10 +100,10 @@ func (w *offerWorld) propPublish(g gen, m *offersModel) {
 	}
 	respond := time.Duration(g.IntRange(1, 30, "respond hours")) * time.Hour
 	id := w.publish(amount, respond, banks...)
-	m.intents = append(m.intents, &mIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond), banks: banks, status: "open"})
+	m.intents = append(m.intents, &ofrIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond), banks: banks, status: "open"})
 }
 
-func (m *offersModel) pick(g gen) *mIntent {
+func (m *offersModel) pick(g gen) *ofrIntent {
 	return m.intents[g.IntRange(0, len(m.intents)-1, "intent")]
 }
 
@@ -131,14 +131,14 @@ func (w *offerWorld) propOffer(g gen, m *offersModel) {
 			o.status = "replaced"
 		}
 	}
-	in.offers = append(in.offers, &mOffer{id: id, bank: bank, bankOfferID: bankOfferID, amount: toCents(g, amount), validUntil: now.Add(valid), status: "made"})
+	in.offers = append(in.offers, &ofrOffer{id: id, bank: bank, bankOfferID: bankOfferID, amount: toCents(g, amount), validUntil: now.Add(valid), status: "made"})
 }
 
 func (w *offerWorld) propWithdraw(g gen, m *offersModel) {
 	in := m.pick(g)
 	bank := g.OneOf(propBanks, "bank")
 	bankOfferID := g.OneOf([]string{"B1", "B2"}, "bank offer")
-	var o *mOffer // the bank's current offer of that id, else its latest
+	var o *ofrOffer // the bank's current offer of that id, else its latest
 	for _, x := range in.offers {
 		if x.bank == bank && x.bankOfferID == bankOfferID && (o == nil || o.status != "made") {
 			o = x
@@ -185,7 +185,7 @@ func (w *offerWorld) propAccept(g gen, m *offersModel) {
 	m.accepted(in, o)
 }
 
-func (m *offersModel) accepted(in *mIntent, o *mOffer) {
+func (m *offersModel) accepted(in *ofrIntent, o *ofrOffer) {
 	m.financed += o.amount
 	if !slices.Contains(m.banks, o.bank) {
 		m.banks = append(m.banks, o.bank)
@@ -225,7 +225,7 @@ func (w *offerWorld) propClose(g gen, m *offersModel) {
 	to := lending.IntentCancelled
 	if g.Bool("expire") {
 		now := w.peek()
-		if in.status != "open" || !now.After(in.respondBy) || slices.ContainsFunc(in.offers, func(o *mOffer) bool {
+		if in.status != "open" || !now.After(in.respondBy) || slices.ContainsFunc(in.offers, func(o *ofrOffer) bool {
 			return o.status == "made" && !now.After(o.validUntil)
 		}) {
 			return // not expirable
