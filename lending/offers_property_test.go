@@ -53,7 +53,7 @@ var propBanks = []string{"qilu-bank", "other-bank", "third-bank"}
 // application is its offer's (bank, amount, term), accepted by the offer's
 // valid_until; every offer's and intent's status is the model's.
 func TestOffersProperty(t *testing.T) {
-	limitRapidChecks(t, 30)
+	limitRapidChecks(t, rapidChecks)
 	w := newOfferWorld(t)
 	base := w.peek()
 	rapid.Check(t, func(r *rapid.T) {
@@ -63,9 +63,9 @@ func TestOffersProperty(t *testing.T) {
 		w.clockMu.Unlock()
 		w.contractID = w.newContract(fmt.Sprintf("OP-%d", propSeq.Add(1)), uscc)
 		m := &offersModel{}
-		steps := g.IntRange(5, 25, "steps")
+		steps := g.IntRange(5, 30, "steps")
 		for range steps {
-			op := g.IntRange(0, 9, "op")
+			op := g.IntRange(0, 10, "op")
 			switch {
 			case op == 0 || len(m.intents) == 0:
 				w.propPublish(g, m)
@@ -77,7 +77,7 @@ func TestOffersProperty(t *testing.T) {
 				w.propAccept(g, m)
 			case op == 7:
 				w.propApply(g, m)
-			case op == 8:
+			case op <= 9:
 				w.later(time.Duration(rapid.SampledFrom([]int{1, 5, 20}).Draw(r, "hours")) * time.Hour)
 			default:
 				w.propClose(g, m)
@@ -99,8 +99,18 @@ func (w *offerWorld) propPublish(g gen, m *offersModel) {
 		banks = propBanks[:1]
 	}
 	respond := time.Duration(g.IntRange(1, 30, "respond hours")) * time.Hour
-	id := w.publish(amount, respond, banks...)
-	m.intents = append(m.intents, &ofrIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond), banks: banks, status: "open"})
+	// Publish verifies the contract for the amount, and contract.single_bank
+	// for every bank asked; it holds nothing.
+	var want errs.Code
+	if m.financed+toCents(g, amount) > limitCents || len(m.banks) > 0 && slices.ContainsFunc(banks, func(b string) bool { return b != m.banks[0] }) {
+		want = errs.VerificationFailed
+	}
+	id, err := w.tryPublish(amount, respond, banks...)
+	propWant(g, "publish", err, want)
+	if err != nil {
+		return
+	}
+	m.intents = append(m.intents, &ofrIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond).Truncate(time.Second), banks: banks, status: "open"})
 }
 
 func (m *offersModel) pick(g gen) *ofrIntent {
@@ -218,31 +228,44 @@ func (w *offerWorld) propApply(g gen, m *offersModel) {
 	}
 }
 
-// propClose cancels an intent, or expires it when respond_by has passed
-// and no offer is still valid.
+// propClose cancels an intent (CancelIntent) or expires those whose
+// respond_by has passed with no offer still valid (ExpireIntents).
 func (w *offerWorld) propClose(g gen, m *offersModel) {
-	in := m.pick(g)
-	to := lending.IntentCancelled
 	if g.Bool("expire") {
 		now := w.peek()
-		if in.status != "open" || !now.After(in.respondBy) || slices.ContainsFunc(in.offers, func(o *ofrOffer) bool {
-			return o.status == "made" && !now.After(o.validUntil)
-		}) {
-			return // not expirable
+		expired := 0
+		for _, in := range m.intents {
+			if in.status == "open" && now.After(in.respondBy) && !slices.ContainsFunc(in.offers, func(o *ofrOffer) bool {
+				return o.status == "made" && !now.After(o.validUntil)
+			}) {
+				in.closed("expired")
+				expired++
+			}
 		}
-		to = lending.IntentExpired
+		// Intents of earlier sequences may expire too.
+		if n, err := w.lending.ExpireIntents(ctx); err != nil || n < expired {
+			g.Fatalf("expired %d, %v; the model expires %d", n, err, expired)
+		}
+		return
 	}
+	in := m.pick(g)
 	var want errs.Code
 	if in.status != "open" {
 		want = errs.InvalidTransition
 	}
-	propWant(g, "close to "+string(to), w.lending.CloseIntent(ctx, in.id, to), want)
+	_, err := w.lending.CancelIntent(ctx, lending.Scope{SupplierUSCC: uscc}, in.id, "user:u1")
+	propWant(g, "cancel", err, want)
 	if want == "" {
-		in.status = string(to)
-		for _, o := range in.offers {
-			if o.status == "made" {
-				o.status = "declined"
-			}
+		in.closed("cancelled")
+	}
+}
+
+// closed closes the open intent to status: its current offers are declined.
+func (in *ofrIntent) closed(status string) {
+	in.status = status
+	for _, o := range in.offers {
+		if o.status == "made" {
+			o.status = "declined"
 		}
 	}
 }
