@@ -78,7 +78,7 @@ func TestOffersProperty(t *testing.T) {
 			case op == 7:
 				w.propApply(g, m)
 			case op <= 9:
-				w.later(time.Duration(rapid.SampledFrom([]int{1, 5, 20}).Draw(r, "hours")) * time.Hour)
+				w.later(time.Duration(rapid.SampledFrom([]int{1, 2, 5, 20}).Draw(r, "hours")) * time.Hour)
 			default:
 				w.propClose(g, m)
 			}
@@ -122,7 +122,7 @@ func (w *offerWorld) propOffer(g gen, m *offersModel) {
 	bank := g.OneOf(propBanks, "bank")
 	bankOfferID := g.OneOf([]string{"B1", "B2"}, "bank offer")
 	amount := g.OneOf([]string{"300000.00", "500000.00", "600000.00", "800000.00", "800000.01"}, "offered")
-	valid := time.Duration(g.IntRange(1, 40, "valid hours")) * time.Hour
+	valid := time.Duration(rapid.SampledFrom([]int{1, 3, 30}).Draw(g.T, "valid hours")) * time.Hour
 	now := w.peek()
 	var want errs.Code
 	switch {
@@ -174,7 +174,10 @@ func (w *offerWorld) propAccept(g gen, m *offersModel) {
 		propWant(g, "accepting no offer", err, errs.NotFound)
 		return
 	}
-	o := in.offers[g.IntRange(0, len(in.offers)-1, "offer")]
+	o := in.offers[len(in.offers)-1] // the latest, most often current
+	if g.Bool("older offer") {
+		o = in.offers[g.IntRange(0, len(in.offers)-1, "offer")]
+	}
 	var want errs.Code
 	switch {
 	case in.status != "open", o.status != "made":
