@@ -1029,29 +1029,29 @@ func (p *prop) step(i int) {
 		// contract's whole amount into the one account the bank approves
 		// (so that it covers every later approval too): every live
 		// application's lock is confirmed, and its held claims become
-		// pending (OnConfirmed: subsidies.ReleaseHeld); so is a closed
-		// application's disbursed before a confirmation that never came.
+		// pending (OnConfirmed: subsidies.ReleaseHeld).
 		desc = "confirm the receivable"
-		var covered []*mApp
+		var live []*mApp
 		approvedAny := false
 		for _, x := range m.apps {
 			approvedAny = approvedAny || x.everApproved
-			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) ||
-				(x.status == lending.Closed && x.alerted && !x.confirmed) {
-				covered = append(covered, x)
+			// A closed loan disbursed before a confirmation that never came
+			// is covered too: its held claims wait for the confirmation.
+			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) || x.status == lending.Closed && x.alerted && !x.confirmed {
+				live = append(live, x)
 			}
 		}
 		switch {
 		case !approvedAny:
 			want = refused(errs.NotFound) // no receivable before an approval
-		case len(covered) == 0 && m.receivable == lending.ReceivableConfirmed:
+		case len(live) == 0 && m.receivable == lending.ReceivableConfirmed:
 			want = outcome{ok: true, noop: true} // the recorded confirmation again: nothing changes
-		case len(covered) == 0:
+		case len(live) == 0:
 			want = refused(errs.InvalidTransition) // nothing approved to confirm
 		default:
 			want = outcome{ok: true, commit: func() {
 				m.receivable = lending.ReceivableConfirmed
-				for _, x := range covered {
+				for _, x := range live {
 					x.confirmed = true
 					for _, c := range x.claims {
 						if c.status == subsidies.Held {
