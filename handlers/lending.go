@@ -54,9 +54,7 @@ func (s *server) apply(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p, _ := principal(c)
-	who := lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key"),
-		Lang: consentLang(c.GetHeader("Accept-Language"))}
+	who := applicant(c)
 	var answer *appliedAnswer
 	if claim, ok := c.Get(ctxClaim); ok {
 		answer = &appliedAnswer{store: s.idem, claim: claim.(idempotency.Claim)}

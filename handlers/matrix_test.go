@@ -65,6 +65,9 @@ var routeAccess = map[string]access{
 	"POST /v1/contracts/:id/confirmation":                purchaserOrSigned, "POST /v1/contracts/:id/refusal": purchaserOrSigned,
 	"POST /v1/admin/payment-systems": adminOnly, "POST /v1/contract-payments": signedOnly,
 	"GET /v1/contracts/:id/payments": contractParties, "GET /v1/alerts": officerOnly,
+	"POST /v1/financing-intents": suppliersOnly, "GET /v1/financing-intents": supplierOrOfficer,
+	"GET /v1/financing-intents/:id": supplierOrOfficer, "POST /v1/financing-intents/:id/accept": suppliersOnly,
+	"POST /v1/financing-intents/:id/cancel": suppliersOnly,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)
