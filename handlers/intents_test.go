@@ -362,10 +362,18 @@ func TestFinancingIntentStory(t *testing.T) {
 
 	// Acceptance: a credit application to qilu for its offer, the intent
 	// closed, and every bank asked told.
-	acc := w.accept(w.supplierA, in.ID, best)
+	acceptBody := fmt.Sprintf(`{"offer_id": %q}`, best)
+	acc := w.do("POST", "/v1/financing-intents/"+in.ID+"/accept", w.supplierA, acceptBody, "Idempotency-Key", "take-best")
 	if acc.status != 201 {
 		t.Fatalf("accept: %d %s", acc.status, acc.body)
 	}
+	replayed := w.do("POST", "/v1/financing-intents/"+in.ID+"/accept", w.supplierA, acceptBody, "Idempotency-Key", "take-best")
+	if replayed.status != 201 || string(replayed.body) != string(acc.body) || replayed.header.Get("Idempotent-Replayed") != "true" ||
+		replayed.header.Get("Location") != acc.header.Get("Location") {
+		t.Fatalf("accept replayed: %d %v %s", replayed.status, replayed.header, replayed.body)
+	}
+	wantProblem(t, w.do("POST", "/v1/financing-intents/"+in.ID+"/accept", w.supplierA, fmt.Sprintf(`{"offer_id": %q}`, oldQilu),
+		"Idempotency-Key", "take-best"), 409, "idempotency_key_reused")
 	a := acc.json(t)
 	appID, _ := a["id"].(string)
 	if a["offer_id"] != best || a["bank_id"] != "qilu-bank" || a["amount"] != "800000.00" || a["status"] != "submitted" ||
