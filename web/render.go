@@ -139,6 +139,7 @@ var funcs = template.FuncMap{
 	},
 	"payments":  func(v *view, list []lending.ContractPayment) paymentList { return paymentList{V: v, Payments: list} },
 	"lockfacts": func(v *view, r lending.Receivable) receivableFacts { return receivableFacts{V: v, R: r} },
+	"ratePct":   ratePercent,
 }
 
 // appTable is what the shared table of applications shows.
