@@ -415,6 +415,39 @@ func (v *view) StepName(name string) string {
 	return name
 }
 
+// StepFormula is how a step of an offer's effective rate is computed, in
+// the page's language for the steps the catalogue knows
+// (intent.formula.<name>), filled with the offer's figures; else the
+// service's own words.
+func (v *view) StepFormula(o lending.Offer, st lending.RateStep) string {
+	sub := o.Subsidy
+	if sub == nil {
+		return st.Formula
+	}
+	values := map[string]string{}
+	for _, x := range sub.Steps {
+		values[x.Name] = x.Value
+	}
+	ratio := ""
+	if sub.Ratio != nil {
+		ratio = sub.Ratio.String()
+	}
+	rate := o.AnnualRate.String()
+	switch {
+	case st.Name == "cap":
+		return v.T("intent.formula.cap", sub.PolicyVersion)
+	case st.Name == "subsidised_rate":
+		return v.T("intent.formula.subsidised_rate", rate, values["cap"])
+	case st.Name == "rate_off":
+		return v.T("intent.formula.rate_off", values["subsidised_rate"], ratio)
+	case st.Name == "effective_annual_rate" && sub.Eligible:
+		return v.T("intent.formula.effective_annual_rate", rate, values["rate_off"])
+	case st.Name == "effective_annual_rate":
+		return v.T("intent.formula.no_subsidy", rate)
+	}
+	return st.Formula
+}
+
 // ratePercent writes a rate as a percentage, with two decimals or as many
 // more as it has (to 6 decimal places of the fraction): 0.0345 is 3.45%,
 // 0.019345 is 1.9345%.

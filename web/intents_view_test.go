@@ -38,7 +38,8 @@ func TestIntentComparisonView(t *testing.T) {
 	lpr, ratio := money.MustRate("0.031"), money.MustRate("0.5")
 	sub := func(rate, eff string) *lending.RateAfterSubsidy {
 		return &lending.RateAfterSubsidy{Rate: money.MustRate(eff), Eligible: true, PolicyVersion: 1, Cap: &lpr, Ratio: &ratio,
-			Steps: []lending.RateStep{{Name: "made-up-step", Formula: rate + " − min(" + rate + ", 0.031) × 0.5", Value: eff}}}
+			Steps: []lending.RateStep{{Name: "cap", Formula: "LPR", Value: "0.031"}, {Name: "subsidised_rate", Formula: "min", Value: "0.031"},
+				{Name: "rate_off", Formula: "×", Value: "0.0155"}, {Name: "effective_annual_rate", Formula: "−", Value: eff}}}
 	}
 	it := lending.Intent{ID: "i1", ContractNo: "HT-1", Amount: money.MustAmount("800000.00"), TermDays: 180, Status: lending.IntentOpen,
 		PublishedAt: now.Add(-time.Hour), RespondBy: now.Add(time.Hour),
@@ -104,7 +105,8 @@ func TestIntentComparisonView(t *testing.T) {
 		t.Fatalf("status %d\n%s", rec.Code, body)
 	}
 	for _, part := range []string{`class="card offer best" data-offer="ob"`, `id="best-offer">最优`, `data-effective="0.0175">1.75%`,
-		`data-effective="0.019">1.90%`, "银行报价年利率 3.30%", "800,000.00 元", "需提供采购人确权", "0.0330 − min(0.0330, 0.031) × 0.5",
+		`data-effective="0.019">1.90%`, "银行报价年利率 3.30%", "800,000.00 元", "需提供采购人确权", "当日一年期 LPR（贴息政策第 1 版）", "min(银行年利率 0.033, LPR 0.031)",
+		"计贴息利率 0.031 × 贴息比例 0.5", "银行年利率 0.033 − 贴息减少的利率 0.0155，四舍五入保留 6 位小数", `<td class="num">0.017500</td>`,
 		"已过有效期", "银行已撤回", "贴息后实际年利率", `data-bank="d" data-state="delivery_pending"`, "已退出（授权已撤回）",
 		`action="/portal/intents/i1/cancel"`} {
 		if !strings.Contains(body, part) {
