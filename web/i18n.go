@@ -85,7 +85,7 @@ var zh = map[string]string{
 	"intent.step.rate_off": "贴息减少的利率", "intent.step.effective_annual_rate": "贴息后实际年利率",
 	"intent.formula.cap": "当日一年期 LPR（贴息政策第 %d 版）", "intent.formula.subsidised_rate": "min(银行年利率 %s, LPR %s)",
 	"intent.formula.rate_off": "计贴息利率 %s × 贴息比例 %s", "intent.formula.effective_annual_rate": "银行年利率 %s − 贴息减少的利率 %s，四舍五入保留 6 位小数",
-	"intent.formula.no_subsidy": "银行年利率 %s，不予贴息",
+	"intent.formula.no_subsidy": "银行年利率 %s，不予贴息", "intent.accepted_offer": "所接受的报价",
 
 	"nav.main": "主导航", "nav.portal": "我的首页", "nav.applications": "融资申请", "nav.my_claims": "贴息",
 	"nav.dashboard": "总览", "nav.claims": "贴息审核", "nav.batches": "支付批次", "nav.audit": "审计记录",
@@ -390,7 +390,7 @@ var en = map[string]string{
 	"intent.step.rate_off": "Taken off by the subsidy", "intent.step.effective_annual_rate": "Effective annual rate",
 	"intent.formula.cap": "the 1-year LPR of the day (subsidy policy version %d)", "intent.formula.subsidised_rate": "min(the bank's rate %s, LPR %s)",
 	"intent.formula.rate_off": "rate subsidised %s × subsidy ratio %s", "intent.formula.effective_annual_rate": "the bank's rate %s − taken off %s, rounded half-up to 6 places",
-	"intent.formula.no_subsidy": "the bank's rate %s, no subsidy",
+	"intent.formula.no_subsidy": "the bank's rate %s, no subsidy", "intent.accepted_offer": "Offer accepted",
 
 	"nav.main": "Main navigation", "nav.portal": "My home", "nav.applications": "Applications", "nav.my_claims": "Subsidies",
 	"nav.dashboard": "Dashboard", "nav.claims": "Subsidy review", "nav.batches": "Payment batches", "nav.audit": "Audit trail",

@@ -406,6 +406,26 @@ func (s *server) intentRefused(w http.ResponseWriter, r *http.Request, v *view, 
 	s.renderIntent(w, r, v, errs.StatusOf(err), e)
 }
 
+// acceptedOffer is the offer an application accepted and its financing
+// need's id; nil when it came from no need.
+func (s *server) acceptedOffer(r *http.Request, v *view, a lending.Application) (*lending.Offer, string, error) {
+	if a.OfferID == nil {
+		return nil, "", nil
+	}
+	list, err := s.Lending.Intents(r.Context(), lendingScope(v), lending.IntentFilter{Status: lending.IntentAccepted}, 0, 200)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, it := range list {
+		for _, o := range it.Offers {
+			if o.ID == *a.OfferID {
+				return &o, it.ID, nil
+			}
+		}
+	}
+	return nil, "", nil
+}
+
 // StepName is a step of an effective rate's computation in the page's
 // language: the catalogue's words (intent.step.<name>) where it has them.
 func (v *view) StepName(name string) string {
