@@ -467,16 +467,3 @@ func (v *view) StepFormula(o lending.Offer, st lending.RateStep) string {
 	}
 	return st.Formula
 }
-
-// ratePercent writes a rate as a percentage, with two decimals or as many
-// more as it has (to 6 decimal places of the fraction): 0.0345 is 3.45%,
-// 0.019345 is 1.9345%.
-func ratePercent(r money.Rate) string {
-	p := r.Decimal().Shift(2)
-	s := p.StringFixed(4)
-	s = strings.TrimRight(s, "0")
-	if whole, frac, _ := strings.Cut(s, "."); len(frac) < 2 {
-		s = whole + "." + frac + strings.Repeat("0", 2-len(frac))
-	}
-	return s + "%"
-}

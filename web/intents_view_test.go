@@ -15,17 +15,6 @@ import (
 	"procfin/platform/money"
 )
 
-// TestRatePercent: rates as percentages from their decimals, two places
-// or as many more as the rate has.
-func TestRatePercent(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"0.0345": "3.45%", "0.019": "1.90%", "0.019345": "1.9345%", "0": "0.00%", "0.1": "10.00%", "0.03105": "3.105%"} {
-		if got := ratePercent(money.MustRate(in)); got != want {
-			t.Errorf("ratePercent(%s) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 // TestIntentComparisonView: the comparison marks as best the lowest
 // effective rate among the offers the supplier may still accept (not an
 // expired one, even if lower), shows each offer's effective rate big with
