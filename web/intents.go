@@ -467,3 +467,12 @@ func (v *view) StepFormula(o lending.Offer, st lending.RateStep) string {
 	}
 	return st.Formula
 }
+
+// IntentStatusOf is an intent's status for a page ("" for none): a
+// consent given with a financing need carries its need's.
+func (v *view) IntentStatusOf(s *lending.IntentStatus) string {
+	if s == nil {
+		return ""
+	}
+	return string(*s)
+}
