@@ -23,7 +23,7 @@ import (
 )
 
 // recOutbox is banking's outbox that also records, once committed, the
-// decisions on intents and the credit applications queued.
+// decisions on intents and the credit applications it queued.
 type recOutbox struct {
 	banking.Outbox
 	mu          sync.Mutex
@@ -37,7 +37,7 @@ func (o *recOutbox) Decisions(ctx context.Context, tx *postgres.Tx, ds ...lendin
 		defer o.mu.Unlock()
 		o.decisions = append(o.decisions, ds...)
 	})
-	return nil
+	return o.Outbox.Decisions(ctx, tx, ds...)
 }
 
 func (o *recOutbox) Enqueue(ctx context.Context, tx *postgres.Tx, ss ...lending.Submission) error {
@@ -343,6 +343,14 @@ func TestAcceptOffer(t *testing.T) {
 	}
 	if len(ds) != 3 {
 		t.Fatalf("decisions %+v", ds)
+	}
+	// ...queued for the relay, and the credit application carries the
+	// bank's offer id.
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE intent_id = $1 AND kind = 'intent-decision'`, intent); n != 3 {
+		t.Fatalf("%d decisions queued, want 3", n)
+	}
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE application_id = $1 AND position('"offer_id":"Q-7"' IN convert_from(payload, 'UTF8')) > 0`, a.ID); n != 1 {
+		t.Fatal("the credit application does not carry request.offer_id")
 	}
 
 	// Once accepted, no other acceptance.
