@@ -34,7 +34,7 @@ var zh = map[string]string{
 	"lang.switch": "English",
 
 	"nav.consents": "数据授权", "ok.consent_revoked": "授权已撤回。",
-	"consents.title": "我的数据授权", "consents.intro": "每次申请融资时，您授权平台把所列资料发送给所选银行。银行作出决定前撤回授权，申请随之撤回，并通知银行；贷款结清前不能撤回。",
+	"consents.title": "我的数据授权", "consents.intro": "每次申请融资时，您授权平台把所列资料发送给所选银行。银行作出决定前撤回授权，申请随之撤回，并通知银行；贷款结清前不能撤回。发布融资需求时，您对每家询价银行分别授权；需求未结束时撤回，该行即退出该需求。",
 	"consents.statement": "授权内容", "consents.application": "融资申请", "consents.given": "授权时间", "consents.expires": "有效至",
 	"consents.revoke": "撤回授权", "consents.none": "还没有数据授权。", "consents.intent": "融资意向",
 	"consent.state.given": "有效", "consent.state.revoked": "已撤回", "consent.state.expired": "已过期",
@@ -347,7 +347,7 @@ var en = map[string]string{
 	"lang.switch": "中文",
 
 	"nav.consents": "Consents", "ok.consent_revoked": "The consent is revoked.",
-	"consents.title": "My consents to share data", "consents.intro": "With each application you consent to procfin sending the listed data to the bank you chose. Revoking before the bank decides withdraws the application, and the bank is told; while a loan is live the consent cannot be revoked.",
+	"consents.title": "My consents to share data", "consents.intro": "With each application you consent to procfin sending the listed data to the bank you chose. Revoking before the bank decides withdraws the application, and the bank is told; while a loan is live the consent cannot be revoked. A financing need has a consent per bank asked; revoking one while the need is open takes that bank out of it.",
 	"consents.statement": "Statement", "consents.application": "Application", "consents.given": "Given", "consents.expires": "Valid until",
 	"consents.revoke": "Revoke consent", "consents.none": "No consents yet.", "consents.intent": "Financing need",
 	"consent.state.given": "in force", "consent.state.revoked": "revoked", "consent.state.expired": "expired",
