@@ -241,14 +241,23 @@ func TestCancelIntentAndConsole(t *testing.T) {
 	l := e.client()
 	l.login("lixia")
 	qid := e.publishIntent(q, quancheng, "qilu", "jnrcb")
-	lid := e.publishIntent(l, lixia, "weihai")
+	// lixia asks every bank of the programme.
+	path := "/portal/contracts/" + e.contract[lixia] + "/intent"
+	p := l.get(path)
+	res := l.post(path, url.Values{"csrf": {l.csrf(p)}, "form_key": {formKey(t, p)}, "amount": {"100000.00"},
+		"term_days": {"90"}, "purpose": {"进货"}, "all_banks": {"1"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	lid := strings.TrimSuffix(strings.TrimPrefix(res.header.Get("Location"), "/portal/intents/"), "?ok=intent_published")
+	if it, err := e.lending.Intent(t.Context(), lending.Scope{SupplierUSCC: lixia}, lid); err != nil || len(it.Banks) != 3 {
+		t.Fatalf("every bank asked: %d banks (%v), want 3", len(it.Banks), err)
+	}
 	// 0.0345 − min(0.0345, 0.0310) × 0.5 = 0.0190 (1.90%).
 	e.offer("qilu", qid, "QL-1", "300000.00", "0.0345")
 
 	page := l.get("/portal/intents/" + lid)
 	cancel := "/portal/intents/" + lid + "/cancel"
 	form := url.Values{"csrf": {l.csrf(page)}, "form_key": {formKeyOf(t, page, cancel)}}
-	res := l.post(cancel, form)
+	res = l.post(cancel, form)
 	wantStatus(t, res, http.StatusSeeOther)
 	if loc := res.header.Get("Location"); loc != "/portal/intents/"+lid+"?ok=intent_cancelled" {
 		t.Fatalf("cancelled to %q", loc)
@@ -262,7 +271,7 @@ func TestCancelIntentAndConsole(t *testing.T) {
 	all := o.get("/console/intents")
 	wantStatus(t, all, http.StatusOK)
 	wantContains(t, all, `href="/console/intents"`, `data-intent="`+qid+`"`, `data-intent="`+lid+`"`, "泉城软件有限公司", "历下商贸有限公司",
-		"齐鲁银行", "济南农商银行", "威海银行", `data-answered="1">1 / 2`, "1.90%", `data-status="cancelled"`, `data-status="open"`)
+		"齐鲁银行", "济南农商银行", "威海银行", `data-answered="1">1 / 2`, `data-answered="0">0 / 3`, "1.90%", `data-status="cancelled"`, `data-status="open"`)
 	open := o.get("/console/intents?status=open")
 	wantContains(t, open, `data-intent="`+qid+`"`)
 	if strings.Contains(open.body, `data-intent="`+lid+`"`) {
