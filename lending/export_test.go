@@ -81,14 +81,3 @@ func AcceptInput(in ApplyInput, intentID, offerID string) ApplyInput {
 	in.offer = &offerRef{IntentID: intentID, OfferID: offerID}
 	return in
 }
-
-// CloseIntent locks the open intent id and closes it to cancelled or
-// expired (closeIntent), telling every bank asked.
-func (s *Service) CloseIntent(ctx context.Context, id string, to IntentStatus) error {
-	return postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM financing_intents WHERE id = $1 FOR UPDATE`, id); err != nil {
-			return err
-		}
-		return s.closeIntent(ctx, tx, id, to, "test", nil)
-	})
-}

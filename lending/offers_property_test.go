@@ -17,24 +17,24 @@ import (
 // The model of TestOffersProperty: an iteration's intents on one contract,
 // their offers, and what the contract has financed.
 type (
-	mOffer struct {
+	ofrOffer struct {
 		id, bank, bankOfferID string
 		amount                cents
 		validUntil            time.Time
 		status                string
 	}
-	oIntent struct {
+	ofrIntent struct {
 		id        string
 		amount    cents
 		respondBy time.Time
 		banks     []string
 		status    string
-		offers    []*mOffer
+		offers    []*ofrOffer
 	}
 	offersModel struct {
 		financed cents
 		banks    []string // the banks financing the contract
-		intents  []*oIntent
+		intents  []*ofrIntent
 	}
 )
 
@@ -53,7 +53,7 @@ var propBanks = []string{"qilu-bank", "other-bank", "third-bank"}
 // application is its offer's (bank, amount, term), accepted by the offer's
 // valid_until; every offer's and intent's status is the model's.
 func TestOffersProperty(t *testing.T) {
-	limitRapidChecks(t, 30)
+	limitRapidChecks(t, rapidChecks)
 	w := newOfferWorld(t)
 	base := w.peek()
 	rapid.Check(t, func(r *rapid.T) {
@@ -63,9 +63,9 @@ func TestOffersProperty(t *testing.T) {
 		w.clockMu.Unlock()
 		w.contractID = w.newContract(fmt.Sprintf("OP-%d", propSeq.Add(1)), uscc)
 		m := &offersModel{}
-		steps := g.IntRange(5, 25, "steps")
+		steps := g.IntRange(5, 30, "steps")
 		for range steps {
-			op := g.IntRange(0, 9, "op")
+			op := g.IntRange(0, 10, "op")
 			switch {
 			case op == 0 || len(m.intents) == 0:
 				w.propPublish(g, m)
@@ -77,8 +77,8 @@ func TestOffersProperty(t *testing.T) {
 				w.propAccept(g, m)
 			case op == 7:
 				w.propApply(g, m)
-			case op == 8:
-				w.later(time.Duration(rapid.SampledFrom([]int{1, 5, 20}).Draw(r, "hours")) * time.Hour)
+			case op <= 9:
+				w.later(time.Duration(rapid.SampledFrom([]int{1, 2, 5, 20}).Draw(r, "hours")) * time.Hour)
 			default:
 				w.propClose(g, m)
 			}
@@ -99,11 +99,21 @@ func (w *offerWorld) propPublish(g gen, m *offersModel) {
 		banks = propBanks[:1]
 	}
 	respond := time.Duration(g.IntRange(1, 30, "respond hours")) * time.Hour
-	id := w.publish(amount, respond, banks...)
-	m.intents = append(m.intents, &oIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond), banks: banks, status: "open"})
+	// Publish verifies the contract for the amount, and contract.single_bank
+	// for every bank asked; it holds nothing.
+	var want errs.Code
+	if m.financed+toCents(g, amount) > limitCents || len(m.banks) > 0 && slices.ContainsFunc(banks, func(b string) bool { return b != m.banks[0] }) {
+		want = errs.VerificationFailed
+	}
+	id, err := w.tryPublish(amount, respond, banks...)
+	propWant(g, "publish", err, want)
+	if err != nil {
+		return
+	}
+	m.intents = append(m.intents, &ofrIntent{id: id, amount: toCents(g, amount), respondBy: w.peek().Add(respond).Truncate(time.Second), banks: banks, status: "open"})
 }
 
-func (m *offersModel) pick(g gen) *oIntent {
+func (m *offersModel) pick(g gen) *ofrIntent {
 	return m.intents[g.IntRange(0, len(m.intents)-1, "intent")]
 }
 
@@ -112,7 +122,7 @@ func (w *offerWorld) propOffer(g gen, m *offersModel) {
 	bank := g.OneOf(propBanks, "bank")
 	bankOfferID := g.OneOf([]string{"B1", "B2"}, "bank offer")
 	amount := g.OneOf([]string{"300000.00", "500000.00", "600000.00", "800000.00", "800000.01"}, "offered")
-	valid := time.Duration(g.IntRange(1, 40, "valid hours")) * time.Hour
+	valid := time.Duration(rapid.SampledFrom([]int{1, 3, 30}).Draw(g.T, "valid hours")) * time.Hour
 	now := w.peek()
 	var want errs.Code
 	switch {
@@ -131,14 +141,14 @@ func (w *offerWorld) propOffer(g gen, m *offersModel) {
 			o.status = "replaced"
 		}
 	}
-	in.offers = append(in.offers, &mOffer{id: id, bank: bank, bankOfferID: bankOfferID, amount: toCents(g, amount), validUntil: now.Add(valid), status: "made"})
+	in.offers = append(in.offers, &ofrOffer{id: id, bank: bank, bankOfferID: bankOfferID, amount: toCents(g, amount), validUntil: now.Add(valid), status: "made"})
 }
 
 func (w *offerWorld) propWithdraw(g gen, m *offersModel) {
 	in := m.pick(g)
 	bank := g.OneOf(propBanks, "bank")
 	bankOfferID := g.OneOf([]string{"B1", "B2"}, "bank offer")
-	var o *mOffer // the bank's current offer of that id, else its latest
+	var o *ofrOffer // the bank's current offer of that id, else its latest
 	for _, x := range in.offers {
 		if x.bank == bank && x.bankOfferID == bankOfferID && (o == nil || o.status != "made") {
 			o = x
@@ -164,7 +174,10 @@ func (w *offerWorld) propAccept(g gen, m *offersModel) {
 		propWant(g, "accepting no offer", err, errs.NotFound)
 		return
 	}
-	o := in.offers[g.IntRange(0, len(in.offers)-1, "offer")]
+	o := in.offers[len(in.offers)-1] // the latest, most often current
+	if g.Bool("older offer") {
+		o = in.offers[g.IntRange(0, len(in.offers)-1, "offer")]
+	}
 	var want errs.Code
 	switch {
 	case in.status != "open", o.status != "made":
@@ -185,7 +198,7 @@ func (w *offerWorld) propAccept(g gen, m *offersModel) {
 	m.accepted(in, o)
 }
 
-func (m *offersModel) accepted(in *oIntent, o *mOffer) {
+func (m *offersModel) accepted(in *ofrIntent, o *ofrOffer) {
 	m.financed += o.amount
 	if !slices.Contains(m.banks, o.bank) {
 		m.banks = append(m.banks, o.bank)
@@ -218,31 +231,44 @@ func (w *offerWorld) propApply(g gen, m *offersModel) {
 	}
 }
 
-// propClose cancels an intent, or expires it when respond_by has passed
-// and no offer is still valid.
+// propClose cancels an intent (CancelIntent) or expires those whose
+// respond_by has passed with no offer still valid (ExpireIntents).
 func (w *offerWorld) propClose(g gen, m *offersModel) {
-	in := m.pick(g)
-	to := lending.IntentCancelled
 	if g.Bool("expire") {
 		now := w.peek()
-		if in.status != "open" || !now.After(in.respondBy) || slices.ContainsFunc(in.offers, func(o *mOffer) bool {
-			return o.status == "made" && !now.After(o.validUntil)
-		}) {
-			return // not expirable
+		expired := 0
+		for _, in := range m.intents {
+			if in.status == "open" && now.After(in.respondBy) && !slices.ContainsFunc(in.offers, func(o *ofrOffer) bool {
+				return o.status == "made" && !now.After(o.validUntil)
+			}) {
+				in.closed("expired")
+				expired++
+			}
 		}
-		to = lending.IntentExpired
+		// Intents of earlier sequences may expire too.
+		if n, err := w.lending.ExpireIntents(ctx); err != nil || n < expired {
+			g.Fatalf("expired %d, %v; the model expires %d", n, err, expired)
+		}
+		return
 	}
+	in := m.pick(g)
 	var want errs.Code
 	if in.status != "open" {
 		want = errs.InvalidTransition
 	}
-	propWant(g, "close to "+string(to), w.lending.CloseIntent(ctx, in.id, to), want)
+	_, err := w.lending.CancelIntent(ctx, lending.Scope{SupplierUSCC: uscc}, in.id, "user:u1")
+	propWant(g, "cancel", err, want)
 	if want == "" {
-		in.status = string(to)
-		for _, o := range in.offers {
-			if o.status == "made" {
-				o.status = "declined"
-			}
+		in.closed("cancelled")
+	}
+}
+
+// closed closes the open intent to status: its current offers are declined.
+func (in *ofrIntent) closed(status string) {
+	in.status = status
+	for _, o := range in.offers {
+		if o.status == "made" {
+			o.status = "declined"
 		}
 	}
 }
