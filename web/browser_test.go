@@ -401,3 +401,86 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		t.Fatalf("the lock reads %q", lock)
 	}
 }
+
+// TestBrowserIntent walks competing offers in a real Chromium: the
+// supplier publishes a need to three banks from the contract page, two
+// banks offer (signed offer.made events), the comparison shows each
+// offer's effective rate after the subsidy with the best marked 最优, and
+// the supplier accepts it and lands on the application to that bank,
+// which shows the offer.
+func TestBrowserIntent(t *testing.T) {
+	// Not in parallel: it drives Chromium, which wants the machine to itself.
+	ctx := browserContext(t)
+	e := newEnv(t)
+	e.intentBanks()
+	dir := artifacts(t)
+	base := e.srv.URL
+	run := func(step string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			_ = chromedp.Do(ctx, shot(dir, "failed-"+strings.ReplaceAll(step, " ", "-")))
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	run("log in",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(css("#username")),
+		chromedp.SendKeys(css("#username"), "quancheng"),
+		chromedp.SendKeys(css("#password"), password),
+		chromedp.Click(css(`form.form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`[data-testid="user"]`)))
+	run("publish a need",
+		chromedp.Navigate(base+"/portal/contracts/"+e.contract[quancheng]),
+		chromedp.Click(css("#publish-intent")),
+		chromedp.WaitVisible(css("#publish-form")),
+		chromedp.SetValue(css("#amount"), "800000.00"),
+		chromedp.SendKeys(css("#purpose"), "采购交换机和布线材料"),
+		chromedp.Click(css("#bank-qilu")),
+		chromedp.Click(css("#bank-jnrcb")),
+		chromedp.Click(css("#bank-weihai")),
+		shot(dir, "intent-publish"),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#intent-status")))
+	url := value(t, ctx, "intent url", chromedp.Location())
+	id := url[strings.LastIndex(url, "/")+1:]
+	id, _, _ = strings.Cut(id, "?")
+
+	// The rate cap is 3.10 % and the ratio 0.5 (newEnv); quancheng is
+	// subsidised: qilu 0.0345 − min(0.0345, 0.0310) × 0.5 = 0.0190 (1.90%),
+	// jnrcb 0.0330 − 0.0155 = 0.0175 (1.75%), the best; weihai does not offer.
+	e.offer("qilu", id, "QL-1", "800000.00", "0.0345")
+	best := e.offer("jnrcb", id, "JN-7", "700000.00", "0.0330")
+	run("compare",
+		chromedp.Navigate(base+"/portal/intents/"+id),
+		chromedp.WaitVisible(css("#best-offer")),
+		shot(dir, "intent"))
+	first := value(t, ctx, "first offer", chromedp.Text(css("#offers article.offer")))
+	for _, want := range []string{"济南农商银行", "最优", "1.75%", "3.30%", "700,000.00"} {
+		if !strings.Contains(first, want) {
+			t.Fatalf("the first offer lacks %q:\n%s", want, first)
+		}
+	}
+	if got := value(t, ctx, "best offer", chromedp.AttributeValue(css("article.offer.best"), "data-offer")).Value; got != best {
+		t.Fatalf("the offer marked best is %s, want %s", got, best)
+	}
+	offers := value(t, ctx, "offers", chromedp.Text(css("#offers")))
+	if !strings.Contains(offers, "1.90%") || !strings.Contains(offers, "贴息后实际年利率") {
+		t.Fatalf("the offers:\n%s", offers)
+	}
+	if st := value(t, ctx, "weihai", chromedp.AttributeValue(css(`#intent-banks tr[data-bank="weihai"]`), "data-state")).Value; st == "offered" {
+		t.Fatalf("weihai, which made no offer, is %s", st)
+	}
+	run("accept the best",
+		chromedp.Click(css("#accept-"+best)),
+		chromedp.WaitVisible(css("#app-status")),
+		shot(dir, "intent-accepted"))
+	if loc := value(t, ctx, "application url", chromedp.Location()); !strings.Contains(loc, "/portal/applications/") {
+		t.Fatalf("accepting landed on %s", loc)
+	}
+	accepted := value(t, ctx, "accepted offer", chromedp.Text(css("#accepted-offer")))
+	if !strings.Contains(accepted, "700,000.00") || !strings.Contains(accepted, "1.75%") {
+		t.Fatalf("the application's offer reads %q", accepted)
+	}
+}

@@ -320,6 +320,10 @@ type applicationData struct {
 	// Receivable is the purchaser's answer on the contract, once a bank
 	// approved.
 	Receivable *lending.Receivable
+	// Offer is the offer the application accepted, of the financing need
+	// IntentID (web/intents.go), if it came from one.
+	Offer    *lending.Offer
+	IntentID string
 }
 
 var milestones = []lending.Status{lending.Submitted, lending.Delivered, lending.Approved, lending.Disbursed, lending.Repaid, lending.Closed}
@@ -363,6 +367,10 @@ func (s *server) applicationPage(w http.ResponseWriter, r *http.Request, v *view
 			s.fail(w, r, v, err)
 			return
 		}
+	}
+	if d.Offer, d.IntentID, err = s.acceptedOffer(r, v, a); err != nil {
+		s.fail(w, r, v, err)
+		return
 	}
 	d.Final = slices.Contains([]lending.Status{lending.Rejected, lending.Closed, lending.Cancelled, lending.DeliveryFailed}, a.Status)
 	d.CanCancel = lending.CanBecome(a.Status, lending.Cancelled)

@@ -140,6 +140,7 @@ var funcs = template.FuncMap{
 	"ratePct":   ratePercent,
 	"payments":  func(v *view, list []lending.ContractPayment) paymentList { return paymentList{V: v, Payments: list} },
 	"lockfacts": func(v *view, r lending.Receivable) receivableFacts { return receivableFacts{V: v, R: r} },
+	"pct":       func(r money.Rate) string { return ratePercent(&r) },
 }
 
 // appTable is what the shared table of applications shows.

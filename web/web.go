@@ -118,6 +118,12 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("GET /portal/subsidies", s.page(suppliers, s.supplierClaims))
 	mux.HandleFunc("GET /portal/consents", s.page(suppliers, s.consentsPage))
 	mux.HandleFunc("POST /portal/consents/{id}/revoke", s.page(suppliers, s.once(s.revokeConsent)))
+	mux.HandleFunc("GET /portal/contracts/{id}/intent", s.page(suppliers, s.publishPage))
+	mux.HandleFunc("POST /portal/contracts/{id}/intent", s.page(suppliers, s.once(s.publish)))
+	mux.HandleFunc("GET /portal/intents", s.page(suppliers, s.intentsPage))
+	mux.HandleFunc("GET /portal/intents/{id}", s.page(suppliers, s.intentPage))
+	mux.HandleFunc("POST /portal/intents/{id}/accept", s.page(suppliers, s.once(s.acceptOffer)))
+	mux.HandleFunc("POST /portal/intents/{id}/cancel", s.page(suppliers, s.once(s.cancelIntent)))
 
 	mux.HandleFunc("GET /console", s.page(officers, s.dashboard))
 	mux.HandleFunc("GET /console/claims", s.page(officers, s.claimsQueue))
@@ -129,6 +135,7 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /console/batches/{id}/close", s.page(officers, s.once(s.closeBatch)))
 	mux.HandleFunc("GET /console/batches/{file}", s.page(officers, s.exportBatch)) // {id}.csv, {id}.xlsx
 	mux.HandleFunc("GET /console/applications", s.page(reviewers, s.allApplications))
+	mux.HandleFunc("GET /console/intents", s.page(reviewers, s.consoleIntents))
 	mux.HandleFunc("GET /console/amendments", s.page(officers, s.amendmentsPage))
 	mux.HandleFunc("POST /console/contracts/{id}/amendments/{version}/resolve", s.page(officers, s.once(s.resolveAmendment)))
 	mux.HandleFunc("GET /console/audit", s.page(reviewers, s.auditPage))

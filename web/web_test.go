@@ -133,6 +133,13 @@ func TestRoles(t *testing.T) {
 		{"officer", "/console/contracts/" + e.contract[quancheng], http.StatusOK},
 		{"admin", "/console/alerts", http.StatusOK},
 		{"officer", "/purchaser/contracts/" + e.contract[quancheng], http.StatusForbidden},
+		{"quancheng", "/portal/intents", http.StatusOK},
+		{"quancheng", "/portal/contracts/" + e.contract[quancheng] + "/intent", http.StatusOK},
+		{"lixia", "/portal/contracts/" + e.contract[quancheng] + "/intent", http.StatusNotFound},
+		{"quancheng", "/console/intents", http.StatusForbidden},
+		{"officer", "/portal/intents", http.StatusForbidden},
+		{"officer", "/console/intents", http.StatusOK},
+		{"admin", "/console/intents", http.StatusOK},
 	} {
 		t.Run(tc.user+tc.path, func(t *testing.T) {
 			c := e.client()
