@@ -73,7 +73,8 @@ func runCmd(t *testing.T, getenv func(string) string, input string, args ...stri
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"},
 		{"users", "disable"}, {"users", "disable", "a", "b"}, {"users", "password"},
-		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}, {"sandbox-bank", "--life", "forever"}} {
+		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}, {"sandbox-bank", "--life", "forever"},
+		{"sandbox-bank", "--offer-max-share", "1.5"}, {"sandbox-bank", "--offer-rate", "3.2%"}, {"sandbox-bank", "--offer-valid-for", "0s"}} {
 		_, err := runCmd(t, func(string) string { return "" }, "", args...)
 		var u usageError
 		if !errors.As(err, &u) {
