@@ -17,7 +17,8 @@ import (
 // Delivery is one queued message to a bank, as administrators see it.
 type Delivery struct {
 	ID            int64      `db:"id" json:"id"`
-	ApplicationID string     `db:"application_id" json:"application_id"`
+	ApplicationID *string    `db:"application_id" json:"application_id"` // nil for a message about an intent
+	IntentID      *string    `db:"intent_id" json:"intent_id"`           // nil for a message about an application
 	MessageID     string     `db:"message_id" json:"message_id"`
 	Kind          string     `db:"kind" json:"kind"`
 	BankID        string     `db:"bank_id" json:"bank_id"`
@@ -52,7 +53,7 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 	}
 	list := []Delivery{}
 	err := d.db.SelectContext(ctx, &list, `
-		SELECT id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+		SELECT id, application_id, intent_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
 		FROM deliveries WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, status, before, limit)
 	return list, postgres.Translate(err)
 }
@@ -62,13 +63,14 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 // none). Returns not_found; invalid_transition when it is not dead or
 // failed, or it is a credit application whose application is no longer
 // submitted or delivery_failed; consent_expired when it carries the
-// supplier's data and the consent to its bank has expired or was revoked.
+// supplier's data and the consent to its bank (of its application, or of
+// its intent and bank) has expired or was revoked.
 func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Delivery, error) {
 	var out Delivery
 	err := postgres.Transact(ctx, d.db, func(tx *postgres.Tx) error {
 		var cur Delivery
 		err := tx.GetContext(ctx, &cur, `
-			SELECT id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
+			SELECT id, application_id, intent_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
 			FROM deliveries WHERE id = $1 FOR UPDATE`, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errs.E(errs.NotFound, "no delivery %d", id)
@@ -80,8 +82,14 @@ func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Deliv
 			return errs.E(errs.InvalidTransition, "the delivery is %s: only dead or failed deliveries are re-queued", cur.Status)
 		}
 		kind := outboundKinds[cur.Kind]
-		if kind.requeued != nil {
-			a, err := d.lending.Application(ctx, lending.Scope{}, cur.ApplicationID)
+		entityType, entityID := "application", ""
+		if cur.ApplicationID != nil {
+			entityID = *cur.ApplicationID
+		} else if cur.IntentID != nil {
+			entityType, entityID = "financing_intent", *cur.IntentID
+		}
+		if kind.requeued != nil && cur.ApplicationID != nil {
+			a, err := d.lending.Application(ctx, lending.Scope{}, entityID)
 			if err != nil {
 				return err
 			}
@@ -89,28 +97,40 @@ func (d *Deliveries) Requeue(ctx context.Context, id int64, actor string) (Deliv
 				return errs.E(errs.InvalidTransition, "the application is %s", a.Status)
 			}
 		}
-		if kind.carriesData {
-			if c, err := d.lending.ConsentOf(ctx, cur.ApplicationID); err != nil {
+		switch {
+		case kind.carriesData && cur.ApplicationID != nil:
+			if c, err := d.lending.ConsentOf(ctx, entityID); err != nil {
 				return err
 			} else if c.State(tx.Now()) != lending.ConsentGiven {
 				return errs.E(errs.ConsentExpired, "the supplier's consent to send its data to %s is %s: the message cannot be sent again", cur.BankID, c.State(tx.Now()))
+			}
+		case kind.carriesData:
+			var given bool
+			err := tx.GetContext(ctx, &given, `
+				SELECT coalesce(bool_or(expires_at > now() AND revoked_at IS NULL), false) FROM consents
+				WHERE intent_id = $1 AND bank_id = $2`, entityID, cur.BankID)
+			if err != nil {
+				return postgres.Translate(err)
+			}
+			if !given {
+				return errs.E(errs.ConsentExpired, "the supplier's consent to send its data to %s has expired or was revoked: the message cannot be sent again", cur.BankID)
 			}
 		}
 		err = tx.GetContext(ctx, &out, `
 			UPDATE deliveries SET status = 'pending', next_attempt_at = now(), created_at = now(),
 				locked_until = NULL, last_error = ''
 			WHERE id = $1
-			RETURNING id, application_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at`, id)
+			RETURNING id, application_id, intent_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at`, id)
 		if err != nil {
 			return postgres.Translate(err)
 		}
-		if kind.requeued != nil {
-			if err := kind.requeued(d.lending, ctx, tx, cur.ApplicationID, actor); err != nil {
+		if kind.requeued != nil && cur.ApplicationID != nil {
+			if err := kind.requeued(d.lending, ctx, tx, entityID, actor); err != nil {
 				return err
 			}
 		}
-		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "delivery.requeued", EntityType: "application",
-			EntityID: cur.ApplicationID, Before: cur, After: out})
+		return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "delivery.requeued", EntityType: entityType,
+			EntityID: entityID, Before: cur, After: out})
 	})
 	return out, err
 }

@@ -19,16 +19,27 @@ import (
 // business. The outbox stores a message's kind and message id beside its
 // body (deliveries.kind, deliveries.message_id), and the relay posts the
 // body to the bank's base URL and that kind's path, under the message id
-// as its Idempotency-Key, after any earlier message of its application.
+// as its Idempotency-Key, after any earlier message of its application
+// (of a message about a financing intent: of its intent and bank).
 
 // Outbound is a message for a bank. json.Marshal of it is its body, stored
 // once by the outbox and sent as it is at every attempt.
 type Outbound interface {
 	// Kind is the message's entry in outboundKinds.
 	Kind() string
-	// Delivery names the bank it goes to, the application it concerns
-	// and its own message id, its Idempotency-Key at every attempt.
-	Delivery() (bankID, applicationID, messageID string)
+	// Delivery names the bank it goes to, what it concerns and its own
+	// message id, its Idempotency-Key at every attempt.
+	Delivery() Address
+}
+
+// Address is where a message goes and what it concerns: an application
+// or, for the messages of competing offers, a financing intent (then
+// ApplicationID is empty and deliveries.application_id NULL).
+type Address struct {
+	BankID        string
+	ApplicationID string
+	IntentID      string
+	MessageID     string
 }
 
 // The kinds of outbound message.
@@ -36,12 +47,15 @@ const (
 	KindCreditApplication = "credit-application"
 	KindWithdrawal        = "withdrawal"
 	KindContractEvent     = "contract-event"
+	KindFinancingIntent   = "financing-intent"
+	KindIntentDecision    = "intent-decision"
 )
 
 // outboundKind is what the relay needs of a kind of message.
 type outboundKind struct {
 	// path is where the bank takes it, below its base URL; {application_id}
-	// in it stands for the message's application.
+	// in it stands for the message's application, {intent_id} for its
+	// intent.
 	path string
 	// carriesData says the message carries the supplier's data, so it
 	// needs the supplier's consent to that bank in force when it is sent
@@ -74,7 +88,21 @@ var outboundKinds = map[string]outboundKind{
 	// the issuer did; they carry no data of the supplier's (a consent's
 	// expiry never blocks them, domain.md 1.1 "Consent").
 	KindContractEvent: {path: "/v1/contract-events"},
+	// A financing intent carries the data its consent to the bank names
+	// (that consent: consents.intent_id and bank_id). Its delivery state is
+	// what the supplier sees of the bank (lending.IntentBank.Delivery):
+	// one failed or dead changes nothing else, and an administrator may
+	// re-queue it while the consent holds.
+	KindFinancingIntent: {path: "/v1/financing-intents", carriesData: true},
+	// The decision on an intent carries no data of the supplier's.
+	KindIntentDecision: {path: "/v1/financing-intents/{intent_id}/decision"},
 }
+
+// firstKinds are the kinds of message always the first of what they
+// concern (a credit application of its application, a financing intent of
+// its intent to a bank): the relay sends them without looking for earlier
+// ones.
+var firstKinds = []string{KindCreditApplication, KindFinancingIntent}
 
 // dataKinds are the kinds of message that carry the supplier's data.
 var dataKinds = func() []string {
@@ -88,9 +116,12 @@ var dataKinds = func() []string {
 }()
 
 // pathOf is where the bank takes a message of the kind about the
-// application.
-func (k outboundKind) pathOf(applicationID string) string {
-	return strings.ReplaceAll(k.path, "{application_id}", applicationID)
+// application or intent.
+func (k outboundKind) pathOf(applicationID, intentID string) string {
+	if !strings.Contains(k.path, "{") {
+		return k.path
+	}
+	return strings.NewReplacer("{application_id}", applicationID, "{intent_id}", intentID).Replace(k.path)
 }
 
 // ApplicationMessage is a credit application as the protocol carries it
@@ -140,6 +171,10 @@ type MessageRequest struct {
 	TermDays     int          `json:"term_days"`
 	CreditLineID *string      `json:"credit_line_id"`
 	Purpose      string       `json:"purpose"`
+	// OfferID is the bank's offer_id of the offer the application was
+	// accepted from (bank-protocol.md 1.1, "Competing offers"); a direct
+	// application's body has no offer_id, as in version 1.
+	OfferID *string `json:"offer_id,omitempty"`
 }
 
 type MessageCheck struct {
@@ -155,8 +190,8 @@ type MessageVerification struct {
 func (ApplicationMessage) Kind() string { return KindCreditApplication }
 
 // Delivery: a credit application's message id is its application's id.
-func (m ApplicationMessage) Delivery() (bankID, applicationID, messageID string) {
-	return m.BankID, m.ApplicationID, m.ApplicationID
+func (m ApplicationMessage) Delivery() Address {
+	return Address{BankID: m.BankID, ApplicationID: m.ApplicationID, MessageID: m.ApplicationID}
 }
 
 // Withdrawal tells the bank that the supplier cancelled the application,
@@ -172,8 +207,8 @@ type Withdrawal struct {
 
 func (Withdrawal) Kind() string { return KindWithdrawal }
 
-func (m Withdrawal) Delivery() (bankID, applicationID, messageID string) {
-	return m.BankID, m.ApplicationID, m.MessageID
+func (m Withdrawal) Delivery() Address {
+	return Address{BankID: m.BankID, ApplicationID: m.ApplicationID, MessageID: m.MessageID}
 }
 
 // ContractEventMessage is a contract event's envelope (bank-protocol.md
@@ -199,8 +234,8 @@ type ContractEventContract struct {
 func (ContractEventMessage) Kind() string { return KindContractEvent }
 
 // Delivery: a contract event's message id is its event id.
-func (m ContractEventMessage) Delivery() (bankID, applicationID, messageID string) {
-	return m.BankID, m.ApplicationID, m.EventID
+func (m ContractEventMessage) Delivery() Address {
+	return Address{BankID: m.BankID, ApplicationID: m.ApplicationID, MessageID: m.EventID}
 }
 
 // NewContractEventMessage makes the envelope of a contract event, its
@@ -229,7 +264,8 @@ func NewApplicationMessage(s lending.Submission) ApplicationMessage {
 		Award:     MessageAward{NoticeNo: n.NoticeNo, ProjectNo: n.ProjectNo, Issuer: n.IssuerID, Amount: n.Amount, AwardedOn: n.AwardedOn},
 		Contract: MessageContract{ContractNo: c.ContractNo, Amount: c.Amount, SignedOn: c.SignedOn, Period: c.Period,
 			PaymentTerms: paymentTerms(c.PaymentTerms)},
-		Request:      MessageRequest{Amount: s.Amount, Currency: c.Currency, TermDays: s.TermDays, CreditLineID: s.BankLineID, Purpose: s.Purpose},
+		Request: MessageRequest{Amount: s.Amount, Currency: c.Currency, TermDays: s.TermDays, CreditLineID: s.BankLineID, Purpose: s.Purpose,
+			OfferID: s.BankOfferID},
 		Verification: MessageVerification{VerifiedAt: s.Verification.VerifiedAt, Checks: checks},
 	}
 }

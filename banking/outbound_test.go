@@ -113,11 +113,11 @@ func TestRelayLeavesAnUnknownKind(t *testing.T) {
 	bank := newFakeBank(t, 202)
 	w := newWorld(t, bank.srv.URL)
 	id := w.apply(t)
-	w.db.MustExec(`UPDATE deliveries SET kind = 'financing-intent' WHERE application_id = $1`, id)
+	w.db.MustExec(`UPDATE deliveries SET kind = 'loan-offer' WHERE application_id = $1`, id)
 	w.relay(banking.RelayConfig{}).RunOnce(ctx)
 	var lastErr string
 	w.db.Get(&lastErr, `SELECT last_error FROM deliveries WHERE application_id = $1`, id)
-	if d, _ := w.state(t, id); d != "pending" || bank.count() != 0 || !strings.Contains(lastErr, `"financing-intent"`) {
+	if d, _ := w.state(t, id); d != "pending" || bank.count() != 0 || !strings.Contains(lastErr, `"loan-offer"`) {
 		t.Fatalf("delivery %s, bank called %d times, last error %q", d, bank.count(), lastErr)
 	}
 }

@@ -45,13 +45,14 @@ func (o Outbox) ContractEvents(ctx context.Context, tx *postgres.Tx, es ...lendi
 
 // queue stores the messages exactly as they will be sent, so that every
 // retry carries the same body under the same Idempotency-Key, in their
-// order, each with its kind. The rows are written just before the
+// order, each with its kind and what it concerns (its application, or its
+// intent with application_id NULL). The rows are written just before the
 // transaction commits, with its other such writes, in one statement per
 // kind.
 func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 	type rows struct {
-		ids, banks, messageIDs []string
-		bodies                 postgres.Packed
+		ids, intents, banks, messageIDs []string
+		bodies                          postgres.Packed
 	}
 	var kinds []string
 	byKind := map[string]*rows{}
@@ -70,19 +71,24 @@ func (Outbox) queue(tx *postgres.Tx, ms ...Outbound) error {
 			byKind[kind] = r
 			kinds = append(kinds, kind)
 		}
-		bankID, applicationID, messageID := m.Delivery()
-		r.ids, r.banks, r.messageIDs = append(r.ids, applicationID), append(r.banks, bankID), append(r.messageIDs, messageID)
+		a := m.Delivery()
+		if (a.ApplicationID == "") == (a.IntentID == "") {
+			return fmt.Errorf("banking: a %s message must name its application or its intent, not both or neither", kind)
+		}
+		r.ids, r.intents, r.banks, r.messageIDs = append(r.ids, a.ApplicationID), append(r.intents, a.IntentID), append(r.banks, a.BankID),
+			append(r.messageIDs, a.MessageID)
 		r.bodies.Add(body)
 	}
 	for _, kind := range kinds {
 		r := byKind[kind]
 		w := postgres.Write{Query: `
-		INSERT INTO deliveries (application_id, message_id, bank_id, kind, payload)
-		SELECT application_id, message_id, bank_id, $6::text, substring($5::bytea FROM payload_at FOR payload_len)
-		FROM unnest($1::uuid[], $7::uuid[], $2::text[], $3::int[], $4::int[])
-			WITH ORDINALITY AS v(application_id, message_id, bank_id, payload_at, payload_len, i)
+		INSERT INTO deliveries (application_id, intent_id, message_id, bank_id, kind, payload)
+		SELECT NULLIF(application_id, '')::uuid, NULLIF(intent_id, '')::uuid, message_id, bank_id, $6::text,
+			substring($5::bytea FROM payload_at FOR payload_len)
+		FROM unnest($1::text[], $8::text[], $7::uuid[], $2::text[], $3::int[], $4::int[])
+			WITH ORDINALITY AS v(application_id, intent_id, message_id, bank_id, payload_at, payload_len, i)
 		ORDER BY i`, Args: []any{pq.Array(r.ids), pq.Array(r.banks), r.bodies.Starts(), r.bodies.Lengths(), r.bodies.Bytes(), kind,
-			pq.Array(r.messageIDs)}}
+			pq.Array(r.messageIDs), pq.Array(r.intents)}}
 		tx.BeforeCommit(func() (postgres.Write, error) { return w, nil })
 	}
 	return nil
@@ -127,13 +133,27 @@ func (o Outbox) Withdraw(ctx context.Context, tx *postgres.Tx, w lending.Withdra
 }
 
 // Intents queues a financing-intents message for each bank asked
-// (lending's Outbox).
+// (lending's Outbox), with only the data its consent names.
 func (o Outbox) Intents(ctx context.Context, tx *postgres.Tx, ms ...lending.IntentMessage) error {
-	return fmt.Errorf("banking: financing-intents messages are not implemented yet")
+	out := make([]Outbound, len(ms))
+	for i, m := range ms {
+		if m.MessageID == "" {
+			m.MessageID = uuid.NewString()
+		}
+		out[i] = NewIntentMessage(m)
+	}
+	return o.queue(tx, out...)
 }
 
 // Decisions queues the decision on an intent for each bank asked
 // (lending's Outbox).
 func (o Outbox) Decisions(ctx context.Context, tx *postgres.Tx, ds ...lending.Decision) error {
-	return fmt.Errorf("banking: intent decisions are not implemented yet")
+	out := make([]Outbound, len(ds))
+	for i, d := range ds {
+		if d.MessageID == "" {
+			d.MessageID = uuid.NewString()
+		}
+		out[i] = NewDecisionMessage(d)
+	}
+	return o.queue(tx, out...)
 }

@@ -139,7 +139,8 @@ func (r *Relay) Run(ctx context.Context) {
 
 type claimed struct {
 	ID            int64     `db:"id"`
-	ApplicationID string    `db:"application_id"`
+	ApplicationID string    `db:"application_id"` // "" for a message about an intent
+	IntentID      string    `db:"intent_id"`      // "" for a message about an application
 	MessageID     string    `db:"message_id"`
 	BankID        string    `db:"bank_id"`
 	Kind          string    `db:"kind"`
@@ -180,24 +181,38 @@ func (r *Relay) dispatch(ctx context.Context, lanes *sync.WaitGroup) (int, error
 	// waits while an earlier delivery of that application is pending or
 	// under a lease: one probe of deliveries_application each, and none
 	// for credit applications, always their application's first. A
-	// message carrying the supplier's data is claimed with whether its
-	// consent still holds (one probe of the consent's unique index).
+	// message about an intent (a decision) waits likewise for the earlier
+	// ones of its intent and bank (deliveries_intent), and a financing
+	// intent, always its intent's first to that bank, for none. A message
+	// carrying the supplier's data is claimed with whether its consent
+	// still holds (one probe of the consent's unique index: of the
+	// application, or of the intent and bank).
 	err := r.db.SelectContext(ctx, &due, `
 		UPDATE deliveries AS d SET locked_until = now() + $2 * interval '1 millisecond', locked_by = $3, attempts = attempts + 1
 		WHERE id IN (
 			SELECT id FROM deliveries AS n
 			WHERE status = 'pending' AND next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now())
 				AND bank_id <> ALL($4::text[])
-				AND (kind = $5 OR NOT EXISTS (
+				AND (kind = ANY($5::text[]) OR CASE WHEN n.intent_id IS NULL THEN NOT EXISTS (
 					SELECT FROM deliveries AS e
 					WHERE e.application_id = n.application_id AND e.id < n.id
-						AND (e.status = 'pending' OR e.locked_until >= now())))
+						AND (e.status = 'pending' OR e.locked_until >= now()))
+				ELSE NOT EXISTS (
+					SELECT FROM deliveries AS e
+					WHERE e.intent_id = n.intent_id AND e.bank_id = n.bank_id AND e.id < n.id
+						AND (e.status = 'pending' OR e.locked_until >= now()))
+				END)
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-		RETURNING id, application_id, message_id, bank_id, kind, payload, attempts, created_at,
-			kind = ANY($6::text[]) AND NOT EXISTS (
+		RETURNING id, coalesce(application_id::text, '') AS application_id, coalesce(intent_id::text, '') AS intent_id,
+			message_id, bank_id, kind, payload, attempts, created_at,
+			kind = ANY($6::text[]) AND CASE WHEN d.intent_id IS NULL THEN NOT EXISTS (
 				SELECT FROM consents AS c
-				WHERE c.application_id = d.application_id AND c.expires_at > now() AND c.revoked_at IS NULL) AS no_consent`,
-		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy), KindCreditApplication, pq.Array(dataKinds))
+				WHERE c.application_id = d.application_id AND c.expires_at > now() AND c.revoked_at IS NULL)
+			ELSE NOT EXISTS (
+				SELECT FROM consents AS c
+				WHERE c.intent_id = d.intent_id AND c.bank_id = d.bank_id AND c.expires_at > now() AND c.revoked_at IS NULL)
+			END AS no_consent`,
+		r.cfg.Batch, r.cfg.Lease.Milliseconds(), r.cfg.WorkerID, pq.Array(busy), pq.Array(firstKinds), pq.Array(dataKinds))
 	if err != nil {
 		return 0, postgres.Translate(err)
 	}
@@ -272,7 +287,7 @@ func (r *Relay) deliver(ctx context.Context, bankID string, ds []claimed) {
 			continue
 		}
 		if err := r.record(ctx, d, results[i]); err != nil {
-			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "intent", d.IntentID, "error", err)
 		}
 	}
 	r.recordAcceptedOrEach(ctx, accepted, outcomes)
@@ -291,14 +306,14 @@ func (r *Relay) recordAcceptedOrEach(ctx context.Context, ds []claimed, rs []res
 		// Alone already, or the database is out of reach: each would fail
 		// alone too, and is sent again when its lease ends.
 		for _, d := range ds {
-			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "intent", d.IntentID, "error", err)
 		}
 		return
 	}
 	r.logger.Warn("record deliveries together: recording each alone", "deliveries", len(ds), "error", err)
 	for i, d := range ds {
 		if err := r.recordAccepted(ctx, ds[i:i+1], rs[i:i+1]); err != nil {
-			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "error", err)
+			r.logger.Error("record delivery", "delivery", d.ID, "application", d.ApplicationID, "intent", d.IntentID, "error", err)
 		}
 	}
 }
@@ -338,7 +353,7 @@ func (r *Relay) recordAccepted(ctx context.Context, ds []claimed, rs []result) e
 				last_status = NULLIF(v.status, 0), last_error = '', locked_until = NULL
 			FROM unnest($1::bigint[], $2::text[], $3::int[]) AS v(id, ref, status)
 			WHERE d.id = v.id AND d.locked_by = $4
-			RETURNING d.application_id, d.kind, v.ref`,
+			RETURNING coalesce(d.application_id::text, '') AS application_id, d.kind, v.ref`,
 			pq.Array(ids), pq.Array(refs), pq.Array(statuses), r.cfg.WorkerID)
 		if err != nil {
 			return postgres.Translate(err)
@@ -405,7 +420,7 @@ func (r *Relay) attempt(ctx context.Context, d claimed, b bankOrErr) result {
 	if d.NoConsent {
 		return result{outcome: "no_consent", detail: "consent_expired: the supplier's consent to send its data to the bank has expired or was revoked; nothing was sent"}
 	}
-	url := bank.BaseURL + kind.pathOf(d.ApplicationID)
+	url := bank.BaseURL + kind.pathOf(d.ApplicationID, d.IntentID)
 	token, err := r.signer.SignContext(ctx, http.MethodPost, url, d.BankID, d.Payload, time.Now())
 	if err != nil {
 		return result{outcome: "retry", detail: "sign: " + err.Error()}
@@ -566,9 +581,10 @@ func (r *Relay) endLease(ctx context.Context, tx *postgres.Tx, d claimed, err er
 	return postgres.Translate(err)
 }
 
-// failed records what d's failing for good means, by its kind.
+// failed records what d's failing for good means, by its kind: for a
+// message about an intent, nothing more than its delivery's state.
 func failed(ctx context.Context, tx *postgres.Tx, ls *lending.Service, d claimed, detail string) error {
-	if f := outboundKinds[d.Kind].failed; f != nil {
+	if f := outboundKinds[d.Kind].failed; f != nil && d.ApplicationID != "" {
 		return f(ls, ctx, tx, d.ApplicationID, detail)
 	}
 	return nil

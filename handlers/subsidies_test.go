@@ -229,6 +229,9 @@ func TestSubsidyClaimEndToEnd(t *testing.T) {
 	if st.Subsidy.Paid != "3100.00" || len(st.Subsidy.Budgets) != 1 || st.Subsidy.Budgets[0].Left != "49996900.00" {
 		t.Fatalf("subsidy figures: %s", r.body)
 	}
+	if !strings.Contains(string(r.body), `"offers":[]`) || !strings.Contains(string(r.body), `"intents":[]`) {
+		t.Fatalf("no financing intents: offers and intents should be empty arrays: %s", r.body)
+	}
 	wantProblem(t, e.do("GET", "/v1/stats", supplierTok, nil), 403, "forbidden")
 
 	// The monthly bank report.

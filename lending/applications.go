@@ -135,6 +135,8 @@ type ApplyInput struct {
 	TermDays     *int          `json:"term_days"`
 	CreditLineID *string       `json:"credit_line_id"`
 	Purpose      string        `json:"purpose"`
+
+	offer *offerRef // the offer this application accepts (Accept); nil for a direct application
 }
 
 // Applicant is who applies: a supplier user, and the Idempotency-Key of
@@ -272,6 +274,10 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err != nil {
 		return err
 	}
+	offers, err := lockOffers(ctx, tx, items) // no statement without an offer
+	if err != nil {
+		return err
+	}
 	if err := s.banks.learn(ctx, tx, items); err != nil {
 		return err
 	}
@@ -298,12 +304,22 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	// contract and line on for the next.
 	var accepted []accepted
 	contractHolds, lineHolds := map[string]money.Amount{}, map[string]money.Amount{}
+	var taken map[string]bool // the intents an offer of which this batch accepts
 	for _, it := range items {
 		who, in := it.who, it.in
 		c, ok := cs[canonicalID(in.ContractID)]
 		if !ok || c.SupplierUSCC != who.SupplierUSCC {
 			it.err = errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
 			continue
+		}
+		var offer *lockedOffer
+		if in.offer != nil {
+			o, err := checkOffer(it, offers, taken, now)
+			if err != nil {
+				it.err = err
+				continue
+			}
+			offer = &o
 		}
 		ev, ok := evidence[c.ID]
 		if !ok {
@@ -348,7 +364,17 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			line.derive()
 			lineHolds[line.ID] = lineHolds[line.ID].Add(*in.Amount)
 		}
-		accepted = append(accepted, s.prepare(it, c, checked, report, line, now))
+		a := s.prepare(it, c, checked, report, line, now)
+		if offer != nil {
+			a.offer = offer
+			a.consentID = *offer.ConsentID
+			a.submission.BankOfferID = &offer.BankOfferID
+			if taken == nil {
+				taken = map[string]bool{}
+			}
+			taken[offer.IntentID] = true
+		}
+		accepted = append(accepted, a)
 	}
 	if len(accepted) == 0 {
 		return nil
@@ -377,6 +403,14 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	if err := holdLines(ctx, tx, lineHolds); err != nil {
 		return err
 	}
+	for _, a := range accepted {
+		if o := a.offer; o != nil {
+			if err := s.closeIntent(ctx, tx, o.IntentID, IntentAccepted, a.actor,
+				&acceptedOffer{OfferID: o.OfferID, BankID: o.BankID, BankOfferID: o.BankOfferID, ApplicationID: a.id}); err != nil {
+				return err
+			}
+		}
+	}
 	subs := make([]Submission, len(accepted))
 	for i, a := range accepted {
 		subs[i] = a.submission
@@ -399,6 +433,9 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: submittedCause}}
 		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentTexts[a.lang].items, Statement: a.statement,
 			Lang: a.lang, GivenBy: a.actor, GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
+		if a.offer != nil {
+			app.Consent = a.offer.consent()
+		}
 		if answered := a.item.who.Answered; answered != nil {
 			if err := answered(ctx, tx, app); err != nil {
 				return err
@@ -422,6 +459,9 @@ type accepted struct {
 	lang         string // of the consent's statement
 	statement    string
 	submission   Submission
+	// offer is the offer it accepts, read under its intent's lock; its
+	// intent's consent to the bank becomes the application's (consentID).
+	offer *lockedOffer
 }
 
 // prepare builds what is written for an accepted application: its row's
@@ -458,7 +498,11 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 	var verifications postgres.Packed // 1.5 KB of JSON each: not an array parameter
 	terms := make([]int64, n)
 	actors, statements, langs, consentIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	offerIDs := make([]sql.NullString, n)
 	for i, a := range accepted {
+		if a.offer != nil {
+			offerIDs[i] = sql.NullString{String: a.offer.OfferID, Valid: true}
+		}
 		it := a.item
 		ids[i], usccs[i], contractIDs[i], banks[i] = a.id, it.who.SupplierUSCC, a.contractID, it.in.BankID
 		if it.in.CreditLineID != nil {
@@ -476,15 +520,15 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 	err := tx.SelectContext(ctx, &rows, `
 		WITH v AS (
 			SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::uuid[], $6::numeric[], $7::int[],
-				$8::text[], $9::numeric[], $10::int[], $17::int[], $11::text[], $12::text[], $13::text[], $19::text[], $20::uuid[])
+				$8::text[], $9::numeric[], $10::int[], $17::int[], $11::text[], $12::text[], $13::text[], $19::text[], $20::uuid[], $22::uuid[])
 				WITH ORDINALITY AS v(id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-					purpose, line_held, verification_at, verification_len, submitted_by, request_key, statement, lang, consent_id, i)
+					purpose, line_held, verification_at, verification_len, submitted_by, request_key, statement, lang, consent_id, offer_id, i)
 		), app AS (
 			INSERT INTO applications (id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
-				purpose, status, financing_held, line_held, verification, submitted_by, request_key)
+				purpose, status, financing_held, line_held, verification, submitted_by, request_key, offer_id)
 			SELECT id, supplier_uscc, contract_id, bank_id, credit_line_id, amount, term_days,
 				purpose, 'submitted', amount, line_held,
-				convert_from(substring($18::bytea FROM verification_at FOR verification_len), 'UTF8')::jsonb, submitted_by, request_key
+				convert_from(substring($18::bytea FROM verification_at FOR verification_len), 'UTF8')::jsonb, submitted_by, request_key, offer_id
 			FROM v ORDER BY i
 			ON CONFLICT (submitted_by, request_key) WHERE request_key IS NOT NULL DO NOTHING
 			RETURNING *
@@ -492,7 +536,11 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 			INSERT INTO consents (id, application_id, supplier_uscc, bank_id, data_items, statement, lang, given_by, expires_at)
 			SELECT v.consent_id, app.id, app.supplier_uscc, app.bank_id, CASE WHEN v.lang = 'en' THEN $21::text[] ELSE $14::text[] END,
 				v.statement, v.lang, app.submitted_by, $15
-			FROM app JOIN v ON v.id = app.id
+			FROM app JOIN v ON v.id = app.id WHERE v.offer_id IS NULL
+		), intent_consent AS (
+			-- An accepted offer's application takes its intent's consent to the bank.
+			UPDATE consents c SET application_id = app.id
+			FROM app JOIN v ON v.id = app.id WHERE v.offer_id IS NOT NULL AND c.id = v.consent_id
 		), transition AS (
 			INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
 			SELECT id, 1, '', 'submitted', submitted_by, $16 FROM app
@@ -502,7 +550,7 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
 		pq.StringArray(consentTexts[LangZH].items), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes(),
-		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items))
+		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items), pq.Array(offerIDs))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

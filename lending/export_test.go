@@ -74,3 +74,10 @@ func (s *Service) CureOne(ctx context.Context, tx *postgres.Tx, bankID, appID, b
 	}
 	return s.CureOverdue(ctx, tx, l, on, actor)
 }
+
+// AcceptInput is in as the application accepting the offer offerID of
+// intent intentID (as Accept queues it): for ApplyBatch.
+func AcceptInput(in ApplyInput, intentID, offerID string) ApplyInput {
+	in.offer = &offerRef{IntentID: intentID, OfferID: offerID}
+	return in
+}

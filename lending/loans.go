@@ -196,6 +196,9 @@ func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID st
 	case ap.RepaymentAccount.AccountNo == "" || ap.RepaymentAccount.BankName == "" || ap.RepaymentAccount.AccountName == "":
 		return errs.InvalidFields(errs.FieldError{Field: "data.repayment_account", Code: "required", Message: "bank_name, account_no and account_name are required"})
 	}
+	if err := checkWithinOffer(ctx, tx, a, ap); err != nil {
+		return err
+	}
 	if a.CreditLineID != nil {
 		var ceiling *money.Rate
 		if err := tx.GetContext(ctx, &ceiling, `SELECT rate_ceiling FROM credit_lines WHERE id = $1`, *a.CreditLineID); err != nil {

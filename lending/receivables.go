@@ -135,6 +135,12 @@ func (s *Service) Receivable(ctx context.Context, sc Scope, contractID string) (
 // and whose loan is not closed: the applications a confirmation covers.
 const coveredStatuses = `('approved', 'disbursed', 'repaid')`
 
+// unconfirmedClosed is an application (a) closed with its lock (ra) never
+// confirmed although disbursed before the confirmation: its subsidy
+// claims are held until the purchaser confirms, so a confirmation covers
+// it too.
+const unconfirmedClosed = `(a.status = 'closed' AND ra.confirmed_at IS NULL AND ra.disbursed_unconfirmed_at IS NOT NULL)`
+
 // receivableSelect reads receivables (r) with their contract, purchaser,
 // supplier and bank, the approved sum and ids of the live applications at
 // the receivable's bank, and the lock: the account and status of the
@@ -314,6 +320,9 @@ type covered struct {
 	NewAccount     []byte        `db:"new_account"`
 	WrittenOffOn   *money.Date   `db:"written_off_on"`
 	BankLoanID     *string       `db:"bank_loan_id"`
+	// UnconfirmedClosed: closed, disbursed before a confirmation that
+	// never came (unconfirmedClosed).
+	UnconfirmedClosed bool `db:"unconfirmed_closed"`
 
 	newAccount *Account // NewAccount read
 }
@@ -345,8 +354,10 @@ type receivableLock struct {
 
 // lockReceivable locks, in the global order (the applications in id
 // order, then the receivable), the contract's receivable and the
-// applications it acts on: the live ones at its bank and any whose lock
-// has a new account waiting for the purchaser (a written-off loan's).
+// applications it acts on: the live ones at its bank, any whose lock
+// has a new account waiting for the purchaser (a written-off loan's), and
+// any closed whose subsidy claims wait for the confirmation
+// (unconfirmedClosed).
 // Returns not_found when there is none in scope.
 func (s *Service) lockReceivable(ctx context.Context, tx *postgres.Tx, sc Scope, contractID string) (receivableLock, error) {
 	var rl receivableLock
@@ -361,8 +372,8 @@ func (s *Service) lockReceivable(ctx context.Context, tx *postgres.Tx, sc Scope,
 		JOIN contracts c ON c.id = r.contract_id
 		JOIN applications a ON a.contract_id = r.contract_id AND a.bank_id = r.bank_id
 		LEFT JOIN repayment_accounts ra ON ra.application_id = a.id
-		WHERE r.contract_id = $1 AND $2 = 0 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL)
-			AND `+receivableScope, id, 0, sc.PurchaserIssuerID, sc.PurchaserID, sc.SupplierUSCC, sc.BankID)
+		WHERE r.contract_id = $1 AND $2 = 0 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL
+			OR `+unconfirmedClosed+`) AND `+receivableScope, id, 0, sc.PurchaserIssuerID, sc.PurchaserID, sc.SupplierUSCC, sc.BankID)
 	if err != nil {
 		return rl, postgres.Translate(err)
 	}
@@ -385,11 +396,13 @@ func (s *Service) lockReceivable(ctx context.Context, tx *postgres.Tx, sc Scope,
 	// Read again under the locks: what they cover now.
 	err = tx.SelectContext(ctx, &rl.apps, `
 		SELECT a.id, a.bank_id, a.status, a.approved_amount, ra.bank_name, ra.account_no, ra.account_name,
-			ra.status AS lock_status, ra.confirmed_at, ra.new_account, a.written_off_on, l.bank_loan_id
+			ra.status AS lock_status, ra.confirmed_at, ra.new_account, a.written_off_on, l.bank_loan_id,
+			`+unconfirmedClosed+` AS unconfirmed_closed
 		FROM applications a
 		JOIN repayment_accounts ra ON ra.application_id = a.id
 		LEFT JOIN loans l ON l.application_id = a.id
-		WHERE a.id = ANY($1::uuid[]) AND a.bank_id = $2 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL)
+		WHERE a.id = ANY($1::uuid[]) AND a.bank_id = $2 AND (a.status IN `+coveredStatuses+` OR ra.new_account IS NOT NULL
+			OR `+unconfirmedClosed+`)
 		ORDER BY a.id`, appIDs, rl.BankID)
 	if err != nil {
 		return rl, postgres.Translate(err)
@@ -438,7 +451,10 @@ func sameTerms(a, b []byte) bool {
 // It covers every live application of the contract at the receivable's
 // bank: each lock proposed or refused becomes confirmed (a locked one
 // stays locked), and each gets a receivable.confirmed contract event. The
-// first confirmation of a lock sets off OnConfirmed's hook.
+// first confirmation of a lock sets off OnConfirmed's hook. It covers
+// too a closed application at that bank disbursed before a confirmation
+// that never came, so that its held subsidy claims are released; its
+// bank, which finances the contract no more, is not told.
 //
 // Once confirmed, the account changes only to a new account the bank
 // consented to (account.change_consented): a confirmation naming it
@@ -484,6 +500,7 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 			}
 			unconfirmed = unconfirmed || a.LockStatus == "proposed" || a.LockStatus == "refused"
 		}
+		unconfirmed = unconfirmed || a.UnconfirmedClosed
 	}
 	settled := rl.Status == ReceivableConfirmed && !unconfirmed
 	if settled && rl.ConfirmedAmount != nil && rl.ConfirmedAmount.Equal(c.ConfirmedAmount) && sameTerms(rl.ConfirmedTerms, c.PaymentTerms) &&
@@ -587,9 +604,12 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	}
 	data := ReceivableConfirmedData{ConfirmedAmount: c.ConfirmedAmount, PaymentTerms: c.PaymentTerms, RepaymentAccount: c.RepaymentAccount,
 		ConfirmedBy: actor, ConfirmedAt: now}
-	es := make([]ContractEvent, len(rl.apps))
-	for i, a := range rl.apps {
-		es[i] = rl.event(tx, a, EventReceivableConfirmed, data)
+	es := make([]ContractEvent, 0, len(rl.apps))
+	for _, a := range rl.apps {
+		if a.UnconfirmedClosed && a.newAccount == nil {
+			continue // a closed loan's bank hears nothing more of the contract
+		}
+		es = append(es, rl.event(tx, a, EventReceivableConfirmed, data))
 	}
 	if err := s.outbox.ContractEvents(ctx, tx, es...); err != nil {
 		return false, err

@@ -49,6 +49,9 @@ type Stats struct {
 	ApprovalTimes ApprovalTimes  `json:"approval_times"`
 	Subsidy       SubsidyFigures `json:"subsidy"`
 	Payments      PaymentFigures `json:"payments"`
+	// Competing offers (融资意向): each bank's answers, and the needs, per month.
+	Offers  []OfferMonth  `json:"offers"`
+	Intents []IntentMonth `json:"intents"`
 }
 
 // PaymentFigures count the treasury's payments that went wrong: paid
@@ -126,6 +129,9 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	for i := range st.Subsidy.Budgets {
 		b := &st.Subsidy.Budgets[i]
 		b.Left = b.Budget.Sub(b.Used)
+	}
+	if err := s.intentStats(ctx, &st); err != nil {
+		return st, err
 	}
 	return st, nil
 }

@@ -137,6 +137,7 @@ var funcs = template.FuncMap{
 	"percent": func(r money.Rate) string {
 		return r.Decimal().Shift(2).StringFixed(2) + "%"
 	},
+	"ratePct":   ratePercent,
 	"payments":  func(v *view, list []lending.ContractPayment) paymentList { return paymentList{V: v, Payments: list} },
 	"lockfacts": func(v *view, r lending.Receivable) receivableFacts { return receivableFacts{V: v, R: r} },
 }
