@@ -14,6 +14,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"procfin/banking"
+	"procfin/contracts"
+	"procfin/lending"
 	"procfin/platform/errs"
 	"procfin/platform/money"
 	"procfin/platform/signature"
@@ -414,6 +417,49 @@ func TestOfferRuleChecked(t *testing.T) {
 	} {
 		if _, err := New(Config{BankID: "b", ProcfinURL: "http://127.0.0.1:1", Offers: r}); err == nil {
 			t.Errorf("New took the offer rule %+v", r)
+		}
+	}
+}
+
+// TestProcfinsMessagesParsed: the intent and decision bodies procfin
+// writes (package banking), every part consented to, are what the bank
+// takes.
+func TestProcfinsMessagesParsed(t *testing.T) {
+	t.Parallel()
+	published := time.Date(2026, 11, 21, 1, 0, 0, 0, time.UTC)
+	in := lending.IntentMessage{MessageID: "m-1", IntentID: "i-1", BankID: "sandbox-bank", PublishedAt: published,
+		RespondBy: published.Add(72 * time.Hour), DataItems: []string{lending.ItemSupplier, lending.ItemAward, lending.ItemContract,
+			lending.ItemPurchaser, lending.ItemRequest, lending.ItemVerification},
+		Supplier: contracts.Supplier{USCC: "91350100M000100Y43", Name: "泉城软件", SizeClass: contracts.SizeSmall},
+		Notice: contracts.AwardNotice{NoticeNo: "N-1", ProjectNo: "P-1", IssuerID: "jinan-pprc", Amount: money.MustAmount("1200000.00"),
+			AwardedOn: money.MustDate("2026-10-08")},
+		Contract: contracts.Contract{ContractNo: "HT-1", Amount: money.MustAmount("1180000.00"), SignedOn: money.MustDate("2026-10-20"),
+			Currency: "CNY", Purchaser: contracts.Party{ID: "jn-edu", Name: "济南市教育局"},
+			Period:       contracts.Period{Start: money.MustDate("2026-11-01"), End: money.MustDate("2027-04-30")},
+			PaymentTerms: json.RawMessage(`[{"due_on":"2027-05-31","amount":"1180000.00","condition":"acceptance"}]`)},
+		Amount: money.MustAmount("600000.00"), TermDays: 180, Purpose: "设备采购",
+		Verification: contracts.Report{VerifiedAt: published, Checks: []contracts.Check{{Name: "award.signature", Result: "pass"}}},
+	}
+	body, err := json.Marshal(banking.NewIntentMessage(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, status, detail := parseIntent(body)
+	if status != 0 || m.IntentID != "i-1" || m.Request.Amount.String() != "600000.00" ||
+		!slices.Equal(m.parts(), []string{"supplier", "purchaser", "award", "contract", "verification"}) {
+		t.Fatalf("procfin's intent %s: %d %s %+v", body, status, detail, m)
+	}
+	offerID, appID := "SBX-O-1", "a-1"
+	for _, d := range []lending.Decision{
+		{MessageID: "d-1", IntentID: "i-1", BankID: "b", Decision: lending.DecisionAccepted, BankOfferID: &offerID, ApplicationID: &appID},
+		{MessageID: "d-2", IntentID: "i-1", BankID: "b", Decision: lending.DecisionDeclined},
+	} {
+		body, err := json.Marshal(banking.NewDecisionMessage(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, status, detail := parseDecision(body, "i-1"); status != 0 || m.Decision != d.Decision {
+			t.Errorf("procfin's decision %s: %d %s", body, status, detail)
 		}
 	}
 }

@@ -267,8 +267,8 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 			contractID = c.ID
 		}
 	}
-	if len(contracts.Items) != 4 || contractID == "" {
-		t.Fatalf("quancheng sees %+v, want its 4 contracts, HT-JNCG-2026-0815 among them", contracts.Items)
+	if len(contracts.Items) != 5 || contractID == "" {
+		t.Fatalf("quancheng sees %+v, want its 5 contracts, HT-JNCG-2026-0815 among them", contracts.Items)
 	}
 	req, _ := http.NewRequest("POST", base+"/v1/credit-applications", strings.NewReader(
 		`{"contract_id": "`+contractID+`", "bank_id": "qilu-sandbox", "amount": "500000.00", "term_days": 180, "purpose": "materials"}`))
