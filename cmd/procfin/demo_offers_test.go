@@ -43,7 +43,9 @@ func checkDemoOffers(t *testing.T, base string, logs *syncBuffer) {
 		Offers []offer `json:"offers"`
 	}
 	var need intent
-	declined := func() bool { return loggedIntent(logs.String(), "financing intent: the bank makes no offer (its rule declines)", need.ID) }
+	declined := func() bool {
+		return loggedIntent(logs.String(), "financing intent: the bank makes no offer (its rule declines)", need.ID)
+	}
 	if !waitfor.Within(60*time.Second, func() bool {
 		var list struct{ Items []intent }
 		getJSON(t, base+"/v1/financing-intents", tok, &list)
