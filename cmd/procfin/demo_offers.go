@@ -108,7 +108,7 @@ func demoNeedText(base string) string {
 	for _, bk := range demoBanks {
 		fmt.Fprintf(&b, "  %-20s %s\n", bk.id, bk.shows)
 	}
-	fmt.Fprintf(&b, "As %s, open 融资意向 (Financing needs) to compare the offers, best first by\ntheir effective rate after the interest subsidy, and accept one: it becomes\nthe credit application to that bank, approved within the offer. By API:\n"+
+	fmt.Fprintf(&b, "As %s, open 融资需求 (Financing needs) to compare the offers, best first by\ntheir effective rate after the interest subsidy, and accept one: it becomes\nthe credit application to that bank, approved within the offer. By API:\n"+
 		"  curl -s %s/v1/financing-intents -H \"Authorization: Bearer $TOKEN\"\n"+
 		"  curl -s %s/v1/financing-intents/<id>/accept -H \"Authorization: Bearer $TOKEN\" \\\n"+
 		"    -H 'Idempotency-Key: demo-accept-1' -H 'Content-Type: application/json' -d '{\"offer_id\":\"<an offer's id>\"}'\n",
