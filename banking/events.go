@@ -33,8 +33,9 @@ type Envelope struct {
 }
 
 // ParseEvent reads and checks an event body: a known type, an event id,
-// an instant, an application id where the type needs one, and the data the
-// type requires (amounts present and not negative, dates valid), and
+// an instant, an application id where the type needs one (null for an
+// offer event), and the data the type requires (amounts present and not
+// negative, dates valid), and
 // every text procfin stores of it (ids, bank_reference, reasons, the
 // repayment account) valid UTF-8 without NUL or control characters and
 // bounded. Every failure is invalid (422, naming each field) or
@@ -60,7 +61,17 @@ func ParseEvent(body []byte) (Envelope, eventData, error) {
 	if env.OccurredAt.IsZero() {
 		bad("occurred_at", "required", "is required (RFC 3339)")
 	}
-	if !known || !newData().subject(env).line {
+	var sub subject // of an unknown type: an application, as most are
+	if known {
+		sub = newData().subject(env)
+	}
+	switch {
+	case sub.line:
+	case sub.intent:
+		if env.ApplicationID != "" {
+			bad("application_id", "must_be_null", "must be null: an offer event names its intent in data.intent_id")
+		}
+	default:
 		if id, ok := ids.Canonical(env.ApplicationID); ok {
 			env.ApplicationID = id // one spelling from here on
 		} else {
@@ -302,7 +313,7 @@ func (ev *Events) lockApplications(ctx context.Context, tx *postgres.Tx, items [
 	var loans []lending.LoanKey
 	for _, it := range items {
 		id := it.env.ApplicationID // canonical (ParseEvent)
-		if it.err != nil || it.outcome == Duplicate || it.subject.line || slices.Contains(appIDs, id) {
+		if it.err != nil || it.outcome == Duplicate || !it.subject.application() || slices.Contains(appIDs, id) {
 			continue
 		}
 		appIDs = append(appIDs, id)
@@ -362,7 +373,7 @@ func (ev *Events) recordAll(ctx context.Context, tx *postgres.Tx, items []*inbox
 			continue
 		}
 		var app string
-		if !it.subject.line {
+		if it.subject.application() {
 			app = it.env.ApplicationID
 		}
 		banks, ids, hashes = append(banks, it.bankID), append(ids, it.env.EventID), append(hashes, it.hash)

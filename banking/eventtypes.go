@@ -45,6 +45,8 @@ var eventTypes = map[string]func() eventData{
 	EventLineGranted:         func() eventData { return &lineData{granted: true} },
 	EventLineChanged:         func() eventData { return &lineData{} },
 	EventLineRevoked:         func() eventData { return &revokedData{} },
+	EventOfferMade:           func() eventData { return &offerMadeData{} },
+	EventOfferWithdrawn:      func() eventData { return &offerWithdrawnData{} },
 }
 
 // eventData is the data of one type of bank event, which knows what the
@@ -64,14 +66,19 @@ type eventData interface {
 }
 
 // subject is what an event acts on: the envelope's application (and the
-// bank's loan on it a loan event names), or a credit line. It gives the
-// inbox shard of the event, the batch's lock and read of its application
-// and loan, and the inbox row's application_id.
+// bank's loan on it a loan event names), a credit line, or a financing
+// intent. It gives the inbox shard of the event, the batch's lock and read
+// of its application and loan, and the inbox row's application_id.
 type subject struct {
-	line   bool   // a credit line, not an application
-	lineID string // the bank's credit line id, of a line event
-	loanID string // the bank's loan id, of a loan event
+	line     bool   // a credit line, not an application
+	lineID   string // the bank's credit line id, of a line event
+	loanID   string // the bank's loan id, of a loan event
+	intent   bool   // a financing intent, not an application (offer events)
+	intentID string // the intent, of an offer event
 }
+
+// application says the subject is the envelope's application.
+func (s subject) application() bool { return !s.line && !s.intent }
 
 // prechecked is event data with checks to make before the inbox, which
 // need more than the event (procfin's clock): refused there, the event

@@ -88,11 +88,14 @@ func newInbox(ev *Events, writers, maxBatch int) *inbox {
 }
 
 // shardOf returns the writer of what it acts on (its subject): its
-// application, or a credit line.
+// application, a credit line or a financing intent.
 func (q *inbox) shardOf(it *inboxItem) *batch.Queue[*inboxItem] {
 	key := it.env.ApplicationID // canonical (ParseEvent): one spelling of it, one shard
-	if it.subject.line {
+	switch {
+	case it.subject.line:
 		key = it.subject.lineID
+	case it.subject.intent:
+		key = it.subject.intentID
 	}
 	h := fnv.New32a()
 	h.Write([]byte(it.bankID))

@@ -570,14 +570,18 @@ func canonicalID(id string) string {
 	return id
 }
 
-func verificationFailed(r contracts.Report) error {
+func verificationFailed(r contracts.Report) error { return failedVerification("the application", r) }
+
+// failedVerification is verification_failed for what (the application, the
+// financing need) with report r in Extra["verification"].
+func failedVerification(what string, r contracts.Report) error {
 	var failed []string
 	for _, c := range r.Checks {
 		if c.Result == "fail" {
 			failed = append(failed, c.Name+": "+c.Reason)
 		}
 	}
-	e := errs.E(errs.VerificationFailed, "the application failed verification: %s", strings.Join(failed, "; "))
+	e := errs.E(errs.VerificationFailed, "%s failed verification: %s", what, strings.Join(failed, "; "))
 	e.Extra = map[string]any{"verification": r}
 	return e
 }

@@ -220,40 +220,6 @@ type OfferMade struct {
 
 var errNotYet = errs.E(errs.Internal, "not implemented yet")
 
-// Publish verifies the contract for the supplier (as an application is,
-// without holding anything) and, in one transaction, records the intent,
-// the supplier's consent to each bank asked, and queues a
-// financing-intents message for each. Returns invalid (every bad field),
-// verification_failed or unavailable.
-func (s *Service) Publish(ctx context.Context, who Applicant, in PublishInput) (Intent, error) {
-	return Intent{}, errNotYet
-}
-
-// Intent returns the intent with its banks and offers, each offer with its
-// effective rate; not_found when absent or outside scope.
-func (s *Service) Intent(ctx context.Context, sc Scope, id string) (Intent, error) {
-	return Intent{}, errNotYet
-}
-
-// Intents lists intents in scope, newest first, with seq below before (0:
-// from the newest), at most limit, each with its banks and offers.
-func (s *Service) Intents(ctx context.Context, sc Scope, f IntentFilter, before int64, limit int) ([]Intent, error) {
-	return nil, errNotYet
-}
-
-// CancelIntent cancels an open intent; every bank asked is told
-// cancelled. Returns not_found or invalid_transition.
-func (s *Service) CancelIntent(ctx context.Context, sc Scope, id, actor string) (Intent, error) {
-	return Intent{}, errNotYet
-}
-
-// ExpireIntents closes the open intents whose respond_by has passed and
-// that have no offer still valid, telling every bank asked expired; it
-// returns how many it closed.
-func (s *Service) ExpireIntents(ctx context.Context) (int, error) {
-	return 0, errNotYet
-}
-
 // acceptedOffer is the offer an intent closes on when accepted.
 type acceptedOffer struct {
 	OfferID       string // procfin's

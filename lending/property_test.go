@@ -1035,7 +1035,9 @@ func (p *prop) step(i int) {
 		approvedAny := false
 		for _, x := range m.apps {
 			approvedAny = approvedAny || x.everApproved
-			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) {
+			// A closed loan disbursed before a confirmation that never came
+			// is covered too: its held claims wait for the confirmation.
+			if oneOf(x.status, lending.Approved, lending.Disbursed, lending.Repaid) || x.status == lending.Closed && x.alerted && !x.confirmed {
 				live = append(live, x)
 			}
 		}

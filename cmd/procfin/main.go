@@ -516,6 +516,13 @@ func serve(ctx context.Context, cfg configs.Config, stdout io.Writer, migrate bo
 		go purgeSeenMessages(ctx, bankMessages, logger)
 		go purgeSeenMessages(ctx, purchaserMessages, logger)
 		go purgeSeenMessages(ctx, paymentMessages, logger)
+		go ls.RunIntentExpiry(ctx, time.Minute, func(n int, err error) {
+			if err != nil {
+				logger.Error("expire financing intents", "error", err)
+				return
+			}
+			logger.Info("expired financing intents", "count", n)
+		})
 		relay := banking.NewRelay(db, banks, ls, a, bankMetrics, logger, banking.RelayConfig{})
 		relayDone := make(chan struct{})
 		go func() { relay.Run(ctx); close(relayDone) }()
