@@ -499,9 +499,11 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 	terms := make([]int64, n)
 	actors, statements, langs, consentIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	offerIDs := make([]sql.NullString, n)
+	intentConsents := []string{} // the consents accepted offers' applications take
 	for i, a := range accepted {
 		if a.offer != nil {
 			offerIDs[i] = sql.NullString{String: a.offer.OfferID, Valid: true}
+			intentConsents = append(intentConsents, a.consentID)
 		}
 		it := a.item
 		ids[i], usccs[i], contractIDs[i], banks[i] = a.id, it.who.SupplierUSCC, a.contractID, it.in.BankID
@@ -538,9 +540,10 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 				v.statement, v.lang, app.submitted_by, $15
 			FROM app JOIN v ON v.id = app.id WHERE v.offer_id IS NULL
 		), intent_consent AS (
-			-- An accepted offer's application takes its intent's consent to the bank.
+			-- An accepted offer's application takes its intent's consent to
+			-- the bank; found by id = ANY, none for direct applications.
 			UPDATE consents c SET application_id = app.id
-			FROM app JOIN v ON v.id = app.id WHERE v.offer_id IS NOT NULL AND c.id = v.consent_id
+			FROM app JOIN v ON v.id = app.id WHERE c.id = ANY($23::uuid[]) AND c.id = v.consent_id
 		), transition AS (
 			INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
 			SELECT id, 1, '', 'submitted', submitted_by, $16 FROM app
@@ -550,7 +553,7 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
 		pq.StringArray(consentTexts[LangZH].items), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes(),
-		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items), pq.Array(offerIDs))
+		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items), pq.Array(offerIDs), pq.Array(intentConsents))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}

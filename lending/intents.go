@@ -218,8 +218,6 @@ type OfferMade struct {
 	Conditions  string
 }
 
-var errNotYet = errs.E(errs.Internal, "not implemented yet")
-
 // acceptedOffer is the offer an intent closes on when accepted.
 type acceptedOffer struct {
 	OfferID       string // procfin's

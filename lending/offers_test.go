@@ -23,7 +23,7 @@ import (
 )
 
 // recOutbox is banking's outbox that also records, once committed, the
-// decisions on intents and the credit applications queued.
+// decisions on intents and the credit applications it queued.
 type recOutbox struct {
 	banking.Outbox
 	mu          sync.Mutex
@@ -37,7 +37,7 @@ func (o *recOutbox) Decisions(ctx context.Context, tx *postgres.Tx, ds ...lendin
 		defer o.mu.Unlock()
 		o.decisions = append(o.decisions, ds...)
 	})
-	return nil
+	return o.Outbox.Decisions(ctx, tx, ds...)
 }
 
 func (o *recOutbox) Enqueue(ctx context.Context, tx *postgres.Tx, ss ...lending.Submission) error {
@@ -102,37 +102,23 @@ func (w *world) later(d time.Duration) {
 	w.now = w.now.Add(d)
 }
 
-// publish records an open intent of the supplier on the world's contract
-// for amount, 180 days, asking banks, each under a consent of its own,
-// taking offers for respond; it returns the intent's id.
+// publish publishes the supplier's need on the world's contract for
+// amount, 180 days, to banks, taking offers for respond (Publish); it
+// returns the intent's id.
 func (w *offerWorld) publish(amount string, respond time.Duration, banks ...string) string {
 	w.t.Helper()
-	id := uuid.NewString()
-	now := w.clock()
-	must(w.t, func() error {
-		return w.tx(func(tx *postgres.Tx) error {
-			if _, err := tx.Exec(`
-				INSERT INTO financing_intents (id, supplier_uscc, contract_id, amount, term_days, purpose, published_at, respond_by, published_by, verification)
-				VALUES ($1, $2, $3, $4, 180, 'materials', $5, $6, 'user:u1', '{}')`,
-				id, w.who.SupplierUSCC, w.contractID, amount, now, now.Add(respond)); err != nil {
-				return err
-			}
-			for _, b := range banks {
-				consent := uuid.NewString()
-				if _, err := tx.Exec(`
-					INSERT INTO consents (id, intent_id, supplier_uscc, bank_id, data_items, statement, lang, given_by, given_at, expires_at)
-					VALUES ($1, $2, $3, $4, '{a,b}', 'statement for '||$4, 'zh-CN', 'user:u1', $5, $6)`,
-					consent, id, w.who.SupplierUSCC, b, now, now.Add(30*24*time.Hour)); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(`INSERT INTO intent_banks (intent_id, bank_id, consent_id) VALUES ($1, $2, $3)`, id, b, consent); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
+	id, err := w.tryPublish(amount, respond, banks...)
+	if err != nil {
+		w.t.Fatal(err)
+	}
 	return id
+}
+
+func (w *offerWorld) tryPublish(amount string, respond time.Duration, banks ...string) (string, error) {
+	a, days, by := money.MustAmount(amount), 180, w.peek().Add(respond).Format(time.RFC3339)
+	in, err := w.lending.Publish(ctx, w.who, lending.PublishInput{ContractID: w.contractID, Amount: &a, TermDays: &days,
+		Purpose: "materials", BankIDs: banks, RespondBy: &by})
+	return in.ID, err
 }
 
 // offer has bank offer amount at rate on intent, valid for valid, as its
@@ -343,6 +329,14 @@ func TestAcceptOffer(t *testing.T) {
 	}
 	if len(ds) != 3 {
 		t.Fatalf("decisions %+v", ds)
+	}
+	// ...queued for the relay, and the credit application carries the
+	// bank's offer id.
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE intent_id = $1 AND kind = 'intent-decision'`, intent); n != 3 {
+		t.Fatalf("%d decisions queued, want 3", n)
+	}
+	if n := w.count(`SELECT count(*) FROM deliveries WHERE application_id = $1 AND position('"offer_id":"Q-7"' IN convert_from(payload, 'UTF8')) > 0`, a.ID); n != 1 {
+		t.Fatal("the credit application does not carry request.offer_id")
 	}
 
 	// Once accepted, no other acceptance.
