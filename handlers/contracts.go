@@ -26,41 +26,9 @@ func scope(c *gin.Context) contracts.Scope {
 	return contracts.All
 }
 
-func (s *server) registerIssuer(c *gin.Context) {
-	var req contracts.IssuerRegistration
-	if err := bindJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	is, created, err := s.contracts.RegisterIssuer(c.Request.Context(), req, actor(c))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	reply(c, status, is)
-}
+func (s *server) registerIssuer(c *gin.Context) { register(c, s.contracts.RegisterIssuer) }
 
-func (s *server) registerSupplier(c *gin.Context) {
-	var req contracts.SupplierRegistration
-	if err := bindJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	sp, created, err := s.contracts.RegisterSupplier(c.Request.Context(), req, actor(c))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	reply(c, status, sp)
-}
+func (s *server) registerSupplier(c *gin.Context) { register(c, s.contracts.RegisterSupplier) }
 
 type awardNoticeSubmission struct {
 	Outcome     contracts.Outcome     `json:"outcome"`

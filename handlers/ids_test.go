@@ -60,8 +60,14 @@ func TestIDSpellings(t *testing.T) {
 	if len(consents.Items) != 1 {
 		t.Fatalf("setup: %d consents", len(consents.Items))
 	}
+	intent := e.do("POST", "/v1/financing-intents", tokA, `{"contract_id": "`+contractID+`", "amount": "1000.00", "term_days": 90,
+		"purpose": "materials", "bank_ids": ["qilu-bank"]}`, "Idempotency-Key", "ids-intent")
+	if intent.status != 201 {
+		t.Fatalf("setup: publish: %d %s", intent.status, intent.body)
+	}
 	idFor := map[string]string{
 		"/v1/consents":            consents.Items[0]["id"].(string),
+		"/v1/financing-intents":   intent.json(t)["id"].(string),
 		"/v1/credit-applications": appID, "/v1/contracts": contractID, "/v1/award-notices": contract["notice_id"].(string),
 		"/v1/loans": loans.Items[0]["id"].(string), "/v1/subsidy-claims": claimID, "/v1/subsidy-batches": batchID,
 		"/v1/admin/users": officerUser.ID,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"procfin/banking"
 	"procfin/lending"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
@@ -31,23 +30,7 @@ func lendingScope(c *gin.Context) lending.Scope {
 	return lending.Scope{}
 }
 
-func (s *server) registerBank(c *gin.Context) {
-	var req banking.BankRegistration
-	if err := bindJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	b, created, err := s.banks.Register(c.Request.Context(), req, actor(c))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	reply(c, status, b)
-}
+func (s *server) registerBank(c *gin.Context) { register(c, s.banks.Register) }
 
 func (s *server) listCreditLines(c *gin.Context) {
 	before, limit, err := page(c)
@@ -71,9 +54,7 @@ func (s *server) apply(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p, _ := principal(c)
-	who := lending.Applicant{UserID: p.UserID, SupplierUSCC: p.SupplierUSCC, RequestKey: c.GetHeader("Idempotency-Key"),
-		Lang: consentLang(c.GetHeader("Accept-Language"))}
+	who := applicant(c)
 	var answer *appliedAnswer
 	if claim, ok := c.Get(ctxClaim); ok {
 		answer = &appliedAnswer{store: s.idem, claim: claim.(idempotency.Claim)}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -65,6 +66,9 @@ var routeAccess = map[string]access{
 	"POST /v1/contracts/:id/confirmation":                purchaserOrSigned, "POST /v1/contracts/:id/refusal": purchaserOrSigned,
 	"POST /v1/admin/payment-systems": adminOnly, "POST /v1/contract-payments": signedOnly,
 	"GET /v1/contracts/:id/payments": contractParties, "GET /v1/alerts": officerOnly,
+	"POST /v1/financing-intents": suppliersOnly, "GET /v1/financing-intents": supplierOrOfficer,
+	"GET /v1/financing-intents/:id": supplierOrOfficer, "POST /v1/financing-intents/:id/accept": suppliersOnly,
+	"POST /v1/financing-intents/:id/cancel": suppliersOnly,
 }
 
 var pathParam = regexp.MustCompile(`:[a-z]+`)
@@ -87,7 +91,7 @@ func TestAccessMatrix(t *testing.T) {
 	_, admin := e.user("root2", "admin", "")
 	_, purchaser := e.purchaserUser("other-unit", "jinan-pprc", "other-unit")
 
-	var ids struct{ contract, notice, loan, consent string }
+	var ids struct{ contract, notice, loan, consent, intent string }
 	var a map[string]any
 	json.Unmarshal(e.do("GET", "/v1/credit-applications/"+appA, tokA, nil).body, &a)
 	ids.contract = a["contract_id"].(string)
@@ -106,7 +110,13 @@ func TestAccessMatrix(t *testing.T) {
 		t.Fatalf("setup: %d consents", len(consents.Items))
 	}
 	ids.consent = consents.Items[0]["id"].(string)
-	secrets := []string{usccA, appA, ids.contract, ids.notice, ids.loan, ids.consent}
+	intent := e.do("POST", "/v1/financing-intents", tokA, fmt.Sprintf(`{"contract_id": %q, "amount": "1000.00", "term_days": 90,
+		"purpose": "materials", "bank_ids": ["qilu-bank"]}`, ids.contract), "Idempotency-Key", "matrix-intent")
+	if intent.status != 201 {
+		t.Fatalf("setup: publish: %d %s", intent.status, intent.body)
+	}
+	ids.intent = intent.json(t)["id"].(string)
+	secrets := []string{usccA, appA, ids.contract, ids.notice, ids.loan, ids.consent, ids.intent}
 	idFor := func(path string) string {
 		switch {
 		case strings.HasPrefix(path, "/v1/credit-applications"):
@@ -119,6 +129,8 @@ func TestAccessMatrix(t *testing.T) {
 			return ids.loan
 		case strings.HasPrefix(path, "/v1/consents"):
 			return ids.consent
+		case strings.HasPrefix(path, "/v1/financing-intents"):
+			return ids.intent
 		case strings.HasPrefix(path, "/v1/subsidy-batches/:file"):
 			return "00000000-0000-0000-0000-000000000000.csv"
 		}

@@ -6,28 +6,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"procfin/contracts"
 	"procfin/lending"
 )
 
 // registerPaymentSystem registers or updates a treasury payment system
 // (administrator): 201 when new, 200 otherwise.
 func (s *server) registerPaymentSystem(c *gin.Context) {
-	var req contracts.PaymentSystemRegistration
-	if err := bindJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	ps, created, err := s.contracts.RegisterPaymentSystem(c.Request.Context(), req, actor(c))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	reply(c, status, ps)
+	register(c, s.contracts.RegisterPaymentSystem)
 }
 
 // recordPayment takes a payment record signed by a registered payment

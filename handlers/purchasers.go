@@ -4,30 +4,12 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"procfin/contracts"
 )
 
 // registerPurchaser registers or updates a purchaser (采购人) under its
 // issuer, with its signing system's keys when given: 201 when new, 200
 // when it completed or updated one.
-func (s *server) registerPurchaser(c *gin.Context) {
-	var req contracts.PurchaserRegistration
-	if err := bindJSON(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	p, created, err := s.contracts.RegisterPurchaser(c.Request.Context(), req, actor(c))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	reply(c, status, p)
-}
+func (s *server) registerPurchaser(c *gin.Context) { register(c, s.contracts.RegisterPurchaser) }
 
 // listPurchasers lists the purchasers, of one issuer with ?issuer_id=.
 func (s *server) listPurchasers(c *gin.Context) {
