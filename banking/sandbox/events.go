@@ -302,9 +302,19 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 		return outEvents(list)
 	}
 	limit, what := b.cfg.ApproveUpTo, "the bank's limit"
+	rate, termDays := b.cfg.Rate, req.TermDays
 	var line *creditLine
 	var reject *Rejected
-	if req.CreditLineID != nil {
+	if req.OfferID != nil {
+		// An accepted offer: approved within it, at its rate and term.
+		if o, ok := b.offerOf(*req.OfferID); !ok {
+			reject = &Rejected{ReasonCode: ReasonOfferUnknown, Reason: fmt.Sprintf("the bank made no offer %s", *req.OfferID)}
+		} else {
+			rate, termDays = o.AnnualRate, o.TermDays
+			amount = money.AmountFromDecimal(decimal.Min(amount.Decimal(), o.Amount.Decimal()))
+			limit, what = o.Amount, "offer "+o.OfferID
+		}
+	} else if req.CreditLineID != nil {
 		if l, ok := b.lines[*req.CreditLineID]; ok {
 			if l.uscc != a.msg.Supplier.USCC {
 				reject = &Rejected{ReasonCode: ReasonLineMismatch, Reason: fmt.Sprintf("credit line %s is not the supplier's", l.id)}
@@ -317,7 +327,7 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 	}
 	a.decided = true
 	if reject == nil {
-		a.approved, a.amount, a.line = true, amount, line
+		a.approved, a.amount, a.line, a.rate, a.termDays = true, amount, line, rate, termDays
 		if line != nil {
 			line.used = line.used.Add(amount)
 		}
@@ -333,19 +343,19 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 	}
 	b.log.Info("application approved", "application_id", a.rec.ApplicationID, "amount", amount, "life", a.life)
 	list = append(list, mk("approved", TypeApproved, Approved{
-		ApprovedAmount: amount, AnnualRate: b.cfg.Rate, TermDays: req.TermDays,
+		ApprovedAmount: amount, AnnualRate: a.rate, TermDays: a.termDays,
 		RepaymentAccount: RepaymentAccount{
 			BankName:    b.cfg.BankName,
 			AccountNo:   accountNo(a.rec.ApplicationID),
 			AccountName: a.msg.Supplier.Name,
 		},
 	}))
-	maturity := a.plan.tranches[0].valueDate.AddDays(req.TermDays)
+	maturity := a.plan.tranches[0].valueDate.AddDays(a.termDays)
 	for i, t := range a.plan.tranches {
 		n := strconv.Itoa(i + 1)
 		list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
 			LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t.amount,
-			ValueDate: t.valueDate, MaturityDate: maturity, AnnualRate: b.cfg.Rate,
+			ValueDate: t.valueDate, MaturityDate: maturity, AnnualRate: a.rate,
 		}))
 	}
 	return outEvents(list)
@@ -370,7 +380,7 @@ func (b *Bank) repay(a *application) ([]outEvent, error) {
 		}
 		days := t.valueDate.DaysUntil(paidOn)
 		r := Repaid{LoanID: a.loanID, RepaymentID: a.loanID + "-R" + n, DisbursementID: trancheID(a, i), Principal: t.amount,
-			Interest: Interest(t.amount, b.cfg.Rate, days), PaidOn: paidOn}
+			Interest: Interest(t.amount, a.rate, days), PaidOn: paidOn}
 		if days > 0 {
 			r.InterestPeriod = &Period{Start: t.valueDate, End: paidOn}
 		}
@@ -482,11 +492,29 @@ var errWithdrawn = errors.New("the application was withdrawn")
 // back-off, at most 10 times, but not once a (non-nil) a has been
 // withdrawn. Any other answer drops it.
 func (b *Bank) deliver(ctx context.Context, e outEvent, a *application) error {
+	var stop func() error
+	if a != nil {
+		stop = func() error {
+			if b.withdrawn(a.rec.ApplicationID) {
+				return errWithdrawn
+			}
+			return nil
+		}
+	}
+	_, err := b.deliverWith(ctx, e, true, stop)
+	return err
+}
+
+// deliverWith sends an event until procfin answers 200, as deliver does,
+// resending on 409 invalid_transition only when retryTransition; before
+// each resend a non-nil stop may end the tries with its error. It returns
+// procfin's last status (0 when no answer came).
+func (b *Bank) deliverWith(ctx context.Context, e outEvent, retryTransition bool, stop func() error) (int, error) {
 	backoff := b.cfg.RetryBackoff
 	for try := 1; ; try++ {
 		status, body, err := b.post(ctx, e.body)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return status, ctx.Err()
 		}
 		retry := false
 		switch {
@@ -494,27 +522,29 @@ func (b *Bank) deliver(ctx context.Context, e outEvent, a *application) error {
 			retry = true
 		case status == http.StatusOK:
 			b.log.Debug("event delivered", "event_id", e.EventID, "type", e.Type, "answer", statusOf(body))
-			return nil
-		case status == http.StatusConflict && problemType(body) == string(errs.InvalidTransition):
+			return status, nil
+		case retryTransition && status == http.StatusConflict && problemType(body) == string(errs.InvalidTransition):
 			retry = true
 		case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500:
 			retry = true
 		}
 		if !retry {
 			b.log.Warn("event refused", "event_id", e.EventID, "type", e.Type, "status", status, "problem", string(truncate(body, 500)))
-			return fmt.Errorf("%w: status %d: %s", errDropped, status, truncate(body, 200))
+			return status, fmt.Errorf("%w: status %d: %s", errDropped, status, truncate(body, 200))
 		}
 		if try >= maxTries {
-			return fmt.Errorf("gave up after %d tries: status %d, error %v", try, status, err)
+			return 0, fmt.Errorf("gave up after %d tries: status %d, error %v", try, status, err)
 		}
-		if a != nil && b.withdrawn(a.rec.ApplicationID) {
-			return errWithdrawn
+		if stop != nil {
+			if err := stop(); err != nil {
+				return 0, err
+			}
 		}
 		b.log.Info("event not taken; resending", "event_id", e.EventID, "type", e.Type, "try", try, "status", status, "error", err)
 		// Full jitter in [backoff/2, backoff].
 		pause := backoff/2 + rand.N(backoff/2+1)
 		if !sleep(ctx, pause) {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 		backoff = min(2*backoff, maxRetryBackoff)
 	}

@@ -113,7 +113,7 @@ type plan struct {
 }
 
 // planLoan lays out the life of a's loan, decided on the day today: its
-// tranches and later steps. a's loanID, amount and life are set.
+// tranches and later steps. a's loanID, amount, rate and life are set.
 func (b *Bank) planLoan(a *application, today money.Date) plan {
 	n := b.cfg.Tranches
 	if a.life == LifeRepaid {
@@ -126,7 +126,7 @@ func (b *Bank) planLoan(a *application, today money.Date) plan {
 	}
 	days := max(b.cfg.LoanDays, minLifeDays)
 	first := today.AddDays(-days) // the first value date
-	rate := b.cfg.Rate
+	rate := a.rate
 	mk := func(suffix, typ string, data any) Event {
 		return Event{EventID: a.rec.BankReference + "." + suffix, Type: typ,
 			ApplicationID: a.rec.ApplicationID, BankReference: a.rec.BankReference, Data: data}

@@ -24,6 +24,13 @@
 // only after the purchaser's receivable.confirmed for the application, and
 // lets the approval lapse on receivable.refused.
 //
+// It takes financing intents (POST /v1/financing-intents, protocol 1.1,
+// intents.go) and answers each by its OfferRule with an offer.made, or
+// declines to offer; it takes procfin's decisions on them (POST
+// /v1/financing-intents/{intent_id}/decision), and approves the credit
+// application of an accepted offer (request.offer_id) within the offer:
+// its amount at most the offer's, at the offer's rate and term.
+//
 // Beside the bank, the package has the purchaser's and the treasury's
 // sandbox systems, signing clients of procfin: Purchaser confirms or
 // refuses receivables (purchaser.go), Treasury reports payments of
@@ -143,6 +150,8 @@ type Config struct {
 	// receivable.refused with application.lapsed (receivable_refused).
 	// False: a version-1 bank, disbursing at once.
 	AwaitConfirmation bool
+	// Offers is how the bank answers financing intents (intents.go).
+	Offers OfferRule
 	// Faults is the initial misbehaviour; see SetFaults.
 	Faults Faults
 	// HTTPClient sends events and fetches procfin's JWKS (default: a
@@ -201,6 +210,8 @@ type application struct {
 	approved bool
 	amount   money.Amount
 	line     *creditLine
+	rate     money.Rate // of the approval and the loan
+	termDays int        // of the approval
 	loanID   string
 	plan     plan
 
@@ -234,6 +245,7 @@ type incoming struct {
 		Currency     string        `json:"currency"`
 		TermDays     int           `json:"term_days"`
 		CreditLineID *string       `json:"credit_line_id"`
+		OfferID      *string       `json:"offer_id"` // the bank's offer the supplier accepted (protocol 1.1)
 	} `json:"request"`
 }
 
@@ -276,13 +288,24 @@ type Bank struct {
 	withdrawnApps map[string]*WithdrawalReceived
 	// cEvents are the contract events taken, by Idempotency-Key, in the
 	// order taken (cOrder).
-	cEvents  map[string]*ContractEventReceived
-	cOrder   []*ContractEventReceived
-	closed   bool
-	running  sync.WaitGroup
-	wake     chan struct{}
-	done     chan struct{}
-	doneOnce sync.Once
+	cEvents map[string]*ContractEventReceived
+	cOrder  []*ContractEventReceived
+	// Competing offers (intents.go): the intents heard of, by intent_id;
+	// the intent messages and decisions taken, by Idempotency-Key, in the
+	// order taken; the offers made, by offer_id, in the order made.
+	intents        map[string]*intentState
+	pendingIntents []*intentState // taken, not yet picked up by Run
+	intentMsgs     map[string]*IntentReceived
+	iOrder         []*IntentReceived
+	decisions      map[string]*DecisionReceived
+	dOrder         []*DecisionReceived
+	offers         map[string]*OfferSent
+	oOrder         []*OfferSent
+	closed         bool
+	running        sync.WaitGroup
+	wake           chan struct{}
+	done           chan struct{}
+	doneOnce       sync.Once
 }
 
 // New checks cfg, fills in its defaults and returns the bank. Call Run to
@@ -336,6 +359,9 @@ func New(cfg Config) (*Bank, error) {
 	if cfg.Rate.Decimal().IsZero() {
 		cfg.Rate = money.MustRate(DefaultRate)
 	}
+	if err := cfg.Offers.check(cfg.Rate); err != nil {
+		return nil, err
+	}
 	if cfg.Tranches == 0 {
 		cfg.Tranches = DefaultTranches
 	}
@@ -370,6 +396,10 @@ func New(cfg Config) (*Bank, error) {
 		withdrawals:   map[string]*WithdrawalReceived{},
 		withdrawnApps: map[string]*WithdrawalReceived{},
 		cEvents:       map[string]*ContractEventReceived{},
+		intents:       map[string]*intentState{},
+		intentMsgs:    map[string]*IntentReceived{},
+		decisions:     map[string]*DecisionReceived{},
+		offers:        map[string]*OfferSent{},
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 	}
@@ -482,6 +512,19 @@ func (b *Bank) Run(ctx context.Context) error {
 				b.process(ctx, a)
 			}()
 		}
+		for _, in := range b.takePendingIntents() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				select {
+				case sem <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				defer func() { <-sem }()
+				b.answerIntent(ctx, in)
+			}()
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -511,13 +554,16 @@ func (b *Bank) now() time.Time { return b.cfg.Now() }
 
 // Handler serves the bank: POST /v1/credit-applications, POST
 // /v1/credit-applications/{application_id}/withdrawal, POST
-// /v1/contract-events, GET /.well-known/jwks.json and GET /healthz, each
-// subject to the faults.
+// /v1/contract-events, POST /v1/financing-intents, POST
+// /v1/financing-intents/{intent_id}/decision, GET /.well-known/jwks.json
+// and GET /healthz, each subject to the faults.
 func (b *Bank) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/credit-applications", b.createApplication)
 	mux.HandleFunc("POST /v1/credit-applications/{application_id}/withdrawal", b.withdraw)
 	mux.HandleFunc("POST /v1/contract-events", b.contractEvents)
+	mux.HandleFunc("POST /v1/financing-intents", b.takeIntent)
+	mux.HandleFunc("POST /v1/financing-intents/{intent_id}/decision", b.takeDecision)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=60")
 		writeJSONType(w, http.StatusOK, "application/jwk-set+json", b.JWKS())
@@ -675,6 +721,8 @@ func (m incoming) check(key string) string {
 		return "request.amount must be above zero"
 	case m.Request.TermDays < 1 || m.Request.TermDays > maxTermDays:
 		return "request.term_days must be 1 to " + strconv.Itoa(maxTermDays)
+	case m.Request.OfferID != nil && (*m.Request.OfferID == "" || len(*m.Request.OfferID) > maxIDLen):
+		return "request.offer_id must be an offer id of at most 200 bytes, or null"
 	}
 	return ""
 }

@@ -64,9 +64,9 @@ var demoSettlementAccounts = map[string]*contracts.SettlementAccount{
 }
 
 // demo seeds a believable programme: a procurement centre with signed
-// awards and contracts, two sandbox banks (run in this process) with
-// credit lines, suppliers of different sizes, an officer and an
-// administrator.
+// awards and contracts, three sandbox banks (run in this process, two of
+// them with credit lines, each offering on financing needs by its own
+// rule), suppliers of different sizes, an officer and an administrator.
 type demo struct {
 	issuer    signature.Signer
 	purchaser *sandbox.Purchaser // the purchaser's signing system (demo_purchaser.go)
@@ -106,10 +106,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.runCtx, d.cancel = runCtx, cancel
-	for _, b := range []struct {
-		id, name string
-		delay    time.Duration
-	}{{"qilu-sandbox", "齐鲁银行 Qilu Bank (sandbox)", 2 * time.Second}, {"jinan-rural-sandbox", "济南农商银行 Jinan Rural Bank (sandbox)", 4 * time.Second}} {
+	for _, b := range demoBanks {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return err
@@ -118,7 +115,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		bank, err := sandbox.New(sandbox.Config{BankID: b.id, BankName: b.name, ProcfinURL: procfinURL,
 			PublicURL: "http://" + ln.Addr().String(), Key: bankKey, KeyID: b.id + "-demo",
 			DecisionDelay: b.delay, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
-			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, AwaitConfirmation: true, Logger: logger})
+			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, AwaitConfirmation: true, Offers: b.offers, Logger: logger})
 		if err != nil {
 			ln.Close()
 			return err
@@ -138,8 +135,9 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 
 // populate runs once procfin listens: the procurement centre posts its
 // signed award notices and contracts, the sandbox banks grant credit
-// lines, change one and revoke another, and the suppliers make the demo's
-// own applications (demo_life.go), all through procfin's real API.
+// lines, change one and revoke another, the suppliers make the demo's
+// own applications (demo_life.go) and publish its financing need
+// (demo_offers.go), all through procfin's real API.
 func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer) error {
 	if err := d.purchaserSide(ctx, procfinURL); err != nil {
 		return err
@@ -166,8 +164,8 @@ func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer
 			return err
 		}
 	}
-	var lines []string // the last bank's, by supplier
-	for i, bank := range d.banks {
+	var lines []string // jinan-rural-sandbox's, by supplier
+	for i, bank := range d.banks[:2] {
 		lines = nil
 		for _, sp := range demoSuppliers[:2] {
 			limit := []string{"800000.00", "500000.00"}[i]
@@ -178,10 +176,11 @@ func (d *demo) populate(ctx context.Context, procfinURL string, stdout io.Writer
 			lines = append(lines, id)
 		}
 	}
-	if err := d.changeLines(ctx, d.banks[len(d.banks)-1], lines[1], lines[0]); err != nil {
+	if err := d.changeLines(ctx, d.banks[1], lines[1], lines[0]); err != nil {
 		d.logger.Warn("demo: change and revoke credit lines", "error", err)
 	}
 	d.stories(ctx, procfinURL, d.logger)
+	d.publishNeed(ctx, procfinURL, d.logger)
 	fmt.Fprintf(stdout, `
 procfin demo is running at %s (Ctrl-C stops it)
 
@@ -193,11 +192,12 @@ Open it in a browser (中文, with an English switch), or use the API
   officer   officer   / procfin-demo-officer
   admin     admin     / procfin-demo-admin
 
-The sandbox banks qilu-sandbox and jinan-rural-sandbox approve applications
-up to 5,000,000.00 within seconds, disburse in two tranches valued 90 days
-back once the purchaser confirmed the receivable, and repay them %s
-later, today, with 90 days of interest.
+The sandbox banks qilu-sandbox, jinan-rural-sandbox and laishang-sandbox
+approve applications up to 5,000,000.00 within seconds, disburse in two
+tranches valued 90 days back once the purchaser confirmed the receivable,
+and repay them %s later, today, with 90 days of interest.
 
+%s
 %s
 %s
 Try, as quancheng:
@@ -208,7 +208,7 @@ Try, as quancheng:
     -H 'Content-Type: application/json' \
     -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
 `, procfinURL, procfinURL, demoPurchaserUser.Username, demoPurchaserUser.Password, demoStep, demoStoriesText(), demoPurchaserText(),
-		procfinURL, procfinURL, procfinURL)
+		demoNeedText(procfinURL), procfinURL, procfinURL, procfinURL)
 	return nil
 }
 

@@ -19,7 +19,8 @@ import (
 // the overdue's cure are recorded, the held application is cancelled and
 // its withdrawal reaches the bank, the claim of the repayment paid while
 // overdue is rejected loan_overdue, and the lines are changed and revoked;
-// and the purchaser's side (checkDemoPurchaserSide).
+// and the purchaser's side (checkDemoPurchaserSide), and the competing
+// offers on the demo's financing need (checkDemoOffers).
 // It changes demoStep (a step a second), so it does not run in parallel.
 func TestDemoLoanLives(t *testing.T) {
 	saved := demoStep
@@ -154,6 +155,7 @@ func TestDemoLoanLives(t *testing.T) {
 		}
 	}
 	checkDemoPurchaserSide(t, base)
+	checkDemoOffers(t, base, &logs)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo returned %v", err)

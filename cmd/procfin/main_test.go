@@ -73,7 +73,8 @@ func runCmd(t *testing.T, getenv func(string) string, input string, args ...stri
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{{}, {"frobnicate"}, {"serve", "--nope"}, {"users"}, {"users", "add", "--role", "admin"},
 		{"users", "disable"}, {"users", "disable", "a", "b"}, {"users", "password"},
-		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}, {"sandbox-bank", "--life", "forever"}} {
+		{"audit"}, {"audit", "check"}, {"keys", "rotate", "now"}, {"migrate", "extra"}, {"sandbox-bank", "--life", "forever"},
+		{"sandbox-bank", "--offer-max-share", "1.5"}, {"sandbox-bank", "--offer-rate", "3.2%"}, {"sandbox-bank", "--offer-valid-for", "0s"}} {
 		_, err := runCmd(t, func(string) string { return "" }, "", args...)
 		var u usageError
 		if !errors.As(err, &u) {
@@ -266,8 +267,8 @@ func TestDemoOnPrivateCluster(t *testing.T) {
 			contractID = c.ID
 		}
 	}
-	if len(contracts.Items) != 4 || contractID == "" {
-		t.Fatalf("quancheng sees %+v, want its 4 contracts, HT-JNCG-2026-0815 among them", contracts.Items)
+	if len(contracts.Items) != 5 || contractID == "" {
+		t.Fatalf("quancheng sees %+v, want its 5 contracts, HT-JNCG-2026-0815 among them", contracts.Items)
 	}
 	req, _ := http.NewRequest("POST", base+"/v1/credit-applications", strings.NewReader(
 		`{"contract_id": "`+contractID+`", "bank_id": "qilu-sandbox", "amount": "500000.00", "term_days": 180, "purpose": "materials"}`))

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"procfin/banking/sandbox"
 	"procfin/platform/money"
 )
@@ -46,6 +48,13 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	repayAfter := fset.Duration("repay-after", 0, "repay each loan this long after disbursing it, and pause as long between a loan's later steps (0: never)")
 	life := fset.String("life", string(sandbox.LifeRepaid), "what becomes of every application: repaid, tranches, whole, partial, overdue or held (bank-protocol.md 1.1)")
 	await := fset.Bool("await-confirmation", false, "disburse only after procfin's receivable.confirmed of the application (protocol 1.1); lapse the approval on receivable.refused")
+	offerDecline := fset.Bool("offer-decline", false, "make no offer on financing intents (protocol 1.1)")
+	offerRate := fset.String("offer-rate", "", "annual rate of offers (default: --rate)")
+	offerShare := fset.String("offer-max-share", "1", "largest share of a need offered, above 0 and at most 1 (0.8: 80 %)")
+	offerMax := fset.String("offer-max-amount", "", "largest amount offered (default: --approve-up-to)")
+	offerTerm := fset.Int("offer-term-days", 0, "term of offers in days (0: the term asked)")
+	offerValid := fset.Duration("offer-valid-for", sandbox.DefaultOfferValidFor, "how long an offer may be accepted")
+	offerConditions := fset.String("offer-conditions", sandbox.DefaultOfferConditions, "conditions of offers, Chinese first")
 	down := fset.Bool("down", false, "fault: answer 503 to everything")
 	slow := fset.Duration("slow", 0, "fault: wait this long before answering")
 	fail5xx := fset.Int("fail-5xx-every", 0, "fault: answer 500 to every Nth application")
@@ -71,6 +80,10 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	if !slices.Contains(sandbox.Lives, sandbox.Life(*life)) {
 		return usageError{fmt.Errorf("sandbox-bank: --life %q is not one of %v", *life, sandbox.Lives)}
 	}
+	offers, err := offerRule(*offerDecline, *offerRate, *offerShare, *offerMax, *offerTerm, *offerValid, *offerConditions)
+	if err != nil {
+		return usageError{err}
+	}
 
 	key, created, err := loadOrCreateBankKey(*keyFile)
 	if err != nil {
@@ -90,7 +103,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 		BankID: *bankID, ProcfinURL: *procfinURL, ProcfinJWKSURL: *jwksURL, PublicURL: base,
 		Key: key, DecisionDelay: *delay, ApproveUpTo: limit, Rate: r, Tranches: *tranches,
 		RepayAfter: *repayAfter, BankName: *name, Logger: logger, AwaitConfirmation: *await,
-		Life:   func(sandbox.Application) sandbox.Life { return sandbox.Life(*life) },
+		Life: func(sandbox.Application) sandbox.Life { return sandbox.Life(*life) }, Offers: offers,
 		Faults: sandbox.Faults{Down: *down, Slow: *slow, Fail5xxEvery: *fail5xx, DuplicateEvents: *dup, ReorderEvents: *reorder},
 	})
 	if err != nil {
@@ -159,6 +172,29 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 		serveErr = nil
 	}
 	return serveErr
+}
+
+// offerRule reads the sandbox-bank's --offer-* flags.
+func offerRule(decline bool, rate, share, maxAmount string, termDays int, validFor time.Duration, conditions string) (sandbox.OfferRule, error) {
+	r := sandbox.OfferRule{Decline: decline, TermDays: termDays, ValidFor: validFor, Conditions: conditions}
+	var err error
+	if rate != "" {
+		if r.Rate, err = money.ParseRate(rate); err != nil || !r.Rate.Decimal().IsPositive() {
+			return r, fmt.Errorf("sandbox-bank: --offer-rate %q is not a rate above zero, such as 0.032", rate)
+		}
+	}
+	if r.MaxShare, err = decimal.NewFromString(share); err != nil || !r.MaxShare.IsPositive() || r.MaxShare.GreaterThan(decimal.NewFromInt(1)) {
+		return r, fmt.Errorf("sandbox-bank: --offer-max-share %q is not a share above 0 and at most 1, such as 0.8", share)
+	}
+	if maxAmount != "" {
+		if r.MaxAmount, err = money.ParseAmount(maxAmount); err != nil || !r.MaxAmount.IsPositive() {
+			return r, fmt.Errorf("sandbox-bank: --offer-max-amount %q is not an amount above zero", maxAmount)
+		}
+	}
+	if termDays < 0 || validFor <= 0 {
+		return r, errors.New("sandbox-bank: --offer-term-days may not be negative, --offer-valid-for must be above zero")
+	}
+	return r, nil
 }
 
 // loadOrCreateBankKey reads an Ed25519 key from path (PEM PKCS #8 or a
