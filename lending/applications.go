@@ -207,27 +207,42 @@ func (s *Service) Apply(ctx context.Context, who Applicant, in ApplyInput) (Appl
 		in.CreditLineID = &line
 	}
 	created, err := s.intake.apply(ctx, who, in)
-	if err != nil && who.RequestKey != "" {
-		// Perhaps a retry of a request whose application committed but
-		// whose answer was lost (a crash between the two, or a commit whose
-		// outcome never reached us): then the answer is that application,
-		// whatever this attempt met (its own hold may now fill the
-		// contract). Looked for only on failure, so a first attempt pays
-		// nothing for it.
-		var prior Application
-		perr := s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
-			"user:"+who.UserID, who.RequestKey)
-		switch {
-		case perr == nil:
-			if prior.ContractID != in.ContractID || prior.BankID != in.BankID || !prior.Amount.Equal(*in.Amount) {
-				return Application{}, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different application")
-			}
-			return s.Application(ctx, Scope{}, prior.ID)
-		case !errors.Is(perr, sql.ErrNoRows):
-			return Application{}, postgres.Translate(perr)
+	if err != nil {
+		if prior, found, perr := s.priorAnswer(ctx, who, func(p Application) bool {
+			return p.ContractID == in.ContractID && p.BankID == in.BankID && p.Amount.Equal(*in.Amount)
+		}); found || perr != nil {
+			return prior, perr
 		}
 	}
 	return created, err
+}
+
+// priorAnswer looks, for a request that failed, for the application its
+// applicant made under the same Idempotency-Key: perhaps the request is a
+// retry of one whose application committed but whose answer was lost (a
+// crash between the two, or a commit whose outcome never reached us), and
+// then the answer is that application, whatever this attempt met (its own
+// hold may now fill the contract). same says whether that application is
+// this request's; if not, idempotency_key_reused. found is false when
+// there is none (or no key). Looked for only on failure, so a first
+// attempt pays nothing for it.
+func (s *Service) priorAnswer(ctx context.Context, who Applicant, same func(Application) bool) (a Application, found bool, err error) {
+	if who.RequestKey == "" {
+		return Application{}, false, nil
+	}
+	var prior Application
+	err = s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
+		"user:"+who.UserID, who.RequestKey)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Application{}, false, nil
+	case err != nil:
+		return Application{}, false, postgres.Translate(err)
+	case !same(prior):
+		return Application{}, true, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different application")
+	}
+	a, err = s.Application(ctx, Scope{}, prior.ID)
+	return a, true, err
 }
 
 // errRequestKeyUsed: the applicant already has an application under this

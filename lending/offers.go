@@ -80,21 +80,11 @@ func (s *Service) Accept(ctx context.Context, who Applicant, intentID, offerID s
 	if err == nil {
 		created, err = s.intake.apply(ctx, who, in)
 	}
-	if err != nil && who.RequestKey != "" {
+	if err != nil {
 		// Perhaps a retry of an acceptance that committed but whose answer
-		// was lost: then the answer is that application. Looked for only
-		// on failure.
-		var prior Application
-		perr := s.db.GetContext(ctx, &prior, `SELECT * FROM applications WHERE submitted_by = $1 AND request_key = $2`,
-			"user:"+who.UserID, who.RequestKey)
-		switch {
-		case perr == nil:
-			if prior.OfferID == nil || *prior.OfferID != oid {
-				return Application{}, errs.E(errs.IdempotencyReused, "this Idempotency-Key was used for a different application")
-			}
-			return s.Application(ctx, Scope{}, prior.ID)
-		case !errors.Is(perr, sql.ErrNoRows):
-			return Application{}, postgres.Translate(perr)
+		// was lost (or that an earlier attempt closed the intent for).
+		if prior, found, perr := s.priorAnswer(ctx, who, func(p Application) bool { return p.OfferID != nil && *p.OfferID == oid }); found || perr != nil {
+			return prior, perr
 		}
 	}
 	return created, err

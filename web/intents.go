@@ -137,11 +137,7 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request, v *view) {
 	if len(fe) > 0 {
 		err = errs.InvalidFields(fe...)
 	} else {
-		who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC, Lang: v.Lang}
-		if key := r.PostFormValue(formKeyField); key != "" { // once checked it
-			who.RequestKey = "web:" + key
-		}
-		it, err = s.Lending.Publish(r.Context(), who, in)
+		it, err = s.Lending.Publish(r.Context(), applicant(r, v), in)
 	}
 	if err == nil {
 		http.Redirect(w, r, "/portal/intents/"+it.ID+"?ok=intent_published", http.StatusSeeOther)
@@ -373,11 +369,7 @@ func refusalKeyOf(d intentData, refused *errs.Error, offerID string) (key, detai
 // refusal (the offer expired, replaced or withdrawn, the intent closed,
 // the verification failed) shows the comparison again with why.
 func (s *server) acceptOffer(w http.ResponseWriter, r *http.Request, v *view) {
-	who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC, Lang: v.Lang}
-	if key := r.PostFormValue(formKeyField); key != "" { // once checked it
-		who.RequestKey = "web:" + key
-	}
-	app, err := s.Lending.Accept(r.Context(), who, r.PathValue("id"), r.PostFormValue("offer_id"))
+	app, err := s.Lending.Accept(r.Context(), applicant(r, v), r.PathValue("id"), r.PostFormValue("offer_id"))
 	if err == nil {
 		http.Redirect(w, r, "/portal/applications/"+app.ID+"?ok=offer_accepted", http.StatusSeeOther)
 		return
@@ -464,6 +456,8 @@ func (v *view) StepFormula(o lending.Offer, st lending.RateStep) string {
 		return v.T("intent.formula.effective_annual_rate", rate, values["rate_off"])
 	case st.Name == "effective_annual_rate":
 		return v.T("intent.formula.no_subsidy", rate)
+	case st.Name == "not_eligible":
+		return v.T("intent.not_eligible")
 	}
 	return st.Formula
 }

@@ -230,13 +230,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if len(fe) > 0 {
 		err = errs.InvalidFields(fe...)
 	} else {
-		who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC, Lang: v.Lang}
-		if key := r.PostFormValue(formKeyField); key != "" { // once checked it
-			// The application is unique by it too: a submission whose
-			// answer was lost finds the application it made.
-			who.RequestKey = "web:" + key
-		}
-		app, err = s.Lending.Apply(r.Context(), who, in)
+		app, err = s.Lending.Apply(r.Context(), applicant(r, v), in)
 	}
 	if err == nil {
 		http.Redirect(w, r, "/portal/applications/"+app.ID+"?ok=applied", http.StatusSeeOther)
@@ -402,4 +396,16 @@ func (s *server) supplierClaims(w http.ResponseWriter, r *http.Request, v *view)
 		}
 	}
 	s.render(w, r, v, http.StatusOK, "claims_supplier", "claims.mine", d)
+}
+
+// applicant is the signed-in supplier applying or publishing, in the
+// page's language, its request keyed by the form's once key (checked by
+// s.once): what a submission writes is unique by it too, so a submission
+// whose answer was lost finds what it made.
+func applicant(r *http.Request, v *view) lending.Applicant {
+	who := lending.Applicant{UserID: v.User.ID, SupplierUSCC: v.User.SupplierUSCC, Lang: v.Lang}
+	if key := r.PostFormValue(formKeyField); key != "" {
+		who.RequestKey = "web:" + key
+	}
+	return who
 }

@@ -368,12 +368,4 @@ func (b *Bank) contractEventBefore(w http.ResponseWriter, key, hash string) bool
 
 // ContractEvents returns the contract events taken so far, in the order
 // taken.
-func (b *Bank) ContractEvents() []ContractEventReceived {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]ContractEventReceived, len(b.cOrder))
-	for i, e := range b.cOrder {
-		out[i] = *e
-	}
-	return out
-}
+func (b *Bank) ContractEvents() []ContractEventReceived { return copies(&b.mu, &b.cOrder) }

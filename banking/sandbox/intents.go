@@ -728,38 +728,14 @@ func (b *Bank) IntentAnswer(intentID string) string {
 
 // IntentsReceived returns the financing-intents messages taken so far, in
 // the order taken.
-func (b *Bank) IntentsReceived() []IntentReceived {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]IntentReceived, len(b.iOrder))
-	for i, r := range b.iOrder {
-		out[i] = *r
-	}
-	return out
-}
+func (b *Bank) IntentsReceived() []IntentReceived { return copies(&b.mu, &b.iOrder) }
 
 // Decisions returns the decisions on intents taken so far, in the order
 // taken.
-func (b *Bank) Decisions() []DecisionReceived {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]DecisionReceived, len(b.dOrder))
-	for i, r := range b.dOrder {
-		out[i] = *r
-	}
-	return out
-}
+func (b *Bank) Decisions() []DecisionReceived { return copies(&b.mu, &b.dOrder) }
 
 // Offers returns the offers the bank made so far, in the order made.
-func (b *Bank) Offers() []OfferSent {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]OfferSent, len(b.oOrder))
-	for i, o := range b.oOrder {
-		out[i] = *o
-	}
-	return out
-}
+func (b *Bank) Offers() []OfferSent { return copies(&b.mu, &b.oOrder) }
 
 func (b *Bank) takePendingIntents() []*intentState {
 	b.mu.Lock()

@@ -499,7 +499,8 @@ func (b *Bank) Run(ctx context.Context) error {
 	defer wg.Wait()
 	sem := make(chan struct{}, maxConcurrent)
 	for {
-		for _, a := range b.takePending() {
+		// spawn runs work once one of maxConcurrent places is free.
+		spawn := func(work func()) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -509,21 +510,14 @@ func (b *Bank) Run(ctx context.Context) error {
 					return
 				}
 				defer func() { <-sem }()
-				b.process(ctx, a)
+				work()
 			}()
 		}
+		for _, a := range b.takePending() {
+			spawn(func() { b.process(ctx, a) })
+		}
 		for _, in := range b.takePendingIntents() {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					return
-				}
-				defer func() { <-sem }()
-				b.answerIntent(ctx, in)
-			}()
+			spawn(func() { b.answerIntent(ctx, in) })
 		}
 		select {
 		case <-ctx.Done():
@@ -767,4 +761,16 @@ func randomID(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// copies returns a copy of what each element of *ps points to, in order,
+// read under mu: what the bank took so far, for its tests and the demo.
+func copies[T any](mu *sync.Mutex, ps *[]*T) []T {
+	mu.Lock()
+	defer mu.Unlock()
+	out := make([]T, len(*ps))
+	for i, p := range *ps {
+		out[i] = *p
+	}
+	return out
 }

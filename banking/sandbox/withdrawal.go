@@ -152,12 +152,4 @@ func (b *Bank) withdrawn(applicationID string) bool {
 }
 
 // Withdrawals returns the withdrawals taken so far, in the order taken.
-func (b *Bank) Withdrawals() []WithdrawalReceived {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	out := make([]WithdrawalReceived, len(b.wOrder))
-	for i, w := range b.wOrder {
-		out[i] = *w
-	}
-	return out
-}
+func (b *Bank) Withdrawals() []WithdrawalReceived { return copies(&b.mu, &b.wOrder) }
