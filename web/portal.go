@@ -251,13 +251,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 			d.Problem = e.Message
 		}
 	case errs.VerificationFailed:
-		if rep, ok := e.Extra["verification"].(contracts.Report); ok {
-			for _, c := range checksOf(rep.Checks) {
-				if !c.Passed {
-					d.Failed = append(d.Failed, c)
-				}
-			}
-		}
+		d.Failed = failedChecks(e)
 		d.Problem = e.Message
 	case errs.Conflict, errs.InvalidTransition:
 		d.Problem = e.Message

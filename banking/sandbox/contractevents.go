@@ -308,11 +308,7 @@ func (b *Bank) contractEvents(w http.ResponseWriter, r *http.Request) {
 		status, detail = http.StatusUnprocessableEntity, "the Idempotency-Key must be the event_id"
 	}
 	if status != 0 {
-		code := errs.Invalid
-		if status == http.StatusBadRequest {
-			code = errs.MalformedRequest
-		}
-		writeProblem(w, status, string(code), detail)
+		refuseBody(w, status, detail)
 		return
 	}
 
@@ -354,15 +350,7 @@ func (b *Bank) contractEventBefore(w http.ResponseWriter, key, hash string) bool
 		b.mu.Unlock()
 		return false
 	}
-	if rec.BodyHash != hash {
-		b.mu.Unlock()
-		writeProblem(w, http.StatusConflict, string(errs.IdempotencyReused), "this Idempotency-Key came before with a different body")
-		return true
-	}
-	rec.Deliveries++
-	id := rec.EventID
-	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"event_id": id, "status": "accepted"})
+	b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"event_id": rec.EventID, "status": "accepted"})
 	return true
 }
 

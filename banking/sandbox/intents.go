@@ -449,14 +449,30 @@ func (b *Bank) signedMessage(w http.ResponseWriter, r *http.Request, max int) (k
 	return key, body, true
 }
 
-// resent answers a message seen before under its Idempotency-Key: 200
-// with answer for the same body, 409 for another.
-func resent(w http.ResponseWriter, sameBody bool, answer map[string]string) {
-	if !sameBody {
+// resent answers, with b.mu held (it releases it), a message taken
+// before under its Idempotency-Key: the same body again is counted
+// (deliveries) and answered 200 with answer, another body 409.
+func (b *Bank) resent(w http.ResponseWriter, hash, takenHash string, deliveries *int, answer map[string]string) {
+	same := hash == takenHash
+	if same {
+		*deliveries++
+	}
+	b.mu.Unlock()
+	if !same {
 		writeProblem(w, http.StatusConflict, string(errs.IdempotencyReused), "this Idempotency-Key came before with a different body")
 		return
 	}
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// refuseBody answers a message whose body a parser refused with status:
+// 400 malformed_request (not the JSON asked for) or 422 invalid.
+func refuseBody(w http.ResponseWriter, status int, detail string) {
+	code := errs.Invalid
+	if status == http.StatusBadRequest {
+		code = errs.MalformedRequest
+	}
+	writeProblem(w, status, string(code), detail)
 }
 
 // takeIntent is POST /v1/financing-intents: procfin's signed message of a
@@ -473,33 +489,19 @@ func (b *Bank) takeIntent(w http.ResponseWriter, r *http.Request) {
 	hash := signature.BodyHash(body)
 	b.mu.Lock()
 	if rec, ok := b.intentMsgs[key]; ok {
-		same := rec.BodyHash == hash
-		if same {
-			rec.Deliveries++
-		}
-		b.mu.Unlock()
-		resent(w, same, map[string]string{"intent_id": rec.IntentID, "status": "received"})
+		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
 		return
 	}
 	b.mu.Unlock()
 	m, status, detail := parseIntent(body)
 	if status != 0 {
-		code := errs.Invalid
-		if status == http.StatusBadRequest {
-			code = errs.MalformedRequest
-		}
-		writeProblem(w, status, string(code), detail)
+		refuseBody(w, status, detail)
 		return
 	}
 
 	b.mu.Lock()
 	if rec, ok := b.intentMsgs[key]; ok { // a concurrent delivery won
-		same := rec.BodyHash == hash
-		if same {
-			rec.Deliveries++
-		}
-		b.mu.Unlock()
-		resent(w, same, map[string]string{"intent_id": rec.IntentID, "status": "received"})
+		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
 		return
 	}
 	rec := &IntentReceived{MessageID: key, IntentID: m.IntentID, PublishedAt: m.PublishedAt, RespondBy: m.RespondBy,
@@ -546,33 +548,19 @@ func (b *Bank) takeDecision(w http.ResponseWriter, r *http.Request) {
 	hash := signature.BodyHash(body)
 	b.mu.Lock()
 	if rec, ok := b.decisions[key]; ok {
-		same := rec.BodyHash == hash
-		if same {
-			rec.Deliveries++
-		}
-		b.mu.Unlock()
-		resent(w, same, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
+		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
 		return
 	}
 	b.mu.Unlock()
 	m, status, detail := parseDecision(body, r.PathValue("intent_id"))
 	if status != 0 {
-		code := errs.Invalid
-		if status == http.StatusBadRequest {
-			code = errs.MalformedRequest
-		}
-		writeProblem(w, status, string(code), detail)
+		refuseBody(w, status, detail)
 		return
 	}
 
 	b.mu.Lock()
 	if rec, ok := b.decisions[key]; ok { // a concurrent delivery won
-		same := rec.BodyHash == hash
-		if same {
-			rec.Deliveries++
-		}
-		b.mu.Unlock()
-		resent(w, same, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
+		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
 		return
 	}
 	rec := &DecisionReceived{MessageID: key, IntentID: m.IntentID, Decision: m.Decision, BodyHash: hash, ReceivedAt: b.now(), Deliveries: 1}

@@ -61,11 +61,7 @@ func (b *Bank) withdraw(w http.ResponseWriter, r *http.Request) {
 	}
 	m, status, detail := parseWithdrawal(body, r.PathValue("application_id"))
 	if status != 0 {
-		code := errs.Invalid
-		if status == http.StatusBadRequest {
-			code = errs.MalformedRequest
-		}
-		writeProblem(w, status, string(code), detail)
+		refuseBody(w, status, detail)
 		return
 	}
 
@@ -99,15 +95,7 @@ func (b *Bank) withdrawnBefore(w http.ResponseWriter, key, hash string) bool {
 		b.mu.Unlock()
 		return false
 	}
-	if rec.BodyHash != hash {
-		b.mu.Unlock()
-		writeProblem(w, http.StatusConflict, string(errs.IdempotencyReused), "this Idempotency-Key came before with a different body")
-		return true
-	}
-	rec.Deliveries++
-	id := rec.ApplicationID
-	b.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"application_id": id, "status": "withdrawn"})
+	b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"application_id": rec.ApplicationID, "status": "withdrawn"})
 	return true
 }
 
