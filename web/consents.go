@@ -6,6 +6,7 @@ import (
 
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 )
 
 // consentsData is the supplier's consents page: each consent to send its
@@ -50,7 +51,7 @@ func (s *server) revokeConsent(w http.ResponseWriter, r *http.Request, v *view) 
 // refusalKey is the catalogue's message for a refusal: err.<code> where
 // the catalogue has one, else the general err.refused.
 func refusalKey(code errs.Code) string {
-	if _, ok := messages[defaultLang]["err."+string(code)]; ok {
+	if i18n.Has("err." + string(code)) {
 		return "err." + string(code)
 	}
 	return "err.refused"
@@ -59,7 +60,7 @@ func refusalKey(code errs.Code) string {
 // Cause is a transition's cause for the page: the catalogue's words for a
 // cause the protocol names (cause.<code>), else procfin's own.
 func (v *view) Cause(cause string) string {
-	if _, ok := messages[defaultLang]["cause."+cause]; ok {
+	if i18n.Has("cause." + cause) {
 		return v.T("cause." + cause)
 	}
 	return cause

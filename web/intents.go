@@ -12,6 +12,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 )
 
@@ -421,7 +422,7 @@ func (s *server) acceptedOffer(r *http.Request, v *view, a lending.Application) 
 // StepName is a step of an effective rate's computation in the page's
 // language: the catalogue's words (intent.step.<name>) where it has them.
 func (v *view) StepName(name string) string {
-	if _, ok := messages[defaultLang]["intent.step."+name]; ok {
+	if i18n.Has("intent.step." + name) {
 		return v.T("intent.step." + name)
 	}
 	return name

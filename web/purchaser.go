@@ -9,6 +9,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 )
 
@@ -244,7 +245,7 @@ type receivableFacts struct {
 // Field is a form field's name in words: the catalogue's label
 // (field.<name>), else the name as the service gave it.
 func (v *view) Field(name string) string {
-	if _, ok := messages[defaultLang]["field."+name]; ok {
+	if i18n.Has("field." + name) {
 		return v.T("field." + name)
 	}
 	return name

@@ -16,6 +16,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/auth"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 	"procfin/platform/signature"
 )
@@ -379,7 +380,7 @@ func TestAlertLinks(t *testing.T) {
 	} {
 		var got []string
 		for _, l := range alertLinks(tc.v, tc.a) {
-			if _, ok := zh[l.Key]; !ok {
+			if !i18n.Has(l.Key) {
 				t.Errorf("%s: link words %q not in the catalogue", tc.a.Kind, l.Key)
 			}
 			got = append(got, l.Href)

@@ -16,6 +16,7 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 )
 
@@ -35,12 +36,12 @@ type view struct {
 func (s *server) newView(r *http.Request) *view {
 	v := &view{Lang: defaultLang, Path: r.URL.RequestURI()}
 	if c, err := r.Cookie(langCookie); err == nil {
-		if _, ok := messages[c.Value]; ok {
+		if i18n.Known(c.Value) {
 			v.Lang = c.Value
 		}
 	}
 	if ok := r.URL.Query().Get("ok"); ok != "" {
-		if _, known := messages[defaultLang]["ok."+ok]; known {
+		if i18n.Has("ok." + ok) {
 			v.Flash = "ok." + ok
 		}
 	}
@@ -287,7 +288,7 @@ func fieldErrors(v *view, fe []errs.FieldError) map[string]string {
 	m := map[string]string{}
 	for _, f := range fe {
 		msg := f.Message // the service's own words, in English
-		if _, ok := messages[v.Lang]["fe."+f.Code]; ok && v.Lang != "en" {
+		if i18n.HasIn(v.Lang, "fe."+f.Code) && v.Lang != i18n.EN {
 			msg = v.T("fe." + f.Code)
 		}
 		if prev, ok := m[f.Field]; ok {

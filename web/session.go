@@ -18,6 +18,7 @@ import (
 
 	"procfin/platform/auth"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/postgres"
 )
 
@@ -261,7 +262,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request, v *view) {
 // switchLanguage sets the language cookie and goes back where the user was.
 func (s *server) switchLanguage(w http.ResponseWriter, r *http.Request) {
 	lang := r.PathValue("lang")
-	if _, ok := messages[lang]; !ok {
+	if !i18n.Known(lang) {
 		lang = defaultLang
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
