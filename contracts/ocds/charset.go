@@ -25,6 +25,13 @@ const (
 
 var charsetNames = map[charsetMode]string{modeUTF8: "UTF-8", modeLatin1: "ISO-8859-1", modeGB18030: "GB18030"}
 
+// CheckCharset says whether Read takes name as Options.Charset: nil, or an
+// Invalid error naming the charsets there are.
+func CheckCharset(name string) error {
+	_, err := parseCharset(name)
+	return err
+}
+
 // parseCharset reads Options.Charset, case, hyphens, underscores and spaces
 // ignored. GBK, CP936 and GB2312 are read as GB18030: every byte sequence
 // of theirs means the same in GB18030, which also reads the four-byte
