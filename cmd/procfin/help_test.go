@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -136,5 +140,54 @@ func TestCommandLineMistakes(t *testing.T) {
 	code, out, errOut := procfinExit(map[string]string{"PROCFIN_LOG_LEVEL": "loud"}, "serve")
 	if code != 1 || out != "" || !strings.HasPrefix(errOut, "procfin: configuration:") || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "usage:") {
 		t.Errorf("bad configuration: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// Every command dispatch runs has a line in commands, and every line
+// names a command dispatch runs: read from dispatch's switch on cmd.
+func TestEveryCommandDocumented(t *testing.T) {
+	t.Parallel()
+	file, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := map[string]bool{"help": true} // answered before the switch
+	ast.Inspect(file, func(n ast.Node) bool {
+		if f, ok := n.(*ast.FuncDecl); ok && f.Name.Name != "dispatch" {
+			return false
+		}
+		sw, ok := n.(*ast.SwitchStmt)
+		if !ok {
+			return true
+		}
+		if tag, ok := sw.Tag.(*ast.Ident); !ok || tag.Name != "cmd" {
+			return true
+		}
+		for _, c := range sw.Body.List {
+			for _, e := range c.(*ast.CaseClause).List {
+				if lit, ok := e.(*ast.BasicLit); ok {
+					name, _ := strconv.Unquote(lit.Value)
+					run[name] = true
+				}
+			}
+		}
+		return false
+	})
+	if len(run) < 10 {
+		t.Fatalf("dispatch's switch not found: %v", run)
+	}
+	documented := map[string]bool{}
+	for _, c := range commands {
+		documented[strings.Fields(c.name)[0]] = true
+	}
+	for name := range run {
+		if !documented[name] {
+			t.Errorf("procfin %s has no line in commands (help.go)", name)
+		}
+	}
+	for name := range documented {
+		if !run[name] {
+			t.Errorf("commands (help.go) names %s, which dispatch does not run", name)
+		}
 	}
 }

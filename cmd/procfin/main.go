@@ -114,9 +114,6 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 	if cmd == "help" {
 		return helpFor(ctx, rest, stdout)
 	}
-	if _, known := commandOf([]string{cmd}); !known {
-		return usageError{fmt.Errorf("unknown command %q", cmd)}
-	}
 	if isGroup(cmd) && len(rest) > 0 && isHelpFlag(rest[0]) {
 		return helpRequest{name: cmd}
 	}
