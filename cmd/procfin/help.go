@@ -28,8 +28,9 @@ var commands = []commandDoc{
 			"behind the code stops start-up unless --migrate is given."},
 	{name: "migrate", summary: "apply pending database migrations and exit"},
 	{name: "demo", summary: "run the service with demo users and sandbox banks on the private database",
-		about: "Applies the migrations, creates the demo's users, issuers, purchasers and\n" +
-			"sandbox banks (in this process), and serves; README.md walks through it."},
+		about: "Applies the migrations, creates the demo's users, issuer, suppliers and sandbox\n" +
+			"banks (in this process), and serves until SIGINT or SIGTERM; README.md walks\n" +
+			"through it."},
 	{name: "users add", summary: "create a user, the password read from standard input",
 		about: "Example: printf '%s\\n' \"$PASSWORD\" | procfin users add --username li --role officer"},
 	{name: "users disable", args: "NAME", summary: "disable a user for good: their tokens and web sessions stop at once"},
