@@ -52,6 +52,14 @@ func parseCharset(s string) (charsetMode, error) {
 	return 0, errs.E(errs.Invalid, "unsupported charset %q: use UTF-8, GB18030 (or GBK, GB2312) or ISO-8859-1", s)
 }
 
+// boms are the byte order marks skipped at the start of a file: UTF-8's
+// whatever the charset, GB18030's (U+FEFF in GB18030) when the charset is
+// GB18030 or detected; either decides a detected charset.
+var boms = []struct {
+	b    []byte
+	mode charsetMode
+}{{[]byte{0xEF, 0xBB, 0xBF}, modeUTF8}, {[]byte{0x84, 0x31, 0x95, 0x33}, modeGB18030}}
+
 const (
 	chunkSize = 32 << 10
 	lookahead = 4 << 10 // bytes from the first non-ASCII byte that decide the charset
@@ -125,15 +133,20 @@ func (c *charsetReader) done() bool { return c.eof || c.srcErr != nil }
 
 func (c *charsetReader) convert() {
 	if !c.started {
-		if len(c.in) < 3 && !c.done() && bytes.HasPrefix([]byte{0xEF, 0xBB, 0xBF}, c.in) {
-			return // could still be a BOM: read more
+		for _, bom := range boms {
+			if len(c.in) < len(bom.b) && !c.done() && bytes.HasPrefix(bom.b, c.in) {
+				return // could still be a BOM: read more
+			}
 		}
 		c.started = true
-		if bytes.HasPrefix(c.in, []byte{0xEF, 0xBB, 0xBF}) {
-			c.in = c.in[3:]
-			c.off += 3
-			if c.mode == modeAuto {
-				c.mode = modeUTF8
+		for _, bom := range boms {
+			if bytes.HasPrefix(c.in, bom.b) && (bom.mode == modeUTF8 || c.mode == modeAuto || c.mode == bom.mode) {
+				c.in = c.in[len(bom.b):]
+				c.off += int64(len(bom.b))
+				if c.mode == modeAuto {
+					c.mode = bom.mode
+				}
+				break
 			}
 		}
 	}

@@ -104,6 +104,10 @@ func TestGB18030(t *testing.T) {
 		check("charset "+cs, b, err)
 		b, err = Read(iotest.OneByteReader(bytes.NewReader(gb)), Options{ValidUSCC: realUSCC, Charset: cs})
 		check("charset "+cs+", one byte at a time", b, err)
+		// With GB18030's byte order mark (U+FEFF: 84 31 95 33), skipped.
+		withBOM := append([]byte{0x84, 0x31, 0x95, 0x33}, gb...)
+		b, err = Read(iotest.OneByteReader(bytes.NewReader(withBOM)), Options{ValidUSCC: realUSCC, Charset: cs})
+		check("charset "+cs+", with a BOM", b, err)
 	}
 	// Named UTF-8, the file is refused at its first non-ASCII byte.
 	first := bytes.IndexFunc(gb, func(r rune) bool { return r >= utf8.RuneSelf || r == utf8.RuneError })
@@ -196,6 +200,8 @@ func FuzzCharset(f *testing.F) {
 	f.Add([]byte("Compa\xF1\xEDa"), uint8(0))
 	f.Add([]byte("\x95\x34\xB2\x35 \x84\x31\xA4\x37 \x80"), uint8(3))
 	f.Add([]byte("\xFE\x39\xFE\x39"), uint8(3))
+	f.Add([]byte("\x84\x31\x95\x33\xC9\xBD"), uint8(0))
+	f.Add([]byte("\x84\x31\x95"), uint8(0))
 	f.Add([]byte("\x81"), uint8(3))
 	f.Add([]byte("caf\xE9"), uint8(2))
 	f.Add([]byte("caf\xC3\xA9"), uint8(1))
@@ -219,12 +225,18 @@ func FuzzCharset(f *testing.F) {
 		if !utf8.Valid(whole) {
 			t.Fatalf("not UTF-8: %q", whole)
 		}
-		in := data
-		if bytes.HasPrefix(in, []byte{0xEF, 0xBB, 0xBF}) {
-			in = in[3:]
+		in, decided := data, mode
+		switch {
+		case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+			in = data[3:]
+			if mode == modeAuto {
+				decided = modeUTF8
+			}
+		case bytes.HasPrefix(data, []byte{0x84, 0x31, 0x95, 0x33}) && (mode == modeAuto || mode == modeGB18030):
+			in, decided = data[4:], modeGB18030
 		}
 		var want []byte
-		switch mode {
+		switch decided {
 		case modeUTF8:
 			want = in
 		case modeLatin1:
@@ -234,7 +246,7 @@ func FuzzCharset(f *testing.F) {
 		default:
 			latin, _ := charmap.ISO8859_1.NewDecoder().Bytes(in)
 			gb, _ := simplifiedchinese.GB18030.NewDecoder().Bytes(in)
-			if len(data) != len(in) || utf8.Valid(in) {
+			if utf8.Valid(in) {
 				want = in
 			} else if !bytes.Equal(whole, latin) {
 				want = gb

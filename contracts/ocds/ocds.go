@@ -59,13 +59,15 @@
 // Options.Charset names the file's encoding: "UTF-8" (strict), "GB18030",
 // "GBK", "CP936" or "GB2312" (all read as GB18030, of which the others'
 // byte sequences are a subset), or "ISO-8859-1" ("latin1"); case, hyphens
-// and underscores do not matter. The decoders are golang.org/x/text's. A
-// byte sequence that is not in the named charset is a fatal error naming
-// its byte offset.
+// and underscores do not matter. GB18030 and ISO-8859-1 are decoded by
+// golang.org/x/text's decoders. A byte sequence that is not in the named
+// charset is a fatal error naming its byte offset. A UTF-8 byte order mark
+// is skipped; so is GB18030's (84 31 95 33) when the charset is GB18030 or
+// detected.
 //
 // Options.Charset "" (the default) detects the encoding while streaming: a
-// UTF-8 byte order mark means UTF-8 (and is skipped); otherwise up to the
-// first non-ASCII byte all three read the same, and from the first
+// byte order mark decides (UTF-8's UTF-8, GB18030's GB18030); otherwise up
+// to the first non-ASCII byte all three read the same, and from the first
 // non-ASCII byte on, what has been read (at least 4 KiB, or the rest of the
 // file when shorter) decides: valid UTF-8 means the file is read as UTF-8;
 // else, when that stretch reads as GB18030 throughout, has Han characters
