@@ -38,10 +38,11 @@ var commands = []commandDoc{
 	{name: "import ocds", args: "FILE…", summary: "import award notices and contracts from OCDS release or record packages",
 		about: "The issuer of each ocid is its publisher prefix (ocds-xxxxxx) unless --issuer\n" +
 			"names one; it must be registered. Character sets: utf-8, gb18030 (gbk, cp936\n" +
-			"and gb2312 are read as gb18030), iso-8859-1 (latin1). Without --charset the\n" +
-			"first non-ASCII text decides: a UTF-8 byte order mark or valid UTF-8 is UTF-8;\n" +
-			"else Chinese text that reads as GB18030 is GB18030; else ISO-8859-1. Prints\n" +
-			"progress and a summary of what was imported, updated, unchanged and refused."},
+			"and gb2312 are read as gb18030), iso-8859-1 (latin1). Without --charset a\n" +
+			"byte order mark (UTF-8's or GB18030's) decides, else the first non-ASCII text:\n" +
+			"valid UTF-8 is UTF-8, else Chinese text that reads as GB18030 is GB18030, else\n" +
+			"ISO-8859-1. Prints progress and a summary of what was imported, updated,\n" +
+			"unchanged and refused."},
 	{name: "bench", summary: "load a running procfin and report throughput and latency percentiles"},
 	{name: "sandbox-bank", summary: "run the sandbox partner bank as its own server",
 		about: "Prints the bank's JWKS and the body an administrator posts to /v1/admin/banks\n" +
