@@ -321,8 +321,9 @@ func TestWithdrawalStopsResending(t *testing.T) {
 	if a := h.post(id, message(id, "100000.00", 90), nil); a.status != http.StatusAccepted {
 		t.Fatalf("status %d %v", a.status, a.body)
 	}
-	h.procfin.waitEvents(1)
-	time.Sleep(100 * time.Millisecond) // the back-off is 2 ms doubling: time for a stray resend
+	// Once the bank is done with the application, it sends nothing more
+	// of it: every post it made is counted.
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) })
 	h.procfin.mu.Lock()
 	posts := h.procfin.posts
 	h.procfin.mu.Unlock()
