@@ -119,3 +119,48 @@ func TestDemoRestartCarriesOn(t *testing.T) {
 		t.Errorf("after the restart, procfin refused events the sandbox banks sent:\n%s", r)
 	}
 }
+
+// TestSandboxBankKeepsState: `procfin sandbox-bank` keeps its state in
+// the database it is given (--database-url, else DATABASE_URL), in
+// memory without one, and says which.
+func TestSandboxBankKeepsState(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.URL(t)
+	for _, tc := range []struct {
+		name string
+		env  string
+		args []string
+		want string
+	}{
+		{"Flag", "", []string{"--database-url", dbURL}, "state: in the database"},
+		{"Environment", dbURL, nil, "state: in the database"},
+		{"Memory", "", nil, "state: in memory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == "DATABASE_URL" {
+					return tc.env
+				}
+				return ""
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out syncBuffer
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, append([]string{"procfin", "sandbox-bank", "--addr", "127.0.0.1:0", "--bank-id", "kept-" + strings.ToLower(tc.name)}, tc.args...), getenv, &out)
+			}()
+			if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(out.String(), "listens at") }) {
+				cancel()
+				t.Fatalf("the bank did not start: %v\n%s", <-done, out.String())
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("sandbox-bank returned %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), tc.want) {
+				t.Errorf("output has no %q:\n%s", tc.want, out.String())
+			}
+		})
+	}
+}
