@@ -114,7 +114,7 @@ func TestLives(t *testing.T) {
 			if rec := h.bank.Received(); len(rec) != 1 || rec[0].Life != tc.life {
 				t.Errorf("Received() = %+v, want one with life %s", rec, tc.life)
 			}
-			time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+			h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 			if n := len(h.procfin.Events()); n != len(tc.events) {
 				t.Errorf("%d events, want %d", n, len(tc.events))
 			}
@@ -273,7 +273,7 @@ func TestWithdrawal(t *testing.T) {
 		w[0].Deliveries != 2 || w[0].Decided || !w[0].WithdrawnAt.Equal(time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)) {
 		t.Errorf("Withdrawals() = %+v", w)
 	}
-	time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if got := types(h.procfin.Events()); !slices.Equal(got, []string{TypeReceived}) {
 		t.Errorf("events %v, want only received", got)
 	}
@@ -291,7 +291,7 @@ func TestWithdrawnBeforeDecision(t *testing.T) {
 	if a := h.post(id, message(id, "100000.00", 90), nil); a.status != http.StatusAccepted {
 		t.Fatalf("status %d %v", a.status, a.body)
 	}
-	time.Sleep(50 * time.Millisecond) // the decision delay is 10 ms: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if ev := h.procfin.Events(); len(ev) != 0 {
 		t.Errorf("events %v, want none", types(ev))
 	}

@@ -11,18 +11,6 @@ import (
 	"procfin/platform/money"
 )
 
-// waitFor waits, at most 5 s, until cond holds.
-func (h *harness) waitFor(what string, cond func() bool) {
-	h.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			h.t.Fatalf("still not %s after 5 s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // sentOf is how many batches of the application's events procfin took, as
 // the running bank knows it.
 func (h *harness) sentOf(id string) int {

@@ -186,6 +186,19 @@ func (p *fakeProcfin) waitEvents(n int) []gotEvent {
 	return nil
 }
 
+// waitFor waits, at most 5 s, until cond holds: a bound for a
+// condition that comes, never a pause that stands for "nothing more".
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("still not %s after 5 s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func types(ev []gotEvent) []string {
 	var out []string
 	for _, e := range ev {
@@ -418,7 +431,7 @@ func TestApplicationApprovedAndDisbursed(t *testing.T) {
 	if other.status != http.StatusConflict || other.body["type"] != string(errs.IdempotencyReused) {
 		t.Errorf("other body: %d %v, want 409 idempotency_key_reused", other.status, other.body)
 	}
-	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if n := len(h.procfin.Events()); n != 4 {
 		t.Errorf("%d events after the resend, want still 4", n)
 	}
@@ -442,7 +455,7 @@ func TestRejectedOverLimit(t *testing.T) {
 	if r.ReasonCode != ReasonOverLimit || r.Reason == "" {
 		t.Errorf("rejected %+v", r)
 	}
-	time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if n := len(h.procfin.Events()); n != 2 {
 		t.Errorf("%d events, want 2 (nothing disbursed)", n)
 	}
