@@ -154,3 +154,77 @@ func TestRestartWaitsForConfirmation(t *testing.T) {
 		t.Errorf("ContractEvents() = %+v, want e-a delivered twice and e-c of a known application", r)
 	}
 }
+
+// TestRestartKeepsOffers: a bank restarted after making an offer still
+// knows it: the intent's message again is a resend (200), and the
+// application of the accepted offer is approved within it, at its rate
+// and term. An offer.made procfin had not answered when the bank stopped
+// is sent again, the same message, by the new bank.
+func TestRestartKeepsOffers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, offerRule)
+	intent := intentBody("intent-r", "500000.00", 180, "2026-11-22T02:00:00Z")
+	if a := h.postPath("/v1/financing-intents", "m-r", intent, nil, ""); a.status != http.StatusAccepted {
+		t.Fatalf("intent: %d %v", a.status, a.body)
+	}
+	offer := h.waitOffers(1)[0]
+	h.restart(nil)
+	if a := h.postPath("/v1/financing-intents", "m-r", intent, nil, ""); a.status != http.StatusOK {
+		t.Errorf("the intent again after the restart: %d %v, want 200", a.status, a.body)
+	}
+	if got := h.bank.IntentAnswer("intent-r"); got != AnswerOffered {
+		t.Errorf("IntentAnswer = %q, want offered", got)
+	}
+	if a := h.postPath("/v1/financing-intents/intent-r/decision", "d-r", decisionBody("intent-r", DecisionAccepted, offer.OfferID, "app-r"), nil, ""); a.status != http.StatusAccepted {
+		t.Fatalf("decision: %d %v", a.status, a.body)
+	}
+	if d := h.bank.Decisions(); len(d) != 1 || !d[0].Known || !d[0].OwnOffer {
+		t.Errorf("Decisions() = %+v, want one on the bank's own offer", d)
+	}
+	if a := h.post("app-r", offerApplication(t, "app-r", "500000.00", 180, offer.OfferID), nil); a.status != http.StatusAccepted {
+		t.Fatalf("application: %d %v", a.status, a.body)
+	}
+	h.waitFor("over", func() bool { return h.bank.LifeOver("app-r") })
+	var approved Approved
+	for _, e := range h.procfin.Events() {
+		if e.Type == TypeApproved {
+			approved = decode[Approved](t, e.Data)
+		}
+	}
+	// 80 % of 500,000.00 is 400,000.00, at the offer's 3.20 % for 150 days.
+	if approved.ApprovedAmount.String() != "400000.00" || approved.AnnualRate.String() != "0.032" || approved.TermDays != 150 {
+		t.Errorf("approved %+v, want 400000.00 at 0.032 for 150 days", approved)
+	}
+
+	// An offer procfin holds unanswered while the bank stops.
+	held, release := make(chan struct{}), make(chan struct{})
+	h.procfin.setAnswer(func(_ int, e gotEvent) (int, string) {
+		if e.Type == TypeOfferMade {
+			close(held)
+			<-release
+			return http.StatusServiceUnavailable, `{"type":"unavailable","status":503}`
+		}
+		return 0, ""
+	})
+	if a := h.postPath("/v1/financing-intents", "m-s", intentBody("intent-s", "100000.00", 90, "2026-11-22T02:00:00Z"), nil, ""); a.status != http.StatusAccepted {
+		t.Fatalf("intent: %d %v", a.status, a.body)
+	}
+	<-held
+	h.stop()
+	h.procfin.setAnswer(nil)
+	close(release)
+	h.restart(nil)
+	offers := h.waitOffers(2)
+	if offers[1].IntentID != "intent-s" || offers[1].Status != http.StatusOK {
+		t.Errorf("offers after the restart %+v, want intent-s's taken", offers)
+	}
+	n := 0
+	for _, e := range h.procfin.Events() {
+		if e.Type == TypeOfferMade && e.answer == "processed" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d offers taken, want 2 (one each)", n)
+	}
+}
