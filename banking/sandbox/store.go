@@ -94,7 +94,7 @@ type storedEvent struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-// decisionOf is what a stores of its decision; b.mu is held.
+// decisionOf is what the bank stores of a's decision; b.mu is held.
 func decisionOf(a *application) (string, error) {
 	d := decisionState{Approved: a.approved, Amount: a.amount, Rate: a.rate, TermDays: a.termDays, LoanID: a.loanID,
 		Plan: storedPlan{Undisbursed: a.plan.undisbursed, Tranches: []storedTranche{}, Steps: [][]storedEvent{}}}
