@@ -127,7 +127,7 @@ func TestBatchCSV(t *testing.T) {
 			header: []string{"Claim id", "Supplier USCC", "Supplier name", "Settlement bank", "Settlement account no.", "Settlement account name",
 				"Subsidy amount (yuan)", "Lending bank id", "Lending bank", "Application id", "Repaid on", "Interest paid (yuan)", "Policy version", "Note"},
 			missing: "settlement account missing",
-			tot:     []string{"Total", "", "", "", "", "", "1237667.89", "", "", "", "", "2476035.78", "", "2 claims"},
+			tot:     []string{"Total", "", "", "", "", "", "1237667.89", "", "", "", "", "2476035.78", "", "claims: 2"},
 			wantDis: `attachment; filename="subsidy-batch-b1.csv"`},
 	} {
 		f, err := BatchFile(b, lines, CSV, tc.lang)
@@ -174,7 +174,7 @@ func TestBatchXLSX(t *testing.T) {
 		defer f.Close()
 		sheet, header, total, note := "贴息发放", "贴息金额（元）", "合计", "共 2 笔"
 		if lang == "en" {
-			sheet, header, total, note = "Batch", "Subsidy amount (yuan)", "Total", "2 claims"
+			sheet, header, total, note = "Batch", "Subsidy amount (yuan)", "Total", "claims: 2"
 		}
 		if got := f.GetSheetList(); !slices.Equal(got, []string{sheet}) {
 			t.Fatalf("%s: sheets %q", lang, got)

@@ -42,7 +42,7 @@ var filesEN = map[string]string{
 	"file.batch.amount": "Subsidy amount (yuan)", "file.batch.bank_id": "Lending bank id", "file.batch.bank_name": "Lending bank",
 	"file.batch.application_id": "Application id", "file.batch.paid_on": "Repaid on",
 	"file.batch.interest_paid": "Interest paid (yuan)", "file.batch.policy_version": "Policy version", "file.batch.note": "Note",
-	"file.batch.settlement_missing": "settlement account missing", "file.batch.claims": "%d claims",
+	"file.batch.settlement_missing": "settlement account missing", "file.batch.claims": "claims: %d",
 
 	"file.report.sheet": "Bank report", "file.report.name": "bank-report-%s",
 	"file.report.month": "Month", "file.report.bank_id": "Bank id", "file.report.bank_name": "Bank name",
