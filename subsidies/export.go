@@ -37,7 +37,7 @@ func ExportLang(q string) (string, error) {
 			return l, nil
 		}
 	}
-	return "", errs.InvalidFields(errs.FieldError{Field: "lang", Code: "invalid", Message: "must be zh-CN or en"})
+	return "", errs.InvalidFields(errs.Field("lang", errs.FieldOneOf, strings.Join(ExportLangs, ", ")))
 }
 
 // The formats of an exported file.
@@ -412,7 +412,7 @@ func ReportQuery(month, lang string) (money.Date, string, error) {
 	var bad []errs.FieldError
 	d, err := money.ParseDate(month + "-01")
 	if err != nil || len(month) != len("2006-01") {
-		bad = append(bad, errs.FieldError{Field: "month", Code: "invalid", Message: "must be a month YYYY-MM"})
+		bad = append(bad, errs.Field("month", errs.FieldInvalidFormat))
 	}
 	lang, err = ExportLang(lang)
 	var e *errs.Error
