@@ -291,7 +291,7 @@ func (s *Service) RevokeConsent(ctx context.Context, sc Scope, id, actor string)
 // bank with a withdrawal.
 func (s *Service) withdraw(ctx context.Context, tx *postgres.Tx, a *Application, actor, cause string) error {
 	known := a.Status != Submitted
-	if err := s.transition(ctx, tx, a, Cancelled, actor, cause); err != nil {
+	if err := s.transition(ctx, tx, a, Cancelled, actor, Cause{Code: cause}); err != nil {
 		return err
 	}
 	_, err := s.outbox.Withdraw(ctx, tx, Withdrawal{ApplicationID: a.ID, BankID: a.BankID, Reason: cause, Known: known})

@@ -203,16 +203,16 @@ func (s *Service) lockOnDisbursement(ctx context.Context, tx *postgres.Tx, appID
 	case !r.Moved:
 		return errs.E(errs.InvalidTransition, "the repayment account is %s and cannot become locked", r.Status)
 	}
-	cause := "funds disbursed: the repayment account is locked"
+	why := cause(CauseAccountLocked)
 	if r.ConfirmedAt == nil {
-		cause = "disbursed before the purchaser's confirmation: the repayment account is locked, and the loan's subsidy claims are held until the purchaser confirms"
+		why = cause(CauseAccountLockedUnconfirmed)
 	}
 	before := r.RepaymentAccount
 	after := before
 	after.Status = "locked"
 	after.UpdatedAt = tx.Now()
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "repayment_account.locked", EntityType: "application",
-		EntityID: appID, Before: before, After: after, Reason: cause})
+		EntityID: appID, Before: before, After: after, Reason: why.String()})
 }
 
 // otherBanks reads, in one statement, the banks that finance each of the
