@@ -451,7 +451,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		}
 		// The answer is what this transaction wrote: no need to read it back.
 		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: CauseSubmitted, CauseArgs: CauseArgs{}}}
-		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentTexts[a.lang].items, Statement: a.statement,
+		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentItems(a.lang), Statement: a.statement,
 			Lang: a.lang, GivenBy: a.actor, GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
 		if a.offer != nil {
 			app.Consent = a.offer.consent()
@@ -489,7 +489,7 @@ func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contract
 	verification, _ := json.Marshal(report)
 	a := accepted{item: it, id: uuid.NewString(), actor: "user:" + it.who.UserID, contractID: c.ID, lineHeld: money.Zero, verification: verification,
 		consentID: uuid.NewString(), lang: ConsentLang(it.who.Lang)}
-	a.statement = consentStatement(a.lang, in.BankID)
+	a.statement = ConsentStatement(a.lang, in.BankID, s.banks.name(in.BankID))
 	var lineRef *string
 	if line != nil {
 		a.lineHeld = *in.Amount
@@ -570,8 +570,8 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		pq.Array(ids), pq.Array(usccs), pq.Array(contractIDs), pq.Array(banks), pq.Array(lineIDs),
 		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
-		pq.StringArray(consentTexts[LangZH].items), now.Add(s.limits.ConsentTTL), CauseSubmitted, verifications.Lengths(), verifications.Bytes(),
-		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items), pq.Array(offerIDs), pq.Array(intentConsents))
+		pq.StringArray(consentItems(LangZH)), now.Add(s.limits.ConsentTTL), CauseSubmitted, verifications.Lengths(), verifications.Bytes(),
+		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentItems(LangEN)), pq.Array(offerIDs), pq.Array(intentConsents))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
