@@ -98,6 +98,9 @@ func ParseCause(reason string) (c Cause, ok bool) {
 	if !strings.HasPrefix(rest, "{") || json.Unmarshal([]byte(rest), &args) != nil {
 		return Cause{Code: reason}, false
 	}
+	if len(args) == 0 {
+		args = nil
+	}
 	return Cause{Code: code, Args: args}, true
 }
 

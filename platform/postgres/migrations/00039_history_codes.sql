@@ -30,12 +30,14 @@ FROM (SELECT application_id, n, regexp_match(cause, '^rejected: ([^:]*): (.*)$')
 WHERE m.application_id = t.application_id AND m.n = t.n AND m.v IS NOT NULL AND t.to_status = 'rejected';
 
 UPDATE application_transitions t SET cause = 'disbursed',
-    cause_args = jsonb_build_object('tranche', m.v[1], 'amount', m.v[2], 'value_date', m.v[3])
+    cause_args = jsonb_build_object('tranche', m.v[1], 'amount', m.v[2], 'value_date', m.v[3],
+        'loan', coalesce((SELECT l.bank_loan_id FROM loans l WHERE l.application_id = t.application_id LIMIT 1), ''))
 FROM (SELECT application_id, n, regexp_match(cause, '^tranche (.*) of (\S+) disbursed on (\S+)$') AS v FROM application_transitions) m
 WHERE m.application_id = t.application_id AND m.n = t.n AND m.v IS NOT NULL;
 
 UPDATE application_transitions t SET cause = 'repayment',
     cause_args = jsonb_build_object('repayment', m.v[1], 'principal', m.v[2], 'interest', m.v[3], 'paid_on', m.v[4],
+        'loan', coalesce((SELECT l.bank_loan_id FROM loans l WHERE l.application_id = t.application_id LIMIT 1), ''),
         'tranche', coalesce((SELECT d.bank_disbursement_id FROM loans l JOIN repayments r ON r.loan_id = l.id
             JOIN disbursements d ON d.id = r.disbursement_id
             WHERE l.application_id = t.application_id AND r.bank_repayment_id = m.v[1] LIMIT 1), ''))
