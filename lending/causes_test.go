@@ -170,7 +170,9 @@ func TestHistoryCodesOfEndings(t *testing.T) {
 
 	failed, err := w.apply("1000.00", false)
 	must(err)
-	must(w.tx(func(tx *postgres.Tx) error { return w.lending.MarkDeliveryFailed(ctx, tx, failed.ID, "422 from the bank") }))
+	must(w.tx(func(tx *postgres.Tx) error {
+		return w.lending.MarkDeliveryFailed(ctx, tx, failed.ID, "422 from the bank")
+	}))
 	if got, want := last(failed.ID), entry(lending.Submitted, lending.DeliveryFailed, "delivery_failed", "detail=422 from the bank"); got != want {
 		t.Errorf("delivery failed: %s, want %s", got, want)
 	}
@@ -184,7 +186,9 @@ func TestHistoryCodesOfEndings(t *testing.T) {
 	}
 
 	lapsed := w.approved("1000.00")
-	must(w.tx(func(tx *postgres.Tx) error { return w.lending.Lapse(ctx, tx, "qilu-bank", lapsed.ID, "expired", "bank:qilu-bank") }))
+	must(w.tx(func(tx *postgres.Tx) error {
+		return w.lending.Lapse(ctx, tx, "qilu-bank", lapsed.ID, "expired", "bank:qilu-bank")
+	}))
 	if got, want := last(lapsed.ID), entry(lending.Approved, lending.Closed, "lapsed", "reason=expired"); got != want {
 		t.Errorf("lapsed: %s, want %s", got, want)
 	}
