@@ -45,6 +45,7 @@ var historyZH = map[string]string{
 	"cause.title.drawdown_ended":       "停止放款",
 	"cause.title.written_off_repaid":   "核销后还清",
 
+	"apply.consent_statement":   "点击“同意并提交”，即表示您对所选银行作出以下授权，仅用于本次申请；保存的授权正是这段文字：",
 	"consent.statement":         "本企业同意平台将以下资料发送给{bank}，仅用于本次融资申请：{items}。",
 	"consent.intent_statement":  "本企业同意平台将以下资料发送给{bank}，仅用于其对本次融资意向（融资需求）的报价及选中后的融资申请：{items}。",
 	"consent.bank":              "{name}（{id}）",
@@ -92,6 +93,7 @@ var historyEN = map[string]string{
 	"cause.title.drawdown_ended":       "Drawdown ended",
 	"cause.title.written_off_repaid":   "Repaid after the write-off",
 
+	"apply.consent_statement":   "By pressing “Agree and submit” you give the chosen bank this consent, for this application only; the consent stored is these very words:",
 	"consent.statement":         "I consent to procfin sending {items} to {bank} for this credit application.",
 	"consent.intent_statement":  "I consent to procfin sending {items} to {bank} for its offer on this financing need, and for the credit application if I accept its offer.",
 	"consent.bank":              "{name} ({id})",
