@@ -34,12 +34,28 @@ const (
 	CauseWrittenOffRepaid       = "written_off_repaid"       // loan, on: a loan written off, closed as repaid
 	CauseLapsed                 = "lapsed"                   // reason: expired, receivable_refused, declined_by_supplier
 
-	// The repayment account's lock, in the audit trail only.
+	// The receivable and the repayment account's lock, in the audit trail
+	// only.
+	CauseReceivableNeeded         = "receivable_needed"          // bank, application: it approved, the purchaser's confirmation is needed
+	CauseReceivableMoved          = "receivable_moved"           // bank, application, previous_bank: which no longer finances the contract
+	CauseReceivableRepended       = "receivable_repended"        // bank, application, receivable_status: which does not cover it
+	CauseReceivableCovers         = "receivable_covers"          // amount, account: the purchaser's confirmation covers this approval
+	CauseAccountChangeConsented   = "account_change_consented"   // account, loan: the bank consented to the new account
 	CauseAccountLocked            = "account_locked"             // funds disbursed
 	CauseAccountLockedUnconfirmed = "account_locked_unconfirmed" // disbursed before the purchaser's confirmation: claims held
 	CauseAccountReleased          = "account_released"           // all disbursed principal is repaid
 	CauseAccountReleasedLapsed    = "account_released_lapsed"    // reason: the approval lapsed
 )
+
+// CauseCodes are every code procfin writes (the catalogue has words for
+// each).
+var CauseCodes = []string{CauseSubmitted, CauseDelivered, CauseDeliveryFailed, CauseConsentExpired, CauseRequeued,
+	CauseReceivedBeforeDelivery, CauseReceived, CauseAnsweredEarly, CauseApproved, CauseRejected, CauseCancelledBySupplier,
+	CauseConsentRevoked, CauseDisbursed, CauseRepayment, CauseRepaidInFull, CauseOverdue, CauseOverdueCured,
+	CauseDrawdownEnded, CauseDrawdownEndedRepaid, CauseLoanClosedRepaid, CauseLoanWrittenOff, CauseWrittenOffRepaid,
+	CauseLapsed, CauseReceivableNeeded, CauseReceivableMoved, CauseReceivableRepended, CauseReceivableCovers,
+	CauseAccountChangeConsented, CauseAccountLocked, CauseAccountLockedUnconfirmed, CauseAccountReleased,
+	CauseAccountReleasedLapsed}
 
 // CauseArgs are a cause's arguments by name: amounts and rates as decimal
 // strings, days as YYYY-MM-DD, ids and the bank's words as they are.

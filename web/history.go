@@ -44,6 +44,10 @@ func (v *view) causeArg(code, name, value string) string {
 		if r, err := money.ParseRate(value); err == nil {
 			return ratePercent(&r)
 		}
+	case "receivable_status":
+		if i18n.Has("rcv.status." + value) {
+			return v.T("rcv.status." + value)
+		}
 	case "tranche":
 		if value == "" {
 			return v.T("cause.whole_loan")

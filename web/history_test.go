@@ -1,13 +1,16 @@
 package web
 
 import (
+	"fmt"
 	"html"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"procfin/lending"
+	"procfin/platform/i18n"
 )
 
 // section is the text of the list of p with id, its tags taken out, its
@@ -126,9 +129,37 @@ func TestReasonsAsTheyWere(t *testing.T) {
 		{en, `lapsed {"reason":"receivable_refused"}`, "the approval lapsed: the purchaser refused the receivable"},
 		{zh, `lapsed {"reason":"receivable_refused"}`, "批准已失效：采购人拒绝确权"},
 		{zh, `approved {"amount":"1234567.5","rate":"0.035","term_days":"90"}`, "批准 1,234,567.50 元，年利率 3.50%，期限 90 天"},
+		{zh, `receivable_repended {"application":"A","bank":"qilu","receivable_status":"refused"}`,
+			"银行 qilu 批准了申请 A，应收账款（采购人已拒绝）不覆盖它：需要采购人重新确权"},
+		{en, `receivable_covers {"account":"6222","amount":"800000.00"}`,
+			"the purchaser's confirmation of 800,000.00 yuan into account 6222 covers this approval"},
 	} {
 		if got := tc.v.Reason(tc.reason); got != tc.want {
 			t.Errorf("%s Reason(%q) = %q, want %q", tc.v.Lang, tc.reason, got, tc.want)
+		}
+	}
+}
+
+// TestCauseWordsComplete: every code procfin writes has its words in both
+// languages, with the same {arguments} in each.
+func TestCauseWordsComplete(t *testing.T) {
+	t.Parallel()
+	args := func(lang, key string) string {
+		return fmt.Sprint(slices.Sorted(slices.Values(placeholder.FindAllString(i18n.T(lang, key), -1))))
+	}
+	for _, code := range lending.CauseCodes {
+		key := "cause." + code
+		if !i18n.HasIn(i18n.ZH, key) || !i18n.HasIn(i18n.EN, key) {
+			t.Errorf("%s has no words", key)
+			continue
+		}
+		if zh, en := args(i18n.ZH, key), args(i18n.EN, key); zh != en {
+			t.Errorf("%s: zh-CN takes %s, en %s", key, zh, en)
+		}
+	}
+	for _, key := range []string{"consent.statement", "consent.intent_statement", "consent.bank"} {
+		if zh, en := args(i18n.ZH, key), args(i18n.EN, key); zh != en {
+			t.Errorf("%s: zh-CN takes %s, en %s", key, zh, en)
 		}
 	}
 }
