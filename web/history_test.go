@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"procfin/lending"
 	"procfin/platform/i18n"
@@ -162,4 +165,42 @@ func TestCauseWordsComplete(t *testing.T) {
 			t.Errorf("%s: zh-CN takes %s, en %s", key, zh, en)
 		}
 	}
+}
+
+// TestApplyShowsTheStatementStored: the apply page shows, for each bank,
+// the statement of consent naming it by its name with its id beside it,
+// in the page's language; the consent stores exactly the chosen bank's.
+func TestApplyShowsTheStatementStored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for id, name := range map[string]string{"qilu": "齐鲁银行", "weihai": "威海银行"} {
+		reg := bankRegistration(id, "http://127.0.0.1:1")
+		reg.Name = name
+		if _, _, err := e.banks.Register(e.t.Context(), reg, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.client()
+	c.login("quancheng")
+	apply := "/portal/contracts/" + e.contract[quancheng] + "/apply"
+	p := c.get(apply)
+	wantStatus(t, p, http.StatusOK)
+	zh := "本企业同意平台将以下资料发送给威海银行（weihai），仅用于本次融资申请：企业身份与规模、中标通知书、合同及付款条款、采购人、申请金额、期限和用途、中标核实报告。"
+	wantContains(t, p, `<p class="statement" data-bank="weihai">`+zh+`</p>`, `data-bank="qilu">本企业同意平台将以下资料发送给齐鲁银行（qilu），`)
+	res := c.post(apply, url.Values{"csrf": {c.csrf(p)}, "form_key": {uuid.NewString()}, "bank_id": {"weihai"}, "amount": {"100000.00"},
+		"term_days": {"180"}, "purpose": {"materials"}})
+	wantStatus(t, res, http.StatusSeeOther)
+	appID, _, _ := strings.Cut(strings.TrimPrefix(res.header.Get("Location"), "/portal/applications/"), "?")
+	a, err := e.lending.Application(t.Context(), lending.Scope{}, appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Consent == nil || a.Consent.Statement != zh || a.Consent.Lang != "zh-CN" {
+		t.Fatalf("consent %+v, want the statement shown:\n%s", a.Consent, zh)
+	}
+	wantContains(t, c.get("/portal/applications/"+appID), zh)
+
+	c.get("/lang/en?next=%2F")
+	wantContains(t, c.get(apply), `data-bank="qilu">I consent to procfin sending supplier identity and size class, award notice, contract and its payment terms, `+
+		`purchaser, requested amount, term and purpose, verification report to 齐鲁银行 (qilu) for this credit application.</p>`)
 }
