@@ -93,15 +93,15 @@ func (g *Registry) Register(ctx context.Context, r BankRegistration, actor strin
 	r.Name = text.Clean(r.Name, maxNameBytes) // shown and logged: no controls
 	var fe []errs.FieldError
 	if !validID.MatchString(r.ID) {
-		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
+		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
 	}
 	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("name", errs.FieldRequired))
 	}
 	if err := g.urls.CheckURL(r.BaseURL); err != nil {
 		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: err.Error()})
 	} else if u, _ := url.Parse(r.BaseURL); u.RawQuery != "" || u.Fragment != "" {
-		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: "must not carry a query or fragment"})
+		fe = append(fe, errs.Field("base_url", errs.FieldInvalid))
 	}
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
 	fe = append(fe, keys.CheckWith(g.urls)...)

@@ -160,7 +160,7 @@ func (s *Service) EndDrawdown(ctx context.Context, tx *postgres.Tx, locked *Lock
 // other reason, no such loan of the application.
 func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked, closedOn money.Date, reason, actor string) error {
 	if reason != closedRepaid && reason != closedWrittenOff {
-		return errs.InvalidFields(errs.FieldError{Field: "data.reason", Code: "invalid", Message: "must be repaid or written_off"})
+		return errs.InvalidFields(errs.Field("data.reason", errs.FieldInvalid))
 	}
 	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
@@ -221,7 +221,7 @@ func (s *Service) Lapse(ctx context.Context, tx *postgres.Tx, bankID, appID, rea
 		known = known || r == reason
 	}
 	if !known {
-		return errs.InvalidFields(errs.FieldError{Field: "data.reason", Code: "invalid", Message: "must be expired, receivable_refused or declined_by_supplier"})
+		return errs.InvalidFields(errs.Field("data.reason", errs.FieldInvalid))
 	}
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
 	if err != nil {

@@ -156,16 +156,16 @@ type LineTerms struct {
 func (t LineTerms) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	if t.BankLineID == "" || len(t.BankLineID) > 200 {
-		fe = append(fe, errs.FieldError{Field: "data.credit_line_id", Code: "required", Message: "is required (at most 200 bytes)"})
+		fe = append(fe, errs.Field("data.credit_line_id", errs.FieldRequired))
 	}
 	if t.SupplierUSCC == "" {
-		fe = append(fe, errs.FieldError{Field: "data.supplier_uscc", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("data.supplier_uscc", errs.FieldRequired))
 	}
 	if t.Limit.IsNegative() {
-		fe = append(fe, errs.FieldError{Field: "data.limit", Code: "negative", Message: "must not be negative"})
+		fe = append(fe, errs.Field("data.limit", errs.FieldNegative))
 	}
 	if t.ValidFrom.IsZero() || t.ValidUntil.IsZero() || t.ValidUntil.Before(t.ValidFrom) {
-		fe = append(fe, errs.FieldError{Field: "data.valid_until", Code: "invalid", Message: "valid_from and valid_until are required, in order"})
+		fe = append(fe, errs.Field("data.valid_until", errs.FieldInvalid))
 	}
 	return fe
 }

@@ -27,7 +27,7 @@ func ExportLang(q string) (string, error) {
 			return l, nil
 		}
 	}
-	return "", errs.InvalidFields(errs.FieldError{Field: "lang", Code: "invalid", Message: "must be zh-CN or en"})
+	return "", errs.InvalidFields(errs.Field("lang", errs.FieldInvalid))
 }
 
 // exportColumn is one column of a payment file: its header in each

@@ -209,7 +209,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if d.Form.Amount != "" {
 		a, err := money.ParseAmount(strings.ReplaceAll(d.Form.Amount, ",", ""))
 		if err != nil {
-			fe = append(fe, errs.FieldError{Field: "amount", Code: "format", Message: "must be an amount in yuan, such as 500000.00"})
+			fe = append(fe, amountProblem("amount", err))
 		} else {
 			in.Amount = &a
 		}
@@ -217,7 +217,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if d.Form.TermDays != "" {
 		n, err := strconv.Atoi(d.Form.TermDays)
 		if err != nil {
-			fe = append(fe, errs.FieldError{Field: "term_days", Code: "format", Message: "must be a whole number of days"})
+			fe = append(fe, errs.Field("term_days", errs.FieldWholeNumber))
 		} else {
 			in.TermDays = &n
 		}
@@ -227,8 +227,8 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	var app lending.Application
 	var err error
-	if len(fe) > 0 {
-		err = errs.InvalidFields(fe...)
+	if len(fe) > 0 { // every problem at once: the form's and the service's checks of the rest
+		err = errs.InvalidFields(errs.Merge(fe, s.Lending.CheckApply(in))...)
 	} else {
 		app, err = s.Lending.Apply(r.Context(), applicant(r, v), in)
 	}
@@ -243,18 +243,15 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	switch e.Code {
 	case errs.Invalid:
-		d.Errors = fieldErrors(v, fe)
-		if len(fe) == 0 {
-			d.Errors = fieldErrors(v, e.Fields)
-		}
+		d.Errors = fieldErrors(v, e.Fields)
 		if len(d.Errors) == 0 {
-			d.Problem = e.Message
+			d.Problem = problemText(v, e)
 		}
 	case errs.VerificationFailed:
 		d.Failed = failedChecks(e)
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	case errs.Conflict, errs.InvalidTransition:
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	default:
 		s.fail(w, r, v, err)
 		return
