@@ -344,11 +344,11 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount}, now)
 		bar, barred := bars[who.SupplierUSCC]
 		if !barred {
-			bar = "no loan of the supplier is overdue or was written off recently"
+			bar = contracts.Because("not_overdue")
 		}
-		report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
+		report.AddReason(contracts.CheckSupplierNotOverdue, !barred, bar)
 		oneBank, reason := singleBank(in.BankID, financing[c.ID])
-		report.Add(contracts.CheckContractSingleBank, oneBank, "%s", reason)
+		report.AddReason(contracts.CheckContractSingleBank, oneBank, reason)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
@@ -358,7 +358,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			}
 			line = l
 			ok, reason := l.canDraw(in.BankID, *in.Amount, money.DateOf(now))
-			report.Add(contracts.CheckCreditLineAvailable, ok, "%s", reason)
+			report.AddReason(contracts.CheckCreditLineAvailable, ok, reason)
 		}
 		if !report.Passed {
 			it.err = verificationFailed(report)

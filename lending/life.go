@@ -6,6 +6,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -310,7 +311,7 @@ func (s *Service) CureOverdue(ctx context.Context, tx *postgres.Tx, locked *Lock
 // an application overdue, or one written off within the programme's bar
 // (Limits.WriteOffBarDays before today). It returns the reason of each
 // that fails, keyed by USCC.
-func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []string, today money.Date) (map[string]string, error) {
+func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []string, today money.Date) (map[string]contracts.Reason, error) {
 	var rows []struct {
 		USCC         string      `db:"supplier_uscc"`
 		OverdueSince *money.Date `db:"overdue_since"`
@@ -324,13 +325,12 @@ func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []str
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
-	bars := make(map[string]string, len(rows))
+	bars := make(map[string]contracts.Reason, len(rows))
 	for _, r := range rows {
 		if r.OverdueSince != nil {
-			bars[r.USCC] = fmt.Sprintf("a loan of the supplier has been overdue since %s", r.OverdueSince)
+			bars[r.USCC] = contracts.Because("overdue_since", r.OverdueSince.String())
 		} else if r.WrittenOffOn != nil {
-			bars[r.USCC] = fmt.Sprintf("a loan of the supplier was written off on %s: no new financing until %s",
-				r.WrittenOffOn, r.WrittenOffOn.AddDays(s.limits.WriteOffBarDays))
+			bars[r.USCC] = contracts.Because("written_off", r.WrittenOffOn.String(), r.WrittenOffOn.AddDays(s.limits.WriteOffBarDays).String())
 		}
 	}
 	return bars, nil

@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
@@ -45,18 +45,18 @@ func (l *CreditLine) derive() {
 }
 
 // canDraw says whether amount may be drawn on the line for bankID today.
-func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Date) (bool, string) {
+func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Date) (bool, contracts.Reason) {
 	switch {
 	case l.BankID != bankID:
-		return false, fmt.Sprintf("the credit line is with %s, not %s", l.BankID, bankID)
+		return false, contracts.Because("line_other_bank", l.BankID, bankID)
 	case l.Status != "active":
-		return false, "the credit line was revoked: " + l.RevokedReason
+		return false, contracts.Because("line_revoked", l.RevokedReason)
 	case today.Before(l.ValidFrom) || today.After(l.ValidUntil):
-		return false, fmt.Sprintf("the credit line is valid from %s to %s", l.ValidFrom, l.ValidUntil)
+		return false, contracts.Because("line_not_valid", l.ValidFrom.String(), l.ValidUntil.String())
 	case amount.GreaterThan(l.Available):
-		return false, fmt.Sprintf("%s asked for, but only %s of the line's %s is available", amount, l.Available, l.Limit)
+		return false, contracts.Because("line_short", amount.String(), l.Available.String(), l.Limit.String())
 	}
-	return true, fmt.Sprintf("%s of the line's %s is available", l.Available, l.Limit)
+	return true, contracts.Because("line_available", l.Available.String(), l.Limit.String())
 }
 
 // linesForUpdate locks the credit lines of ids that exist, in id order, and

@@ -225,15 +225,15 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 	}
 	bar, barred := bars[who.SupplierUSCC]
 	if !barred {
-		bar = "no loan of the supplier is overdue or was written off recently"
+		bar = contracts.Because("not_overdue")
 	}
-	report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
+	report.AddReason(contracts.CheckSupplierNotOverdue, !barred, bar)
 	financing, err := otherBanks(ctx, tx, []string{c.ID})
 	if err != nil {
 		return "", err
 	}
 	oneBank, reason := singleBankOfAll(asked, financing[c.ID])
-	report.Add(contracts.CheckContractSingleBank, oneBank, "%s", reason)
+	report.AddReason(contracts.CheckContractSingleBank, oneBank, reason)
 	if !report.Passed {
 		return "", failedVerification("the financing need", report)
 	}
@@ -302,14 +302,14 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 // singleBankOfAll is the check contract.single_bank of a need asking the
 // banks asked, on a contract financed by the banks financing: every bank
 // asked must be one that may finance the contract.
-func singleBankOfAll(asked, financing []string) (bool, string) {
+func singleBankOfAll(asked, financing []string) (bool, contracts.Reason) {
 	for _, b := range asked {
-		if ok, reason := singleBank(b, financing); !ok {
-			return false, reason + "; the need asks " + strings.Join(asked, ", ")
+		if ok, _ := singleBank(b, financing); !ok {
+			return false, contracts.Because("other_bank_finances_asked", strings.Join(financing, ", "), strings.Join(asked, ", "))
 		}
 	}
 	if len(financing) > 0 {
-		return true, fmt.Sprintf("the contract is financed by bank %s only, the bank asked", strings.Join(financing, ", "))
+		return true, contracts.Because("financed_by_bank_asked", strings.Join(financing, ", "))
 	}
-	return true, "no other bank finances the contract"
+	return true, contracts.Because("no_other_bank")
 }

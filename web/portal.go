@@ -13,6 +13,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 	"procfin/subsidies"
 )
@@ -78,13 +79,15 @@ func (s *server) portal(w http.ResponseWriter, r *http.Request, v *view) {
 type checkView struct {
 	Name   string
 	Passed bool
-	Reason string
+	Reason string   // the API's English words
+	Code   string   // the reason's code (verify.<code>), "" in reports from before codes
+	Args   []string // its arguments
 }
 
 func checksOf(list []contracts.Check) []checkView {
 	out := make([]checkView, 0, len(list))
 	for _, c := range list {
-		out = append(out, checkView{Name: c.Name, Passed: c.Result == "pass", Reason: c.Reason})
+		out = append(out, checkView{Name: c.Name, Passed: c.Result == "pass", Reason: c.Reason, Code: c.Code, Args: c.Args})
 	}
 	return out
 }
@@ -399,4 +402,27 @@ func applicant(r *http.Request, v *view) lending.Applicant {
 		who.RequestKey = "web:" + key
 	}
 	return who
+}
+
+// Why is a check's reason in the page's language: the catalogue's words
+// for its code, a size class or document status among its arguments
+// worded too; the API's English words only on an English page for a
+// report without codes.
+func (v *view) Why(c checkView) string {
+	if c.Code == "" || !i18n.Has("verify."+c.Code) {
+		if v.Lang == i18n.EN {
+			return c.Reason
+		}
+		return ""
+	}
+	args := make([]any, len(c.Args))
+	for i, a := range c.Args {
+		args[i] = a
+		for _, prefix := range []string{"size.", "doc."} {
+			if i18n.Has(prefix + a) {
+				args[i] = v.T(prefix + a)
+			}
+		}
+	}
+	return v.T("verify."+c.Code, args...)
 }
