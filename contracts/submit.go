@@ -142,7 +142,7 @@ func (d *ContractDoc) validate() []errs.FieldError {
 		fe = optionalText(fe, fmt.Sprintf("payment_terms[%d].condition", i), pt.Condition, 1000)
 		total = total.Add(pt.Amount)
 	}
-	if total.GreaterThan(d.Amount) {
+	if d.Amount.IsPositive() && total.GreaterThan(d.Amount) { // no amount: named above, not compared
 		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "exceeds_amount", Message: "the payments add up to more than the contract amount"})
 	}
 	if d.PaymentTerms == nil {

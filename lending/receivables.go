@@ -533,8 +533,7 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	}
 	var fe []errs.FieldError
 	if c.ConfirmedAmount.LessThan(approved) || c.ConfirmedAmount.GreaterThan(rl.ContractAmount) {
-		fe = append(fe, errs.FieldError{Field: "confirmed_amount", Code: "out_of_range",
-			Message: fmt.Sprintf("must be at least the approved %s and at most the contract's %s", approved, rl.ContractAmount)})
+		fe = append(fe, errs.Field("confirmed_amount", errs.FieldOutOfRange, approved.String(), rl.ContractAmount.String()))
 	}
 	if neither {
 		fe = append(fe, errs.FieldError{Field: "repayment_account.account_no", Code: "not_the_approved_account",

@@ -78,7 +78,7 @@ func (in PolicyInput) Validate() (Policy, error) {
 	rate := func(field, v string, dst *money.Rate) {
 		r, err := money.ParseRate(v)
 		if err != nil {
-			bad(field, "out_of_range", fmt.Sprintf("must be a decimal fraction from 0 to 1 (such as \"0.5\"), got %q", v))
+			bad(field, errs.FieldInvalidRate, "")
 			return
 		}
 		*dst = r

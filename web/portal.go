@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -415,8 +416,22 @@ func (v *view) Why(c checkView) string {
 		}
 		return ""
 	}
-	args := make([]any, len(c.Args))
-	for i, a := range c.Args {
+	return v.reason(c.Code, c.Args)
+}
+
+// Because is a reason (why a contract cannot be financed) in the page's
+// language.
+func (v *view) Because(r contracts.Reason) string {
+	args := make([]string, len(r.Args))
+	for i, a := range r.Args {
+		args[i] = fmt.Sprint(a)
+	}
+	return v.reason(r.Code, args)
+}
+
+func (v *view) reason(code string, list []string) string {
+	args := make([]any, len(list))
+	for i, a := range list {
 		args[i] = a
 		for _, prefix := range []string{"size.", "doc."} {
 			if i18n.Has(prefix + a) {
@@ -424,5 +439,5 @@ func (v *view) Why(c checkView) string {
 			}
 		}
 	}
-	return v.T("verify."+c.Code, args...)
+	return v.T("verify."+code, args...)
 }

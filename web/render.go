@@ -319,6 +319,9 @@ func amountProblem(field string, err error) errs.FieldError {
 
 // fieldMessage is one field problem in the page's language.
 func fieldMessage(v *view, f errs.FieldError) string {
+	if key := "fe." + f.Code + "." + f.Field; i18n.Has(key) {
+		return v.T(key)
+	}
 	want := errs.FieldArgs(f.Code)
 	switch {
 	case i18n.Has("fe."+f.Code) && (want == len(f.Args) || want < 0 && len(f.Args) == 0):

@@ -9,7 +9,7 @@ var errorsZH = map[string]string{
 	"fe.required":        "必填",
 	"fe.wrong_type":      "类型不对：须为 JSON %s",
 	"fe.unknown_field":   "不是此请求的字段",
-	"fe.invalid_amount":  "请输入金额，最多两位小数，例如 200000.00",
+	"fe.invalid_amount":  "请输入金额，最多两位小数，例如 500000.00",
 	"fe.too_large":       "超过上限 %s",
 	"fe.not_positive":    "必须大于零",
 	"fe.negative":        "不能为负数",
@@ -33,6 +33,9 @@ var errorsZH = map[string]string{
 	"fe.too_late":        "不能晚于 %s",
 	"fe.before_start":    "结束早于开始",
 	"fe.whole_number":    "请输入整数",
+	// A kind's words for one field, where its arguments are codes a
+	// reader should not see.
+	"fe.one_of.decision": "须为采用或保留",
 
 	"err.invalid":                 "输入有误，请修改标出的内容。",
 	"err.malformed_request":       "请求格式有误，系统无法读取。",
@@ -57,7 +60,7 @@ var errorsEN = map[string]string{
 	"fe.required":        "is required",
 	"fe.wrong_type":      "must be a JSON %s",
 	"fe.unknown_field":   "is not a field of this request",
-	"fe.invalid_amount":  "must be an amount with at most two decimal places, such as 200000.00",
+	"fe.invalid_amount":  "must be an amount with at most two decimal places, such as 500000.00",
 	"fe.too_large":       "is above the maximum of %s",
 	"fe.not_positive":    "must be above zero",
 	"fe.negative":        "must not be negative",
@@ -81,6 +84,7 @@ var errorsEN = map[string]string{
 	"fe.too_late":        "must be no later than %s",
 	"fe.before_start":    "ends before it starts",
 	"fe.whole_number":    "must be a whole number",
+	"fe.one_of.decision": "must be adopt or keep",
 
 	"err.invalid":                 "Some input is not accepted: correct the fields marked.",
 	"err.malformed_request":       "The request could not be read.",

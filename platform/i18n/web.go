@@ -247,7 +247,7 @@ var webZH = map[string]string{
 	"amend.why": "需审核原因", "amend.new": "新版本金额", "amend.decision": "处理", "amend.limit": "融资上限",
 	"amend.reason": "理由（必填）", "amend.keep": "保留现行版本", "amend.adopt": "采用新版本",
 	"amend.none": "没有待审核的合同变更。", "amend.refused": "未能处理：",
-	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s", "fe.unknown_decision": "须为采用或保留",
+	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s",
 	"amend.reason.limit_below_financed": "融资上限低于已融资金额", "amend.reason.supplier_changed": "变更供应商",
 	"amend.reason.purchaser_changed": "变更采购人", "amend.reason.cancelled": "合同撤销", "amend.reason.terminated": "合同终止",
 
@@ -555,7 +555,7 @@ var webEN = map[string]string{
 	"amend.why": "Why held", "amend.new": "New amount", "amend.decision": "Decision", "amend.limit": "limit",
 	"amend.reason": "Reason (required)", "amend.keep": "Keep the current version", "amend.adopt": "Adopt the new version",
 	"amend.none": "No contract amendment awaits review.", "amend.refused": "Refused: ",
-	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s", "fe.unknown_decision": "must be adopt or keep",
+	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s",
 	"amend.reason.limit_below_financed": "limit below what is financed", "amend.reason.supplier_changed": "supplier changed",
 	"amend.reason.purchaser_changed": "purchaser changed", "amend.reason.cancelled": "cancelled", "amend.reason.terminated": "terminated",
 
