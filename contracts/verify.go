@@ -2,7 +2,6 @@ package contracts
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -42,8 +41,8 @@ type Check struct {
 	Reason string `json:"reason"`
 	// Code and Args say the reason in words any language can give: the
 	// catalogue's verify.<code> with the arguments (platform/i18n).
-	Code string   `json:"code,omitempty"`
-	Args []string `json:"args,omitempty"`
+	Code string `json:"code,omitempty"`
+	Args []any  `json:"args,omitempty"`
 }
 
 // A Reason is why a check passed or failed: a code of the catalogue
@@ -79,11 +78,7 @@ func (r *Report) AddReason(name string, ok bool, why Reason) {
 	if !ok {
 		res = "fail"
 	}
-	args := make([]string, len(why.Args))
-	for i, a := range why.Args {
-		args[i] = fmt.Sprint(a)
-	}
-	r.Checks = append(r.Checks, Check{Name: name, Result: res, Reason: why.String(), Code: why.Code, Args: args})
+	r.Checks = append(r.Checks, Check{Name: name, Result: res, Reason: why.String(), Code: why.Code, Args: why.Args})
 	r.Passed = r.Passed && ok
 }
 

@@ -82,7 +82,7 @@ type checkView struct {
 	Passed bool
 	Reason string   // the API's English words
 	Code   string   // the reason's code (verify.<code>), "" in reports from before codes
-	Args   []string // its arguments
+	Args   []any    // its arguments
 }
 
 func checksOf(list []contracts.Check) []checkView {
@@ -416,26 +416,24 @@ func (v *view) Why(c checkView) string {
 		}
 		return ""
 	}
-	return v.reason(c.Code, c.Args)
+	return v.reason(c.Code, c.Args...)
 }
 
 // Because is a reason (why a contract cannot be financed) in the page's
 // language.
-func (v *view) Because(r contracts.Reason) string {
-	args := make([]string, len(r.Args))
-	for i, a := range r.Args {
-		args[i] = fmt.Sprint(a)
-	}
-	return v.reason(r.Code, args)
-}
+func (v *view) Because(r contracts.Reason) string { return v.reason(r.Code, r.Args...) }
 
-func (v *view) reason(code string, list []string) string {
+// reason is the catalogue's verify.<code> with list, each argument as
+// text (a report read back from the database holds strings and numbers),
+// a size class or document status in the page's words.
+func (v *view) reason(code string, list ...any) string {
 	args := make([]any, len(list))
 	for i, a := range list {
-		args[i] = a
+		s := fmt.Sprint(a)
+		args[i] = s
 		for _, prefix := range []string{"size.", "doc."} {
-			if i18n.Has(prefix + a) {
-				args[i] = v.T(prefix + a)
+			if i18n.Has(prefix + s) {
+				args[i] = v.T(prefix + s)
 			}
 		}
 	}
