@@ -80,9 +80,9 @@ func (s *server) portal(w http.ResponseWriter, r *http.Request, v *view) {
 type checkView struct {
 	Name   string
 	Passed bool
-	Reason string   // the API's English words
-	Code   string   // the reason's code (verify.<code>), "" in reports from before codes
-	Args   []any    // its arguments
+	Reason string // the API's English words
+	Code   string // the reason's code (verify.<code>), "" in reports from before codes
+	Args   []any  // its arguments
 }
 
 func checksOf(list []contracts.Check) []checkView {
