@@ -127,7 +127,7 @@ func ParsePaymentRecord(body io.Reader, today money.Date) (PaymentRecord, error)
 		a, err := money.ParseAmount(s)
 		switch {
 		case err != nil:
-			fe = append(fe, errs.FieldError{Field: "amount", Code: "invalid_amount", Message: err.Error()})
+			fe = append(fe, money.Problem("amount", err))
 		case !a.IsPositive():
 			fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 		default:
@@ -143,7 +143,7 @@ func ParsePaymentRecord(body io.Reader, today money.Date) (PaymentRecord, error)
 		d, err := money.ParseDate(s)
 		switch {
 		case err != nil:
-			fe = append(fe, errs.FieldError{Field: "paid_on", Code: "invalid_date", Message: err.Error()})
+			fe = append(fe, money.Problem("paid_on", err))
 		case d.After(today.AddDays(1)):
 			fe = append(fe, errs.Field("paid_on", errs.FieldInFuture, today.AddDays(1).String()))
 		default:

@@ -103,7 +103,7 @@ func (in PolicyInput) Validate() (Policy, error) {
 		a, err := money.ParseAmount(v)
 		switch {
 		case err != nil:
-			bad(field, "invalid_amount", fmt.Sprintf("must be a decimal amount such as \"200000.00\", got %q", v))
+			fe = append(fe, money.Problem(field, err))
 		case a.IsNegative():
 			bad(field, "negative", "must not be negative")
 		default:

@@ -309,13 +309,7 @@ func fieldErrors(v *view, fe []errs.FieldError) map[string]string {
 
 // amountProblem is the problem of a form's amount that money.ParseAmount
 // refused (invalid_amount, too_large).
-func amountProblem(field string, err error) errs.FieldError {
-	var pe *money.ParseError
-	if errors.As(err, &pe) {
-		return pe.FieldError(field)
-	}
-	return errs.Field(field, errs.FieldInvalidAmount)
-}
+func amountProblem(field string, err error) errs.FieldError { return money.Problem(field, err) }
 
 // fieldMessage is one field problem in the page's language.
 func fieldMessage(v *view, f errs.FieldError) string {
