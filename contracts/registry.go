@@ -67,19 +67,26 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	return s.registerSigner(ctx, "issuers", "issuer", r, actor)
 }
 
+// Check names what is wrong with a signer's id and name (its keys are
+// checked on registration, under the service's URL policy).
+func (r SignerRegistration) Check() []errs.FieldError {
+	var fe []errs.FieldError
+	if !validID.MatchString(r.ID) {
+		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
+	}
+	if strings.TrimSpace(text.Clean(r.Name, maxIssuerNameBytes)) == "" {
+		fe = append(fe, errs.Field("name", errs.FieldRequired))
+	}
+	return fe
+}
+
 // registerSigner creates or updates a signer in its table (issuers or
 // payment_systems; entity names it in the audit trail); created is false
 // for an update or the same registration again (which changes nothing and
 // is not audited). Returns invalid naming every bad field.
 func (s *Service) registerSigner(ctx context.Context, table, entity string, r SignerRegistration, actor string) (Signer, bool, error) {
 	r.Name = text.Clean(r.Name, maxIssuerNameBytes) // shown and logged: no controls
-	var fe []errs.FieldError
-	if !validID.MatchString(r.ID) {
-		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
-	}
-	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.Field("name", errs.FieldRequired))
-	}
+	fe := r.Check()
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
 	fe = append(fe, keys.CheckWith(s.urls)...)
 	if len(fe) > 0 {

@@ -56,6 +56,9 @@ func TestEveryFieldErrorAtOnce(t *testing.T) {
 			`{"uscc": "91350100M000100Y43", "name": "", "employees": "many", "annual_revenue": "1e5", "total_assets": "-", "colour": "x"}`,
 			[]string{"employees:wrong_type", "annual_revenue:invalid_amount", "total_assets:invalid_amount", "colour:unknown_field",
 				"name:required", "industry:required"}},
+		{"BankRegistration", func(b string) resp { return e.do("POST", "/v1/admin/banks", admin, b, idem()...) },
+			`{"id": "Bad Id!", "name": " ", "base_url": 5, "algorithms": "EdDSA", "colour": 1}`,
+			[]string{"base_url:wrong_type", "algorithms:wrong_type", "colour:unknown_field", "id:invalid_format", "name:required"}},
 		{"AmendmentResolution", func(b string) resp {
 			return e.do("POST", "/v1/contracts/"+uuid.NewString()+"/amendments/1/resolve", officer, b, idem()...)
 		}, `{"decision": 1, "reason": ["x"], "x": 1, "y": 2}`,
