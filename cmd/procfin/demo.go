@@ -209,7 +209,19 @@ Try, as quancheng:
     -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
 `, procfinURL, procfinURL, demoPurchaserUser.Username, demoPurchaserUser.Password, demoStep, demoStoriesText(), demoPurchaserText(),
 		demoNeedText(procfinURL), procfinURL, procfinURL, procfinURL)
+	fmt.Fprint(stdout, demoWalkthroughText(procfinURL))
 	return nil
+}
+
+// demoWalkthroughText is what the demo prints of the README's walk-through
+// (scripts/walkthrough.sh).
+func demoWalkthroughText(procfinURL string) string {
+	return fmt.Sprintf(`
+The whole walk-through, from quancheng's application to the officer's
+payment batch, its CSV and XLSX, the statistics and the bank report, one
+step a line (README, "The walk-through"):
+  scripts/walkthrough.sh %s
+`, procfinURL)
 }
 
 // post sends a document signed by the demo's procurement centre.

@@ -44,6 +44,9 @@ func TestWalkthroughScript(t *testing.T) {
 	if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
 		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "scripts/walkthrough.sh "+base+"\n") {
+		t.Errorf("the demo does not print how to run the walk-through against %s:\n%s", base, logs.String())
+	}
 	script, err := filepath.Abs("../../scripts/walkthrough.sh")
 	if err != nil {
 		t.Fatal(err)
