@@ -76,9 +76,12 @@ func TestWalkthroughScript(t *testing.T) {
 	}
 	for i := range 2 {
 		out := t.TempDir()
-		cmd := exec.CommandContext(ctx, "bash", script, base)
+		// Each wait of the script is bounded by WALK_WAIT, the run as a whole here.
+		runCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
+		cmd := exec.CommandContext(runCtx, "bash", script, base)
 		cmd.Env = append(os.Environ(), "WALK_OUT="+out, "WALK_WAIT=60")
 		printed, err := cmd.CombinedOutput()
+		stop()
 		if err != nil {
 			t.Fatalf("run %d of the walk-through: %v\n%s\n(demo log:)\n%s", i+1, err, printed, refusals(logs.String()))
 		}
