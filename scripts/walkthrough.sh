@@ -184,7 +184,7 @@ follow() {
 			return 0
 			;;
 		esac
-		case "$status" in rejected | lapsed | cancelled | failed | written_off)
+		case "$status" in rejected | cancelled | delivery_failed)
 			fail "the application became $status ($seen): $BODY" ;;
 		esac
 		[ "$SECONDS" -lt "$deadline" ] || fail "the application is still $status after ${WAIT}s ($seen), want one of:$want"
@@ -305,10 +305,12 @@ bom=no
 grep -q "$CLAIM_ID" "$csv" || fail "the CSV does not list the approved claim $CLAIM_ID"
 say "$csv: $(wc -c <"$csv") bytes, $(wc -l <"$csv") lines, UTF-8 byte-order mark: $bom"
 say "header: $(head -n 1 "$csv" | sed 's/^\xef\xbb\xbf//')"
-say "total:  $(tail -n 1 "$csv")"
+total="$(sed 's/^\xef\xbb\xbf//' "$csv" | grep -E '^"?(合计|TOTAL)' | tail -n 1)" || fail "the CSV has no total line (合计 or TOTAL)"
+say "total:  $total"
 xlsx="$OUT/batch-$BATCH_ID.xlsx"
 download "/v1/subsidy-batches/$BATCH_ID.xlsx" "$xlsx"
-[ "$(head -c 4 "$xlsx" | od -An -tx1 | tr -d ' \n')" = 504b0304 ] || fail "$xlsx is not an XLSX (zip) file"
+[ "$(head -c 4 "$xlsx" | od -An -tx1 | tr -d ' \n')" = 504b0304 ] && grep -aq 'xl/workbook.xml' "$xlsx" ||
+	fail "$xlsx is not an XLSX workbook (a zip holding xl/workbook.xml)"
 say "$xlsx: $(wc -c <"$xlsx") bytes, a workbook (zip)"
 
 month="$(TZ=Asia/Shanghai date +%Y-%m)"

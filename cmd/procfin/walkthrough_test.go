@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -131,5 +135,37 @@ func TestWalkthroughScript(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo returned %v", err)
+	}
+}
+
+// TestWalkthroughScriptFails: the walk-through stops at the first thing
+// that goes wrong, with exit status 1 and a line saying what failed: no
+// procfin at the address, and a procfin that refuses the log-in.
+func TestWalkthroughScriptFails(t *testing.T) {
+	t.Parallel()
+	script, err := filepath.Abs("../../scripts/walkthrough.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listenLoopback(t)
+	nobody := "http://" + ln.Addr().String()
+	ln.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"type":"unauthorized","title":"Unauthorized","status":401}`)
+	}))
+	defer refusing.Close()
+	for _, c := range []struct{ base, want string }{
+		{nobody, "walkthrough: FAILED: POST /v1/auth/token: procfin did not answer at " + nobody},
+		{refusing.URL, `walkthrough: FAILED: log in as quancheng: answered 401, want 200: {"type":"unauthorized"`},
+	} {
+		cmd := exec.Command("bash", script, c.base)
+		cmd.Env = append(os.Environ(), "WALK_OUT="+t.TempDir())
+		printed, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(printed), c.want) {
+			t.Errorf("against %s: %v, printed:\n%s\nwant exit status 1 and %q", c.base, err, printed, c.want)
+		}
 	}
 }
