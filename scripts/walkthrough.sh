@@ -300,10 +300,12 @@ download() { # download PATH FILE
 }
 csv="$OUT/batch-$BATCH_ID.csv"
 download "/v1/subsidy-batches/$BATCH_ID.csv" "$csv"
-bom=no
-[ "$(head -c 3 "$csv" | od -An -tx1 | tr -d ' \n')" = efbbbf ] && bom=yes
+# has_bom FILE: whether FILE starts with UTF-8's byte-order mark, which
+# Excel on Chinese Windows needs to read the Chinese names right.
+has_bom() { [ "$(head -c 3 "$1" | od -An -tx1 | tr -d ' \n')" = efbbbf ]; }
+has_bom "$csv" || fail "$csv does not start with a UTF-8 byte-order mark"
 grep -q "$CLAIM_ID" "$csv" || fail "the CSV does not list the approved claim $CLAIM_ID"
-say "$csv: $(wc -c <"$csv") bytes, $(wc -l <"$csv") lines, UTF-8 byte-order mark: $bom"
+say "$csv: $(wc -c <"$csv") bytes, $(wc -l <"$csv") lines, with a UTF-8 byte-order mark"
 say "header: $(head -n 1 "$csv" | sed 's/^\xef\xbb\xbf//')"
 total="$(sed 's/^\xef\xbb\xbf//' "$csv" | grep -E '^"?(合计|TOTAL)' | tail -n 1)" || fail "the CSV has no total line (合计 or TOTAL)"
 say "total:  $total"
@@ -329,8 +331,9 @@ done
 step "Read the banks' monthly report for $month (GET /v1/stats/bank-report.csv?month=$month)"
 report="$OUT/bank-report-$month.csv"
 download "/v1/stats/bank-report.csv?month=$month" "$report"
+has_bom "$report" || fail "$report does not start with a UTF-8 byte-order mark"
 grep -q "$BANK" "$report" || fail "the bank report names no $BANK"
-say "$report: $(wc -l <"$report") lines"
+say "$report: $(wc -l <"$report") lines, with a UTF-8 byte-order mark"
 sed 's/^\xef\xbb\xbf//' "$report" | while IFS= read -r line; do say "$line"; done
 
 echo

@@ -73,6 +73,7 @@ func TestWalkthroughScript(t *testing.T) {
 		": approved",
 		"claims 1, total 937.50 元, open",
 		": closed",
+		"lines, with a UTF-8 byte-order mark",
 		"a workbook (zip)",
 		"subsidy paid ",
 		"齐鲁银行 Qilu Bank (sandbox)",
