@@ -213,13 +213,26 @@ and repay them %s later, today, with 90 days of interest.
 Try, as quancheng:
   TOKEN=$(curl -s %s/v1/auth/token -H 'Content-Type: application/json' \
     -d '{"username":"quancheng","password":"procfin-demo-supplier"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
-  curl -s %s/v1/contracts -H "Authorization: Bearer $TOKEN"
+  CONTRACT=$(curl -s %s/v1/contracts -H "Authorization: Bearer $TOKEN" | sed 's/},{"id":/}\n{"id":/g' |
+    grep '"contract_no":"HT-JNCG-2026-0815"' | grep -o '"id":"[^"]*"' | head -n 1 | cut -d '"' -f 4)
   curl -s %s/v1/credit-applications -H "Authorization: Bearer $TOKEN" -H 'Idempotency-Key: demo-1' \
     -H 'Content-Type: application/json' \
-    -d '{"contract_id":"<id from the list>","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
+    -d '{"contract_id":"'"$CONTRACT"'","bank_id":"qilu-sandbox","amount":"500000.00","term_days":180,"purpose":"materials"}'
 `, procfinURL, procfinURL, demoPurchaserUser.Username, demoPurchaserUser.Password, demoStep, demoStoriesText(), demoPurchaserText(),
 		demoNeedText(procfinURL), procfinURL, procfinURL, procfinURL)
+	fmt.Fprint(stdout, demoWalkthroughText(procfinURL))
 	return nil
+}
+
+// demoWalkthroughText is what the demo prints of the README's walk-through
+// (scripts/walkthrough.sh).
+func demoWalkthroughText(procfinURL string) string {
+	return fmt.Sprintf(`
+The whole walk-through, from quancheng's application to the officer's
+payment batch, its CSV and XLSX, the statistics and the bank report, one
+step a line (README, "The walk-through"):
+  scripts/walkthrough.sh %s
+`, procfinURL)
 }
 
 // post sends a document signed by the demo's procurement centre.
