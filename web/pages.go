@@ -1,0 +1,45 @@
+package web
+
+import (
+	"html/template"
+	"strconv"
+
+	"procfin/banking"
+)
+
+// The template functions of names beside ids and of the deliveries' last
+// error.
+func init() {
+	funcs["named"] = named
+	funcs["lastError"] = lastError
+}
+
+// named is a name with its id beside it, muted ("泉城软件有限公司
+// 91350100M000100Y43"); the id alone when the name is unknown.
+func named(name, id string) template.HTML {
+	esc := template.HTMLEscapeString
+	if name == "" || name == id {
+		return template.HTML(esc(id))
+	}
+	return template.HTML(esc(name) + ` <span class="muted">` + esc(id) + `</span>`)
+}
+
+// lastError is what the deliveries page shows as a delivery's last error:
+// nothing for a message the bank took, else the failed attempt's HTTP
+// status (if the bank answered) and its error text.
+func lastError(v *view, d banking.Delivery) string {
+	if d.Status == "delivered" {
+		return v.T("delivery.ok")
+	}
+	out := ""
+	if d.LastStatus != nil && (*d.LastStatus < 200 || *d.LastStatus >= 300) {
+		out = "HTTP " + strconv.Itoa(*d.LastStatus)
+	}
+	if d.LastError != "" {
+		if out != "" {
+			out += " · "
+		}
+		out += d.LastError
+	}
+	return out
+}
