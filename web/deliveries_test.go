@@ -47,3 +47,22 @@ func TestDeliveriesLastError(t *testing.T) {
 		t.Fatalf("a failed message's last error reads %q", got)
 	}
 }
+
+// TestAdminSupplierList: the suppliers' page lists every supplier, newest
+// first, with its size class and settlement account, a page at a time.
+func TestAdminSupplierList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.client()
+	admin.login("admin")
+	p := admin.get("/admin/suppliers")
+	wantStatus(t, p, 200)
+	// seed registers quancheng, then lixia: lixia is newer, listed first.
+	wantContains(t, p, `<table id="suppliers">`, "泉城软件有限公司", "历下商贸有限公司", "小型企业", "尚未登记")
+	if i, j := strings.Index(p.body, `data-uscc="`+lixia+`"`), strings.Index(p.body, `data-uscc="`+quancheng+`"`); i < 0 || j < 0 || i > j {
+		t.Fatalf("lixia at %d, quancheng at %d: want both, the newer first", i, j)
+	}
+	if strings.Contains(p.body, `id="next-page"`) {
+		t.Fatal("a next page with two suppliers")
+	}
+}

@@ -2,9 +2,11 @@ package web
 
 import (
 	"html/template"
+	"net/http"
 	"strconv"
 
 	"procfin/banking"
+	"procfin/contracts"
 )
 
 // The template functions of names beside ids and of the deliveries' last
@@ -42,4 +44,29 @@ func lastError(v *view, d banking.Delivery) string {
 		out += d.LastError
 	}
 	return out
+}
+
+// supplierPageSize is how many suppliers the administrators' list shows at
+// a time.
+const supplierPageSize = 50
+
+// supplierList fills the page of the supplier list that ?cursor= names
+// (the newest first; a cursor not given by the page starts there too).
+func (s *server) supplierList(r *http.Request, d *formData) error {
+	after, ok := contracts.ParseSupplierCursor(r.URL.Query().Get("cursor"))
+	if !ok {
+		after = contracts.SupplierCursor{}
+	}
+	list, err := s.Contracts.Suppliers(r.Context(), after, supplierPageSize+1)
+	if err != nil {
+		return err
+	}
+	d.NotFirst = !after.CreatedAt.IsZero()
+	if len(list) > supplierPageSize {
+		list = list[:supplierPageSize]
+		last := list[len(list)-1]
+		d.Next = contracts.SupplierCursor{CreatedAt: last.CreatedAt, USCC: last.USCC}.String()
+	}
+	d.Suppliers = list
+	return nil
 }
