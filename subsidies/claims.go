@@ -77,7 +77,18 @@ type Claim struct {
 	DecidedAt         *time.Time      `db:"decided_at" json:"decided_at"`
 	CreatedAt         time.Time       `db:"created_at" json:"created_at"`
 	UpdatedAt         time.Time       `db:"updated_at" json:"updated_at"`
+
+	// SupplierName and BankName are the names beside the ids, for people
+	// (read by Claims and Claim only).
+	SupplierName string `db:"supplier_name" json:"-"`
+	BankName     string `db:"bank_name" json:"-"`
 }
+
+// claimNames adds the supplier's and the bank's names to a query of
+// subsidy_claims (columns supplier_name and bank_name, '' when unknown).
+const claimNames = `, coalesce(sp.supplier_name, '') AS supplier_name, coalesce(bk.bank_name, '') AS bank_name FROM subsidy_claims
+	LEFT JOIN LATERAL (SELECT name AS supplier_name FROM suppliers WHERE uscc = subsidy_claims.supplier_uscc) sp ON true
+	LEFT JOIN LATERAL (SELECT name AS bank_name FROM banks WHERE banks.id = subsidy_claims.bank_id) bk ON true`
 
 const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
 	paid_on, interest_paid, amount, status, ineligible_reason, rejection_reason, approvals, approvals_required,
@@ -513,7 +524,7 @@ func (s *Service) Claims(ctx context.Context, sc Scope, status string, before in
 	if sc.purchaserScoped() {
 		return list, nil
 	}
-	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+` FROM subsidy_claims
+	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+claimNames+`
 		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR seq < $3)
 		ORDER BY seq DESC LIMIT $4`, sc.SupplierUSCC, status, before, limit)
 	return list, postgres.Translate(err)
@@ -527,7 +538,7 @@ func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error)
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
 	id = canon
-	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+claimNames+` WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && sc.SupplierUSCC != "" && sc.SupplierUSCC != c.SupplierUSCC) {
 		return Claim{}, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}

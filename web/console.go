@@ -147,15 +147,14 @@ func (s *server) approvalChart(r *http.Request, v *view) (template.HTML, error) 
 }
 
 type queueData struct {
-	Enabled   bool
-	Status    string
-	Statuses  []string
-	Claims    []subsidies.Claim
-	BankNames map[string]string
+	Enabled  bool
+	Status   string
+	Statuses []string
+	Claims   []subsidies.Claim
 }
 
 func (s *server) claimsQueue(w http.ResponseWriter, r *http.Request, v *view) {
-	d := queueData{Enabled: s.Subsidies != nil, Status: r.URL.Query().Get("status"), BankNames: s.bankNames(r),
+	d := queueData{Enabled: s.Subsidies != nil, Status: r.URL.Query().Get("status"),
 		Statuses: []string{subsidies.Pending, subsidies.Held, subsidies.Approved, subsidies.Rejected, subsidies.Ineligible, subsidies.Paid}}
 	if d.Status == "" {
 		d.Status = subsidies.Pending
@@ -180,6 +179,7 @@ func (s *server) claimsQueue(w http.ResponseWriter, r *http.Request, v *view) {
 type claimData struct {
 	Claim       subsidies.Claim
 	Computation *subsidies.Computation
+	Steps       []subsidies.StepText // the computation's steps in the page's language
 	Policy      *subsidies.Policy
 	Threshold   string // the four-eyes threshold of the claim's policy
 	App         *lending.Application
@@ -203,6 +203,7 @@ func (s *server) claimData(w http.ResponseWriter, r *http.Request, v *view) (cla
 	var comp subsidies.Computation
 	if len(c.Computation) > 0 && json.Unmarshal(c.Computation, &comp) == nil {
 		d.Computation = &comp
+		d.Steps = comp.Explain(v.Lang)
 	}
 	if pols, err := s.Subsidies.Policies(ctx); err == nil && c.PolicyVersion != nil {
 		for _, p := range pols {

@@ -22,3 +22,41 @@ var pagesEN = map[string]string{
 }
 
 func init() { register(pagesZH, pagesEN) }
+
+// The labels and formulas of a subsidy's computation steps (subsidies'
+// Computation.Explain), with the figures as arguments.
+var stepsZH = map[string]string{
+	"step.days":                            "计息天数",
+	"step.rate":                            "计息利率",
+	"step.eligible_interest":               "可贴息利息",
+	"step.capped_by_interest_paid":         "以实付利息为限",
+	"step.subsidy":                         "贴息金额",
+	"step.supplier_yearly_cap":             "企业年度上限",
+	"step.interest_paid":                   "实付利息",
+	"step.formula.days":                    "%s − %s（起息日计息，止息日不计息）",
+	"step.formula.rate":                    "min(该笔放款的年利率, 当日适用的一年期 LPR)，逐区段",
+	"step.formula.eligible_interest":       "Σ 各区段 本金 × 利率 × 天数 / 360 = (%s) / 360 = %s / 360（显示到小数点后 %d 位，计算中保持精确）",
+	"step.formula.capped_by_interest_paid": "min(可贴息利息, 实付利息 %s)",
+	"step.formula.subsidy":                 "%s × 贴息比例 %s，四舍五入到 0.01",
+	"step.formula.subsidy_exact":           "%s × 贴息比例 %s / 360，四舍五入到 0.01",
+	"step.formula.supplier_yearly_cap":     "min(贴息 %s, 年度上限 %s − %d 年已申领 %s)",
+}
+
+var stepsEN = map[string]string{
+	"step.days":                            "Days",
+	"step.rate":                            "Rate",
+	"step.eligible_interest":               "Eligible interest",
+	"step.capped_by_interest_paid":         "Capped by the interest paid",
+	"step.subsidy":                         "Subsidy",
+	"step.supplier_yearly_cap":             "Supplier's yearly cap",
+	"step.interest_paid":                   "Interest paid",
+	"step.formula.days":                    "%s − %s (the start day accrues, the end day does not)",
+	"step.formula.rate":                    "min(tranche's annual_rate, the 1-year LPR in force that day), per run",
+	"step.formula.eligible_interest":       "Σ runs principal × rate × days / 360 = (%s) / 360 = %s / 360 (shown to %d places, kept exact)",
+	"step.formula.capped_by_interest_paid": "min(eligible_interest, interest_paid %s)",
+	"step.formula.subsidy":                 "%s × subsidy_ratio %s, rounded half-up to 0.01",
+	"step.formula.subsidy_exact":           "%s × subsidy_ratio %s / 360, rounded half-up to 0.01",
+	"step.formula.supplier_yearly_cap":     "min(subsidy %s, cap %s − already claimed in %d %s)",
+}
+
+func init() { register(stepsZH, stepsEN) }
