@@ -60,3 +60,14 @@ var stepsEN = map[string]string{
 }
 
 func init() { register(stepsZH, stepsEN) }
+
+// The dashboard's figures.
+var dashZH = map[string]string{
+	"dash.used_of": "%d 年已用 %s 元，预算共 %s 元",
+}
+
+var dashEN = map[string]string{
+	"dash.used_of": "%d: %s of %s yuan used",
+}
+
+func init() { register(dashZH, dashEN) }
