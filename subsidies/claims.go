@@ -85,7 +85,7 @@ type Claim struct {
 }
 
 // claimNames adds the supplier's and the bank's names to a query of
-// subsidy_claims (columns supplier_name and bank_name, ” when unknown).
+// subsidy_claims (columns supplier_name and bank_name, empty when unknown).
 const claimNames = `, coalesce(sp.supplier_name, '') AS supplier_name, coalesce(bk.bank_name, '') AS bank_name FROM subsidy_claims
 	LEFT JOIN LATERAL (SELECT name AS supplier_name FROM suppliers WHERE uscc = subsidy_claims.supplier_uscc) sp ON true
 	LEFT JOIN LATERAL (SELECT name AS bank_name FROM banks WHERE banks.id = subsidy_claims.bank_id) bk ON true`
