@@ -111,3 +111,24 @@ func TestBudgetBar(t *testing.T) {
 		}
 	}
 }
+
+func TestDuration(t *testing.T) {
+	t.Parallel()
+	zh, en := &view{Lang: "zh-CN"}, &view{Lang: "en"}
+	for s, want := range map[int64][2]string{
+		0:      {"0 秒", "0 s"},
+		1:      {"1 秒", "1 s"},
+		125:    {"2 分 5 秒", "2 min 5 s"},
+		3600:   {"1 小时", "1 h"},
+		12000:  {"3 小时 20 分", "3 h 20 min"}, // 3 × 3600 + 20 × 60
+		187200: {"2 天 4 小时", "2 d 4 h"},     // 2 × 86400 + 4 × 3600
+		172805: {"2 天", "2 d"},              // 5 seconds past: below the second unit
+	} {
+		if got := duration(zh, s); got != want[0] {
+			t.Errorf("%d s in zh-CN: %q, want %q", s, got, want[0])
+		}
+		if got := duration(en, s); got != want[1] {
+			t.Errorf("%d s in en: %q, want %q", s, got, want[1])
+		}
+	}
+}

@@ -43,6 +43,11 @@ func TestClaimPagesNames(t *testing.T) {
 	wantContains(t, c.get("/console/claims/"+claimID),
 		`<td>Eligible interest <code class="muted">eligible_interest</code></td>`, `rounded half-up to 0.01</code></td><td class="num">116.25</td>`)
 
+	// The audit trail names its actors: the issuer that sent the contract.
+	trail := c.get("/console/audit?type=contract&id=" + e.contract[quancheng])
+	wantStatus(t, trail, http.StatusOK)
+	wantContains(t, trail, `<td>济南市公共资源交易中心 <span class="muted">issuer:jinan-pprc</span></td>`)
+
 	mine := sup.get("/portal/subsidies")
 	wantStatus(t, mine, http.StatusOK)
 	wantContains(t, mine, bankNamed)

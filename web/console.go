@@ -52,10 +52,10 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		at := d.Stats.ApprovalTimes
 		if at.P50Seconds != nil {
-			d.P50 = (time.Duration(*at.P50Seconds) * time.Second).String()
+			d.P50 = duration(v, int64(*at.P50Seconds))
 		}
 		if at.P90Seconds != nil {
-			d.P90 = (time.Duration(*at.P90Seconds) * time.Second).String()
+			d.P90 = duration(v, int64(*at.P90Seconds))
 		}
 	}
 	chart, err := s.approvalChart(r, v)
@@ -242,6 +242,10 @@ func (s *server) claimData(w http.ResponseWriter, r *http.Request, v *view) (cla
 		s.fail(w, r, v, err)
 		return d, false
 	}
+	if err := s.nameActors(ctx, v, d.Trail); err != nil {
+		s.fail(w, r, v, err)
+		return d, false
+	}
 	return d, true
 }
 
@@ -416,6 +420,10 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		var err error
 		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, id, 0, 200); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		if err := s.nameActors(r.Context(), v, d.Rows); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

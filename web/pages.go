@@ -1,12 +1,19 @@
 package web
 
 import (
+	"context"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/lib/pq"
 
 	"procfin/banking"
 	"procfin/contracts"
+	"procfin/platform/audit"
+	"procfin/platform/postgres"
 )
 
 // The template functions of names beside ids and of the deliveries' last
@@ -14,6 +21,7 @@ import (
 func init() {
 	funcs["named"] = named
 	funcs["lastError"] = lastError
+	funcs["actor"] = actor
 }
 
 // named is a name with its id beside it, muted ("泉城软件有限公司
@@ -69,4 +77,63 @@ func (s *server) supplierList(r *http.Request, d *formData) error {
 	}
 	d.Suppliers = list
 	return nil
+}
+
+// nameActors looks up, in one query, the names of the actors of the audit
+// rows that name a user, a bank, an issuer or a purchaser, for the audit
+// table (actor).
+func (s *server) nameActors(ctx context.Context, v *view, rows []audit.Row) error {
+	var actors []string
+	for _, r := range rows {
+		if !slices.Contains(actors, r.Actor) {
+			actors = append(actors, r.Actor)
+		}
+	}
+	if len(actors) == 0 {
+		return nil
+	}
+	var named []struct {
+		Actor string `db:"actor"`
+		Name  string `db:"name"`
+	}
+	err := s.DB.SelectContext(ctx, &named, `
+		SELECT 'user:' || id::text AS actor, username AS name FROM users WHERE 'user:' || id::text = ANY($1)
+		UNION ALL SELECT 'bank:' || id, name FROM banks WHERE 'bank:' || id = ANY($1)
+		UNION ALL SELECT 'issuer:' || id, name FROM issuers WHERE 'issuer:' || id = ANY($1)`, pq.Array(actors))
+	if err != nil {
+		return postgres.Translate(err)
+	}
+	v.actors = map[string]string{}
+	for _, n := range named {
+		v.actors[n.Actor] = n.Name
+	}
+	return nil
+}
+
+// actor is an audit row's actor with its name beside it, when known.
+func actor(v *view, a string) template.HTML { return named(v.actors[a], a) }
+
+// duration writes a number of seconds in the reader's units, its two
+// largest: 45 秒, 2 分 5 秒, 3 小时 20 分, 2 天 4 小时 (zh-CN); 45 s,
+// 2 min 5 s, 3 h 20 min, 2 d 4 h (en).
+func duration(v *view, seconds int64) string {
+	units := []struct {
+		key  string
+		size int64
+	}{{"unit.day", 86400}, {"unit.hour", 3600}, {"unit.minute", 60}, {"unit.second", 1}}
+	for i, u := range units {
+		n := seconds / u.size
+		if n == 0 && u.size > 1 {
+			continue
+		}
+		parts := []string{v.T(u.key, n)}
+		if i+1 < len(units) {
+			next := units[i+1]
+			if m := seconds % u.size / next.size; m > 0 {
+				parts = append(parts, v.T(next.key, m))
+			}
+		}
+		return strings.Join(parts, " ")
+	}
+	return ""
 }

@@ -64,10 +64,18 @@ func init() { register(stepsZH, stepsEN) }
 // The dashboard's figures.
 var dashZH = map[string]string{
 	"dash.used_of": "%d 年已用 %s 元，预算共 %s 元",
+	"unit.day":     "%d 天",
+	"unit.hour":    "%d 小时",
+	"unit.minute":  "%d 分",
+	"unit.second":  "%d 秒",
 }
 
 var dashEN = map[string]string{
 	"dash.used_of": "%d: %s of %s yuan used",
+	"unit.day":     "%d d",
+	"unit.hour":    "%d h",
+	"unit.minute":  "%d min",
+	"unit.second":  "%d s",
 }
 
 func init() { register(dashZH, dashEN) }
