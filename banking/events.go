@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -117,29 +116,35 @@ type checker struct {
 	fe  []errs.FieldError
 }
 
+// bad names a problem of field, unless the field has one already (a value
+// decode could not read is not also missing).
 func (c *checker) bad(field, code, msg string) {
+	for _, f := range c.fe {
+		if f.Field == "data."+field {
+			return
+		}
+	}
 	c.fe = append(c.fe, errs.FieldError{Field: "data." + field, Code: code, Message: msg})
 }
 
-// decode reads the data into dst, and reports whether it could: a value
-// of the wrong type is named.
+// decode reads the data into dst, and reports whether it is an object:
+// every value of the wrong type, or that its parser refuses, is named and
+// left zero, and the type's checks go on to name the others (once each).
 func (c *checker) decode(dst any) bool {
 	raw := c.raw
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			msg := te.Value
-			if te.Type != nil && te.Type.PkgPath() != "procfin/platform/money" {
-				msg = "has the wrong type (" + te.Value + ")"
-			}
-			c.bad(te.Field, "invalid", msg)
-			return false
-		}
-		c.bad("", "invalid", "does not match the event type")
+	if err := json.Unmarshal(raw, dst); err == nil {
+		return true
+	}
+	if !json.Valid(raw) || bytes.TrimSpace(raw)[0] != '{' {
+		c.fe = append(c.fe, errs.Field("data", errs.FieldWrongType, "object"))
 		return false
+	}
+	for _, f := range jsonbody.Fields(raw, dst, false) {
+		f.Field = "data." + f.Field
+		c.fe = append(c.fe, f)
 	}
 	return true
 }

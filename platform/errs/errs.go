@@ -101,11 +101,14 @@ func Codes() []Code {
 // StatusOf is the HTTP status of err: that of its code (CodeOf).
 func StatusOf(err error) int { return Status(CodeOf(err)) }
 
-// FieldError names one problem with one input field.
+// FieldError names one problem with one input field: its kind (Code, one
+// of the table in fields.go or a part's own) and the kind's one message
+// with Args, which pages word again from the catalogue.
 type FieldError struct {
 	Field   string `json:"field"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Args    []any  `json:"-"`
 }
 
 // Error is the one error type of procfin.
@@ -136,8 +139,12 @@ func Wrap(code Code, err error, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
-// InvalidFields returns an Invalid error listing the field problems.
+// InvalidFields returns an Invalid error listing the field problems, each
+// of a kind in the table worded by it.
 func InvalidFields(fields ...FieldError) *Error {
+	for i := range fields {
+		fields[i] = fields[i].normalise()
+	}
 	msg := "the request has invalid fields"
 	if len(fields) == 1 {
 		msg = fields[0].Field + ": " + fields[0].Message

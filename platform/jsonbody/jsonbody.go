@@ -9,18 +9,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"procfin/platform/errs"
 )
 
 // Decode reads one JSON object from body into dst, strictly: unknown
 // fields, trailing data, wrong types and syntax errors are errors naming
-// the field or offset. Oversize bodies (http.MaxBytesReader) give
-// body_too_large. It never panics, whatever the bytes.
+// the field or offset. A body that is well-formed JSON but has bad fields
+// is invalid naming every one of them (wrong types, unknown fields,
+// values their own parsers refuse), and dst then holds every good field,
+// a bad one left zero (a pointer nil). Oversize bodies
+// (http.MaxBytesReader) give body_too_large. It never panics, whatever
+// the bytes.
 func Decode(body io.Reader, dst any) error {
 	b, err := io.ReadAll(body)
 	if err != nil {
@@ -34,7 +36,19 @@ func Decode(body io.Reader, dst any) error {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
+		if !fieldLevel(err) {
+			return decodeError(err)
+		}
+		// The value is well-formed (the decoder reads it whole before
+		// filling dst): find every bad field, not only the first.
+		raw := bytes.TrimSpace(b[:dec.InputOffset()])
+		if raw[0] != '{' {
+			return errs.E(errs.MalformedRequest, "the body must be a JSON object")
+		}
+		if fe := Fields(raw, dst, true); len(fe) > 0 {
+			return errs.InvalidFields(fe...)
+		}
+		return errs.InvalidFields(fieldErrorOf(err, "")...)
 	}
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -47,10 +61,24 @@ func Decode(body io.Reader, dst any) error {
 	return nil
 }
 
+// fieldLevel reports whether err is about a field's value (a wrong type,
+// an unknown field, a value its parser refuses) in a well-formed body.
+func fieldLevel(err error) bool {
+	var (
+		syntax   *json.SyntaxError
+		tooLarge *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &tooLarge), errors.As(err, &syntax),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return false
+	}
+	return true
+}
+
 func decodeError(err error) error {
 	var (
 		syntax   *json.SyntaxError
-		typeErr  *json.UnmarshalTypeError
 		tooLarge *http.MaxBytesError
 	)
 	switch {
@@ -62,42 +90,6 @@ func decodeError(err error) error {
 		return errs.E(errs.MalformedRequest, "the JSON body ends too early")
 	case errors.As(err, &syntax):
 		return errs.E(errs.MalformedRequest, "the body is not valid JSON (at byte %d)", syntax.Offset)
-	case errors.As(err, &typeErr) && typeErr.Type != nil && typeErr.Type.PkgPath() == "procfin/platform/money":
-		// A money value refused by its own parser: Value holds the reason.
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return errs.InvalidFields(errs.FieldError{Field: field, Code: "invalid_" + strings.ToLower(typeErr.Type.Name()), Message: typeErr.Value})
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return errs.E(errs.MalformedRequest, "the body must be a JSON object")
-		}
-		return errs.InvalidFields(errs.FieldError{Field: field, Code: "wrong_type",
-			Message: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return errs.InvalidFields(errs.FieldError{Field: name, Code: "unknown", Message: "is not a field of this request"})
-	}
-	var e *errs.Error
-	if errors.As(err, &e) { // from a custom UnmarshalJSON
-		return e
 	}
 	return errs.Wrap(errs.MalformedRequest, err, "the body is not the JSON this route takes")
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
-		return "a number"
-	case "bool":
-		return "true or false"
-	case "slice", "array":
-		return "an array"
-	default:
-		return "an object"
-	}
 }

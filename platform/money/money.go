@@ -9,11 +9,13 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
-	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"procfin/platform/errs"
 )
 
 // Amount is a sum of money with at most two decimal places.
@@ -22,24 +24,71 @@ type Amount struct{ d decimal.Decimal }
 // Zero is no money.
 var Zero = Amount{}
 
+// MaxAmount is the largest amount procfin takes: 15 integer digits.
+var MaxAmount = Amount{decimal.New(1, 15).Sub(decimal.New(1, -2))}
+
+// ParseError says why a text is not an amount, rate or date: Code is a
+// kind of the one table of field problems (errs: invalid_amount,
+// too_large, invalid_rate, invalid_date), Args its message's arguments.
+type ParseError struct {
+	Code string
+	Args []any
+	Text string
+}
+
+func (e *ParseError) Error() string {
+	return errs.FieldMessage(e.Code, e.Args...) + ": " + strconv.Quote(cut(e.Text))
+}
+
+// FieldError is the problem of field holding the text.
+func (e *ParseError) FieldError(field string) errs.FieldError {
+	return errs.Field(field, e.Code, e.Args...)
+}
+
+func cut(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func amountError(s string) error { return &ParseError{Code: errs.FieldInvalidAmount, Text: s} }
+
 // ParseAmount reads a decimal string such as "1200000.00". It refuses
-// exponents, signs other than a leading '-', more than two decimal places
-// and more than 15 integer digits.
+// exponents, signs other than a leading '-' and more than two decimal
+// places (invalid_amount), and more than 15 integer digits (too_large,
+// however many digits there are).
 func ParseAmount(s string) (Amount, error) {
-	if s == "" || len(s) > 24 || strings.ContainsAny(s, "eE+ _,") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
-		return Amount{}, fmt.Errorf("not a decimal amount: %q", s)
+	if s == "" || strings.ContainsAny(s, "eE+ _,") || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
+		return Amount{}, amountError(s)
+	}
+	if len(s) > 24 {
+		whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+		if len(whole) > 15 && whole[0] != '0' && digits(whole) && digits(frac) && len(frac) <= 2 {
+			return Amount{}, &ParseError{Code: errs.FieldTooLarge, Args: []any{MaxAmount.String()}, Text: s}
+		}
+		return Amount{}, amountError(s)
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		return Amount{}, fmt.Errorf("not a decimal amount: %q", s)
+		return Amount{}, amountError(s)
 	}
 	if d.Exponent() < -2 && !d.Equal(d.Round(2)) {
-		return Amount{}, fmt.Errorf("more than two decimal places: %q", s)
+		return Amount{}, amountError(s)
 	}
 	if d.Abs().GreaterThanOrEqual(decimal.New(1, 15)) {
-		return Amount{}, fmt.Errorf("too large: %q", s)
+		return Amount{}, &ParseError{Code: errs.FieldTooLarge, Args: []any{MaxAmount.String()}, Text: s}
 	}
 	return Amount{d.Round(2)}, nil
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // MustAmount is ParseAmount for constants in code and tests.
@@ -77,21 +126,14 @@ func (a Amount) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 func (a *Amount) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return valueError[Amount]("amounts are decimal strings such as \"1200.00\"")
+		return amountError(string(b))
 	}
 	v, err := ParseAmount(s)
 	if err != nil {
-		return valueError[Amount](err.Error())
+		return err
 	}
 	*a = v
 	return nil
-}
-
-// valueError reports a bad JSON value as a *json.UnmarshalTypeError, which
-// encoding/json fills in with the field's name; Value carries the reason.
-// Package jsonbody turns it into a field problem.
-func valueError[T any](reason string) error {
-	return &json.UnmarshalTypeError{Value: reason, Type: reflect.TypeFor[T]()}
 }
 
 // Value stores the amount as NUMERIC text.
@@ -110,17 +152,16 @@ func (a *Amount) Scan(src any) error {
 // Rate is an annual rate as a decimal fraction ("0.0345" is 3.45%).
 type Rate struct{ d decimal.Decimal }
 
-// ParseRate reads a decimal fraction from 0 to 1 with at most 6 places.
+// ParseRate reads a decimal fraction from 0 to 1 with at most 6 places;
+// anything else is invalid_rate.
 func ParseRate(s string) (Rate, error) {
+	bad := &ParseError{Code: errs.FieldInvalidRate, Text: s}
 	if s == "" || len(s) > 12 || strings.ContainsAny(s, "eE+-_ ,") {
-		return Rate{}, fmt.Errorf("not a rate: %q", s)
+		return Rate{}, bad
 	}
 	d, err := decimal.NewFromString(s)
-	if err != nil || d.GreaterThan(decimal.NewFromInt(1)) {
-		return Rate{}, fmt.Errorf("not a rate from 0 to 1: %q", s)
-	}
-	if !d.Equal(d.Round(6)) {
-		return Rate{}, fmt.Errorf("more than six decimal places: %q", s)
+	if err != nil || d.GreaterThan(decimal.NewFromInt(1)) || !d.Equal(d.Round(6)) {
+		return Rate{}, bad
 	}
 	return Rate{d}, nil
 }
@@ -143,11 +184,11 @@ func (r Rate) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return valueError[Rate]("rates are decimal strings such as \"0.0345\"")
+		return &ParseError{Code: errs.FieldInvalidRate, Text: string(b)}
 	}
 	v, err := ParseRate(s)
 	if err != nil {
-		return valueError[Rate](err.Error())
+		return err
 	}
 	*r = v
 	return nil
@@ -167,11 +208,11 @@ var Shanghai = func() *time.Location {
 // Date is a calendar date, YYYY-MM-DD.
 type Date struct{ t time.Time } // midnight UTC of that date
 
-// ParseDate reads YYYY-MM-DD.
+// ParseDate reads YYYY-MM-DD; anything else is invalid_date.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("not a date YYYY-MM-DD: %q", s)
+		return Date{}, &ParseError{Code: errs.FieldInvalidDate, Text: s}
 	}
 	return Date{t}, nil
 }
@@ -209,11 +250,11 @@ func (d Date) MarshalJSON() ([]byte, error) {
 func (d *Date) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return valueError[Date]("dates are strings YYYY-MM-DD")
+		return &ParseError{Code: errs.FieldInvalidDate, Text: string(b)}
 	}
 	v, err := ParseDate(s)
 	if err != nil {
-		return valueError[Date](err.Error())
+		return err
 	}
 	*d = v
 	return nil
