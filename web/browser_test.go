@@ -418,6 +418,8 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Navigate(base+"/purchaser"),
 		chromedp.WaitVisible(css("#receivables-pending")),
 		shot(dir, "purchaser"))
+	pc := newPageChecker(t, ctx, base)
+	pc.both("purchaser")
 	pending := value(t, ctx, "pending", chromedp.Text(css("#receivables-pending")))
 	for _, want := range []string{"HT-JNCG-2026-0815", "泉城软件有限公司", "齐鲁银行", "800,000.00", "待采购人确权"} {
 		if !strings.Contains(pending, want) {
@@ -428,6 +430,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#receivables-pending a")),
 		chromedp.WaitVisible(css("#confirm-form")),
 		shot(dir, "receivable"))
+	pc.both("receivable")
 	if v := value(t, ctx, "amount", chromedp.Value(css("#confirmed_amount"))); v != "1200000.00" {
 		t.Fatalf("the confirmed amount is prefilled with %q", v)
 	}
@@ -435,6 +438,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#refuse")),
 		chromedp.WaitVisible(css("#reason-error")),
 		shot(dir, "refuse-error"))
+	pc.check("refuse-error")
 	if msg := value(t, ctx, "reason message", chromedp.Text(css("#form-problem"))); !strings.Contains(msg, "拒绝理由：必填") {
 		t.Fatalf("the refusal's problem reads %q", msg)
 	}
@@ -442,6 +446,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#confirm")),
 		chromedp.WaitVisible(css(".flash")),
 		shot(dir, "receivable-confirmed"))
+	pc.both("receivable-confirmed")
 	if st := value(t, ctx, "status", chromedp.AttributeValue(css("#rcv-status"), "data-status")).Value; st != "confirmed" {
 		t.Fatalf("receivable %s after the confirmation", st)
 	}
@@ -482,7 +487,10 @@ func TestBrowserIntent(t *testing.T) {
 	run("publish a need",
 		chromedp.Navigate(base+"/portal/contracts/"+e.contract[quancheng]),
 		chromedp.Click(css("#publish-intent")),
-		chromedp.WaitVisible(css("#publish-form")),
+		chromedp.WaitVisible(css("#publish-form")))
+	pc := newPageChecker(t, ctx, base)
+	pc.both("intent-publish-form")
+	run("fill the need",
 		chromedp.SetValue(css("#amount"), "800000.00"),
 		chromedp.SendKeys(css("#purpose"), "采购交换机和布线材料"),
 		chromedp.Click(css("#bank-qilu")),
@@ -491,6 +499,7 @@ func TestBrowserIntent(t *testing.T) {
 		shot(dir, "intent-publish"),
 		chromedp.Click(css("#submit")),
 		chromedp.WaitVisible(css("#intent-status")))
+	pc.both("intent-published")
 	url := value(t, ctx, "intent url", chromedp.Location())
 	id := url[strings.LastIndex(url, "/")+1:]
 	id, _, _ = strings.Cut(id, "?")
@@ -504,6 +513,7 @@ func TestBrowserIntent(t *testing.T) {
 		chromedp.Navigate(base+"/portal/intents/"+id),
 		chromedp.WaitVisible(css("#best-offer")),
 		shot(dir, "intent"))
+	pc.both("intent")
 	first := value(t, ctx, "first offer", chromedp.Text(css("#offers article.offer")))
 	for _, want := range []string{"济南农商银行", "最优", "1.75%", "3.30%", "700,000.00"} {
 		if !strings.Contains(first, want) {
@@ -524,6 +534,7 @@ func TestBrowserIntent(t *testing.T) {
 		chromedp.Click(css("#accept-"+best)),
 		chromedp.WaitVisible(css("#app-status")),
 		shot(dir, "intent-accepted"))
+	pc.both("intent-accepted")
 	if loc := value(t, ctx, "application url", chromedp.Location()); !strings.Contains(loc, "/portal/applications/") {
 		t.Fatalf("accepting landed on %s", loc)
 	}
