@@ -13,6 +13,7 @@ import (
 	"procfin/banking"
 	"procfin/contracts"
 	"procfin/platform/audit"
+	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
 
@@ -22,6 +23,7 @@ func init() {
 	funcs["named"] = named
 	funcs["lastError"] = lastError
 	funcs["actor"] = actor
+	funcs["yuan"] = yuan
 }
 
 // named is a name with its id beside it, muted ("泉城软件有限公司
@@ -134,6 +136,21 @@ func duration(v *view, seconds int64) string {
 			}
 		}
 		return strings.Join(parts, " ")
+	}
+	return ""
+}
+
+// yuan writes an amount with thousands separators and its unit in the
+// reader's language: 300,000.00 元 (zh-CN), 300,000.00 yuan (en); nothing
+// for a nil amount.
+func yuan(v *view, a any) string {
+	switch a := a.(type) {
+	case money.Amount:
+		return formatMoney(a) + " " + v.T("intent.yuan")
+	case *money.Amount:
+		if a != nil {
+			return formatMoney(*a) + " " + v.T("intent.yuan")
+		}
 	}
 	return ""
 }

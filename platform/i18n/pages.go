@@ -79,3 +79,9 @@ var dashEN = map[string]string{
 }
 
 func init() { register(dashZH, dashEN) }
+
+// The unit of a table's column of amounts, after its heading.
+var unitsZH = map[string]string{"unit.yuan_col": "（元）"}
+var unitsEN = map[string]string{"unit.yuan_col": " (yuan)"}
+
+func init() { register(unitsZH, unitsEN) }
