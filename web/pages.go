@@ -24,6 +24,7 @@ func init() {
 	funcs["lastError"] = lastError
 	funcs["actor"] = actor
 	funcs["yuan"] = yuan
+	funcs["bankName"] = bankName
 }
 
 // named is a name with its id beside it, muted ("泉城软件有限公司
@@ -153,4 +154,15 @@ func yuan(v *view, a any) string {
 		}
 	}
 	return ""
+}
+
+// bankName is the bank's name with its id ("齐鲁银行 · qilu"), from the
+// banks the page has; the id alone for a bank not among them.
+func bankName(banks []banking.Bank, id string) string {
+	for _, b := range banks {
+		if b.ID == id && b.Name != "" && b.Name != id {
+			return b.Name + " · " + id
+		}
+	}
+	return id
 }
