@@ -270,7 +270,7 @@ func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis
 		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
 		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
 	if basis == nil {
-		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
+		claim.IneligibleReason = fmt.Sprintf(reasonNoPolicy, rp.PaidOn)
 		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
 		return claim, nil
 	}
@@ -289,18 +289,17 @@ func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis
 	_, isOverdue := h.OverdueOn(rp.PaidOn)
 	switch {
 	case sizeClass == "unknown" || sizeClass == "":
-		claim.IneligibleReason = "the supplier's size class is unknown: only " + strings.Join(p.EligibleSizeClasses, ", ") + " suppliers are subsidised"
+		claim.IneligibleReason = fmt.Sprintf(reasonSizeUnknown, strings.Join(p.EligibleSizeClasses, ", "))
 	case !p.eligible(sizeClass):
-		claim.IneligibleReason = fmt.Sprintf("the supplier is %s: policy version %d subsidises only %s suppliers",
-			sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
+		claim.IneligibleReason = fmt.Sprintf(reasonSizeNotEligible, sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
 	case isOverdue:
 		// Kept for the record with what it would have been; a rejected
 		// claim counts against no cap or budget.
 		claim.Status, claim.RejectionReason, claim.Amount = Rejected, LoanOverdue, comp.Amount
 	case comp.Amount.IsZero() && comp.Subsidy.IsPositive():
-		claim.IneligibleReason = fmt.Sprintf("the supplier's yearly cap of %s for %d is used up", p.SupplierYearlyCap, claim.Year)
+		claim.IneligibleReason = fmt.Sprintf(reasonYearlyCapUsed, p.SupplierYearlyCap, claim.Year)
 	case comp.Amount.IsZero():
-		claim.IneligibleReason = "the computed subsidy is 0.00"
+		claim.IneligibleReason = reasonZero
 	default:
 		claim.Status, claim.Amount = Pending, comp.Amount
 		if !comp.Amount.LessThan(p.FourEyesThreshold) {

@@ -2,6 +2,7 @@ package subsidies
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -69,4 +70,69 @@ func (c Computation) Explain(lang string) []StepText {
 		out = append(out, t)
 	}
 	return out
+}
+
+// The reasons an ineligible claim keeps (in English, the record), and the
+// catalogue's texts they are shown with (IneligibleText).
+const (
+	reasonNoPolicy        = "no subsidy policy is in force on %s"
+	reasonSizeUnknown     = "the supplier's size class is unknown: only %s suppliers are subsidised"
+	reasonSizeNotEligible = "the supplier is %s: policy version %d subsidises only %s suppliers"
+	reasonYearlyCapUsed   = "the supplier's yearly cap of %s for %d is used up"
+	reasonZero            = "the computed subsidy is 0.00"
+)
+
+// ineligibleReasons match a stored reason (its format's %s and %d as
+// groups) to its catalogue key; sizes says which groups list size classes.
+var ineligibleReasons = func() []struct {
+	re    *regexp.Regexp
+	key   string
+	sizes []bool
+} {
+	type reason = struct {
+		re    *regexp.Regexp
+		key   string
+		sizes []bool
+	}
+	pattern := func(format string) *regexp.Regexp {
+		q := regexp.QuoteMeta(format)
+		q = strings.ReplaceAll(q, "%s", "(.+?)")
+		q = strings.ReplaceAll(q, "%d", "([0-9]+)")
+		return regexp.MustCompile("^" + q + "$")
+	}
+	return []reason{
+		{pattern(reasonNoPolicy), "ineligible.no_policy", []bool{false}},
+		{pattern(reasonSizeUnknown), "ineligible.size_unknown", []bool{true}},
+		{pattern(reasonSizeNotEligible), "ineligible.size_not_eligible", []bool{true, false, true}},
+		{pattern(reasonYearlyCapUsed), "ineligible.yearly_cap_used", []bool{false, false}},
+		{pattern(reasonZero), "ineligible.zero", nil},
+	}
+}()
+
+// IneligibleText is an ineligible claim's reason in the language, with
+// its figures and the size classes named from the catalogue; a reason
+// procfin does not know is returned as it is.
+func IneligibleText(reason, lang string) string {
+	for _, r := range ineligibleReasons {
+		m := r.re.FindStringSubmatch(reason)
+		if m == nil {
+			continue
+		}
+		args := make([]any, 0, len(m)-1)
+		for i, g := range m[1:] {
+			if r.sizes[i] {
+				var names []string
+				for _, c := range strings.Split(g, ", ") {
+					if i18n.Has("size." + c) {
+						c = i18n.T(lang, "size."+c)
+					}
+					names = append(names, c)
+				}
+				g = strings.Join(names, i18n.T(lang, "list.sep"))
+			}
+			args = append(args, g)
+		}
+		return i18n.T(lang, r.key, args...)
+	}
+	return reason
 }

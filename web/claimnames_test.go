@@ -51,4 +51,12 @@ func TestClaimPagesNames(t *testing.T) {
 	mine := sup.get("/portal/subsidies")
 	wantStatus(t, mine, http.StatusOK)
 	wantContains(t, mine, bankNamed)
+
+	// An ineligible claim's reason, as subsidies keeps it for a large
+	// enterprise, reads in Chinese.
+	if _, err := e.db.Exec(`UPDATE subsidy_claims SET status = 'ineligible', amount = 0,
+		ineligible_reason = 'the supplier is large: policy version 1 subsidises only micro, small, medium suppliers' WHERE id = $1`, claimID); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, sup.get("/portal/subsidies"), "该企业为大型企业：第 1 版政策只贴息微型企业、小型企业、中型企业")
 }

@@ -15,6 +15,7 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
+	"procfin/subsidies"
 )
 
 // The template functions of names beside ids and of the deliveries' last
@@ -25,6 +26,7 @@ func init() {
 	funcs["actor"] = actor
 	funcs["yuan"] = yuan
 	funcs["bankName"] = bankName
+	funcs["ineligible"] = func(v *view, reason string) string { return subsidies.IneligibleText(reason, v.Lang) }
 }
 
 // named is a name with its id beside it, muted ("泉城软件有限公司

@@ -85,3 +85,25 @@ var unitsZH = map[string]string{"unit.yuan_col": "（元）"}
 var unitsEN = map[string]string{"unit.yuan_col": " (yuan)"}
 
 func init() { register(unitsZH, unitsEN) }
+
+// Why a subsidy claim is ineligible (subsidies.IneligibleText), and the
+// separator of a list in a sentence.
+var ineligibleZH = map[string]string{
+	"ineligible.no_policy":         "%s 没有生效的贴息政策",
+	"ineligible.size_unknown":      "企业规模未知：只有%s可获贴息",
+	"ineligible.size_not_eligible": "该企业为%s：第 %s 版政策只贴息%s",
+	"ineligible.yearly_cap_used":   "每户每年贴息上限 %s 元（%s 年）已用完",
+	"ineligible.zero":              "计算出的贴息为 0.00 元",
+	"list.sep":                     "、",
+}
+
+var ineligibleEN = map[string]string{
+	"ineligible.no_policy":         "no subsidy policy is in force on %s",
+	"ineligible.size_unknown":      "the supplier's size class is unknown: only %s are subsidised",
+	"ineligible.size_not_eligible": "the supplier is a %s: policy version %s subsidises only %s",
+	"ineligible.yearly_cap_used":   "the supplier's yearly cap of %s yuan for %s is used up",
+	"ineligible.zero":              "the computed subsidy is 0.00",
+	"list.sep":                     ", ",
+}
+
+func init() { register(ineligibleZH, ineligibleEN) }
