@@ -31,29 +31,6 @@ const (
 	ProgressEvery = 5 * time.Second
 )
 
-// Usage is the command's synopsis. The scenario anchor (a minimal Gin
-// server started in-process, the yardstick for reads) is left out on
-// purpose: it is for scripts/bench.sh.
-const Usage = `usage: procfin bench --target URL --scenario intake|events|read|read-db|roundtrip
-                     --clients N --duration D [--count N] [--warmup D] [--json]
-                     [--admin-user U --admin-password P]
-
-  --target URL        procfin's public URL (default http://127.0.0.1:8080); signed
-                      requests name it, so it must be what procfin calls itself
-                      (PROCFIN_PUBLIC_URL, by default http:// + PROCFIN_ADDR)
-  --scenario S        intake: POST /v1/credit-applications, one supplier and contract per client
-                      read: GET /v1/credit-applications/{id} as a supplier (GET /v1/contracts/{id}
-                      or GET /v1/me if none can be made); read-db: the same with
-                      Cache-Control: no-cache, so procfin reads its database each time
-                      events, roundtrip: the bank routes (POST /v1/bank-events)
-  --clients N         concurrent clients (default 1)
-  --duration D        measured time (default 10s, at most 10m)
-  --count N           stop after N measured requests (default: no limit)
-  --warmup D          unmeasured load before measuring (default 0s)
-  --json              print the report as JSON only
-  --admin-user U, --admin-password P
-                      the administrator that sets up (default: the demo's admin)`
-
 // UsageError is a mistake in the command line; procfin exits 2 on it.
 type UsageError struct{ Err error }
 
@@ -77,20 +54,36 @@ type Config struct {
 	AdminPassword string
 }
 
-// ParseArgs reads the command line (without the "bench" word).
-func ParseArgs(args []string) (Config, error) {
-	var c Config
+// Flags is the command line's flag set, which sets c; procfin's help lists
+// it. The scenario anchor (a minimal Gin server started in-process, the
+// yardstick for reads) is left out of --scenario's description on purpose:
+// it is for scripts/bench.sh.
+func Flags(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("procfin bench", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.Target, "target", DefaultTarget, "procfin's public URL")
-	fs.StringVar(&c.Scenario, "scenario", "", "scenario")
-	fs.IntVar(&c.Clients, "clients", 1, "concurrent clients")
-	fs.DurationVar(&c.Duration, "duration", DefaultDuration, "measured time")
-	fs.Int64Var(&c.Count, "count", 0, "stop after N requests")
-	fs.DurationVar(&c.Warmup, "warmup", 0, "unmeasured load first")
-	fs.BoolVar(&c.JSON, "json", false, "JSON report")
-	fs.StringVar(&c.AdminUser, "admin-user", "admin", "administrator")
-	fs.StringVar(&c.AdminPassword, "admin-password", "procfin-demo-admin", "administrator's password")
+	fs.StringVar(&c.Target, "target", DefaultTarget, "procfin's public `URL`; signed requests name it, so it must be what procfin calls\n"+
+		"itself (PROCFIN_PUBLIC_URL, by default http:// + PROCFIN_ADDR)")
+	fs.StringVar(&c.Scenario, "scenario", "", "the scenario, `NAME` (required), one of:\n"+
+		"intake: POST /v1/credit-applications, one supplier and contract per client\n"+
+		"read: GET /v1/credit-applications/{id} as a supplier (GET /v1/contracts/{id} or GET /v1/me\n"+
+		"  if none can be made)\n"+
+		"read-db: the same with Cache-Control: no-cache, so procfin reads its database each time\n"+
+		"events, roundtrip: the bank routes (POST /v1/bank-events)")
+	fs.IntVar(&c.Clients, "clients", 1, fmt.Sprintf("`N` concurrent clients, at most %d", MaxClients))
+	fs.DurationVar(&c.Duration, "duration", DefaultDuration, "measured time, at most "+MaxDuration.String())
+	fs.Int64Var(&c.Count, "count", 0, "stop after `N` measured requests (0: no limit)")
+	fs.DurationVar(&c.Warmup, "warmup", 0, "unmeasured load before measuring, at most "+MaxWarmup.String())
+	fs.BoolVar(&c.JSON, "json", false, "print the report as JSON only")
+	fs.StringVar(&c.AdminUser, "admin-user", "admin", "the `NAME` of the administrator that sets the scenario up")
+	fs.StringVar(&c.AdminPassword, "admin-password", "procfin-demo-admin", "the administrator's `PASSWORD`")
+	return fs
+}
+
+// ParseArgs reads the command line (without the "bench" word); -h and
+// --help are flag.ErrHelp.
+func ParseArgs(args []string) (Config, error) {
+	var c Config
+	fs := Flags(&c)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, err
@@ -130,13 +123,10 @@ func ParseArgs(args []string) (Config, error) {
 
 // Run is `procfin bench`: it parses args, sets the scenario up, runs the
 // load and writes the report (and, in text mode, setup and progress lines)
-// to stdout. Command-line mistakes are *UsageError.
+// to stdout. Command-line mistakes are *UsageError; -h and --help are
+// flag.ErrHelp (the caller prints Flags' help).
 func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	cfg, err := ParseArgs(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, Usage)
-		return nil
-	}
 	if err != nil {
 		return err
 	}

@@ -55,14 +55,17 @@ func runImport(ctx context.Context, fs *flag.FlagSet, rest []string, load func()
 	if len(rest) == 0 || rest[0] != "ocds" {
 		return usageError{errors.New("import: the only source is ocds: procfin import ocds [--issuer ID] FILE…")}
 	}
-	issuer := fs.String("issuer", "", "the registered issuer the records belong to (default: the ocid prefix)")
-	charset := fs.String("charset", "", "the files' character set: UTF-8 or ISO-8859-1 (default: detect)")
+	issuer := fs.String("issuer", "", "the registered `ISSUER` the records belong to (default: each ocid's publisher prefix)")
+	charset := fs.String("charset", "", "the files' `CHARSET`: utf-8, gb18030 (or gbk, gb2312) or iso-8859-1 (default: detected)")
 	if err := fs.Parse(rest[1:]); err != nil {
-		return usageError{fmt.Errorf("import ocds: %v", err)}
+		return flagError("import ocds", fs, err)
 	}
 	files := fs.Args()
 	if len(files) == 0 {
 		return usageError{errors.New("import ocds: name at least one file")}
+	}
+	if err := ocds.CheckCharset(*charset); err != nil {
+		return usageError{fmt.Errorf("import ocds: --charset: %s", errs.MessageOf(err))}
 	}
 	cfg, err := load()
 	if err != nil {

@@ -47,16 +47,9 @@ var stdin io.Reader = os.Stdin
 func main() {
 	tuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args, os.Getenv, os.Stdout)
+	code := exitCode(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "procfin:", oneLine(err))
-		var u usageError
-		if errors.As(err, &u) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	os.Exit(code)
 }
 
 // tuneGC sets the garbage collector for a process whose live heap is small
@@ -87,55 +80,53 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 // usageError is a mistake in the command line (exit status 2).
 type usageError struct{ error }
 
-const usage = `usage: procfin [--config FILE] COMMAND [flags]
-
-commands:
-  serve [--migrate]      run the service (--migrate applies pending migrations first)
-  migrate                apply pending migrations and exit
-  demo                   run the service with demo users on the private database
-  users add --username U --role supplier|officer|admin|purchaser [--supplier USCC]
-            [--purchaser ID [--purchaser-issuer ISSUER]]
-                         create a user; the password is read from standard input
-  users disable NAME     disable a user: their tokens and web sessions stop working at once (final)
-  users password NAME    set a user's password (from standard input); their tokens and sessions end
-  import ocds [--issuer ID] [--charset C] FILE…
-                         import award notices and contracts from OCDS release or record packages
-  bench --target URL --scenario intake|events|read|read-db|roundtrip --clients N --duration D [--json]
-                         load a running procfin and report throughput and latency percentiles
-  sandbox-bank [--addr A] [--bank-id ID] [--procfin-url URL] …
-                         the sandbox partner bank, as its own server
-  audit verify           check the audit trail's hash chain end to end
-  keys rotate            publish a new signing key; it signs after the rotation lead
-
-configuration: configs/defaults.yaml, then --config FILE, then the environment
-(DATABASE_URL, PROCFIN_ADDR, PROCFIN_DATA_DIR, PROCFIN_MASTER_KEY, …).`
-
-// run is the whole program; main only wires the process to it.
+// run is the whole program; main only wires the process to it (through
+// exitCode). Help (-h, --help, help) goes to stdout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout)
+	var h helpRequest
+	if errors.As(err, &h) {
+		return writeHelp(ctx, stdout, h)
+	}
+	return err
+}
+
+const configUsage = "the configuration `FILE`, read after configs/defaults.yaml and before the environment"
+
+// dispatch runs the command args name; for -h or --help it returns a
+// helpRequest.
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	global := flag.NewFlagSet("procfin", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	configFile := global.String("config", "", "configuration file")
+	configFile := global.String("config", "", configUsage)
 	if err := global.Parse(args[1:]); err != nil {
-		return usageError{fmt.Errorf("%v\n%s", err, usage)}
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage())
+			return nil
+		}
+		return usageError{err}
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		return usageError{fmt.Errorf("no command\n%s", usage)}
+		return usageError{errors.New("no command")}
 	}
 	cmd, rest := rest[0], rest[1:]
-	if cmd == "help" || cmd == "-h" || cmd == "--help" {
-		fmt.Fprintln(stdout, usage)
-		return nil
+	if cmd == "help" {
+		return helpFor(ctx, rest, stdout)
 	}
+	if isGroup(cmd) && len(rest) > 0 && isHelpFlag(rest[0]) {
+		return helpRequest{name: cmd}
+	}
+	name := cmd // with its subcommand, once taken
 	fs := flag.NewFlagSet("procfin "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(configFile, "config", *configFile, "configuration file")
+	fs.StringVar(configFile, "config", *configFile, configUsage)
 	parse := func() error {
 		if err := fs.Parse(rest); err != nil {
-			return usageError{fmt.Errorf("%s: %v", cmd, err)}
+			return flagError(name, fs, err)
 		}
 		if fs.NArg() > 0 {
-			return usageError{fmt.Errorf("%s: unexpected argument %q", cmd, fs.Arg(0))}
+			return usageError{fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))}
 		}
 		return nil
 	}
@@ -156,9 +147,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// subcommand takes the word after a command that has one (audit verify).
 	subcommand := func(want string) error {
 		if len(rest) == 0 || rest[0] != want {
-			return usageError{fmt.Errorf("%s: the subcommand is %s\n%s", cmd, want, usage)}
+			return usageError{fmt.Errorf("%s: the subcommand is %s", cmd, want)}
 		}
 		rest = rest[1:]
+		name = cmd + " " + want
 		return nil
 	}
 
@@ -199,11 +191,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := subcommand("add"); err != nil {
 			return err
 		}
-		username := fs.String("username", "", "user name")
-		role := fs.String("role", "", "supplier, officer, admin or purchaser")
-		supplier := fs.String("supplier", "", "the supplier's USCC (role supplier)")
-		purchaser := fs.String("purchaser", "", "the purchaser's id (role purchaser)")
-		purchaserIssuer := fs.String("purchaser-issuer", "", "the purchaser's issuer, when purchasers of several issuers have its id")
+		username := fs.String("username", "", "the user's `NAME` (required)")
+		role := fs.String("role", "", "the user's `ROLE` (required): supplier, officer, admin or purchaser")
+		supplier := fs.String("supplier", "", "the supplier's `USCC` (role supplier)")
+		purchaser := fs.String("purchaser", "", "the purchaser's `ID` (role purchaser)")
+		purchaserIssuer := fs.String("purchaser-issuer", "", "the purchaser's `ISSUER`, when purchasers of several issuers have its id")
 		if err := parse(); err != nil {
 			return err
 		}
@@ -277,16 +269,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return nil
 		})
 	}
-	return usageError{fmt.Errorf("unknown command %q\n%s", cmd, usage)}
+	return usageError{fmt.Errorf("unknown command %q", cmd)}
+}
+
+// helpFor is `procfin help [COMMAND]`.
+func helpFor(ctx context.Context, words []string, stdout io.Writer) error {
+	if len(words) == 0 || (len(words) == 1 && words[0] == "help") {
+		fmt.Fprint(stdout, usage())
+		return nil
+	}
+	name, ok := commandOf(words)
+	if !ok || len(strings.Fields(name)) != len(words) {
+		return usageError{fmt.Errorf("help: unknown command %q", strings.Join(words, " "))}
+	}
+	if isGroup(name) {
+		return helpRequest{name: name}
+	}
+	h, err := helpOf(ctx, words)
+	if err != nil {
+		return err
+	}
+	return h
 }
 
 // runUsersChange runs `users disable NAME` and `users password NAME`.
 func runUsersChange(ctx context.Context, sub string, rest []string, fs *flag.FlagSet, load func() (configs.Config, error), stdout io.Writer) error {
 	if err := fs.Parse(rest); err != nil {
-		return usageError{fmt.Errorf("users %s: %v", sub, err)}
+		return flagError("users "+sub, fs, err)
 	}
 	if fs.NArg() != 1 {
-		return usageError{fmt.Errorf("users %s: give one user name\n%s", sub, usage)}
+		return usageError{fmt.Errorf("users %s: give one user name", sub)}
 	}
 	name := fs.Arg(0)
 	cfg, err := load()

@@ -61,7 +61,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	dup := fset.Bool("duplicate-events", false, "fault: send every event twice")
 	reorder := fset.Bool("reorder-events", false, "fault: send events out of order first, then in order")
 	if err := fset.Parse(args); err != nil {
-		return usageError{fmt.Errorf("sandbox-bank: %v", err)}
+		return flagError("sandbox-bank", fset, err)
 	}
 	if fset.NArg() > 0 {
 		return usageError{fmt.Errorf("sandbox-bank: unexpected argument %q", fset.Arg(0))}

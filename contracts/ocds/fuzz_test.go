@@ -15,7 +15,8 @@ import (
 	"procfin/platform/errs"
 )
 
-// FuzzRead: Read never panics, fails only with Invalid, refuses only with
+// FuzzRead: Read never panics, in every charset mode (detected, Latin-1,
+// UTF-8, GB18030 and GBK named), fails only with Invalid, refuses only with
 // the listed reasons, and what it produces is consistent. The small real
 // files are seeds; the large ones would make the fuzzer spend its time
 // minimizing them.
@@ -44,18 +45,28 @@ func FuzzRead(f *testing.F) {
 		f.Add([]byte(s), uint8(0))
 		f.Add([]byte(s), uint8(1))
 	}
+	if b, err := os.ReadFile(filepath.Join("testdata", "release-package_zh.gb18030.json")); err == nil {
+		f.Add(b, uint8(0))
+		f.Add(b, uint8(4))
+		f.Add(b, uint8(5))
+	}
 	reasons := slices.Clone(Reasons)
 	noteCodes := []string{NoteAmountRounded, NotePaymentMilestoneIgnored}
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		opts := Options{ValidUSCC: realUSCC}
 		var r io.Reader = bytes.NewReader(data)
-		switch mode % 4 {
+		switch mode % 6 {
 		case 1:
 			opts.ValidUSCC = nil
 			opts.Charset = "latin1"
 		case 2:
 			opts.Charset = "utf-8"
 		case 3:
+			r = oneByte{r}
+		case 4:
+			opts.Charset = "GB18030"
+		case 5:
+			opts.Charset = "gbk"
 			r = oneByte{r}
 		}
 		b, err := Read(r, opts)
@@ -100,7 +111,7 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("%d ocids from %d releases", b.OCIDs, b.Releases)
 		}
 		// Deterministic.
-		if mode%4 == 0 {
+		if mode%6 == 0 {
 			b2, err := Read(bytes.NewReader(data), opts)
 			if err != nil || !reflect.DeepEqual(fmt.Sprint(b), fmt.Sprint(b2)) {
 				t.Fatalf("second read differs: %v", err)

@@ -56,15 +56,26 @@
 //
 // # Character sets
 //
-// Options.Charset "" (the default) detects the encoding while streaming: up
-// to the first non-ASCII byte UTF-8 and ISO-8859-1 read the same; from the
-// first non-ASCII byte on, what has been read (at least 4 KiB, or the rest of
-// the file when shorter) decides: valid UTF-8 means the
-// file is read as UTF-8 (and an invalid UTF-8 sequence later on is a fatal
-// error naming its byte offset), otherwise the whole file is read as
-// ISO-8859-1 (each byte is the rune of the same value). "UTF-8" is strict
-// UTF-8; "ISO-8859-1" (or "latin1") forces Latin-1. A UTF-8 byte order mark
-// is skipped.
+// Options.Charset names the file's encoding: "UTF-8" (strict), "GB18030",
+// "GBK", "CP936" or "GB2312" (all read as GB18030, of which the others'
+// byte sequences are a subset), or "ISO-8859-1" ("latin1"); case, hyphens
+// and underscores do not matter. GB18030 and ISO-8859-1 are decoded by
+// golang.org/x/text's decoders. A byte sequence that is not in the named
+// charset is a fatal error naming its byte offset. A UTF-8 byte order mark
+// is skipped; so is GB18030's (84 31 95 33) when the charset is GB18030 or
+// detected.
+//
+// Options.Charset "" (the default) detects the encoding while streaming: a
+// byte order mark decides (UTF-8's UTF-8, GB18030's GB18030); otherwise up
+// to the first non-ASCII byte all three read the same, and from the first
+// non-ASCII byte on, what has been read (at least 4 KiB, or the rest of the
+// file when shorter) decides: valid UTF-8 means the file is read as UTF-8;
+// else, when that stretch reads as GB18030 throughout, has Han characters
+// and most of its two-byte characters end in a byte above 0x7F (Chinese
+// text; Latin-1 text mostly has an ASCII letter after an accented one), as
+// GB18030; else as ISO-8859-1 (each byte is the rune of the same value). An
+// invalid sequence later on in a file read as UTF-8 or GB18030 is a fatal
+// error naming its byte offset.
 package ocds
 
 import (
