@@ -132,7 +132,7 @@ func TestRelayLongChineseDetail(t *testing.T) {
 				t.Errorf("last_error %q does not keep the bank's detail, cut with …", last)
 			}
 			var cause string
-			w.db.Get(&cause, `SELECT cause FROM application_transitions WHERE application_id = $1 AND to_status = 'delivery_failed'`, id)
+			w.db.Get(&cause, `SELECT cause_args->>'detail' FROM application_transitions WHERE application_id = $1 AND to_status = 'delivery_failed'`, id)
 			wantCleanText(t, "the transition's cause", cause, 2000)
 			if !strings.Contains(cause, "申请材料不完整") {
 				t.Errorf("the transition's cause %q does not name the bank's detail", cause)

@@ -108,12 +108,12 @@ func TestConsentsListed(t *testing.T) {
 		t.Fatalf("consents %+v", list)
 	}
 	zh, eng := list[1], list[0]
-	if zh.Lang != "zh-CN" || !strings.HasPrefix(zh.Statement, "本企业同意平台将以下资料发送给 qilu-bank") || zh.DataItems[0] != "企业身份与规模" ||
+	if zh.Lang != "zh-CN" || !strings.HasPrefix(zh.Statement, "本企业同意平台将以下资料发送给Bank qilu-bank（qilu-bank），") || zh.DataItems[0] != "企业身份与规模" ||
 		zh.BankID != "qilu-bank" || zh.BankName != "Bank qilu-bank" || zh.ApplicationStatus != "submitted" || zh.State != "given" ||
 		zh.RevokedAt != nil || zh.ID == "" || zh.GivenAt == "" || zh.ExpiresAt <= zh.GivenAt {
 		t.Fatalf("consent given without Accept-Language: %+v", zh)
 	}
-	if eng.Lang != "en" || !strings.HasPrefix(eng.Statement, "I consent to procfin sending supplier identity") || eng.DataItems[0] != "supplier identity and size class" {
+	if eng.Lang != "en" || !strings.HasPrefix(eng.Statement, "I consent to procfin sending supplier identity") || !strings.Contains(eng.Statement, " to Bank qilu-bank (qilu-bank) for") || eng.DataItems[0] != "supplier identity and size class" {
 		t.Fatalf("consent given in English: %+v", eng)
 	}
 	// The application shows the same consent.

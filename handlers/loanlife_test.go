@@ -246,7 +246,8 @@ func TestLoanWrittenOff(t *testing.T) {
 			lw.wantHolds(app, "financed 0.00, line "+tc.after+", closed, lock locked")
 			a := lw.do("GET", "/v1/credit-applications/"+app, lw.supplier, nil).json(t)
 			h := a["history"].([]any)
-			if last := h[len(h)-1].(map[string]any); last["to"] != "closed" || last["cause"] != "written_off" ||
+			if last := h[len(h)-1].(map[string]any); last["to"] != "closed" || last["cause"] != "loan_written_off" ||
+				fmt.Sprint(last["cause_args"]) != "map[loan:LN-1 on:2026-12-12]" ||
 				a["written_off_on"] != "2026-12-12" || a["overdue_since"] != nil {
 				t.Fatalf("written off: last transition %v, written_off_on %v, overdue_since %v", last, a["written_off_on"], a["overdue_since"])
 			}
@@ -366,7 +367,8 @@ func TestApplicationLapsed(t *testing.T) {
 	lw.wantHolds(app, "financed 0.00, line 0.00, closed, lock released")
 	a := lw.do("GET", "/v1/credit-applications/"+app, lw.supplier, nil).json(t)
 	h := a["history"].([]any)
-	if last := h[len(h)-1].(map[string]any); last["from"] != "approved" || last["cause"] != "receivable_refused" {
+	if last := h[len(h)-1].(map[string]any); last["from"] != "approved" || last["cause"] != "lapsed" ||
+		fmt.Sprint(last["cause_args"]) != "map[reason:receivable_refused]" {
 		t.Fatalf("lapsed: %v", last)
 	}
 	wantProblem(t, lw.event(app, "application.lapsed", `{"reason": "expired"}`), 409, "invalid_transition")

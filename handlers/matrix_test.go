@@ -61,6 +61,7 @@ var routeAccess = map[string]access{
 	"GET /v1/subsidy-batches": officerOnly, "POST /v1/subsidy-batches": officerOnly,
 	"POST /v1/subsidy-batches/:id/close": officerOnly, "GET /v1/subsidy-batches/:file": officerOnly,
 	"GET /v1/stats": officerOnly, "GET /v1/stats/bank-report.csv": officerOnly,
+	"GET /v1/stats/bank-report.xlsx":                     officerOnly,
 	"POST /v1/contracts/:id/amendments/:version/resolve": officerOnly,
 	"GET /v1/receivables":                                purchaserOrOfficer,
 	"POST /v1/contracts/:id/confirmation":                purchaserOrSigned, "POST /v1/contracts/:id/refusal": purchaserOrSigned,

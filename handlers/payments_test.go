@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -532,11 +530,11 @@ func TestMisdirectedPaymentFigures(t *testing.T) {
 		t.Fatalf("stats: %d %s", r.status, r.body)
 	}
 	r = pw.do("GET", "/v1/stats/bank-report.csv?month=2026-11", officer, nil)
-	rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
-	if err != nil || r.status != 200 {
-		t.Fatalf("bank report: %d %s %v", r.status, r.body, err)
+	if r.status != 200 {
+		t.Fatalf("bank report: %d %s", r.status, r.body)
 	}
-	if len(rows) != 3 || rows[0][8] != "misdirected_payments" || rows[0][9] != "misdirected_amount" ||
+	rows := csvRows(t, r.body)
+	if len(rows) != 3 || rows[0][8] != "错付笔数" || rows[0][9] != "错付金额（元）" ||
 		rows[1][1] != "qilu-bank" || rows[1][8] != "2" || rows[1][9] != "200000.50" || rows[2][8] != "2" || rows[2][9] != "200000.50" {
 		t.Fatalf("bank report rows %q", rows)
 	}

@@ -86,4 +86,5 @@ func (s *server) routes(r *gin.Engine) {
 	r.GET("/v1/subsidy-batches/:file", authed, officer, s.exportSubsidyBatch) // {id}.csv, {id}.xlsx
 	r.GET("/v1/stats", authed, officer, s.stats)
 	r.GET("/v1/stats/bank-report.csv", authed, officer, s.bankReport)
+	r.GET("/v1/stats/bank-report.xlsx", authed, officer, s.bankReport)
 }

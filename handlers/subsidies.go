@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -9,7 +10,6 @@ import (
 	"procfin/platform/auth"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
-	"procfin/platform/money"
 	"procfin/subsidies"
 )
 
@@ -136,19 +136,17 @@ func (s *server) closeSubsidyBatch(c *gin.Context) {
 	reply(c, http.StatusOK, b)
 }
 
-// exportSubsidyBatch serves /v1/subsidy-batches/{id}.csv and {id}.xlsx,
-// headed in ?lang= (zh-CN by default).
+// exportSubsidyBatch serves /v1/subsidy-batches/{id}.csv and {id}.xlsx.
 // Gin cannot route a parameter followed by a literal, so the one route
 // takes the whole last segment and splits it here.
 func (s *server) exportSubsidyBatch(c *gin.Context) {
 	file := c.Param("file")
 	id, ext, _ := strings.Cut(file, ".")
-	if !ids.Valid(id) || (ext != "csv" && ext != "xlsx") {
+	if !ids.Valid(id) || (ext != subsidies.CSV && ext != subsidies.XLSX) {
 		fail(c, errs.E(errs.NotFound, "no route GET %s: batches export as /v1/subsidy-batches/{id}.csv or .xlsx", c.Request.URL.Path))
 		return
 	}
-	// Headers in ?lang=, else zh-CN: an API user has no language of its own.
-	lang, err := subsidies.ExportLang(c.Query("lang"))
+	lang, err := fileLang(c)
 	if err != nil {
 		fail(c, err)
 		return
@@ -158,20 +156,28 @@ func (s *server) exportSubsidyBatch(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var body []byte
-	contentType := "text/csv; charset=utf-8"
-	if ext == "csv" {
-		body, err = subsidies.ExportCSV(b, lines, lang)
-	} else {
-		body, err = subsidies.ExportXLSX(b, lines, lang)
-		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
+	f, err := subsidies.BatchFile(b, lines, ext, lang)
 	if err != nil {
 		fail(c, errs.Wrap(errs.Internal, err, "export the batch"))
 		return
 	}
-	c.Header("Content-Disposition", `attachment; filename="subsidy-batch-`+b.ID+`.`+ext+`"`)
-	c.Data(http.StatusOK, contentType, body)
+	sendFile(c, f)
+}
+
+// fileLang is the language of an exported file's words: ?lang=, else the
+// caller's Accept-Language, else zh-CN. Returns invalid naming lang.
+func fileLang(c *gin.Context) (string, error) {
+	lang, err := subsidies.ExportLang(c.Query("lang"))
+	if err != nil || lang != "" {
+		return lang, err
+	}
+	return consentLang(c.GetHeader("Accept-Language")), nil
+}
+
+// sendFile answers with an exported file, as an attachment with its name.
+func sendFile(c *gin.Context, f subsidies.File) {
+	c.Header("Content-Disposition", f.Disposition())
+	c.Data(http.StatusOK, f.ContentType, f.Body)
 }
 
 func (s *server) stats(c *gin.Context) {
@@ -183,23 +189,27 @@ func (s *server) stats(c *gin.Context) {
 	reply(c, http.StatusOK, st)
 }
 
+// bankReport serves /v1/stats/bank-report.csv and .xlsx?month=YYYY-MM.
 func (s *server) bankReport(c *gin.Context) {
+	format := strings.TrimPrefix(path.Ext(c.FullPath()), ".")
 	month := c.Query("month")
-	d, err := money.ParseDate(month + "-01")
-	if err != nil || len(month) != 7 {
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "month", Code: "invalid", Message: "must be a month YYYY-MM"}))
+	d, lang, err := subsidies.ReportQuery(month, c.Query("lang"))
+	if err != nil {
+		fail(c, err)
 		return
+	}
+	if lang == "" {
+		lang = consentLang(c.GetHeader("Accept-Language"))
 	}
 	lines, err := s.subsidies.BankReport(c.Request.Context(), d)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	body, err := subsidies.BankReportCSV(month, lines)
+	f, err := subsidies.BankReportFile(month, lines, format, lang)
 	if err != nil {
 		fail(c, errs.Wrap(errs.Internal, err, "write the report"))
 		return
 	}
-	c.Header("Content-Disposition", `attachment; filename="bank-report-`+month+`.csv"`)
-	c.Data(http.StatusOK, "text/csv; charset=utf-8", body)
+	sendFile(c, f)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"procfin/platform/money"
 )
@@ -239,13 +237,10 @@ func TestSubsidyClaimEndToEnd(t *testing.T) {
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("bank report: %d %s", r.status, r.body)
 	}
-	rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := csvRows(t, r.body)
 	want := []string{"2026-11", "qilu-bank", "Bank qilu-bank"}
 	if len(rows) != 3 || strings.Join(rows[1][:3], ",") != strings.Join(want, ",") ||
-		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00,0,0.00" || rows[2][1] != "TOTAL" {
+		strings.Join(rows[1][5:], ",") != "800000.00,800000.00,0.00,0,0.00" || rows[2][0] != "合计" {
 		t.Fatalf("bank report rows %q", rows)
 	}
 	wantProblem(t, e.do("GET", "/v1/stats/bank-report.csv?month=2026-13", officer, nil), 422, "invalid")
@@ -290,24 +285,12 @@ func checkExports(t *testing.T, e *env, officer, batchID, wantTotal string) {
 	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", r.status, r.body)
 	}
-	rows, err := csv.NewReader(bytes.NewReader(r.body)).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum(rows)
+	sum(csvRows(t, r.body))
 	r = e.do("GET", "/v1/subsidy-batches/"+batchID+".xlsx", officer, nil)
 	if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), "spreadsheetml") {
 		t.Fatalf("xlsx: %d %s", r.status, r.body)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(r.body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	xrows, err := f.GetRows("Batch", excelize.Options{RawCellValue: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, xrows := xlsxRows(t, r.body)
 	sum(xrows)
 }
 

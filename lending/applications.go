@@ -110,7 +110,12 @@ type Transition struct {
 	From  Status    `db:"from_status" json:"from"`
 	To    Status    `db:"to_status" json:"to"`
 	Actor string    `db:"actor" json:"actor"`
-	Cause string    `db:"cause" json:"cause"`
+	// Cause is why, as a code (lending/causes.go), and CauseArgs its
+	// arguments ({} when none). An entry whose state did not change (From
+	// is To: a repayment, an overdue, a tranche after the first) records
+	// an event of the loan.
+	Cause     string    `db:"cause" json:"cause"`
+	CauseArgs CauseArgs `db:"-" json:"cause_args"`
 }
 
 // Consent is the supplier's consent to send named data to one bank, its
@@ -445,8 +450,8 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 			return err
 		}
 		// The answer is what this transaction wrote: no need to read it back.
-		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: submittedCause}}
-		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentTexts[a.lang].items, Statement: a.statement,
+		app.History = []Transition{{N: 1, At: app.CreatedAt, To: Submitted, Actor: a.actor, Cause: CauseSubmitted, CauseArgs: CauseArgs{}}}
+		app.Consent = &Consent{ID: a.consentID, BankID: app.BankID, DataItems: consentItems(a.lang), Statement: a.statement,
 			Lang: a.lang, GivenBy: a.actor, GivenAt: app.CreatedAt, ExpiresAt: now.Add(s.limits.ConsentTTL)}
 		if a.offer != nil {
 			app.Consent = a.offer.consent()
@@ -460,8 +465,6 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 	}
 	return nil
 }
-
-const submittedCause = "application submitted and verified"
 
 // accepted is an application that passed its checks, ready to write.
 type accepted struct {
@@ -486,7 +489,7 @@ func (s *Service) prepare(it *intakeItem, c contracts.Contract, checked contract
 	verification, _ := json.Marshal(report)
 	a := accepted{item: it, id: uuid.NewString(), actor: "user:" + it.who.UserID, contractID: c.ID, lineHeld: money.Zero, verification: verification,
 		consentID: uuid.NewString(), lang: ConsentLang(it.who.Lang)}
-	a.statement = consentStatement(a.lang, in.BankID)
+	a.statement = ConsentStatement(a.lang, in.BankID, s.banks.name(in.BankID))
 	var lineRef *string
 	if line != nil {
 		a.lineHeld = *in.Amount
@@ -567,8 +570,8 @@ func (s *Service) insertApplications(ctx context.Context, tx *postgres.Tx, accep
 		pq.Array(ids), pq.Array(usccs), pq.Array(contractIDs), pq.Array(banks), pq.Array(lineIDs),
 		pq.Array(amounts), pq.Array(terms), pq.Array(purposes), pq.Array(lineHelds), verifications.Starts(),
 		pq.Array(actors), pq.Array(requestKeys), pq.Array(statements),
-		pq.StringArray(consentTexts[LangZH].items), now.Add(s.limits.ConsentTTL), submittedCause, verifications.Lengths(), verifications.Bytes(),
-		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentTexts[LangEN].items), pq.Array(offerIDs), pq.Array(intentConsents))
+		pq.StringArray(consentItems(LangZH)), now.Add(s.limits.ConsentTTL), CauseSubmitted, verifications.Lengths(), verifications.Bytes(),
+		pq.Array(langs), pq.Array(consentIDs), pq.StringArray(consentItems(LangEN)), pq.Array(offerIDs), pq.Array(intentConsents))
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
@@ -678,7 +681,7 @@ func (s *Service) Application(ctx context.Context, sc Scope, id string) (Applica
 	err := s.db.GetContext(ctx, &row, `
 		SELECT a.*,
 			(SELECT COALESCE(json_agg(json_build_object('n', t.n, 'at', t.at, 'from', t.from_status,
-				'to', t.to_status, 'actor', t.actor, 'cause', t.cause) ORDER BY t.n), '[]')
+				'to', t.to_status, 'actor', t.actor, 'cause', t.cause, 'cause_args', t.cause_args) ORDER BY t.n), '[]')
 			 FROM application_transitions t WHERE t.application_id = a.id) AS history_json,
 			(SELECT json_build_object('id', c.id, 'bank_id', c.bank_id, 'data_items', c.data_items,
 				'statement', c.statement, 'lang', c.lang, 'given_by', c.given_by, 'given_at', c.given_at,
@@ -776,16 +779,17 @@ func (s *Service) Cancel(ctx context.Context, sc Scope, id, actor string) (Appli
 // transition moves a (locked) application to a new state: transitionMany
 // for one. It also writes a.BankReference, so a caller that has just learnt
 // it sets it first.
-func (s *Service) transition(ctx context.Context, tx *postgres.Tx, a *Application, to Status, actor, cause string) error {
-	return s.transitionMany(ctx, tx, []change{{app: a, to: to, actor: actor, cause: cause}})
+func (s *Service) transition(ctx context.Context, tx *postgres.Tx, a *Application, to Status, actor string, why Cause) error {
+	return s.transitionMany(ctx, tx, []change{{app: a, to: to, actor: actor, cause: why}})
 }
 
 // change is one locked application's move to a new state, by actor for
 // cause.
 type change struct {
-	app          *Application
-	to           Status
-	actor, cause string
+	app   *Application
+	to    Status
+	actor string
+	cause Cause
 	// reference, if set, is the bank's reference learnt with this change:
 	// written with it, and not in the audit entry's state before it.
 	reference *string
@@ -805,7 +809,7 @@ func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []chan
 		return nil
 	}
 	ids, froms, tos, refs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	actors, causes := make([]string, n), make([]string, n)
+	actors, causes, args := make([]string, n), make([]string, n), make([]string, n)
 	befores := make([]Application, n)
 	for i, c := range cs {
 		if err := checkTransition(c.app.Status, c.to); err != nil {
@@ -821,7 +825,7 @@ func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []chan
 			c.app.BankReference = *c.reference
 		}
 		ids[i], froms[i], tos[i], refs[i] = c.app.ID, string(c.app.Status), string(c.to), c.app.BankReference
-		actors[i], causes[i] = c.actor, c.cause
+		actors[i], causes[i], args[i] = c.actor, c.cause.Code, c.cause.argsJSON()
 	}
 	for _, c := range cs {
 		if releasesHolds(c.to) {
@@ -838,18 +842,18 @@ func (s *Service) transitionMany(ctx context.Context, tx *postgres.Tx, cs []chan
 			UPDATE applications AS a SET status = ($3::text[])[array_position($1::uuid[], a.id)],
 				bank_reference = ($4::text[])[array_position($1::uuid[], a.id)], updated_at = now()
 			WHERE a.id = ANY($1::uuid[]))
-		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause)
+		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause, cause_args)
 		SELECT v.id, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = v.id),
-			v.from_status, v.to_status, v.actor, v.cause
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $5::text[], $6::text[]) WITH ORDINALITY AS v(id, from_status, to_status, actor, cause, i)
-		ORDER BY v.i`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes))
+			v.from_status, v.to_status, v.actor, v.cause, v.args
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $5::text[], $6::text[], $7::jsonb[]) WITH ORDINALITY AS v(id, from_status, to_status, actor, cause, args, i)
+		ORDER BY v.i`, pq.Array(ids), pq.Array(froms), pq.Array(tos), pq.Array(refs), pq.Array(actors), pq.Array(causes), pq.Array(args))
 	if err != nil {
 		return postgres.Translate(err)
 	}
 	entries := make([]audit.Entry, n)
 	for i, c := range cs {
 		c.app.Status = c.to
-		if entries[i], err = applicationEntry(c.actor, "application."+string(c.to), befores[i], *c.app, c.cause); err != nil {
+		if entries[i], err = applicationEntry(c.actor, "application."+string(c.to), befores[i], *c.app, c.cause.String()); err != nil {
 			return err
 		}
 	}

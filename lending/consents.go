@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"procfin/platform/audit"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/ids"
 	"procfin/platform/postgres"
 )
@@ -33,22 +33,15 @@ const (
 	LangEN = "en"
 )
 
-// consentText is a consent's wording in one language: the data items an
-// application sends to its bank, and the statement naming them.
-type consentText struct {
-	items     []string
-	statement string // with the items joined and the bank's id
-}
-
-// consentTexts are the consent's wording, in every language the supplier
-// may see it in, zh-CN first; the web's apply page and the API show it
-// (ConsentStatement) and the consent stores what was shown.
-var consentTexts = map[string]consentText{
-	LangZH: {items: []string{"企业身份与规模", "中标通知书", "合同及付款条款", "采购人", "申请金额、期限和用途", "中标核实报告"},
-		statement: "本企业同意平台将以下资料发送给 %[2]s，仅用于本次融资申请：%[1]s。"},
-	LangEN: {items: []string{"supplier identity and size class", "award notice", "contract and its payment terms",
-		"purchaser", "requested amount, term and purpose", "verification report"},
-		statement: "I consent to procfin sending %[1]s to %[2]s for this credit application."},
+// consentItems are the data items an application sends to its bank, in
+// lang (ConsentLang), in the order of consentItemCodes: the catalogue's
+// consent.item.<code>.
+func consentItems(lang string) []string {
+	items := make([]string, len(consentItemCodes))
+	for i, c := range consentItemCodes {
+		items[i] = i18n.T(lang, "consent.item."+c)
+	}
+	return items
 }
 
 // ConsentLang is the language of consent for a caller's language: en for
@@ -61,16 +54,22 @@ func ConsentLang(lang string) string {
 }
 
 // ConsentStatement is the statement of consent to send the application's
-// data to the bank, in lang (ConsentLang).
-func ConsentStatement(lang, bankID string) string { return consentStatement(ConsentLang(lang), bankID) }
+// data to the bank (named by its name, its id beside it), in lang
+// (ConsentLang): what the apply page shows for the bank, and what the
+// consent stores.
+func ConsentStatement(lang, bankID, bankName string) string {
+	return statement("consent.statement", ConsentLang(lang), bankID, bankName)
+}
 
-func consentStatement(lang, bankID string) string {
-	t := consentTexts[lang]
-	sep := ", "
-	if lang == LangZH {
-		sep = "、"
+// statement is the catalogue's statement key in lang with the items and
+// the bank filled in.
+func statement(key, lang, bankID, bankName string) string {
+	bank := bankID
+	if bankName != "" {
+		bank = strings.NewReplacer("{name}", bankName, "{id}", bankID).Replace(i18n.T(lang, "consent.bank"))
 	}
-	return fmt.Sprintf(t.statement, strings.Join(t.items, sep), bankID)
+	items := strings.Join(consentItems(lang), i18n.T(lang, "consent.separator"))
+	return strings.NewReplacer("{items}", items, "{bank}", bank).Replace(i18n.T(lang, key))
 }
 
 // ConsentState is whether a consent is in force.
@@ -291,7 +290,7 @@ func (s *Service) RevokeConsent(ctx context.Context, sc Scope, id, actor string)
 // bank with a withdrawal.
 func (s *Service) withdraw(ctx context.Context, tx *postgres.Tx, a *Application, actor, cause string) error {
 	known := a.Status != Submitted
-	if err := s.transition(ctx, tx, a, Cancelled, actor, cause); err != nil {
+	if err := s.transition(ctx, tx, a, Cancelled, actor, Cause{Code: cause}); err != nil {
 		return err
 	}
 	_, err := s.outbox.Withdraw(ctx, tx, Withdrawal{ApplicationID: a.ID, BankID: a.BankID, Reason: cause, Known: known})

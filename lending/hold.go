@@ -117,15 +117,13 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 		After: map[string]string{"bank_id": a.BankID, "status": ReceivablePending}}
 	switch outcome {
 	case receivableCreated:
-		entry.Reason = fmt.Sprintf("bank %s approved application %s: the purchaser's confirmation of the receivable is needed", a.BankID, a.ID)
+		entry.Reason = cause(CauseReceivableNeeded, "bank", a.BankID, "application", a.ID).String()
 	case receivableMoved:
 		entry.Before = map[string]string{"bank_id": cur.BankID, "status": cur.Status}
-		entry.Reason = fmt.Sprintf("bank %s approved application %s, and bank %s no longer finances the contract: the purchaser's confirmation is needed",
-			a.BankID, a.ID, cur.BankID)
+		entry.Reason = cause(CauseReceivableMoved, "bank", a.BankID, "application", a.ID, "previous_bank", cur.BankID).String()
 	case receivableRepended:
 		entry.Before = map[string]string{"bank_id": cur.BankID, "status": cur.Status}
-		entry.Reason = fmt.Sprintf("bank %s approved application %s, which the receivable's %s does not cover: a new confirmation is needed",
-			a.BankID, a.ID, cur.Status)
+		entry.Reason = cause(CauseReceivableRepended, "bank", a.BankID, "application", a.ID, "receivable_status", cur.Status).String()
 	case receivableCovered:
 		before := acct
 		before.Status = "proposed"
@@ -133,7 +131,7 @@ func (s *Service) receivableAtApproval(ctx context.Context, tx *postgres.Tx, a A
 		after.Status = "confirmed"
 		entry = audit.Entry{Actor: actor, Action: "repayment_account.confirmed", EntityType: "application", EntityID: a.ID,
 			Before: before, After: after,
-			Reason: fmt.Sprintf("the purchaser's confirmation of %s into account %s covers this approval", amountText(cur.ConfirmedAmount), acct.AccountNo)}
+			Reason: cause(CauseReceivableCovers, "amount", amountText(cur.ConfirmedAmount), "account", acct.AccountNo).String()}
 		// The bank hears of the confirmation for this application too.
 		data := ReceivableConfirmedData{ConfirmedAmount: *cur.ConfirmedAmount, PaymentTerms: cur.PaymentTerms, ConfirmedBy: cur.ConfirmedBy}
 		if cur.ConfirmedAt != nil {
@@ -203,16 +201,16 @@ func (s *Service) lockOnDisbursement(ctx context.Context, tx *postgres.Tx, appID
 	case !r.Moved:
 		return errs.E(errs.InvalidTransition, "the repayment account is %s and cannot become locked", r.Status)
 	}
-	cause := "funds disbursed: the repayment account is locked"
+	why := cause(CauseAccountLocked)
 	if r.ConfirmedAt == nil {
-		cause = "disbursed before the purchaser's confirmation: the repayment account is locked, and the loan's subsidy claims are held until the purchaser confirms"
+		why = cause(CauseAccountLockedUnconfirmed)
 	}
 	before := r.RepaymentAccount
 	after := before
 	after.Status = "locked"
 	after.UpdatedAt = tx.Now()
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "repayment_account.locked", EntityType: "application",
-		EntityID: appID, Before: before, After: after, Reason: cause})
+		EntityID: appID, Before: before, After: after, Reason: why.String()})
 }
 
 // otherBanks reads, in one statement, the banks that finance each of the

@@ -346,7 +346,7 @@ func TestDisbursedBeforeConfirmation(t *testing.T) {
 		t.Fatalf("the lock after a disbursement before confirmation: %v, want locked with disbursed_unconfirmed_at", at)
 	}
 	if n := w.count(`SELECT count(*) FROM audit_log WHERE action = 'repayment_account.locked' AND entity_id = $1
-		AND reason LIKE 'disbursed before the purchaser''s confirmation%'`, a.ID); n != 1 {
+		AND reason = $2`, a.ID, lending.CauseAccountLockedUnconfirmed); n != 1 {
 		t.Fatalf("%d audit entries of the lock locked before confirmation, want 1", n)
 	}
 

@@ -123,18 +123,28 @@ func (q *intake) write(items []*intakeItem) {
 	}
 }
 
-// bankSet remembers which banks exist. Banks are never removed (migration
-// 00015), so a bank once found stays found, and intake asks the database
-// only about banks it has not met.
+// bankSet remembers which banks exist, with their names (for the consent
+// statement). Banks are never removed (migration 00015), so a bank once
+// found stays found, and intake asks the database only about banks it has
+// not met; a bank renamed later is named as first found until the process
+// restarts.
 type bankSet struct {
-	mu  sync.RWMutex
-	ids map[string]bool
+	mu    sync.RWMutex
+	names map[string]string
 }
 
 func (b *bankSet) known(id string) bool {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.ids[id]
+	_, ok := b.names[id]
+	return ok
+}
+
+// name is the bank's name ("" for a bank not found).
+func (b *bankSet) name(id string) string {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.names[id]
 }
 
 // learn looks up the banks items name that are not known yet.
@@ -148,17 +158,20 @@ func (b *bankSet) learn(ctx context.Context, q sqlx.QueryerContext, items []*int
 	if len(unknown) == 0 {
 		return nil
 	}
-	var found []string
-	if err := sqlx.SelectContext(ctx, q, &found, `SELECT id FROM banks WHERE id = ANY($1)`, pq.Array(unknown)); err != nil {
+	var found []struct {
+		ID   string `db:"id"`
+		Name string `db:"name"`
+	}
+	if err := sqlx.SelectContext(ctx, q, &found, `SELECT id, name FROM banks WHERE id = ANY($1)`, pq.Array(unknown)); err != nil {
 		return postgres.Translate(err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.ids == nil {
-		b.ids = map[string]bool{}
+	if b.names == nil {
+		b.names = map[string]string{}
 	}
-	for _, id := range found {
-		b.ids[id] = true
+	for _, f := range found {
+		b.names[f.ID] = f.Name
 	}
 	return nil
 }

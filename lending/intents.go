@@ -51,9 +51,9 @@ const (
 	DecisionCancelled = "cancelled"
 )
 
-// The codes of the data items a consent names, in the order of
-// consentTexts' items: a financing-intents message carries only the parts
-// its consent names.
+// The codes of the data items a consent names (its words are the
+// catalogue's consent.item.<code>): a financing-intents message carries
+// only the parts its consent names.
 const (
 	ItemSupplier     = "supplier"
 	ItemAward        = "award"
@@ -63,7 +63,8 @@ const (
 	ItemVerification = "verification"
 )
 
-// consentItemCodes are the codes of consentTexts' items, index by index.
+// consentItemCodes are the codes of a consent's items, in their order
+// (consentItems).
 var consentItemCodes = []string{ItemSupplier, ItemAward, ItemContract, ItemPurchaser, ItemRequest, ItemVerification}
 
 // Intent is a supplier's financing need published to banks, with the

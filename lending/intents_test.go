@@ -256,7 +256,8 @@ func TestPublishToThreeBanks(t *testing.T) {
 	must(t, func() error {
 		return w.db.Get(&statement, `SELECT statement FROM consents WHERE intent_id = $1 AND lang = 'en'`, in2.ID)
 	})
-	if want := lending.IntentConsentStatement("en", "qilu-bank"); statement != want || !strings.Contains(want, "financing need") {
+	if want := lending.IntentConsentStatement("en", "qilu-bank", "qilu-bank"); statement != want || !strings.Contains(want, "financing need") ||
+		!strings.Contains(want, " to qilu-bank (qilu-bank) for") {
 		t.Fatalf("statement %q, want %q", statement, want)
 	}
 }

@@ -166,9 +166,12 @@ func TestLifecycle(t *testing.T) {
 	}
 	var path []string
 	for _, h := range got.History {
-		path = append(path, string(h.To))
+		path = append(path, string(h.To)+":"+h.Cause)
 	}
-	want := "submitted delivered received approved disbursed disbursed repaid closed"
+	// Each repayment is an entry of its own, the state unchanged; R2
+	// repays all, and the loan, disbursed to its approval, closes by itself.
+	want := "submitted:submitted delivered:delivered received:received approved:approved disbursed:disbursed disbursed:disbursed " +
+		"disbursed:repayment disbursed:repayment repaid:repaid_in_full closed:loan_closed_repaid"
 	if strings.Join(path, " ") != want || got.RepaymentAccount.Status != "released" {
 		t.Fatalf("history %v (account %s), want %s", path, got.RepaymentAccount.Status, want)
 	}

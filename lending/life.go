@@ -81,7 +81,7 @@ func (s *Service) openLoan(ctx context.Context, tx *postgres.Tx, locked *Locked)
 // repayment account's lock when all disbursed principal is repaid, and
 // moves a to closed (transitionMany, which releases the contract's share
 // and the line's undisbursed rest).
-func (s *Service) closeLoan(ctx context.Context, tx *postgres.Tx, a *Application, l Loan, on money.Date, reason, actor, cause string) error {
+func (s *Service) closeLoan(ctx context.Context, tx *postgres.Tx, a *Application, l Loan, on money.Date, reason, actor string, why Cause) error {
 	var writtenOff *money.Date
 	if reason == closedWrittenOff {
 		writtenOff = &on
@@ -103,11 +103,11 @@ func (s *Service) closeLoan(ctx context.Context, tx *postgres.Tx, a *Application
 		a.WrittenOffOn = writtenOff
 	}
 	if a.Disbursed.Equal(a.RepaidPrincipal) {
-		if err := s.moveAccount(ctx, tx, a.ID, "released", actor, "all disbursed principal is repaid"); err != nil {
+		if err := s.moveAccount(ctx, tx, a.ID, "released", actor, cause(CauseAccountReleased)); err != nil {
 			return err
 		}
 	}
-	return s.transition(ctx, tx, a, Closed, actor, cause)
+	return s.transition(ctx, tx, a, Closed, actor, why)
 }
 
 // EndDrawdown records loan.drawdown_ended of the loan locked names: the
@@ -129,18 +129,22 @@ func (s *Service) EndDrawdown(ctx context.Context, tx *postgres.Tx, locked *Lock
 	if a.Status != Disbursed && a.Status != Repaid {
 		return errs.E(errs.InvalidTransition, "an application that is %s has no drawdown to end", a.Status)
 	}
-	cause := fmt.Sprintf("the drawdown of loan %s ended on %s", bankLoanID, endedOn)
 	if a.Status == Repaid {
-		return s.closeLoan(ctx, tx, &a, l, endedOn, closedRepaid, actor, cause+", all disbursed principal repaid")
+		return s.closeLoan(ctx, tx, &a, l, endedOn, closedRepaid, actor,
+			cause(CauseDrawdownEndedRepaid, "loan", bankLoanID, "on", endedOn.String()))
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE loans SET drawdown_ended_on = $2, updated_at = now() WHERE id = $1`, l.ID, endedOn); err != nil {
+	why := cause(CauseDrawdownEnded, "loan", bankLoanID, "on", endedOn.String())
+	if _, err := tx.ExecContext(ctx, `
+		WITH l AS (
+			UPDATE loans SET drawdown_ended_on = $2, updated_at = now() WHERE id = $1
+		)`+insertNote, l.ID, endedOn, a.ID, string(a.Status), actor, why.Code, why.argsJSON()); err != nil {
 		return postgres.Translate(err)
 	}
 	before := a
 	if err := s.releaseUndrawn(ctx, tx, &a); err != nil {
 		return err
 	}
-	entry, err := applicationEntry(actor, "loan.drawdown_ended", before, a, cause)
+	entry, err := applicationEntry(actor, "loan.drawdown_ended", before, a, why.String())
 	if err != nil {
 		return err
 	}
@@ -185,11 +189,11 @@ func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked
 	case reason == closedWrittenOff && !outstanding.IsPositive():
 		return errs.E(errs.InvalidTransition, "loan %q has no principal outstanding to write off: it closes as repaid", bankLoanID)
 	}
-	cause := closedWrittenOff
+	why := cause(CauseLoanWrittenOff, "loan", bankLoanID, "on", closedOn.String())
 	if reason == closedRepaid {
-		cause = fmt.Sprintf("loan %s closed on %s, repaid", bankLoanID, closedOn)
+		why = cause(CauseLoanClosedRepaid, "loan", bankLoanID, "on", closedOn.String())
 	}
-	return s.closeLoan(ctx, tx, &a, l, closedOn, reason, actor, cause)
+	return s.closeLoan(ctx, tx, &a, l, closedOn, reason, actor, why)
 }
 
 // repaidAfterWriteOff records the bank's loan.closed repaid of a loan it
@@ -200,14 +204,18 @@ func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked
 // keeps the written-off principal and the supplier's write-off stays on
 // record.
 func (s *Service) repaidAfterWriteOff(ctx context.Context, tx *postgres.Tx, a Application, l Loan, on money.Date, actor string) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE loans SET close_reason = 'repaid', closed_on = $2, updated_at = now() WHERE id = $1`, l.ID, on); err != nil {
+	why := cause(CauseWrittenOffRepaid, "loan", l.BankLoanID, "on", on.String())
+	if _, err := tx.ExecContext(ctx, `
+		WITH l AS (
+			UPDATE loans SET close_reason = 'repaid', closed_on = $2, updated_at = now() WHERE id = $1
+		)`+insertNote, l.ID, on, a.ID, string(a.Status), actor, why.Code, why.argsJSON()); err != nil {
 		return postgres.Translate(err)
 	}
-	if err := s.moveAccount(ctx, tx, a.ID, "released", actor, fmt.Sprintf("loan %s, written off, closed as repaid on %s", l.BankLoanID, on)); err != nil {
+	if err := s.moveAccount(ctx, tx, a.ID, "released", actor, why); err != nil {
 		return err
 	}
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.closed", EntityType: "application", EntityID: a.ID,
-		Reason: fmt.Sprintf("loan %s, written off, closed as repaid on %s", l.BankLoanID, on)})
+		Reason: why.String()})
 }
 
 // Lapse records application.lapsed: an approval that will never be drawn
@@ -230,10 +238,10 @@ func (s *Service) Lapse(ctx context.Context, tx *postgres.Tx, bankID, appID, rea
 	if a.Status != Approved || a.Disbursed.IsPositive() {
 		return errs.E(errs.InvalidTransition, "an application that is %s cannot lapse: only an approval with nothing disbursed does", a.Status)
 	}
-	if err := s.moveAccount(ctx, tx, a.ID, "released", actor, "the approval lapsed: "+reason); err != nil {
+	if err := s.moveAccount(ctx, tx, a.ID, "released", actor, cause(CauseAccountReleasedLapsed, "reason", reason)); err != nil {
 		return err
 	}
-	return s.transition(ctx, tx, &a, Closed, actor, reason)
+	return s.transition(ctx, tx, &a, Closed, actor, cause(CauseLapsed, "reason", reason))
 }
 
 // Overdue records loan.overdue of the loan locked names on its
@@ -254,6 +262,8 @@ func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, 
 	if principal.IsNegative() || principal.GreaterThan(l.Disbursed.Sub(l.RepaidPrincipal)) {
 		return OverdueResult{}, errs.E(errs.InvalidTransition, "overdue principal %s is more than is outstanding", principal)
 	}
+	// The history entry names the episode's start: the one open already,
+	// or since.
 	var start money.Date
 	err = tx.GetContext(ctx, &start, `
 		WITH ep AS (
@@ -264,13 +274,18 @@ func (s *Service) Overdue(ctx context.Context, tx *postgres.Tx, locked *Locked, 
 			UPDATE loans SET overdue_principal = $2, overdue_since = (SELECT since FROM ep), updated_at = now() WHERE id = $1
 		), a AS (
 			UPDATE applications SET overdue_since = (SELECT since FROM ep) WHERE id = $4
+		), hist AS (
+			INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause, cause_args)
+			SELECT $4, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = $4),
+				$5, $5, $6, '`+CauseOverdue+`', $7::jsonb || jsonb_build_object('since', ep.since::text) FROM ep
 		)
-		SELECT since FROM ep`, l.ID, principal, since, a.ID)
+		SELECT since FROM ep`, l.ID, principal, since, a.ID, string(a.Status), actor,
+		cause(CauseOverdue, "loan", bankLoanID, "principal", principal.String()).argsJSON())
 	if err != nil {
 		return OverdueResult{}, postgres.Translate(err)
 	}
 	err = audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.overdue", EntityType: "application", EntityID: a.ID,
-		Reason: fmt.Sprintf("%s overdue since %s on loan %s", principal, start, bankLoanID)})
+		Reason: cause(CauseOverdue, "loan", bankLoanID, "principal", principal.String(), "since", start.String()).String()})
 	return OverdueResult{ApplicationID: a.ID, LoanID: l.ID, Since: start}, err
 }
 
@@ -292,17 +307,19 @@ func (s *Service) CureOverdue(ctx context.Context, tx *postgres.Tx, locked *Lock
 		return errs.InvalidFields(errs.FieldError{Field: "data.cured_on", Code: "before_since",
 			Message: fmt.Sprintf("%s is before the overdue began (%s)", curedOn, l.OverdueSince)})
 	}
+	why := cause(CauseOverdueCured, "loan", bankLoanID, "since", l.OverdueSince.String(), "on", curedOn.String())
 	if _, err := tx.ExecContext(ctx, `
 		WITH ep AS (
 			UPDATE loan_overdues SET cured_on = $2 WHERE loan_id = $1 AND cured_on IS NULL
 		), l AS (
 			UPDATE loans SET overdue_since = NULL, overdue_principal = 0, updated_at = now() WHERE id = $1
-		)
-		UPDATE applications SET overdue_since = NULL WHERE id = $3`, l.ID, curedOn, a.ID); err != nil {
+		), a AS (
+			UPDATE applications SET overdue_since = NULL WHERE id = $3
+		)`+insertNote, l.ID, curedOn, a.ID, string(a.Status), actor, why.Code, why.argsJSON()); err != nil {
 		return postgres.Translate(err)
 	}
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.overdue_cured", EntityType: "application", EntityID: a.ID,
-		Reason: fmt.Sprintf("loan %s overdue since %s cured on %s", bankLoanID, l.OverdueSince, curedOn)})
+		Reason: why.String()})
 }
 
 // supplierBars reads, in one statement, which of the suppliers usccs may

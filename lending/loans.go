@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/lib/pq"
@@ -37,7 +38,7 @@ var accountSteps = map[string][]string{
 	"released":  {},
 }
 
-func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, actor, cause string) error {
+func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, actor string, why Cause) error {
 	var acct RepaymentAccount
 	err := tx.GetContext(ctx, &acct, `SELECT bank_name, account_no, account_name, status, updated_at FROM repayment_accounts WHERE application_id = $1 FOR UPDATE`, appID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -62,7 +63,7 @@ func (s *Service) moveAccount(ctx context.Context, tx *postgres.Tx, appID, to, a
 	after := acct
 	after.Status = to
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "repayment_account." + to, EntityType: "application",
-		EntityID: appID, Before: acct, After: after, Reason: cause})
+		EntityID: appID, Before: acct, After: after, Reason: why.String()})
 }
 
 // BankApplication locks the application for a bank's event: not_found when
@@ -109,12 +110,13 @@ func (s *Service) MarkDeliveredMany(ctx context.Context, tx *postgres.Tx, ds []A
 		}
 		ref := refs[a.ID]
 		changes = append(changes, change{app: a, to: Delivered, actor: actor, reference: &ref,
-			cause: "the bank accepted the application (reference " + ref + ")"})
+			cause: cause(CauseDelivered, "reference", ref)})
 	}
 	return s.transitionMany(ctx, tx, changes)
 }
 
-// MarkDeliveryFailed records that the message could not be delivered.
+// MarkDeliveryFailed records that the message could not be delivered:
+// detail is CauseConsentExpired, or why in the relay's words.
 func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *postgres.Tx, appID, detail string) error {
 	a, err := s.lockApplication(ctx, tx, Scope{}, appID)
 	if err != nil {
@@ -123,7 +125,11 @@ func (s *Service) MarkDeliveryFailed(ctx context.Context, tx *postgres.Tx, appID
 	if a.Status != Submitted {
 		return nil
 	}
-	return s.transition(ctx, tx, &a, DeliveryFailed, "system:relay", detail)
+	why := cause(CauseDeliveryFailed, "detail", detail)
+	if detail == CauseConsentExpired {
+		why = cause(CauseConsentExpired)
+	}
+	return s.transition(ctx, tx, &a, DeliveryFailed, "system:relay", why)
 }
 
 // Requeued records an administrator's re-queue of a failed delivery:
@@ -140,7 +146,7 @@ func (s *Service) Requeued(ctx context.Context, tx *postgres.Tx, appID, actor st
 	if err := s.checkSingleBank(ctx, tx, a); err != nil {
 		return err
 	}
-	return s.transition(ctx, tx, &a, Submitted, actor, "delivery re-queued by an administrator")
+	return s.transition(ctx, tx, &a, Submitted, actor, cause(CauseRequeued))
 }
 
 // Received records application.received.
@@ -154,7 +160,7 @@ func (s *Service) Received(ctx context.Context, tx *postgres.Tx, bankID, appID, 
 	}
 	switch a.Status {
 	case Submitted: // the event overtook the delivery answer
-		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank reported the application received"); err != nil {
+		if err := s.transition(ctx, tx, &a, Delivered, actor, cause(CauseReceivedBeforeDelivery)); err != nil {
 			return err
 		}
 	case Approved, Rejected, Disbursed, Repaid, Closed:
@@ -162,7 +168,7 @@ func (s *Service) Received(ctx context.Context, tx *postgres.Tx, bankID, appID, 
 		// accept it, change nothing, so the bank's later events still flow.
 		return nil
 	}
-	return s.transition(ctx, tx, &a, Received, actor, "the bank registered the application")
+	return s.transition(ctx, tx, &a, Received, actor, cause(CauseReceived))
 }
 
 // Approval is application.approved's data.
@@ -209,7 +215,7 @@ func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID st
 		}
 	}
 	if a.Status == Submitted { // the approval overtook the delivery answer
-		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank answered before the delivery was recorded"); err != nil {
+		if err := s.transition(ctx, tx, &a, Delivered, actor, cause(CauseAnsweredEarly)); err != nil {
 			return err
 		}
 	}
@@ -237,7 +243,8 @@ func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID st
 	if err := s.receivableAtApproval(ctx, tx, a, ap.RepaymentAccount, actor); err != nil {
 		return err
 	}
-	return s.transition(ctx, tx, &a, Approved, actor, fmt.Sprintf("approved %s at %s for %d days", ap.ApprovedAmount, ap.AnnualRate, ap.TermDays))
+	return s.transition(ctx, tx, &a, Approved, actor, cause(CauseApproved,
+		"amount", ap.ApprovedAmount.String(), "rate", ap.AnnualRate.String(), "term_days", strconv.Itoa(ap.TermDays)))
 }
 
 // Reject records the bank's rejection and releases what the application
@@ -248,7 +255,7 @@ func (s *Service) Reject(ctx context.Context, tx *postgres.Tx, bankID, appID, co
 		return err
 	}
 	if a.Status == Submitted {
-		if err := s.transition(ctx, tx, &a, Delivered, actor, "the bank answered before the delivery was recorded"); err != nil {
+		if err := s.transition(ctx, tx, &a, Delivered, actor, cause(CauseAnsweredEarly)); err != nil {
 			return err
 		}
 	}
@@ -258,7 +265,7 @@ func (s *Service) Reject(ctx context.Context, tx *postgres.Tx, bankID, appID, co
 	if _, err := tx.ExecContext(ctx, `UPDATE applications SET rejection_reason = $2 WHERE id = $1`, appID, code+": "+reason); err != nil {
 		return postgres.Translate(err)
 	}
-	return s.transition(ctx, tx, &a, Rejected, actor, "rejected: "+code+": "+reason)
+	return s.transition(ctx, tx, &a, Rejected, actor, cause(CauseRejected, "code", code, "reason", reason))
 }
 
 // Loan is a bank loan made on an approved application.
@@ -549,7 +556,8 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Di
 	if err := s.lockOnDisbursement(ctx, tx, a.ID, actor); err != nil {
 		return err
 	}
-	return s.transition(ctx, tx, &a, Disbursed, actor, fmt.Sprintf("tranche %s of %s disbursed on %s", d.BankDisbursementID, d.Amount, d.ValueDate))
+	return s.transition(ctx, tx, &a, Disbursed, actor, cause(CauseDisbursed,
+		"loan", bankLoanID, "tranche", d.BankDisbursementID, "amount", d.Amount.String(), "value_date", d.ValueDate.String()))
 }
 
 // RepaymentResult is what a recorded repayment tells its caller (the
@@ -674,8 +682,11 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 	if r.BankDisbursementID != "" {
 		statement = repayTrancheStatement
 	}
+	entry := cause(CauseRepayment, "loan", bankLoanID, "repayment", r.BankRepaymentID, "tranche", r.BankDisbursementID,
+		"principal", r.Principal.String(), "interest", r.Interest.String(), "paid_on", r.PaidOn.String())
 	err = tx.GetContext(ctx, &res, statement,
-		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID, r.BankDisbursementID)
+		l.ID, bankID, r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn, r.PeriodStart, r.PeriodEnd, r.OutstandingBefore, a.ID, r.BankDisbursementID,
+		string(a.Status), actor, entry.argsJSON())
 	if err != nil {
 		if errs.Is(postgres.Translate(err), errs.Conflict) {
 			return out, errs.E(errs.InvalidTransition, "repayment %q was recorded before", r.BankRepaymentID)
@@ -720,19 +731,21 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 			}
 		}
 	}
-	cause := fmt.Sprintf("repayment %s: principal %s, interest %s, paid on %s", r.BankRepaymentID, r.Principal, r.Interest, r.PaidOn)
+	// The repayment's history entry was written with it (the statement's
+	// hist): every repayment has one, whether or not the state changes.
 	if a.Outstanding.IsZero() && a.Status == Disbursed {
-		if err := s.transition(ctx, tx, &a, Repaid, actor, cause); err != nil {
+		if err := s.transition(ctx, tx, &a, Repaid, actor, cause(CauseRepaidInFull)); err != nil {
 			return out, err
 		}
 		if (a.ApprovedAmount != nil && a.Disbursed.Equal(*a.ApprovedAmount)) || l.DrawdownEndedOn != nil {
 			// Nothing outstanding and nothing more to draw: the loan closes by itself.
-			if err := s.closeLoan(ctx, tx, &a, l, r.PaidOn, closedRepaid, actor, "repaid in full"); err != nil {
+			if err := s.closeLoan(ctx, tx, &a, l, r.PaidOn, closedRepaid, actor,
+				cause(CauseLoanClosedRepaid, "loan", bankLoanID, "on", r.PaidOn.String())); err != nil {
 				return out, err
 			}
 		}
 	} else if err := audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "loan.repaid", EntityType: "application",
-		EntityID: a.ID, After: r, Reason: cause}); err != nil {
+		EntityID: a.ID, After: r, Reason: entry.String()}); err != nil {
 		return out, err
 	}
 	r.LoanID = l.BankLoanID
@@ -748,7 +761,9 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 // the other's). $1 loan, $2 bank, $3 repayment id, $4 principal, $5
 // interest, $6 paid on, $7 and $8 the interest period (NULL: none), $9 the
 // loan's outstanding before, $10 the application, $11 the bank's tranche
-// id (” for the whole loan). Each answers one row: refusal (empty when
+// id (” for the whole loan), $12 the application's status, $13 the actor,
+// $14 the arguments of the repayment's history entry (hist: written with
+// the repayment, its state unchanged). Each answers one row: refusal (empty when
 // written, else no_tranche, before_value_date, outstanding, overlap), the
 // value date of the tranche (the loan's first, for a whole-loan
 // repayment), the tranche's outstanding principal, and the repayment's id
@@ -779,6 +794,11 @@ const (
 	), app AS (
 		UPDATE applications SET repaid_principal = repaid_principal + $4, interest_paid = interest_paid + $5
 		FROM chk WHERE applications.id = $10 AND chk.refusal = ''
+	), hist AS (
+		INSERT INTO application_transitions (application_id, n, from_status, to_status, actor, cause, cause_args)
+		SELECT $10, (SELECT coalesce(max(n), 0) + 1 FROM application_transitions t WHERE t.application_id = $10),
+			$12, $12, $13, '` + CauseRepayment + `', $14::jsonb
+		FROM chk WHERE chk.refusal = ''
 	)
 	SELECT chk.refusal, chk.value_date, chk.outstanding, r.id, r.seq FROM chk LEFT JOIN r ON true`
 )

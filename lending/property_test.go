@@ -1397,23 +1397,51 @@ func (p *prop) check(after string) {
 	}
 
 	// History: every recorded change follows the table, in order, and ends
-	// in the application's status.
+	// in the application's status; an event of the loan that changes no
+	// state (a repayment, an overdue, its cure, the drawdown's end) is an
+	// entry from its state to itself, and every repayment has one, in the
+	// order recorded.
 	var hist []struct {
 		ID     string `db:"application_id"`
 		N      int    `db:"n"`
 		From   string `db:"from_status"`
 		To     string `db:"to_status"`
 		Status string `db:"status"`
+		Cause  string `db:"cause"`
+		Args   string `db:"cause_args"`
 	}
 	if err := db.Select(&hist, `
-		SELECT t.application_id, t.n, t.from_status, t.to_status, a.status FROM application_transitions t
+		SELECT t.application_id, t.n, t.from_status, t.to_status, a.status, t.cause, t.cause_args::text AS cause_args
+		FROM application_transitions t
 		JOIN applications a ON a.id = t.application_id WHERE a.contract_id = $1 ORDER BY a.seq, t.n`, m.contractID); err != nil {
 		fail("history: %v", err)
 	}
+	var repaid []struct {
+		ID        string `db:"application_id"`
+		Repayment string `db:"bank_repayment_id"`
+	}
+	if err := db.Select(&repaid, `
+		SELECT l.application_id, r.bank_repayment_id FROM repayments r JOIN loans l ON l.id = r.loan_id
+		JOIN applications a ON a.id = l.application_id WHERE a.contract_id = $1 ORDER BY a.seq, r.seq`, m.contractID); err != nil {
+		fail("repayments: %v", err)
+	}
+	var wantRepaid, gotRepaid []string
+	for _, r := range repaid {
+		wantRepaid = append(wantRepaid, r.ID+" "+r.Repayment)
+	}
+	notes := []string{lending.CauseRepayment, lending.CauseOverdue, lending.CauseOverdueCured, lending.CauseDrawdownEnded, lending.CauseWrittenOffRepaid}
 	last := map[string]string{}
 	for _, h := range hist {
 		prev, seen := last[h.ID]
+		if h.Cause == lending.CauseRepayment {
+			var args lending.CauseArgs
+			if err := json.Unmarshal([]byte(h.Args), &args); err != nil {
+				fail("application %s's history #%d: arguments %s: %v", h.ID, h.N, h.Args, err)
+			}
+			gotRepaid = append(gotRepaid, h.ID+" "+args["repayment"])
+		}
 		switch {
+		case seen && h.From == h.To && slices.Contains(notes, h.Cause):
 		case !seen && (h.N != 1 || h.From != "" || h.To != "submitted"):
 			fail("application %s's history starts with #%d %q → %s", h.ID, h.N, h.From, h.To)
 		case seen && h.From != prev:
@@ -1422,6 +1450,9 @@ func (p *prop) check(after string) {
 			fail("application %s's history #%d records %s → %s, which the table forbids", h.ID, h.N, h.From, h.To)
 		}
 		last[h.ID] = h.To
+	}
+	if fmt.Sprint(gotRepaid) != fmt.Sprint(wantRepaid) {
+		fail("the history's repayments %v, want every one recorded, in order: %v", gotRepaid, wantRepaid)
 	}
 	for _, r := range apps {
 		if last[r.ID] != r.Status {

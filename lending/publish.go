@@ -28,27 +28,12 @@ const AllBanks = "*"
 // maxIntentBanks bounds the bank ids one need may name.
 const maxIntentBanks = 100
 
-// intentConsentTexts are the statements of consent to send a financing
-// need's data to one bank, in each language of consentTexts (whose items
-// they name).
-var intentConsentTexts = map[string]string{
-	LangZH: "本企业同意平台将以下资料发送给 %[2]s，仅用于其对本次融资意向（融资需求）的报价及选中后的融资申请：%[1]s。",
-	LangEN: "I consent to procfin sending %[1]s to %[2]s for its offer on this financing need, and for the credit application if I accept its offer.",
-}
-
 // IntentConsentStatement is the statement of consent to send a financing
-// need's data to the bank, in lang (ConsentLang): what the supplier is
-// shown for each bank before publishing, and what its consent stores.
-func IntentConsentStatement(lang, bankID string) string {
-	return intentConsentStatement(ConsentLang(lang), bankID)
-}
-
-func intentConsentStatement(lang, bankID string) string {
-	sep := ", "
-	if lang == LangZH {
-		sep = "、"
-	}
-	return fmt.Sprintf(intentConsentTexts[lang], strings.Join(consentTexts[lang].items, sep), bankID)
+// need's data to the bank (named by its name, its id beside it), in lang
+// (ConsentLang): what the supplier is shown for each bank before
+// publishing, and what its consent stores.
+func IntentConsentStatement(lang, bankID, bankName string) string {
+	return statement("consent.intent_statement", ConsentLang(lang), bankID, bankName)
 }
 
 // programmeBank is a bank of the programme, as a need names it.
@@ -155,6 +140,10 @@ func (s *Service) Publish(ctx context.Context, who Applicant, in PublishInput) (
 		return Intent{}, postgres.Translate(err)
 	}
 	fe, asked, respondBy := s.validateIntent(in, banks, s.now())
+	names := make(map[string]string, len(banks))
+	for _, b := range banks {
+		names[b.ID] = b.Name
+	}
 	if len(fe) > 0 {
 		return Intent{}, errs.InvalidFields(fe...)
 	}
@@ -163,7 +152,7 @@ func (s *Service) Publish(ctx context.Context, who Applicant, in PublishInput) (
 	var id string
 	err := postgres.Transact(postgres.WithClock(ctx, s.now), s.db, func(tx *postgres.Tx) error {
 		var err error
-		id, err = s.publish(ctx, tx, who, in, asked, respondBy)
+		id, err = s.publish(ctx, tx, who, in, asked, names, respondBy)
 		return err
 	})
 	if err != nil && who.RequestKey != "" {
@@ -204,7 +193,7 @@ func (s *Service) samePublication(ctx context.Context, prior Intent, in PublishI
 }
 
 // publish writes a need in tx (Publish) and returns its id.
-func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, in PublishInput, asked []string, respondBy *time.Time) (string, error) {
+func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, in PublishInput, asked []string, names map[string]string, respondBy *time.Time) (string, error) {
 	now := tx.Now()
 	cs, evidence, err := s.contracts.ContractsForUpdate(ctx, tx, []string{in.ContractID})
 	if err != nil {
@@ -255,7 +244,7 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 	}
 	consentIDs, statements := make([]string, len(asked)), make([]string, len(asked))
 	for i, b := range asked {
-		consentIDs[i], statements[i] = uuid.NewString(), intentConsentStatement(lang, b)
+		consentIDs[i], statements[i] = uuid.NewString(), IntentConsentStatement(lang, b, names[b])
 	}
 	var written []string
 	err = tx.SelectContext(ctx, &written, `
@@ -277,7 +266,7 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 		id, who.SupplierUSCC, c.ID, in.Amount.String(), *in.TermDays, in.Purpose, now,
 		by, actor, requestKey, string(verification),
 		pq.Array(asked), pq.Array(consentIDs), pq.Array(statements),
-		pq.StringArray(consentTexts[lang].items), lang, now.Add(s.limits.ConsentTTL))
+		pq.StringArray(consentItems(lang)), lang, now.Add(s.limits.ConsentTTL))
 	if err != nil {
 		return "", postgres.Translate(err)
 	}

@@ -791,5 +791,5 @@ func (s *Service) ConsentAccountChange(ctx context.Context, tx *postgres.Tx, loc
 	return audit.Record(ctx, tx, audit.Entry{Actor: actor, Action: "repayment_account.change_consented", EntityType: "application",
 		EntityID: a.ID, Before: map[string]any{"account_no": lock.AccountNo, "status": lock.Status},
 		After:  map[string]any{"account_no": lock.AccountNo, "status": lock.Status, "new_account": account},
-		Reason: fmt.Sprintf("the bank consented to repayment account %s for loan %s; it waits for the purchaser's confirmation", account.AccountNo, l.BankLoanID)})
+		Reason: cause(CauseAccountChangeConsented, "account", account.AccountNo, "loan", l.BankLoanID).String()})
 }

@@ -1,21 +1,17 @@
 package subsidies
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/xuri/excelize/v2"
-
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
-	"procfin/platform/text"
 )
 
 // Batch is a payment batch of approved claims. While open it can be
@@ -185,74 +181,4 @@ func (s *Service) BatchLines(ctx context.Context, id string) (Batch, []Line, err
 			WHERE c.batch_id = $1 ORDER BY c.seq`, id))
 	})
 	return b, lines, err
-}
-
-// ExportCSV writes the batch as CSV in lang (ExportLang): a header, one
-// line per claim, and a total line with the number of claims and the
-// batch total from the database. Every cell goes through
-// text.NewCSVWriter (formulas neutralised, decimal numbers kept).
-func ExportCSV(b Batch, lines []Line, lang string) ([]byte, error) {
-	var buf bytes.Buffer
-	w := text.NewCSVWriter(&buf)
-	_ = w.Write(exportHeader(lang))
-	for _, l := range lines {
-		_ = w.Write(l.record(lang))
-	}
-	_ = w.Write(totalRecord(b, lang))
-	w.Flush()
-	return buf.Bytes(), w.Error()
-}
-
-// ExportXLSX writes the batch as an XLSX workbook with the same rows as
-// ExportCSV. Amounts are written as the exact decimal text of numeric
-// cells (never through float64), formatted to two places; every other
-// cell is a string, never a formula.
-func ExportXLSX(b Batch, lines []Line, lang string) ([]byte, error) {
-	f := excelize.NewFile()
-	defer f.Close()
-	const sheet = "Batch"
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		return nil, err
-	}
-	style, err := f.NewStyle(&excelize.Style{NumFmt: 4}) // #,##0.00
-	if err != nil {
-		return nil, err
-	}
-	write := func(row int, rec []string, numeric bool) error {
-		for i, v := range rec {
-			cell, err := excelize.CoordinatesToCellName(i+1, row)
-			if err != nil {
-				return err
-			}
-			if numeric && exportColumns[i].amount && v != "" {
-				if err := f.SetCellDefault(sheet, cell, v); err != nil {
-					return err
-				}
-				if err := f.SetCellStyle(sheet, cell, cell, style); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := f.SetCellStr(sheet, cell, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := write(1, exportHeader(lang), false); err != nil {
-		return nil, err
-	}
-	for i, l := range lines {
-		if err := write(i+2, l.record(lang), true); err != nil {
-			return nil, err
-		}
-	}
-	if err := write(len(lines)+2, totalRecord(b, lang), true); err != nil {
-		return nil, err
-	}
-	buf, err := f.WriteToBuffer()
-	if err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }

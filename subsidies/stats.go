@@ -1,14 +1,10 @@
 package subsidies
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"strconv"
 
 	"procfin/platform/money"
 	"procfin/platform/postgres"
-	"procfin/platform/text"
 )
 
 // The finance bureau's figures read package lending's tables (banks,
@@ -181,28 +177,4 @@ func (s *Service) BankReport(ctx context.Context, month money.Date) ([]BankRepor
 				AND cp.paid_on >= p.m0 AND cp.paid_on < p.m1) AS misdirected_amount
 		FROM banks b, p ORDER BY b.id`, month)
 	return lines, postgres.Translate(err)
-}
-
-// BankReportCSV writes the monthly report as CSV, with a TOTAL line.
-func BankReportCSV(month string, lines []BankReportLine) ([]byte, error) {
-	var buf bytes.Buffer
-	w := text.NewCSVWriter(&buf)
-	_ = w.Write([]string{"month", "bank_id", "bank_name", "applications", "approvals", "disbursed", "outstanding", "overdue",
-		"misdirected_payments", "misdirected_amount"})
-	var apps, approvals, misdirected int
-	disbursed, outstanding, overdue, misdirectedAmount := money.Zero, money.Zero, money.Zero, money.Zero
-	for _, l := range lines {
-		_ = w.Write([]string{month, l.BankID, l.BankName, strconv.Itoa(l.Applications), strconv.Itoa(l.Approvals),
-			l.Disbursed.String(), l.Outstanding.String(), l.Overdue.String(), strconv.Itoa(l.Misdirected), l.MisdirectedAmount.String()})
-		apps, approvals, misdirected = apps+l.Applications, approvals+l.Approvals, misdirected+l.Misdirected
-		disbursed, outstanding, overdue = disbursed.Add(l.Disbursed), outstanding.Add(l.Outstanding), overdue.Add(l.Overdue)
-		misdirectedAmount = misdirectedAmount.Add(l.MisdirectedAmount)
-	}
-	_ = w.Write([]string{month, "TOTAL", "", strconv.Itoa(apps), strconv.Itoa(approvals),
-		disbursed.String(), outstanding.String(), overdue.String(), strconv.Itoa(misdirected), misdirectedAmount.String()})
-	w.Flush()
-	if err := w.Error(); err != nil {
-		return nil, fmt.Errorf("bank report: %w", err)
-	}
-	return buf.Bytes(), nil
 }

@@ -56,12 +56,3 @@ func refusalKey(code errs.Code) string {
 	}
 	return "err.refused"
 }
-
-// Cause is a transition's cause for the page: the catalogue's words for a
-// cause the protocol names (cause.<code>), else procfin's own.
-func (v *view) Cause(cause string) string {
-	if i18n.Has("cause." + cause) {
-		return v.T("cause." + cause)
-	}
-	return cause
-}

@@ -71,7 +71,7 @@ func TestConsentsPage(t *testing.T) {
 
 	list := c.get("/portal/consents")
 	wantStatus(t, list, http.StatusOK)
-	wantContains(t, list, `href="/portal/consents"`, "我的数据授权", "齐鲁银行沙箱", "本企业同意平台将以下资料发送给 qilu-sandbox",
+	wantContains(t, list, `href="/portal/consents"`, "我的数据授权", "齐鲁银行沙箱", "本企业同意平台将以下资料发送给齐鲁银行沙箱（qilu-sandbox），",
 		`data-consent="`+pc.ID+`" data-state="given"`, `action="/portal/consents/`+pc.ID+`/revoke"`, `action="/portal/consents/`+ac.ID+`/revoke"`, "撤回授权", "有效至")
 
 	revoke := url.Values{"csrf": {c.csrf(list)}, "form_key": {formKeyFor(t, list, pc.ID)}}

@@ -28,11 +28,12 @@ type dashboardData struct {
 	BudgetCharts   []template.HTML
 	P50, P90       string
 	Alerts         string // how many alerts are open
+	ReportMonth    string // the bank report's month offered: last month, in Asia/Shanghai
 }
 
 func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
 	ctx := r.Context()
-	d := dashboardData{Enabled: s.Subsidies != nil}
+	d := dashboardData{Enabled: s.Subsidies != nil, ReportMonth: lastMonth(time.Now())}
 	if d.Enabled {
 		var err error
 		if d.Stats, err = s.Subsidies.Stats(ctx); err != nil {
@@ -375,22 +376,58 @@ func (s *server) exportBatch(w http.ResponseWriter, r *http.Request, v *view) {
 		s.fail(w, r, v, err)
 		return
 	}
-	var body []byte
-	contentType := "text/csv; charset=utf-8"
-	if ext == "csv" {
-		body, err = subsidies.ExportCSV(b, lines, lang)
-	} else {
-		body, err = subsidies.ExportXLSX(b, lines, lang)
-		contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-	}
+	f, err := subsidies.BatchFile(b, lines, ext, lang)
 	if err != nil {
 		s.fail(w, r, v, err)
 		return
 	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Disposition", `attachment; filename="subsidy-batch-`+b.ID+`.`+ext+`"`)
+	sendFile(w, f)
+}
+
+// bankReport serves /console/bank-report?month=YYYY-MM&format=csv|xlsx,
+// worded in ?lang=, else in the page's language.
+func (s *server) bankReport(w http.ResponseWriter, r *http.Request, v *view) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if (format != subsidies.CSV && format != subsidies.XLSX) || s.Subsidies == nil {
+		s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
+		return
+	}
+	month := q.Get("month")
+	d, lang, err := subsidies.ReportQuery(month, q.Get("lang"))
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	if lang == "" {
+		lang = v.Lang
+	}
+	lines, err := s.Subsidies.BankReport(r.Context(), d)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	f, err := subsidies.BankReportFile(month, lines, format, lang)
+	if err != nil {
+		s.fail(w, r, v, err)
+		return
+	}
+	sendFile(w, f)
+}
+
+// lastMonth is the month before now's, YYYY-MM, in Asia/Shanghai: the
+// month a monthly report is asked for.
+func lastMonth(now time.Time) string {
+	y, m, _ := now.In(shanghai).Date()
+	return time.Date(y, m-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+}
+
+// sendFile answers with an exported file, as an attachment with its name.
+func sendFile(w http.ResponseWriter, f subsidies.File) {
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", f.Disposition())
 	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	w.Write(f.Body)
 }
 
 func (s *server) allApplications(w http.ResponseWriter, r *http.Request, v *view) {

@@ -59,7 +59,7 @@ func (s *server) publishData(w http.ResponseWriter, r *http.Request, v *view, f 
 	}
 	d := publishData{Contract: c, Form: f, Errors: map[string]string{}}
 	for _, b := range banks {
-		d.Banks = append(d.Banks, bankConsent{Bank: b, Statement: lending.IntentConsentStatement(v.Lang, b.ID),
+		d.Banks = append(d.Banks, bankConsent{Bank: b, Statement: lending.IntentConsentStatement(v.Lang, b.ID, b.Name),
 			Chosen: f.AllBanks || slices.Contains(f.BankIDs, b.ID)})
 	}
 	return d, true

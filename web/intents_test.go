@@ -94,7 +94,7 @@ func TestPublishIntentFields(t *testing.T) {
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p, `href="/portal/intents"`, "发布融资需求", "本计划的全部合作银行", `name="all_banks"`,
 		`value="qilu"`, "齐鲁银行", `value="jnrcb"`, "济南农商银行", `value="weihai"`, "威海银行",
-		lending.IntentConsentStatement("zh-CN", "qilu"), lending.IntentConsentStatement("zh-CN", "weihai"), "同意并发布")
+		lending.IntentConsentStatement("zh-CN", "qilu", "齐鲁银行"), lending.IntentConsentStatement("zh-CN", "weihai", "威海银行"), "发送给齐鲁银行（qilu），", "同意并发布")
 
 	res := c.post(path, url.Values{"csrf": {c.csrf(p)}, "form_key": {formKey(t, p)}, "amount": {"三十万"},
 		"term_days": {"半年"}, "purpose": {"采购"}, "respond_by": {"下周"}})
@@ -334,5 +334,5 @@ func TestIntentConsents(t *testing.T) {
 	if n := strings.Count(p.body, link); n != 2 {
 		t.Fatalf("%d consents linked to the need, want 2 (qilu, jnrcb):\n%s", n, p.body)
 	}
-	wantContains(t, p, lending.IntentConsentStatement("zh-CN", "qilu"), lending.IntentConsentStatement("zh-CN", "jnrcb"))
+	wantContains(t, p, lending.IntentConsentStatement("zh-CN", "qilu", "齐鲁银行"), lending.IntentConsentStatement("zh-CN", "jnrcb", "济南农商银行"))
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/xuri/excelize/v2"
@@ -185,13 +186,17 @@ func TestBatchFileLanguage(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			rows, err := f.GetRows("Batch")
+			rows, err := f.GetRows(f.GetSheetList()[0])
 			if err != nil {
 				t.Fatal(err)
 			}
 			return rows[0]
 		}
-		rows, err := csv.NewReader(strings.NewReader(p.body)).ReadAll()
+		body, ok := strings.CutPrefix(p.body, "\uFEFF")
+		if !ok {
+			t.Fatalf("%s: no UTF-8 byte order mark", path)
+		}
+		rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,4 +220,64 @@ func TestBatchFileLanguage(t *testing.T) {
 		t.Fatalf("?lang=zh-CN header %q", h)
 	}
 	wantStatus(t, c.get(file+".csv?lang=fr"), http.StatusUnprocessableEntity)
+
+	// The bank report, from the dashboard's form (last month by default),
+	// in the page's language unless ?lang= says otherwise.
+	c.get("/lang/zh-CN?next=%2F")
+	wantContains(t, c.get("/console"), `action="/console/bank-report"`,
+		`name="month" value="`+lastMonth(time.Now())+`"`, `name="format" value="csv"`, `name="format" value="xlsx"`)
+	report := func(query, wantSheet, wantFirst, wantTotal string) {
+		t.Helper()
+		p := c.get("/console/bank-report?" + query)
+		wantStatus(t, p, http.StatusOK)
+		sheet := ""
+		var rows [][]string
+		if strings.Contains(query, "format=xlsx") {
+			f, err := excelize.OpenReader(strings.NewReader(p.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			sheet = f.GetSheetList()[0]
+			if rows, err = f.GetRows(sheet); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			body, ok := strings.CutPrefix(p.body, "\uFEFF")
+			if !ok {
+				t.Fatalf("%s: no UTF-8 byte order mark", query)
+			}
+			var err error
+			if rows, err = csv.NewReader(strings.NewReader(body)).ReadAll(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sheet != wantSheet || rows[0][0] != wantFirst || rows[len(rows)-1][0] != wantTotal {
+			t.Fatalf("%s: sheet %q rows %q", query, sheet, rows)
+		}
+	}
+	report("month=2026-11&format=csv", "", "月份", "合计")
+	report("month=2026-11&format=xlsx", "银行月报", "月份", "合计")
+	report("month=2026-11&format=xlsx&lang=en", "Bank report", "Month", "Total")
+	c.get("/lang/en?next=%2F")
+	report("month=2026-11&format=csv", "", "Month", "Total")
+	wantStatus(t, c.get("/console/bank-report?month=2026-11&format=pdf"), http.StatusNotFound)
+	wantStatus(t, c.get("/console/bank-report?month=2026-13&format=csv"), http.StatusUnprocessableEntity)
+}
+
+// TestLastMonth: the bank report offered is the month before today's in
+// Asia/Shanghai (UTC+8).
+func TestLastMonth(t *testing.T) {
+	t.Parallel()
+	for now, want := range map[string]string{
+		"2027-01-15T00:00:00Z": "2026-12", // across the year
+		"2026-11-30T16:30:00Z": "2026-11", // 2026-12-01 00:30 in Shanghai
+		"2026-11-30T15:30:00Z": "2026-10", // still 2026-11-30 in Shanghai
+		"2026-03-31T00:00:00Z": "2026-02",
+	} {
+		at, _ := time.Parse(time.RFC3339, now)
+		if got := lastMonth(at); got != want {
+			t.Errorf("lastMonth(%s) = %s, want %s", now, got, want)
+		}
+	}
 }

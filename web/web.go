@@ -134,6 +134,7 @@ func (s *server) routes(mux *http.ServeMux, static fs.FS) {
 	mux.HandleFunc("POST /console/batches", s.page(officers, s.once(s.createBatch)))
 	mux.HandleFunc("POST /console/batches/{id}/close", s.page(officers, s.once(s.closeBatch)))
 	mux.HandleFunc("GET /console/batches/{file}", s.page(officers, s.exportBatch)) // {id}.csv, {id}.xlsx
+	mux.HandleFunc("GET /console/bank-report", s.page(officers, s.bankReport))     // ?month=&format=csv|xlsx
 	mux.HandleFunc("GET /console/applications", s.page(reviewers, s.allApplications))
 	mux.HandleFunc("GET /console/intents", s.page(reviewers, s.consoleIntents))
 	mux.HandleFunc("GET /console/amendments", s.page(officers, s.amendmentsPage))

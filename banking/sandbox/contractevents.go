@@ -323,17 +323,20 @@ func (b *Bank) contractEvents(w http.ResponseWriter, r *http.Request) {
 		LoanID: e.LoanID, Data: e.Data, BodyHash: hash, ReceivedAt: b.now(), Deliveries: 1}
 	a, known := b.apps[e.ApplicationID] // keyed by application_id
 	rec.Known = known
+	settles := ""
+	if known && a.receivable == "" && (e.Type == TypeReceivableConfirmed || e.Type == TypeReceivableRefused) {
+		settles = e.Type
+	}
+	if err := b.store.takeMessage(kindContractEvent, key, hash, rec, e.ApplicationID, settles); err != nil {
+		b.mu.Unlock()
+		b.unstored(w, "contract event", key, err)
+		return
+	}
 	b.cEvents[key] = rec
 	b.cOrder = append(b.cOrder, rec)
-	if known && a.receivable == "" {
-		switch e.Type {
-		case TypeReceivableConfirmed:
-			a.receivable = TypeReceivableConfirmed
-			close(a.settled)
-		case TypeReceivableRefused:
-			a.receivable = TypeReceivableRefused
-			close(a.settled)
-		}
+	if settles != "" {
+		a.receivable = settles
+		close(a.settled)
 	}
 	b.mu.Unlock()
 	b.log.Info("contract event taken", "event_id", e.EventID, "type", e.Type, "contract_no", e.Contract.ContractNo,
@@ -350,7 +353,7 @@ func (b *Bank) contractEventBefore(w http.ResponseWriter, key, hash string) bool
 		b.mu.Unlock()
 		return false
 	}
-	b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"event_id": rec.EventID, "status": "accepted"})
+	b.resent(w, kindContractEvent, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"event_id": rec.EventID, "status": "accepted"})
 	return true
 }
 

@@ -222,11 +222,11 @@ func TestAwaitConfirmationRefused(t *testing.T) {
 	if !sameJSON(t, ev[2].Data, `{"reason":"receivable_refused"}`) || ev[2].ApplicationID != id {
 		t.Errorf("lapsed %+v", ev[2])
 	}
-	// A confirmation after the refusal disburses nothing.
+	// A confirmation after the refusal disburses nothing: the life is over.
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if a := h.postContractEvent("e-c", contractEventBody("e-c", TypeReceivableConfirmed, id, confirmedData()), nil); a.status != http.StatusAccepted {
 		t.Fatalf("confirmation: %d %v", a.status, a.body)
 	}
-	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event to arrive
 	if got := types(h.procfin.Events()); len(got) != 3 {
 		t.Errorf("events %v after a late confirmation, want still 3", got)
 	}

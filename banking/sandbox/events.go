@@ -184,98 +184,207 @@ func newOutEvent(e Event) (outEvent, error) {
 	return outEvent{e, b}, nil
 }
 
-// process decides one application after the delay and sends its events,
-// then the later steps of its loan's life, RepayAfter apart. A withdrawn
-// application is not decided.
+// process takes an application through its life from where it stands,
+// so that a restarted bank carries on: each batch of its events in turn
+// is due at a.nextAt, built then (the first, after DecisionDelay, is the
+// decision; the disbursements of a bank that waits for confirmation wait
+// for the purchaser's word) and stored before it is first sent, so that a
+// batch sent again after a restart is the same messages; once procfin
+// took a batch, the next is due RepayAfter later. A withdrawn application
+// is not decided; a batch procfin refuses, or that is given up, ends the
+// life.
 func (b *Bank) process(ctx context.Context, a *application) {
-	if !sleep(ctx, b.cfg.DecisionDelay) {
-		return
-	}
-	events, err := b.decide(a)
-	if err != nil {
-		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
-		return
-	}
-	if len(events) == 0 {
-		b.log.Info("application withdrawn: no decision", "application_id", a.rec.ApplicationID)
-		return
-	}
-	if b.cfg.AwaitConfirmation && a.approved {
-		if events = b.awaitConfirmation(ctx, a, events); events == nil {
+	for {
+		b.mu.Lock()
+		k, due := a.sent, a.nextAt
+		b.mu.Unlock()
+		if !sleep(ctx, time.Until(due)) {
 			return
 		}
-	}
-	if !b.sendBatch(ctx, a, events) || !a.approved || b.cfg.RepayAfter <= 0 {
-		return
-	}
-	if a.life == LifeRepaid {
-		if !sleep(ctx, b.cfg.RepayAfter) {
+		events, err := b.batch(ctx, a, k)
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Error("build events", "application_id", a.rec.ApplicationID, "batch", k, "error", err)
+			}
 			return
 		}
-		if events, err = b.repay(a); err != nil {
-			b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
-			return
-		}
-		b.sendBatch(ctx, a, events)
-		return
-	}
-	for i, step := range a.plan.steps {
-		if !sleep(ctx, b.cfg.RepayAfter) {
-			return
-		}
-		now := b.now()
-		for j := range step {
-			step[j].OccurredAt = now
-		}
-		if events, err = outEvents(step); err != nil {
-			b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
+		if len(events) == 0 {
+			b.log.Info("application withdrawn: no decision", "application_id", a.rec.ApplicationID)
+			b.finish(a)
 			return
 		}
 		if !b.sendBatch(ctx, a, events) {
+			if ctx.Err() == nil {
+				b.finish(a)
+			}
 			return
 		}
-		b.log.Info("loan's life goes on", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "life", a.life, "step", i+1, "events", len(events))
+		if k > 0 {
+			b.log.Info("loan's life goes on", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "life", a.life, "batch", k, "events", len(events))
+		}
+		if !b.batchSent(a, k) {
+			return
+		}
 	}
-	b.settleLine(a, a.plan.undisbursed)
 }
 
-// awaitConfirmation sends the decision of an approved application (events
-// up to its first disbursement), waits for the purchaser's confirmation or
-// refusal (procfin's contract event), and returns the disbursements to send
-// once confirmed; nil when the decision was not delivered, the purchaser
-// refused (the approval then lapses: application.lapsed,
-// receivable_refused) or ctx ended.
-func (b *Bank) awaitConfirmation(ctx context.Context, a *application, events []outEvent) []outEvent {
-	i := slices.IndexFunc(events, func(e outEvent) bool { return e.Type == TypeDisbursed })
-	if i < 0 {
-		return events
+// batches is how many batches of events a's life sends, as far as the bank
+// knows it: the decision, the disbursements or lapse of an approval that
+// waits for confirmation, and the later steps.
+func (b *Bank) batches(a *application) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !a.approved {
+		return 1 // rejected or held (a withdrawn one has none)
 	}
-	if !b.sendBatch(ctx, a, events[:i]) {
-		return nil
+	n := 1
+	if b.cfg.AwaitConfirmation {
+		n++
+		if a.receivable == TypeReceivableRefused {
+			return n
+		}
 	}
+	switch {
+	case b.cfg.RepayAfter <= 0:
+	case a.life == LifeRepaid:
+		n++
+	default:
+		n += len(a.plan.steps)
+	}
+	return n
+}
+
+// batchSent records that procfin took batch k of a: the next is due
+// RepayAfter later (at once when it is the disbursements that wait for
+// confirmation), or the life is over. It reports whether a next batch
+// follows.
+func (b *Bank) batchSent(a *application, k int) bool {
+	more := k+1 < b.batches(a)
+	next := time.Now().Add(b.cfg.RepayAfter)
+	if k == 0 && b.cfg.AwaitConfirmation {
+		next = time.Now()
+	}
+	b.mu.Lock()
+	a.sent, a.nextAt, a.done = k+1, next, !more
+	b.mu.Unlock()
+	if err := b.store.batchSent(a.rec.IdempotencyKey, k, next, !more); err != nil {
+		b.log.Error("store a batch sent", "application_id", a.rec.ApplicationID, "batch", k, "error", err)
+		return false
+	}
+	return more
+}
+
+// finish records that a's life is over.
+func (b *Bank) finish(a *application) {
+	b.mu.Lock()
+	a.done = true
+	b.mu.Unlock()
+	if err := b.store.finish(a.rec.IdempotencyKey); err != nil {
+		b.log.Error("store a life over", "application_id", a.rec.ApplicationID, "error", err)
+	}
+}
+
+// batch returns batch k of a's events: as stored, when it was built
+// before, else built now and stored. The decision (k 0) is none when the
+// application was withdrawn.
+func (b *Bank) batch(ctx context.Context, a *application, k int) ([]outEvent, error) {
+	stored, err := b.store.batch(a.rec.IdempotencyKey, k)
+	if err != nil || stored != nil {
+		return stored, err
+	}
+	if k == 0 {
+		return b.decision(a)
+	}
+	step := k - 1
+	if b.cfg.AwaitConfirmation {
+		if k == 1 {
+			return b.settledBatch(ctx, a)
+		}
+		step--
+	}
+	var list []Event
+	var line string
+	var used money.Amount
+	if a.life == LifeRepaid {
+		list = b.repayments(a)
+		line, used = b.settleLine(a, money.Zero)
+	} else {
+		now := b.now()
+		list = slices.Clone(a.plan.steps[step])
+		for i := range list {
+			list[i].OccurredAt = now
+		}
+		if step == len(a.plan.steps)-1 {
+			line, used = b.settleLine(a, a.plan.undisbursed)
+		}
+	}
+	events, err := outEvents(list)
+	if err != nil {
+		return nil, err
+	}
+	return events, b.store.storeBatch(a, k, events, "", line, used)
+}
+
+// decision decides a and stores its first batch: received, approved or
+// rejected, and the disbursements, but for a bank that waits for
+// confirmation; none when it was withdrawn.
+func (b *Bank) decision(a *application) ([]outEvent, error) {
+	events, err := b.decide(a)
+	if err != nil || len(events) == 0 {
+		return nil, err
+	}
+	if b.cfg.AwaitConfirmation && a.approved {
+		if i := slices.IndexFunc(events, func(e outEvent) bool { return e.Type == TypeDisbursed }); i >= 0 {
+			events = events[:i]
+		}
+	}
+	var decision, line string
+	var used money.Amount
+	b.mu.Lock()
+	if a.decided {
+		decision, err = decisionOf(a)
+	}
+	if a.line != nil {
+		line, used = a.line.id, a.amount
+	}
+	b.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return events, b.store.storeBatch(a, 0, events, decision, line, used)
+}
+
+// settledBatch waits for the purchaser's confirmation or refusal of an
+// approved application (procfin's contract event) and returns, stored, its
+// disbursements once confirmed, or its lapse (application.lapsed,
+// receivable_refused) once refused.
+func (b *Bank) settledBatch(ctx context.Context, a *application) ([]outEvent, error) {
 	b.log.Info("approved: waiting for the purchaser's confirmation before disbursing", "application_id", a.rec.ApplicationID)
 	select {
 	case <-a.settled:
 	case <-ctx.Done():
-		return nil
+		return nil, ctx.Err()
 	}
 	b.mu.Lock()
 	refused := a.receivable == TypeReceivableRefused
 	b.mu.Unlock()
-	if !refused {
+	var list []Event
+	var line string
+	var used money.Amount
+	if refused {
+		b.log.Info("receivable refused: the approval lapses", "application_id", a.rec.ApplicationID)
+		list = []Event{{EventID: a.rec.BankReference + ".lapsed", Type: TypeLapsed, OccurredAt: b.now(),
+			ApplicationID: a.rec.ApplicationID, BankReference: a.rec.BankReference, Data: Lapsed{Reason: ReasonReceivableRefused}}}
+		line, used = b.settleLine(a, a.amount)
+	} else {
 		b.log.Info("receivable confirmed: disbursing", "application_id", a.rec.ApplicationID)
-		return events[i:]
+		list = b.disbursements(a, b.now())
 	}
-	lapsed, err := newOutEvent(Event{EventID: a.rec.BankReference + ".lapsed", Type: TypeLapsed, OccurredAt: b.now(),
-		ApplicationID: a.rec.ApplicationID, BankReference: a.rec.BankReference, Data: Lapsed{Reason: ReasonReceivableRefused}})
+	events, err := outEvents(list)
 	if err != nil {
-		b.log.Error("build events", "application_id", a.rec.ApplicationID, "error", err)
-		return nil
+		return nil, err
 	}
-	b.log.Info("receivable refused: the approval lapses", "application_id", a.rec.ApplicationID)
-	b.settleLine(a, a.amount)
-	b.sendBatch(ctx, a, []outEvent{lapsed})
-	return nil
+	return events, b.store.storeBatch(a, 1, events, "", line, used)
 }
 
 // decide approves or rejects the application and returns its events:
@@ -350,24 +459,31 @@ func (b *Bank) decide(a *application) ([]outEvent, error) {
 			AccountName: a.msg.Supplier.Name,
 		},
 	}))
+	return outEvents(append(list, b.disbursements(a, now)...))
+}
+
+// disbursements are the loan.disbursed of a's tranches, occurring at now.
+func (b *Bank) disbursements(a *application, now time.Time) []Event {
+	var list []Event
 	maturity := a.plan.tranches[0].valueDate.AddDays(a.termDays)
 	for i, t := range a.plan.tranches {
 		n := strconv.Itoa(i + 1)
-		list = append(list, mk("disbursed."+n, TypeDisbursed, Disbursed{
-			LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t.amount,
-			ValueDate: t.valueDate, MaturityDate: maturity, AnnualRate: a.rate,
-		}))
+		list = append(list, Event{EventID: a.rec.BankReference + ".disbursed." + n, Type: TypeDisbursed, OccurredAt: now,
+			ApplicationID: a.rec.ApplicationID, BankReference: a.rec.BankReference, Data: Disbursed{
+				LoanID: a.loanID, DisbursementID: trancheID(a, i), Amount: t.amount,
+				ValueDate: t.valueDate, MaturityDate: maturity, AnnualRate: a.rate,
+			}})
 	}
-	return outEvents(list)
+	return list
 }
 
 // trancheID is the bank's id of a's tranche i (from 0).
 func trancheID(a *application, i int) string { return a.loanID + "-D" + strconv.Itoa(i+1) }
 
-// repay returns the repayment of every tranche of a LifeRepaid loan,
+// repayments are the repayment of every tranche of a LifeRepaid loan,
 // naming it, paid today with interest from its value date to today (none,
 // and no interest period, when that is no day).
-func (b *Bank) repay(a *application) ([]outEvent, error) {
+func (b *Bank) repayments(a *application) []Event {
 	now := b.now()
 	today := money.DateOf(now)
 	ref := a.rec.BankReference
@@ -389,19 +505,19 @@ func (b *Bank) repay(a *application) ([]outEvent, error) {
 			ApplicationID: a.rec.ApplicationID, BankReference: ref, Data: r,
 		})
 	}
-	b.settleLine(a, money.Zero)
 	b.log.Info("loan repaid", "application_id", a.rec.ApplicationID, "loan_id", a.loanID, "paid_on", today)
-	return outEvents(list)
+	return list
 }
 
 // settleLine gives a's credit line back what the closed loan no longer
 // uses: all of the approval to a revolving line, only the undisbursed
-// part to one that is not.
-func (b *Bank) settleLine(a *application, undisbursed money.Amount) {
+// part to one that is not. It returns the line's id ("" for none) and the
+// change of its use, to store.
+func (b *Bank) settleLine(a *application, undisbursed money.Amount) (line string, used money.Amount) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if a.line == nil {
-		return
+		return "", money.Zero
 	}
 	back := undisbursed
 	if a.line.revolving {
@@ -411,6 +527,7 @@ func (b *Bank) settleLine(a *application, undisbursed money.Amount) {
 	if a.line.used.IsNegative() {
 		a.line.used = money.Zero
 	}
+	return a.line.id, money.Zero.Sub(back)
 }
 
 func outEvents(list []Event) ([]outEvent, error) {
@@ -618,8 +735,12 @@ func (b *Bank) GrantLine(ctx context.Context, supplierUSCC, limit string, revolv
 	if err := b.deliver(ctx, o, nil); err != nil {
 		return "", fmt.Errorf("sandbox: credit_line.granted: %w", err)
 	}
+	l := &creditLine{id: id, uscc: supplierUSCC, limit: amount, revolving: revolving, validFrom: from, validUntil: until}
+	if err := b.store.grantLine(l); err != nil {
+		return "", fmt.Errorf("sandbox: store credit line: %w", err)
+	}
 	b.mu.Lock()
-	b.lines[id] = &creditLine{id: id, uscc: supplierUSCC, limit: amount, revolving: revolving, validFrom: from, validUntil: until}
+	b.lines[id] = l
 	b.mu.Unlock()
 	return id, nil
 }
@@ -649,16 +770,23 @@ func (b *Bank) ChangeLine(ctx context.Context, lineID, limit string, revolving b
 		return fmt.Errorf("sandbox: no credit line %q in force", lineID)
 	}
 	l.changes++
+	changes := l.changes
 	data := LineGranted{CreditLineID: l.id, SupplierUSCC: l.uscc, Limit: amount, ValidFrom: l.validFrom,
 		ValidUntil: l.validUntil, Revolving: revolving, AnnualRateCeiling: b.cfg.Rate}
 	eventID := l.id + ".changed." + strconv.Itoa(l.changes)
 	b.mu.Unlock()
+	if err := b.store.countChange(lineID, changes); err != nil {
+		return fmt.Errorf("sandbox: store credit line: %w", err)
+	}
 	o, err := newOutEvent(Event{EventID: eventID, Type: TypeLineChanged, OccurredAt: b.now(), Data: data})
 	if err != nil {
 		return err
 	}
 	if err := b.deliver(ctx, o, nil); err != nil {
 		return fmt.Errorf("sandbox: credit_line.changed: %w", err)
+	}
+	if err := b.store.changeLine(lineID, amount, revolving, changes); err != nil {
+		return fmt.Errorf("sandbox: store credit line: %w", err)
 	}
 	b.mu.Lock()
 	l.limit, l.revolving = amount, revolving
@@ -683,6 +811,9 @@ func (b *Bank) RevokeLine(ctx context.Context, lineID, reason string) error {
 	}
 	if err := b.deliver(ctx, o, nil); err != nil {
 		return fmt.Errorf("sandbox: credit_line.revoked: %w", err)
+	}
+	if err := b.store.revokeLine(lineID); err != nil {
+		return fmt.Errorf("sandbox: store credit line: %w", err)
 	}
 	b.mu.Lock()
 	delete(b.lines, lineID)

@@ -186,6 +186,10 @@ type intentState struct {
 	decision string         // "" until procfin decided
 	answer   string         // Answer*: "" until the bank answered
 	offer    *OfferSent
+	// offerEvent is the offer.made built, sent again by a restarted bank
+	// until procfin answers it; queued: a reloaded intent waits for Run.
+	offerEvent []byte
+	queued     bool
 }
 
 // How the bank answered an intent (IntentAnswer).
@@ -449,10 +453,10 @@ func (b *Bank) signedMessage(w http.ResponseWriter, r *http.Request, max int) (k
 	return key, body, true
 }
 
-// resent answers, with b.mu held (it releases it), a message taken
+// resent answers, with b.mu held (it releases it), a message of kind taken
 // before under its Idempotency-Key: the same body again is counted
 // (deliveries) and answered 200 with answer, another body 409.
-func (b *Bank) resent(w http.ResponseWriter, hash, takenHash string, deliveries *int, answer map[string]string) {
+func (b *Bank) resent(w http.ResponseWriter, kind, key, hash, takenHash string, deliveries *int, answer map[string]string) {
 	same := hash == takenHash
 	if same {
 		*deliveries++
@@ -462,6 +466,7 @@ func (b *Bank) resent(w http.ResponseWriter, hash, takenHash string, deliveries 
 		writeProblem(w, http.StatusConflict, string(errs.IdempotencyReused), "this Idempotency-Key came before with a different body")
 		return
 	}
+	b.countResend(kind, key)
 	writeJSON(w, http.StatusOK, answer)
 }
 
@@ -489,7 +494,7 @@ func (b *Bank) takeIntent(w http.ResponseWriter, r *http.Request) {
 	hash := signature.BodyHash(body)
 	b.mu.Lock()
 	if rec, ok := b.intentMsgs[key]; ok {
-		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
+		b.resent(w, kindIntent, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
 		return
 	}
 	b.mu.Unlock()
@@ -501,7 +506,7 @@ func (b *Bank) takeIntent(w http.ResponseWriter, r *http.Request) {
 
 	b.mu.Lock()
 	if rec, ok := b.intentMsgs[key]; ok { // a concurrent delivery won
-		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
+		b.resent(w, kindIntent, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "status": "received"})
 		return
 	}
 	rec := &IntentReceived{MessageID: key, IntentID: m.IntentID, PublishedAt: m.PublishedAt, RespondBy: m.RespondBy,
@@ -510,13 +515,14 @@ func (b *Bank) takeIntent(w http.ResponseWriter, r *http.Request) {
 	if m.Supplier != nil {
 		rec.SupplierUSCC = m.Supplier.USCC
 	}
+	if err := b.store.takeMessage(kindIntent, key, hash, rec, "", ""); err != nil {
+		b.mu.Unlock()
+		b.unstored(w, "financing intent", key, err)
+		return
+	}
 	b.intentMsgs[key] = rec
 	b.iOrder = append(b.iOrder, rec)
-	st, ok := b.intents[m.IntentID]
-	if !ok {
-		st = &intentState{id: m.IntentID}
-		b.intents[m.IntentID] = st
-	}
+	st := b.intentState(m.IntentID)
 	fresh := st.msg == nil
 	if fresh {
 		st.msg = &m
@@ -548,7 +554,7 @@ func (b *Bank) takeDecision(w http.ResponseWriter, r *http.Request) {
 	hash := signature.BodyHash(body)
 	b.mu.Lock()
 	if rec, ok := b.decisions[key]; ok {
-		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
+		b.resent(w, kindDecision, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
 		return
 	}
 	b.mu.Unlock()
@@ -560,7 +566,7 @@ func (b *Bank) takeDecision(w http.ResponseWriter, r *http.Request) {
 
 	b.mu.Lock()
 	if rec, ok := b.decisions[key]; ok { // a concurrent delivery won
-		b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
+		b.resent(w, kindDecision, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"intent_id": rec.IntentID, "decision": rec.Decision})
 		return
 	}
 	rec := &DecisionReceived{MessageID: key, IntentID: m.IntentID, Decision: m.Decision, BodyHash: hash, ReceivedAt: b.now(), Deliveries: 1}
@@ -570,13 +576,14 @@ func (b *Bank) takeDecision(w http.ResponseWriter, r *http.Request) {
 	if m.ApplicationID != nil {
 		rec.ApplicationID = *m.ApplicationID
 	}
-	st, ok := b.intents[m.IntentID]
-	if !ok {
-		st = &intentState{id: m.IntentID}
-		b.intents[m.IntentID] = st
-	}
+	st := b.intentState(m.IntentID)
 	rec.Known = st.msg != nil
 	rec.OwnOffer = st.offer != nil && rec.OfferID != "" && st.offer.OfferID == rec.OfferID
+	if err := b.store.takeMessage(kindDecision, key, hash, rec, "", ""); err != nil {
+		b.mu.Unlock()
+		b.unstored(w, "decision", key, err)
+		return
+	}
 	if st.decision == "" {
 		st.decision = m.Decision
 	}
@@ -594,51 +601,22 @@ var errIntentDecided = errors.New("the intent was decided")
 
 // answerIntent answers an intent after DecisionDelay by the offer rule:
 // an offer.made, or nothing when the bank declines, the intent was decided
-// meanwhile, or its respond_by passed (by the bank's clock).
+// meanwhile, or its respond_by passed (by the bank's clock). The answer
+// and the offer.made are stored before it is sent; an offer a restarted
+// bank had made and procfin not yet answered is sent again at once.
 func (b *Bank) answerIntent(ctx context.Context, st *intentState) {
-	if !sleep(ctx, b.cfg.DecisionDelay) {
-		return
-	}
-	rule := b.cfg.Offers
-	now := b.now()
 	b.mu.Lock()
-	m := st.msg
-	switch {
-	case st.decision != "":
-		st.answer = AnswerDecided
-		b.mu.Unlock()
-		b.log.Info("financing intent decided before the bank answered: no offer", "intent_id", st.id, "decision", st.decision)
-		return
-	case rule.Decline:
-		st.answer = AnswerDeclined
-		b.mu.Unlock()
-		b.log.Info("financing intent: the bank makes no offer (its rule declines)", "intent_id", st.id)
-		return
-	case !now.Before(m.RespondBy):
-		st.answer = AnswerLate
-		b.mu.Unlock()
-		b.log.Info("financing intent past respond_by: no offer", "intent_id", st.id, "respond_by", m.RespondBy)
-		return
-	}
-	o := &OfferSent{OfferMade: OfferMade{
-		IntentID: st.id, OfferID: "SBX-O-" + randomID(5), Amount: b.offerAmount(*m.Request.Amount),
-		AnnualRate: rule.Rate, TermDays: m.Request.TermDays,
-		ValidUntil: now.Add(rule.ValidFor).UTC().Truncate(time.Second), Conditions: rule.Conditions,
-	}}
-	if rule.TermDays > 0 {
-		o.TermDays = rule.TermDays
-	}
-	st.offer, st.answer = o, AnswerOffered
-	b.offers[o.OfferID] = o
-	b.oOrder = append(b.oOrder, o)
+	o, body := st.offer, st.offerEvent
 	b.mu.Unlock()
-
-	e, err := newOutEvent(Event{EventID: o.OfferID + ".made", Type: TypeOfferMade, OccurredAt: now, Data: o.OfferMade})
-	if err != nil {
-		b.log.Error("build events", "intent_id", st.id, "error", err)
-		return
+	if o == nil || body == nil {
+		if !sleep(ctx, b.cfg.DecisionDelay) {
+			return
+		}
+		if o, body = b.offer(st); o == nil {
+			return
+		}
 	}
-	b.log.Info("offer made", "intent_id", st.id, "offer_id", o.OfferID, "amount", o.Amount, "annual_rate", o.AnnualRate, "term_days", o.TermDays)
+	e := outEvent{Event{EventID: o.OfferID + ".made", Type: TypeOfferMade}, body}
 	stop := func() error {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -654,9 +632,65 @@ func (b *Bank) answerIntent(ctx context.Context, st *intentState) {
 	if err != nil {
 		b.log.Warn("offer not taken", "intent_id", st.id, "offer_id", o.OfferID, "status", status, "error", err)
 	}
+	if ctx.Err() != nil {
+		return // a restarted bank sends it again
+	}
 	b.mu.Lock()
 	o.Status = status
 	b.mu.Unlock()
+	if err := b.store.offerAnswered(st.id, status); err != nil {
+		b.log.Error("store procfin's answer to an offer", "intent_id", st.id, "error", err)
+	}
+}
+
+// offer answers the intent by the offer rule and returns the offer made
+// and its offer.made, stored; nil when the bank makes none.
+func (b *Bank) offer(st *intentState) (*OfferSent, []byte) {
+	rule := b.cfg.Offers
+	now := b.now()
+	b.mu.Lock()
+	m := st.msg
+	var answer, why string
+	switch {
+	case st.decision != "":
+		answer, why = AnswerDecided, "financing intent decided before the bank answered: no offer"
+	case rule.Decline:
+		answer, why = AnswerDeclined, "financing intent: the bank makes no offer (its rule declines)"
+	case !now.Before(m.RespondBy):
+		answer, why = AnswerLate, "financing intent past respond_by: no offer"
+	}
+	if answer != "" {
+		st.answer = answer
+		b.mu.Unlock()
+		b.log.Info(why, "intent_id", st.id, "decision", st.decision, "respond_by", m.RespondBy)
+		if err := b.store.answerIntent(st.id, answer, nil, nil); err != nil {
+			b.log.Error("store the answer to an intent", "intent_id", st.id, "error", err)
+		}
+		return nil, nil
+	}
+	o := &OfferSent{OfferMade: OfferMade{
+		IntentID: st.id, OfferID: "SBX-O-" + randomID(5), Amount: b.offerAmount(*m.Request.Amount),
+		AnnualRate: rule.Rate, TermDays: m.Request.TermDays,
+		ValidUntil: now.Add(rule.ValidFor).UTC().Truncate(time.Second), Conditions: rule.Conditions,
+	}}
+	if rule.TermDays > 0 {
+		o.TermDays = rule.TermDays
+	}
+	e, err := newOutEvent(Event{EventID: o.OfferID + ".made", Type: TypeOfferMade, OccurredAt: now, Data: o.OfferMade})
+	if err == nil {
+		err = b.store.answerIntent(st.id, AnswerOffered, o, e.body)
+	}
+	if err != nil {
+		b.mu.Unlock()
+		b.log.Error("build or store an offer", "intent_id", st.id, "error", err)
+		return nil, nil
+	}
+	st.offer, st.offerEvent, st.answer = o, e.body, AnswerOffered
+	b.offers[o.OfferID] = o
+	b.oOrder = append(b.oOrder, o)
+	b.mu.Unlock()
+	b.log.Info("offer made", "intent_id", st.id, "offer_id", o.OfferID, "amount", o.Amount, "annual_rate", o.AnnualRate, "term_days", o.TermDays)
+	return o, e.body
 }
 
 // offerAmount is what the rule offers of asked: MaxShare of it, cut down

@@ -114,7 +114,7 @@ func TestLives(t *testing.T) {
 			if rec := h.bank.Received(); len(rec) != 1 || rec[0].Life != tc.life {
 				t.Errorf("Received() = %+v, want one with life %s", rec, tc.life)
 			}
-			time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+			h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 			if n := len(h.procfin.Events()); n != len(tc.events) {
 				t.Errorf("%d events, want %d", n, len(tc.events))
 			}
@@ -273,7 +273,7 @@ func TestWithdrawal(t *testing.T) {
 		w[0].Deliveries != 2 || w[0].Decided || !w[0].WithdrawnAt.Equal(time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)) {
 		t.Errorf("Withdrawals() = %+v", w)
 	}
-	time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if got := types(h.procfin.Events()); !slices.Equal(got, []string{TypeReceived}) {
 		t.Errorf("events %v, want only received", got)
 	}
@@ -291,7 +291,7 @@ func TestWithdrawnBeforeDecision(t *testing.T) {
 	if a := h.post(id, message(id, "100000.00", 90), nil); a.status != http.StatusAccepted {
 		t.Fatalf("status %d %v", a.status, a.body)
 	}
-	time.Sleep(50 * time.Millisecond) // the decision delay is 10 ms: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if ev := h.procfin.Events(); len(ev) != 0 {
 		t.Errorf("events %v, want none", types(ev))
 	}
@@ -321,8 +321,9 @@ func TestWithdrawalStopsResending(t *testing.T) {
 	if a := h.post(id, message(id, "100000.00", 90), nil); a.status != http.StatusAccepted {
 		t.Fatalf("status %d %v", a.status, a.body)
 	}
-	h.procfin.waitEvents(1)
-	time.Sleep(100 * time.Millisecond) // the back-off is 2 ms doubling: time for a stray resend
+	// Once the bank is done with the application, it sends nothing more
+	// of it: every post it made is counted.
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) })
 	h.procfin.mu.Lock()
 	posts := h.procfin.posts
 	h.procfin.mu.Unlock()

@@ -39,8 +39,13 @@
 // Faults make it misbehave on demand (down, slow, 500s, duplicate and
 // reordered events); SetFaults changes them at run time.
 //
-// Everything is in memory: a restarted sandbox forgets its applications,
-// loans and lines.
+// Given a database (Config.DB), the bank keeps its state there, in its own
+// tables (sandbox_*, keyed by its id): a bank restarted on the same
+// database takes up every loan's life where it stood, each next step at
+// its due time (at once when overdue), sending again with the same event
+// ids and bodies what procfin had not yet taken. Without one, everything
+// is in memory and a restarted bank forgets its applications, loans and
+// lines.
 package sandbox
 
 import (
@@ -62,6 +67,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -162,6 +169,11 @@ type Config struct {
 	Now func() time.Time
 	// Logger logs deliveries and decisions (default slog.Default()).
 	Logger *slog.Logger
+	// DB, when set, keeps the bank's state in procfin's database, in the
+	// sandbox's own tables (migration 00040), keyed by BankID: New reads
+	// it back and Run carries on every life that is not over. Nil: in
+	// memory only.
+	DB *sqlx.DB
 
 	// BankName is repayment_account.bank_name (default DefaultBankName).
 	BankName string
@@ -220,6 +232,12 @@ type application struct {
 	// when it is set.
 	receivable string
 	settled    chan struct{}
+
+	// Where its life stands: the batches of events procfin took, when
+	// the next is due (real time), and whether the life is over.
+	sent   int
+	nextAt time.Time
+	done   bool
 }
 
 // creditLine is a line the sandbox granted.
@@ -269,6 +287,7 @@ type Bank struct {
 	cfg       Config
 	signer    signature.Signer
 	verifier  *signature.Verifier
+	store     store
 	log       *slog.Logger
 	client    *http.Client
 	eventsURL string
@@ -308,8 +327,9 @@ type Bank struct {
 	doneOnce       sync.Once
 }
 
-// New checks cfg, fills in its defaults and returns the bank. Call Run to
-// have it decide applications and send events, and Handler to serve it.
+// New checks cfg, fills in its defaults, reads the bank's state back from
+// cfg.DB, if set, and returns the bank. Call Run to have it decide
+// applications and send events, and Handler to serve it.
 func New(cfg Config) (*Bank, error) {
 	if cfg.BankID == "" {
 		return nil, errors.New("sandbox: BankID is required")
@@ -389,6 +409,7 @@ func New(cfg Config) (*Bank, error) {
 		log:           cfg.Logger.With("bank", cfg.BankID),
 		client:        cfg.HTTPClient,
 		eventsURL:     cfg.ProcfinURL + "/v1/bank-events",
+		store:         store{db: cfg.DB, bank: cfg.BankID},
 		publicURL:     cfg.PublicURL,
 		faults:        cfg.Faults,
 		apps:          map[string]*application{},
@@ -418,6 +439,9 @@ func New(cfg Config) (*Bank, error) {
 		signature.WithClock(cfg.Now),
 		signature.WithHTTPClient(cfg.HTTPClient),
 		signature.WithURLPolicy(sandboxURLs))
+	if err := b.load(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -616,6 +640,7 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 		a.rec.Deliveries++
 		ref := a.rec.BankReference
 		b.mu.Unlock()
+		b.countResend("", key)
 		writeJSON(w, http.StatusOK, map[string]string{"bank_reference": ref})
 		return
 	}
@@ -645,14 +670,20 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 		}
 		a.rec.Deliveries++
 		b.mu.Unlock()
+		b.countResend("", key)
 		writeJSON(w, status, map[string]string{"bank_reference": ref})
 		return
 	}
 	life := b.lifeOf(msg)
-	a := &application{msg: msg, life: life, settled: make(chan struct{}), rec: Received{
+	a := &application{msg: msg, life: life, settled: make(chan struct{}), nextAt: time.Now().Add(b.cfg.DecisionDelay), rec: Received{
 		ApplicationID: msg.ApplicationID, IdempotencyKey: key, BodyHash: hash,
 		BankReference: "SBX-" + randomID(5), ReceivedAt: b.now(), Deliveries: 1, Life: life,
 	}}
+	if err := b.store.takeApplication(a, body, a.nextAt); err != nil {
+		b.mu.Unlock()
+		b.unstored(w, "application", key, err)
+		return
+	}
 	b.apps[key] = a
 	b.order = append(b.order, a)
 	b.pending = append(b.pending, a)
@@ -663,6 +694,33 @@ func (b *Bank) createApplication(w http.ResponseWriter, r *http.Request) {
 	}
 	b.log.Info("application accepted", "application_id", msg.ApplicationID, "bank_reference", a.rec.BankReference, "amount", msg.Request.Amount, "life", life)
 	writeJSON(w, http.StatusAccepted, map[string]string{"bank_reference": a.rec.BankReference})
+}
+
+// countResend stores another delivery of what the bank took under key
+// (kind "": an application).
+func (b *Bank) countResend(kind, key string) {
+	if err := b.store.resent(kind, key); err != nil {
+		b.log.Error("store a resend", "kind", kind, "key", key, "error", err)
+	}
+}
+
+// unstored answers 503 to a message the bank could not store: procfin
+// sends it again.
+func (b *Bank) unstored(w http.ResponseWriter, what, key string, err error) {
+	b.log.Error("store a message taken", "what", what, "key", key, "error", err)
+	w.Header().Set("Retry-After", "1")
+	writeProblem(w, http.StatusServiceUnavailable, string(errs.Unavailable), "the sandbox bank could not store the "+what)
+}
+
+// LifeOver reports whether the bank is done with the application: its
+// life is over (its last events taken by procfin, withdrawn before the
+// decision, or a batch of its events refused or given up) and the bank
+// sends nothing more of it.
+func (b *Bank) LifeOver(applicationID string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, ok := b.apps[applicationID] // keyed by application_id
+	return ok && a.done
 }
 
 // readSigned reads the body of a request from procfin and checks its

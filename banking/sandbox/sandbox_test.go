@@ -20,6 +20,7 @@ import (
 	"procfin/contracts"
 	"procfin/platform/errs"
 	"procfin/platform/money"
+	"procfin/platform/postgres/pgtest"
 	"procfin/platform/signature"
 )
 
@@ -185,6 +186,19 @@ func (p *fakeProcfin) waitEvents(n int) []gotEvent {
 	return nil
 }
 
+// waitFor waits, at most 5 s, until cond holds: a bound for a
+// condition that comes, never a pause that stands for "nothing more".
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("still not %s after 5 s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 func types(ev []gotEvent) []string {
 	var out []string
 	for _, e := range ev {
@@ -193,53 +207,82 @@ func types(ev []gotEvent) []string {
 	return out
 }
 
-// harness is a sandbox bank served over HTTP next to a fake procfin.
+// harness is a sandbox bank served over HTTP next to a fake procfin, its
+// state in a database of its own.
 type harness struct {
 	t       *testing.T
 	clk     *clock
 	procfin *fakeProcfin
 	bank    *Bank
 	srv     *httptest.Server
+	cfg     Config
+	stop    func() // stops the bank and its server
 }
 
 func newHarness(t *testing.T, edit func(*Config)) *harness {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)}
 	p := newFakeProcfin(t, clk)
-	srv := httptest.NewUnstartedServer(nil)
 	cfg := Config{
 		BankID:        "sandbox-bank",
 		ProcfinURL:    p.srv.URL,
-		PublicURL:     "http://" + srv.Listener.Addr().String(),
 		DecisionDelay: 10 * time.Millisecond,
 		ApproveUpTo:   money.MustAmount("1000000.00"),
 		Rate:          money.MustRate("0.0345"),
 		Now:           clk.Now,
 		Logger:        slog.New(slog.DiscardHandler),
 		RetryBackoff:  2 * time.Millisecond,
+		DB:            pgtest.NewDB(t),
 	}
 	if edit != nil {
 		edit(&cfg)
 	}
+	h := &harness{t: t, clk: clk, procfin: p, cfg: cfg}
+	h.start()
+	t.Cleanup(func() { h.stop() })
+	return h
+}
+
+// start starts a bank of h.cfg, with a fresh key, on a server of its own.
+func (h *harness) start() {
+	h.t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	cfg := h.cfg
+	cfg.PublicURL = "http://" + srv.Listener.Addr().String()
 	b, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		srv.Close()
+		h.t.Fatal(err)
 	}
-	p.mu.Lock()
-	p.bankJWKS = b.JWKS()
-	p.mu.Unlock()
+	h.procfin.mu.Lock()
+	h.procfin.bankJWKS = b.JWKS()
+	h.procfin.mu.Unlock()
 	srv.Config.Handler = b.Handler()
 	srv.Start()
-	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan struct{})
 	go func() { _ = b.Run(ctx); close(runDone) }()
-	t.Cleanup(func() {
-		cancel()
-		b.Close()
-		<-runDone
-	})
-	return &harness{t: t, clk: clk, procfin: p, bank: b, srv: srv}
+	h.bank, h.srv = b, srv
+	var once sync.Once
+	h.stop = func() {
+		once.Do(func() {
+			cancel()
+			b.Close()
+			<-runDone
+			srv.Close()
+		})
+	}
+}
+
+// restart stops the bank (if it runs) and starts a new one, with h.cfg
+// edited, on the same database.
+func (h *harness) restart(edit func(*Config)) {
+	h.t.Helper()
+	h.stop()
+	if edit != nil {
+		edit(&h.cfg)
+	}
+	h.start()
 }
 
 // message is a credit application as procfin sends it.
@@ -388,7 +431,7 @@ func TestApplicationApprovedAndDisbursed(t *testing.T) {
 	if other.status != http.StatusConflict || other.body["type"] != string(errs.IdempotencyReused) {
 		t.Errorf("other body: %d %v, want 409 idempotency_key_reused", other.status, other.body)
 	}
-	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if n := len(h.procfin.Events()); n != 4 {
 		t.Errorf("%d events after the resend, want still 4", n)
 	}
@@ -412,7 +455,7 @@ func TestRejectedOverLimit(t *testing.T) {
 	if r.ReasonCode != ReasonOverLimit || r.Reason == "" {
 		t.Errorf("rejected %+v", r)
 	}
-	time.Sleep(30 * time.Millisecond) // no more is to come: time for a stray event to arrive
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) }) // then nothing more of it is sent
 	if n := len(h.procfin.Events()); n != 2 {
 		t.Errorf("%d events, want 2 (nothing disbursed)", n)
 	}
@@ -673,8 +716,9 @@ func TestOtherRefusalDropsTheBatch(t *testing.T) {
 	if a := h.post(id, message(id, "5000.00", 30), nil); a.status != http.StatusAccepted {
 		t.Fatalf("status %d", a.status)
 	}
-	h.procfin.waitEvents(1)
-	time.Sleep(50 * time.Millisecond) // no more is to come: time for a stray event or post to arrive
+	// Once the bank is done with the application, it sends nothing more
+	// of it: every post it made is counted.
+	h.waitFor("over", func() bool { return h.bank.LifeOver(id) })
 	h.procfin.mu.Lock()
 	posts := h.procfin.posts
 	h.procfin.mu.Unlock()

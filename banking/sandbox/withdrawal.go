@@ -76,6 +76,11 @@ func (b *Bank) withdraw(w http.ResponseWriter, r *http.Request) {
 	if a, ok := b.apps[m.ApplicationID]; ok { // keyed by application_id
 		rec.Decided = a.decided
 	}
+	if err := b.store.takeMessage(kindWithdrawal, key, hash, rec, "", ""); err != nil {
+		b.mu.Unlock()
+		b.unstored(w, "withdrawal", key, err)
+		return
+	}
 	b.withdrawals[key] = rec
 	b.wOrder = append(b.wOrder, rec)
 	if _, ok := b.withdrawnApps[m.ApplicationID]; !ok {
@@ -95,7 +100,7 @@ func (b *Bank) withdrawnBefore(w http.ResponseWriter, key, hash string) bool {
 		b.mu.Unlock()
 		return false
 	}
-	b.resent(w, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"application_id": rec.ApplicationID, "status": "withdrawn"})
+	b.resent(w, kindWithdrawal, key, hash, rec.BodyHash, &rec.Deliveries, map[string]string{"application_id": rec.ApplicationID, "status": "withdrawn"})
 	return true
 }
 

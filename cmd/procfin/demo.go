@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,8 +97,7 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 			return fmt.Errorf("demo supplier %s: %s", sp.USCC, describe(err))
 		}
 	}
-	_, key, _ := ed25519.GenerateKey(rand.Reader)
-	d.issuer = signature.Signer{ID: "jinan-pprc", KeyID: "jinan-pprc-demo", Key: key, Algorithm: "EdDSA"}
+	d.issuer = signature.Signer{ID: "jinan-pprc", KeyID: "jinan-pprc-demo", Key: demoKey("jinan-pprc"), Algorithm: "EdDSA"}
 	jwks, _ := json.Marshal(d.issuer.PublicJWKS())
 	if _, _, err := s.contracts.RegisterIssuer(ctx, contracts.IssuerRegistration{ID: "jinan-pprc",
 		Name: "济南市公共资源交易中心 Jinan Public Resources Trading Centre", JWKS: jwks}, "demo"); err != nil {
@@ -111,26 +110,37 @@ func (d *demo) prepare(ctx context.Context, s services, procfinURL string, logge
 		if err != nil {
 			return err
 		}
-		_, bankKey, _ := ed25519.GenerateKey(rand.Reader)
 		bank, err := sandbox.New(sandbox.Config{BankID: b.id, BankName: b.name, ProcfinURL: procfinURL,
-			PublicURL: "http://" + ln.Addr().String(), Key: bankKey, KeyID: b.id + "-demo",
+			PublicURL: "http://" + ln.Addr().String(), Key: demoKey(b.id), KeyID: b.id + "-demo",
 			DecisionDelay: b.delay, ApproveUpTo: money.MustAmount("5000000.00"), Rate: money.MustRate("0.0345"),
-			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, AwaitConfirmation: true, Offers: b.offers, Logger: logger})
+			Tranches: 2, RepayAfter: demoStep, LoanDays: 90, Life: demoLife, AwaitConfirmation: true, Offers: b.offers,
+			Logger: logger, DB: s.db})
 		if err != nil {
 			ln.Close()
 			return err
 		}
 		srv := &http.Server{Handler: bank.Handler(), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
-		go bank.Run(runCtx)
 		d.banks, d.servers = append(d.banks, bank), append(d.servers, srv)
 		bankJWKS, _ := json.Marshal(bank.JWKS())
 		if _, _, err := s.banks.Register(ctx, banking.BankRegistration{ID: b.id, Name: b.name,
 			BaseURL: "http://" + ln.Addr().String(), JWKS: bankJWKS, Algorithms: []string{"EdDSA"}}, "demo"); err != nil {
 			return fmt.Errorf("demo bank %s: %s", b.id, describe(err))
 		}
+		// Registered at its address of this run, the bank carries on the
+		// lives of a demo run before on this database.
+		go bank.Run(runCtx)
 	}
 	return nil
+}
+
+// demoKey is the demo's signing key of a sandbox system (the procurement
+// centre, a bank, the purchaser's system, the treasury), the same in every
+// run, so that a demo run again on its database is still the one its
+// registrations name. Like the demo's passwords, it is public.
+func demoKey(id string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte("procfin demo key: " + id))
+	return ed25519.NewKeyFromSeed(seed[:])
 }
 
 // populate runs once procfin listens: the procurement centre posts its

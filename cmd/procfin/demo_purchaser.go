@@ -55,10 +55,10 @@ var demoPayments = []demoPayment{
 // is kept.
 func (d *demo) purchaserSide(ctx context.Context, base string) error {
 	var err error
-	if d.purchaser, err = sandbox.NewPurchaser(sandbox.ClientConfig{ID: demoPurchaserID, ProcfinURL: base}); err != nil {
+	if d.purchaser, err = sandbox.NewPurchaser(sandbox.ClientConfig{ID: demoPurchaserID, ProcfinURL: base, Key: demoKey(demoPurchaserID)}); err != nil {
 		return err
 	}
-	if d.treasury, err = sandbox.NewTreasury(sandbox.ClientConfig{ID: demoTreasuryID, ProcfinURL: base}); err != nil {
+	if d.treasury, err = sandbox.NewTreasury(sandbox.ClientConfig{ID: demoTreasuryID, ProcfinURL: base, Key: demoKey(demoTreasuryID)}); err != nil {
 		return err
 	}
 	admin, err := demoLogin(ctx, base, "admin")

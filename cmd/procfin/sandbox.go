@@ -21,10 +21,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"procfin/banking/sandbox"
 	"procfin/platform/money"
+	"procfin/platform/postgres"
 )
 
 // runSandboxBank is `procfin sandbox-bank`: the sandbox partner bank
@@ -60,6 +62,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	fail5xx := fset.Int("fail-5xx-every", 0, "fault: answer 500 to every Nth application")
 	dup := fset.Bool("duplicate-events", false, "fault: send every event twice")
 	reorder := fset.Bool("reorder-events", false, "fault: send events out of order first, then in order")
+	dbURL := fset.String("database-url", "", "the database where the bank keeps its state, procfin's (default: DATABASE_URL; neither: in memory, forgotten when it stops)")
 	if err := fset.Parse(args); err != nil {
 		return flagError("sandbox-bank", fset, err)
 	}
@@ -89,6 +92,19 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
+	if *dbURL == "" {
+		*dbURL = getenv("DATABASE_URL")
+	}
+	var db *sqlx.DB
+	if *dbURL != "" {
+		if db, err = postgres.Open(ctx, *dbURL, postgres.PoolConfig{MaxOpenConns: 4}); err != nil {
+			return fmt.Errorf("sandbox-bank: %w", err)
+		}
+		defer db.Close()
+		if err := postgres.CheckSchema(ctx, db.DB); err != nil {
+			return fmt.Errorf("sandbox-bank: %w", err)
+		}
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -102,7 +118,7 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 	bank, err := sandbox.New(sandbox.Config{
 		BankID: *bankID, ProcfinURL: *procfinURL, ProcfinJWKSURL: *jwksURL, PublicURL: base,
 		Key: key, DecisionDelay: *delay, ApproveUpTo: limit, Rate: r, Tranches: *tranches,
-		RepayAfter: *repayAfter, BankName: *name, Logger: logger, AwaitConfirmation: *await,
+		RepayAfter: *repayAfter, BankName: *name, Logger: logger, AwaitConfirmation: *await, DB: db,
 		Life: func(sandbox.Application) sandbox.Life { return sandbox.Life(*life) }, Offers: offers,
 		Faults: sandbox.Faults{Down: *down, Slow: *slow, Fail5xxEvery: *fail5xx, DuplicateEvents: *dup, ReorderEvents: *reorder},
 	})
@@ -134,6 +150,11 @@ func runSandboxBank(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintf(stdout, "signing key: created %s\n", *keyFile)
 	default:
 		fmt.Fprintf(stdout, "signing key: %s\n", *keyFile)
+	}
+	if db == nil {
+		fmt.Fprintln(stdout, "state: in memory, forgotten when the bank stops (give --database-url or DATABASE_URL to keep it)")
+	} else {
+		fmt.Fprintf(stdout, "state: in the database %s (tables sandbox_*); a bank run again with the same --bank-id carries on\n", postgres.Redact(*dbURL))
 	}
 	fmt.Fprintf(stdout, "sandbox bank %s listens at %s; its events go to %s/v1/bank-events\n", *bankID, base, strings.TrimRight(*procfinURL, "/"))
 	fmt.Fprintf(stdout, "JWKS (also at %s/.well-known/jwks.json):\n%s\n", base, jwks)

@@ -42,12 +42,35 @@ func decimal(s string) bool {
 	return digits > 0
 }
 
-// CSVWriter is encoding/csv's Writer with every cell made FormulaSafe:
-// every CSV procfin writes goes through it.
+// CSVWriter is encoding/csv's Writer starting with the UTF-8 byte order
+// mark and with every cell made FormulaSafe: every CSV procfin writes goes
+// through it.
 type CSVWriter struct{ w *csv.Writer }
 
-// NewCSVWriter returns a CSVWriter writing to w.
-func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+// BOM is the UTF-8 byte order mark every CSV starts with: without it
+// Excel and WPS on Chinese Windows read the file as GBK and garble its
+// Chinese.
+const BOM = "\uFEFF"
+
+// NewCSVWriter returns a CSVWriter writing to w, the byte order mark
+// before its first record.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(&bomWriter{w: w})} }
+
+// bomWriter writes the byte order mark before the first bytes written.
+type bomWriter struct {
+	w       io.Writer
+	written bool
+}
+
+func (b *bomWriter) Write(p []byte) (int, error) {
+	if !b.written {
+		b.written = true
+		if _, err := io.WriteString(b.w, BOM); err != nil {
+			return 0, err
+		}
+	}
+	return b.w.Write(p)
+}
 
 // Write writes one record, each cell made FormulaSafe.
 func (c *CSVWriter) Write(record []string) error {

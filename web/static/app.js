@@ -15,6 +15,18 @@
       else { setTimeout(arguments.callee, seconds * 1000); }
     }, seconds * 1000);
   }
+  // The apply form's consent shows the statement of the bank chosen only.
+  var bank = document.getElementById("bank_id");
+  var statements = document.querySelectorAll("#consent [data-bank]");
+  if (bank && statements.length) {
+    var show = function () {
+      for (var i = 0; i < statements.length; i++) {
+        statements[i].hidden = statements[i].getAttribute("data-bank") !== bank.value;
+      }
+    };
+    bank.addEventListener("change", show);
+    show();
+  }
   // A submitted form's button is disabled, so a double click sends it once.
   document.addEventListener("submit", function (e) {
     var b = e.target.querySelector("button[type=submit]");
