@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -611,7 +612,8 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 		}
 		return audit.Record(ctx, tx, audit.Entry{Actor: officer, Action: action, EntityType: "subsidy_claim",
 			EntityID: c.ID, Before: before, After: c,
-			Reason: fmt.Sprintf("approval %d of %d for %s", c.Approvals, c.ApprovalsRequired, c.Amount)})
+			Reason: lending.Cause{Code: "claim_approval", Args: lending.CauseArgs{"approvals": strconv.Itoa(c.Approvals),
+				"required": strconv.Itoa(c.ApprovalsRequired), "amount": c.Amount.String()}}.String()})
 	})
 	if err != nil {
 		return Claim{}, err

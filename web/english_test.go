@@ -113,14 +113,11 @@ func TestEnglishRuns(t *testing.T) {
 	}
 }
 
-// pendingElsewhere are the parts of pages whose English other parts of
-// issue 23 translate: the application's history entries and the audit
-// trail's reasons (part history), the verification checks' reasons (part
-// errors). Each entry goes once its part is merged; the list then is empty.
+// pendingElsewhere are the parts of pages whose English another part of
+// issue 23 translates: the verification checks' reasons (part errors).
+// Each entry goes once its part is merged; the list then is empty.
 var pendingElsewhere = []string{
-	"#timeline li > span.muted",   // history
-	"table.audit td:nth-child(5)", // history
-	"ul.checks .why",              // errors
+	"ul.checks .why", // errors
 }
 
 // visibleText is the page's text a reader sees, without what is quoted

@@ -107,3 +107,19 @@ var ineligibleEN = map[string]string{
 }
 
 func init() { register(ineligibleZH, ineligibleEN) }
+
+// Audit reasons written as causes (web's view.Reason): an officer's
+// approval of a subsidy claim, a purchaser's confirmation.
+var reasonsZH = map[string]string{
+	"cause.claim_approval":               "第 {approvals} 次批准（共需 {required} 次），贴息 {amount} 元",
+	"cause.receivable_confirmed":         "确认 {amount} 元，付入账户 {account}",
+	"cause.receivable_account_confirmed": "采购人确认了银行同意的新还款账户 {account}",
+}
+
+var reasonsEN = map[string]string{
+	"cause.claim_approval":               "approval {approvals} of {required} for {amount} yuan",
+	"cause.receivable_confirmed":         "confirmed {amount} yuan into account {account}",
+	"cause.receivable_account_confirmed": "the purchaser confirmed the new repayment account {account} the bank consented to",
+}
+
+func init() { register(reasonsZH, reasonsEN) }
