@@ -50,7 +50,7 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 	switch status {
 	case "", "pending", "delivered", "failed", "dead":
 	default:
-		return nil, errs.InvalidFields(errs.FieldError{Field: "status", Code: "unknown_status", Message: "must be pending, delivered, failed or dead"})
+		return nil, errs.InvalidFields(errs.Field("status", errs.FieldOneOf, "pending, delivered, failed, dead"))
 	}
 	list := []Delivery{}
 	err := d.db.SelectContext(ctx, &list, `

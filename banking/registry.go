@@ -86,22 +86,29 @@ func NewRegistry(db *sqlx.DB) *Registry { return &Registry{db: db} }
 // default, https to public addresses only.
 func (g *Registry) SetURLPolicy(p safehttp.Policy) { g.urls = p }
 
+// Check names what is wrong with a bank's id and name (its base URL and
+// keys are checked on registration, under the registry's URL policy).
+func (r BankRegistration) Check() []errs.FieldError {
+	var fe []errs.FieldError
+	if !validID.MatchString(r.ID) {
+		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
+	}
+	if strings.TrimSpace(text.Clean(r.Name, maxNameBytes)) == "" {
+		fe = append(fe, errs.Field("name", errs.FieldRequired))
+	}
+	return fe
+}
+
 // Register creates or updates a bank (keys rotate this way). Returns
 // invalid for a bad id, name, base URL (not https, or a private address,
 // unless the URL policy allows it), key set or algorithm.
 func (g *Registry) Register(ctx context.Context, r BankRegistration, actor string) (Bank, bool, error) {
 	r.Name = text.Clean(r.Name, maxNameBytes) // shown and logged: no controls
-	var fe []errs.FieldError
-	if !validID.MatchString(r.ID) {
-		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
-	}
-	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
-	}
+	fe := r.Check()
 	if err := g.urls.CheckURL(r.BaseURL); err != nil {
 		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: err.Error()})
 	} else if u, _ := url.Parse(r.BaseURL); u.RawQuery != "" || u.Fragment != "" {
-		fe = append(fe, errs.FieldError{Field: "base_url", Code: "invalid", Message: "must not carry a query or fragment"})
+		fe = append(fe, errs.Field("base_url", errs.FieldInvalid))
 	}
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
 	fe = append(fe, keys.CheckWith(g.urls)...)

@@ -199,17 +199,20 @@ type Resolution struct {
 	Reason   string `json:"reason"`
 }
 
+// Check names every bad field of a resolution, as ResolveAmendment.
+func (r *Resolution) Check() []errs.FieldError { return r.validate() }
+
 func (r *Resolution) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	if r.Decision != AmendmentAdopt && r.Decision != AmendmentKeep {
-		fe = append(fe, errs.FieldError{Field: "decision", Code: "unknown_decision", Message: "must be adopt or keep"})
+		fe = append(fe, errs.Field("decision", errs.FieldOneOf, "adopt, keep"))
 	}
 	r.Reason = strings.TrimSpace(text.Clean(r.Reason, 4000))
 	switch {
 	case r.Reason == "":
-		fe = append(fe, errs.FieldError{Field: "reason", Code: "required", Message: "the decision needs a reason"})
+		fe = append(fe, errs.Field("reason", errs.FieldRequired))
 	case len(r.Reason) > 2000:
-		fe = append(fe, errs.FieldError{Field: "reason", Code: "too_long", Message: "is longer than 2000 bytes"})
+		fe = append(fe, errs.Field("reason", errs.FieldTooLong, 2000))
 	}
 	return fe
 }

@@ -62,10 +62,10 @@ func (s *Service) RegisterPurchaser(ctx context.Context, r PurchaserRegistration
 	var fe []errs.FieldError
 	fe = requireText(fe, "id", r.ID, maxPurchaserIDBytes)
 	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("name", errs.FieldRequired))
 	}
 	if r.IssuerID == "" {
-		fe = append(fe, errs.FieldError{Field: "issuer_id", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("issuer_id", errs.FieldRequired))
 	}
 	hasKeys := (len(r.JWKS) > 0 && string(r.JWKS) != "null") || r.JWKSURL != "" || len(r.Algorithms) > 0
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
@@ -78,7 +78,7 @@ func (s *Service) RegisterPurchaser(ctx context.Context, r PurchaserRegistration
 			return Purchaser{}, false, postgres.Translate(err)
 		}
 		if !known {
-			fe = append(fe, errs.FieldError{Field: "issuer_id", Code: "unknown", Message: "no issuer has this id"})
+			fe = append(fe, errs.Field("issuer_id", errs.FieldNotFound))
 		}
 	}
 	if len(fe) > 0 {

@@ -136,7 +136,8 @@ type Financing struct {
 	Financed    money.Amount `json:"financed"`  // live applications' amounts
 	Available   money.Amount `json:"available"` // limit − financed, never below zero
 	Financeable bool         `json:"financeable"`
-	Reason      string       `json:"reason,omitempty"` // why not, when not
+	Reason      string       `json:"reason,omitempty"` // why not, when not (Why in English)
+	Why         Reason       `json:"-"`
 }
 
 const selectContract = `
@@ -171,13 +172,16 @@ func (p Policy) FinancingOf(c Contract) Financing {
 	}
 	switch {
 	case c.Currency != p.Currency:
-		f.Financeable, f.Reason = false, "contracts in "+c.Currency+" cannot be financed; only "+p.Currency
+		f.Financeable, f.Why = false, Because("currency_not_financed", c.Currency, p.Currency)
 		f.Available = money.Zero
 	case c.Status != StatusActive:
-		f.Financeable, f.Reason = false, "the contract is "+c.Status
+		f.Financeable, f.Why = false, Because("contract_status", c.Status)
 		f.Available = money.Zero
 	case !f.Available.IsPositive():
-		f.Financeable, f.Reason = false, "the contract is financed up to its limit"
+		f.Financeable, f.Why = false, Because("limit_reached")
+	}
+	if !f.Financeable {
+		f.Reason = f.Why.String()
 	}
 	return f
 }

@@ -67,19 +67,26 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 	return s.registerSigner(ctx, "issuers", "issuer", r, actor)
 }
 
+// Check names what is wrong with a signer's id and name (its keys are
+// checked on registration, under the service's URL policy).
+func (r SignerRegistration) Check() []errs.FieldError {
+	var fe []errs.FieldError
+	if !validID.MatchString(r.ID) {
+		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
+	}
+	if strings.TrimSpace(text.Clean(r.Name, maxIssuerNameBytes)) == "" {
+		fe = append(fe, errs.Field("name", errs.FieldRequired))
+	}
+	return fe
+}
+
 // registerSigner creates or updates a signer in its table (issuers or
 // payment_systems; entity names it in the audit trail); created is false
 // for an update or the same registration again (which changes nothing and
 // is not audited). Returns invalid naming every bad field.
 func (s *Service) registerSigner(ctx context.Context, table, entity string, r SignerRegistration, actor string) (Signer, bool, error) {
 	r.Name = text.Clean(r.Name, maxIssuerNameBytes) // shown and logged: no controls
-	var fe []errs.FieldError
-	if !validID.MatchString(r.ID) {
-		fe = append(fe, errs.FieldError{Field: "id", Code: "invalid_format", Message: "must be 2 to 64 lower-case letters, digits, '.', '_' or '-'"})
-	}
-	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
-	}
+	fe := r.Check()
 	keys := signature.Keys{JWKS: r.JWKS, JWKSURL: r.JWKSURL, Algorithms: r.Algorithms}
 	fe = append(fe, keys.CheckWith(s.urls)...)
 	if len(fe) > 0 {
@@ -198,53 +205,80 @@ type SupplierRegistration struct {
 	SettlementAccount *SettlementAccount `json:"settlement_account"`
 }
 
-// RegisterSupplier creates, completes or updates a supplier and computes
-// its size class. Returns invalid for bad fields (a USCC failing its
-// checksum without an override reason: code uscc_checksum), every bad
-// field named in one error.
-func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, actor string) (Supplier, bool, error) {
-	var fe []errs.FieldError
+// checkedSupplier is a supplier's registration as read: its problems, or
+// its code, override reason, firm and trimmed settlement account.
+type checkedSupplier struct {
+	fe       []errs.FieldError
+	uscc     USCC
+	override string
+	firm     Firm
+	account  *SettlementAccount
+}
+
+// Check names every bad field of a registration, as RegisterSupplier.
+func (r SupplierRegistration) Check() []errs.FieldError {
+	c, _ := r.check()
+	return c.fe
+}
+
+func (r SupplierRegistration) check() (checkedSupplier, error) {
+	var c checkedSupplier
 	var ie *errs.Error
-	override := strings.TrimSpace(r.USCCOverrideReason)
+	c.override = strings.TrimSpace(r.USCCOverrideReason)
 	uscc, err := ParseUSCC(r.USCC)
-	if err != nil && override != "" && USCCChecksumOnly(err) {
+	if err != nil && c.override != "" && USCCChecksumOnly(err) {
 		uscc, err = ParseUSCCAllowChecksum(r.USCC)
 	} else if err == nil {
-		override = "" // a valid code needs no override
+		c.override = "" // a valid code needs no override
 	}
 	if err != nil {
 		if !errors.As(err, &ie) || len(ie.Fields) == 0 {
-			return Supplier{}, false, err
+			return c, err
 		}
-		fe = append(fe, ie.Fields...)
+		c.fe = append(c.fe, ie.Fields...)
 	}
+	c.uscc = uscc
 	if r.SettlementAccount != nil {
 		acct := *r.SettlementAccount // checked and trimmed: the caller's stays as given
-		fe = append(fe, acct.check("settlement_account")...)
-		r.SettlementAccount = &acct
+		c.fe = append(c.fe, acct.check("settlement_account")...)
+		c.account = &acct
 	}
 	if strings.TrimSpace(r.Name) == "" {
-		fe = append(fe, errs.FieldError{Field: "name", Code: "required", Message: "is required"})
+		c.fe = append(c.fe, errs.Field("name", errs.FieldRequired))
 	}
 	industry, err := ParseIndustry(r.Industry)
 	if errors.As(err, &ie) {
-		fe = append(fe, ie.Fields...)
+		c.fe = append(c.fe, ie.Fields...)
 	}
 	for _, m := range []struct {
 		field string
 		set   bool
 	}{{"employees", r.Employees != nil}, {"annual_revenue", r.AnnualRevenue != nil}, {"total_assets", r.TotalAssets != nil}} {
 		if !m.set {
-			fe = append(fe, errs.FieldError{Field: m.field, Code: "required", Message: "is required to compute the size class"})
+			c.fe = append(c.fe, errs.Field(m.field, errs.FieldRequired))
 		}
 	}
-	if len(fe) > 0 {
-		return Supplier{}, false, errs.InvalidFields(fe...)
+	if r.Employees != nil && r.AnnualRevenue != nil && r.TotalAssets != nil {
+		c.firm = Firm{Industry: industry, Employees: *r.Employees, Revenue: *r.AnnualRevenue, Assets: *r.TotalAssets}
+		c.fe = append(c.fe, c.firm.Validate()...)
 	}
-	firm := Firm{Industry: industry, Employees: *r.Employees, Revenue: *r.AnnualRevenue, Assets: *r.TotalAssets}
-	if fe := firm.Validate(); len(fe) > 0 {
-		return Supplier{}, false, errs.InvalidFields(fe...)
+	return c, nil
+}
+
+// RegisterSupplier creates, completes or updates a supplier and computes
+// its size class. Returns invalid for bad fields (a USCC failing its
+// checksum without an override reason: code uscc_checksum), every bad
+// field named in one error.
+func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, actor string) (Supplier, bool, error) {
+	c, err := r.check()
+	if err != nil {
+		return Supplier{}, false, err
 	}
+	if len(c.fe) > 0 {
+		return Supplier{}, false, errs.InvalidFields(c.fe...)
+	}
+	uscc, override, firm := c.uscc, c.override, c.firm
+	r.SettlementAccount = c.account
 	class := Classify(firm)
 	var out Supplier
 	var created bool
@@ -272,7 +306,7 @@ func (s *Service) RegisterSupplier(ctx context.Context, r SupplierRegistration, 
 				uscc_override_reason = CASE WHEN $9 = '' THEN suppliers.uscc_override_reason ELSE $9 END,
 				registered = true, settlement_account = coalesce($10, suppliers.settlement_account), updated_at = now()
 			RETURNING *`,
-			string(uscc), strings.TrimSpace(r.Name), string(industry), *r.Employees, *r.AnnualRevenue,
+			string(uscc), strings.TrimSpace(r.Name), string(firm.Industry), *r.Employees, *r.AnnualRevenue,
 			*r.TotalAssets, string(class), today(tx.Now()), override, r.SettlementAccount)
 		if err != nil {
 			return postgres.Translate(err)

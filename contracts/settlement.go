@@ -42,20 +42,19 @@ func (a *SettlementAccount) check(prefix string) []errs.FieldError {
 	words := func(field, v string, max int) {
 		switch {
 		case v == "":
-			fe = append(fe, errs.FieldError{Field: prefix + "." + field, Code: "required", Message: "is required"})
+			fe = append(fe, errs.Field(prefix+"."+field, errs.FieldRequired))
 		case !text.Valid(v):
-			fe = append(fe, errs.FieldError{Field: prefix + "." + field, Code: "invalid_text", Message: "must be text without control characters"})
+			fe = append(fe, errs.Field(prefix+"."+field, errs.FieldInvalidText))
 		case utf8.RuneCountInString(v) > max:
-			fe = append(fe, errs.FieldError{Field: prefix + "." + field, Code: "too_long", Message: fmt.Sprintf("must be at most %d characters", max)})
+			fe = append(fe, errs.Field(prefix+"."+field, errs.FieldTooLongChars, max))
 		}
 	}
 	words("bank_name", a.BankName, maxSettlementBankName)
 	switch n := len(a.AccountNo); {
 	case n == 0:
-		fe = append(fe, errs.FieldError{Field: prefix + ".account_no", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field(prefix+".account_no", errs.FieldRequired))
 	case n < 4 || n > 40 || !accountNo.MatchString(a.AccountNo):
-		fe = append(fe, errs.FieldError{Field: prefix + ".account_no", Code: "invalid_format",
-			Message: "must be 4 to 40 letters and digits, grouped by single spaces or hyphens"})
+		fe = append(fe, errs.Field(prefix+".account_no", errs.FieldInvalidFormat))
 	}
 	words("account_name", a.AccountName, maxSettlementAccountName)
 	return fe

@@ -54,7 +54,7 @@ func ParseIndustry(s string) (Industry, error) {
 
 func industryFault(s string) errs.FieldError {
 	if s == "" {
-		return errs.FieldError{Field: "industry", Code: "required", Message: "is required"}
+		return errs.Field("industry", errs.FieldRequired)
 	}
 	return errs.FieldError{Field: "industry", Code: "unknown_industry",
 		Message: "must be one of " + industryList()}
@@ -89,13 +89,13 @@ func (f Firm) Validate() []errs.FieldError {
 		fields = append(fields, industryFault(string(f.Industry)))
 	}
 	if f.Employees < 0 {
-		fields = append(fields, errs.FieldError{Field: "employees", Code: "negative", Message: "must not be negative"})
+		fields = append(fields, errs.Field("employees", errs.FieldNegative))
 	}
 	if f.Revenue.IsNegative() {
-		fields = append(fields, errs.FieldError{Field: "annual_revenue", Code: "negative", Message: "must not be negative"})
+		fields = append(fields, errs.Field("annual_revenue", errs.FieldNegative))
 	}
 	if f.Assets.IsNegative() {
-		fields = append(fields, errs.FieldError{Field: "total_assets", Code: "negative", Message: "must not be negative"})
+		fields = append(fields, errs.Field("total_assets", errs.FieldNegative))
 	}
 	return fields
 }

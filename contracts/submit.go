@@ -43,12 +43,12 @@ var (
 func requireText(fe []errs.FieldError, field, v string, max int) []errs.FieldError {
 	switch {
 	case strings.TrimSpace(v) == "":
-		return append(fe, errs.FieldError{Field: field, Code: "required", Message: "is required"})
+		return append(fe, errs.Field(field, errs.FieldRequired))
 	case len(v) > max:
-		return append(fe, errs.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("is longer than %d bytes", max)})
+		return append(fe, errs.Field(field, errs.FieldTooLong, max))
 	case !text.Valid(v):
 		// What an issuer sends is stored and shown to others: text only.
-		return append(fe, errs.FieldError{Field: field, Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"})
+		return append(fe, errs.Field(field, errs.FieldInvalidText))
 	}
 	return fe
 }
@@ -59,7 +59,7 @@ func checkStatus(fe []errs.FieldError, v string) []errs.FieldError {
 			return fe
 		}
 	}
-	return append(fe, errs.FieldError{Field: "status", Code: "unknown_status", Message: "must be active, cancelled, terminated or completed"})
+	return append(fe, errs.Field("status", errs.FieldOneOf, "active, cancelled, terminated, completed"))
 }
 
 // optionalText checks a text an issuer may leave out (blank counts as
@@ -77,6 +77,9 @@ func parties(fe []errs.FieldError, p Party, sup SupplierRef) []errs.FieldError {
 	return optionalText(fe, "supplier.name", sup.Name, 500)
 }
 
+// Check names every bad field of an award notice, as SubmitAwardNotice.
+func (d *AwardNoticeDoc) Check() []errs.FieldError { return d.validate() }
+
 func (d *AwardNoticeDoc) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	fe = requireText(fe, "notice_no", d.NoticeNo, 200)
@@ -87,19 +90,22 @@ func (d *AwardNoticeDoc) validate() []errs.FieldError {
 	fe = requireText(fe, "procurement_method", d.ProcurementMethod, 100)
 	fe = parties(fe, d.Purchaser, d.Supplier)
 	if !d.Amount.IsPositive() {
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
+		fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 	}
 	if d.Currency == "" {
 		d.Currency = "CNY"
 	}
 	if !validCurrency.MatchString(d.Currency) {
-		fe = append(fe, errs.FieldError{Field: "currency", Code: "invalid", Message: "must be an ISO 4217 code such as CNY"})
+		fe = append(fe, errs.Field("currency", errs.FieldInvalid))
 	}
 	if d.AwardedOn.IsZero() {
-		fe = append(fe, errs.FieldError{Field: "awarded_on", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("awarded_on", errs.FieldRequired))
 	}
 	return checkStatus(fe, d.Status)
 }
+
+// Check names every bad field of a contract, as SubmitContract.
+func (d *ContractDoc) Check() []errs.FieldError { return d.validate() }
 
 func (d *ContractDoc) validate() []errs.FieldError {
 	var fe []errs.FieldError
@@ -109,21 +115,21 @@ func (d *ContractDoc) validate() []errs.FieldError {
 	fe = requireText(fe, "supplier.uscc", d.Supplier.USCC, 18)
 	fe = parties(fe, d.Purchaser, d.Supplier)
 	if !d.Amount.IsPositive() {
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
+		fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 	}
 	if d.Currency != "" && !validCurrency.MatchString(d.Currency) {
-		fe = append(fe, errs.FieldError{Field: "currency", Code: "invalid", Message: "must be an ISO 4217 code such as CNY"})
+		fe = append(fe, errs.Field("currency", errs.FieldInvalid))
 	}
 	if d.Retention != nil && (d.Retention.IsNegative() || d.Retention.GreaterThan(d.Amount)) {
-		fe = append(fe, errs.FieldError{Field: "retention", Code: "out_of_range", Message: "must be from zero to the contract amount"})
+		fe = append(fe, errs.Field("retention", errs.FieldOutOfRange, "0.00", d.Amount.String()))
 	}
 	if d.SignedOn.IsZero() {
-		fe = append(fe, errs.FieldError{Field: "signed_on", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("signed_on", errs.FieldRequired))
 	}
 	if d.Period.Start.IsZero() || d.Period.End.IsZero() {
-		fe = append(fe, errs.FieldError{Field: "period", Code: "required", Message: "start and end are required"})
+		fe = append(fe, errs.Field("period", errs.FieldRequired))
 	} else if d.Period.End.Before(d.Period.Start) {
-		fe = append(fe, errs.FieldError{Field: "period.end", Code: "before_start", Message: "ends before it starts"})
+		fe = append(fe, errs.Field("period.end", errs.FieldBeforeStart))
 	}
 	total := d.Amount.Sub(d.Amount)
 	for i, pt := range d.PaymentTerms {
@@ -136,7 +142,7 @@ func (d *ContractDoc) validate() []errs.FieldError {
 		fe = optionalText(fe, fmt.Sprintf("payment_terms[%d].condition", i), pt.Condition, 1000)
 		total = total.Add(pt.Amount)
 	}
-	if total.GreaterThan(d.Amount) {
+	if d.Amount.IsPositive() && total.GreaterThan(d.Amount) { // no amount: named above, not compared
 		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "exceeds_amount", Message: "the payments add up to more than the contract amount"})
 	}
 	if d.PaymentTerms == nil {

@@ -2,14 +2,15 @@ package contracts
 
 import (
 	"context"
-	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
 )
@@ -38,7 +39,24 @@ type Check struct {
 	Name   string `json:"name"`
 	Result string `json:"result"` // "pass" or "fail"
 	Reason string `json:"reason"`
+	// Code and Args say the reason in words any language can give: the
+	// catalogue's verify.<code> with the arguments (platform/i18n).
+	Code string `json:"code,omitempty"`
+	Args []any  `json:"args,omitempty"`
 }
+
+// A Reason is why a check passed or failed: a code of the catalogue
+// (verify.<code>, worded in every language) and its arguments.
+type Reason struct {
+	Code string
+	Args []any
+}
+
+// Because is the reason code with args.
+func Because(code string, args ...any) Reason { return Reason{Code: code, Args: args} }
+
+// String is the reason in English, as the API gives it.
+func (r Reason) String() string { return i18n.T(i18n.EN, "verify."+r.Code, r.Args...) }
 
 // Report is the result of verifying a contract for financing.
 type Report struct {
@@ -48,13 +66,19 @@ type Report struct {
 	Checks     []Check   `json:"checks"`
 }
 
-// Add appends a check (the lending package adds credit_line.available).
-func (r *Report) Add(name string, ok bool, reason string, args ...any) {
+// Add appends a check (the lending package adds credit_line.available)
+// with its reason: code (the catalogue's verify.<code>) and args.
+func (r *Report) Add(name string, ok bool, code string, args ...any) {
+	r.AddReason(name, ok, Because(code, args...))
+}
+
+// AddReason appends a check with its reason.
+func (r *Report) AddReason(name string, ok bool, why Reason) {
 	res := "pass"
 	if !ok {
 		res = "fail"
 	}
-	r.Checks = append(r.Checks, Check{Name: name, Result: res, Reason: fmt.Sprintf(reason, args...)})
+	r.Checks = append(r.Checks, Check{Name: name, Result: res, Reason: why.String(), Code: why.Code, Args: why.Args})
 	r.Passed = r.Passed && ok
 }
 
@@ -198,87 +222,96 @@ func (s *Service) CheckContract(c Contract, ev Evidence, req VerifyRequest, now 
 	}
 	switch {
 	case len(ev.Provenance) != 2:
-		r.Add(CheckIssuerSignature, false, "the provenance of the documents' current versions is missing")
+		r.Add(CheckIssuerSignature, false, "provenance_missing")
 	case signed == 2:
-		r.Add(CheckIssuerSignature, true, "both documents were signed by %s, and the signatures were checked on receipt", c.IssuerID)
+		r.Add(CheckIssuerSignature, true, "signed_by", c.IssuerID)
 	default:
-		r.Add(CheckIssuerSignature, true, "imported by an administrator from %s's published OCDS records (%d of 2 documents)", c.IssuerID, imported)
+		r.Add(CheckIssuerSignature, true, "imported_ocds", c.IssuerID, imported)
 	}
 
-	r.Add(CheckAwardActive, n.Status == StatusActive, "award notice %s is %s", n.NoticeNo, n.Status)
+	r.Add(CheckAwardActive, n.Status == StatusActive, "notice_status", n.NoticeNo, n.Status)
 
 	if _, err := ParseUSCC(sup.USCC); err == nil {
-		r.Add(CheckSupplierUSCCValid, true, "%s is a valid unified social credit code", sup.USCC)
+		r.Add(CheckSupplierUSCCValid, true, "uscc_valid", sup.USCC)
 	} else if sup.USCCOverrideReason != "" {
-		r.Add(CheckSupplierUSCCValid, true, "%s fails its checksum but an administrator accepted it: %s", sup.USCC, sup.USCCOverrideReason)
+		r.Add(CheckSupplierUSCCValid, true, "uscc_overridden", sup.USCC, sup.USCCOverrideReason)
 	} else {
-		r.Add(CheckSupplierUSCCValid, false, "%s is not a valid unified social credit code", sup.USCC)
+		r.Add(CheckSupplierUSCCValid, false, "uscc_invalid", sup.USCC)
 	}
 
 	switch {
 	case req.ApplicantUSCC == "":
-		r.Add(CheckSupplierIsApplicant, true, "checked for the contract's own supplier %s", c.SupplierUSCC)
+		r.Add(CheckSupplierIsApplicant, true, "own_supplier", c.SupplierUSCC)
 	case req.ApplicantUSCC == c.SupplierUSCC:
-		r.Add(CheckSupplierIsApplicant, true, "the applicant %s is the contract's supplier", req.ApplicantUSCC)
+		r.Add(CheckSupplierIsApplicant, true, "applicant_is_supplier", req.ApplicantUSCC)
 	default:
-		r.Add(CheckSupplierIsApplicant, false, "the applicant %s is not the contract's supplier", req.ApplicantUSCC)
+		r.Add(CheckSupplierIsApplicant, false, "applicant_not_supplier", req.ApplicantUSCC)
 	}
 
 	switch {
 	case !sup.Registered || sup.SizeClass == SizeUnknown:
-		r.Add(CheckSupplierSMEEligible, false, "the supplier's size is not known yet: an administrator must complete its registration (industry, employees, revenue, assets)")
+		r.Add(CheckSupplierSMEEligible, false, "size_unknown")
 	case slices.Contains(s.policy.EligibleClasses, sup.SizeClass):
-		r.Add(CheckSupplierSMEEligible, true, "a %s enterprise, which the programme serves", sup.SizeClass)
+		r.Add(CheckSupplierSMEEligible, true, "size_eligible", sup.SizeClass)
 	default:
-		r.Add(CheckSupplierSMEEligible, false, "a %s enterprise: the programme serves only %v enterprises", sup.SizeClass, s.policy.EligibleClasses)
+		r.Add(CheckSupplierSMEEligible, false, "size_not_eligible", sup.SizeClass, classList(s.policy.EligibleClasses))
 	}
 
-	r.Add(CheckReferencesAward, n.IssuerID == c.IssuerID, "the contract references award notice %s of %s", n.NoticeNo, n.IssuerID)
+	r.Add(CheckReferencesAward, n.IssuerID == c.IssuerID, "references_award", n.NoticeNo, n.IssuerID)
 
 	switch {
 	case n.PurchaserID != c.PurchaserID:
-		r.Add(CheckPartiesMatchAward, false, "the contract's purchaser %s is not the award's purchaser %s", c.PurchaserID, n.PurchaserID)
+		r.Add(CheckPartiesMatchAward, false, "purchaser_mismatch", c.PurchaserID, n.PurchaserID)
 	case n.SupplierUSCC != c.SupplierUSCC:
-		r.Add(CheckPartiesMatchAward, false, "the contract's supplier %s is not the award's supplier %s", c.SupplierUSCC, n.SupplierUSCC)
+		r.Add(CheckPartiesMatchAward, false, "supplier_mismatch", c.SupplierUSCC, n.SupplierUSCC)
 	default:
-		r.Add(CheckPartiesMatchAward, true, "purchaser and supplier are those of the award")
+		r.Add(CheckPartiesMatchAward, true, "parties_match")
 	}
 
 	switch {
 	case n.Currency != c.Currency:
-		r.Add(CheckAmountWithinAward, false, "the contract is in %s but the award in %s", c.Currency, n.Currency)
+		r.Add(CheckAmountWithinAward, false, "currency_mismatch", c.Currency, n.Currency)
 	case c.Amount.GreaterThan(n.Amount):
-		r.Add(CheckAmountWithinAward, false, "the contract amount %s is above the award amount %s", c.Amount, n.Amount)
+		r.Add(CheckAmountWithinAward, false, "amount_above_award", c.Amount, n.Amount)
 	default:
-		r.Add(CheckAmountWithinAward, true, "the contract amount %s is within the award amount %s", c.Amount, n.Amount)
+		r.Add(CheckAmountWithinAward, true, "amount_within_award", c.Amount, n.Amount)
 	}
 
-	r.Add(CheckContractActive, c.Status == StatusActive, "the contract is %s", c.Status)
+	r.Add(CheckContractActive, c.Status == StatusActive, "contract_status", c.Status)
 
 	if c.AmendmentPending {
-		r.Add(CheckNoPendingAmendment, false, "a new version of the contract that would change its financing waits for an officer's review")
+		r.Add(CheckNoPendingAmendment, false, "amendment_pending")
 	} else {
-		r.Add(CheckNoPendingAmendment, true, "no new version of the contract waits for review")
+		r.Add(CheckNoPendingAmendment, true, "no_amendment_pending")
 	}
 
 	day := today(now)
 	switch {
 	case day.Before(c.SignedOn):
-		r.Add(CheckContractInPeriod, false, "the contract is dated %s, after today %s", c.SignedOn, day)
+		r.Add(CheckContractInPeriod, false, "dated_after_today", c.SignedOn, day)
 	case day.After(c.PeriodEnd):
-		r.Add(CheckContractInPeriod, false, "the contract period ended on %s", c.PeriodEnd)
+		r.Add(CheckContractInPeriod, false, "period_ended", c.PeriodEnd)
 	default:
-		r.Add(CheckContractInPeriod, true, "today %s is within the contract (signed %s, period ends %s)", day, c.SignedOn, c.PeriodEnd)
+		r.Add(CheckContractInPeriod, true, "within_period", day, c.SignedOn, c.PeriodEnd)
 	}
 
 	f := s.policy.FinancingOf(c)
 	switch {
 	case !f.Financeable:
-		r.Add(CheckFinancingHeadroom, false, "%s", f.Reason)
+		r.AddReason(CheckFinancingHeadroom, false, f.Why)
 	case req.Amount != nil && req.Amount.GreaterThan(f.Available):
-		r.Add(CheckFinancingHeadroom, false, "%s asked for, but only %s of the contract's %s limit is left", req.Amount, f.Available, f.Limit)
+		r.Add(CheckFinancingHeadroom, false, "headroom_short", req.Amount, f.Available, f.Limit)
 	default:
-		r.Add(CheckFinancingHeadroom, true, "%s of the contract's %s limit is available", f.Available, f.Limit)
+		r.Add(CheckFinancingHeadroom, true, "headroom", f.Available, f.Limit)
 	}
 	return r, Checked{Notice: n, Supplier: sup}
+}
+
+// classList is size classes as one argument of a reason: "small, micro".
+func classList(cs []SizeClass) string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return strings.Join(out, ", ")
 }

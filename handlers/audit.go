@@ -20,7 +20,7 @@ func page(c *gin.Context) (after int64, limit int, err error) {
 	if v := c.Query("limit"); v != "" {
 		n, convErr := strconv.Atoi(v)
 		if convErr != nil || n < 1 || n > 500 {
-			return 0, 0, errs.InvalidFields(errs.FieldError{Field: "limit", Code: "out_of_range", Message: "must be a whole number from 1 to 500"})
+			return 0, 0, errs.InvalidFields(errs.Field("limit", errs.FieldOutOfRange, 1, 500))
 		}
 		limit = n
 	}
@@ -28,7 +28,7 @@ func page(c *gin.Context) (after int64, limit int, err error) {
 		b, decErr := base64.RawURLEncoding.DecodeString(v)
 		n, convErr := strconv.ParseInt(string(b), 10, 64)
 		if decErr != nil || convErr != nil || n < 0 {
-			return 0, 0, errs.InvalidFields(errs.FieldError{Field: "cursor", Code: "invalid", Message: "is not a cursor this API gave"})
+			return 0, 0, errs.InvalidFields(errs.Field("cursor", errs.FieldInvalid))
 		}
 		after = n
 	}
@@ -62,7 +62,7 @@ func pageOf[T any](list []T, limit int, cursor func(i int) int64) Page[T] {
 func (s *server) auditTrail(c *gin.Context) {
 	entityType, entityID, ok := strings.Cut(c.Query("entity"), ":")
 	if !ok || entityType == "" || entityID == "" {
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "entity", Code: "invalid", Message: "must be TYPE:ID, for example user:3f0c…"}))
+		fail(c, errs.InvalidFields(errs.Field("entity", errs.FieldInvalid)))
 		return
 	}
 	if id, ok := ids.Canonical(entityID); ok { // an id in upper case finds its rows

@@ -50,7 +50,7 @@ func submissionStatus(o contracts.Outcome) int {
 // submitAwardNotice takes an award notice signed by a registered issuer.
 func (s *server) submitAwardNotice(c *gin.Context) {
 	var doc contracts.AwardNoticeDoc
-	if err := decodeJSON(bodyReader(c), &doc); err != nil {
+	if err := checkedDecode(bodyReader(c), &doc, nil); err != nil {
 		fail(c, err)
 		return
 	}
@@ -71,7 +71,7 @@ func (s *server) submitAwardNotice(c *gin.Context) {
 // submitContract takes a contract signed by a registered issuer.
 func (s *server) submitContract(c *gin.Context) {
 	var doc contracts.ContractDoc
-	if err := decodeJSON(bodyReader(c), &doc); err != nil {
+	if err := checkedDecode(bodyReader(c), &doc, nil); err != nil {
 		fail(c, err)
 		return
 	}
@@ -116,7 +116,7 @@ func (s *server) listContracts(c *gin.Context) {
 	before, limit, err := page(c)
 	amendment := c.Query("amendment")
 	if amendment != "" && amendment != contracts.AmendmentPending {
-		bad := errs.FieldError{Field: "amendment", Code: "unknown_filter", Message: "must be pending, or left out"}
+		bad := errs.Field("amendment", errs.FieldOneOf, "pending")
 		var e *errs.Error
 		if errors.As(err, &e) {
 			err = errs.InvalidFields(append(e.Fields, bad)...)

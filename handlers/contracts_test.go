@@ -143,7 +143,7 @@ func TestIssuerSubmissionBadDocuments(t *testing.T) {
 	cases := []struct{ name, path, body, field, code string }{
 		{"BadUSCC", "/v1/award-notices", strings.Replace(noticeBody, "91350100M000100Y43", "91350100M000100Y44", 1), "supplier.uscc", "uscc_checksum"},
 		{"AmountAsNumber", "/v1/award-notices", strings.Replace(noticeBody, `"1200000.00"`, `1200000.00`, 1), "", ""},
-		{"UnknownField", "/v1/award-notices", strings.Replace(noticeBody, `"status"`, `"colour": "red", "status"`, 1), "colour", "unknown"},
+		{"UnknownField", "/v1/award-notices", strings.Replace(noticeBody, `"status"`, `"colour": "red", "status"`, 1), "colour", "unknown_field"},
 		{"MissingNotice", "/v1/contracts", contractBody, "notice_no", "award_not_found"},
 		{"PeriodBackwards", "/v1/contracts", strings.Replace(contractBody, `"2099-04-30"`, `"2026-10-01"`, 1), "period.end", "before_start"},
 	}

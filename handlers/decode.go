@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -18,15 +19,54 @@ import (
 // (jsonbody.Decode).
 func decodeJSON(body io.Reader, dst any) error { return jsonbody.Decode(body, dst) }
 
-// bindJSON checks the Content-Type and decodes the request body into dst.
-func bindJSON(c *gin.Context, dst any) error {
+// bindJSON checks the Content-Type and decodes the request body into dst,
+// naming every problem at once (bindChecked, with dst's own checks).
+func bindJSON(c *gin.Context, dst any) error { return bindChecked(c, dst, nil) }
+
+// checkedBody is a request body that names its own problems (the business
+// package's checks of its fields, reading and changing nothing).
+type checkedBody interface{ Check() []errs.FieldError }
+
+// bindChecked checks the Content-Type and decodes the request body into
+// dst (checkedDecode).
+func bindChecked(c *gin.Context, dst any, check func() []errs.FieldError) error {
 	if ct := c.GetHeader("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return errs.E(errs.UnsupportedMedia, "send the body as application/json")
 		}
 	}
-	return decodeJSON(c.Request.Body, dst)
+	return checkedDecode(c.Request.Body, dst, check)
+}
+
+// checkedDecode is decodeJSON naming every problem of the body at once:
+// when some fields cannot be read, check (else dst's own Check) runs on
+// what was read, and its problems of the other fields join theirs in one
+// invalid error. A body whose fields all read is left to the business
+// call, which checks it.
+func checkedDecode(body io.Reader, dst any, check func() []errs.FieldError) error {
+	err := decodeJSON(body, dst)
+	if !errs.Is(err, errs.Invalid) {
+		return err
+	}
+	if check == nil {
+		if cb, ok := dst.(checkedBody); ok {
+			check = cb.Check
+		}
+	}
+	if check == nil {
+		return err
+	}
+	return withChecks(err, check)
+}
+
+// withChecks adds check's problems of the fields err does not name.
+func withChecks(err error, check func() []errs.FieldError) error {
+	var e *errs.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return errs.InvalidFields(errs.Merge(e.Fields, check())...)
 }
 
 // required returns a FieldError for each named field whose value is empty.
@@ -42,7 +82,7 @@ func required(fields ...any) []errs.FieldError {
 			empty = true
 		}
 		if empty {
-			out = append(out, errs.FieldError{Field: name, Code: "required", Message: "is required"})
+			out = append(out, errs.Field(name, errs.FieldRequired))
 		}
 	}
 	return out

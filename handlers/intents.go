@@ -31,7 +31,7 @@ func intentLocation(id string) string { return "/v1/financing-intents/" + id }
 // intent.
 func (s *server) publishIntent(c *gin.Context) {
 	var req lending.PublishInput
-	if err := bindJSON(c, &req); err != nil {
+	if err := bindChecked(c, &req, func() []errs.FieldError { return s.lending.CheckPublish(c.Request.Context(), req) }); err != nil {
 		fail(c, err)
 		return
 	}
@@ -57,8 +57,7 @@ func (s *server) listIntents(c *gin.Context) {
 	}
 	f := lending.IntentFilter{Status: lending.IntentStatus(c.Query("status"))}
 	if f.Status != "" && !knownIntentStatus(f.Status) {
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "status", Code: "unknown_status",
-			Message: "must be one of open, accepted, cancelled, expired"}))
+		fail(c, errs.InvalidFields(errs.Field("status", errs.FieldOneOf, "open, accepted, cancelled, expired")))
 		return
 	}
 	list, err := s.lending.Intents(c.Request.Context(), lendingScope(c), f, before, limit+1)
@@ -105,7 +104,7 @@ func (s *server) acceptOffer(c *gin.Context) {
 		if fe := required("offer_id", req.OfferID); len(fe) > 0 {
 			err = errs.InvalidFields(fe...)
 		} else if !ids.Valid(req.OfferID) {
-			err = errs.InvalidFields(errs.FieldError{Field: "offer_id", Code: "invalid", Message: "must be the id of one of the intent's offers"})
+			err = errs.InvalidFields(errs.Field("offer_id", errs.FieldInvalid))
 		}
 	}
 	if err != nil {

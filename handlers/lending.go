@@ -50,7 +50,7 @@ func (s *server) listCreditLines(c *gin.Context) {
 // answer is stored in the application's own transaction.
 func (s *server) apply(c *gin.Context) {
 	var req lending.ApplyInput
-	if err := bindJSON(c, &req); err != nil {
+	if err := bindChecked(c, &req, func() []errs.FieldError { return s.lending.CheckApply(req) }); err != nil {
 		fail(c, err)
 		return
 	}
@@ -132,7 +132,7 @@ func (s *server) listApplications(c *gin.Context) {
 	f := lending.Filter{Status: lending.Status(c.Query("status")), BankID: c.Query("bank_id")}
 	var fe []errs.FieldError
 	if f.Status != "" && !lending.KnownStatus(f.Status) {
-		fe = append(fe, errs.FieldError{Field: "status", Code: "unknown_status", Message: "is not a status of applications"})
+		fe = append(fe, errs.Field("status", errs.FieldOneOf, lending.Statuses()))
 	}
 	for _, q := range []struct {
 		name string
@@ -141,7 +141,7 @@ func (s *server) listApplications(c *gin.Context) {
 		if v := c.Query(q.name); v != "" {
 			d, err := money.ParseDate(v)
 			if err != nil {
-				fe = append(fe, errs.FieldError{Field: q.name, Code: "invalid_date", Message: "must be a date YYYY-MM-DD"})
+				fe = append(fe, errs.Field(q.name, errs.FieldInvalidDate))
 				continue
 			}
 			*q.dst = &d

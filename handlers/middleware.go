@@ -322,13 +322,13 @@ func idempotencyClaim(c *gin.Context, required bool) (*idempotency.Claim, bool) 
 	key := c.GetHeader("Idempotency-Key")
 	if key == "" {
 		if required {
-			fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "required", Message: "this request needs an Idempotency-Key header"}))
+			fail(c, errs.InvalidFields(errs.Field("Idempotency-Key", errs.FieldRequired)))
 			return nil, false
 		}
 		return nil, true
 	}
 	if !validIdempotencyKey.MatchString(key) {
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "Idempotency-Key", Code: "invalid", Message: "must be 1 to 255 visible ASCII characters"}))
+		fail(c, errs.InvalidFields(errs.Field("Idempotency-Key", errs.FieldInvalid)))
 		return nil, false
 	}
 	body, err := io.ReadAll(c.Request.Body)

@@ -110,7 +110,7 @@ func contractParam(c *gin.Context) (string, error) {
 // the verified body of a signed request, else the request's JSON body.
 func bindSignedOrJSON(c *gin.Context, dst any) error {
 	if _, signed := c.Get(ctxSigned); signed {
-		return decodeJSON(bodyReader(c), dst)
+		return checkedDecode(bodyReader(c), dst, nil)
 	}
 	return bindJSON(c, dst)
 }
@@ -166,7 +166,7 @@ func (s *server) listReceivables(c *gin.Context) {
 	switch status {
 	case "", lending.ReceivablePending, lending.ReceivableConfirmed, lending.ReceivableRefused:
 	default:
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "status", Code: "invalid", Message: "must be pending, confirmed or refused"}))
+		fail(c, errs.InvalidFields(errs.Field("status", errs.FieldOneOf, "pending, confirmed, refused")))
 		return
 	}
 	sc, _, err := receivableCaller(c)

@@ -158,8 +158,8 @@ func TestPurchaserSystemConfirms(t *testing.T) {
 
 	p := wantProblem(t, rw.sdu.post(rw.confirmation(), `{"confirmed_amount": "abc", "repayment_account": {"bank_name": "", "account_no": "6222", "account_name": "Q"}, "payment_terms": {}}`),
 		422, "invalid")
-	if fs := strings.Join(problemFields(p), ","); fs != "confirmed_amount" {
-		// The amount fails the decoding first, alone.
+	if fs := strings.Join(problemFields(p), ","); fs != "confirmed_amount,repayment_account.bank_name,payment_terms" {
+		// The amount cannot be read, and the confirmation's checks name the rest at once.
 		t.Fatalf("fields %s", fs)
 	}
 	p = wantProblem(t, rw.sdu.post(rw.confirmation(), `{"confirmed_amount": "800000.00", "repayment_account": {"bank_name": "", "account_no": "6222", "account_name": "Q"}, "payment_terms": {}}`),

@@ -57,8 +57,7 @@ func (s *server) listSubsidyClaims(c *gin.Context) {
 	}
 	status := c.Query("status")
 	if status != "" && !subsidies.KnownStatus(status) {
-		fail(c, errs.InvalidFields(errs.FieldError{Field: "status", Code: "unknown_status",
-			Message: "must be pending, approved, rejected, ineligible or paid"}))
+		fail(c, errs.InvalidFields(errs.Field("status", errs.FieldOneOf, "pending, approved, rejected, ineligible, paid")))
 		return
 	}
 	list, err := s.subsidies.Claims(c.Request.Context(), subsidyScope(c), status, before, limit+1)
@@ -91,7 +90,7 @@ func (s *server) rejectSubsidyClaim(c *gin.Context) {
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if err := bindJSON(c, &req); err != nil {
+	if err := bindChecked(c, &req, func() []errs.FieldError { return subsidies.CheckRejection(req.Reason) }); err != nil {
 		fail(c, err)
 		return
 	}

@@ -84,19 +84,19 @@ func (s *Service) Alerts(ctx context.Context, kind, cursor string, limit int) (A
 		known = known || k == kind
 	}
 	if !known {
-		fe = append(fe, errs.FieldError{Field: "kind", Code: "unknown_filter", Message: "must be one of " + strings.Join(AlertKinds, ", ") + ", or left out"})
+		fe = append(fe, errs.Field("kind", errs.FieldOneOf, strings.Join(AlertKinds, ", ")))
 	}
 	var at any
 	var key string
 	if cursor != "" {
 		t, k, ok := parseAlertCursor(cursor)
 		if !ok {
-			fe = append(fe, errs.FieldError{Field: "cursor", Code: "invalid", Message: "is not a cursor this API gave"})
+			fe = append(fe, errs.Field("cursor", errs.FieldInvalid))
 		}
 		at, key = t, k
 	}
 	if limit < 1 || limit > 500 {
-		fe = append(fe, errs.FieldError{Field: "limit", Code: "out_of_range", Message: "must be a whole number from 1 to 500"})
+		fe = append(fe, errs.Field("limit", errs.FieldOutOfRange, 1, 500))
 	}
 	if len(fe) > 0 {
 		return AlertPage{}, errs.InvalidFields(fe...)

@@ -162,35 +162,35 @@ type Applicant struct {
 func (s *Service) validate(in ApplyInput) []errs.FieldError {
 	var fe []errs.FieldError
 	if !ids.Valid(in.ContractID) {
-		fe = append(fe, errs.FieldError{Field: "contract_id", Code: "invalid", Message: "must be the id of one of your contracts"})
+		fe = append(fe, errs.Field("contract_id", errs.FieldInvalid))
 	}
 	if strings.TrimSpace(in.BankID) == "" {
-		fe = append(fe, errs.FieldError{Field: "bank_id", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("bank_id", errs.FieldRequired))
 	}
 	switch {
 	case in.Amount == nil:
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("amount", errs.FieldRequired))
 	case !in.Amount.IsPositive():
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
+		fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 	case in.Amount.GreaterThan(s.limits.MaxAmount):
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "too_large", Message: "is above the programme's maximum of " + s.limits.MaxAmount.String()})
+		fe = append(fe, errs.Field("amount", errs.FieldTooLarge, s.limits.MaxAmount.String()))
 	}
 	switch {
 	case in.TermDays == nil:
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("term_days", errs.FieldRequired))
 	case *in.TermDays < 1 || *in.TermDays > s.limits.MaxTermDays:
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d days", s.limits.MaxTermDays)})
+		fe = append(fe, errs.Field("term_days", errs.FieldOutOfRange, 1, s.limits.MaxTermDays))
 	}
 	if in.CreditLineID != nil {
 		if !ids.Valid(*in.CreditLineID) {
-			fe = append(fe, errs.FieldError{Field: "credit_line_id", Code: "invalid", Message: "must be the id of one of your credit lines"})
+			fe = append(fe, errs.Field("credit_line_id", errs.FieldInvalid))
 		}
 	}
 	switch {
 	case strings.TrimSpace(in.Purpose) == "":
-		fe = append(fe, errs.FieldError{Field: "purpose", Code: "required", Message: "say what the money is for"})
+		fe = append(fe, errs.Field("purpose", errs.FieldRequired))
 	case len(in.Purpose) > 500:
-		fe = append(fe, errs.FieldError{Field: "purpose", Code: "too_long", Message: "is longer than 500 bytes"})
+		fe = append(fe, errs.Field("purpose", errs.FieldTooLong, 500))
 	}
 	return fe
 }
@@ -329,7 +329,7 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		who, in := it.who, it.in
 		c, ok := cs[canonicalID(in.ContractID)]
 		if !ok || c.SupplierUSCC != who.SupplierUSCC {
-			it.err = errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
+			it.err = errs.InvalidFields(errs.Field("contract_id", errs.FieldNotFound))
 			continue
 		}
 		var offer *lockedOffer
@@ -349,21 +349,21 @@ func (s *Service) applyMany(ctx context.Context, tx *postgres.Tx, items []*intak
 		report, checked := s.contracts.CheckContract(c, ev, contracts.VerifyRequest{ApplicantUSCC: who.SupplierUSCC, Amount: in.Amount}, now)
 		bar, barred := bars[who.SupplierUSCC]
 		if !barred {
-			bar = "no loan of the supplier is overdue or was written off recently"
+			bar = contracts.Because("not_overdue")
 		}
-		report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
+		report.AddReason(contracts.CheckSupplierNotOverdue, !barred, bar)
 		oneBank, reason := singleBank(in.BankID, financing[c.ID])
-		report.Add(contracts.CheckContractSingleBank, oneBank, "%s", reason)
+		report.AddReason(contracts.CheckContractSingleBank, oneBank, reason)
 		var line *CreditLine
 		if in.CreditLineID != nil {
 			l, ok := lines[canonicalID(*in.CreditLineID)]
 			if !ok || l.SupplierUSCC != who.SupplierUSCC {
-				it.err = errs.InvalidFields(errs.FieldError{Field: "credit_line_id", Code: "unknown", Message: "no such credit line of yours"})
+				it.err = errs.InvalidFields(errs.Field("credit_line_id", errs.FieldNotFound))
 				continue
 			}
 			line = l
 			ok, reason := l.canDraw(in.BankID, *in.Amount, money.DateOf(now))
-			report.Add(contracts.CheckCreditLineAvailable, ok, "%s", reason)
+			report.AddReason(contracts.CheckCreditLineAvailable, ok, reason)
 		}
 		if !report.Passed {
 			it.err = verificationFailed(report)

@@ -3,13 +3,13 @@ package lending
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -251,7 +251,7 @@ func otherBanks(ctx context.Context, tx *postgres.Tx, contractIDs []string) (map
 // singleBank is the check contract.single_bank of an application at bank
 // on a contract financed by the banks financing (its live applications'
 // banks).
-func singleBank(bank string, financing []string) (bool, string) {
+func singleBank(bank string, financing []string) (bool, contracts.Reason) {
 	var others []string
 	for _, b := range financing {
 		if b != bank {
@@ -260,11 +260,11 @@ func singleBank(bank string, financing []string) (bool, string) {
 	}
 	if len(others) == 0 {
 		if len(financing) > 0 {
-			return true, fmt.Sprintf("the contract is financed by bank %s only, the bank applied to", bank)
+			return true, contracts.Because("financed_by_this_bank", bank)
 		}
-		return true, "no other bank finances the contract"
+		return true, contracts.Because("no_other_bank")
 	}
-	return false, fmt.Sprintf("bank %s finances the contract: one bank finances a contract at a time", strings.Join(others, ", "))
+	return false, contracts.Because("other_bank_finances", strings.Join(others, ", "))
 }
 
 // checkSingleBank refuses, with invalid_transition, making application a
@@ -280,7 +280,7 @@ func (s *Service) checkSingleBank(ctx context.Context, tx *postgres.Tx, a Applic
 		return err
 	}
 	if ok, reason := singleBank(a.BankID, banks[a.ContractID]); !ok {
-		return errs.E(errs.InvalidTransition, "the application cannot be sent again: %s", reason)
+		return errs.E(errs.InvalidTransition, "the application cannot be sent again: %s", reason.String())
 	}
 	return nil
 }

@@ -305,7 +305,7 @@ func TestPublishInvalid(t *testing.T) {
 	}{
 		{"AllAtOnce", lending.PublishInput{ContractID: "x", TermDays: ptr(0), Purpose: " ", BankIDs: []string{"nope", "", "*", "qilu-bank"}, RespondBy: ptr("tomorrow")},
 			[]string{"contract_id:invalid", "amount:required", "term_days:out_of_range", "purpose:required",
-				"bank_ids[0]:unknown", "bank_ids[1]:required", "bank_ids[2]:invalid", "respond_by:invalid"}},
+				"bank_ids[0]:unknown", "bank_ids[1]:required", "bank_ids[2]:invalid", "respond_by:invalid_instant"}},
 		{"NoBanks", lending.PublishInput{ContractID: w.contractID, Amount: &zero, TermDays: ptr(366), Purpose: strings.Repeat("x", 501), RespondBy: &past},
 			[]string{"amount:not_positive", "term_days:out_of_range", "purpose:too_long", "bank_ids:required", "respond_by:not_future"}},
 		{"TooLate", lending.PublishInput{ContractID: w.contractID, Amount: &big, TermDays: ptr(1), Purpose: "p", BankIDs: []string{"qilu-bank"}, RespondBy: &late},

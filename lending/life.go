@@ -6,6 +6,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/money"
@@ -164,7 +165,7 @@ func (s *Service) EndDrawdown(ctx context.Context, tx *postgres.Tx, locked *Lock
 // other reason, no such loan of the application.
 func (s *Service) CloseLoan(ctx context.Context, tx *postgres.Tx, locked *Locked, closedOn money.Date, reason, actor string) error {
 	if reason != closedRepaid && reason != closedWrittenOff {
-		return errs.InvalidFields(errs.FieldError{Field: "data.reason", Code: "invalid", Message: "must be repaid or written_off"})
+		return errs.InvalidFields(errs.Field("data.reason", errs.FieldInvalid))
 	}
 	a, l, err := s.openLoan(ctx, tx, locked)
 	if err != nil {
@@ -229,7 +230,7 @@ func (s *Service) Lapse(ctx context.Context, tx *postgres.Tx, bankID, appID, rea
 		known = known || r == reason
 	}
 	if !known {
-		return errs.InvalidFields(errs.FieldError{Field: "data.reason", Code: "invalid", Message: "must be expired, receivable_refused or declined_by_supplier"})
+		return errs.InvalidFields(errs.Field("data.reason", errs.FieldInvalid))
 	}
 	a, err := s.BankApplication(ctx, tx, bankID, appID)
 	if err != nil {
@@ -327,7 +328,7 @@ func (s *Service) CureOverdue(ctx context.Context, tx *postgres.Tx, locked *Lock
 // an application overdue, or one written off within the programme's bar
 // (Limits.WriteOffBarDays before today). It returns the reason of each
 // that fails, keyed by USCC.
-func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []string, today money.Date) (map[string]string, error) {
+func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []string, today money.Date) (map[string]contracts.Reason, error) {
 	var rows []struct {
 		USCC         string      `db:"supplier_uscc"`
 		OverdueSince *money.Date `db:"overdue_since"`
@@ -341,13 +342,12 @@ func (s *Service) supplierBars(ctx context.Context, tx *postgres.Tx, usccs []str
 	if err != nil {
 		return nil, postgres.Translate(err)
 	}
-	bars := make(map[string]string, len(rows))
+	bars := make(map[string]contracts.Reason, len(rows))
 	for _, r := range rows {
 		if r.OverdueSince != nil {
-			bars[r.USCC] = fmt.Sprintf("a loan of the supplier has been overdue since %s", r.OverdueSince)
+			bars[r.USCC] = contracts.Because("overdue_since", r.OverdueSince.String())
 		} else if r.WrittenOffOn != nil {
-			bars[r.USCC] = fmt.Sprintf("a loan of the supplier was written off on %s: no new financing until %s",
-				r.WrittenOffOn, r.WrittenOffOn.AddDays(s.limits.WriteOffBarDays))
+			bars[r.USCC] = contracts.Because("written_off", r.WrittenOffOn.String(), r.WrittenOffOn.AddDays(s.limits.WriteOffBarDays).String())
 		}
 	}
 	return bars, nil

@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
@@ -45,18 +45,18 @@ func (l *CreditLine) derive() {
 }
 
 // canDraw says whether amount may be drawn on the line for bankID today.
-func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Date) (bool, string) {
+func (l *CreditLine) canDraw(bankID string, amount money.Amount, today money.Date) (bool, contracts.Reason) {
 	switch {
 	case l.BankID != bankID:
-		return false, fmt.Sprintf("the credit line is with %s, not %s", l.BankID, bankID)
+		return false, contracts.Because("line_other_bank", l.BankID, bankID)
 	case l.Status != "active":
-		return false, "the credit line was revoked: " + l.RevokedReason
+		return false, contracts.Because("line_revoked", l.RevokedReason)
 	case today.Before(l.ValidFrom) || today.After(l.ValidUntil):
-		return false, fmt.Sprintf("the credit line is valid from %s to %s", l.ValidFrom, l.ValidUntil)
+		return false, contracts.Because("line_not_valid", l.ValidFrom.String(), l.ValidUntil.String())
 	case amount.GreaterThan(l.Available):
-		return false, fmt.Sprintf("%s asked for, but only %s of the line's %s is available", amount, l.Available, l.Limit)
+		return false, contracts.Because("line_short", amount.String(), l.Available.String(), l.Limit.String())
 	}
-	return true, fmt.Sprintf("%s of the line's %s is available", l.Available, l.Limit)
+	return true, contracts.Because("line_available", l.Available.String(), l.Limit.String())
 }
 
 // linesForUpdate locks the credit lines of ids that exist, in id order, and
@@ -156,16 +156,16 @@ type LineTerms struct {
 func (t LineTerms) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	if t.BankLineID == "" || len(t.BankLineID) > 200 {
-		fe = append(fe, errs.FieldError{Field: "data.credit_line_id", Code: "required", Message: "is required (at most 200 bytes)"})
+		fe = append(fe, errs.Field("data.credit_line_id", errs.FieldRequired))
 	}
 	if t.SupplierUSCC == "" {
-		fe = append(fe, errs.FieldError{Field: "data.supplier_uscc", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("data.supplier_uscc", errs.FieldRequired))
 	}
 	if t.Limit.IsNegative() {
-		fe = append(fe, errs.FieldError{Field: "data.limit", Code: "negative", Message: "must not be negative"})
+		fe = append(fe, errs.Field("data.limit", errs.FieldNegative))
 	}
 	if t.ValidFrom.IsZero() || t.ValidUntil.IsZero() || t.ValidUntil.Before(t.ValidFrom) {
-		fe = append(fe, errs.FieldError{Field: "data.valid_until", Code: "invalid", Message: "valid_from and valid_until are required, in order"})
+		fe = append(fe, errs.Field("data.valid_until", errs.FieldInvalid))
 	}
 	return fe
 }

@@ -194,13 +194,13 @@ func (s *Service) Approve(ctx context.Context, tx *postgres.Tx, bankID, appID st
 	}
 	switch {
 	case !ap.ApprovedAmount.IsPositive():
-		return errs.InvalidFields(errs.FieldError{Field: "data.approved_amount", Code: "not_positive", Message: "must be above zero"})
+		return errs.InvalidFields(errs.Field("data.approved_amount", errs.FieldNotPositive))
 	case ap.ApprovedAmount.GreaterThan(a.Amount):
 		return errs.E(errs.InvalidTransition, "approved %s, more than the %s applied for", ap.ApprovedAmount, a.Amount)
 	case ap.TermDays < 1:
-		return errs.InvalidFields(errs.FieldError{Field: "data.term_days", Code: "out_of_range", Message: "must be at least 1"})
+		return errs.InvalidFields(errs.Field("data.term_days", errs.FieldNotPositive))
 	case ap.RepaymentAccount.AccountNo == "" || ap.RepaymentAccount.BankName == "" || ap.RepaymentAccount.AccountName == "":
-		return errs.InvalidFields(errs.FieldError{Field: "data.repayment_account", Code: "required", Message: "bank_name, account_no and account_name are required"})
+		return errs.InvalidFields(errs.Field("data.repayment_account", errs.FieldRequired))
 	}
 	if err := checkWithinOffer(ctx, tx, a, ap); err != nil {
 		return err
@@ -517,7 +517,7 @@ func (s *Service) Disburse(ctx context.Context, tx *postgres.Tx, l *Locked, d Di
 		return err
 	}
 	if !d.Amount.IsPositive() {
-		return errs.InvalidFields(errs.FieldError{Field: "data.amount", Code: "not_positive", Message: "must be above zero"})
+		return errs.InvalidFields(errs.Field("data.amount", errs.FieldNotPositive))
 	}
 	if err := checkTransition(a.Status, Disbursed); err != nil {
 		return err
@@ -647,9 +647,9 @@ func (s *Service) Repay(ctx context.Context, tx *postgres.Tx, locked *Locked, r 
 	}
 	switch {
 	case r.Principal.IsNegative() || r.Interest.IsNegative():
-		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "negative", Message: "principal and interest must not be negative"})
+		return out, errs.InvalidFields(errs.Field("data.principal", errs.FieldNegative))
 	case r.Principal.IsZero() && r.Interest.IsZero():
-		return out, errs.InvalidFields(errs.FieldError{Field: "data.principal", Code: "zero", Message: "a repayment repays something"})
+		return out, errs.InvalidFields(errs.Field("data.principal", errs.FieldZero))
 	}
 	if err := CheckFigures(r, s.now()); err != nil {
 		return out, err

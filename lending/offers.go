@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -209,19 +208,19 @@ func (s *Service) MakeOffer(ctx context.Context, tx *postgres.Tx, bankID string,
 	now := tx.Now()
 	var fe []errs.FieldError
 	if !o.Amount.IsPositive() {
-		fe = append(fe, errs.FieldError{Field: "data.amount", Code: "not_positive", Message: "must be above zero"})
+		fe = append(fe, errs.Field("data.amount", errs.FieldNotPositive))
 	}
 	if r := o.AnnualRate.Decimal(); !r.IsPositive() || !r.LessThan(decimalOne) {
-		fe = append(fe, errs.FieldError{Field: "data.annual_rate", Code: "out_of_range", Message: "must be above 0 and below 1"})
+		fe = append(fe, errs.Field("data.annual_rate", errs.FieldInvalidRate))
 	}
 	if o.TermDays < 1 || o.TermDays > s.limits.MaxTermDays {
-		fe = append(fe, errs.FieldError{Field: "data.term_days", Code: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d days", s.limits.MaxTermDays)})
+		fe = append(fe, errs.Field("data.term_days", errs.FieldOutOfRange, 1, s.limits.MaxTermDays))
 	}
 	if !o.ValidUntil.After(now) {
 		fe = append(fe, errs.FieldError{Field: "data.valid_until", Code: "past", Message: "must be after the offer is received"})
 	}
 	if len(o.Conditions) > maxConditions {
-		fe = append(fe, errs.FieldError{Field: "data.conditions", Code: "too_long", Message: fmt.Sprintf("is longer than %d bytes", maxConditions)})
+		fe = append(fe, errs.Field("data.conditions", errs.FieldTooLong, maxConditions))
 	}
 	if len(fe) > 0 {
 		return errs.InvalidFields(fe...)

@@ -105,11 +105,11 @@ func ParsePaymentRecord(body io.Reader, today money.Date) (PaymentRecord, error)
 	words := func(field, v string, max int) {
 		switch {
 		case strings.TrimSpace(v) == "":
-			fe = append(fe, errs.FieldError{Field: field, Code: "required", Message: "is required"})
+			fe = append(fe, errs.Field(field, errs.FieldRequired))
 		case len(v) > max:
-			fe = append(fe, errs.FieldError{Field: field, Code: "too_long", Message: fmt.Sprintf("is longer than %d bytes", max)})
+			fe = append(fe, errs.Field(field, errs.FieldTooLong, max))
 		case !text.Valid(v):
-			fe = append(fe, errs.FieldError{Field: field, Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"})
+			fe = append(fe, errs.Field(field, errs.FieldInvalidText))
 		}
 	}
 	words("payment_id", b.PaymentID, maxPaymentID)
@@ -120,38 +120,38 @@ func ParsePaymentRecord(body io.Reader, today money.Date) (PaymentRecord, error)
 	var s string
 	switch {
 	case len(b.Amount) == 0 || string(b.Amount) == "null":
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("amount", errs.FieldRequired))
 	case json.Unmarshal(b.Amount, &s) != nil:
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "invalid_amount", Message: `amounts are decimal strings such as "1200.00"`})
+		fe = append(fe, errs.Field("amount", errs.FieldInvalidAmount))
 	default:
 		a, err := money.ParseAmount(s)
 		switch {
 		case err != nil:
-			fe = append(fe, errs.FieldError{Field: "amount", Code: "invalid_amount", Message: err.Error()})
+			fe = append(fe, money.Problem("amount", err))
 		case !a.IsPositive():
-			fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be more than 0"})
+			fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 		default:
 			p.Amount = a
 		}
 	}
 	switch {
 	case len(b.PaidOn) == 0 || string(b.PaidOn) == "null":
-		fe = append(fe, errs.FieldError{Field: "paid_on", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("paid_on", errs.FieldRequired))
 	case json.Unmarshal(b.PaidOn, &s) != nil:
-		fe = append(fe, errs.FieldError{Field: "paid_on", Code: "invalid_date", Message: "dates are strings YYYY-MM-DD"})
+		fe = append(fe, errs.Field("paid_on", errs.FieldInvalidDate))
 	default:
 		d, err := money.ParseDate(s)
 		switch {
 		case err != nil:
-			fe = append(fe, errs.FieldError{Field: "paid_on", Code: "invalid_date", Message: err.Error()})
+			fe = append(fe, money.Problem("paid_on", err))
 		case d.After(today.AddDays(1)):
-			fe = append(fe, errs.FieldError{Field: "paid_on", Code: "in_future", Message: "must be no later than tomorrow (" + today.AddDays(1).String() + ", Asia/Shanghai)"})
+			fe = append(fe, errs.Field("paid_on", errs.FieldInFuture, today.AddDays(1).String()))
 		default:
 			p.PaidOn = d
 		}
 	}
 	if b.PayeeAccount == nil {
-		fe = append(fe, errs.FieldError{Field: "payee_account", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("payee_account", errs.FieldRequired))
 	} else {
 		acct := contracts.SettlementAccount(*b.PayeeAccount)
 		fe = append(fe, contracts.CheckAccount("payee_account", &acct)...)

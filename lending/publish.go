@@ -50,37 +50,37 @@ type programmeBank struct {
 func (s *Service) validateIntent(in PublishInput, banks []programmeBank, now time.Time) ([]errs.FieldError, []string, *time.Time) {
 	var fe []errs.FieldError
 	if !ids.Valid(in.ContractID) {
-		fe = append(fe, errs.FieldError{Field: "contract_id", Code: "invalid", Message: "must be the id of one of your contracts"})
+		fe = append(fe, errs.Field("contract_id", errs.FieldInvalid))
 	}
 	switch {
 	case in.Amount == nil:
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("amount", errs.FieldRequired))
 	case !in.Amount.IsPositive():
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "not_positive", Message: "must be above zero"})
+		fe = append(fe, errs.Field("amount", errs.FieldNotPositive))
 	case in.Amount.GreaterThan(s.limits.MaxAmount):
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "too_large", Message: "is above the programme's maximum of " + s.limits.MaxAmount.String()})
+		fe = append(fe, errs.Field("amount", errs.FieldTooLarge, s.limits.MaxAmount.String()))
 	}
 	switch {
 	case in.TermDays == nil:
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("term_days", errs.FieldRequired))
 	case *in.TermDays < 1 || *in.TermDays > s.limits.MaxTermDays:
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "out_of_range", Message: fmt.Sprintf("must be from 1 to %d days", s.limits.MaxTermDays)})
+		fe = append(fe, errs.Field("term_days", errs.FieldOutOfRange, 1, s.limits.MaxTermDays))
 	}
 	switch {
 	case strings.TrimSpace(in.Purpose) == "":
-		fe = append(fe, errs.FieldError{Field: "purpose", Code: "required", Message: "say what the money is for"})
+		fe = append(fe, errs.Field("purpose", errs.FieldRequired))
 	case len(in.Purpose) > 500:
-		fe = append(fe, errs.FieldError{Field: "purpose", Code: "too_long", Message: "is longer than 500 bytes"})
+		fe = append(fe, errs.Field("purpose", errs.FieldTooLong, 500))
 	}
 	var asked []string
 	switch {
 	case len(in.BankIDs) == 0:
-		fe = append(fe, errs.FieldError{Field: "bank_ids", Code: "required", Message: `name at least one bank, or ["*"] for every bank of the programme`})
+		fe = append(fe, errs.Field("bank_ids", errs.FieldRequired))
 	case len(in.BankIDs) > maxIntentBanks:
-		fe = append(fe, errs.FieldError{Field: "bank_ids", Code: "too_many", Message: fmt.Sprintf("names more than %d banks", maxIntentBanks)})
+		fe = append(fe, errs.Field("bank_ids", errs.FieldTooMany, maxIntentBanks))
 	case len(in.BankIDs) == 1 && in.BankIDs[0] == AllBanks:
 		if len(banks) == 0 {
-			fe = append(fe, errs.FieldError{Field: "bank_ids", Code: "unknown", Message: "the programme has no bank yet"})
+			fe = append(fe, errs.Field("bank_ids", errs.FieldNotFound))
 		}
 		for _, b := range banks {
 			asked = append(asked, b.ID)
@@ -90,9 +90,9 @@ func (s *Service) validateIntent(in PublishInput, banks []programmeBank, now tim
 			field := fmt.Sprintf("bank_ids[%d]", i)
 			switch {
 			case id == AllBanks:
-				fe = append(fe, errs.FieldError{Field: field, Code: "invalid", Message: `"*" stands alone: it names every bank of the programme`})
+				fe = append(fe, errs.Field(field, errs.FieldInvalid))
 			case strings.TrimSpace(id) == "":
-				fe = append(fe, errs.FieldError{Field: field, Code: "required", Message: "is empty"})
+				fe = append(fe, errs.Field(field, errs.FieldRequired))
 			case !slices.ContainsFunc(banks, func(b programmeBank) bool { return b.ID == id }):
 				fe = append(fe, errs.FieldError{Field: field, Code: "unknown", Message: fmt.Sprintf("no partner bank %q", id)})
 			case !slices.Contains(asked, id):
@@ -107,11 +107,11 @@ func (s *Service) validateIntent(in PublishInput, banks []programmeBank, now tim
 		latest := now.Add(s.limits.ConsentTTL)
 		switch {
 		case err != nil:
-			fe = append(fe, errs.FieldError{Field: "respond_by", Code: "invalid", Message: "must be an RFC 3339 instant, for example 2026-12-08T18:00:00+08:00"})
+			fe = append(fe, errs.Field("respond_by", errs.FieldInvalidInstant))
 		case !t.After(now):
-			fe = append(fe, errs.FieldError{Field: "respond_by", Code: "not_future", Message: "must be in the future"})
+			fe = append(fe, errs.Field("respond_by", errs.FieldNotFuture))
 		case t.After(latest):
-			fe = append(fe, errs.FieldError{Field: "respond_by", Code: "too_late", Message: "must be no later than the consent's expiry, " + latest.UTC().Format(time.RFC3339)})
+			fe = append(fe, errs.Field("respond_by", errs.FieldTooLate, latest.UTC().Format(time.RFC3339)))
 		default:
 			t = t.UTC().Truncate(time.Microsecond)
 			respondBy = &t
@@ -201,7 +201,7 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 	}
 	c, ok := cs[in.ContractID]
 	if !ok || c.SupplierUSCC != who.SupplierUSCC {
-		return "", errs.InvalidFields(errs.FieldError{Field: "contract_id", Code: "unknown", Message: "no such contract of yours"})
+		return "", errs.InvalidFields(errs.Field("contract_id", errs.FieldNotFound))
 	}
 	ev, ok := evidence[c.ID]
 	if !ok {
@@ -214,15 +214,15 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 	}
 	bar, barred := bars[who.SupplierUSCC]
 	if !barred {
-		bar = "no loan of the supplier is overdue or was written off recently"
+		bar = contracts.Because("not_overdue")
 	}
-	report.Add(contracts.CheckSupplierNotOverdue, !barred, "%s", bar)
+	report.AddReason(contracts.CheckSupplierNotOverdue, !barred, bar)
 	financing, err := otherBanks(ctx, tx, []string{c.ID})
 	if err != nil {
 		return "", err
 	}
 	oneBank, reason := singleBankOfAll(asked, financing[c.ID])
-	report.Add(contracts.CheckContractSingleBank, oneBank, "%s", reason)
+	report.AddReason(contracts.CheckContractSingleBank, oneBank, reason)
 	if !report.Passed {
 		return "", failedVerification("the financing need", report)
 	}
@@ -291,14 +291,14 @@ func (s *Service) publish(ctx context.Context, tx *postgres.Tx, who Applicant, i
 // singleBankOfAll is the check contract.single_bank of a need asking the
 // banks asked, on a contract financed by the banks financing: every bank
 // asked must be one that may finance the contract.
-func singleBankOfAll(asked, financing []string) (bool, string) {
+func singleBankOfAll(asked, financing []string) (bool, contracts.Reason) {
 	for _, b := range asked {
-		if ok, reason := singleBank(b, financing); !ok {
-			return false, reason + "; the need asks " + strings.Join(asked, ", ")
+		if ok, _ := singleBank(b, financing); !ok {
+			return false, contracts.Because("other_bank_finances_asked", strings.Join(financing, ", "), strings.Join(asked, ", "))
 		}
 	}
 	if len(financing) > 0 {
-		return true, fmt.Sprintf("the contract is financed by bank %s only, the bank asked", strings.Join(financing, ", "))
+		return true, contracts.Because("financed_by_bank_asked", strings.Join(financing, ", "))
 	}
-	return true, "no other bank finances the contract"
+	return true, contracts.Because("no_other_bank")
 }

@@ -266,11 +266,11 @@ func checkAccount(prefix string, a Account) []errs.FieldError {
 	for _, f := range []struct{ name, v string }{{"bank_name", a.BankName}, {"account_no", a.AccountNo}, {"account_name", a.AccountName}} {
 		switch {
 		case strings.TrimSpace(f.v) == "":
-			fe = append(fe, errs.FieldError{Field: prefix + f.name, Code: "required", Message: "is required"})
+			fe = append(fe, errs.Field(prefix+f.name, errs.FieldRequired))
 		case !text.Valid(f.v):
-			fe = append(fe, errs.FieldError{Field: prefix + f.name, Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"})
+			fe = append(fe, errs.Field(prefix+f.name, errs.FieldInvalidText))
 		case len(f.v) > maxAccountText:
-			fe = append(fe, errs.FieldError{Field: prefix + f.name, Code: "too_long", Message: fmt.Sprintf("is at most %d bytes", maxAccountText)})
+			fe = append(fe, errs.Field(prefix+f.name, errs.FieldTooLong, maxAccountText))
 		}
 	}
 	return fe
@@ -290,17 +290,17 @@ func CheckAccount(prefix string, a Account) error {
 func (c Confirmation) validate() []errs.FieldError {
 	var fe []errs.FieldError
 	if !c.ConfirmedAmount.IsPositive() {
-		fe = append(fe, errs.FieldError{Field: "confirmed_amount", Code: "required", Message: "is required, above zero"})
+		fe = append(fe, errs.Field("confirmed_amount", errs.FieldRequired))
 	}
 	fe = append(fe, checkAccount("repayment_account.", c.RepaymentAccount)...)
 	terms := bytes.TrimSpace(c.PaymentTerms)
 	switch {
 	case len(terms) == 0 || string(terms) == "null":
-		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "required", Message: "is required: the payment terms confirmed, a JSON array"})
+		fe = append(fe, errs.Field("payment_terms", errs.FieldRequired))
 	case terms[0] != '[' || !json.Valid(terms):
-		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "invalid", Message: "must be a JSON array"})
+		fe = append(fe, errs.Field("payment_terms", errs.FieldInvalid))
 	case len(terms) > maxPaymentTerms:
-		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "too_long", Message: fmt.Sprintf("is at most %d bytes", maxPaymentTerms)})
+		fe = append(fe, errs.Field("payment_terms", errs.FieldTooLong, maxPaymentTerms))
 	}
 	return fe
 }
@@ -533,8 +533,7 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	}
 	var fe []errs.FieldError
 	if c.ConfirmedAmount.LessThan(approved) || c.ConfirmedAmount.GreaterThan(rl.ContractAmount) {
-		fe = append(fe, errs.FieldError{Field: "confirmed_amount", Code: "out_of_range",
-			Message: fmt.Sprintf("must be at least the approved %s and at most the contract's %s", approved, rl.ContractAmount)})
+		fe = append(fe, errs.Field("confirmed_amount", errs.FieldOutOfRange, approved.String(), rl.ContractAmount.String()))
 	}
 	if neither {
 		fe = append(fe, errs.FieldError{Field: "repayment_account.account_no", Code: "not_the_approved_account",
@@ -683,11 +682,11 @@ func (s *Service) Refuse(ctx context.Context, sc Scope, contractID string, r Ref
 func (r Refusal) validate() []errs.FieldError {
 	switch {
 	case strings.TrimSpace(r.Reason) == "":
-		return []errs.FieldError{{Field: "reason", Code: "required", Message: "say why the receivable is refused"}}
+		return []errs.FieldError{errs.Field("reason", errs.FieldRequired)}
 	case !text.Valid(r.Reason):
-		return []errs.FieldError{{Field: "reason", Code: "invalid_text", Message: "must be text: valid UTF-8 without NUL or control characters"}}
+		return []errs.FieldError{errs.Field("reason", errs.FieldInvalidText)}
 	case utf8.RuneCountInString(r.Reason) > maxRefusal:
-		return []errs.FieldError{{Field: "reason", Code: "too_long", Message: fmt.Sprintf("is at most %d characters", maxRefusal)}}
+		return []errs.FieldError{errs.Field("reason", errs.FieldTooLongChars, maxRefusal)}
 	}
 	return nil
 }

@@ -61,6 +61,16 @@ func releasesHolds(s Status) bool {
 	return s == Rejected || s == Cancelled || s == Closed
 }
 
+// Statuses are the statuses of applications, sorted, as a list.
+func Statuses() string {
+	list := make([]string, 0, len(transitions))
+	for s := range transitions {
+		list = append(list, string(s))
+	}
+	slices.Sort(list)
+	return strings.Join(list, ", ")
+}
+
 // KnownStatus reports whether s is a status of applications.
 func KnownStatus(s Status) bool {
 	_, ok := transitions[s]

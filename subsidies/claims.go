@@ -670,13 +670,10 @@ func takeBudget(ctx context.Context, tx *postgres.Tx, year int, amount money.Amo
 // (required). Returns invalid without a reason, not_found, or conflict
 // when the claim is not pending.
 func (s *Service) Reject(ctx context.Context, id, reason, officer string) (Claim, error) {
+	if fe := CheckRejection(reason); len(fe) > 0 {
+		return Claim{}, errs.InvalidFields(fe...)
+	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" {
-		return Claim{}, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "required", Message: "a rejection needs a reason"})
-	}
-	if len(reason) > 2000 {
-		return Claim{}, errs.InvalidFields(errs.FieldError{Field: "reason", Code: "too_long", Message: "at most 2000 bytes"})
-	}
 	var c Claim
 	err := postgres.Transact(ctx, s.db, func(tx *postgres.Tx) error {
 		var err error

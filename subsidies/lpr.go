@@ -89,7 +89,7 @@ func parseLPR(in []LPRInput) (LPRTable, []errs.FieldError) {
 		}
 		r, rateErr := money.ParseRate(e.Rate)
 		if rateErr != nil {
-			bad(at+".rate", "out_of_range", fmt.Sprintf("must be a decimal fraction from 0 to 1 (such as \"0.0310\"), got %q", e.Rate))
+			bad(at+".rate", errs.FieldInvalidRate, "")
 		}
 		if dateErr != nil {
 			continue

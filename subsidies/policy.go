@@ -78,7 +78,7 @@ func (in PolicyInput) Validate() (Policy, error) {
 	rate := func(field, v string, dst *money.Rate) {
 		r, err := money.ParseRate(v)
 		if err != nil {
-			bad(field, "out_of_range", fmt.Sprintf("must be a decimal fraction from 0 to 1 (such as \"0.5\"), got %q", v))
+			bad(field, errs.FieldInvalidRate, "")
 			return
 		}
 		*dst = r
@@ -103,7 +103,7 @@ func (in PolicyInput) Validate() (Policy, error) {
 		a, err := money.ParseAmount(v)
 		switch {
 		case err != nil:
-			bad(field, "invalid_amount", fmt.Sprintf("must be a decimal amount such as \"200000.00\", got %q", v))
+			fe = append(fe, money.Problem(field, err))
 		case a.IsNegative():
 			bad(field, "negative", "must not be negative")
 		default:

@@ -52,11 +52,11 @@ func refused(v *view, d *formData, err error) bool {
 	case errs.Invalid:
 		d.Errors = fieldErrors(v, fieldsOf(err))
 		if len(d.Errors) == 0 {
-			d.Problem = errs.MessageOf(err)
+			d.Problem = problemText(v, err)
 		}
 		return true
 	case errs.Conflict:
-		d.Problem = errs.MessageOf(err)
+		d.Problem = problemText(v, err)
 		return true
 	}
 	return false
@@ -235,12 +235,17 @@ func (s *server) registerSupplier(w http.ResponseWriter, r *http.Request, v *vie
 		}
 		a, err := money.ParseAmount(strings.ReplaceAll(d.Form[f.name], ",", ""))
 		if err != nil {
-			d.Errors[f.name] = v.T("fe.format")
+			d.Errors[f.name] = fieldMessage(v, amountProblem(f.name, err))
 			continue
 		}
 		*f.dst = &a
 	}
-	if len(d.Errors) > 0 {
+	if len(d.Errors) > 0 { // every problem at once: the form's and the registration's checks of the rest
+		for field, msg := range fieldErrors(v, reg.Check()) {
+			if _, named := d.Errors[field]; !named {
+				d.Errors[field] = msg
+			}
+		}
 		s.render(w, r, v, errs.Status(errs.Invalid), "admin_suppliers", "admin.suppliers", d)
 		return
 	}

@@ -64,7 +64,7 @@ func (s *server) resolveAmendment(w http.ResponseWriter, r *http.Request, v *vie
 		http.Redirect(w, r, "/console/amendments?ok="+ok, http.StatusSeeOther)
 		return
 	}
-	d := amendmentsData{Failed: id + "/" + strconv.Itoa(version), Reason: res.Reason, Error: v.T("amend.refused") + errs.MessageOf(err)}
+	d := amendmentsData{Failed: id + "/" + strconv.Itoa(version), Reason: res.Reason, Error: v.T("amend.refused") + problemText(v, err)}
 	switch errs.CodeOf(err) {
 	case errs.Conflict:
 	case errs.Invalid:

@@ -57,7 +57,7 @@ func TestAmendmentConsole(t *testing.T) {
 	wantStatus(t, c.post(resolve, url.Values{"decision": {"keep"}, "reason": {"draft"}}), http.StatusForbidden) // no CSRF token
 	res := c.post(resolve, url.Values{"csrf": {c.csrf(p)}, "decision": {"adopt"}, "reason": {"the scope was cut"}})
 	wantStatus(t, res, http.StatusConflict)
-	wantContains(t, res, `role="alert"`, "未能处理", "85000.00", "the scope was cut")
+	wantContains(t, res, `role="alert"`, "未能处理", "与当前状态冲突", "the scope was cut")
 	res = c.post(resolve, url.Values{"csrf": {c.csrf(p)}, "decision": {"maybe"}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantContains(t, res, "处理方式：须为采用或保留", "理由：必填")

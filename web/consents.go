@@ -45,7 +45,7 @@ func (s *server) revokeConsent(w http.ResponseWriter, r *http.Request, v *view) 
 		s.fail(w, r, v, err)
 		return
 	}
-	s.renderConsents(w, r, v, errs.Status(e.Code), consentsData{Refused: refusalKey(e.Code), Detail: e.Message, RefusedID: r.PathValue("id")})
+	s.renderConsents(w, r, v, errs.Status(e.Code), consentsData{Refused: refusalKey(e.Code), Detail: englishDetail(v, e), RefusedID: r.PathValue("id")})
 }
 
 // refusalKey is the catalogue's message for a refusal: err.<code> where

@@ -299,11 +299,11 @@ func (s *server) claimRefused(w http.ResponseWriter, r *http.Request, v *view, e
 	if !ok {
 		return
 	}
-	d.Error, d.Reason = errs.MessageOf(err), reason
+	d.Error, d.Reason = problemText(v, err), reason
 	if fe := fieldsOf(err); len(fe) > 0 {
 		d.Error = fieldErrors(v, fe)["reason"]
 		if d.Error == "" {
-			d.Error = fe[0].Message
+			d.Error = fieldMessage(v, fe[0])
 		}
 	}
 	s.render(w, r, v, errs.StatusOf(err), "claim", "claim.title", d)

@@ -110,16 +110,16 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	var fe []errs.FieldError
 	if f.Amount == "" {
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "required", Message: "required"})
+		fe = append(fe, errs.Field("amount", errs.FieldRequired))
 	} else if a, err := money.ParseAmount(strings.ReplaceAll(f.Amount, ",", "")); err != nil {
-		fe = append(fe, errs.FieldError{Field: "amount", Code: "format", Message: "must be an amount in yuan, such as 500000.00"})
+		fe = append(fe, amountProblem("amount", err))
 	} else {
 		in.Amount = &a
 	}
 	if f.TermDays == "" {
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "required", Message: "required"})
+		fe = append(fe, errs.Field("term_days", errs.FieldRequired))
 	} else if n, err := strconv.Atoi(f.TermDays); err != nil {
-		fe = append(fe, errs.FieldError{Field: "term_days", Code: "whole_number", Message: "must be a whole number of days"})
+		fe = append(fe, errs.Field("term_days", errs.FieldWholeNumber))
 	} else {
 		in.TermDays = &n
 	}
@@ -127,7 +127,7 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request, v *view) {
 		if at, ok := parseRespondBy(f.RespondBy); ok {
 			in.RespondBy = &at
 		} else {
-			fe = append(fe, errs.FieldError{Field: "respond_by", Code: "invalid_format", Message: "must be a date and time"})
+			fe = append(fe, errs.Field("respond_by", errs.FieldInvalidFormat))
 		}
 	}
 	if len(in.BankIDs) == 0 {
@@ -135,8 +135,8 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	var it lending.Intent
 	var err error
-	if len(fe) > 0 {
-		err = errs.InvalidFields(fe...)
+	if len(fe) > 0 { // every problem at once: the form's and the service's checks of the rest
+		err = errs.InvalidFields(errs.Merge(fe, s.Lending.CheckPublish(r.Context(), in))...)
 	} else {
 		it, err = s.Lending.Publish(r.Context(), applicant(r, v), in)
 	}
@@ -159,13 +159,13 @@ func (s *server) publish(w http.ResponseWriter, r *http.Request, v *view) {
 			}
 		}
 		if len(d.Errors) == 0 {
-			d.Problem = e.Message
+			d.Problem = problemText(v, e)
 		}
 	case errs.VerificationFailed:
 		d.Failed = failedChecks(e)
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	case errs.Conflict, errs.InvalidTransition:
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	default:
 		s.fail(w, r, v, err)
 		return
@@ -332,7 +332,7 @@ func (s *server) renderIntent(w http.ResponseWriter, r *http.Request, v *view, s
 	}
 	d := intentView(it, time.Now())
 	if refused != nil {
-		d.ProblemKey, d.Problem = refusalKeyOf(d, refused, r.PostFormValue("offer_id"))
+		d.ProblemKey, d.Problem = refusalKeyOf(v, d, refused, r.PostFormValue("offer_id"))
 		if refused.Code == errs.VerificationFailed {
 			d.Failed = failedChecks(refused)
 		}
@@ -344,7 +344,7 @@ func (s *server) renderIntent(w http.ResponseWriter, r *http.Request, v *view, s
 // cancellation, said from the intent as it is now (the offer replaced or
 // withdrawn, the intent closed), and the service's own words where the
 // catalogue has none of its own.
-func refusalKeyOf(d intentData, refused *errs.Error, offerID string) (key, detail string) {
+func refusalKeyOf(v *view, d intentData, refused *errs.Error, offerID string) (key, detail string) {
 	switch refused.Code {
 	case errs.VerificationFailed:
 		return "intent.headroom_gone", ""
@@ -363,7 +363,7 @@ func refusalKeyOf(d intentData, refused *errs.Error, offerID string) (key, detai
 			}
 		}
 	}
-	return refusalKey(refused.Code), refused.Message
+	return refusalKey(refused.Code), englishDetail(v, refused)
 }
 
 // acceptOffer accepts the offer: the application it becomes is shown; a

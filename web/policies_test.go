@@ -53,7 +53,7 @@ func TestSubsidyPolicyPage(t *testing.T) {
 		"lpr_from": {"2020-01-01", "", "2019-06-01"}, "lpr_rate": {"0.0310", "", "abc"}}
 	res := a.post("/admin/subsidy-policies", bad)
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	wantContains(t, res, `id="lpr_from-2-error"`, "日期须晚于上一行", `id="lpr_rate-2-error"`, "超出允许范围", `value="abc"`,
+	wantContains(t, res, `id="lpr_from-2-error"`, "日期须晚于上一行", `id="lpr_rate-2-error"`, "请输入 0 到 1 之间的利率", `value="abc"`,
 		`id="supplier_yearly_cap-error"`, "不能为负数", `id="eligible_size_classes-error"`, "必填", "请修改下面标出的内容")
 	for _, ok := range []string{`id="lpr_from-0-error"`, `id="lpr_rate-0-error"`, `id="lpr_from-1-error"`, `id="subsidy_ratio-error"`} {
 		if strings.Contains(res.body, ok) {

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"procfin/contracts"
 	"procfin/lending"
 	"procfin/platform/errs"
+	"procfin/platform/i18n"
 	"procfin/platform/money"
 	"procfin/subsidies"
 )
@@ -78,13 +80,15 @@ func (s *server) portal(w http.ResponseWriter, r *http.Request, v *view) {
 type checkView struct {
 	Name   string
 	Passed bool
-	Reason string
+	Reason string // the API's English words
+	Code   string // the reason's code (verify.<code>), "" in reports from before codes
+	Args   []any  // its arguments
 }
 
 func checksOf(list []contracts.Check) []checkView {
 	out := make([]checkView, 0, len(list))
 	for _, c := range list {
-		out = append(out, checkView{Name: c.Name, Passed: c.Result == "pass", Reason: c.Reason})
+		out = append(out, checkView{Name: c.Name, Passed: c.Result == "pass", Reason: c.Reason, Code: c.Code, Args: c.Args})
 	}
 	return out
 }
@@ -209,7 +213,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if d.Form.Amount != "" {
 		a, err := money.ParseAmount(strings.ReplaceAll(d.Form.Amount, ",", ""))
 		if err != nil {
-			fe = append(fe, errs.FieldError{Field: "amount", Code: "format", Message: "must be an amount in yuan, such as 500000.00"})
+			fe = append(fe, amountProblem("amount", err))
 		} else {
 			in.Amount = &a
 		}
@@ -217,7 +221,7 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	if d.Form.TermDays != "" {
 		n, err := strconv.Atoi(d.Form.TermDays)
 		if err != nil {
-			fe = append(fe, errs.FieldError{Field: "term_days", Code: "format", Message: "must be a whole number of days"})
+			fe = append(fe, errs.Field("term_days", errs.FieldWholeNumber))
 		} else {
 			in.TermDays = &n
 		}
@@ -227,8 +231,8 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	var app lending.Application
 	var err error
-	if len(fe) > 0 {
-		err = errs.InvalidFields(fe...)
+	if len(fe) > 0 { // every problem at once: the form's and the service's checks of the rest
+		err = errs.InvalidFields(errs.Merge(fe, s.Lending.CheckApply(in))...)
 	} else {
 		app, err = s.Lending.Apply(r.Context(), applicant(r, v), in)
 	}
@@ -243,18 +247,15 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	switch e.Code {
 	case errs.Invalid:
-		d.Errors = fieldErrors(v, fe)
-		if len(fe) == 0 {
-			d.Errors = fieldErrors(v, e.Fields)
-		}
+		d.Errors = fieldErrors(v, e.Fields)
 		if len(d.Errors) == 0 {
-			d.Problem = e.Message
+			d.Problem = problemText(v, e)
 		}
 	case errs.VerificationFailed:
 		d.Failed = failedChecks(e)
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	case errs.Conflict, errs.InvalidTransition:
-		d.Problem = e.Message
+		d.Problem = problemText(v, e)
 	default:
 		s.fail(w, r, v, err)
 		return
@@ -402,4 +403,39 @@ func applicant(r *http.Request, v *view) lending.Applicant {
 		who.RequestKey = "web:" + key
 	}
 	return who
+}
+
+// Why is a check's reason in the page's language: the catalogue's words
+// for its code, a size class or document status among its arguments
+// worded too; the API's English words only on an English page for a
+// report without codes.
+func (v *view) Why(c checkView) string {
+	if c.Code == "" || !i18n.Has("verify."+c.Code) {
+		if v.Lang == i18n.EN {
+			return c.Reason
+		}
+		return ""
+	}
+	return v.reason(c.Code, c.Args...)
+}
+
+// Because is a reason (why a contract cannot be financed) in the page's
+// language.
+func (v *view) Because(r contracts.Reason) string { return v.reason(r.Code, r.Args...) }
+
+// reason is the catalogue's verify.<code> with list, each argument as
+// text (a report read back from the database holds strings and numbers),
+// a size class or document status in the page's words.
+func (v *view) reason(code string, list ...any) string {
+	args := make([]any, len(list))
+	for i, a := range list {
+		s := fmt.Sprint(a)
+		args[i] = s
+		for _, prefix := range []string{"size.", "doc."} {
+			if i18n.Has(prefix + s) {
+				args[i] = v.T(prefix + s)
+			}
+		}
+	}
+	return v.T("verify."+code, args...)
 }

@@ -159,22 +159,22 @@ func (s *server) confirmReceivable(w http.ResponseWriter, r *http.Request, v *vi
 		AccountNo: d.Confirm.AccountNo, AccountName: d.Confirm.AccountName}}
 	var fe []errs.FieldError
 	if d.Confirm.ConfirmedAmount == "" {
-		fe = append(fe, errs.FieldError{Field: "confirmed_amount", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("confirmed_amount", errs.FieldRequired))
 	} else if a, err := money.ParseAmount(strings.ReplaceAll(d.Confirm.ConfirmedAmount, ",", "")); err != nil {
-		fe = append(fe, errs.FieldError{Field: "confirmed_amount", Code: "format", Message: "must be an amount in yuan, such as 500000.00"})
+		fe = append(fe, amountProblem("confirmed_amount", err))
 	} else {
 		c.ConfirmedAmount = a
 	}
 	if terms := strings.TrimSpace(d.Confirm.PaymentTerms); terms == "" {
-		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "required", Message: "is required"})
+		fe = append(fe, errs.Field("payment_terms", errs.FieldRequired))
 	} else if !json.Valid([]byte(terms)) {
 		fe = append(fe, errs.FieldError{Field: "payment_terms", Code: "json", Message: "is not valid JSON"})
 	} else {
 		c.PaymentTerms = json.RawMessage(terms)
 	}
 	var err error
-	if len(fe) > 0 {
-		err = errs.InvalidFields(fe...)
+	if len(fe) > 0 { // every problem at once: the form's and the confirmation's checks of the rest
+		err = errs.InvalidFields(errs.Merge(fe, c.Check())...)
 	} else {
 		_, _, err = s.Lending.Confirm(r.Context(), d.scope, d.Receivable.ContractID, c, "user:"+v.User.ID)
 	}
@@ -194,7 +194,7 @@ func (s *server) refuseReceivable(w http.ResponseWriter, r *http.Request, v *vie
 	d.Form, d.Reason = "refuse", r.PostFormValue("reason")
 	var err error
 	if strings.TrimSpace(d.Reason) == "" {
-		err = errs.InvalidFields(errs.FieldError{Field: "reason", Code: "required", Message: "is required"})
+		err = errs.InvalidFields(errs.Field("reason", errs.FieldRequired))
 	} else {
 		_, _, err = s.Lending.Refuse(r.Context(), d.scope, d.Receivable.ContractID, lending.Refusal{Reason: d.Reason}, "user:"+v.User.ID)
 	}
@@ -225,7 +225,7 @@ func (s *server) receivableRefused(w http.ResponseWriter, r *http.Request, v *vi
 		d.ProblemKey = refusalKey(e.Code)
 	}
 	if len(d.Errors) == 0 {
-		d.ProblemKey, d.Problem = refusalKey(e.Code), e.Message
+		d.ProblemKey, d.Problem = refusalKey(e.Code), englishDetail(v, e)
 	}
 	s.render(w, r, v, errs.StatusOf(err), "receivable", "rcv.title", d)
 }

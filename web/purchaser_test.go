@@ -161,14 +161,14 @@ func TestPurchaserConfirms(t *testing.T) {
 
 	res := c.post(page+"/confirm", form("一百二十万"))
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	wantContains(t, res, `role="alert"`, `<li data-field="confirmed_amount">确认金额（元）：格式不对`, `id="confirmed_amount-error"`, "一百二十万")
+	wantContains(t, res, `role="alert"`, `<li data-field="confirmed_amount">确认金额（元）：请输入金额，最多两位小数`, `id="confirmed_amount-error"`, "一百二十万")
 	res = c.post(page+"/refuse", url.Values{"csrf": {c.csrf(p)}, "reason": {"  "}})
 	wantStatus(t, res, http.StatusUnprocessableEntity)
 	wantContains(t, res, `<li data-field="reason">拒绝理由：必填</li>`, `id="reason-error"`)
 	// Below the 800000.00 approved: the service refuses it.
 	res = c.post(page+"/confirm", form("100000.00"))
 	wantStatus(t, res, http.StatusUnprocessableEntity)
-	wantContains(t, res, `role="alert"`, "确认内容与融资不符", `<li data-field="confirmed_amount">确认金额（元）：超出允许范围</li>`)
+	wantContains(t, res, `role="alert"`, "确认内容与融资不符", `<li data-field="confirmed_amount">确认金额（元）：须在 800000.00 到 1200000.00 之间</li>`)
 	// Another account than the bank approved.
 	bad := form("1200000.00")
 	bad.Set("repayment_account.account_no", "6222 0000 0000 0001")

@@ -267,11 +267,20 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, v *view, err error
 		s.errorPage(w, r, v, status, "err.unavailable")
 	case status < 500:
 		s.render(w, r, v, status, "error", fmt.Sprintf("err.%d", status),
-			errorData{Status: status, Message: refusalKey(code), Detail: errs.MessageOf(err)})
+			errorData{Status: status, Message: refusalKey(code), Detail: englishDetail(v, err)})
 	default:
 		s.Logger.Error("web: internal error", "path", r.URL.Path, "error", err)
 		s.errorPage(w, r, v, http.StatusInternalServerError, "err.internal")
 	}
+}
+
+// englishDetail is the service's own words on an English page, below the
+// catalogue's; nothing on a Chinese one.
+func englishDetail(v *view, err error) string {
+	if v.Lang != i18n.EN {
+		return ""
+	}
+	return errs.MessageOf(err)
 }
 
 // notFoundPage answers every path no page serves.
@@ -283,21 +292,49 @@ func (s *server) notFoundPage(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, v, http.StatusNotFound, "err.not_found")
 }
 
-// fieldErrors indexes field problems by field, translated where the code is
-// known, else in the service's own words.
+// fieldErrors indexes field problems by field, each in the page's
+// language: the catalogue's words for its kind (fe.<code>, with the
+// problem's arguments), or for a kind it does not word "is not valid",
+// never the service's English on a Chinese page.
 func fieldErrors(v *view, fe []errs.FieldError) map[string]string {
 	m := map[string]string{}
 	for _, f := range fe {
-		msg := f.Message // the service's own words, in English
-		if i18n.HasIn(v.Lang, "fe."+f.Code) && v.Lang != i18n.EN {
-			msg = v.T("fe." + f.Code)
-		}
+		msg := fieldMessage(v, f)
 		if prev, ok := m[f.Field]; ok {
 			msg = prev + "; " + msg
 		}
 		m[f.Field] = msg
 	}
 	return m
+}
+
+// amountProblem is the problem of a form's amount that money.ParseAmount
+// refused (invalid_amount, too_large).
+func amountProblem(field string, err error) errs.FieldError { return money.Problem(field, err) }
+
+// fieldMessage is one field problem in the page's language.
+func fieldMessage(v *view, f errs.FieldError) string {
+	if key := "fe." + f.Code + "." + f.Field; i18n.Has(key) {
+		return v.T(key)
+	}
+	want := errs.FieldArgs(f.Code)
+	switch {
+	case i18n.Has("fe."+f.Code) && (want == len(f.Args) || want < 0 && len(f.Args) == 0):
+		return v.T("fe."+f.Code, f.Args...)
+	case v.Lang == i18n.EN:
+		return f.Message
+	}
+	return v.T("fe." + errs.FieldInvalid)
+}
+
+// problemText is a refusal in the page's language: the catalogue's words
+// for its code (err.<code>); on an English page the service's own, more
+// precise, words.
+func problemText(v *view, err error) string {
+	if v.Lang == i18n.EN {
+		return errs.MessageOf(err)
+	}
+	return v.T(refusalKey(errs.CodeOf(err)))
 }
 
 // fieldsOf returns the field problems of an invalid error.

@@ -92,10 +92,9 @@ func (n *NewUser) validate() []errs.FieldError {
 	n.Username = normalizeUsername(n.Username)
 	switch {
 	case n.Username == "":
-		fields = append(fields, errs.FieldError{Field: "username", Code: "required", Message: "is required"})
+		fields = append(fields, errs.Field("username", errs.FieldRequired))
 	case !usernamePattern.MatchString(n.Username):
-		fields = append(fields, errs.FieldError{Field: "username", Code: "invalid_format",
-			Message: "must be 3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+		fields = append(fields, errs.Field("username", errs.FieldInvalidFormat))
 	}
 	if fe := checkPasswordLength(n.Password); fe != nil {
 		fields = append(fields, *fe)
@@ -104,31 +103,25 @@ func (n *NewUser) validate() []errs.FieldError {
 	role := Role(n.Role)
 	switch {
 	case n.Role == "":
-		fields = append(fields, errs.FieldError{Field: "role", Code: "required", Message: "is required"})
+		fields = append(fields, errs.Field("role", errs.FieldRequired))
 	case !role.Valid():
 		fields = append(fields, errs.FieldError{Field: "role", Code: "unknown_role",
 			Message: "must be one of supplier, officer, admin, purchaser"})
 	case role == RoleSupplier && n.SupplierUSCC == "":
-		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "required",
-			Message: "is required for a supplier user"})
+		fields = append(fields, errs.Field("supplier_uscc", errs.FieldRequired))
 	case role == RoleSupplier && !usccPattern.MatchString(n.SupplierUSCC):
-		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "invalid_format",
-			Message: "must be 18 characters of the USCC alphabet"})
+		fields = append(fields, errs.Field("supplier_uscc", errs.FieldInvalidFormat))
 	case role != RoleSupplier && n.SupplierUSCC != "":
-		fields = append(fields, errs.FieldError{Field: "supplier_uscc", Code: "not_allowed",
-			Message: "only a supplier user belongs to a supplier"})
+		fields = append(fields, errs.Field("supplier_uscc", errs.FieldNotAllowed))
 	}
 	switch {
 	case role == RolePurchaser && strings.TrimSpace(n.PurchaserID) == "":
-		fields = append(fields, errs.FieldError{Field: "purchaser_id", Code: "required",
-			Message: "is required for a purchaser user"})
+		fields = append(fields, errs.Field("purchaser_id", errs.FieldRequired))
 	case role != RolePurchaser && n.PurchaserID != "":
-		fields = append(fields, errs.FieldError{Field: "purchaser_id", Code: "not_allowed",
-			Message: "only a purchaser user belongs to a purchaser"})
+		fields = append(fields, errs.Field("purchaser_id", errs.FieldNotAllowed))
 	}
 	if role != RolePurchaser && n.PurchaserIssuerID != "" {
-		fields = append(fields, errs.FieldError{Field: "purchaser_issuer_id", Code: "not_allowed",
-			Message: "only a purchaser user belongs to a purchaser"})
+		fields = append(fields, errs.Field("purchaser_issuer_id", errs.FieldNotAllowed))
 	}
 	return fields
 }

@@ -38,6 +38,7 @@ const (
 	FieldInFuture       = "in_future"       // must not be in the future (arg: the latest day)
 	FieldTooLate        = "too_late"        // after the latest allowed (arg: the latest)
 	FieldBeforeStart    = "before_start"    // ends before it starts
+	FieldWholeNumber    = "whole_number"    // not a whole number
 )
 
 // fieldKinds is the one table of field-problem kinds: code → English
@@ -69,6 +70,7 @@ var fieldKinds = map[string]string{
 	FieldInFuture:       "must be no later than %s",
 	FieldTooLate:        "must be no later than %s",
 	FieldBeforeStart:    "ends before it starts",
+	FieldWholeNumber:    "must be a whole number",
 }
 
 // Field is the problem of kind code with field, worded by the one table
@@ -123,4 +125,26 @@ func (f FieldError) normalise() FieldError {
 		f.Message = FieldMessage(f.Code, f.Args...)
 	}
 	return f
+}
+
+// Merge is first with each problem of more whose field first does not
+// name already (nor a field within it, nor one it is within): a value that
+// could not be read is not also reported missing.
+func Merge(first, more []FieldError) []FieldError {
+	out := slices.Clone(first)
+	for _, m := range more {
+		if !slices.ContainsFunc(first, func(f FieldError) bool { return related(f.Field, m.Field) }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// related reports whether a and b are one field, or one is within the
+// other (a.b, a[0]).
+func related(a, b string) bool {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	return a == b || strings.HasPrefix(b, a) && (b[len(a)] == '.' || b[len(a)] == '[')
 }

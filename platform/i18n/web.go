@@ -33,7 +33,6 @@ var webZH = map[string]string{
 	"intent.consent":        "点击“同意并发布”，即表示您同意平台把以下资料分别发送给您选择的每家银行，仅用于本次融资需求及其报价：",
 	"intent.consent_after":  "每家银行一份授权，可在“数据授权”页撤回，撤回后该行退出本次需求。接受某家银行的报价后，对该行的授权转为该笔融资申请的授权。",
 	"intent.publish_submit": "同意并发布", "fe.no_bank": "请至少选择一家银行",
-	"fe.not_future": "必须晚于现在", "fe.too_late": "不能晚于数据授权的有效期", "fe.too_many": "太多",
 	"intent.list_title": "我的融资需求", "intent.list_intro": "向多家银行发布的融资需求和各家银行的报价。打开一项，比较贴息后的实际利率，接受其中一家。",
 	"intent.all_title": "融资需求（全部）", "intent.all_intro": "供应商发布的融资需求：询价了哪些银行、几家已报价、贴息后的最低实际年利率。",
 	"intent.none": "还没有融资需求。", "intent.published": "发布时间", "intent.banks_asked": "询价银行", "intent.answered": "已报价银行",
@@ -139,10 +138,8 @@ var webZH = map[string]string{
 	"consent.identity": "企业身份与规模", "consent.award": "中标通知书", "consent.contract": "合同及付款条款",
 	"consent.purchaser": "采购人", "consent.request": "申请金额、期限和用途", "consent.verification": "中标核实报告",
 
-	"fe.required": "必填", "fe.format": "格式不对：请输入金额，例如 500000.00", "fe.not_positive": "必须大于零",
-	"fe.too_large": "超过本计划的单笔上限", "fe.out_of_range": "超出允许范围", "fe.invalid": "无效",
-	"fe.unknown": "不存在", "fe.too_long": "太长", "fe.json": "不是有效的 JSON", "fe.whole_number": "请输入整数",
-	"fe.too_short": "太短", "fe.taken": "已被使用",
+	"fe.json":  "不是有效的 JSON",
+	"fe.taken": "已被使用",
 
 	"application.title": "融资申请", "application.progress": "办理进度", "application.request": "申请内容",
 	"application.bank_ref": "银行受理编号", "application.decision": "银行决定与放款",
@@ -170,7 +167,6 @@ var webZH = map[string]string{
 	"settlement.title": "结算账户（贴息收款）", "settlement.help": "贴息支付到此账户。三项全填或全不填；全不填时保留已登记的账户。",
 	"settlement.none": "尚未登记", "admin.find_supplier": "按统一社会信用代码查看供应商", "admin.find": "查看", "admin.size_class": "企业规模",
 	"field.settlement_account.bank_name": "开户行", "field.settlement_account.account_no": "账号", "field.settlement_account.account_name": "户名",
-	"fe.invalid_format": "格式不对", "fe.invalid_text": "含有不允许的控制字符",
 
 	"claims.mine": "我的贴息", "claims.mine_intro": "每次还款付息后，平台按贴息政策自动计算贴息，由财政经办人审核后支付。",
 	"claims.disabled": "贴息功能尚未启用。", "claims.none": "暂无贴息记录。", "claims.paid_on": "还款日",
@@ -251,7 +247,7 @@ var webZH = map[string]string{
 	"amend.why": "需审核原因", "amend.new": "新版本金额", "amend.decision": "处理", "amend.limit": "融资上限",
 	"amend.reason": "理由（必填）", "amend.keep": "保留现行版本", "amend.adopt": "采用新版本",
 	"amend.none": "没有待审核的合同变更。", "amend.refused": "未能处理：",
-	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s", "fe.unknown_decision": "须为采用或保留",
+	"amend.field.decision": "处理方式", "amend.field.reason": "理由", "amend.field_error": "%s：%s",
 	"amend.reason.limit_below_financed": "融资上限低于已融资金额", "amend.reason.supplier_changed": "变更供应商",
 	"amend.reason.purchaser_changed": "变更采购人", "amend.reason.cancelled": "合同撤销", "amend.reason.terminated": "合同终止",
 
@@ -305,7 +301,6 @@ var webZH = map[string]string{
 	"field.effective_from": "生效日期（YYYY-MM-DD）", "field.subsidy_ratio": "贴息比例（小数，0.5 即 50%）",
 	"field.supplier_yearly_cap": "每户每年贴息上限（元）", "field.programme_budget": "年度贴息预算（元）",
 	"field.four_eyes_threshold": "双人复核起点（元，达到即需两位经办人批准）", "field.eligible_size_classes": "适用企业规模",
-	"fe.invalid_date": "请输入日期，格式 YYYY-MM-DD", "fe.invalid_amount": "请输入金额，例如 200000.00", "fe.negative": "不能为负数",
 	"fe.not_increasing": "日期须晚于上一行（从早到晚，每个日期一行）", "fe.unknown_size_class": "不是已知的企业规模", "fe.conflicts": "与其他填写内容冲突",
 	"nav.receivables": "应收账款确权", "purchaser.title": "应收账款确权",
 	"admin.purchasers": "采购人", "admin.purchasers_help": "在发布其合同的采购中心之下登记采购人（预算单位）；可选登记其签名系统的公钥。",
@@ -346,7 +341,6 @@ var webEN = map[string]string{
 	"intent.consent":        "By clicking “Agree and publish” you consent to procfin sending the following to each bank you chose, only for this financing need and its offers:",
 	"intent.consent_after":  "One consent per bank; revoke it on the Consents page and that bank leaves the need. Once you accept a bank's offer, your consent to it becomes the application's.",
 	"intent.publish_submit": "Agree and publish", "fe.no_bank": "choose at least one bank",
-	"fe.not_future": "must be in the future", "fe.too_late": "must be before the consent expires", "fe.too_many": "too many",
 	"intent.list_title": "My financing needs", "intent.list_intro": "Needs published to several banks and their offers. Open one to compare the rates after the subsidy and accept one.",
 	"intent.all_title": "Financing needs (all)", "intent.all_intro": "Suppliers' financing needs: the banks asked, how many answered, the lowest effective rate after the subsidy.",
 	"intent.none": "No financing needs yet.", "intent.published": "Published", "intent.banks_asked": "Banks asked", "intent.answered": "Banks that offered",
@@ -452,10 +446,8 @@ var webEN = map[string]string{
 	"consent.identity": "your firm's identity and size class", "consent.award": "the award notice", "consent.contract": "the contract and its payment terms",
 	"consent.purchaser": "the purchaser", "consent.request": "the amount, term and purpose asked for", "consent.verification": "the verification report",
 
-	"fe.required": "is required", "fe.format": "must be an amount such as 500000.00", "fe.not_positive": "must be above zero",
-	"fe.too_large": "is above the programme's maximum", "fe.out_of_range": "is out of range", "fe.invalid": "is not valid",
-	"fe.unknown": "does not exist", "fe.too_long": "is too long", "fe.json": "is not valid JSON", "fe.whole_number": "must be a whole number",
-	"fe.too_short": "is too short", "fe.taken": "is taken",
+	"fe.json":  "is not valid JSON",
+	"fe.taken": "is taken",
 
 	"application.title": "Credit application", "application.progress": "Progress", "application.request": "What you asked for",
 	"application.bank_ref": "Bank reference", "application.decision": "Bank decision and loan",
@@ -483,7 +475,6 @@ var webEN = map[string]string{
 	"settlement.title": "Settlement account (subsidies are paid here)", "settlement.help": "Subsidies are paid into this account. Fill all three or none; none keeps the account registered.",
 	"settlement.none": "none registered yet", "admin.find_supplier": "Look up a supplier by USCC", "admin.find": "Show", "admin.size_class": "Size class",
 	"field.settlement_account.bank_name": "Bank", "field.settlement_account.account_no": "Account no.", "field.settlement_account.account_name": "Account name",
-	"fe.invalid_format": "is not in the right format", "fe.invalid_text": "contains control characters",
 
 	"claims.mine": "My interest subsidies", "claims.mine_intro": "After each repayment with interest, procfin computes the subsidy under the policy; a finance officer reviews it before payment.",
 	"claims.disabled": "Interest subsidies are not enabled.", "claims.none": "No subsidy claims.", "claims.paid_on": "Repaid on",
@@ -564,7 +555,7 @@ var webEN = map[string]string{
 	"amend.why": "Why held", "amend.new": "New amount", "amend.decision": "Decision", "amend.limit": "limit",
 	"amend.reason": "Reason (required)", "amend.keep": "Keep the current version", "amend.adopt": "Adopt the new version",
 	"amend.none": "No contract amendment awaits review.", "amend.refused": "Refused: ",
-	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s", "fe.unknown_decision": "must be adopt or keep",
+	"amend.field.decision": "Decision", "amend.field.reason": "Reason", "amend.field_error": "%s: %s",
 	"amend.reason.limit_below_financed": "limit below what is financed", "amend.reason.supplier_changed": "supplier changed",
 	"amend.reason.purchaser_changed": "purchaser changed", "amend.reason.cancelled": "cancelled", "amend.reason.terminated": "terminated",
 
@@ -618,7 +609,6 @@ var webEN = map[string]string{
 	"field.effective_from": "Effective from (YYYY-MM-DD)", "field.subsidy_ratio": "Subsidy ratio (fraction, 0.5 for 50%)",
 	"field.supplier_yearly_cap": "Yearly cap per supplier (yuan)", "field.programme_budget": "Yearly programme budget (yuan)",
 	"field.four_eyes_threshold": "Four-eyes threshold (yuan; at or above it two officers approve)", "field.eligible_size_classes": "Eligible size classes",
-	"fe.invalid_date": "must be a date YYYY-MM-DD", "fe.invalid_amount": "must be an amount such as 200000.00", "fe.negative": "must not be negative",
 	"fe.not_increasing": "must be after the row before it (oldest first, one row per date)", "fe.unknown_size_class": "is not a size class", "fe.conflicts": "conflicts with another field",
 	"nav.receivables": "Receivable confirmation", "purchaser.title": "Receivable confirmation",
 	"admin.purchasers": "Purchasers", "admin.purchasers_help": "Register a purchaser (budget unit) under the procurement centre that publishes its contracts, with its signing system's public keys if it has one.",

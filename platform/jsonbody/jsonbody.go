@@ -35,30 +35,28 @@ func Decode(body io.Reader, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
-	if err := dec.Decode(dst); err != nil {
-		if !fieldLevel(err) {
-			return decodeError(err)
-		}
-		// The value is well-formed (the decoder reads it whole before
-		// filling dst): find every bad field, not only the first.
-		raw := bytes.TrimSpace(b[:dec.InputOffset()])
-		if raw[0] != '{' {
-			return errs.E(errs.MalformedRequest, "the body must be a JSON object")
-		}
-		if fe := Fields(raw, dst, true); len(fe) > 0 {
-			return errs.InvalidFields(fe...)
-		}
-		return errs.InvalidFields(fieldErrorOf(err, "")...)
+	err = dec.Decode(dst)
+	if err != nil && !fieldLevel(err) {
+		return decodeError(err)
 	}
+	end := dec.InputOffset() // the decoder read the value whole, even if it could not fill dst
 	var extra json.RawMessage
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeError(err)
-		}
 		return errs.E(errs.MalformedRequest, "the body must hold exactly one JSON value")
 	}
-	return nil
+	if err == nil {
+		return nil
+	}
+	// A well-formed value with bad fields: find every one, not only the
+	// first the decoder met.
+	raw := bytes.TrimSpace(b[:end])
+	if raw[0] != '{' {
+		return errs.E(errs.MalformedRequest, "the body must be a JSON object")
+	}
+	if fe := Fields(raw, dst, true); len(fe) > 0 {
+		return errs.InvalidFields(fe...)
+	}
+	return errs.InvalidFields(fieldErrorOf(err, "")...)
 }
 
 // fieldLevel reports whether err is about a field's value (a wrong type,

@@ -8,6 +8,7 @@ package money
 import (
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,6 +44,17 @@ func (e *ParseError) Error() string {
 // FieldError is the problem of field holding the text.
 func (e *ParseError) FieldError(field string) errs.FieldError {
 	return errs.Field(field, e.Code, e.Args...)
+}
+
+// Problem is the problem of field whose text ParseAmount, ParseRate or
+// ParseDate refused with err: its kind and arguments (too_large with
+// the maximum), else invalid.
+func Problem(field string, err error) errs.FieldError {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return pe.FieldError(field)
+	}
+	return errs.Field(field, errs.FieldInvalid)
 }
 
 func cut(s string) string {

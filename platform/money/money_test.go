@@ -103,3 +103,41 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+// TestParseKinds: an amount too large is one kind, too_large with the
+// maximum, however many digits it has; any other text that is no amount
+// is invalid_amount; rates and dates have a kind each.
+func TestParseKinds(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"1000000000000000.00":         "too_large", // 16 integer digits
+		"-1000000000000000":           "too_large",
+		"100000000000000000000000000": "too_large", // 27 digits: over the length cap too
+		"999999999999999.99":          "",
+		"1.234":                       "invalid_amount",
+		"abc":                         "invalid_amount",
+		"1e5":                         "invalid_amount",
+		"0000000000000000000000001":   "invalid_amount",
+	}
+	for in, want := range cases {
+		_, err := ParseAmount(in)
+		got := ""
+		if err != nil {
+			got = Problem("amount", err).Code
+		}
+		if got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+	_, e1 := ParseAmount("1000000000000000.00")
+	_, e2 := ParseAmount("100000000000000000000000000")
+	if m1, m2 := Problem("a", e1).Message, Problem("a", e2).Message; m1 != m2 || m1 != "is above the maximum of 999999999999999.99" {
+		t.Errorf("too large worded %q and %q", m1, m2)
+	}
+	if _, err := ParseRate("1.5"); Problem("r", err).Code != "invalid_rate" {
+		t.Errorf("rate: %v", err)
+	}
+	if _, err := ParseDate("2026-02-30"); Problem("d", err).Code != "invalid_date" {
+		t.Errorf("date: %v", err)
+	}
+}

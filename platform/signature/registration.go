@@ -33,7 +33,7 @@ func (k *Keys) CheckWith(p safehttp.Policy) []errs.FieldError {
 	var inferred []string
 	switch {
 	case hasJWKS == (k.JWKSURL != ""):
-		return append(fe, errs.FieldError{Field: "jwks", Code: "required", Message: "give exactly one of jwks and jwks_url"})
+		return append(fe, errs.Field("jwks", errs.FieldRequired))
 	case hasJWKS:
 		set, err := ParseJWKS(k.JWKS)
 		if err != nil {
@@ -42,7 +42,7 @@ func (k *Keys) CheckWith(p safehttp.Policy) []errs.FieldError {
 		inferred = set.Algorithms()
 		b, err := json.Marshal(set)
 		if err != nil {
-			return append(fe, errs.FieldError{Field: "jwks", Code: "invalid", Message: "cannot be encoded"})
+			return append(fe, errs.Field("jwks", errs.FieldInvalid))
 		}
 		k.JWKS = b
 	default:
