@@ -113,19 +113,12 @@ func TestEnglishRuns(t *testing.T) {
 	}
 }
 
-// pendingElsewhere are the parts of pages whose English another part of
-// issue 23 translates: the verification checks' reasons (part errors).
-// Each entry goes once its part is merged; the list then is empty.
-var pendingElsewhere = []string{
-	"ul.checks .why", // errors
-}
-
 // visibleText is the page's text a reader sees, without what is quoted
 // rather than written by procfin: code (codes, formulas' names), elements
 // marked data-raw (another party's words, such as a bank's error), and
 // the language switch (a.lang); with the inputs' placeholders.
-var visibleText = `(() => {
-  const skip = 'code, [data-raw], script, style, a.lang` + pendingSelectors() + `';
+const visibleText = `(() => {
+  const skip = 'code, [data-raw], script, style, a.lang';
   const out = [];
   const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walk.nextNode(); n; n = walk.nextNode()) {
@@ -138,14 +131,6 @@ var visibleText = `(() => {
   document.title && out.push(document.title);
   return out.join('\n');
 })()`
-
-func pendingSelectors() string {
-	s := ""
-	for _, p := range pendingElsewhere {
-		s += ", " + p
-	}
-	return s
-}
 
 // pageChecker visits the pages of a browser test: it saves each page's
 // screenshot in zh-CN (and, for a page reached by its address, in
