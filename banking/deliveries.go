@@ -22,6 +22,7 @@ type Delivery struct {
 	MessageID     string     `db:"message_id" json:"message_id"`
 	Kind          string     `db:"kind" json:"kind"`
 	BankID        string     `db:"bank_id" json:"bank_id"`
+	BankName      string     `db:"bank_name" json:"-"` // for the pages (List only)
 	Status        string     `db:"status" json:"status"`
 	Attempts      int        `db:"attempts" json:"attempts"`
 	NextAttemptAt time.Time  `db:"next_attempt_at" json:"next_attempt_at"`
@@ -53,8 +54,10 @@ func (d *Deliveries) List(ctx context.Context, status string, before int64, limi
 	}
 	list := []Delivery{}
 	err := d.db.SelectContext(ctx, &list, `
-		SELECT id, application_id, intent_id, message_id, kind, bank_id, status, attempts, next_attempt_at, last_status, last_error, bank_reference, created_at, delivered_at
-		FROM deliveries WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`, status, before, limit)
+		SELECT d.id, d.application_id, d.intent_id, d.message_id, d.kind, d.bank_id, coalesce(b.name, '') AS bank_name, d.status,
+			d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.bank_reference, d.created_at, d.delivered_at
+		FROM deliveries d LEFT JOIN banks b ON b.id = d.bank_id
+		WHERE ($1 = '' OR d.status = $1) AND ($2 = 0 OR d.id < $2) ORDER BY d.id DESC LIMIT $3`, status, before, limit)
 	return list, postgres.Translate(err)
 }
 

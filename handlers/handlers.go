@@ -139,6 +139,7 @@ func New(d Deps) (http.Handler, error) {
 	r.NoRoute(func(c *gin.Context) {
 		if d.Web != nil && !strings.HasPrefix(c.Request.URL.Path, "/v1/") {
 			d.Web.ServeHTTP(c.Writer, c.Request)
+			c.Set(ctxWebRoute, webRoute(c.Request.Pattern))
 			return
 		}
 		fail(c, errs.E(errs.NotFound, "no route %s %s", c.Request.Method, c.Request.URL.Path))

@@ -50,7 +50,7 @@ var routeAccess = map[string]access{
 	"GET /v1/audit":                   reviewersOnly, "GET /v1/admin/subsidy-policies": reviewersOnly,
 	"GET /v1/award-notices": docReaders, "GET /v1/award-notices/:id": docReaders,
 	"GET /v1/contracts": docReaders, "GET /v1/contracts/:id": docReaders,
-	"POST /v1/admin/purchasers": adminOnly, "GET /v1/admin/purchasers": reviewersOnly,
+	"POST /v1/admin/purchasers": adminOnly, "GET /v1/admin/purchasers": reviewersOnly, "GET /v1/admin/suppliers": reviewersOnly,
 	"GET /v1/credit-lines": readersAll, "GET /v1/credit-applications": readersAll, "GET /v1/credit-applications/:id": readersAll,
 	"GET /v1/loans": readersAll, "GET /v1/loans/:id": readersAll,
 	"GET /v1/consents": suppliersOnly, "POST /v1/consents/:id/revoke": suppliersOnly,

@@ -30,6 +30,9 @@ const (
 	// and ctxAnswerKept is set once its handler stored the answer itself.
 	ctxClaim      = "procfin.idempotency_claim"
 	ctxAnswerKept = "procfin.idempotency_kept"
+	// ctxWebRoute holds the route pattern of the web page that served the
+	// request (package web's mux), for the access log and the metrics.
+	ctxWebRoute = "procfin.web_route"
 )
 
 // recovery turns a panic into a logged internal error; the client sees a
@@ -94,11 +97,29 @@ func accessLog(logger *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// routeOf is the request's route: the API route's template, the web
+// page's pattern, or "unmatched".
 func routeOf(c *gin.Context) string {
 	if r := c.FullPath(); r != "" {
 		return r
 	}
+	if r := c.GetString(ctxWebRoute); r != "" {
+		return r
+	}
 	return "unmatched"
+}
+
+// webRoute is a web page's route from the pattern its mux matched
+// ("GET /portal/contracts/{id}" → "/portal/contracts/{id}"); the catch-all
+// "/" of pages not found is "unmatched".
+func webRoute(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		pattern = path
+	}
+	if pattern == "" || pattern == "/" {
+		return "unmatched"
+	}
+	return pattern
 }
 
 // methodLabel is the request's method as a metric label: any method but

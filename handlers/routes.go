@@ -32,6 +32,7 @@ func (s *server) routes(r *gin.Engine) {
 	r.POST("/v1/admin/users/:id/disable", authed, admin, idem, s.disableUser)
 	r.POST("/v1/admin/issuers", authed, admin, idem, s.registerIssuer)
 	r.POST("/v1/admin/suppliers", authed, admin, idem, s.registerSupplier)
+	r.GET("/v1/admin/suppliers", authed, reviewers, s.listSuppliers)
 	r.POST("/v1/admin/banks", authed, admin, idem, s.registerBank)
 	r.POST("/v1/admin/payment-systems", authed, admin, idem, s.registerPaymentSystem)
 	r.POST("/v1/admin/purchasers", authed, admin, idem, s.registerPurchaser)

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -613,10 +612,11 @@ func (s *Service) confirm(ctx context.Context, tx *postgres.Tx, rl receivableLoc
 	if err := s.outbox.ContractEvents(ctx, tx, es...); err != nil {
 		return false, err
 	}
-	action, reason := "receivable.confirmed", fmt.Sprintf("confirmed %s into account %s", c.ConfirmedAmount, c.RepaymentAccount.AccountNo)
+	action, reason := "receivable.confirmed", Cause{Code: "receivable_confirmed",
+		Args: CauseArgs{"amount": c.ConfirmedAmount.String(), "account": c.RepaymentAccount.AccountNo}}.String()
 	if len(change) > 0 {
 		action = "receivable.account_changed"
-		reason = fmt.Sprintf("the purchaser confirmed the new repayment account %s the bank consented to", c.RepaymentAccount.AccountNo)
+		reason = Cause{Code: "receivable_account_confirmed", Args: CauseArgs{"account": c.RepaymentAccount.AccountNo}}.String()
 	}
 	after := before
 	after.Status, after.ConfirmedAmount, after.ConfirmedTerms, after.ConfirmedBy, after.ConfirmedAt =

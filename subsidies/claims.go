@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +78,18 @@ type Claim struct {
 	DecidedAt         *time.Time      `db:"decided_at" json:"decided_at"`
 	CreatedAt         time.Time       `db:"created_at" json:"created_at"`
 	UpdatedAt         time.Time       `db:"updated_at" json:"updated_at"`
+
+	// SupplierName and BankName are the names beside the ids, for people
+	// (read by Claims and Claim only).
+	SupplierName string `db:"supplier_name" json:"-"`
+	BankName     string `db:"bank_name" json:"-"`
 }
+
+// claimNames adds the supplier's and the bank's names to a query of
+// subsidy_claims (columns supplier_name and bank_name, empty when unknown).
+const claimNames = `, coalesce(sp.supplier_name, '') AS supplier_name, coalesce(bk.bank_name, '') AS bank_name FROM subsidy_claims
+	LEFT JOIN LATERAL (SELECT name AS supplier_name FROM suppliers WHERE uscc = subsidy_claims.supplier_uscc) sp ON true
+	LEFT JOIN LATERAL (SELECT name AS bank_name FROM banks WHERE banks.id = subsidy_claims.bank_id) bk ON true`
 
 const claimColumns = `id, seq, repayment_id, application_id, loan_id, bank_id, supplier_uscc, policy_version, year,
 	paid_on, interest_paid, amount, status, ineligible_reason, rejection_reason, approvals, approvals_required,
@@ -259,7 +271,7 @@ func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis
 		SupplierUSCC: r.Application.SupplierUSCC, Year: rp.PaidOn.Year(), PaidOn: rp.PaidOn, InterestPaid: rp.Interest,
 		Amount: money.Zero, Status: Ineligible, ApprovalsRequired: 1}
 	if basis == nil {
-		claim.IneligibleReason = fmt.Sprintf("no subsidy policy is in force on %s", rp.PaidOn)
+		claim.IneligibleReason = fmt.Sprintf(reasonNoPolicy, rp.PaidOn)
 		claim.Computation, _ = json.Marshal(map[string]any{"inputs": in})
 		return claim, nil
 	}
@@ -278,18 +290,17 @@ func claimOf(r lending.RepaymentResult, h lending.LoanHistory, basis *claimBasis
 	_, isOverdue := h.OverdueOn(rp.PaidOn)
 	switch {
 	case sizeClass == "unknown" || sizeClass == "":
-		claim.IneligibleReason = "the supplier's size class is unknown: only " + strings.Join(p.EligibleSizeClasses, ", ") + " suppliers are subsidised"
+		claim.IneligibleReason = fmt.Sprintf(reasonSizeUnknown, strings.Join(p.EligibleSizeClasses, ", "))
 	case !p.eligible(sizeClass):
-		claim.IneligibleReason = fmt.Sprintf("the supplier is %s: policy version %d subsidises only %s suppliers",
-			sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
+		claim.IneligibleReason = fmt.Sprintf(reasonSizeNotEligible, sizeClass, p.Version, strings.Join(p.EligibleSizeClasses, ", "))
 	case isOverdue:
 		// Kept for the record with what it would have been; a rejected
 		// claim counts against no cap or budget.
 		claim.Status, claim.RejectionReason, claim.Amount = Rejected, LoanOverdue, comp.Amount
 	case comp.Amount.IsZero() && comp.Subsidy.IsPositive():
-		claim.IneligibleReason = fmt.Sprintf("the supplier's yearly cap of %s for %d is used up", p.SupplierYearlyCap, claim.Year)
+		claim.IneligibleReason = fmt.Sprintf(reasonYearlyCapUsed, p.SupplierYearlyCap, claim.Year)
 	case comp.Amount.IsZero():
-		claim.IneligibleReason = "the computed subsidy is 0.00"
+		claim.IneligibleReason = reasonZero
 	default:
 		claim.Status, claim.Amount = Pending, comp.Amount
 		if !comp.Amount.LessThan(p.FourEyesThreshold) {
@@ -513,7 +524,7 @@ func (s *Service) Claims(ctx context.Context, sc Scope, status string, before in
 	if sc.purchaserScoped() {
 		return list, nil
 	}
-	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+` FROM subsidy_claims
+	err := s.db.SelectContext(ctx, &list, `SELECT `+claimColumns+claimNames+`
 		WHERE ($1 = '' OR supplier_uscc = $1) AND ($2 = '' OR status = $2) AND ($3 = 0 OR seq < $3)
 		ORDER BY seq DESC LIMIT $4`, sc.SupplierUSCC, status, before, limit)
 	return list, postgres.Translate(err)
@@ -527,7 +538,7 @@ func (s *Service) Claim(ctx context.Context, sc Scope, id string) (Claim, error)
 		return c, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
 	id = canon
-	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+` FROM subsidy_claims WHERE id = $1`, id)
+	err := s.db.GetContext(ctx, &c, `SELECT `+claimColumns+claimNames+` WHERE id = $1`, id)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && sc.SupplierUSCC != "" && sc.SupplierUSCC != c.SupplierUSCC) {
 		return Claim{}, errs.E(errs.NotFound, "no subsidy claim %s", id)
 	}
@@ -601,7 +612,8 @@ func (s *Service) Approve(ctx context.Context, id, officer string) (Claim, error
 		}
 		return audit.Record(ctx, tx, audit.Entry{Actor: officer, Action: action, EntityType: "subsidy_claim",
 			EntityID: c.ID, Before: before, After: c,
-			Reason: fmt.Sprintf("approval %d of %d for %s", c.Approvals, c.ApprovalsRequired, c.Amount)})
+			Reason: lending.Cause{Code: "claim_approval", Args: lending.CauseArgs{"approvals": strconv.Itoa(c.Approvals),
+				"required": strconv.Itoa(c.ApprovalsRequired), "amount": c.Amount.String()}}.String()})
 	})
 	if err != nil {
 		return Claim{}, err

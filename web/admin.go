@@ -29,6 +29,11 @@ type formData struct {
 	// Supplier is the supplier shown on the suppliers' page (looked up by
 	// ?uscc=, or just registered), with its settlement account.
 	Supplier *contracts.Supplier
+	// Suppliers is the page of the supplier list shown, Next the cursor of
+	// the next page ("" on the last), NotFirst whether it is not the first.
+	Suppliers []contracts.Supplier
+	Next      string
+	NotFirst  bool
 }
 
 func newForm(r *http.Request, fields ...string) formData {
@@ -173,6 +178,10 @@ func (s *server) suppliersPage(w http.ResponseWriter, r *http.Request, v *view) 
 		}
 		d.Supplier = &sp
 		d.Form = supplierForm(sp)
+	}
+	if err := s.supplierList(r, &d); err != nil {
+		s.fail(w, r, v, err)
+		return
 	}
 	s.render(w, r, v, http.StatusOK, "admin_suppliers", "admin.suppliers", d)
 }

@@ -122,7 +122,7 @@ func (e *env) startBank(t *testing.T) *sandbox.Bank {
 	}
 	bankSrv := httptest.NewServer(bank.Handler())
 	jwks, _ := json.Marshal(bank.JWKS())
-	if _, _, err := e.banks.Register(ctx, banking.BankRegistration{ID: "qilu-sandbox", Name: "齐鲁银行（沙箱） Qilu Bank (sandbox)",
+	if _, _, err := e.banks.Register(ctx, banking.BankRegistration{ID: "qilu-sandbox", Name: "齐鲁银行（沙箱）",
 		BaseURL: bankSrv.URL, JWKS: jwks, Algorithms: []string{"EdDSA"}}, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -175,10 +175,21 @@ func TestBrowserStory(t *testing.T) {
 		)
 	}
 
+	// Every page the story shows is in Chinese, without an English
+	// sentence (pc.check), and saved in zh-CN and English (pc.both).
+	pc := newPageChecker(t, ctx, base)
+	visit := func(name, path, waitFor string) {
+		t.Helper()
+		run(name, chromedp.Navigate(base+path), chromedp.WaitVisible(css(waitFor)))
+		pc.both(name)
+	}
+
 	// The supplier sees the contract and its verification.
 	run("login page", chromedp.Navigate(base+"/login"), chromedp.WaitVisible(css("#username")), shot(dir, "login"))
+	pc.both("login")
 	login("quancheng")
 	run("portal", chromedp.WaitVisible(css("table")), shot(dir, "portal"))
+	pc.both("portal")
 	portal := value(t, ctx, "portal text", chromedp.Text(css("main")))
 	for _, want := range []string{"HT-JNCG-2026-0815", "800,000.00", "我的授信额度"} {
 		if !strings.Contains(portal, want) {
@@ -189,6 +200,7 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.Navigate(base+"/portal/contracts/"+e.contract[quancheng]),
 		chromedp.WaitVisible(css("#verification")),
 		shot(dir, "contract"))
+	pc.both("contract")
 	if n := value(t, ctx, "checks", chromedp.Evaluate[int](`document.querySelectorAll("#verification li.pass").length`)); n < 8 {
 		t.Fatalf("%d passed checks shown, want every check", n)
 	}
@@ -202,6 +214,7 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.Click(css("#submit")),
 		chromedp.WaitVisible(css("#amount-error")),
 		shot(dir, "apply-error"))
+	pc.check("apply-error")
 	if msg := value(t, ctx, "amount message", chromedp.Text(css("#amount-error"))); !strings.Contains(msg, "500000.00") {
 		t.Fatalf("amount message %q", msg)
 	}
@@ -236,6 +249,7 @@ func TestBrowserStory(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	run("timeline", shot(dir, "application"))
+	pc.both("application")
 	timeline := value(t, ctx, "timeline", chromedp.Text(css("#timeline")))
 	for _, want := range []string{"提交申请", "送达银行", "银行批准", "放款"} {
 		if !strings.Contains(timeline, want) {
@@ -254,6 +268,7 @@ func TestBrowserStory(t *testing.T) {
 	// The consent given with it, in the language the supplier read, with
 	// its revoke button (what a revocation does: web/consents_test.go).
 	run("consents", chromedp.Navigate(base+"/portal/consents"), chromedp.WaitVisible(css("#consents")), shot(dir, "consents"))
+	pc.both("consents")
 	row := `#consents tr[data-state="given"]:has(a[href="/portal/applications/` + appID + `"])`
 	if stmt := value(t, ctx, "consent", chromedp.Text(css(row+" td:nth-child(2)"))); !strings.HasPrefix(stmt, "本企业同意") {
 		t.Fatalf("the consent's statement reads %q", stmt)
@@ -262,11 +277,16 @@ func TestBrowserStory(t *testing.T) {
 		t.Fatalf("%d revoke buttons for the consent of %s, want 1", n, appID)
 	}
 
+	visit("applications", "/portal/applications", "main table")
+	visit("subsidies", "/portal/subsidies", "main h1")
+	visit("intents", "/portal/intents", "main h1")
+
 	// The console is not for suppliers.
 	run("forbidden",
 		chromedp.Navigate(base+"/console"),
 		chromedp.WaitVisible(css(`[data-status="403"]`)),
 		shot(dir, "forbidden"))
+	pc.both("forbidden")
 	run("log out", chromedp.Click(css(`.who button[type="submit"]`)), chromedp.WaitVisible(css("#username")))
 
 	// The officer: dashboard, a claim approved, the batch downloaded.
@@ -283,15 +303,21 @@ func TestBrowserStory(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	run("dashboard", chromedp.Navigate(base+"/console"), chromedp.WaitVisible(css("svg.chart")), shot(dir, "dashboard"))
+	pc.both("dashboard")
 	run("approve a claim",
 		chromedp.Navigate(base+"/console/claims?status=pending"),
 		chromedp.WaitVisible(css("#claims")),
-		shot(dir, "claims"),
+		shot(dir, "claims"))
+	pc.both("claims")
+	run("open a claim",
 		chromedp.Click(css("#claims tbody a")),
 		chromedp.WaitVisible(css("#computation")),
-		shot(dir, "claim"),
+		shot(dir, "claim"))
+	pc.both("claim")
+	run("approve the claim",
 		chromedp.Click(css("#approve")),
 		chromedp.WaitVisible(css(".flash")))
+	pc.both("claim-approved")
 	if st := value(t, ctx, "claim status", chromedp.AttributeValue(css("#claim-status"), "data-status")).Value; st != "approved" {
 		t.Fatalf("claim %s after approval", st)
 	}
@@ -304,6 +330,7 @@ func TestBrowserStory(t *testing.T) {
 		chromedp.Click(css("#create-batch")),
 		chromedp.WaitVisible(css("#batches a.csv")),
 		shot(dir, "batches"))
+	pc.both("batches")
 
 	downloads := t.TempDir()
 	done := make(chan string, 1)
@@ -334,6 +361,27 @@ func TestBrowserStory(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the CSV did not download")
+	}
+	// The officer's other pages.
+	visit("console-applications", "/console/applications", "main table")
+	visit("console-application-audit", "/console/audit?type=application&id="+appID, "main table")
+	visit("console-contract", "/console/contracts/"+e.contract[quancheng], "main h1")
+	visit("alerts", "/console/alerts", "main h1")
+	visit("amendments", "/console/amendments", "main h1")
+	visit("console-intents", "/console/intents", "main h1")
+	visit("subsidy-policies", "/admin/subsidy-policies", "main h1")
+
+	// The administrator's pages.
+	run("log out the officer", chromedp.Click(css(`.who button[type="submit"]`)), chromedp.WaitVisible(css("#username")))
+	login("admin")
+	for _, pg := range []struct{ name, path string }{
+		{"admin", "/admin"}, {"admin-issuers", "/admin/issuers"}, {"admin-banks", "/admin/banks"},
+		{"admin-suppliers", "/admin/suppliers"}, {"admin-supplier", "/admin/suppliers?uscc=" + quancheng},
+		{"admin-purchasers", "/admin/purchasers"}, {"admin-users", "/admin/users"},
+		{"admin-deliveries", "/admin/deliveries"}, {"admin-policies", "/admin/subsidy-policies"},
+		{"admin-audit", "/console/audit?type=contract&id=" + e.contract[quancheng]},
+	} {
+		visit(pg.name, pg.path, "main h1")
 	}
 }
 
@@ -370,6 +418,8 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Navigate(base+"/purchaser"),
 		chromedp.WaitVisible(css("#receivables-pending")),
 		shot(dir, "purchaser"))
+	pc := newPageChecker(t, ctx, base)
+	pc.both("purchaser")
 	pending := value(t, ctx, "pending", chromedp.Text(css("#receivables-pending")))
 	for _, want := range []string{"HT-JNCG-2026-0815", "泉城软件有限公司", "齐鲁银行", "800,000.00", "待采购人确权"} {
 		if !strings.Contains(pending, want) {
@@ -380,6 +430,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#receivables-pending a")),
 		chromedp.WaitVisible(css("#confirm-form")),
 		shot(dir, "receivable"))
+	pc.both("receivable")
 	if v := value(t, ctx, "amount", chromedp.Value(css("#confirmed_amount"))); v != "1200000.00" {
 		t.Fatalf("the confirmed amount is prefilled with %q", v)
 	}
@@ -387,6 +438,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#refuse")),
 		chromedp.WaitVisible(css("#reason-error")),
 		shot(dir, "refuse-error"))
+	pc.check("refuse-error")
 	if msg := value(t, ctx, "reason message", chromedp.Text(css("#form-problem"))); !strings.Contains(msg, "拒绝理由：必填") {
 		t.Fatalf("the refusal's problem reads %q", msg)
 	}
@@ -394,6 +446,7 @@ func TestBrowserPurchaserConfirms(t *testing.T) {
 		chromedp.Click(css("#confirm")),
 		chromedp.WaitVisible(css(".flash")),
 		shot(dir, "receivable-confirmed"))
+	pc.both("receivable-confirmed")
 	if st := value(t, ctx, "status", chromedp.AttributeValue(css("#rcv-status"), "data-status")).Value; st != "confirmed" {
 		t.Fatalf("receivable %s after the confirmation", st)
 	}
@@ -434,7 +487,10 @@ func TestBrowserIntent(t *testing.T) {
 	run("publish a need",
 		chromedp.Navigate(base+"/portal/contracts/"+e.contract[quancheng]),
 		chromedp.Click(css("#publish-intent")),
-		chromedp.WaitVisible(css("#publish-form")),
+		chromedp.WaitVisible(css("#publish-form")))
+	pc := newPageChecker(t, ctx, base)
+	pc.both("intent-publish-form")
+	run("fill the need",
 		chromedp.SetValue(css("#amount"), "800000.00"),
 		chromedp.SendKeys(css("#purpose"), "采购交换机和布线材料"),
 		chromedp.Click(css("#bank-qilu")),
@@ -443,6 +499,7 @@ func TestBrowserIntent(t *testing.T) {
 		shot(dir, "intent-publish"),
 		chromedp.Click(css("#submit")),
 		chromedp.WaitVisible(css("#intent-status")))
+	pc.both("intent-published")
 	url := value(t, ctx, "intent url", chromedp.Location())
 	id := url[strings.LastIndex(url, "/")+1:]
 	id, _, _ = strings.Cut(id, "?")
@@ -456,6 +513,7 @@ func TestBrowserIntent(t *testing.T) {
 		chromedp.Navigate(base+"/portal/intents/"+id),
 		chromedp.WaitVisible(css("#best-offer")),
 		shot(dir, "intent"))
+	pc.both("intent")
 	first := value(t, ctx, "first offer", chromedp.Text(css("#offers article.offer")))
 	for _, want := range []string{"济南农商银行", "最优", "1.75%", "3.30%", "700,000.00"} {
 		if !strings.Contains(first, want) {
@@ -476,6 +534,7 @@ func TestBrowserIntent(t *testing.T) {
 		chromedp.Click(css("#accept-"+best)),
 		chromedp.WaitVisible(css("#app-status")),
 		shot(dir, "intent-accepted"))
+	pc.both("intent-accepted")
 	if loc := value(t, ctx, "application url", chromedp.Location()); !strings.Contains(loc, "/portal/applications/") {
 		t.Fatalf("accepting landed on %s", loc)
 	}

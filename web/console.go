@@ -12,6 +12,7 @@ import (
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/ids"
+	"procfin/platform/money"
 	"procfin/subsidies"
 )
 
@@ -47,17 +48,15 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
 		d.Pending = len(pending)
 		d.FinancingChart = financingChart(v, d.Stats.Banks, s.bankNames(r))
 		for _, b := range d.Stats.Subsidy.Budgets {
-			used, _ := b.Used.Decimal().Float64()
-			total, _ := b.Budget.Decimal().Float64()
 			d.BudgetCharts = append(d.BudgetCharts, budgetBar(v.T("dash.budget_year", b.Year),
-				v.T("dash.used", b.Year, formatMoney(b.Used)), v.T("dash.left", formatMoney(b.Left)), used, total))
+				v.T("dash.used_of", b.Year, formatMoney(b.Used), formatMoney(b.Budget)), v.T("dash.left", formatMoney(b.Left)), b.Used, b.Budget))
 		}
 		at := d.Stats.ApprovalTimes
 		if at.P50Seconds != nil {
-			d.P50 = (time.Duration(*at.P50Seconds) * time.Second).String()
+			d.P50 = duration(v, int64(*at.P50Seconds))
 		}
 		if at.P90Seconds != nil {
-			d.P90 = (time.Duration(*at.P90Seconds) * time.Second).String()
+			d.P90 = duration(v, int64(*at.P90Seconds))
 		}
 	}
 	chart, err := s.approvalChart(r, v)
@@ -73,36 +72,59 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request, v *view) {
 	s.render(w, r, v, http.StatusOK, "dashboard", "dash.title", d)
 }
 
-// financingChart: money disbursed per month, one bar per bank.
+// financingChart: money disbursed per month, one bar per bank, over the
+// months from the first to the last with money disbursed (at most the
+// last 12): a month with nothing disbursed between them shows 0, and none
+// without any is drawn at either end.
 func financingChart(v *view, months []subsidies.BankMonth, names map[string]string) template.HTML {
-	var groups, banks []string
+	var banks []string
+	first, last := "", ""
 	for _, m := range months {
-		if !slices.Contains(groups, m.Month) {
-			groups = append(groups, m.Month)
+		if !m.Financed.IsPositive() {
+			continue
 		}
 		if !slices.Contains(banks, m.BankID) {
 			banks = append(banks, m.BankID)
 		}
+		if first == "" || m.Month < first {
+			first = m.Month
+		}
+		if m.Month > last {
+			last = m.Month
+		}
 	}
-	slices.Sort(groups)
+	groups := monthsBetween(first, last)
 	if len(groups) > 12 {
 		groups = groups[len(groups)-12:]
 	}
+	slices.Sort(banks)
 	var ss []series
 	for _, b := range banks {
 		name := names[b]
 		if name == "" {
 			name = b
 		}
-		sr := series{Name: name, Values: make([]float64, len(groups))}
+		sr := series{Name: name, Values: make([]money.Amount, len(groups))}
 		for _, m := range months {
 			if i := slices.Index(groups, m.Month); i >= 0 && m.BankID == b {
-				sr.Values[i], _ = m.Financed.Decimal().Float64()
+				sr.Values[i] = sr.Values[i].Add(m.Financed)
 			}
 		}
 		ss = append(ss, sr)
 	}
-	return groupedBars(v.T("dash.financing"), groups, ss)
+	return groupedBars(v.Lang, v.T("dash.financing"), groups, ss)
+}
+
+// monthsBetween lists the months from first to last (YYYY-MM), both
+// included; none when either is not a month or last is before first.
+func monthsBetween(first, last string) []string {
+	from, err1 := time.Parse("2006-01", first)
+	to, err2 := time.Parse("2006-01", last)
+	var out []string
+	for m := from; err1 == nil && err2 == nil && !m.After(to); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("2006-01"))
+	}
+	return out
 }
 
 // approvalBuckets are the bins of the approval-time distribution.
@@ -148,15 +170,14 @@ func (s *server) approvalChart(r *http.Request, v *view) (template.HTML, error) 
 }
 
 type queueData struct {
-	Enabled   bool
-	Status    string
-	Statuses  []string
-	Claims    []subsidies.Claim
-	BankNames map[string]string
+	Enabled  bool
+	Status   string
+	Statuses []string
+	Claims   []subsidies.Claim
 }
 
 func (s *server) claimsQueue(w http.ResponseWriter, r *http.Request, v *view) {
-	d := queueData{Enabled: s.Subsidies != nil, Status: r.URL.Query().Get("status"), BankNames: s.bankNames(r),
+	d := queueData{Enabled: s.Subsidies != nil, Status: r.URL.Query().Get("status"),
 		Statuses: []string{subsidies.Pending, subsidies.Held, subsidies.Approved, subsidies.Rejected, subsidies.Ineligible, subsidies.Paid}}
 	if d.Status == "" {
 		d.Status = subsidies.Pending
@@ -181,6 +202,7 @@ func (s *server) claimsQueue(w http.ResponseWriter, r *http.Request, v *view) {
 type claimData struct {
 	Claim       subsidies.Claim
 	Computation *subsidies.Computation
+	Steps       []subsidies.StepText // the computation's steps in the page's language
 	Policy      *subsidies.Policy
 	Threshold   string // the four-eyes threshold of the claim's policy
 	App         *lending.Application
@@ -204,6 +226,7 @@ func (s *server) claimData(w http.ResponseWriter, r *http.Request, v *view) (cla
 	var comp subsidies.Computation
 	if len(c.Computation) > 0 && json.Unmarshal(c.Computation, &comp) == nil {
 		d.Computation = &comp
+		d.Steps = comp.Explain(v.Lang)
 	}
 	if pols, err := s.Subsidies.Policies(ctx); err == nil && c.PolicyVersion != nil {
 		for _, p := range pols {
@@ -217,6 +240,10 @@ func (s *server) claimData(w http.ResponseWriter, r *http.Request, v *view) (cla
 		d.App = &a
 	}
 	if d.Trail, err = audit.List(ctx, s.DB, "subsidy_claim", c.ID, 0, 50); err != nil {
+		s.fail(w, r, v, err)
+		return d, false
+	}
+	if err := s.nameActors(ctx, v, d.Trail); err != nil {
 		s.fail(w, r, v, err)
 		return d, false
 	}
@@ -430,6 +457,10 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		var err error
 		if d.Rows, err = audit.List(r.Context(), s.DB, d.Type, id, 0, 200); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
+		if err := s.nameActors(r.Context(), v, d.Rows); err != nil {
 			s.fail(w, r, v, err)
 			return
 		}

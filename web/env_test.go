@@ -49,6 +49,7 @@ type env struct {
 	metrics   *banking.Metrics
 	h         http.Handler
 	srv       *httptest.Server
+	logs      *syncBuffer       // the JSON access log
 	contract  map[string]string // supplier USCC → its contract's id
 }
 
@@ -111,6 +112,7 @@ func newEnv(t *testing.T) *env {
 	e.lending.UseSubsidyRates(e.subsidies)
 	deliveries := banking.NewDeliveries(e.db, e.lending)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.logs = &syncBuffer{}
 	w, err := New(Deps{DB: e.db, Auth: e.auth, Contracts: e.contracts, Lending: e.lending, Banks: e.banks,
 		Deliveries: deliveries, Subsidies: e.subsidies, PublicURL: cfg.PublicURL, Logger: logger})
 	if err != nil {
@@ -122,7 +124,7 @@ func newEnv(t *testing.T) *env {
 		IssuerMessages:    signature.NewVerifier(e.db, "procfin", e.contracts.Sender, signature.WithURLPolicy(urls)),
 		PurchaserMessages: signature.NewVerifier(e.db, "procfin", e.contracts.PurchaserSender, signature.WithURLPolicy(urls)),
 		PaymentMessages:   signature.NewVerifier(e.db, "procfin", e.contracts.PaymentSystemSender, signature.WithURLPolicy(urls)),
-		Logger:            logger, Metrics: &e.metrics, Web: w})
+		Logger:            slog.New(slog.NewJSONHandler(e.logs, nil)), Metrics: &e.metrics, Web: w})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func TestLoanPage(t *testing.T) {
 	wantContains(t, p, "分笔放款", "放款编号", "未还本金", "计息期间",
 		`<tr data-tranche="D1"><td>D1</td><td class="num">500,000.00</td>`, `<td class="num">3.45%</td><td class="num">450,000.00</td>`,
 		`<tr data-tranche="D2"><td>D2</td><td class="num">300,000.00</td>`, `<td class="num">200,000.00</td>`,
-		"2027-05-21", `<dd class="strong">650,000.00</dd>`,
+		"2027-05-21", `<dd class="strong">650,000.00 元</dd>`,
 		`<tr data-repayment="R1"><td>D2</td><td class="num">100,000.00</td>`, `<td class="num">862.50</td><td>2026-11-22 – 2026-12-01</td><td>2026-12-01</td>`,
 		`<tr data-repayment="R2"><td>整笔</td><td class="num">50,000.00</td>`,
 		"还款账户", "齐鲁银行济南分行", "6222 0216 0009 8765", "泉城软件有限公司",

@@ -134,7 +134,7 @@ func TestPurchaserConfirms(t *testing.T) {
 	page := "/purchaser/contracts/" + id
 	p = c.get(page)
 	wantStatus(t, p, http.StatusOK)
-	wantContains(t, p, "请确认的内容", "济南市教育局", "贵单位应付金额", `<dd class="strong" id="owed">1,200,000.00</dd>`,
+	wantContains(t, p, "请确认的内容", "济南市教育局", "贵单位应付金额", `<dd class="strong" id="owed">1,200,000.00 元</dd>`,
 		"2026-01-01 – 2099-12-31", "付款安排", `<td>2099-12-31</td><td class="num">1,200,000.00</td>`,
 		"银行的还款账户", "齐鲁银行济南分行", "6222 0216 0009 8765", `data-lock="proposed">待采购人确认</span>`,
 		`id="confirmed_amount" name="confirmed_amount" inputmode="decimal" value="1200000.00"`,

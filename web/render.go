@@ -31,6 +31,7 @@ type view struct {
 	Flash   string // message key of a one-line confirmation (?ok=...)
 	Data    any
 	session session
+	actors  map[string]string // the names of the audit rows' actors (web/pages.go)
 }
 
 func (s *server) newView(r *http.Request) *view {
