@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +48,15 @@ func TestClaimPagesNames(t *testing.T) {
 	trail := c.get("/console/audit?type=contract&id=" + e.contract[quancheng])
 	wantStatus(t, trail, http.StatusOK)
 	wantContains(t, trail, `<td>济南市公共资源交易中心 <span class="muted">issuer:jinan-pprc</span></td>`)
+
+	// The officers' list of applications names each one's supplier; the
+	// supplier's own list has no supplier column.
+	apps := c.get("/console/applications")
+	wantStatus(t, apps, http.StatusOK)
+	wantContains(t, apps, `<td data-supplier="`+quancheng+`">`+supplierNamed+`</td>`)
+	if own := sup.get("/portal/applications"); strings.Contains(own.body, "data-supplier=") {
+		t.Error("the supplier's own list of applications has a supplier column")
+	}
 
 	mine := sup.get("/portal/subsidies")
 	wantStatus(t, mine, http.StatusOK)

@@ -12,6 +12,7 @@ import (
 
 	"procfin/banking"
 	"procfin/contracts"
+	"procfin/lending"
 	"procfin/platform/audit"
 	"procfin/platform/money"
 	"procfin/platform/postgres"
@@ -113,6 +114,32 @@ func (s *server) nameActors(ctx context.Context, v *view, rows []audit.Row) erro
 		v.actors[n.Actor] = n.Name
 	}
 	return nil
+}
+
+// supplierNames looks up, in one query, the names of the suppliers of
+// apps, by USCC.
+func (s *server) supplierNames(ctx context.Context, apps []lending.Application) (map[string]string, error) {
+	var usccs []string
+	for _, a := range apps {
+		if !slices.Contains(usccs, a.SupplierUSCC) {
+			usccs = append(usccs, a.SupplierUSCC)
+		}
+	}
+	names := map[string]string{}
+	if len(usccs) == 0 {
+		return names, nil
+	}
+	var rows []struct {
+		USCC string `db:"uscc"`
+		Name string `db:"name"`
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT uscc, name FROM suppliers WHERE uscc = ANY($1)`, pq.Array(usccs)); err != nil {
+		return nil, postgres.Translate(err)
+	}
+	for _, r := range rows {
+		names[r.USCC] = r.Name
+	}
+	return names, nil
 }
 
 // actor is an audit row's actor with its name beside it, when known.

@@ -266,8 +266,11 @@ func (s *server) apply(w http.ResponseWriter, r *http.Request, v *view) {
 type applicationsData struct {
 	Applications []lending.Application
 	BankNames    map[string]string
-	Status       string
-	Statuses     []lending.Status
+	// SupplierNames are the listed applications' suppliers' names by
+	// USCC (the officers' list only).
+	SupplierNames map[string]string
+	Status        string
+	Statuses      []lending.Status
 }
 
 var allStatuses = []lending.Status{lending.Submitted, lending.Delivered, lending.Received, lending.Approved,
@@ -283,6 +286,12 @@ func (s *server) listApplications(w http.ResponseWriter, r *http.Request, v *vie
 	if d.Applications, err = s.Lending.Applications(r.Context(), sc, f, 0, 200); err != nil {
 		s.fail(w, r, v, err)
 		return
+	}
+	if page == "applications_all" {
+		if d.SupplierNames, err = s.supplierNames(r.Context(), d.Applications); err != nil {
+			s.fail(w, r, v, err)
+			return
+		}
 	}
 	s.render(w, r, v, http.StatusOK, page, "applications.title", d)
 }

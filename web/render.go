@@ -129,6 +129,10 @@ var funcs = template.FuncMap{
 	"apps": func(v *view, list []lending.Application, names map[string]string, link string) appTable {
 		return appTable{V: v, Apps: list, Names: names, Link: link}
 	},
+	// appsBy is apps with a supplier column: the officers' list.
+	"appsBy": func(v *view, list []lending.Application, names, suppliers map[string]string, link string) appTable {
+		return appTable{V: v, Apps: list, Names: names, Suppliers: suppliers, Link: link}
+	},
 	"checks": func(v *view, list []checkView) checkList { return checkList{V: v, Checks: list} },
 	"audit":  func(v *view, rows []audit.Row) auditList { return auditList{V: v, Rows: rows} },
 	"form":   func(v *view, d formData) formCtx { return formCtx{V: v, D: d} },
@@ -150,7 +154,10 @@ type appTable struct {
 	V     *view
 	Apps  []lending.Application
 	Names map[string]string
-	Link  string // the application's page is Link + its id
+	// Suppliers are the suppliers' names by USCC; nil for a supplier's own
+	// list, which has no supplier column.
+	Suppliers map[string]string
+	Link      string // the application's page is Link + its id
 }
 
 // checkList is what the shared list of verification checks shows.
