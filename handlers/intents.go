@@ -141,7 +141,7 @@ func (s *server) acceptOffer(c *gin.Context) {
 		}
 	}
 	c.Header("Location", applicationLocation(a.ID))
-	reply(c, http.StatusCreated, a)
+	reply(c, http.StatusCreated, a.API())
 }
 
 // cancelIntent cancels the supplier's open intent; every bank asked is

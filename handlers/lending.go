@@ -80,7 +80,7 @@ func (s *server) apply(c *gin.Context) {
 		}
 	}
 	c.Header("Location", applicationLocation(a.ID))
-	reply(c, http.StatusCreated, a)
+	reply(c, http.StatusCreated, a.API())
 }
 
 func applicationLocation(id string) string { return "/v1/credit-applications/" + id }
@@ -169,7 +169,7 @@ func (s *server) getApplication(c *gin.Context) {
 			fail(c, err)
 			return
 		}
-		reply(c, http.StatusOK, a)
+		reply(c, http.StatusOK, a.API())
 		return
 	}
 	body, err := s.lending.CachedApplicationJSON(c.Request.Context(), lendingScope(c), c.Param("id"))
