@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"procfin/contracts"
 	"procfin/platform/audit"
 	"procfin/platform/errs"
 	"procfin/platform/postgres"
@@ -89,14 +90,7 @@ func (g *Registry) SetURLPolicy(p safehttp.Policy) { g.urls = p }
 // Check names what is wrong with a bank's id and name (its base URL and
 // keys are checked on registration, under the registry's URL policy).
 func (r BankRegistration) Check() []errs.FieldError {
-	var fe []errs.FieldError
-	if !validID.MatchString(r.ID) {
-		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
-	}
-	if strings.TrimSpace(text.Clean(r.Name, maxNameBytes)) == "" {
-		fe = append(fe, errs.Field("name", errs.FieldRequired))
-	}
-	return fe
+	return contracts.CheckIDName(r.ID, validID, r.Name, maxNameBytes)
 }
 
 // Register creates or updates a bank (keys rotate this way). Returns

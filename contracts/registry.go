@@ -70,11 +70,18 @@ func (s *Service) RegisterIssuer(ctx context.Context, r IssuerRegistration, acto
 // Check names what is wrong with a signer's id and name (its keys are
 // checked on registration, under the service's URL policy).
 func (r SignerRegistration) Check() []errs.FieldError {
+	return CheckIDName(r.ID, validID, r.Name, maxIssuerNameBytes)
+}
+
+// CheckIDName names what is wrong with a registration's id (valid: its
+// pattern) and name (blank once cleaned to at most maxName bytes): the
+// checks of every registration of a party (issuer, payment system, bank).
+func CheckIDName(id string, valid *regexp.Regexp, name string, maxName int) []errs.FieldError {
 	var fe []errs.FieldError
-	if !validID.MatchString(r.ID) {
+	if !valid.MatchString(id) {
 		fe = append(fe, errs.Field("id", errs.FieldInvalidFormat))
 	}
-	if strings.TrimSpace(text.Clean(r.Name, maxIssuerNameBytes)) == "" {
+	if strings.TrimSpace(text.Clean(name, maxName)) == "" {
 		fe = append(fe, errs.Field("name", errs.FieldRequired))
 	}
 	return fe

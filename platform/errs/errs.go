@@ -9,6 +9,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 )
@@ -89,14 +90,7 @@ func Status(code Code) int {
 func Title(code Code) string { return table[code].title }
 
 // Codes are the codes of the table, sorted.
-func Codes() []Code {
-	cs := make([]Code, 0, len(table))
-	for c := range table {
-		cs = append(cs, c)
-	}
-	slices.Sort(cs)
-	return cs
-}
+func Codes() []Code { return slices.Sorted(maps.Keys(table)) }
 
 // StatusOf is the HTTP status of err: that of its code (CodeOf).
 func StatusOf(err error) int { return Status(CodeOf(err)) }

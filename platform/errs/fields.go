@@ -2,6 +2,7 @@ package errs
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -98,14 +99,7 @@ func FieldMessage(code string, args ...any) string {
 }
 
 // FieldCodes are the kinds of the one table, sorted.
-func FieldCodes() []string {
-	cs := make([]string, 0, len(fieldKinds))
-	for c := range fieldKinds {
-		cs = append(cs, c)
-	}
-	slices.Sort(cs)
-	return cs
-}
+func FieldCodes() []string { return slices.Sorted(maps.Keys(fieldKinds)) }
 
 // FieldArgs is the number of arguments kind code's message takes; -1 for a
 // code not in the table.
