@@ -3,7 +3,6 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -49,32 +48,7 @@ func confirmedData() lending.ReceivableConfirmedData {
 // procfin's key) under key.
 func (h *harness) postContractEvent(key string, body []byte, signer *signature.Signer) answer {
 	h.t.Helper()
-	u := h.srv.URL + "/v1/contract-events"
-	s := h.procfin.signer
-	if signer != nil {
-		s = *signer
-	}
-	sig, err := s.Sign(http.MethodPost, u, "sandbox-bank", body, h.clk.Now())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(signature.HeaderName, sig)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	a := answer{status: resp.StatusCode}
-	rb, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(rb, &a.body); err != nil {
-		h.t.Fatalf("answer %d is not JSON: %q", resp.StatusCode, rb)
-	}
-	return a
+	return h.postPath("/v1/contract-events", key, body, signer, "")
 }
 
 // TestContractEventsTaken: each of the five contract events, signed by

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -182,28 +181,7 @@ func TestLifeChoice(t *testing.T) {
 // withdraw posts a withdrawal signed by procfin's key to the bank.
 func (h *harness) withdraw(pathID, key string, body []byte) answer {
 	h.t.Helper()
-	u := h.srv.URL + "/v1/credit-applications/" + pathID + "/withdrawal"
-	sig, err := h.procfin.signer.Sign(http.MethodPost, u, "sandbox-bank", body, h.clk.Now())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(signature.HeaderName, sig)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	a := answer{status: resp.StatusCode}
-	rb, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(rb, &a.body); err != nil {
-		h.t.Fatalf("answer %d is not JSON: %q", resp.StatusCode, rb)
-	}
-	return a
+	return h.postPath("/v1/credit-applications/"+pathID+"/withdrawal", key, body, nil, "")
 }
 
 func withdrawalBody(id, reason string) []byte {

@@ -314,36 +314,7 @@ type answer struct {
 // post sends a credit application signed by signer (nil: procfin's key).
 func (h *harness) post(key string, body []byte, signer *signature.Signer) answer {
 	h.t.Helper()
-	u := h.srv.URL + "/v1/credit-applications"
-	s := h.procfin.signer
-	if signer != nil {
-		s = *signer
-	}
-	sig, err := s.Sign(http.MethodPost, u, "sandbox-bank", body, h.clk.Now())
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(signature.HeaderName, sig)
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var a answer
-	a.status = resp.StatusCode
-	rb, _ := io.ReadAll(resp.Body)
-	if err := json.Unmarshal(rb, &a.body); err != nil {
-		h.t.Fatalf("answer %d is not JSON: %q", resp.StatusCode, rb)
-	}
-	if resp.StatusCode >= 400 && resp.Header.Get("Content-Type") != "application/problem+json" {
-		h.t.Errorf("answer %d has Content-Type %q, want application/problem+json", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	return a
+	return h.postPath("/v1/credit-applications", key, body, signer, "")
 }
 
 func decode[T any](t *testing.T, raw json.RawMessage) T {

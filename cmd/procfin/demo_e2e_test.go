@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,16 +27,7 @@ func TestDemoLoanLives(t *testing.T) {
 	saved := demoStep
 	demoStep = time.Second
 	t.Cleanup(func() { demoStep = saved })
-	getenv := testEnv(t, pgtest.URL(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, &logs) }()
-	base := waitListening(t, &logs, done)
-	if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
-		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
-	}
+	base, logs, stop := startDemo(t, testEnv(t, pgtest.URL(t)))
 
 	type app struct {
 		ID, Status string
@@ -155,11 +147,34 @@ func TestDemoLoanLives(t *testing.T) {
 		}
 	}
 	checkDemoPurchaserSide(t, base)
-	checkDemoOffers(t, base, &logs)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("demo returned %v", err)
+	checkDemoOffers(t, base, logs)
+	stop()
+}
+
+// startDemo runs the demo until stop is called, once it listens and has
+// printed its log-ins, and returns its address and its logs.
+func startDemo(t *testing.T, getenv func(string) string) (base string, logs *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, logs) }()
+	base = waitListening(t, logs, done)
+	if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
+		cancel()
+		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
 	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("demo returned %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return base, logs, stop
 }
 
 // refusals are the log lines of events procfin refused, or did not take

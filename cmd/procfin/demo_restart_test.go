@@ -25,25 +25,7 @@ func TestDemoRestartCarriesOn(t *testing.T) {
 	getenv := testEnv(t, dbURL)
 	lives := []sandbox.Life{sandbox.LifeTranches, sandbox.LifeWhole, sandbox.LifeOverdue}
 
-	// runDemo runs the demo until stop is called, and returns its address
-	// and its logs.
-	runDemo := func() (base string, logs *syncBuffer, stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		logs = &syncBuffer{}
-		done := make(chan error, 1)
-		go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, logs) }()
-		base = waitListening(t, logs, done)
-		if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
-			cancel()
-			t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
-		}
-		return base, logs, func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatalf("demo returned %v", err)
-			}
-		}
-	}
+	runDemo := func() (string, *syncBuffer, func()) { return startDemo(t, getenv) }
 	type app struct{ ID, Status, Amount string }
 	// statuses reads the stories' applications of these lives: those of
 	// ids when given (a demo run again applies again), else the one of

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"procfin/platform/postgres/pgtest"
-	"procfin/platform/waitfor"
 )
 
 // totalLine is the batch CSV's total line as the walk-through prints it.
@@ -38,16 +37,7 @@ func TestWalkthroughScript(t *testing.T) {
 	saved := demoStep
 	demoStep = time.Second
 	t.Cleanup(func() { demoStep = saved })
-	getenv := testEnv(t, pgtest.URL(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var logs syncBuffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"procfin", "demo"}, getenv, &logs) }()
-	base := waitListening(t, &logs, done)
-	if !waitfor.Within(30*time.Second, func() bool { return strings.Contains(logs.String(), "procfin-demo-admin") }) {
-		t.Fatalf("demo did not print its log-ins:\n%s", logs.String())
-	}
+	base, logs, stop := startDemo(t, testEnv(t, pgtest.URL(t)))
 	if !strings.Contains(logs.String(), "scripts/walkthrough.sh "+base+"\n") {
 		t.Errorf("the demo does not print how to run the walk-through against %s:\n%s", base, logs.String())
 	}
@@ -82,11 +72,11 @@ func TestWalkthroughScript(t *testing.T) {
 	for i := range 2 {
 		out := t.TempDir()
 		// Each wait of the script is bounded by WALK_WAIT, the run as a whole here.
-		runCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
+		runCtx, stopRun := context.WithTimeout(t.Context(), 5*time.Minute)
 		cmd := exec.CommandContext(runCtx, "bash", script, base)
 		cmd.Env = append(os.Environ(), "WALK_OUT="+out, "WALK_WAIT=60")
 		printed, err := cmd.CombinedOutput()
-		stop()
+		stopRun()
 		if err != nil {
 			t.Fatalf("run %d of the walk-through: %v\n%s\n(demo log:)\n%s", i+1, err, printed, refusals(logs.String()))
 		}
@@ -133,10 +123,7 @@ func TestWalkthroughScript(t *testing.T) {
 	if len(paid.Items) != 2 || paid.Items[0].Amount != "937.50" || paid.Items[1].Amount != "937.50" {
 		t.Errorf("paid claims %+v, want the two approved, 937.50 each", paid.Items)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("demo returned %v", err)
-	}
+	stop()
 }
 
 // TestWalkthroughScriptFails: the walk-through stops at the first thing
