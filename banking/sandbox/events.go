@@ -264,10 +264,12 @@ func (b *Bank) batchSent(a *application, k int) bool {
 	if k == 0 && b.cfg.AwaitConfirmation {
 		next = time.Now()
 	}
+	// Saved first, so that what the bank says of a (LifeOver) is saved.
+	err := b.store.batchSent(a.rec.IdempotencyKey, k, next, !more)
 	b.mu.Lock()
 	a.sent, a.nextAt, a.done = k+1, next, !more
 	b.mu.Unlock()
-	if err := b.store.batchSent(a.rec.IdempotencyKey, k, next, !more); err != nil {
+	if err != nil {
 		b.log.Error("store a batch sent", "application_id", a.rec.ApplicationID, "batch", k, "error", err)
 		return false
 	}
@@ -276,12 +278,13 @@ func (b *Bank) batchSent(a *application, k int) bool {
 
 // finish records that a's life is over.
 func (b *Bank) finish(a *application) {
-	b.mu.Lock()
-	a.done = true
-	b.mu.Unlock()
+	// Saved first, so that what the bank says of a (LifeOver) is saved.
 	if err := b.store.finish(a.rec.IdempotencyKey); err != nil {
 		b.log.Error("store a life over", "application_id", a.rec.ApplicationID, "error", err)
 	}
+	b.mu.Lock()
+	a.done = true
+	b.mu.Unlock()
 }
 
 // batch returns batch k of a's events: as stored, when it was built
